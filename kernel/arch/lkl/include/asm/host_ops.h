@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The boundary between the kernel and the program it is linked into: the
+ * native operations the host supplies, and the entry points it calls.
+ * This file is the whole contract; the Rust crate `lkl` mirrors it.
+ */
+#ifndef _ASM_LKL_HOST_OPS_H
+#define _ASM_LKL_HOST_OPS_H
+
+#ifdef CONFIG_LKL_HOST_MS_ABI
+#define LKL_ABI __attribute__((ms_abi))
+#else
+#define LKL_ABI
+#endif
+
+/* An entry point: visible after the final link, and on the host's ABI. */
+#define LKL_API __attribute__((visibility("default"))) LKL_ABI
+
+#ifndef __ASSEMBLY__
+
+typedef void (LKL_ABI *lkl_host_fn)(void *arg);
+
+/*
+ * Native operations. Every member is mandatory. Semaphore and timer
+ * operations may be called from any host thread; sem_up and the timer
+ * callback must work in contexts that cannot block (the kernel only ever
+ * raises an IRQ from a timer callback).
+ */
+struct lkl_host_ops {
+	/* Console output of printk: @len bytes, not NUL-terminated. */
+	void (LKL_ABI *print)(const char *str, int len);
+	/* The kernel panicked; @msg is the panic text. Must not return. */
+	void (LKL_ABI *panic)(const char *msg);
+
+	void *(LKL_ABI *sem_alloc)(int count);
+	void (LKL_ABI *sem_free)(void *sem);
+	void (LKL_ABI *sem_up)(void *sem);
+	void (LKL_ABI *sem_down)(void *sem);
+
+	/* Start a detached host thread running @fn(@arg); 0 or -errno. */
+	int (LKL_ABI *thread_create)(lkl_host_fn fn, void *arg);
+	/* One pointer of thread-local storage for the calling host thread. */
+	void *(LKL_ABI *tls_get)(void);
+	void (LKL_ABI *tls_set)(void *value);
+
+	void *(LKL_ABI *mem_alloc)(unsigned long size);
+	void (LKL_ABI *mem_free)(void *ptr, unsigned long size);
+
+	/* Monotonic nanoseconds, and nanoseconds since the Unix epoch. */
+	unsigned long long (LKL_ABI *time_ns)(void);
+	unsigned long long (LKL_ABI *wall_ns)(void);
+
+	/*
+	 * A one-shot timer calling @fn(@arg) on a host thread when it
+	 * expires. timer_arm re-arms it; timer_disarm and timer_free return
+	 * only when no callback is running any more.
+	 */
+	void *(LKL_ABI *timer_alloc)(lkl_host_fn fn, void *arg);
+	void (LKL_ABI *timer_arm)(void *timer, unsigned long long delta_ns);
+	void (LKL_ABI *timer_disarm)(void *timer);
+	void (LKL_ABI *timer_free)(void *timer);
+};
+
+/*
+ * An IRQ carrying data, queued without allocation: the raiser owns the
+ * memory until the kernel's handler for @irq has run.
+ */
+struct lkl_irq_event {
+	struct lkl_irq_event *next;
+	unsigned long irq;
+	void *data;
+};
+
+/* IRQ lines with a fixed meaning. */
+#define LKL_IRQ_TIMER	0
+#define LKL_IRQ_HOST	1
+#define LKL_IRQ_FIRST_FREE 2
+
+extern const struct lkl_host_ops *host_ops;
+
+/*
+ * Entry points. lkl_boot returns once init is up (or -errno); only one
+ * boot per process. lkl_syscall takes six arguments from @params and may
+ * be called from any host thread; it runs on the caller's stack.
+ */
+LKL_API int lkl_boot(const struct lkl_host_ops *ops, const char *cmdline,
+		     unsigned long mem_size);
+LKL_API long lkl_syscall(long nr, const long *params);
+LKL_API int lkl_halt(void);
+LKL_API int lkl_irq_raise(int irq);
+LKL_API int lkl_irq_raise_event(struct lkl_irq_event *ev);
+
+#endif /* __ASSEMBLY__ */
+#endif

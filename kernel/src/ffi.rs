@@ -1,0 +1,35 @@
+//! The C interface of the kernel object: `arch/lkl/include/asm/host_ops.h`.
+use core::ffi::{c_char, c_int, c_void};
+
+// The kernel is LP64 on every host: its `long` is i64 even where C's is not.
+
+pub type HostFn = unsafe extern "C" fn(arg: *mut c_void);
+
+/// `struct lkl_host_ops`: the native operations, in the header's order.
+#[repr(C)]
+pub struct HostOps {
+    pub print: unsafe extern "C" fn(str: *const c_char, len: c_int),
+    pub panic: unsafe extern "C" fn(msg: *const c_char),
+    pub sem_alloc: unsafe extern "C" fn(count: c_int) -> *mut c_void,
+    pub sem_free: unsafe extern "C" fn(sem: *mut c_void),
+    pub sem_up: unsafe extern "C" fn(sem: *mut c_void),
+    pub sem_down: unsafe extern "C" fn(sem: *mut c_void),
+    pub thread_create: unsafe extern "C" fn(f: HostFn, arg: *mut c_void) -> c_int,
+    pub tls_get: unsafe extern "C" fn() -> *mut c_void,
+    pub tls_set: unsafe extern "C" fn(value: *mut c_void),
+    pub mem_alloc: unsafe extern "C" fn(size: u64) -> *mut c_void,
+    pub mem_free: unsafe extern "C" fn(ptr: *mut c_void, size: u64),
+    pub time_ns: unsafe extern "C" fn() -> u64,
+    pub wall_ns: unsafe extern "C" fn() -> u64,
+    pub timer_alloc: unsafe extern "C" fn(f: HostFn, arg: *mut c_void) -> *mut c_void,
+    pub timer_arm: unsafe extern "C" fn(timer: *mut c_void, delta_ns: u64),
+    pub timer_disarm: unsafe extern "C" fn(timer: *mut c_void),
+    pub timer_free: unsafe extern "C" fn(timer: *mut c_void),
+}
+
+extern "C" {
+    pub fn lkl_boot(ops: *const HostOps, cmdline: *const c_char, mem_size: u64) -> c_int;
+    pub fn lkl_syscall(nr: i64, params: *const i64) -> i64;
+    pub fn lkl_halt() -> c_int;
+    pub fn lkl_irq_raise(irq: c_int) -> c_int;
+}

@@ -1,0 +1,71 @@
+//! Booting and halting the kernel.
+use alloc::ffi::CString;
+use alloc::string::String;
+
+use crate::{ffi, host, Errno, Host};
+
+/// How to boot.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Bytes of memory handed to the kernel as its "physical" memory.
+    pub memory: usize,
+    /// The kernel command line.
+    pub cmdline: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            memory: 64 << 20,
+            cmdline: String::new(),
+        }
+    }
+}
+
+/// The running kernel. Only one can boot per process, ever: the kernel's
+/// static data cannot be reset. Dropping it halts the kernel.
+#[derive(Debug)]
+pub struct Kernel {
+    halted: bool,
+}
+
+impl Kernel {
+    /// Boots the kernel on host `H`; returns once init is up.
+    /// `EBUSY` if a kernel was booted in this process before.
+    pub fn boot_with<H: Host>(config: &Config) -> Result<Kernel, Errno> {
+        let cmdline = CString::new(config.cmdline.as_str()).map_err(|_| Errno::EINVAL)?;
+        let ops = host::ops::<H>();
+        // SAFETY: ops lives for the process; cmdline is NUL-terminated and
+        // copied by the kernel before lkl_boot returns.
+        let ret = unsafe { ffi::lkl_boot(ops, cmdline.as_ptr(), config.memory as u64) };
+        Errno::from_ret(ret as i64)?;
+        Ok(Kernel { halted: false })
+    }
+
+    /// Boots the kernel on the POSIX host.
+    #[cfg(feature = "std")]
+    pub fn boot(config: &Config) -> Result<Kernel, Errno> {
+        Self::boot_with::<crate::PosixHost>(config)
+    }
+
+    /// Syncs, stops every kernel thread and frees the kernel's memory.
+    /// Host threads blocked in system calls get `ENODEV`.
+    pub fn halt(mut self) -> Result<(), Errno> {
+        self.halt_now()
+    }
+
+    fn halt_now(&mut self) -> Result<(), Errno> {
+        if self.halted {
+            return Ok(());
+        }
+        self.halted = true;
+        // SAFETY: lkl_halt may be called from any thread once booted.
+        Errno::from_ret(unsafe { ffi::lkl_halt() } as i64).map(|_| ())
+    }
+}
+
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        let _ = self.halt_now();
+    }
+}

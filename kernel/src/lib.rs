@@ -1,0 +1,36 @@
+//! The Linux kernel as a library.
+//!
+//! Linux 6.12, ported to the virtual architecture `lkl` (see `arch/lkl`),
+//! is linked into this crate. [`Kernel::boot`] starts it inside the calling
+//! process; the functions of [`sys`] make its system calls from any thread.
+//! The kernel reaches its host only through the native operations of a
+//! [`Host`]; [`PosixHost`] provides them on Linux user space.
+//!
+//! The core is `no_std` + `alloc`; the `std` feature adds the POSIX host.
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod errno;
+mod ffi;
+mod host;
+mod kernel;
+#[cfg(feature = "std")]
+mod posix;
+pub mod sys;
+pub mod uapi;
+
+pub use errno::Errno;
+pub use host::{Host, TimerCallback, ThreadEntry};
+pub use kernel::{Config, Kernel};
+#[cfg(feature = "std")]
+pub use posix::{console_output, PosixHost, KERNEL_THREAD_STACK};
+
+/// Raises IRQ `irq` from any thread; the kernel runs its handler soon after.
+/// Line 0 is the timer; line 1 is reserved.
+pub fn irq_raise(irq: i32) -> Result<(), Errno> {
+    // SAFETY: lkl_irq_raise only records the IRQ; any value is checked.
+    Errno::from_ret(unsafe { ffi::lkl_irq_raise(irq) } as i64).map(|_| ())
+}

@@ -1,0 +1,230 @@
+//! The POSIX host: native operations on std threads, locks and clocks.
+use alloc::vec::Vec;
+use core::cell::Cell;
+use core::ffi::c_void;
+use std::alloc::{alloc, dealloc, Layout};
+use std::io::Write;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::host::{Host, ThreadEntry, TimerCallback};
+use crate::Errno;
+
+/// Stack size of kernel threads: what the Windows kernel gives a system
+/// thread (24 KiB), so that overflows show up here first.
+pub const KERNEL_THREAD_STACK: usize = 24 << 10;
+
+const POOL_ALIGN: usize = 4096;
+const CONSOLE_KEEP: usize = 1 << 20;
+
+/// Native operations for Linux user space. Console output is kept (the
+/// last MiB, see [`console_output`]) and echoed to stderr when the
+/// environment variable `LKL_CONSOLE` is set.
+pub struct PosixHost;
+
+static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+
+thread_local! {
+    static TLS: Cell<*mut c_void> = const { Cell::new(core::ptr::null_mut()) };
+}
+
+/// Everything the kernel printed so far (up to the last MiB).
+pub fn console_output() -> Vec<u8> {
+    lock(&CONSOLE).clone()
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A counting semaphore.
+pub struct Semaphore {
+    count: Mutex<u32>,
+    cond: Condvar,
+}
+
+/// A one-shot timer served by a thread of its own.
+pub struct Timer {
+    shared: Arc<TimerShared>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+struct TimerShared {
+    state: Mutex<TimerState>,
+    cond: Condvar,
+}
+
+struct TimerState {
+    deadline: Option<Instant>,
+    running: bool,
+    stop: bool,
+}
+
+impl Host for PosixHost {
+    type Semaphore = Semaphore;
+    type Timer = Timer;
+
+    fn print(text: &[u8]) {
+        {
+            let mut console = lock(&CONSOLE);
+            if console.len() + text.len() > CONSOLE_KEEP {
+                let drop = (console.len() + text.len() - CONSOLE_KEEP).min(console.len());
+                console.drain(..drop);
+            }
+            console.extend_from_slice(text);
+        }
+        if std::env::var_os("LKL_CONSOLE").is_some() {
+            let _ = std::io::stderr().write_all(text);
+        }
+    }
+
+    fn panic(message: &str) -> ! {
+        let _ = writeln!(std::io::stderr(), "lkl: kernel panic: {message}");
+        std::process::abort()
+    }
+
+    fn semaphore(count: u32) -> Semaphore {
+        Semaphore {
+            count: Mutex::new(count),
+            cond: Condvar::new(),
+        }
+    }
+
+    fn up(sem: &Semaphore) {
+        let mut count = lock(&sem.count);
+        *count += 1;
+        sem.cond.notify_one();
+    }
+
+    fn down(sem: &Semaphore) {
+        let mut count = lock(&sem.count);
+        while *count == 0 {
+            count = sem.cond.wait(count).unwrap_or_else(|e| e.into_inner());
+        }
+        *count -= 1;
+    }
+
+    fn spawn(entry: ThreadEntry) -> Result<(), Errno> {
+        thread::Builder::new()
+            .name("lkl".into())
+            .stack_size(KERNEL_THREAD_STACK)
+            .spawn(move || entry.run())
+            .map(drop)
+            .map_err(|_| Errno::EAGAIN)
+    }
+
+    fn tls_get() -> *mut c_void {
+        TLS.with(|t| t.get())
+    }
+
+    fn tls_set(value: *mut c_void) {
+        TLS.with(|t| t.set(value));
+    }
+
+    fn alloc_pool(size: usize) -> *mut u8 {
+        match Layout::from_size_align(size, POOL_ALIGN) {
+            // SAFETY: the layout has a non-zero size (the kernel asks for MiBs).
+            Ok(layout) if size > 0 => unsafe { alloc(layout) },
+            _ => core::ptr::null_mut(),
+        }
+    }
+
+    unsafe fn free_pool(ptr: *mut u8, size: usize) {
+        // SAFETY: ptr was allocated by alloc_pool with this very layout.
+        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, POOL_ALIGN)) }
+    }
+
+    fn monotonic_ns() -> u64 {
+        EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+    }
+
+    fn wall_ns() -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    }
+
+    fn timer(callback: TimerCallback) -> Option<Timer> {
+        let shared = Arc::new(TimerShared {
+            state: Mutex::new(TimerState {
+                deadline: None,
+                running: false,
+                stop: false,
+            }),
+            cond: Condvar::new(),
+        });
+        let worker = shared.clone();
+        let thread = thread::Builder::new()
+            .name("lkl-timer".into())
+            .spawn(move || worker.serve(callback))
+            .ok()?;
+        Some(Timer {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn arm(timer: &Timer, delta_ns: u64) {
+        let mut state = lock(&timer.shared.state);
+        state.deadline = Some(Instant::now() + Duration::from_nanos(delta_ns));
+        timer.shared.cond.notify_all();
+    }
+
+    fn disarm(timer: &Timer) {
+        let mut state = lock(&timer.shared.state);
+        state.deadline = None;
+        timer.shared.cond.notify_all();
+        while state.running {
+            state = timer.shared.cond.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+impl TimerShared {
+    fn serve(&self, callback: TimerCallback) {
+        let mut state = lock(&self.state);
+        loop {
+            if state.stop {
+                return;
+            }
+            match state.deadline {
+                None => state = self.cond.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now < deadline {
+                        state = self
+                            .cond
+                            .wait_timeout(state, deadline - now)
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0;
+                        continue;
+                    }
+                    state.deadline = None;
+                    state.running = true;
+                    drop(state);
+                    callback.call();
+                    state = lock(&self.state);
+                    state.running = false;
+                    self.cond.notify_all();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        {
+            let mut state = lock(&self.shared.state);
+            state.stop = true;
+            state.deadline = None;
+            self.shared.cond.notify_all();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

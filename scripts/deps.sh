@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what building and testing lkl needs on Debian 12: the kernel
+# source, its build tools, ccache, e2fsprogs and cargo-make. Idempotent.
+set -euo pipefail
+
+packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
+	  e2fsprogs xz-utils)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "deps: missing packages: ${missing[*]} (run as root, or install them)" >&2
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo-make >/dev/null 2>&1; then
+	cargo install --locked cargo-make
+fi
