@@ -9,7 +9,7 @@
 #include <linux/types.h>
 #include <linux/time_types.h>
 #include <linux/stat.h>
-#include <linux/statfs.h>
+#include <asm/statfs.h>
 #include <linux/utsname.h>
 #include <asm/stat.h>
 

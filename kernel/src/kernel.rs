@@ -2,7 +2,7 @@
 use alloc::ffi::CString;
 use alloc::string::String;
 
-use crate::{ffi, host, Errno, Host};
+use crate::{ffi, host, sys, uapi, Errno, Host};
 
 /// How to boot.
 #[derive(Clone, Debug)]
@@ -30,7 +30,8 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// Boots the kernel on host `H`; returns once init is up.
+    /// Boots the kernel on host `H`; returns once init is up, with proc
+    /// and sysfs mounted on `/proc` and `/sys` of the RAM root.
     /// `EBUSY` if a kernel was booted in this process before.
     pub fn boot_with<H: Host>(config: &Config) -> Result<Kernel, Errno> {
         let cmdline = CString::new(config.cmdline.as_str()).map_err(|_| Errno::EINVAL)?;
@@ -39,7 +40,12 @@ impl Kernel {
         // copied by the kernel before lkl_boot returns.
         let ret = unsafe { ffi::lkl_boot(ops, cmdline.as_ptr(), config.memory as u64) };
         Errno::from_ret(ret as i64)?;
-        Ok(Kernel { halted: false })
+        let kernel = Kernel { halted: false };
+        for (dir, fstype) in [("/proc", "proc"), ("/sys", "sysfs")] {
+            sys::mkdirat(uapi::AT_FDCWD, dir, 0o555)?;
+            sys::mount(fstype, dir, fstype, 0, None)?;
+        }
+        Ok(kernel)
     }
 
     /// Boots the kernel on the POSIX host.

@@ -26,7 +26,7 @@ pub struct PosixHost;
 static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
-thread_local! {
+std::thread_local! {
     static TLS: Cell<*mut c_void> = const { Cell::new(core::ptr::null_mut()) };
 }
 

@@ -1,0 +1,284 @@
+//! System calls, as typed wrappers returning `Result<_, Errno>`.
+//!
+//! Each call runs on the calling thread's stack as that thread's own
+//! kernel task (a thread of pid 1: every host thread shares one fd table
+//! and working directory). Before boot and after halt they fail with
+//! `ENODEV`. The kernel needs about 16 KiB of the caller's stack.
+use alloc::ffi::CString;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+
+use crate::uapi::{self, nr, Dirent64, Stat, Statfs, Statx, Timespec, Utsname};
+use crate::{ffi, Errno};
+
+/// Makes system call `nr` with `args`; returns the raw result (-errno on
+/// failure).
+///
+/// # Safety
+/// Pointer arguments must be valid for what system call `nr` does with them.
+pub unsafe fn syscall(nr: i64, args: [i64; 6]) -> i64 {
+    // SAFETY: args holds six values, as lkl_syscall reads.
+    unsafe { ffi::lkl_syscall(nr, args.as_ptr()) }
+}
+
+fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
+    // SAFETY: every caller in this module passes pointers that are valid
+    // for the call: borrowed buffers with their lengths, or C strings.
+    Errno::from_ret(unsafe { syscall(nr, args) })
+}
+
+fn cstr(path: impl AsRef<[u8]>) -> Result<CString, Errno> {
+    CString::new(path.as_ref()).map_err(|_| Errno::EINVAL)
+}
+
+fn ptr<T>(p: *const T) -> i64 {
+    p as usize as i64
+}
+
+fn ptr_mut<T>(p: *mut T) -> i64 {
+    p as usize as i64
+}
+
+pub fn openat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Result<i32, Errno> {
+    let path = cstr(path)?;
+    call(nr::OPENAT, [dirfd as i64, ptr(path.as_ptr()), flags as i64, mode as i64, 0, 0]).map(|fd| fd as i32)
+}
+
+pub fn close(fd: i32) -> Result<(), Errno> {
+    call(nr::CLOSE, [fd as i64, 0, 0, 0, 0, 0]).map(drop)
+}
+
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    call(nr::READ, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+}
+
+pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
+    call(nr::WRITE, [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+}
+
+pub fn pread64(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
+    call(nr::PREAD64, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, offset, 0, 0]).map(|n| n as usize)
+}
+
+pub fn pwrite64(fd: i32, buf: &[u8], offset: i64) -> Result<usize, Errno> {
+    call(nr::PWRITE64, [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, offset, 0, 0]).map(|n| n as usize)
+}
+
+pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<u64, Errno> {
+    call(nr::LSEEK, [fd as i64, offset, whence as i64, 0, 0, 0]).map(|n| n as u64)
+}
+
+pub fn fstat(fd: i32) -> Result<Stat, Errno> {
+    let mut st = Stat::default();
+    call(nr::FSTAT, [fd as i64, ptr_mut(&mut st), 0, 0, 0, 0])?;
+    Ok(st)
+}
+
+pub fn newfstatat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<Stat, Errno> {
+    let path = cstr(path)?;
+    let mut st = Stat::default();
+    call(nr::NEWFSTATAT, [dirfd as i64, ptr(path.as_ptr()), ptr_mut(&mut st), flags as i64, 0, 0])?;
+    Ok(st)
+}
+
+pub fn statx(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mask: u32) -> Result<Statx, Errno> {
+    let path = cstr(path)?;
+    let mut stx = Statx::default();
+    call(nr::STATX, [dirfd as i64, ptr(path.as_ptr()), flags as i64, mask as i64, ptr_mut(&mut stx), 0])?;
+    Ok(stx)
+}
+
+/// Reads directory entries into `buf`; see [`dirents`] to walk them.
+pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    call(nr::GETDENTS64, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+}
+
+/// One directory entry of a [`getdents64`] buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub kind: u8,
+    pub name: Vec<u8>,
+}
+
+/// The entries of the first `len` bytes that [`getdents64`] filled in.
+pub fn dirents(buf: &[u8]) -> impl Iterator<Item = DirEntry> + '_ {
+    let mut at = 0;
+    core::iter::from_fn(move || {
+        let rest = buf.get(at..)?;
+        if rest.len() < uapi::DIRENT64_NAME_OFFSET {
+            return None;
+        }
+        // SAFETY: rest holds at least the fixed part, read unaligned.
+        let head: Dirent64 = unsafe { core::ptr::read_unaligned(rest.as_ptr().cast()) };
+        let reclen = head.d_reclen as usize;
+        let record = rest.get(..reclen)?;
+        let name = &record[uapi::DIRENT64_NAME_OFFSET..];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        at += reclen;
+        Some(DirEntry {
+            ino: head.d_ino,
+            kind: head.d_type,
+            name: name.to_vec(),
+        })
+    })
+}
+
+pub fn mkdirat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    call(nr::MKDIRAT, [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0]).map(drop)
+}
+
+pub fn unlinkat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    call(nr::UNLINKAT, [dirfd as i64, ptr(path.as_ptr()), flags as i64, 0, 0, 0]).map(drop)
+}
+
+pub fn renameat2(
+    olddirfd: i32,
+    old: impl AsRef<[u8]>,
+    newdirfd: i32,
+    new: impl AsRef<[u8]>,
+    flags: u32,
+) -> Result<(), Errno> {
+    let (old, new) = (cstr(old)?, cstr(new)?);
+    call(
+        nr::RENAMEAT2,
+        [olddirfd as i64, ptr(old.as_ptr()), newdirfd as i64, ptr(new.as_ptr()), flags as i64, 0],
+    )
+    .map(drop)
+}
+
+pub fn fsync(fd: i32) -> Result<(), Errno> {
+    call(nr::FSYNC, [fd as i64, 0, 0, 0, 0, 0]).map(drop)
+}
+
+pub fn ftruncate(fd: i32, length: i64) -> Result<(), Errno> {
+    call(nr::FTRUNCATE, [fd as i64, length, 0, 0, 0, 0]).map(drop)
+}
+
+pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<(), Errno> {
+    call(nr::FALLOCATE, [fd as i64, mode as i64, offset, len, 0, 0]).map(drop)
+}
+
+/// Mounts `fstype` from `source` on `target`; `data` is the option string.
+pub fn mount(
+    source: impl AsRef<[u8]>,
+    target: impl AsRef<[u8]>,
+    fstype: impl AsRef<[u8]>,
+    flags: u64,
+    data: Option<&[u8]>,
+) -> Result<(), Errno> {
+    let (source, target, fstype) = (cstr(source)?, cstr(target)?, cstr(fstype)?);
+    let data = data.map(cstr).transpose()?;
+    let data_ptr = data.as_ref().map_or(0, |d| ptr(d.as_ptr()));
+    call(
+        nr::MOUNT,
+        [ptr(source.as_ptr()), ptr(target.as_ptr()), ptr(fstype.as_ptr()), flags as i64, data_ptr, 0],
+    )
+    .map(drop)
+}
+
+pub fn umount2(target: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
+    let target = cstr(target)?;
+    call(nr::UMOUNT2, [ptr(target.as_ptr()), flags as i64, 0, 0, 0, 0]).map(drop)
+}
+
+pub fn chdir(path: impl AsRef<[u8]>) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    call(nr::CHDIR, [ptr(path.as_ptr()), 0, 0, 0, 0, 0]).map(drop)
+}
+
+pub fn symlinkat(target: impl AsRef<[u8]>, dirfd: i32, path: impl AsRef<[u8]>) -> Result<(), Errno> {
+    let (target, path) = (cstr(target)?, cstr(path)?);
+    call(nr::SYMLINKAT, [ptr(target.as_ptr()), dirfd as i64, ptr(path.as_ptr()), 0, 0, 0]).map(drop)
+}
+
+/// The target of symlink `path`.
+pub fn readlinkat(dirfd: i32, path: impl AsRef<[u8]>) -> Result<Vec<u8>, Errno> {
+    let path = cstr(path)?;
+    let mut buf = alloc::vec![0u8; 4096];
+    let n = call(
+        nr::READLINKAT,
+        [dirfd as i64, ptr(path.as_ptr()), ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0],
+    )?;
+    buf.truncate(n as usize);
+    Ok(buf)
+}
+
+pub fn linkat(
+    olddirfd: i32,
+    old: impl AsRef<[u8]>,
+    newdirfd: i32,
+    new: impl AsRef<[u8]>,
+    flags: i32,
+) -> Result<(), Errno> {
+    let (old, new) = (cstr(old)?, cstr(new)?);
+    call(
+        nr::LINKAT,
+        [olddirfd as i64, ptr(old.as_ptr()), newdirfd as i64, ptr(new.as_ptr()), flags as i64, 0],
+    )
+    .map(drop)
+}
+
+pub fn fchmodat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    call(nr::FCHMODAT, [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0]).map(drop)
+}
+
+pub fn fchownat(dirfd: i32, path: impl AsRef<[u8]>, uid: u32, gid: u32, flags: i32) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    call(
+        nr::FCHOWNAT,
+        [dirfd as i64, ptr(path.as_ptr()), uid as i64, gid as i64, flags as i64, 0],
+    )
+    .map(drop)
+}
+
+/// Sets access and modification times (`None`: both to now).
+pub fn utimensat(
+    dirfd: i32,
+    path: impl AsRef<[u8]>,
+    times: Option<&[Timespec; 2]>,
+    flags: i32,
+) -> Result<(), Errno> {
+    let path = cstr(path)?;
+    let times = times.map_or(0, |t| ptr(t.as_ptr()));
+    call(nr::UTIMENSAT, [dirfd as i64, ptr(path.as_ptr()), times, flags as i64, 0, 0]).map(drop)
+}
+
+pub fn statfs(path: impl AsRef<[u8]>) -> Result<Statfs, Errno> {
+    let path = cstr(path)?;
+    let mut st = Statfs::default();
+    call(nr::STATFS, [ptr(path.as_ptr()), ptr_mut(&mut st), 0, 0, 0, 0])?;
+    Ok(st)
+}
+
+pub fn sync() {
+    let _ = call(nr::SYNC, [0; 6]);
+}
+
+pub fn uname() -> Result<Utsname, Errno> {
+    let mut uts = Utsname::default();
+    call(nr::UNAME, [ptr_mut(&mut uts), 0, 0, 0, 0, 0])?;
+    Ok(uts)
+}
+
+pub fn getpid() -> Result<i32, Errno> {
+    call(nr::GETPID, [0; 6]).map(|pid| pid as i32)
+}
+
+pub fn nanosleep(duration: &Timespec) -> Result<(), Errno> {
+    call(nr::NANOSLEEP, [ptr(duration), 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// The C string in a fixed-size field such as those of [`Utsname`].
+pub fn field_str(field: &[u8]) -> &str {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    core::str::from_utf8(&field[..end]).unwrap_or("")
+}
+
+/// A pointer argument for [`syscall`].
+pub fn arg<T>(p: *const T) -> i64 {
+    ptr(p.cast::<c_void>())
+}
