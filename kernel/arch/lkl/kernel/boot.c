@@ -48,6 +48,7 @@ int __ref LKL_API lkl_boot(const struct lkl_host_ops *ops,
 		    COMMAND_LINE_SIZE) < 0)
 		return -E2BIG;
 	host_ops = ops;
+	time_boot_started();
 	err = mem_pool_alloc(mem_size);
 	if (err)
 		return err;
@@ -75,16 +76,16 @@ void init_finished(void)
 int LKL_API lkl_halt(void)
 {
 	static const long none[6];
-	const long power_off[6] = {
+	const long halt[6] = {
 		LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
-		LINUX_REBOOT_CMD_POWER_OFF,
+		LINUX_REBOOT_CMD_HALT,
 	};
 	long err;
 
 	if (!__atomic_load_n(&running, __ATOMIC_SEQ_CST))
 		return -ENODEV;
 	lkl_syscall(__NR_sync, none);
-	err = lkl_syscall(__NR_reboot, power_off);
+	err = lkl_syscall(__NR_reboot, halt);
 	if (!__atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		return err;
 	__atomic_store_n(&running, false, __ATOMIC_SEQ_CST);

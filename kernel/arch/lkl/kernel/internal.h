@@ -55,6 +55,7 @@ void host_tasks_halt(void);
 bool host_task_claim(struct task_struct *p, int (*fn)(void *), void *arg);
 
 /* time.c */
+void time_boot_started(void);
 void time_halt(void);
 
 /* console.c */

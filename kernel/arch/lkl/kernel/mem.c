@@ -37,11 +37,13 @@ void __init bootmem_init(void)
 {
 	unsigned long max_zone_pfn[MAX_NR_ZONES] = { 0 };
 
-	memblock_add(memory_start, memory_end - memory_start);
-	min_low_pfn = PFN_UP(memory_start);
-	max_low_pfn = PFN_DOWN(memory_end);
+	memblock_add(0, memory_end - memory_start);
+	/* Physical address 0 means "no memory" to memblock: never hand it out. */
+	memblock_reserve(0, PAGE_SIZE);
+	min_low_pfn = 0;
+	max_low_pfn = PFN_DOWN(memory_end - memory_start);
 	max_pfn = max_low_pfn;
-	max_mapnr = max_pfn - ARCH_PFN_OFFSET;
+	max_mapnr = max_pfn;
 	high_memory = (void *)memory_end;
 
 	max_zone_pfn[ZONE_NORMAL] = max_pfn;

@@ -15,6 +15,12 @@
 static void *timer;
 static u64 boot_ns;
 
+/* Called first thing at boot, so printk times count from then. */
+void time_boot_started(void)
+{
+	boot_ns = host_ops->time_ns();
+}
+
 unsigned long long sched_clock(void)
 {
 	return host_ops->time_ns() - boot_ns;
@@ -77,7 +83,6 @@ void __init time_init(void)
 {
 	int err;
 
-	boot_ns = host_ops->time_ns();
 	timer = host_ops->timer_alloc(timer_expired, NULL);
 	if (!timer)
 		panic("lkl: cannot allocate the host timer");

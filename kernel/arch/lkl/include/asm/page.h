@@ -13,13 +13,14 @@
 #include <linux/types.h>
 
 /*
- * "Physical" memory is the pool the host handed over at boot, and
- * physical addresses equal host virtual addresses.
+ * "Physical" memory is the pool the host handed over at boot: a physical
+ * address is an offset into it, so page frame numbers start at 0 wherever
+ * the host put the pool.
  */
 extern unsigned long memory_start, memory_end;
 
-#define PAGE_OFFSET		(0UL)
-#define ARCH_PFN_OFFSET		(memory_start >> PAGE_SHIFT)
+#define PAGE_OFFSET		(memory_start)
+#define ARCH_PFN_OFFSET		(0UL)
 
 typedef struct { unsigned long pte; } pte_t;
 typedef struct { unsigned long pgd; } pgd_t;
@@ -38,8 +39,8 @@ typedef struct page *pgtable_t;
 #define clear_user_page(page, vaddr, pg)	clear_page(page)
 #define copy_user_page(to, from, vaddr, pg)	copy_page(to, from)
 
-#define __pa(x)			((unsigned long)(x))
-#define __va(x)			((void *)(unsigned long)(x))
+#define __pa(x)			((unsigned long)(x) - memory_start)
+#define __va(x)			((void *)((unsigned long)(x) + memory_start))
 #define virt_to_pfn(kaddr)	(__pa(kaddr) >> PAGE_SHIFT)
 #define pfn_to_virt(pfn)	__va((pfn) << PAGE_SHIFT)
 #define virt_to_page(addr)	pfn_to_page(virt_to_pfn(addr))
