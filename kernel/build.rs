@@ -11,7 +11,7 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    println!("cargo:rerun-if-changed={}", manifest.join("arch").display());
+    watch(&manifest.join("arch"));
     println!("cargo:rerun-if-changed={}", manifest.join("uapi_layout.c").display());
     println!("cargo:rerun-if-changed={}", root.join("scripts/kernel.sh").display());
     for var in ["LKL_LINUX_SRC", "LKL_CACHE", "LKL_JOBS"] {
@@ -30,6 +30,19 @@ fn main() {
         c_layouts(&manifest, &include, &out_dir),
     )
     .unwrap();
+}
+
+/// Reruns the build when any file under `dir` changes.
+fn watch(dir: &Path) {
+    println!("cargo:rerun-if-changed={}", dir.display());
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            watch(&path);
+        } else {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+    }
 }
 
 fn build_kernel(root: &Path) -> PathBuf {

@@ -58,7 +58,10 @@ if [ ! -f "$tree/.lkl-tree" ]; then
 	rm -rf "$tree/arch/lkl"
 	touch "$tree/.lkl-tree"
 fi
+# A header added or removed may shadow another one without any timestamp
+# telling make: then every object is rebuilt (ccache keeps that cheap).
 mkdir -p "$tree/arch/lkl"
+headers_before=$(cd "$tree/arch/lkl" && find . -name '*.h' | sort)
 (cd "$arch_dir" && find . -type f) | while read -r f; do
 	dst=$tree/arch/lkl/$f
 	if ! cmp -s "$arch_dir/$f" "$dst"; then
@@ -69,11 +72,16 @@ done
 (cd "$tree/arch/lkl" && find . -type f) | while read -r f; do
 	[ -f "$arch_dir/$f" ] || rm -f "$tree/arch/lkl/$f"
 done
+headers_after=$(cd "$tree/arch/lkl" && find . -name '*.h' | sort)
 
 # The build directory, keyed by source and configuration.
 config_key=$(cat "$arch_dir/configs/lkl_defconfig" "$arch_dir/Kconfig" | sha1sum | cut -c1-12)
 out=$cache/build/$key-$config_key
 mkdir -p "$out"
+if [ "$headers_before" != "$headers_after" ]; then
+	log "arch headers added or removed: rebuilding everything"
+	find "$out" -name '*.o' -delete
+fi
 cc=gcc
 command -v ccache >/dev/null 2>&1 && cc="ccache gcc"
 export CCACHE_DIR=${CCACHE_DIR:-$cache/ccache}
