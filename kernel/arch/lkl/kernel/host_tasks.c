@@ -13,6 +13,7 @@
 #include <linux/sched.h>
 #include <linux/sched/task.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/init_task.h>
 #include <linux/interrupt.h>
 #include <linux/resume_user_mode.h>
@@ -186,7 +187,9 @@ struct task_struct *host_task_enter(struct task_struct *task, void **exit_jb)
 
 /*
  * Leaves the kernel as a system call returns: what a return to user mode
- * would do, then the CPU is released with the task still current.
+ * would do, then the CPU is released with the task still current, unless
+ * other tasks are waiting to run: then the task parks and the CPU goes to
+ * them (a free CPU must never leave runnable tasks stranded).
  */
 void host_task_leave(void)
 {
@@ -198,5 +201,8 @@ void host_task_leave(void)
 			break;
 		schedule();
 	}
-	cpu_release();
+	if (single_task_running())
+		cpu_release();
+	else
+		yield_cpu_from_outside();
 }

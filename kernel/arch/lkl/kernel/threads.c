@@ -15,6 +15,7 @@
 #include <linux/sched/task.h>
 #include <linux/sched/task_stack.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/init_task.h>
 #include <linux/cpu.h>
 #include <linux/tick.h>
@@ -119,7 +120,7 @@ void yield_cpu_to_irqs(void)
 	if (!cpu_try_acquire())
 		return;
 	irq_run_pending();
-	if (!need_resched()) {
+	if (!need_resched() && single_task_running()) {
 		cpu_release();
 		return;
 	}
@@ -128,8 +129,9 @@ void yield_cpu_to_irqs(void)
 
 /*
  * Switch away from the current task, a host task whose thread is outside
- * the kernel, on its behalf. The caller holds the CPU; on return the CPU
- * has been passed to the task the scheduler picked.
+ * the kernel (or about to leave it), on its behalf: the task parks. The
+ * caller holds the CPU; on return it has been passed to the task the
+ * scheduler picked.
  */
 void yield_cpu_from_outside(void)
 {
