@@ -1,1 +1,114 @@
-fn main() {}
+//! Kernel benchmarks, side by side with a reference measured in the same
+//! run: system call latency against the host's own getpid(2), and boot and
+//! halt times (one boot per process, so each boot runs in a child process
+//! of this benchmark). Each result is printed and appended as a JSON line
+//! to target/bench/results.jsonl.
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use lkl::{sys, Config, Kernel};
+
+const GETPID_CALLS: u32 = 2_000_000;
+const BOOTS: usize = 7;
+
+struct Result {
+    bench: &'static str,
+    subject: f64,
+    reference: Option<f64>,
+    unit: &'static str,
+}
+
+impl Result {
+    fn report(&self) {
+        let ratio = self.reference.map(|r| self.subject / r);
+        let fmt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "{:<16} subject {:>10.3} {:<4} reference {:>10} ratio {}",
+            self.bench,
+            self.subject,
+            self.unit,
+            fmt(self.reference),
+            fmt(ratio)
+        );
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("results.jsonl"))
+            .unwrap();
+        writeln!(
+            out,
+            "{{\"bench\":\"{}\",\"subject\":{},\"reference\":{},\"unit\":\"{}\",\"ratio\":{}}}",
+            self.bench,
+            self.subject,
+            fmt(self.reference),
+            self.unit,
+            fmt(ratio)
+        )
+        .unwrap();
+    }
+}
+
+fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..calls / 10 {
+        f();
+    }
+    let start = Instant::now();
+    for _ in 0..calls {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// In a child: boot, answer one syscall, halt; print both times in ms.
+fn boot_once() {
+    let start = Instant::now();
+    let kernel = Kernel::boot(&Config::default()).expect("boot");
+    sys::getpid().expect("getpid");
+    let booted = start.elapsed().as_secs_f64() * 1e3;
+    let start = Instant::now();
+    kernel.halt().expect("halt");
+    let halted = start.elapsed().as_secs_f64() * 1e3;
+    println!("{booted} {halted}");
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--boot-once") {
+        return boot_once();
+    }
+
+    let (mut boot, mut halt) = (Vec::new(), Vec::new());
+    for _ in 0..BOOTS {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .arg("--boot-once")
+            .output()
+            .expect("run child");
+        assert!(out.status.success(), "boot child failed");
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut times = text.split_whitespace().map(|t| t.parse::<f64>().unwrap());
+        boot.push(times.next().unwrap());
+        halt.push(times.next().unwrap());
+    }
+
+    let kernel = Kernel::boot(&Config::default()).expect("boot");
+    let native = ns_per_call(GETPID_CALLS, || {
+        std::hint::black_box(std::process::id());
+    });
+    let lkl = ns_per_call(GETPID_CALLS, || {
+        std::hint::black_box(sys::getpid().unwrap());
+    });
+    kernel.halt().expect("halt");
+
+    Result { bench: "syscall_getpid", subject: lkl, reference: Some(native), unit: "ns" }.report();
+    Result { bench: "boot_to_ready", subject: median(boot), reference: None, unit: "ms" }.report();
+    Result { bench: "halt", subject: median(halt), reference: None, unit: "ms" }.report();
+}

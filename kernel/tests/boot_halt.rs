@@ -35,7 +35,18 @@ fn boots_reports_and_halts() {
         "second boot while running"
     );
 
+    // A thread blocked in the kernel when it halts gets ENODEV back.
+    let sleeper = std::thread::spawn(|| {
+        let started = std::time::Instant::now();
+        let ret = sys::nanosleep(&uapi::Timespec { tv_sec: 30, tv_nsec: 0 });
+        (ret, started.elapsed())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+
     kernel.halt().expect("halt");
+    let (ret, slept) = sleeper.join().unwrap();
+    assert_eq!(ret, Err(Errno::ENODEV));
+    assert!(slept < std::time::Duration::from_secs(5), "sleeper held halt for {slept:?}");
     let console = String::from_utf8_lossy(&lkl::console_output()).into_owned();
     assert!(console.contains("System halted"), "console: {console}");
     assert_eq!(sys::getpid(), Err(Errno::ENODEV), "after halt");
