@@ -11,6 +11,7 @@
 #include <linux/hardirq.h>
 #include <linux/init_task.h>
 #include <linux/bitops.h>
+#include <asm/irq_regs.h>
 #include "internal.h"
 
 static unsigned long irq_flag = ARCH_IRQ_DISABLED;
@@ -19,6 +20,8 @@ static struct lkl_irq_event *events_pending;
 static bool irqs_ready;
 static bool irq_running;
 static void *event_data;
+/* IRQs interrupt no user mode: all they see is an empty register set. */
+static struct pt_regs irq_regs;
 
 unsigned long arch_local_save_flags(void)
 {
@@ -109,12 +112,14 @@ void irq_run_pending(void)
 {
 	unsigned long flags, lines;
 	struct lkl_irq_event *ev, *next;
+	struct pt_regs *old_regs;
 
 	if (!irqs_ready || irq_running || !irq_pending())
 		return;
 	flags = irq_flag;
 	irq_flag = ARCH_IRQ_DISABLED;
 	irq_running = true;
+	old_regs = set_irq_regs(&irq_regs);
 	irq_enter();
 	lines = __atomic_exchange_n(&lines_pending, 0, __ATOMIC_SEQ_CST);
 	while (lines) {
@@ -132,6 +137,7 @@ void irq_run_pending(void)
 	irq_running = false;
 	/* Softirqs run here, and may take further IRQs. */
 	irq_exit();
+	set_irq_regs(old_regs);
 	irq_flag = flags;
 }
 
