@@ -195,3 +195,25 @@ fn bad_input_gets_errors() {
         "second boot"
     );
 }
+
+/// The syscall path runs on the caller's stack: a caller with no more
+/// stack than a Windows kernel thread gets (24 KiB) must be enough.
+#[test]
+fn callers_with_small_stacks() {
+    let dir = test_dir("small-stack");
+    let worker = std::thread::Builder::new()
+        .stack_size(lkl::KERNEL_THREAD_STACK)
+        .spawn(move || {
+            for i in 0..50 {
+                let path = format!("{dir}/f{i}");
+                write_file(&path, &[i as u8; 3000], 0o644);
+                let st = sys::statx(AT_FDCWD, &path, 0, uapi::STATX_BASIC_STATS).unwrap();
+                assert_eq!(st.stx_size, 3000);
+                sys::renameat2(AT_FDCWD, &path, AT_FDCWD, format!("{path}.moved"), 0).unwrap();
+            }
+            assert_eq!(names(&dir).len(), 50);
+            sys::nanosleep(&uapi::Timespec { tv_sec: 0, tv_nsec: 1_000_000 }).unwrap();
+        })
+        .unwrap();
+    worker.join().expect("small-stack caller");
+}
