@@ -12,8 +12,14 @@ fn main() {
     let root = manifest.parent().unwrap();
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     watch(&manifest.join("arch"));
-    println!("cargo:rerun-if-changed={}", manifest.join("uapi_layout.c").display());
-    println!("cargo:rerun-if-changed={}", root.join("scripts/kernel.sh").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest.join("uapi_layout.c").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("scripts/kernel.sh").display()
+    );
     for var in ["LKL_LINUX_SRC", "LKL_CACHE", "LKL_JOBS"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -64,7 +70,15 @@ fn build_kernel(root: &Path) -> PathBuf {
 /// `pub const NAME: i64 = N;` for every `__NR_name` of the generic table.
 fn syscall_numbers(include: &Path) -> String {
     let out = Command::new("gcc")
-        .args(["-E", "-dM", "-x", "c", "-include", "asm/unistd.h", "/dev/null"])
+        .args([
+            "-E",
+            "-dM",
+            "-x",
+            "c",
+            "-include",
+            "asm/unistd.h",
+            "/dev/null",
+        ])
         .arg(format!("-I{}", include.display()))
         .output()
         .expect("cannot run gcc");

@@ -108,7 +108,25 @@ fn main() {
     });
     kernel.halt().expect("halt");
 
-    Result { bench: "syscall_getpid", subject: lkl, reference: Some(native), unit: "ns" }.report();
-    Result { bench: "boot_to_ready", subject: median(boot), reference: None, unit: "ms" }.report();
-    Result { bench: "halt", subject: median(halt), reference: None, unit: "ms" }.report();
+    Result {
+        bench: "syscall_getpid",
+        subject: lkl,
+        reference: Some(native),
+        unit: "ns",
+    }
+    .report();
+    Result {
+        bench: "boot_to_ready",
+        subject: median(boot),
+        reference: None,
+        unit: "ms",
+    }
+    .report();
+    Result {
+        bench: "halt",
+        subject: median(halt),
+        reference: None,
+        unit: "ms",
+    }
+    .report();
 }

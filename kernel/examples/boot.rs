@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         sys::field_str(&uts.release),
         sys::field_str(&uts.machine)
     );
-    println!("booted in {:.1} ms, pid {}", booted.as_secs_f64() * 1e3, sys::getpid()?);
+    println!(
+        "booted in {:.1} ms, pid {}",
+        booted.as_secs_f64() * 1e3,
+        sys::getpid()?
+    );
     let fd = sys::openat(lkl::uapi::AT_FDCWD, "/proc/meminfo", lkl::uapi::O_RDONLY, 0)?;
     let mut buf = vec![0u8; 4096];
     let n = sys::read(fd, &mut buf)?;

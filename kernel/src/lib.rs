@@ -23,7 +23,7 @@ pub mod sys;
 pub mod uapi;
 
 pub use errno::Errno;
-pub use host::{Host, TimerCallback, ThreadEntry};
+pub use host::{Host, ThreadEntry, TimerCallback};
 pub use kernel::{Config, Kernel};
 #[cfg(feature = "std")]
 pub use posix::{console_output, PosixHost, KERNEL_THREAD_STACK};

@@ -178,7 +178,11 @@ impl Host for PosixHost {
         state.deadline = None;
         timer.shared.cond.notify_all();
         while state.running {
-            state = timer.shared.cond.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = timer
+                .shared
+                .cond
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 }

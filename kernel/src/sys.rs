@@ -41,7 +41,18 @@ fn ptr_mut<T>(p: *mut T) -> i64 {
 
 pub fn openat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Result<i32, Errno> {
     let path = cstr(path)?;
-    call(nr::OPENAT, [dirfd as i64, ptr(path.as_ptr()), flags as i64, mode as i64, 0, 0]).map(|fd| fd as i32)
+    call(
+        nr::OPENAT,
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            flags as i64,
+            mode as i64,
+            0,
+            0,
+        ],
+    )
+    .map(|fd| fd as i32)
 }
 
 pub fn close(fd: i32) -> Result<(), Errno> {
@@ -49,19 +60,49 @@ pub fn close(fd: i32) -> Result<(), Errno> {
 }
 
 pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    call(nr::READ, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+    call(
+        nr::READ,
+        [
+            fd as i64,
+            ptr_mut(buf.as_mut_ptr()),
+            buf.len() as i64,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(|n| n as usize)
 }
 
 pub fn write(fd: i32, buf: &[u8]) -> Result<usize, Errno> {
-    call(nr::WRITE, [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+    call(
+        nr::WRITE,
+        [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, 0, 0, 0],
+    )
+    .map(|n| n as usize)
 }
 
 pub fn pread64(fd: i32, buf: &mut [u8], offset: i64) -> Result<usize, Errno> {
-    call(nr::PREAD64, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, offset, 0, 0]).map(|n| n as usize)
+    call(
+        nr::PREAD64,
+        [
+            fd as i64,
+            ptr_mut(buf.as_mut_ptr()),
+            buf.len() as i64,
+            offset,
+            0,
+            0,
+        ],
+    )
+    .map(|n| n as usize)
 }
 
 pub fn pwrite64(fd: i32, buf: &[u8], offset: i64) -> Result<usize, Errno> {
-    call(nr::PWRITE64, [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, offset, 0, 0]).map(|n| n as usize)
+    call(
+        nr::PWRITE64,
+        [fd as i64, ptr(buf.as_ptr()), buf.len() as i64, offset, 0, 0],
+    )
+    .map(|n| n as usize)
 }
 
 pub fn lseek(fd: i32, offset: i64, whence: i32) -> Result<u64, Errno> {
@@ -77,20 +118,51 @@ pub fn fstat(fd: i32) -> Result<Stat, Errno> {
 pub fn newfstatat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<Stat, Errno> {
     let path = cstr(path)?;
     let mut st = Stat::default();
-    call(nr::NEWFSTATAT, [dirfd as i64, ptr(path.as_ptr()), ptr_mut(&mut st), flags as i64, 0, 0])?;
+    call(
+        nr::NEWFSTATAT,
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            ptr_mut(&mut st),
+            flags as i64,
+            0,
+            0,
+        ],
+    )?;
     Ok(st)
 }
 
 pub fn statx(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mask: u32) -> Result<Statx, Errno> {
     let path = cstr(path)?;
     let mut stx = Statx::default();
-    call(nr::STATX, [dirfd as i64, ptr(path.as_ptr()), flags as i64, mask as i64, ptr_mut(&mut stx), 0])?;
+    call(
+        nr::STATX,
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            flags as i64,
+            mask as i64,
+            ptr_mut(&mut stx),
+            0,
+        ],
+    )?;
     Ok(stx)
 }
 
 /// Reads directory entries into `buf`; see [`dirents`] to walk them.
 pub fn getdents64(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
-    call(nr::GETDENTS64, [fd as i64, ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0, 0]).map(|n| n as usize)
+    call(
+        nr::GETDENTS64,
+        [
+            fd as i64,
+            ptr_mut(buf.as_mut_ptr()),
+            buf.len() as i64,
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(|n| n as usize)
 }
 
 /// One directory entry of a [`getdents64`] buffer.
@@ -126,12 +198,20 @@ pub fn dirents(buf: &[u8]) -> impl Iterator<Item = DirEntry> + '_ {
 
 pub fn mkdirat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
     let path = cstr(path)?;
-    call(nr::MKDIRAT, [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0]).map(drop)
+    call(
+        nr::MKDIRAT,
+        [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 pub fn unlinkat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
     let path = cstr(path)?;
-    call(nr::UNLINKAT, [dirfd as i64, ptr(path.as_ptr()), flags as i64, 0, 0, 0]).map(drop)
+    call(
+        nr::UNLINKAT,
+        [dirfd as i64, ptr(path.as_ptr()), flags as i64, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 pub fn renameat2(
@@ -144,7 +224,14 @@ pub fn renameat2(
     let (old, new) = (cstr(old)?, cstr(new)?);
     call(
         nr::RENAMEAT2,
-        [olddirfd as i64, ptr(old.as_ptr()), newdirfd as i64, ptr(new.as_ptr()), flags as i64, 0],
+        [
+            olddirfd as i64,
+            ptr(old.as_ptr()),
+            newdirfd as i64,
+            ptr(new.as_ptr()),
+            flags as i64,
+            0,
+        ],
     )
     .map(drop)
 }
@@ -174,14 +261,25 @@ pub fn mount(
     let data_ptr = data.as_ref().map_or(0, |d| ptr(d.as_ptr()));
     call(
         nr::MOUNT,
-        [ptr(source.as_ptr()), ptr(target.as_ptr()), ptr(fstype.as_ptr()), flags as i64, data_ptr, 0],
+        [
+            ptr(source.as_ptr()),
+            ptr(target.as_ptr()),
+            ptr(fstype.as_ptr()),
+            flags as i64,
+            data_ptr,
+            0,
+        ],
     )
     .map(drop)
 }
 
 pub fn umount2(target: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
     let target = cstr(target)?;
-    call(nr::UMOUNT2, [ptr(target.as_ptr()), flags as i64, 0, 0, 0, 0]).map(drop)
+    call(
+        nr::UMOUNT2,
+        [ptr(target.as_ptr()), flags as i64, 0, 0, 0, 0],
+    )
+    .map(drop)
 }
 
 pub fn chdir(path: impl AsRef<[u8]>) -> Result<(), Errno> {
@@ -189,9 +287,24 @@ pub fn chdir(path: impl AsRef<[u8]>) -> Result<(), Errno> {
     call(nr::CHDIR, [ptr(path.as_ptr()), 0, 0, 0, 0, 0]).map(drop)
 }
 
-pub fn symlinkat(target: impl AsRef<[u8]>, dirfd: i32, path: impl AsRef<[u8]>) -> Result<(), Errno> {
+pub fn symlinkat(
+    target: impl AsRef<[u8]>,
+    dirfd: i32,
+    path: impl AsRef<[u8]>,
+) -> Result<(), Errno> {
     let (target, path) = (cstr(target)?, cstr(path)?);
-    call(nr::SYMLINKAT, [ptr(target.as_ptr()), dirfd as i64, ptr(path.as_ptr()), 0, 0, 0]).map(drop)
+    call(
+        nr::SYMLINKAT,
+        [
+            ptr(target.as_ptr()),
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            0,
+            0,
+            0,
+        ],
+    )
+    .map(drop)
 }
 
 /// The target of symlink `path`.
@@ -200,7 +313,14 @@ pub fn readlinkat(dirfd: i32, path: impl AsRef<[u8]>) -> Result<Vec<u8>, Errno> 
     let mut buf = alloc::vec![0u8; 4096];
     let n = call(
         nr::READLINKAT,
-        [dirfd as i64, ptr(path.as_ptr()), ptr_mut(buf.as_mut_ptr()), buf.len() as i64, 0, 0],
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            ptr_mut(buf.as_mut_ptr()),
+            buf.len() as i64,
+            0,
+            0,
+        ],
     )?;
     buf.truncate(n as usize);
     Ok(buf)
@@ -216,21 +336,45 @@ pub fn linkat(
     let (old, new) = (cstr(old)?, cstr(new)?);
     call(
         nr::LINKAT,
-        [olddirfd as i64, ptr(old.as_ptr()), newdirfd as i64, ptr(new.as_ptr()), flags as i64, 0],
+        [
+            olddirfd as i64,
+            ptr(old.as_ptr()),
+            newdirfd as i64,
+            ptr(new.as_ptr()),
+            flags as i64,
+            0,
+        ],
     )
     .map(drop)
 }
 
 pub fn fchmodat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
     let path = cstr(path)?;
-    call(nr::FCHMODAT, [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0]).map(drop)
+    call(
+        nr::FCHMODAT,
+        [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0],
+    )
+    .map(drop)
 }
 
-pub fn fchownat(dirfd: i32, path: impl AsRef<[u8]>, uid: u32, gid: u32, flags: i32) -> Result<(), Errno> {
+pub fn fchownat(
+    dirfd: i32,
+    path: impl AsRef<[u8]>,
+    uid: u32,
+    gid: u32,
+    flags: i32,
+) -> Result<(), Errno> {
     let path = cstr(path)?;
     call(
         nr::FCHOWNAT,
-        [dirfd as i64, ptr(path.as_ptr()), uid as i64, gid as i64, flags as i64, 0],
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            uid as i64,
+            gid as i64,
+            flags as i64,
+            0,
+        ],
     )
     .map(drop)
 }
@@ -244,13 +388,20 @@ pub fn utimensat(
 ) -> Result<(), Errno> {
     let path = cstr(path)?;
     let times = times.map_or(0, |t| ptr(t.as_ptr()));
-    call(nr::UTIMENSAT, [dirfd as i64, ptr(path.as_ptr()), times, flags as i64, 0, 0]).map(drop)
+    call(
+        nr::UTIMENSAT,
+        [dirfd as i64, ptr(path.as_ptr()), times, flags as i64, 0, 0],
+    )
+    .map(drop)
 }
 
 pub fn statfs(path: impl AsRef<[u8]>) -> Result<Statfs, Errno> {
     let path = cstr(path)?;
     let mut st = Statfs::default();
-    call(nr::STATFS, [ptr(path.as_ptr()), ptr_mut(&mut st), 0, 0, 0, 0])?;
+    call(
+        nr::STATFS,
+        [ptr(path.as_ptr()), ptr_mut(&mut st), 0, 0, 0, 0],
+    )?;
     Ok(st)
 }
 

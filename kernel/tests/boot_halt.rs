@@ -27,7 +27,10 @@ fn boots_reports_and_halts() {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("MemTotal");
-    assert!((60_000..=65_536).contains(&total_kb), "MemTotal {total_kb} kB of a 64 MiB pool");
+    assert!(
+        (60_000..=65_536).contains(&total_kb),
+        "MemTotal {total_kb} kB of a 64 MiB pool"
+    );
 
     assert_eq!(
         Kernel::boot(&Config::default()).err(),
@@ -38,7 +41,10 @@ fn boots_reports_and_halts() {
     // A thread blocked in the kernel when it halts gets ENODEV back.
     let sleeper = std::thread::spawn(|| {
         let started = std::time::Instant::now();
-        let ret = sys::nanosleep(&uapi::Timespec { tv_sec: 30, tv_nsec: 0 });
+        let ret = sys::nanosleep(&uapi::Timespec {
+            tv_sec: 30,
+            tv_nsec: 0,
+        });
         (ret, started.elapsed())
     });
     std::thread::sleep(std::time::Duration::from_millis(100));
@@ -46,7 +52,10 @@ fn boots_reports_and_halts() {
     kernel.halt().expect("halt");
     let (ret, slept) = sleeper.join().unwrap();
     assert_eq!(ret, Err(Errno::ENODEV));
-    assert!(slept < std::time::Duration::from_secs(5), "sleeper held halt for {slept:?}");
+    assert!(
+        slept < std::time::Duration::from_secs(5),
+        "sleeper held halt for {slept:?}"
+    );
     let console = String::from_utf8_lossy(&lkl::console_output()).into_owned();
     assert!(console.contains("System halted"), "console: {console}");
     assert_eq!(sys::getpid(), Err(Errno::ENODEV), "after halt");

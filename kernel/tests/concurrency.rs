@@ -7,11 +7,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{irq_count, kernel, test_dir};
-use lkl::uapi::{self, Timespec, AT_FDCWD};
 use lkl::sys;
+use lkl::uapi::{self, Timespec, AT_FDCWD};
 
 fn sleep_ms(ms: i64) {
-    sys::nanosleep(&Timespec { tv_sec: 0, tv_nsec: ms * 1_000_000 }).unwrap();
+    sys::nanosleep(&Timespec {
+        tv_sec: 0,
+        tv_nsec: ms * 1_000_000,
+    })
+    .unwrap();
 }
 
 #[test]
@@ -36,7 +40,10 @@ fn worker(id: usize, dir: &str, calls: usize) {
     while done < calls {
         let record = format!("thread {id} round {round}");
         let offset = (round % 50) as i64 * 64;
-        assert_eq!(sys::pwrite64(fd, record.as_bytes(), offset).unwrap(), record.len());
+        assert_eq!(
+            sys::pwrite64(fd, record.as_bytes(), offset).unwrap(),
+            record.len()
+        );
         let n = sys::pread64(fd, &mut buf[..record.len()], offset).unwrap();
         assert_eq!(&buf[..n], record.as_bytes());
         assert_eq!(sys::getpid().unwrap(), 1);
@@ -44,9 +51,15 @@ fn worker(id: usize, dir: &str, calls: usize) {
         assert!(st.st_size >= offset + record.len() as i64);
         let name = format!("{dir}/t{id}-{round}");
         sys::mkdirat(AT_FDCWD, &name, 0o700).unwrap();
-        assert_eq!(sys::newfstatat(AT_FDCWD, &name, 0).unwrap().st_mode & uapi::S_IFMT, uapi::S_IFDIR);
+        assert_eq!(
+            sys::newfstatat(AT_FDCWD, &name, 0).unwrap().st_mode & uapi::S_IFMT,
+            uapi::S_IFDIR
+        );
         sys::unlinkat(AT_FDCWD, &name, uapi::AT_REMOVEDIR).unwrap();
-        assert_eq!(sys::newfstatat(AT_FDCWD, &name, 0).err(), Some(lkl::Errno::ENOENT));
+        assert_eq!(
+            sys::newfstatat(AT_FDCWD, &name, 0).err(),
+            Some(lkl::Errno::ENOENT)
+        );
         done += 8;
         round += 1;
     }
@@ -119,6 +132,12 @@ fn timers_fire_while_other_threads_make_syscalls() {
     stop.store(true, Ordering::Relaxed);
     let calls: u64 = busy.into_iter().map(|b| b.join().unwrap()).sum();
     assert!(calls > 1000, "busy threads made only {calls} calls");
-    assert!(took >= Duration::from_millis(100), "ten 10 ms sleeps took {took:?}");
-    assert!(took < Duration::from_secs(2), "ten 10 ms sleeps took {took:?}");
+    assert!(
+        took >= Duration::from_millis(100),
+        "ten 10 ms sleeps took {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "ten 10 ms sleeps took {took:?}"
+    );
 }

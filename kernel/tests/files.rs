@@ -7,7 +7,13 @@ use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Config, Errno, Kernel};
 
 fn write_file(path: &str, data: &[u8], mode: u32) {
-    let fd = sys::openat(AT_FDCWD, path, uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL, mode).unwrap();
+    let fd = sys::openat(
+        AT_FDCWD,
+        path,
+        uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL,
+        mode,
+    )
+    .unwrap();
     assert_eq!(sys::write(fd, data).unwrap(), data.len());
     sys::close(fd).unwrap();
 }
@@ -53,7 +59,10 @@ fn write_read_back_and_stat() {
     let mut three = [0u8; 3];
     assert_eq!(sys::pread64(fd, &mut three, 5000).unwrap(), 3);
     assert_eq!(&three, b"XYZ");
-    assert_eq!(sys::lseek(fd, 0, uapi::SEEK_END).unwrap(), data.len() as u64);
+    assert_eq!(
+        sys::lseek(fd, 0, uapi::SEEK_END).unwrap(),
+        data.len() as u64
+    );
 
     let st = sys::fstat(fd).unwrap();
     assert_eq!(st.st_size, data.len() as i64);
@@ -74,30 +83,56 @@ fn write_read_back_and_stat() {
     sys::close(fd).unwrap();
 
     let times = [
-        uapi::Timespec { tv_sec: 1_000_000_000, tv_nsec: 5 },
-        uapi::Timespec { tv_sec: 1_234_567_890, tv_nsec: 123_456_789 },
+        uapi::Timespec {
+            tv_sec: 1_000_000_000,
+            tv_nsec: 5,
+        },
+        uapi::Timespec {
+            tv_sec: 1_234_567_890,
+            tv_nsec: 123_456_789,
+        },
     ];
     sys::utimensat(AT_FDCWD, &path, Some(&times), 0).unwrap();
     let st = sys::newfstatat(AT_FDCWD, &path, 0).unwrap();
     assert_eq!((st.st_atime, st.st_atime_nsec), (1_000_000_000, 5));
-    assert_eq!((st.st_mtime, st.st_mtime_nsec), (1_234_567_890, 123_456_789));
+    assert_eq!(
+        (st.st_mtime, st.st_mtime_nsec),
+        (1_234_567_890, 123_456_789)
+    );
 
     sys::fchmodat(AT_FDCWD, &path, 0o600).unwrap();
     sys::fchownat(AT_FDCWD, &path, 1000, 100, 0).unwrap();
     let st = sys::newfstatat(AT_FDCWD, &path, 0).unwrap();
-    assert_eq!((st.st_mode & 0o777, st.st_uid, st.st_gid), (0o600, 1000, 100));
+    assert_eq!(
+        (st.st_mode & 0o777, st.st_uid, st.st_gid),
+        (0o600, 1000, 100)
+    );
 }
 
 #[test]
 fn rename_link_symlink_unlink() {
     let dir = test_dir("names");
     write_file(&format!("{dir}/a"), b"alpha", 0o644);
-    sys::renameat2(AT_FDCWD, format!("{dir}/a"), AT_FDCWD, format!("{dir}/b"), 0).unwrap();
+    sys::renameat2(
+        AT_FDCWD,
+        format!("{dir}/a"),
+        AT_FDCWD,
+        format!("{dir}/b"),
+        0,
+    )
+    .unwrap();
     assert_eq!(
         sys::newfstatat(AT_FDCWD, format!("{dir}/a"), 0).err(),
         Some(Errno::ENOENT)
     );
-    sys::linkat(AT_FDCWD, format!("{dir}/b"), AT_FDCWD, format!("{dir}/c"), 0).unwrap();
+    sys::linkat(
+        AT_FDCWD,
+        format!("{dir}/b"),
+        AT_FDCWD,
+        format!("{dir}/c"),
+        0,
+    )
+    .unwrap();
     let b = sys::newfstatat(AT_FDCWD, format!("{dir}/b"), 0).unwrap();
     let c = sys::newfstatat(AT_FDCWD, format!("{dir}/c"), 0).unwrap();
     assert_eq!(b.st_ino, c.st_ino);
@@ -107,7 +142,12 @@ fn rename_link_symlink_unlink() {
     assert_eq!(sys::readlinkat(AT_FDCWD, format!("{dir}/s")).unwrap(), b"b");
     let s = sys::newfstatat(AT_FDCWD, format!("{dir}/s"), uapi::AT_SYMLINK_NOFOLLOW).unwrap();
     assert_eq!(s.st_mode & uapi::S_IFMT, uapi::S_IFLNK);
-    assert_eq!(sys::newfstatat(AT_FDCWD, format!("{dir}/s"), 0).unwrap().st_ino, b.st_ino);
+    assert_eq!(
+        sys::newfstatat(AT_FDCWD, format!("{dir}/s"), 0)
+            .unwrap()
+            .st_ino,
+        b.st_ino
+    );
 
     sys::mkdirat(AT_FDCWD, format!("{dir}/d"), 0o750).unwrap();
     assert_eq!(
@@ -120,7 +160,14 @@ fn rename_link_symlink_unlink() {
         ]
     );
     assert_eq!(
-        sys::renameat2(AT_FDCWD, format!("{dir}/b"), AT_FDCWD, format!("{dir}/c"), uapi::RENAME_NOREPLACE).err(),
+        sys::renameat2(
+            AT_FDCWD,
+            format!("{dir}/b"),
+            AT_FDCWD,
+            format!("{dir}/c"),
+            uapi::RENAME_NOREPLACE
+        )
+        .err(),
         Some(Errno::EEXIST)
     );
     write_file(&format!("{dir}/d/inner"), b"x", 0o644);
@@ -131,7 +178,12 @@ fn rename_link_symlink_unlink() {
     sys::unlinkat(AT_FDCWD, format!("{dir}/d/inner"), 0).unwrap();
     sys::unlinkat(AT_FDCWD, format!("{dir}/d"), uapi::AT_REMOVEDIR).unwrap();
     sys::unlinkat(AT_FDCWD, format!("{dir}/b"), 0).unwrap();
-    assert_eq!(sys::newfstatat(AT_FDCWD, format!("{dir}/c"), 0).unwrap().st_nlink, 1);
+    assert_eq!(
+        sys::newfstatat(AT_FDCWD, format!("{dir}/c"), 0)
+            .unwrap()
+            .st_nlink,
+        1
+    );
     assert_eq!(
         sys::newfstatat(AT_FDCWD, format!("{dir}/s"), 0).err(),
         Some(Errno::ENOENT),
@@ -144,7 +196,9 @@ fn rename_link_symlink_unlink() {
 #[test]
 fn getdents_lists_exactly_what_was_made() {
     let dir = test_dir("many");
-    let mut made: Vec<(String, u8)> = (0..300).map(|i| (format!("file-{i:04}"), uapi::DT_REG)).collect();
+    let mut made: Vec<(String, u8)> = (0..300)
+        .map(|i| (format!("file-{i:04}"), uapi::DT_REG))
+        .collect();
     for (name, _) in &made {
         write_file(&format!("{dir}/{name}"), name.as_bytes(), 0o644);
     }
@@ -163,7 +217,12 @@ fn chdir_and_statfs() {
     sys::chdir(&dir).unwrap();
     write_file("relative", b"r", 0o644);
     sys::chdir("/").unwrap();
-    assert_eq!(sys::newfstatat(AT_FDCWD, format!("{dir}/relative"), 0).unwrap().st_size, 1);
+    assert_eq!(
+        sys::newfstatat(AT_FDCWD, format!("{dir}/relative"), 0)
+            .unwrap()
+            .st_size,
+        1
+    );
     let st = sys::statfs("/").unwrap();
     assert_eq!(st.f_type, 0x858458f6, "ramfs magic");
     assert_eq!(st.f_bsize, 4096);
@@ -181,14 +240,23 @@ fn bad_input_gets_errors() {
         Some(Errno::ENOENT)
     );
     assert_eq!(sys::chdir("/missing").err(), Some(Errno::ENOENT));
-    assert_eq!(sys::mkdirat(AT_FDCWD, "/proc", 0o755).err(), Some(Errno::EEXIST));
-    assert_eq!(sys::openat(AT_FDCWD, "a\0b", 0, 0).err(), Some(Errno::EINVAL));
+    assert_eq!(
+        sys::mkdirat(AT_FDCWD, "/proc", 0o755).err(),
+        Some(Errno::EEXIST)
+    );
+    assert_eq!(
+        sys::openat(AT_FDCWD, "a\0b", 0, 0).err(),
+        Some(Errno::EINVAL)
+    );
     // A pointer the kernel cannot use: EFAULT, not a crash.
     // SAFETY: the kernel validates a NULL path pointer itself.
     let ret = unsafe { sys::syscall(uapi::nr::OPENAT, [AT_FDCWD as i64, 0, 0, 0, 0, 0]) };
     assert_eq!(ret, -(Errno::EFAULT.0 as i64));
     // SAFETY: an out-of-range system call number touches nothing.
-    assert_eq!(unsafe { sys::syscall(100_000, [0; 6]) }, -(Errno::ENOSYS.0 as i64));
+    assert_eq!(
+        unsafe { sys::syscall(100_000, [0; 6]) },
+        -(Errno::ENOSYS.0 as i64)
+    );
     assert_eq!(
         Kernel::boot(&Config::default()).err(),
         Some(Errno::EBUSY),
@@ -212,7 +280,11 @@ fn callers_with_small_stacks() {
                 sys::renameat2(AT_FDCWD, &path, AT_FDCWD, format!("{path}.moved"), 0).unwrap();
             }
             assert_eq!(names(&dir).len(), 50);
-            sys::nanosleep(&uapi::Timespec { tv_sec: 0, tv_nsec: 1_000_000 }).unwrap();
+            sys::nanosleep(&uapi::Timespec {
+                tv_sec: 0,
+                tv_nsec: 1_000_000,
+            })
+            .unwrap();
         })
         .unwrap();
     worker.join().expect("small-stack caller");

@@ -21,6 +21,9 @@ fn one_idle_second_costs_under_5_percent_of_a_core() {
     let before = process_cpu();
     std::thread::sleep(Duration::from_secs(1));
     let used = process_cpu() - before;
-    assert!(used < Duration::from_millis(50), "idle second used {used:?} of CPU");
+    assert!(
+        used < Duration::from_millis(50),
+        "idle second used {used:?} of CPU"
+    );
     kernel.halt().unwrap();
 }

@@ -15,13 +15,21 @@ fn kernel_panic_aborts_with_its_message() {
         unreachable!("the kernel survived a crash request");
     }
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "kernel_panic_aborts_with_its_message", "--nocapture"])
+        .args([
+            "--exact",
+            "kernel_panic_aborts_with_its_message",
+            "--nocapture",
+        ])
         .env(CHILD, "1")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     use std::os::unix::process::ExitStatusExt;
-    assert_eq!(out.status.signal(), Some(6), "child should abort (SIGABRT); stderr: {stderr}");
+    assert_eq!(
+        out.status.signal(),
+        Some(6),
+        "child should abort (SIGABRT); stderr: {stderr}"
+    );
     assert!(
         stderr.contains("lkl: kernel panic: sysrq triggered crash"),
         "stderr: {stderr}"
