@@ -221,19 +221,28 @@ pub fn renameat2(
     new: impl AsRef<[u8]>,
     flags: u32,
 ) -> Result<(), Errno> {
+    two_paths(nr::RENAMEAT2, olddirfd, old, newdirfd, new, flags as i64)
+}
+
+/// A call on two paths, each relative to a directory fd, with flags.
+fn two_paths(
+    nr: i64,
+    olddirfd: i32,
+    old: impl AsRef<[u8]>,
+    newdirfd: i32,
+    new: impl AsRef<[u8]>,
+    flags: i64,
+) -> Result<(), Errno> {
     let (old, new) = (cstr(old)?, cstr(new)?);
-    call(
-        nr::RENAMEAT2,
-        [
-            olddirfd as i64,
-            ptr(old.as_ptr()),
-            newdirfd as i64,
-            ptr(new.as_ptr()),
-            flags as i64,
-            0,
-        ],
-    )
-    .map(drop)
+    let args = [
+        olddirfd as i64,
+        ptr(old.as_ptr()),
+        newdirfd as i64,
+        ptr(new.as_ptr()),
+        flags,
+        0,
+    ];
+    call(nr, args).map(drop)
 }
 
 pub fn fsync(fd: i32) -> Result<(), Errno> {
@@ -333,19 +342,7 @@ pub fn linkat(
     new: impl AsRef<[u8]>,
     flags: i32,
 ) -> Result<(), Errno> {
-    let (old, new) = (cstr(old)?, cstr(new)?);
-    call(
-        nr::LINKAT,
-        [
-            olddirfd as i64,
-            ptr(old.as_ptr()),
-            newdirfd as i64,
-            ptr(new.as_ptr()),
-            flags as i64,
-            0,
-        ],
-    )
-    .map(drop)
+    two_paths(nr::LINKAT, olddirfd, old, newdirfd, new, flags as i64)
 }
 
 pub fn fchmodat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {

@@ -87,11 +87,17 @@ void inside_enter(void)
 	__atomic_add_fetch(&threads_inside, 1, __ATOMIC_SEQ_CST);
 }
 
-void inside_leave(void)
+/* Halt waits for both counts to fall: tell it when one does. */
+static void count_down(long *count)
 {
-	__atomic_sub_fetch(&threads_inside, 1, __ATOMIC_SEQ_CST);
+	__atomic_sub_fetch(count, 1, __ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		host_ops->sem_up(gone_sem);
+}
+
+void inside_leave(void)
+{
+	count_down(&threads_inside);
 }
 
 void thread_started(void)
@@ -101,9 +107,7 @@ void thread_started(void)
 
 void thread_gone(void)
 {
-	__atomic_sub_fetch(&threads_live, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&halting, __ATOMIC_SEQ_CST))
-		host_ops->sem_up(gone_sem);
+	count_down(&threads_live);
 }
 
 /*
