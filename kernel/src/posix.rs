@@ -27,7 +27,18 @@ static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 std::thread_local! {
-    static TLS: Cell<*mut c_void> = const { Cell::new(core::ptr::null_mut()) };
+    static TLS: TaskSlot = const { TaskSlot(Cell::new(core::ptr::null_mut())) };
+}
+
+/// A thread's kernel task, ended when the thread ends.
+struct TaskSlot(Cell<*mut c_void>);
+
+impl Drop for TaskSlot {
+    fn drop(&mut self) {
+        // SAFETY: the slot holds what the kernel stored for this thread,
+        // which is exactly what lkl_host_task_release takes.
+        unsafe { crate::ffi::lkl_host_task_release(self.0.get()) }
+    }
 }
 
 /// Everything the kernel printed so far (up to the last MiB).
@@ -116,11 +127,11 @@ impl Host for PosixHost {
     }
 
     fn tls_get() -> *mut c_void {
-        TLS.with(|t| t.get())
+        TLS.with(|t| t.0.get())
     }
 
     fn tls_set(value: *mut c_void) {
-        TLS.with(|t| t.set(value));
+        TLS.with(|t| t.0.set(value));
     }
 
     fn alloc_pool(size: usize) -> *mut u8 {

@@ -7,6 +7,7 @@
 #include <linux/syscalls.h>
 #include <linux/err.h>
 #include <linux/mman.h>
+#include <linux/sched/task.h>
 #include <asm/unistd.h>
 #include "internal.h"
 
@@ -69,4 +70,31 @@ long LKL_API lkl_syscall(long nr, const long *params)
 	host_task_leave();
 	inside_leave();
 	return ret;
+}
+
+/*
+ * Ends the kernel task of a host thread that is about to end: its own
+ * thread passes @task, the value it kept in its TLS slot.
+ */
+void LKL_API lkl_host_task_release(void *task)
+{
+	jmp_buf_t jb;
+
+	if (!task || !lkl_running())
+		return;
+	inside_enter();
+	if (__builtin_setjmp(jb)) {
+		/* The task is dead (or the kernel halted). */
+		inside_leave();
+		return;
+	}
+	if (!cpu_acquire()) {
+		inside_leave();
+		return;
+	}
+	if (IS_ERR(host_task_enter(task, jb))) {
+		inside_leave();
+		return;
+	}
+	do_exit(0);
 }

@@ -81,12 +81,15 @@ extern const struct lkl_host_ops *host_ops;
 /*
  * Entry points. lkl_boot returns once init is up (or -errno); only one
  * boot per process. lkl_syscall takes six arguments from @params and may
- * be called from any host thread; it runs on the caller's stack.
+ * be called from any host thread; it runs on the caller's stack. A host
+ * thread that made system calls ends its kernel task, before it ends, with
+ * lkl_host_task_release(the value it holds in its TLS slot).
  */
 LKL_API int lkl_boot(const struct lkl_host_ops *ops, const char *cmdline,
 		     unsigned long mem_size);
 LKL_API long lkl_syscall(long nr, const long *params);
 LKL_API int lkl_halt(void);
+LKL_API void lkl_host_task_release(void *task);
 LKL_API int lkl_irq_raise(int irq);
 LKL_API int lkl_irq_raise_event(struct lkl_irq_event *ev);
 
