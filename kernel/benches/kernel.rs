@@ -1,6 +1,8 @@
 //! Kernel benchmarks, side by side with a reference measured in the same
-//! run: system call latency against the host's own getpid(2), and boot and
-//! halt times (one boot per process, so each boot runs in a child process
+//! run: system call latency against the host's own getpid(2), from one
+//! thread and from two at once; the round trip of a request to another
+//! thread over host semaphores, which any queued (non-direct) system call
+//! design pays at least; and boot and halt times (one boot per process, so each boot runs in a child process
 //! of this benchmark). Each result is printed and appended as a JSON line
 //! to target/bench/results.jsonl.
 use std::fs::OpenOptions;
@@ -64,6 +66,49 @@ fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / calls as f64
 }
 
+/// ns per call when `threads` threads call `f` at the same time.
+fn ns_per_call_threaded(threads: u32, calls: u32, f: fn()) -> f64 {
+    let start = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                for _ in 0..calls {
+                    f();
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    start.elapsed().as_nanos() as f64 / (threads * calls) as f64
+}
+
+/// ns per round trip of a request handed to another thread and answered
+/// through host semaphores: the floor of a queued system call design.
+fn handoff_round_trip(rounds: u32) -> f64 {
+    use lkl::Host;
+    type H = lkl::PosixHost;
+    let ping = std::sync::Arc::new((H::semaphore(0), H::semaphore(0)));
+    let server = {
+        let ping = ping.clone();
+        std::thread::spawn(move || {
+            for _ in 0..rounds {
+                H::down(&ping.0);
+                H::up(&ping.1);
+            }
+        })
+    };
+    let start = Instant::now();
+    for _ in 0..rounds {
+        H::up(&ping.0);
+        H::down(&ping.1);
+    }
+    let ns = start.elapsed().as_nanos() as f64 / rounds as f64;
+    server.join().unwrap();
+    ns
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -106,8 +151,29 @@ fn main() {
     let lkl = ns_per_call(GETPID_CALLS, || {
         std::hint::black_box(sys::getpid().unwrap());
     });
+    let native2 = ns_per_call_threaded(2, GETPID_CALLS / 4, || {
+        std::hint::black_box(std::process::id());
+    });
+    let lkl2 = ns_per_call_threaded(2, GETPID_CALLS / 4, || {
+        std::hint::black_box(sys::getpid().unwrap());
+    });
     kernel.halt().expect("halt");
+    let handoff = handoff_round_trip(50_000);
 
+    Result {
+        bench: "getpid_2threads",
+        subject: lkl2,
+        reference: Some(native2),
+        unit: "ns",
+    }
+    .report();
+    Result {
+        bench: "queued_call_floor",
+        subject: handoff,
+        reference: Some(native),
+        unit: "ns",
+    }
+    .report();
     Result {
         bench: "syscall_getpid",
         subject: lkl,
