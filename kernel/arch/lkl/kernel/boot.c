@@ -93,7 +93,7 @@ int LKL_API lkl_halt(void)
 	return 0;
 }
 
-bool lkl_running(void)
+bool kernel_running(void)
 {
 	return __atomic_load_n(&running, __ATOMIC_SEQ_CST) &&
 	       !__atomic_load_n(&halting, __ATOMIC_SEQ_CST);

@@ -13,7 +13,7 @@ typedef void *jmp_buf_t[5];
 
 /* boot.c: lifecycle. */
 extern bool halting;
-bool lkl_running(void);
+bool kernel_running(void);
 void init_finished(void) __noreturn;
 
 /* cpu.c: the lock that makes the host's threads one CPU. */

@@ -47,7 +47,7 @@ long LKL_API lkl_syscall(long nr, const long *params)
 
 	if ((unsigned long)nr >= __NR_syscalls)
 		return -ENOSYS;
-	if (!lkl_running())
+	if (!kernel_running())
 		return -ENODEV;
 	inside_enter();
 	if (__builtin_setjmp(jb)) {
@@ -80,7 +80,7 @@ void LKL_API lkl_host_task_release(void *task)
 {
 	jmp_buf_t jb;
 
-	if (!task || !lkl_running())
+	if (!task || !kernel_running())
 		return;
 	inside_enter();
 	if (__builtin_setjmp(jb)) {
