@@ -33,6 +33,7 @@ void thread_gone(void);
 bool irq_pending(void);
 void irq_run_pending(void);
 void irq_queue_event(struct lkl_irq_event *ev);
+void irq_kick(void);
 void *irq_event_data(void);
 void irq_flag_enable_quiet(void);
 
@@ -53,6 +54,10 @@ void host_task_leave(void);
 void host_tasks_serve(void) __noreturn;
 void host_tasks_halt(void);
 bool host_task_claim(struct task_struct *p, int (*fn)(void *), void *arg);
+
+/* syscalls.c: runs @fn(@arg) as the calling host thread's task. */
+typedef long (*host_call_fn)(long arg);
+long host_call(host_call_fn fn, long arg);
 
 /* time.c */
 void time_boot_started(void);

@@ -65,7 +65,7 @@ void irq_queue_event(struct lkl_irq_event *ev)
 }
 
 /* Wake the idle thread if nobody holds the CPU to see the new IRQ. */
-static void kick(void)
+void irq_kick(void)
 {
 	if (cpu_is_free())
 		host_ops->sem_up(init_task.thread.sem);
@@ -78,7 +78,7 @@ int LKL_API lkl_irq_raise(int irq)
 	if (!irqs_ready || __atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		return -ENODEV;
 	__atomic_or_fetch(&lines_pending, 1UL << irq, __ATOMIC_SEQ_CST);
-	kick();
+	irq_kick();
 	return 0;
 }
 
@@ -89,7 +89,7 @@ int LKL_API lkl_irq_raise_event(struct lkl_irq_event *ev)
 	if (!irqs_ready || __atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		return -ENODEV;
 	irq_queue_event(ev);
-	kick();
+	irq_kick();
 	return 0;
 }
 

@@ -35,18 +35,15 @@ static const syscall_fn_t syscall_table[__NR_syscalls] = {
 };
 
 /*
- * Calls system call @nr with the six arguments in @params, as the calling
- * host thread's task. Returns the result or -errno; -ENODEV when the
- * kernel is not running.
+ * Runs @fn with the six arguments in @args as the calling host thread's
+ * task. Returns its result, or -ENODEV when the kernel is not running.
  */
-long LKL_API lkl_syscall(long nr, const long *params)
+static long run_as_host_task(syscall_fn_t fn, const long *args)
 {
 	jmp_buf_t jb;
 	struct task_struct *task;
 	long ret;
 
-	if ((unsigned long)nr >= __NR_syscalls)
-		return -ENOSYS;
 	if (!kernel_running())
 		return -ENODEV;
 	inside_enter();
@@ -65,11 +62,25 @@ long LKL_API lkl_syscall(long nr, const long *params)
 		return PTR_ERR(task);
 	}
 	host_ops->tls_set(task);
-	ret = syscall_table[nr](params[0], params[1], params[2], params[3],
-				params[4], params[5]);
+	ret = fn(args[0], args[1], args[2], args[3], args[4], args[5]);
 	host_task_leave();
 	inside_leave();
 	return ret;
+}
+
+long host_call(host_call_fn fn, long arg)
+{
+	const long args[6] = { arg };
+
+	return run_as_host_task((syscall_fn_t)(void *)fn, args);
+}
+
+/* System call @nr with the six arguments in @params, or -ENOSYS. */
+long LKL_API lkl_syscall(long nr, const long *params)
+{
+	if ((unsigned long)nr >= __NR_syscalls)
+		return -ENOSYS;
+	return run_as_host_task(syscall_table[nr], params);
 }
 
 /*

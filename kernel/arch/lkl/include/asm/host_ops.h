@@ -74,7 +74,51 @@ struct lkl_irq_event {
 /* IRQ lines with a fixed meaning. */
 #define LKL_IRQ_TIMER	0
 #define LKL_IRQ_HOST	1
-#define LKL_IRQ_FIRST_FREE 2
+#define LKL_IRQ_DISK	2
+#define LKL_IRQ_FIRST_FREE 3
+
+/* A disk request's operation. */
+enum lkl_disk_op {
+	LKL_DISK_READ,
+	LKL_DISK_WRITE,
+	LKL_DISK_FLUSH,		/* make earlier completed writes durable */
+	LKL_DISK_DISCARD,	/* the range's contents no longer matter */
+	LKL_DISK_WRITE_ZEROES,
+};
+
+#define LKL_DISK_FUA	1	/* write: durable when completed */
+
+struct lkl_disk_segment {
+	void *buf;
+	unsigned long long len;
+};
+
+/*
+ * One request to a host disk. The host reads or fills the segments, in
+ * order, from byte @offset on (@len bytes in all; no segments for flush,
+ * discard and write-zeroes), then calls lkl_disk_complete, from any thread
+ * at any time, with 0 or a negative errno.
+ */
+struct lkl_disk_request {
+	struct lkl_irq_event event;	/* the kernel's */
+	unsigned int op;		/* enum lkl_disk_op */
+	unsigned int flags;		/* LKL_DISK_FUA */
+	unsigned long long offset;
+	unsigned long long len;
+	unsigned int nsegs;
+	int status;
+	struct lkl_disk_segment *segs;
+};
+
+/* A disk the host lends the kernel: the native disk stub. */
+struct lkl_disk {
+	void *handle;			/* passed back to submit */
+	unsigned long long capacity;	/* bytes */
+	unsigned int block_size;	/* logical block size: 512 or 4096 */
+	int read_only;
+	/* Starts @req; 0, or -errno to fail it at once. */
+	int (LKL_ABI *submit)(void *handle, struct lkl_disk_request *req);
+};
 
 extern const struct lkl_host_ops *host_ops;
 
@@ -92,6 +136,15 @@ LKL_API int lkl_halt(void);
 LKL_API void lkl_host_task_release(void *task);
 LKL_API int lkl_irq_raise(int irq);
 LKL_API int lkl_irq_raise_event(struct lkl_irq_event *ev);
+
+/*
+ * Disks: lkl_disk_add returns the disk's number N (its device is
+ * /dev/vd<a+N>, partitions /dev/vd<a+N><P>) or -errno; @disk must live
+ * until lkl_disk_remove(N) returns.
+ */
+LKL_API int lkl_disk_add(const struct lkl_disk *disk);
+LKL_API int lkl_disk_remove(int id);
+LKL_API void lkl_disk_complete(struct lkl_disk_request *req, int status);
 
 #endif /* __ASSEMBLY__ */
 #endif
