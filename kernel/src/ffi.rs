@@ -27,10 +27,53 @@ pub struct HostOps {
     pub timer_free: unsafe extern "C" fn(timer: *mut c_void),
 }
 
+/// `struct lkl_irq_event`.
+#[repr(C)]
+pub struct IrqEvent {
+    pub next: *mut IrqEvent,
+    pub irq: u64,
+    pub data: *mut c_void,
+}
+
+/// `struct lkl_disk_segment`.
+#[repr(C)]
+pub struct DiskSegment {
+    pub buf: *mut c_void,
+    pub len: u64,
+}
+
+/// `struct lkl_disk_request`.
+#[repr(C)]
+pub struct DiskRequest {
+    pub event: IrqEvent,
+    pub op: u32,
+    pub flags: u32,
+    pub offset: u64,
+    pub len: u64,
+    pub nsegs: u32,
+    pub status: i32,
+    pub segs: *mut DiskSegment,
+}
+
+pub const DISK_FUA: u32 = 1;
+
+/// `struct lkl_disk`.
+#[repr(C)]
+pub struct Disk {
+    pub handle: *mut c_void,
+    pub capacity: u64,
+    pub block_size: u32,
+    pub read_only: c_int,
+    pub submit: unsafe extern "C" fn(handle: *mut c_void, req: *mut DiskRequest) -> c_int,
+}
+
 extern "C" {
     pub fn lkl_boot(ops: *const HostOps, cmdline: *const c_char, mem_size: u64) -> c_int;
     pub fn lkl_syscall(nr: i64, params: *const i64) -> i64;
     pub fn lkl_halt() -> c_int;
     pub fn lkl_host_task_release(task: *mut c_void);
     pub fn lkl_irq_raise(irq: c_int) -> c_int;
+    pub fn lkl_disk_add(disk: *const Disk) -> c_int;
+    pub fn lkl_disk_remove(id: c_int) -> c_int;
+    pub fn lkl_disk_complete(req: *mut DiskRequest, status: c_int);
 }

@@ -30,8 +30,9 @@ pub struct Kernel {
 }
 
 impl Kernel {
-    /// Boots the kernel on host `H`; returns once init is up, with proc
-    /// and sysfs mounted on `/proc` and `/sys` of the RAM root.
+    /// Boots the kernel on host `H`; returns once init is up, with proc,
+    /// sysfs and devtmpfs mounted on `/proc`, `/sys` and `/dev` of the RAM
+    /// root.
     /// `EBUSY` if a kernel was booted in this process before.
     pub fn boot_with<H: Host>(config: &Config) -> Result<Kernel, Errno> {
         let cmdline = CString::new(config.cmdline.as_str()).map_err(|_| Errno::EINVAL)?;
@@ -41,8 +42,11 @@ impl Kernel {
         let ret = unsafe { ffi::lkl_boot(ops, cmdline.as_ptr(), config.memory as u64) };
         Errno::from_ret(ret as i64)?;
         let kernel = Kernel { halted: false };
-        for (dir, fstype) in [("/proc", "proc"), ("/sys", "sysfs")] {
-            sys::mkdirat(uapi::AT_FDCWD, dir, 0o555)?;
+        for (dir, fstype) in [("/proc", "proc"), ("/sys", "sysfs"), ("/dev", "devtmpfs")] {
+            match sys::mkdirat(uapi::AT_FDCWD, dir, 0o755) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e),
+            }
             sys::mount(fstype, dir, fstype, 0, None)?;
         }
         Ok(kernel)

@@ -13,18 +13,29 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod disk;
 mod errno;
 mod ffi;
+#[cfg(feature = "std")]
+mod file_disk;
 mod host;
 mod kernel;
+#[cfg(feature = "std")]
+mod mem_disk;
+pub mod mount;
 #[cfg(feature = "std")]
 mod posix;
 pub mod sys;
 pub mod uapi;
 
+pub use disk::{add_disk, AddedDisk, Disk, DiskOp, Request};
 pub use errno::Errno;
+#[cfg(feature = "std")]
+pub use file_disk::FileDisk;
 pub use host::{Host, ThreadEntry, TimerCallback};
 pub use kernel::{Config, Kernel};
+#[cfg(feature = "std")]
+pub use mem_disk::MemDisk;
 #[cfg(feature = "std")]
 pub use posix::{console_output, PosixHost, KERNEL_THREAD_STACK};
 

@@ -402,6 +402,10 @@ pub fn statfs(path: impl AsRef<[u8]>) -> Result<Statfs, Errno> {
     Ok(st)
 }
 
+pub fn syncfs(fd: i32) -> Result<(), Errno> {
+    call(nr::SYNCFS, [fd as i64, 0, 0, 0, 0, 0]).map(drop)
+}
+
 pub fn sync() {
     let _ = call(nr::SYNC, [0; 6]);
 }

@@ -7,7 +7,7 @@
  * host thread leaving a system call with nothing else to run.
  *
  * Also here: the counts that halt waits on, of host threads inside the
- * kernel and of host threads the kernel created.
+ * kernel, of host threads the kernel created and of disk requests out.
  */
 #include <linux/kernel.h>
 #include <linux/init_task.h>
@@ -19,6 +19,7 @@ static void *cpu_sem;
 
 static long threads_inside;	/* host threads inside lkl_syscall */
 static long threads_live;	/* host threads created by the kernel */
+static long io_inflight;	/* disk requests the host has not completed */
 static void *gone_sem;		/* posted as those counts fall during halt */
 
 void cpu_init(void)
@@ -110,15 +111,27 @@ void thread_gone(void)
 	count_down(&threads_live);
 }
 
+void io_started(void)
+{
+	__atomic_add_fetch(&io_inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+void io_done(void)
+{
+	count_down(&io_inflight);
+}
+
 /*
  * Called by the halting host thread, itself inside: returns when every
- * other host thread has left the kernel and every kernel thread is gone.
+ * other host thread has left the kernel, every kernel thread is gone and
+ * the host has completed every disk request (their memory is the pool's).
  * The two semaphores here live as long as the process: a host thread may
  * still be on its way out of cpu_acquire or inside_leave.
  */
 void threads_gone_wait(void)
 {
 	while (__atomic_load_n(&threads_live, __ATOMIC_SEQ_CST) > 0 ||
-	       __atomic_load_n(&threads_inside, __ATOMIC_SEQ_CST) > 1)
+	       __atomic_load_n(&threads_inside, __ATOMIC_SEQ_CST) > 1 ||
+	       __atomic_load_n(&io_inflight, __ATOMIC_SEQ_CST) > 0)
 		host_ops->sem_down(gone_sem);
 }

@@ -91,9 +91,10 @@ static blk_status_t disk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		return BLK_STS_IOERR;
 
 	blk_mq_start_request(rq);
+	io_started();
 	if (hd->host.submit(hd->host.handle, req) < 0) {
+		io_done();
 		blk_mq_end_request(rq, BLK_STS_IOERR);
-		return BLK_STS_OK;
 	}
 	return BLK_STS_OK;
 }
@@ -108,9 +109,13 @@ static const struct block_device_operations disk_fops = {
 
 void LKL_API lkl_disk_complete(struct lkl_disk_request *req, int status)
 {
-	req->status = status;
-	irq_queue_event(&req->event);
-	irq_kick();
+	/* At halt the request's memory is about to go: leave it alone. */
+	if (!__atomic_load_n(&halting, __ATOMIC_SEQ_CST)) {
+		req->status = status;
+		irq_queue_event(&req->event);
+		irq_kick();
+	}
+	io_done();
 }
 
 static irqreturn_t disk_irq(int irq, void *dev_id)

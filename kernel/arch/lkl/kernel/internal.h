@@ -28,6 +28,8 @@ void inside_leave(void);
 void threads_gone_wait(void);
 void thread_started(void);
 void thread_gone(void);
+void io_started(void);
+void io_done(void);
 
 /* irq.c: IRQs raised by the host, run serially by the kernel. */
 bool irq_pending(void);

@@ -1,0 +1,138 @@
+//! A disk on an image file or a raw block device, served by a small pool
+//! of worker threads doing positional I/O off the kernel's threads.
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::vec::Vec;
+
+use crate::disk::{Disk, DiskOp, Request};
+use crate::Errno;
+
+const WORKERS: usize = 4;
+const ZEROES: [u8; 64 << 10] = [0; 64 << 10];
+
+/// A disk on a file; the capacity is the file's size, rounded down to
+/// whole 512-byte blocks.
+pub struct FileDisk {
+    file: Arc<File>,
+    capacity: u64,
+    read_only: bool,
+    queue: Mutex<Option<Sender<Request>>>,
+    workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+fn errno(e: std::io::Error) -> Errno {
+    Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
+}
+
+impl FileDisk {
+    pub fn open(path: impl AsRef<Path>, read_only: bool) -> std::io::Result<FileDisk> {
+        let mut file = OpenOptions::new().read(true).write(!read_only).open(path)?;
+        let capacity = file.seek(SeekFrom::End(0))? & !511;
+        if capacity == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the image is smaller than one 512-byte block",
+            ));
+        }
+        let file = Arc::new(file);
+        let (tx, rx) = channel::<Request>();
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (file, rx) = (file.clone(), rx.clone());
+                std::thread::Builder::new()
+                    .name("lkl-disk".into())
+                    .spawn(move || serve(&file, &rx))
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        Ok(FileDisk {
+            file,
+            capacity,
+            read_only,
+            queue: Mutex::new(Some(tx)),
+            workers: Mutex::new(workers),
+        })
+    }
+}
+
+fn serve(file: &File, rx: &Mutex<Receiver<Request>>) {
+    loop {
+        let next = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        let Ok(mut req) = next else { return };
+        let result = perform(file, &mut req);
+        req.complete(result);
+    }
+}
+
+fn perform(file: &File, req: &mut Request) -> Result<(), Errno> {
+    let mut offset = req.offset();
+    let fua = req.fua();
+    match req.op() {
+        DiskOp::Read => {
+            for seg in req.segments() {
+                file.read_exact_at(seg, offset).map_err(errno)?;
+                offset += seg.len() as u64;
+            }
+        }
+        DiskOp::Write => {
+            for seg in req.segments() {
+                file.write_all_at(seg, offset).map_err(errno)?;
+                offset += seg.len() as u64;
+            }
+            if fua {
+                file.sync_data().map_err(errno)?;
+            }
+        }
+        DiskOp::Flush => file.sync_data().map_err(errno)?,
+        // Advisory: keeping the old contents is a valid discard.
+        DiskOp::Discard => {}
+        DiskOp::WriteZeroes => {
+            let end = offset + req.len();
+            while offset < end {
+                let n = (end - offset).min(ZEROES.len() as u64) as usize;
+                file.write_all_at(&ZEROES[..n], offset).map_err(errno)?;
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Disk for FileDisk {
+    fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn submit(&self, request: Request) {
+        let queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        match queue.as_ref() {
+            // A request the workers cannot take is dropped: EIO.
+            Some(tx) => drop(tx.send(request)),
+            None => drop(request),
+        }
+    }
+}
+
+impl Drop for FileDisk {
+    fn drop(&mut self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).take();
+        for worker in self
+            .workers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = worker.join();
+        }
+        let _ = self.file.sync_all();
+    }
+}

@@ -1,0 +1,94 @@
+//! API helpers: mounting the file system of a disk or partition, and
+//! unmounting it with its data written out.
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::uapi::{self, AT_FDCWD};
+use crate::{sys, AddedDisk, Errno};
+
+/// The file systems tried, in order, when none is named.
+pub const KNOWN_FILESYSTEMS: &[&str] = &["ext4", "btrfs", "xfs", "vfat"];
+
+/// Where and how to mount.
+#[derive(Clone, Debug, Default)]
+pub struct MountOptions {
+    /// A partition number (Linux's own numbering), or the whole disk.
+    pub partition: Option<u32>,
+    /// The file system type; `None` tries [`KNOWN_FILESYSTEMS`].
+    pub fstype: Option<String>,
+    /// File system options, as for mount(8) `-o`.
+    pub options: String,
+    pub read_only: bool,
+}
+
+/// A mounted file system.
+#[derive(Debug)]
+pub struct Mount {
+    /// The mount point in the kernel's file system tree.
+    pub path: String,
+    pub fstype: String,
+}
+
+/// Mounts a file system of `disk` on `/mnt/<device name>`.
+///
+/// Errors: `ENXIO`, no such partition; `EINVAL`, no known (or not the
+/// named) file system; others as mount(2) gives them.
+pub fn mount(disk: &AddedDisk, options: &MountOptions) -> Result<Mount, Errno> {
+    let device = disk.device(options.partition);
+    match sys::newfstatat(AT_FDCWD, &device, 0) {
+        Err(Errno::ENOENT) => return Err(Errno::ENXIO),
+        other => other?,
+    };
+    let path = format!("/mnt/{}", &device["/dev/".len()..]);
+    for dir in ["/mnt", path.as_str()] {
+        match sys::mkdirat(AT_FDCWD, dir, 0o755) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let flags = if options.read_only || disk.read_only() {
+        uapi::MS_RDONLY
+    } else {
+        0
+    };
+    let candidates: Vec<&str> = match &options.fstype {
+        Some(t) => Vec::from([t.as_str()]),
+        None => KNOWN_FILESYSTEMS.to_vec(),
+    };
+    let data = (!options.options.is_empty()).then_some(options.options.as_bytes());
+    let mut last = Errno::EINVAL;
+    for fstype in candidates {
+        match sys::mount(&device, &path, fstype, flags, data) {
+            Ok(()) => {
+                return Ok(Mount {
+                    path,
+                    fstype: fstype.to_string(),
+                })
+            }
+            // Not this file system (or not one at all): try the next.
+            Err(e @ (Errno::EINVAL | Errno::ENODEV)) if options.fstype.is_none() => last = e,
+            Err(e) => {
+                let _ = sys::unlinkat(AT_FDCWD, &path, uapi::AT_REMOVEDIR);
+                return Err(e);
+            }
+        }
+    }
+    let _ = sys::unlinkat(AT_FDCWD, &path, uapi::AT_REMOVEDIR);
+    Err(if last == Errno::ENODEV {
+        Errno::EINVAL
+    } else {
+        last
+    })
+}
+
+/// Writes out everything and unmounts. An error from writing (say `EIO`)
+/// is returned, after the unmount.
+pub fn unmount(mount: Mount) -> Result<(), Errno> {
+    let fd = sys::openat(AT_FDCWD, &mount.path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0)?;
+    let synced = sys::syncfs(fd);
+    sys::close(fd)?;
+    sys::umount2(&mount.path, 0)?;
+    let _ = sys::unlinkat(AT_FDCWD, &mount.path, uapi::AT_REMOVEDIR);
+    synced
+}
