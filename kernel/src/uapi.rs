@@ -52,6 +52,7 @@ pub const STATX_BASIC_STATS: u32 = 0x7ff;
 pub const STATX_BTIME: u32 = 0x800;
 
 pub const MS_RDONLY: u64 = 1;
+pub const MS_REMOUNT: u64 = 32;
 pub const MNT_DETACH: i32 = 2;
 
 pub const UTIME_NOW: i64 = (1 << 30) - 1;

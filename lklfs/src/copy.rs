@@ -1,0 +1,311 @@
+//! `cp`: copies files, directories, symlinks and hard links into or out of
+//! an image, optionally keeping mode, owner and times.
+use std::collections::HashMap;
+use std::fs;
+use std::io::IsTerminal;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use lkl::uapi::{self, Stat, AT_FDCWD};
+use lkl::{sys, Errno};
+
+use crate::error::{Context, Error};
+use crate::fsops::{self, is_dir, is_symlink, lstat};
+use crate::session::{check_interrupt, Access, Session};
+use crate::target::ImagePath;
+use crate::ImageOptions;
+
+pub fn run(
+    opts: &ImageOptions,
+    args: &[String],
+    recursive: bool,
+    preserve: bool,
+) -> Result<(), Error> {
+    let (dest, sources) = args.split_last().expect("clap requires two paths");
+    let copy = Copy {
+        recursive,
+        preserve,
+        links: HashMap::new(),
+        progress: Progress::new(),
+    };
+    match ImagePath::try_parse(dest) {
+        Some(dest) => {
+            if let Some(src) = sources.iter().find(|s| ImagePath::try_parse(s).is_some()) {
+                return Err(Error::Msg(format!(
+                    "{src}: copy between images is not supported"
+                )));
+            }
+            copy.into_image(opts, sources, &dest)
+        }
+        None => {
+            let sources = sources
+                .iter()
+                .map(|s| ImagePath::parse(s))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| Error::Msg("one side of cp must be IMAGE:/PATH".into()))?;
+            if sources.iter().any(|s| s.image != sources[0].image) {
+                return Err(Error::Msg(
+                    "cp takes sources from one image at a time".into(),
+                ));
+            }
+            copy.out_of_image(opts, &sources, Path::new(dest))
+        }
+    }
+}
+
+struct Copy {
+    recursive: bool,
+    preserve: bool,
+    /// Files with several links already copied: (device, inode) to path.
+    links: HashMap<(u64, u64), String>,
+    progress: Progress,
+}
+
+impl Copy {
+    fn into_image(
+        mut self,
+        opts: &ImageOptions,
+        sources: &[String],
+        dest: &ImagePath,
+    ) -> Result<(), Error> {
+        let mut s = Session::open(&dest.image, opts, Access::Write)?;
+        let dest_full = s.path(&dest.path);
+        let dest_is_dir = lstat(&dest_full).is_ok_and(|st| is_dir(&st));
+        // Every check before anything is written.
+        let mut plan = Vec::new();
+        for src in sources {
+            let meta = fs::symlink_metadata(src).at(src)?;
+            if meta.is_dir() && !self.recursive {
+                return Err(Error::Msg(format!("{src}: is a directory (use -r)")));
+            }
+            let target = if dest_is_dir {
+                let name = Path::new(src)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                format!(
+                    "{}/{}",
+                    dest_full.trim_end_matches('/'),
+                    name.unwrap_or_default()
+                )
+            } else if sources.len() > 1 {
+                return Err(Error::sys(&dest.path, Errno::ENOTDIR));
+            } else {
+                let parent = fsops::parent(&dest.path);
+                match lstat(&s.path(parent)) {
+                    Ok(st) if is_dir(&st) => dest_full.clone(),
+                    Ok(_) => return Err(Error::sys(parent, Errno::ENOTDIR)),
+                    Err(e) => return Err(Error::sys(parent, e)),
+                }
+            };
+            plan.push((PathBuf::from(src), target));
+        }
+        s.make_writable()?;
+        for (src, target) in plan {
+            self.host_to_image(&src, &target)?;
+        }
+        self.progress.finish();
+        s.close()
+    }
+
+    fn host_to_image(&mut self, src: &Path, target: &str) -> Result<(), Error> {
+        check_interrupt()?;
+        let name = src.display().to_string();
+        let meta = fs::symlink_metadata(src).at(&name)?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            match sys::mkdirat(AT_FDCWD, target, 0o700) {
+                Ok(()) | Err(Errno::EEXIST) => {}
+                Err(e) => return Err(Error::sys(target, e)),
+            }
+            let mut entries: Vec<_> = fs::read_dir(src)
+                .at(&name)?
+                .collect::<Result<_, _>>()
+                .at(&name)?;
+            entries.sort_by_key(|e| e.file_name());
+            for entry in entries {
+                let child = format!("{target}/{}", entry.file_name().to_string_lossy());
+                self.host_to_image(&entry.path(), &child)?;
+            }
+        } else if kind.is_symlink() {
+            let link = fs::read_link(src).at(&name)?;
+            remove_file(target)?;
+            sys::symlinkat(link.as_os_str().as_encoded_bytes(), AT_FDCWD, target).at(target)?;
+        } else if kind.is_file() {
+            if meta.nlink() > 1 {
+                if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
+                    remove_file(target)?;
+                    return sys::linkat(AT_FDCWD, first, AT_FDCWD, target, 0).at(target);
+                }
+                self.links
+                    .insert((meta.dev(), meta.ino()), target.to_string());
+            }
+            remove_file(target)?;
+            let mut file = fs::File::open(src).at(&name)?;
+            let progress = &mut self.progress;
+            fsops::copy_in(target, &mut file, meta.mode() & 0o777, &mut |n| {
+                progress.add(n)
+            })?;
+        } else {
+            eprintln!("lklfs: {name}: skipping a special file");
+            return Ok(());
+        }
+        if self.preserve {
+            fsops::set_attributes(target, &host_stat(&meta), kind.is_symlink())?;
+        } else if kind.is_dir() {
+            sys::fchmodat(AT_FDCWD, target, meta.mode() & 0o777).at(target)?;
+        }
+        Ok(())
+    }
+
+    fn out_of_image(
+        mut self,
+        opts: &ImageOptions,
+        sources: &[ImagePath],
+        dest: &Path,
+    ) -> Result<(), Error> {
+        let s = Session::open(&sources[0].image, opts, Access::Read)?;
+        let dest_is_dir = dest.is_dir();
+        if sources.len() > 1 && !dest_is_dir {
+            return Err(Error::Msg(format!("{}: not a directory", dest.display())));
+        }
+        for src in sources {
+            let full = s.path(&src.path);
+            let st = lstat(&full).at(&src.path)?;
+            if is_dir(&st) && !self.recursive {
+                return Err(Error::Msg(format!("{}: is a directory (use -r)", src.path)));
+            }
+            let target = if dest_is_dir {
+                dest.join(fsops::file_name(&src.path))
+            } else {
+                dest.to_path_buf()
+            };
+            self.image_to_host(&full, &target)?;
+        }
+        self.progress.finish();
+        s.close()
+    }
+
+    fn image_to_host(&mut self, src: &str, target: &Path) -> Result<(), Error> {
+        check_interrupt()?;
+        let name = target.display().to_string();
+        let st = lstat(src).at(src)?;
+        if is_dir(&st) {
+            match fs::create_dir(target) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && target.is_dir() => {}
+                Err(e) => return Err(Error::Msg(format!("{name}: {e}"))),
+            }
+            for entry in fsops::read_dir(src)? {
+                let file = String::from_utf8_lossy(&entry.name).into_owned();
+                self.image_to_host(&format!("{src}/{file}"), &target.join(&file))?;
+            }
+        } else if is_symlink(&st) {
+            let link = sys::readlinkat(AT_FDCWD, src).at(src)?;
+            let _ = fs::remove_file(target);
+            std::os::unix::fs::symlink(String::from_utf8_lossy(&link).as_ref(), target)
+                .at(&name)?;
+        } else if st.st_mode & uapi::S_IFMT == uapi::S_IFREG {
+            if st.st_nlink > 1 {
+                if let Some(first) = self.links.get(&(st.st_dev, st.st_ino)) {
+                    let _ = fs::remove_file(target);
+                    return fs::hard_link(first, target).at(&name);
+                }
+                self.links.insert((st.st_dev, st.st_ino), name.clone());
+            }
+            let mut file = fs::File::create(target).at(&name)?;
+            let progress = &mut self.progress;
+            fsops::copy_out(src, &mut file, &mut |n| progress.add(n))?;
+        } else {
+            eprintln!("lklfs: {src}: skipping a special file");
+            return Ok(());
+        }
+        if self.preserve && !is_symlink(&st) {
+            set_host_attributes(target, &st).at(&name)?;
+        }
+        Ok(())
+    }
+}
+
+/// Unlinks an existing non-directory at `path` in the image.
+fn remove_file(path: &str) -> Result<(), Error> {
+    match lstat(path) {
+        Ok(st) if !is_dir(&st) => sys::unlinkat(AT_FDCWD, path, 0).at(path),
+        _ => Ok(()),
+    }
+}
+
+fn host_stat(meta: &fs::Metadata) -> Stat {
+    Stat {
+        st_mode: meta.mode(),
+        st_uid: meta.uid(),
+        st_gid: meta.gid(),
+        st_atime: meta.atime(),
+        st_atime_nsec: meta.atime_nsec() as u64,
+        st_mtime: meta.mtime(),
+        st_mtime_nsec: meta.mtime_nsec() as u64,
+        ..Stat::default()
+    }
+}
+
+fn set_host_attributes(path: &Path, st: &Stat) -> std::io::Result<()> {
+    let time = |secs: i64, nsec: u64| {
+        if secs >= 0 {
+            UNIX_EPOCH + Duration::new(secs as u64, nsec as u32)
+        } else {
+            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+        }
+    };
+    let times = fs::FileTimes::new()
+        .set_accessed(time(st.st_atime, st.st_atime_nsec))
+        .set_modified(time(st.st_mtime, st.st_mtime_nsec));
+    if std::os::unix::fs::chown(path, Some(st.st_uid), Some(st.st_gid)).is_err() {
+        // Not root: the files stay the user's, as cp -p does.
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(st.st_mode & 0o7777))?;
+    fs::File::open(path)?.set_times(times)
+}
+
+/// A progress line on a terminal, for copies that take over a second.
+struct Progress {
+    started: Instant,
+    shown: Option<Instant>,
+    bytes: u64,
+    terminal: bool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            started: Instant::now(),
+            shown: None,
+            bytes: 0,
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn add(&mut self, n: u64) {
+        self.bytes += n;
+        let now = Instant::now();
+        let due = self
+            .shown
+            .map_or(now - self.started >= Duration::from_secs(1), |t| {
+                now - t >= Duration::from_millis(200)
+            });
+        if self.terminal && due {
+            self.shown = Some(now);
+            let secs = (now - self.started).as_secs_f64();
+            eprint!(
+                "\rcopied {:>8.1} MiB  {:>7.1} MiB/s",
+                self.bytes as f64 / 1048576.0,
+                self.bytes as f64 / 1048576.0 / secs
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if self.shown.is_some() {
+            eprintln!();
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Errors, as the user reads them.
+use std::fmt;
+
+use lkl::Errno;
+
+pub enum Error {
+    /// A system call on `what` failed.
+    Sys { what: String, errno: Errno },
+    /// Anything else, already in words.
+    Msg(String),
+    /// Stopped by Ctrl-C.
+    Interrupted,
+}
+
+impl Error {
+    pub fn sys(what: impl Into<String>, errno: Errno) -> Error {
+        Error::Sys {
+            what: what.into(),
+            errno,
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Interrupted => 130,
+            _ => 1,
+        }
+    }
+}
+
+/// The message of a Linux error number (the host is Linux: same numbers).
+pub fn describe(errno: Errno) -> String {
+    let text = std::io::Error::from_raw_os_error(errno.0).to_string();
+    text.split(" (os error").next().unwrap_or(&text).to_string()
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Sys { what, errno } => write!(f, "{what}: {}", describe(*errno)),
+            Error::Msg(m) => f.write_str(m),
+            Error::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// Attaches the path a failed call was about.
+pub trait Context<T> {
+    fn at(self, what: &str) -> Result<T, Error>;
+}
+
+impl<T> Context<T> for Result<T, Errno> {
+    fn at(self, what: &str) -> Result<T, Error> {
+        self.map_err(|e| Error::sys(what, e))
+    }
+}
+
+impl<T> Context<T> for std::io::Result<T> {
+    fn at(self, what: &str) -> Result<T, Error> {
+        self.map_err(|e| {
+            Error::Msg(format!(
+                "{what}: {}",
+                e.to_string().split(" (os error").next().unwrap_or("")
+            ))
+        })
+    }
+}

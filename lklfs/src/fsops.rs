@@ -1,0 +1,139 @@
+//! File operations in the image, over the kernel's system calls.
+use std::io::{Read, Write};
+
+use lkl::uapi::{self, Stat, AT_FDCWD};
+use lkl::{sys, Errno};
+
+use crate::error::{Context, Error};
+use crate::session::check_interrupt;
+
+const CHUNK: usize = 1 << 20;
+
+/// An open file descriptor of the kernel, closed on drop.
+pub struct Fd(pub i32);
+
+impl Fd {
+    pub fn open(path: &str, flags: i32, mode: u32) -> Result<Fd, Errno> {
+        sys::openat(AT_FDCWD, path, flags | uapi::O_CLOEXEC, mode).map(Fd)
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = sys::close(self.0);
+    }
+}
+
+pub fn lstat(path: &str) -> Result<Stat, Errno> {
+    sys::newfstatat(AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
+}
+
+pub fn is_dir(st: &Stat) -> bool {
+    st.st_mode & uapi::S_IFMT == uapi::S_IFDIR
+}
+
+pub fn is_symlink(st: &Stat) -> bool {
+    st.st_mode & uapi::S_IFMT == uapi::S_IFLNK
+}
+
+/// The entries of a directory, without `.` and `..`, sorted by name.
+pub fn read_dir(path: &str) -> Result<Vec<sys::DirEntry>, Error> {
+    let fd = Fd::open(path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).at(path)?;
+    let mut buf = vec![0u8; 64 << 10];
+    let mut out = Vec::new();
+    loop {
+        let n = sys::getdents64(fd.0, &mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        out.extend(sys::dirents(&buf[..n]).filter(|e| e.name != b"." && e.name != b".."));
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Copies the image file `path` to `out`; `progress` gets byte counts.
+pub fn copy_out(
+    path: &str,
+    out: &mut dyn Write,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), Error> {
+    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        check_interrupt()?;
+        let n = sys::read(fd.0, &mut buf).at(path)?;
+        if n == 0 {
+            return Ok(());
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::Msg(format!("writing: {e}")))?;
+        progress(n as u64);
+    }
+}
+
+/// Creates the image file `path` (which must not exist) from `input`.
+pub fn copy_in(
+    path: &str,
+    input: &mut dyn Read,
+    mode: u32,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), Error> {
+    let fd = Fd::open(path, uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL, mode).at(path)?;
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        check_interrupt()?;
+        let n = input
+            .read(&mut buf)
+            .map_err(|e| Error::Msg(format!("reading: {e}")))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut done = 0;
+        while done < n {
+            done += sys::write(fd.0, &buf[done..n]).at(path)?;
+        }
+        progress(n as u64);
+    }
+}
+
+/// Mode, owner and times of `path` (not following a symlink) from `st`.
+pub fn set_attributes(path: &str, st: &Stat, symlink: bool) -> Result<(), Error> {
+    sys::fchownat(
+        AT_FDCWD,
+        path,
+        st.st_uid,
+        st.st_gid,
+        uapi::AT_SYMLINK_NOFOLLOW,
+    )
+    .at(path)?;
+    if !symlink {
+        sys::fchmodat(AT_FDCWD, path, st.st_mode & 0o7777).at(path)?;
+    }
+    let times = [
+        uapi::Timespec {
+            tv_sec: st.st_atime,
+            tv_nsec: st.st_atime_nsec as i64,
+        },
+        uapi::Timespec {
+            tv_sec: st.st_mtime,
+            tv_nsec: st.st_mtime_nsec as i64,
+        },
+    ];
+    sys::utimensat(AT_FDCWD, path, Some(&times), uapi::AT_SYMLINK_NOFOLLOW).at(path)
+}
+
+/// The parent directory of an absolute path inside the image.
+pub fn parent(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(0) | None => "/",
+        Some(i) => &trimmed[..i],
+    }
+}
+
+/// The last component of a path.
+pub fn file_name(path: &str) -> &str {
+    let trimmed = path.trim_end_matches('/');
+    &trimmed[trimmed.rfind('/').map_or(0, |i| i + 1)..]
+}

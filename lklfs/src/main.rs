@@ -1,0 +1,149 @@
+//! lklfs: reads and writes Linux file system images and partitions with
+//! the Linux kernel's own file system code (through the lkl library),
+//! without root or kernel modules.
+mod copy;
+mod edit;
+mod error;
+mod fsops;
+mod session;
+mod show;
+mod target;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use error::Error;
+use session::{Access, Session};
+use target::ImagePath;
+
+#[derive(Parser)]
+#[command(
+    name = "lklfs",
+    version,
+    about = "Read and write Linux file system images with the Linux kernel's own drivers"
+)]
+struct Cli {
+    #[command(flatten)]
+    image: ImageOptions,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How to open the image; valid before or after the command.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ImageOptions {
+    /// Partition number (1 = first), as Linux numbers them
+    #[arg(short = 'P', long, global = true)]
+    pub partition: Option<u32>,
+    /// File system type (default: detect ext4, btrfs, xfs, vfat)
+    #[arg(short = 't', long = "type", global = true)]
+    pub fstype: Option<String>,
+    /// Never write to the image
+    #[arg(long, global = true)]
+    pub ro: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List a directory
+    Ls {
+        #[arg(short = 'l')]
+        long: bool,
+        #[arg(short = 'a')]
+        all: bool,
+        path: String,
+    },
+    /// Print a file
+    Cat { path: String },
+    /// Copy into or out of an image (one side is IMAGE:/PATH)
+    Cp {
+        #[arg(short = 'r')]
+        recursive: bool,
+        /// Keep mode, owner and times
+        #[arg(short = 'p')]
+        preserve: bool,
+        #[arg(required = true, num_args = 2..)]
+        paths: Vec<String>,
+    },
+    /// Make a directory
+    Mkdir {
+        #[arg(short = 'p')]
+        parents: bool,
+        path: String,
+    },
+    /// Remove a file or (with -r) a directory tree
+    Rm {
+        #[arg(short = 'r')]
+        recursive: bool,
+        path: String,
+    },
+    /// Rename within an image
+    Mv { old: String, new: String },
+    /// Make a symbolic link
+    Ln {
+        #[arg(short = 's', required = true)]
+        symbolic: bool,
+        target: String,
+        path: String,
+    },
+    /// Show a file's status
+    Stat { path: String },
+    /// Show the file system's size and use
+    Df { image: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    session::install_interrupt_handler();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lklfs: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let opts = cli.image;
+    match cli.command {
+        Command::Ls { long, all, path } => {
+            let p = ImagePath::parse(&path)?;
+            let s = Session::open(&p.image, &opts, Access::Read)?;
+            show::ls(&s, &p.path, long, all)?;
+            s.close()
+        }
+        Command::Cat { path } => {
+            let p = ImagePath::parse(&path)?;
+            let s = Session::open(&p.image, &opts, Access::Read)?;
+            show::cat(&s, &p.path)?;
+            s.close()
+        }
+        Command::Stat { path } => {
+            let p = ImagePath::parse(&path)?;
+            let s = Session::open(&p.image, &opts, Access::Read)?;
+            show::stat(&s, &p.path)?;
+            s.close()
+        }
+        Command::Df { image } => {
+            let s = Session::open(&image, &opts, Access::Read)?;
+            show::df(&s, &image)?;
+            s.close()
+        }
+        Command::Cp {
+            recursive,
+            preserve,
+            paths,
+        } => copy::run(&opts, &paths, recursive, preserve),
+        Command::Mkdir { parents, path } => edit::mkdir(&opts, &ImagePath::parse(&path)?, parents),
+        Command::Rm { recursive, path } => edit::rm(&opts, &ImagePath::parse(&path)?, recursive),
+        Command::Mv { old, new } => {
+            edit::mv(&opts, &ImagePath::parse(&old)?, &ImagePath::parse(&new)?)
+        }
+        Command::Ln { target, path, .. } => {
+            edit::symlink(&opts, &target, &ImagePath::parse(&path)?)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! A session on one image: the kernel booted in this process, the image as
+//! its disk, the file system mounted. Write commands mount read-only
+//! first and switch to read-write only once their checks have passed, so
+//! a command that fails early writes nothing. The file system is
+//! unmounted cleanly on every way out, Ctrl-C included.
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use lkl::mount::{self, Mount, MountOptions};
+use lkl::{sys, uapi, AddedDisk, Config, Errno, FileDisk, Kernel};
+
+use crate::error::{Context, Error};
+use crate::ImageOptions;
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
+}
+
+/// Err(Interrupted) once Ctrl-C was pressed: long work checks it often.
+pub fn check_interrupt() -> Result<(), Error> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+pub struct Session {
+    mount: Option<Mount>,
+    disk: Option<AddedDisk>,
+    kernel: Option<Kernel>,
+    image: String,
+    ro: bool,
+}
+
+const KERNEL_MEMORY: usize = 256 << 20;
+
+impl Session {
+    pub fn open(image: &Path, opts: &ImageOptions, access: Access) -> Result<Session, Error> {
+        let name = image.display().to_string();
+        let ro = opts.ro || access == Access::Read;
+        let file = FileDisk::open(image, ro).at(&name)?;
+        let kernel = Kernel::boot(&Config {
+            memory: KERNEL_MEMORY,
+            ..Config::default()
+        })
+        .map_err(|e| Error::sys("cannot boot the kernel", e))?;
+        let disk = lkl::add_disk(Arc::new(file)).at(&name)?;
+        let options = MountOptions {
+            partition: opts.partition,
+            fstype: opts.fstype.clone(),
+            options: String::new(),
+            read_only: true,
+        };
+        let mut session = Session {
+            mount: None,
+            disk: Some(disk),
+            kernel: Some(kernel),
+            image: name.clone(),
+            ro: opts.ro,
+        };
+        let mounted = mount::mount(session.disk.as_ref().unwrap(), &options);
+        session.mount = Some(mounted.map_err(|e| mount_error(&name, opts, e))?);
+        session.report_recovery();
+        Ok(session)
+    }
+
+    /// Tells the user when Linux replayed a journal while mounting.
+    fn report_recovery(&self) {
+        let log = String::from_utf8_lossy(&lkl::console_output()).into_owned();
+        let replayed = [
+            "recovery complete",
+            "Ending recovery",
+            "start tree-log replay",
+        ];
+        if replayed.iter().any(|m| log.contains(m)) {
+            eprintln!(
+                "lklfs: {}: not cleanly unmounted before; Linux replayed its journal",
+                self.image
+            );
+        }
+    }
+
+    /// `path` inside the image as a path in the kernel's tree.
+    pub fn path(&self, path: &str) -> String {
+        let root = &self.mount.as_ref().expect("mounted").path;
+        format!("{root}/{}", path.trim_start_matches('/'))
+    }
+
+    pub fn fstype(&self) -> &str {
+        &self.mount.as_ref().expect("mounted").fstype
+    }
+
+    /// Switches the mount to read-write, once a command's checks passed.
+    pub fn make_writable(&mut self) -> Result<(), Error> {
+        if self.ro || self.disk.as_ref().is_some_and(|d| d.read_only()) {
+            return Err(Error::sys(&self.image, Errno::EROFS));
+        }
+        let root = self.mount.as_ref().expect("mounted").path.clone();
+        sys::mount("", &root, "", uapi::MS_REMOUNT, None).at(&self.image)
+    }
+
+    /// Unmounts (writing everything out) and halts; errors if data could
+    /// not be written.
+    pub fn close(mut self) -> Result<(), Error> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<(), Error> {
+        let mut result = Ok(());
+        if let Some(m) = self.mount.take() {
+            result = mount::unmount(m).at(&self.image);
+        }
+        if let Some(d) = self.disk.take() {
+            let _ = d.remove();
+        }
+        if let Some(k) = self.kernel.take() {
+            let _ = k.halt();
+        }
+        result
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            eprintln!("lklfs: {e}");
+        }
+    }
+}
+
+fn mount_error(image: &str, opts: &ImageOptions, e: Errno) -> Error {
+    match (e, opts.partition) {
+        (Errno::ENXIO, Some(n)) => Error::Msg(format!("{image}: no partition {n}")),
+        (Errno::EINVAL, _) if opts.fstype.is_none() => Error::Msg(format!(
+            "{image}: not a known file system (tried {})",
+            mount::KNOWN_FILESYSTEMS.join(", ")
+        )),
+        (Errno::EINVAL, _) => Error::Msg(format!(
+            "{image}: not a {} file system",
+            opts.fstype.as_deref().unwrap_or("")
+        )),
+        _ => Error::sys(image, e),
+    }
+}

@@ -1,0 +1,175 @@
+//! Commands that only read: ls, cat, stat, df.
+use std::io::Write;
+use std::path::Path;
+
+use lkl::sys;
+use lkl::uapi::{self, Stat};
+
+use crate::error::{Context, Error};
+use crate::fsops::{self, is_dir, lstat};
+use crate::session::Session;
+
+pub fn ls(s: &Session, path: &str, long: bool, all: bool) -> Result<(), Error> {
+    let full = s.path(path);
+    let st = lstat(&full).at(path)?;
+    let mut out = std::io::stdout().lock();
+    if !is_dir(&st) {
+        return print_entry(&mut out, &full, fsops::file_name(path), &st, long);
+    }
+    let mut names: Vec<String> = Vec::new();
+    if all {
+        names.extend([".".to_string(), "..".to_string()]);
+    }
+    for e in fsops::read_dir(&full)? {
+        let name = String::from_utf8_lossy(&e.name).into_owned();
+        if all || !name.starts_with('.') {
+            names.push(name);
+        }
+    }
+    for name in names {
+        let child = format!("{}/{name}", full.trim_end_matches('/'));
+        let st = lstat(&child).at(&name)?;
+        print_entry(&mut out, &child, &name, &st, long)?;
+    }
+    Ok(())
+}
+
+fn print_entry(
+    out: &mut dyn Write,
+    full: &str,
+    name: &str,
+    st: &Stat,
+    long: bool,
+) -> Result<(), Error> {
+    let line = if long {
+        let mut line = format!(
+            "{} {:>3} {:>5} {:>5} {:>10} {} {name}",
+            mode_string(st.st_mode),
+            st.st_nlink,
+            st.st_uid,
+            st.st_gid,
+            st.st_size,
+            time_string(st.st_mtime)
+        );
+        if fsops::is_symlink(st) {
+            let target = sys::readlinkat(uapi::AT_FDCWD, full).at(name)?;
+            line += &format!(" -> {}", String::from_utf8_lossy(&target));
+        }
+        line
+    } else {
+        name.to_string()
+    };
+    writeln!(out, "{line}").map_err(|e| Error::Msg(e.to_string()))
+}
+
+pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    fsops::copy_out(&s.path(path), &mut out, &mut |_| {})?;
+    out.flush().map_err(|e| Error::Msg(e.to_string()))
+}
+
+pub fn stat(s: &Session, path: &str) -> Result<(), Error> {
+    let st = lstat(&s.path(path)).at(path)?;
+    let kind = match st.st_mode & uapi::S_IFMT {
+        uapi::S_IFDIR => "directory",
+        uapi::S_IFLNK => "symbolic link",
+        uapi::S_IFREG => "regular file",
+        uapi::S_IFCHR => "character device",
+        uapi::S_IFBLK => "block device",
+        uapi::S_IFIFO => "fifo",
+        _ => "socket",
+    };
+    println!("  File: {path}");
+    println!(
+        "  Size: {:<12} Blocks: {:<10} {kind}",
+        st.st_size, st.st_blocks
+    );
+    println!("Inode: {:<12} Links: {}", st.st_ino, st.st_nlink);
+    println!(
+        "Access: ({:04o}/{})  Uid: {}  Gid: {}",
+        st.st_mode & 0o7777,
+        mode_string(st.st_mode),
+        st.st_uid,
+        st.st_gid
+    );
+    println!(
+        "Access: {}.{:09}",
+        time_string(st.st_atime),
+        st.st_atime_nsec
+    );
+    println!(
+        "Modify: {}.{:09}",
+        time_string(st.st_mtime),
+        st.st_mtime_nsec
+    );
+    println!(
+        "Change: {}.{:09}",
+        time_string(st.st_ctime),
+        st.st_ctime_nsec
+    );
+    Ok(())
+}
+
+pub fn df(s: &Session, image: &Path) -> Result<(), Error> {
+    let st = sys::statfs(s.path("/")).at(&image.display().to_string())?;
+    let block = st.f_frsize.max(st.f_bsize) as u64;
+    let size = st.f_blocks * block / 1024;
+    let used = (st.f_blocks - st.f_bfree) * block / 1024;
+    let avail = st.f_bavail * block / 1024;
+    let pct = if size > 0 {
+        (used * 100).div_ceil(size)
+    } else {
+        0
+    };
+    println!("Type   1K-blocks       Used  Available Use%   Inodes  IFree");
+    println!(
+        "{:<6} {size:>9} {used:>10} {avail:>10} {pct:>3}% {:>8} {:>6}",
+        s.fstype(),
+        st.f_files,
+        st.f_ffree
+    );
+    Ok(())
+}
+
+/// `drwxr-xr-x` style.
+pub fn mode_string(mode: u32) -> String {
+    let kind = match mode & uapi::S_IFMT {
+        uapi::S_IFDIR => 'd',
+        uapi::S_IFLNK => 'l',
+        uapi::S_IFCHR => 'c',
+        uapi::S_IFBLK => 'b',
+        uapi::S_IFIFO => 'p',
+        uapi::S_IFSOCK => 's',
+        _ => '-',
+    };
+    let mut s = String::from(kind);
+    for shift in [6, 3, 0] {
+        let bits = (mode >> shift) & 7;
+        s.push(if bits & 4 != 0 { 'r' } else { '-' });
+        s.push(if bits & 2 != 0 { 'w' } else { '-' });
+        s.push(if bits & 1 != 0 { 'x' } else { '-' });
+    }
+    s
+}
+
+/// UTC `YYYY-MM-DD HH:MM:SS`.
+pub fn time_string(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
