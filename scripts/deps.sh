@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing lkl needs on Debian 12: the kernel
-# source, its build tools, ccache, e2fsprogs and cargo-make. Idempotent.
+# source, its build tools, ccache, the file system tools the tests check
+# against (e2fsprogs, dosfstools, btrfs-progs, xfsprogs, fdisk, mtools,
+# fuse3, fuse2fs) and cargo-make. Idempotent.
 set -euo pipefail
 
 packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
-	  e2fsprogs xz-utils)
+	  xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
+	  fuse3 fuse2fs)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -3,6 +3,7 @@
 //! first and switch to read-write only once their checks have passed, so
 //! a command that fails early writes nothing. The file system is
 //! unmounted cleanly on every way out, Ctrl-C included.
+use std::io::ErrorKind;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -47,8 +48,19 @@ const KERNEL_MEMORY: usize = 256 << 20;
 impl Session {
     pub fn open(image: &Path, opts: &ImageOptions, access: Access) -> Result<Session, Error> {
         let name = image.display().to_string();
-        let ro = opts.ro || access == Access::Read;
-        let file = FileDisk::open(image, ro).at(&name)?;
+        // Read commands too open the image writable when they can: Linux
+        // must be able to replay a dirty journal. --ro never writes.
+        let file = match FileDisk::open(image, opts.ro) {
+            Err(e)
+                if !opts.ro
+                    && access == Access::Read
+                    && e.kind() == ErrorKind::PermissionDenied =>
+            {
+                FileDisk::open(image, true)
+            }
+            other => other,
+        }
+        .at(&name)?;
         let kernel = Kernel::boot(&Config {
             memory: KERNEL_MEMORY,
             ..Config::default()

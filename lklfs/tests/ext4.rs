@@ -1,0 +1,169 @@
+//! lklfs on ext2/3/4 images made by e2fsprogs, checked with debugfs and
+//! e2fsck.
+mod common;
+
+use common::*;
+
+/// Feature sets mkfs.ext4 can make, each read back whole.
+const FEATURE_SETS: &[(&str, &[&str])] = &[
+    ("ext4-default", &[]),
+    ("ext2", &["-t", "ext2"]),
+    ("ext3", &["-t", "ext3"]),
+    (
+        "64bit-csum-inline",
+        &["-O", "64bit,metadata_csum,inline_data"],
+    ),
+    ("casefold", &["-O", "casefold", "-E", "encoding=utf8"]),
+    ("large_dir-orphan_file", &["-O", "large_dir,orphan_file"]),
+    (
+        "bigalloc-4k",
+        &["-b", "4096", "-O", "bigalloc", "-C", "16384"],
+    ),
+];
+
+#[test]
+fn read_trees_of_every_feature_set() {
+    let s = Scratch::new("read");
+    sample_tree(&s.path("tree"));
+    for (name, args) in FEATURE_SETS {
+        let image = s.path(&format!("{name}.img"));
+        make_ext4(&image, Some(&s.path("tree")), args, "64M");
+        let out = s.path(&format!("{name}.out"));
+        lklfs_ok(&[
+            "cp",
+            "-r",
+            "-p",
+            &format!("{}:/", image.display()),
+            &out.display().to_string(),
+        ]);
+        // mkfs.ext4 -d (e2fsprogs 1.47) stores whole seconds only.
+        let how = Compare {
+            mtime_ns: 1_000_000_000,
+            ..EXACT
+        };
+        assert_same_tree(&s.path("tree"), &out, how);
+        e2fsck_clean(&image);
+    }
+}
+
+#[test]
+fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
+    let s = Scratch::new("write");
+    sample_tree(&s.path("tree"));
+    let image = s.path("w.img");
+    make_ext4(&image, None, &["-O", "metadata_csum,64bit"], "64M");
+    let img = |p: &str| format!("{}:{p}", image.display());
+
+    lklfs_ok(&["mkdir", "-p", &img("/a/b/c")]);
+    lklfs_ok(&["cp", "-r", "-p", &s.arg("tree"), &img("/a/b")]);
+    std::fs::write(s.path("note.txt"), b"a note\n").unwrap();
+    lklfs_ok(&["cp", &s.arg("note.txt"), &img("/a/note.txt")]);
+    lklfs_ok(&["mv", &img("/a/note.txt"), &img("/a/b/c/moved.txt")]);
+    lklfs_ok(&["ln", "-s", "../moved-target", &img("/a/sym")]);
+    lklfs_ok(&["rm", &img("/a/b/tree/one")]);
+    lklfs_ok(&["rm", "-r", &img("/a/b/tree/dir/deeper")]);
+    e2fsck_clean(&image);
+
+    let debugfs = |req: &str| tool("debugfs", &["-R", req, &image.display().to_string()]);
+    assert_eq!(debugfs("cat /a/b/c/moved.txt"), "a note\n");
+    let big = std::fs::read(s.path("tree/dir/big.bin")).unwrap();
+    let dumped = s.path("big.dump");
+    debugfs(&format!("dump /a/b/tree/dir/big.bin {}", dumped.display()));
+    assert_eq!(
+        std::fs::read(&dumped).unwrap(),
+        big,
+        "big.bin as debugfs dumps it"
+    );
+    assert!(debugfs("stat /a/sym").contains("Fast link dest: \"../moved-target\""));
+    let listing = debugfs("ls /a/b/tree");
+    assert!(
+        !listing.contains(" one "),
+        "removed file still listed: {listing}"
+    );
+    assert!(listing.contains("page-1"));
+    assert!(debugfs("ls /a/b/tree/dir").contains("big.bin"));
+    assert!(!debugfs("ls /a/b/tree/dir").contains("deeper"));
+    assert!(debugfs("ls /a").contains("note.txt") == false);
+    let links = debugfs("stat /a/b/tree/hardlink-to-big");
+    assert!(links.contains("Links: 2"), "hard link kept: {links}");
+
+    // In and out again through lkl: nanosecond mtimes survive both ways.
+    let round = s.path("round");
+    lklfs_ok(&["mkdir", &img("/round")]);
+    lklfs_ok(&["cp", "-r", "-p", &s.arg("tree"), &img("/round/tree")]);
+    lklfs_ok(&[
+        "cp",
+        "-r",
+        "-p",
+        &img("/round/tree"),
+        &round.display().to_string(),
+    ]);
+    assert_same_tree(&s.path("tree"), &round, EXACT);
+    e2fsck_clean(&image);
+}
+
+#[test]
+fn errors_are_clear_and_write_nothing() {
+    let s = Scratch::new("errors");
+    let image = s.path("e.img");
+    make_ext4(&image, None, &[], "16M");
+    let before = sha256(&image);
+    let img = |p: &str| format!("{}:{p}", image.display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["ls", &img("/missing")], "No such file or directory"),
+        (&["mkdir", &img("/no/parent")], "No such file or directory"),
+        (&["rm", &img("/lost+found")], "Is a directory"),
+        (
+            &["mv", &img("/missing"), &img("/x")],
+            "No such file or directory",
+        ),
+        (&["--ro", "mkdir", &img("/d")], "Read-only file system"),
+        (&["-P", "2", "ls", &img("/")], "no partition 2"),
+        (&["-t", "xfs", "ls", &img("/")], "not a xfs file system"),
+    ];
+    for (args, message) in cases {
+        let out = lklfs(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(message),
+            "{args:?}: stderr {err:?}, expected {message:?}"
+        );
+        assert_eq!(sha256(&image), before, "{args:?} changed the image");
+    }
+}
+
+#[test]
+fn bad_images_fail_cleanly_and_stay_unchanged() {
+    let s = Scratch::new("bad");
+    let good = s.path("good.img");
+    make_ext4(&good, None, &[], "16M");
+    let bytes = std::fs::read(&good).unwrap();
+
+    let truncated = s.path("truncated.img");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let zeroed = s.path("zeroed-sb.img");
+    let mut z = bytes.clone();
+    z[1024..2048].fill(0);
+    std::fs::write(&zeroed, z).unwrap();
+    let random = s.path("random.img");
+    let noise: Vec<u8> = (0..4u64 << 20)
+        .map(|i| {
+            (i.wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                >> 33) as u8
+        })
+        .collect();
+    std::fs::write(&random, noise).unwrap();
+    let tiny = s.path("tiny.img");
+    std::fs::write(&tiny, b"x").unwrap();
+
+    for image in [&truncated, &zeroed, &random, &tiny] {
+        let before = sha256(image);
+        let out = lklfs(&["ls", &format!("{}:/", image.display())]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", image.display());
+        assert!(err.starts_with("lklfs: "), "{}: {err}", image.display());
+        assert_eq!(sha256(image), before, "{} changed", image.display());
+    }
+}
