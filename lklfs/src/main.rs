@@ -5,6 +5,7 @@ mod copy;
 mod edit;
 mod error;
 mod fsops;
+mod fuse;
 mod session;
 mod show;
 mod target;
@@ -92,6 +93,8 @@ enum Command {
     Stat { path: String },
     /// Show the file system's size and use
     Df { image: PathBuf },
+    /// Serve the image through FUSE until unmounted
+    Mount { image: PathBuf, mountpoint: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -145,5 +148,6 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Ln { target, path, .. } => {
             edit::symlink(&opts, &target, &ImagePath::parse(&path)?)
         }
+        Command::Mount { image, mountpoint } => fuse::mount(&opts, &image, &mountpoint),
     }
 }

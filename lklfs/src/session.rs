@@ -14,7 +14,7 @@ use lkl::{sys, uapi, AddedDisk, Config, Errno, FileDisk, Kernel};
 use crate::error::{Context, Error};
 use crate::ImageOptions;
 
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst));
