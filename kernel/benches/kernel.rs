@@ -5,55 +5,15 @@
 //! design pays at least; and boot and halt times (one boot per process, so each boot runs in a child process
 //! of this benchmark). Each result is printed and appended as a JSON line
 //! to target/bench/results.jsonl.
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use lkl::bench::Measurement;
 use lkl::{sys, Config, Kernel};
 
 const GETPID_CALLS: u32 = 2_000_000;
 const BOOTS: usize = 7;
-
-struct Result {
-    bench: &'static str,
-    subject: f64,
-    reference: Option<f64>,
-    unit: &'static str,
-}
-
-impl Result {
-    fn report(&self) {
-        let ratio = self.reference.map(|r| self.subject / r);
-        let fmt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.3}"));
-        println!(
-            "{:<16} subject {:>10.3} {:<4} reference {:>10} ratio {}",
-            self.bench,
-            self.subject,
-            self.unit,
-            fmt(self.reference),
-            fmt(ratio)
-        );
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut out = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("results.jsonl"))
-            .unwrap();
-        writeln!(
-            out,
-            "{{\"bench\":\"{}\",\"subject\":{},\"reference\":{},\"unit\":\"{}\",\"ratio\":{}}}",
-            self.bench,
-            self.subject,
-            fmt(self.reference),
-            self.unit,
-            fmt(ratio)
-        )
-        .unwrap();
-    }
-}
 
 fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
     for _ in 0..calls / 10 {
@@ -144,6 +104,7 @@ fn main() {
         halt.push(times.next().unwrap());
     }
 
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let kernel = Kernel::boot(&Config::default()).expect("boot");
     let native = ns_per_call(GETPID_CALLS, || {
         std::hint::black_box(std::process::id());
@@ -160,39 +121,49 @@ fn main() {
     kernel.halt().expect("halt");
     let handoff = handoff_round_trip(50_000);
 
-    Result {
+    Measurement {
         bench: "getpid_2threads",
+        subject_name: "lkl",
+        reference_name: "native",
         subject: lkl2,
         reference: Some(native2),
         unit: "ns",
     }
-    .report();
-    Result {
+    .report(&target);
+    Measurement {
         bench: "queued_call_floor",
+        subject_name: "handoff",
+        reference_name: "native",
         subject: handoff,
         reference: Some(native),
         unit: "ns",
     }
-    .report();
-    Result {
+    .report(&target);
+    Measurement {
         bench: "syscall_getpid",
+        subject_name: "lkl",
+        reference_name: "native",
         subject: lkl,
         reference: Some(native),
         unit: "ns",
     }
-    .report();
-    Result {
+    .report(&target);
+    Measurement {
         bench: "boot_to_ready",
+        subject_name: "lkl",
+        reference_name: "none",
         subject: median(boot),
         reference: None,
         unit: "ms",
     }
-    .report();
-    Result {
+    .report(&target);
+    Measurement {
         bench: "halt",
+        subject_name: "lkl",
+        reference_name: "none",
         subject: median(halt),
         reference: None,
         unit: "ms",
     }
-    .report();
+    .report(&target);
 }

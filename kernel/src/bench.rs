@@ -1,0 +1,59 @@
+//! Reporting benchmark results, shared by the project's benchmarks: each
+//! result is printed as a line and appended as one JSON object per line to
+//! `target/bench/results.jsonl`, with the fields `bench`, `subject`,
+//! `reference`, `unit` and `ratio` (subject / reference), plus the names
+//! of what was measured.
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::string::{String, ToString};
+
+pub struct Measurement<'a> {
+    pub bench: &'a str,
+    /// What was measured, and what it is compared with.
+    pub subject_name: &'a str,
+    pub reference_name: &'a str,
+    pub subject: f64,
+    pub reference: Option<f64>,
+    pub unit: &'a str,
+}
+
+fn number(v: Option<f64>) -> String {
+    v.map_or("null".to_string(), |v| std::format!("{v:.4}"))
+}
+
+impl Measurement<'_> {
+    /// Prints the result and appends it to `<target>/bench/results.jsonl`.
+    pub fn report(&self, target_dir: &Path) {
+        let ratio = self.reference.map(|r| self.subject / r);
+        std::println!(
+            "{:<16} {:<12} {:>10.4} {:<3} {:<10} {:>10} ratio {}",
+            self.bench,
+            self.subject_name,
+            self.subject,
+            self.unit,
+            self.reference_name,
+            number(self.reference),
+            number(ratio)
+        );
+        let dir = target_dir.join("bench");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut out = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("results.jsonl"))
+            .unwrap();
+        std::writeln!(
+            out,
+            "{{\"bench\":\"{}\",\"subject_name\":\"{}\",\"reference_name\":\"{}\",\"subject\":{},\"reference\":{},\"unit\":\"{}\",\"ratio\":{}}}",
+            self.bench,
+            self.subject_name,
+            self.reference_name,
+            self.subject,
+            number(self.reference),
+            self.unit,
+            number(ratio)
+        )
+        .unwrap();
+    }
+}
