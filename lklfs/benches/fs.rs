@@ -59,7 +59,11 @@ impl Target for HostTarget {
     }
     fn sync(&self) {
         fs::File::open(&self.0).unwrap().sync_all().unwrap();
-        Command::new("sync").arg("-f").arg(&self.0).status().unwrap();
+        Command::new("sync")
+            .arg("-f")
+            .arg(&self.0)
+            .status()
+            .unwrap();
     }
 }
 
@@ -83,7 +87,13 @@ impl Target for LklTarget {
         sys::mkdirat(AT_FDCWD, format!("{}{path}", self.0), 0o755).unwrap();
     }
     fn create_empty(&self, path: &str) {
-        let fd = sys::openat(AT_FDCWD, format!("{}{path}", self.0), uapi::O_CREAT | uapi::O_WRONLY, 0o644).unwrap();
+        let fd = sys::openat(
+            AT_FDCWD,
+            format!("{}{path}", self.0),
+            uapi::O_CREAT | uapi::O_WRONLY,
+            0o644,
+        )
+        .unwrap();
         sys::close(fd).unwrap();
     }
     fn sync(&self) {
@@ -103,7 +113,10 @@ fn run_ops(t: &dyn Target, tag: &str) -> [f64; 3] {
     let start = Instant::now();
     for d in 0..DIRS {
         for f in 0..FILES_PER_DIR {
-            assert_eq!(t.read_all(&format!("/tree/d{d}/f{f}"), &mut buf), SMALL as u64);
+            assert_eq!(
+                t.read_all(&format!("/tree/d{d}/f{f}"), &mut buf),
+                SMALL as u64
+            );
         }
     }
     let tree_read = start.elapsed().as_secs_f64();
@@ -120,8 +133,15 @@ fn run_ops(t: &dyn Target, tag: &str) -> [f64; 3] {
 }
 
 fn run(cmd: &str, args: &[&str]) {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
-    assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The pristine image, made once (by mkfs.ext4 -d) and kept in target/.
@@ -133,7 +153,9 @@ fn pristine_image(dir: &Path) -> PathBuf {
     let tree = dir.join("fs-bench-tree");
     let _ = fs::remove_dir_all(&tree);
     fs::create_dir_all(&tree).unwrap();
-    let block: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8).collect();
+    let block: Vec<u8> = (0..1 << 20)
+        .map(|i: u32| (i.wrapping_mul(2654435761) >> 24) as u8)
+        .collect();
     let mut big = fs::File::create(tree.join("big.bin")).unwrap();
     for i in 0..(BIG >> 20) {
         let mut b = block.clone();
@@ -148,8 +170,20 @@ fn pristine_image(dir: &Path) -> PathBuf {
         }
     }
     let partial = dir.join("fs-bench.img.partial");
-    fs::File::create(&partial).unwrap().set_len(3 << 30).unwrap();
-    run("mkfs.ext4", &["-q", "-F", "-d", &tree.display().to_string(), &partial.display().to_string()]);
+    fs::File::create(&partial)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    run(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-d",
+            &tree.display().to_string(),
+            &partial.display().to_string(),
+        ],
+    );
     fs::rename(&partial, &image).unwrap();
     fs::remove_dir_all(&tree).unwrap();
     image
@@ -157,7 +191,14 @@ fn pristine_image(dir: &Path) -> PathBuf {
 
 /// A fresh copy of the image, read once so that it is in the page cache.
 fn fresh_copy(pristine: &Path, work: &Path) {
-    run("cp", &["--sparse=always", &pristine.display().to_string(), &work.display().to_string()]);
+    run(
+        "cp",
+        &[
+            "--sparse=always",
+            &pristine.display().to_string(),
+            &work.display().to_string(),
+        ],
+    );
     let mut f = fs::File::open(work).unwrap();
     let mut buf = vec![0u8; 4 << 20];
     while f.read(&mut buf).unwrap() > 0 {}
@@ -165,13 +206,19 @@ fn fresh_copy(pristine: &Path, work: &Path) {
 
 fn is_mounted(mnt: &Path) -> bool {
     let mounts = fs::read_to_string("/proc/mounts").unwrap();
-    mounts.lines().any(|l| l.split_whitespace().nth(1) == Some(mnt.to_str().unwrap()))
+    mounts
+        .lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(mnt.to_str().unwrap()))
 }
 
 fn wait_mounted(mnt: &Path) {
     let start = Instant::now();
     while !is_mounted(mnt) {
-        assert!(start.elapsed() < Duration::from_secs(60), "{} not mounted", mnt.display());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "{} not mounted",
+            mnt.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -218,7 +265,15 @@ fn main() {
 
     if root {
         fresh_copy(&pristine, &work);
-        run("mount", &["-o", "loop", &work.display().to_string(), &mnt.display().to_string()]);
+        run(
+            "mount",
+            &[
+                "-o",
+                "loop",
+                &work.display().to_string(),
+                &mnt.display().to_string(),
+            ],
+        );
         results.push(("host", run_ops(&HostTarget(mnt.clone()), "host")));
         run("umount", &[&mnt.display().to_string()]);
     } else {
@@ -227,17 +282,28 @@ fn main() {
 
     fresh_copy(&pristine, &work);
     let mut fuse2fs = Command::new("fuse2fs");
-    fuse2fs.args([&work.display().to_string(), &mnt.display().to_string(), "-f"]);
+    fuse2fs.args([
+        &work.display().to_string(),
+        &mnt.display().to_string(),
+        "-f",
+    ]);
     results.push(("fuse2fs", fuse_subject(fuse2fs, &mnt, "fuse2fs")));
 
     fresh_copy(&pristine, &work);
     let mut lklfs = Command::new(env!("CARGO_BIN_EXE_lklfs"));
-    lklfs.args(["mount", &work.display().to_string(), &mnt.display().to_string()]);
+    lklfs.args([
+        "mount",
+        &work.display().to_string(),
+        &mnt.display().to_string(),
+    ]);
     results.push(("lklfs-mount", fuse_subject(lklfs, &mnt, "lklfs")));
     let _ = fs::remove_file(&work);
 
     let find = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
-    for (i, bench) in ["read_1g", "tree_read", "create_10k"].into_iter().enumerate() {
+    for (i, bench) in ["read_1g", "tree_read", "create_10k"]
+        .into_iter()
+        .enumerate()
+    {
         for subject in ["lkl", "lklfs-mount"] {
             let value = find(subject).unwrap()[i];
             for reference in ["host", "fuse2fs"] {

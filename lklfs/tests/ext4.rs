@@ -83,7 +83,7 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
     assert!(listing.contains("page-1"));
     assert!(debugfs("ls /a/b/tree/dir").contains("big.bin"));
     assert!(!debugfs("ls /a/b/tree/dir").contains("deeper"));
-    assert!(debugfs("ls /a").contains("note.txt") == false);
+    assert!(!debugfs("ls /a").contains("note.txt"));
     let links = debugfs("stat /a/b/tree/hardlink-to-big");
     assert!(links.contains("Links: 2"), "hard link kept: {links}");
 
