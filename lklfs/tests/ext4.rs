@@ -167,3 +167,31 @@ fn bad_images_fail_cleanly_and_stay_unchanged() {
         assert_eq!(sha256(image), before, "{} changed", image.display());
     }
 }
+
+#[test]
+fn no_space_is_an_error_and_leaves_a_consistent_file_system() {
+    let s = Scratch::new("nospace");
+    let image = s.path("small.img");
+    make_ext4(&image, None, &[], "8M");
+    let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 253) as u8).collect();
+    std::fs::write(s.path("big"), &big).unwrap();
+    let out = lklfs(&["cp", &s.arg("big"), &format!("{}:/big", image.display())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("No space left on device"), "stderr: {err}");
+    e2fsck_clean(&image);
+    // The file system still works: a small file fits after removing the
+    // partial one.
+    lklfs_ok(&["rm", &format!("{}:/big", image.display())]);
+    std::fs::write(s.path("small"), b"fits").unwrap();
+    lklfs_ok(&[
+        "cp",
+        &s.arg("small"),
+        &format!("{}:/small", image.display()),
+    ]);
+    assert_eq!(
+        lklfs_ok(&["cat", &format!("{}:/small", image.display())]),
+        "fits"
+    );
+    e2fsck_clean(&image);
+}

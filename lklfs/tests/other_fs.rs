@@ -40,7 +40,7 @@ fn fat_tree(root: &std::path::Path) {
         ("empty", 0usize),
         ("small.txt", 100),
         ("dir/big.bin", 300_000),
-        ("dir/sub/ünï.txt", 5000),
+        ("dir/sub/ünïcödé-long-name.txt", 5000),
     ] {
         let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
         std::fs::write(root.join(name), data).unwrap();
@@ -66,7 +66,40 @@ fn vfat_write_check_and_read() {
         "mdir",
         &["-i", &image.display().to_string(), "::/tree/dir/sub"],
     );
-    assert!(listing.contains("ünï.txt"), "mdir: {listing}");
+    assert!(listing.contains("ünïcödé-long-name.txt"), "mdir: {listing}");
+}
+
+/// A FAT image populated by mtools, read back through Linux's vfat.
+#[test]
+fn vfat_read_what_mtools_wrote() {
+    let s = Scratch::new("vfat-read");
+    fat_tree(&s.path("tree"));
+    let image = s.path("fat.img");
+    tool("mkfs.vfat", &["-C", &image.display().to_string(), "32768"]);
+    let i = image.display().to_string();
+    for entry in std::fs::read_dir(s.path("tree")).unwrap() {
+        let path = entry.unwrap().path().display().to_string();
+        let status = std::process::Command::new("mcopy")
+            .args(["-s", "-m", "-i", &i, &path, "::/"])
+            .env("LC_ALL", "C.UTF-8")
+            .status()
+            .unwrap();
+        assert!(status.success(), "mcopy {path}");
+    }
+    let out = s.path("out");
+    lklfs_ok(&[
+        "cp",
+        "-r",
+        "-p",
+        &image_arg(&image, "/"),
+        &out.display().to_string(),
+    ]);
+    let fat = Compare {
+        modes: false,
+        symlinks: false,
+        mtime_ns: 2_000_000_000,
+    };
+    assert_same_tree(&s.path("tree"), &out, fat);
 }
 
 #[test]
