@@ -1,0 +1,307 @@
+//! Names: Windows UTF-16 names and Linux byte names, both ways, and the
+//! matching Windows callers expect (case-insensitive, with wildcards).
+//!
+//! Linux names that Windows cannot carry map reversibly to private-use
+//! code points, as WSL does: `\ : * ? " < > |`, control characters and a
+//! trailing dot or space become U+F000 plus the character, and each byte
+//! of invalid UTF-8 becomes U+F000 plus the byte.
+use alloc::vec::Vec;
+
+use crate::status::NtStatus;
+
+const ESCAPE_BASE: u32 = 0xF000;
+
+fn forbidden(c: char) -> bool {
+    matches!(c, '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || ('\u{1}'..='\u{1f}').contains(&c)
+}
+
+fn push_char(out: &mut Vec<u16>, c: char) {
+    let mut buf = [0u16; 2];
+    out.extend_from_slice(c.encode_utf16(&mut buf));
+}
+
+fn escaped(c: u32) -> char {
+    char::from_u32(ESCAPE_BASE + c).expect("private-use code point")
+}
+
+/// The Windows form of Linux name `name` (one component).
+pub fn to_windows(name: &[u8]) -> Vec<u16> {
+    let mut out = Vec::with_capacity(name.len());
+    if name == b"." || name == b".." {
+        out.extend(name.iter().map(|&b| b as u16));
+        return out;
+    }
+    let mut rest = name;
+    while !rest.is_empty() {
+        match core::str::from_utf8(rest) {
+            Ok(valid) => {
+                push_str(&mut out, valid);
+                break;
+            }
+            Err(e) => {
+                let (valid, bad) = rest.split_at(e.valid_up_to());
+                push_str(&mut out, core::str::from_utf8(valid).expect("valid prefix"));
+                let n = e.error_len().unwrap_or(bad.len());
+                for &b in &bad[..n] {
+                    push_char(&mut out, escaped(b as u32));
+                }
+                rest = &bad[n..];
+            }
+        }
+    }
+    if let Some(last) = out.last_mut() {
+        if *last == b'.' as u16 || *last == b' ' as u16 {
+            *last = (ESCAPE_BASE + *last as u32) as u16;
+        }
+    }
+    out
+}
+
+fn push_str(out: &mut Vec<u16>, s: &str) {
+    for c in s.chars() {
+        if forbidden(c) {
+            push_char(out, escaped(c as u32));
+        } else {
+            push_char(out, c);
+        }
+    }
+}
+
+/// The Linux name of Windows name `name` (one component); invalid names
+/// (empty, NUL, wildcards and other characters Windows forbids, unpaired
+/// surrogates) give OBJECT_NAME_INVALID.
+pub fn to_linux(name: &[u16]) -> Result<Vec<u8>, NtStatus> {
+    if name.is_empty() || name.len() > 255 {
+        return Err(if name.is_empty() {
+            NtStatus::OBJECT_NAME_INVALID
+        } else {
+            NtStatus::NAME_TOO_LONG
+        });
+    }
+    let mut out = Vec::with_capacity(name.len());
+    for c in char::decode_utf16(name.iter().copied()) {
+        let c = c.map_err(|_| NtStatus::OBJECT_NAME_INVALID)?;
+        let code = c as u32;
+        if c == '\0' || c == '/' || forbidden(c) {
+            return Err(NtStatus::OBJECT_NAME_INVALID);
+        }
+        if (ESCAPE_BASE..ESCAPE_BASE + 0x100).contains(&code) {
+            let low = code - ESCAPE_BASE;
+            let original = char::from_u32(low).filter(|&o| forbidden(o) || o == '.' || o == ' ');
+            match original {
+                Some(o) => out.push(o as u8),
+                None if low >= 0x80 => out.push(low as u8),
+                None => push_utf8(&mut out, c),
+            }
+        } else {
+            push_utf8(&mut out, c);
+        }
+    }
+    Ok(out)
+}
+
+fn push_utf8(out: &mut Vec<u8>, c: char) {
+    let mut buf = [0u8; 4];
+    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+}
+
+/// The components of a path relative to the volume root or to an open
+/// directory: `\a\b`, `a\b`, and a trailing `\` are accepted; empty
+/// components, `.` and `..` are not.
+pub fn split_path(path: &[u16]) -> Result<Vec<&[u16]>, NtStatus> {
+    let trimmed = path.strip_prefix(&[b'\\' as u16]).unwrap_or(path);
+    let trimmed = trimmed.strip_suffix(&[b'\\' as u16]).unwrap_or(trimmed);
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&[u16]> = trimmed.split(|&c| c == b'\\' as u16).collect();
+    for p in &parts {
+        let dots = |n: usize| p.len() == n && p.iter().all(|&c| c == b'.' as u16);
+        if p.is_empty() || dots(1) || dots(2) {
+            return Err(NtStatus::OBJECT_NAME_INVALID);
+        }
+    }
+    Ok(parts)
+}
+
+/// Upper case of one UTF-16 unit, as Windows compares names.
+pub fn upcase(c: u16) -> u16 {
+    match char::from_u32(c as u32) {
+        Some(ch) => {
+            let mut up = ch.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) if (u as u32) < 0x10000 => u as u16,
+                _ => c,
+            }
+        }
+        None => c,
+    }
+}
+
+pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(&x, &y)| x == y || upcase(x) == upcase(y))
+}
+
+const STAR: u16 = b'*' as u16;
+const QM: u16 = b'?' as u16;
+const DOS_STAR: u16 = b'<' as u16;
+const DOS_QM: u16 = b'>' as u16;
+const DOS_DOT: u16 = b'"' as u16;
+const DOT: u16 = b'.' as u16;
+
+/// Whether `name` matches `expression` the way FsRtlIsNameInExpression
+/// decides: `*`, `?`, and the DOS wildcards `<` (any characters up to the
+/// name's last dot), `>` (one character, or none at a dot or the end) and
+/// `"` (a dot, or nothing at the end).
+pub fn matches(expression: &[u16], name: &[u16], ignore_case: bool) -> bool {
+    let last_dot = name.iter().rposition(|&c| c == DOT);
+    let mut memo = alloc::vec![None; (expression.len() + 1) * (name.len() + 1)];
+    matches_at(expression, name, 0, 0, ignore_case, last_dot, &mut memo)
+}
+
+fn matches_at(
+    e: &[u16],
+    n: &[u16],
+    i: usize,
+    j: usize,
+    ignore_case: bool,
+    last_dot: Option<usize>,
+    memo: &mut [Option<bool>],
+) -> bool {
+    let key = i * (n.len() + 1) + j;
+    if let Some(done) = memo[key] {
+        return done;
+    }
+    let go =
+        |i2, j2, memo: &mut [Option<bool>]| matches_at(e, n, i2, j2, ignore_case, last_dot, memo);
+    let result = match e.get(i) {
+        None => j == n.len(),
+        Some(&STAR) => (j..=n.len()).any(|k| go(i + 1, k, memo)),
+        Some(&QM) => j < n.len() && go(i + 1, j + 1, memo),
+        Some(&DOS_STAR) => {
+            // May consume characters, but not the name's last dot.
+            let limit = last_dot.filter(|&d| d >= j).unwrap_or(n.len());
+            (j..=limit).any(|k| go(i + 1, k, memo))
+        }
+        Some(&DOS_QM) => {
+            if j == n.len() || n[j] == DOT {
+                go(i + 1, j, memo)
+            } else {
+                go(i + 1, j + 1, memo)
+            }
+        }
+        Some(&DOS_DOT) => {
+            if j == n.len() {
+                go(i + 1, j, memo)
+            } else {
+                n[j] == DOT && go(i + 1, j + 1, memo)
+            }
+        }
+        Some(&c) => {
+            j < n.len()
+                && (c == n[j] || (ignore_case && upcase(c) == upcase(n[j])))
+                && go(i + 1, j + 1, memo)
+        }
+    };
+    memo[key] = Some(result);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+
+    fn w(s: &str) -> Vec<u16> {
+        s.encode_utf16().collect()
+    }
+
+    #[test]
+    fn linux_names_round_trip() {
+        let names: &[&[u8]] = &[
+            b"plain.txt",
+            "ünïcödé 名前".as_bytes(),
+            b"a:b*c?d\"e<f>g|h\\i",
+            b"ends with dot.",
+            b"ends with space ",
+            b"\x01ctl\x1f",
+            b"bad\xff\xfeutf8\xc3",
+            b"..hidden",
+        ];
+        for &n in names {
+            let win = to_windows(n);
+            assert!(!win
+                .iter()
+                .any(|&c| [b':' as u16, b'*' as u16, b'?' as u16, 0x01].contains(&c)));
+            assert_eq!(
+                to_linux(&win).unwrap(),
+                n,
+                "{:?}",
+                String::from_utf16_lossy(&win)
+            );
+        }
+        assert_eq!(to_windows(b"a:b"), w("a\u{f03a}b"));
+        assert_eq!(to_windows(b"x."), w("x\u{f02e}"));
+        assert_eq!(to_windows(b"\xff"), w("\u{f0ff}"));
+        assert_eq!(to_windows(b".."), w(".."));
+    }
+
+    #[test]
+    fn invalid_windows_names() {
+        for bad in ["", "a*b", "a?b", "a:b", "a|b", "a\u{0}b", "a/b"] {
+            assert!(to_linux(&w(bad)).is_err(), "{bad:?}");
+        }
+        assert_eq!(to_linux(&[0xD800]), Err(NtStatus::OBJECT_NAME_INVALID));
+        assert_eq!(to_linux(&w(&"x".repeat(256))), Err(NtStatus::NAME_TOO_LONG));
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(split_path(&w("\\")).unwrap().len(), 0);
+        assert_eq!(
+            split_path(&w("\\a\\bb\\")).unwrap(),
+            [&w("a")[..], &w("bb")[..]]
+        );
+        assert_eq!(split_path(&w("a\\b")).unwrap().len(), 2);
+        for bad in ["\\a\\\\b", "\\a\\..\\b", "\\.\\a"] {
+            assert_eq!(
+                split_path(&w(bad)),
+                Err(NtStatus::OBJECT_NAME_INVALID),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn wildcards() {
+        let m = |e: &str, n: &str| matches(&w(e), &w(n), true);
+        assert!(m("*", "anything.txt"));
+        assert!(m("*", ""));
+        assert!(m("*.txt", "notes.TXT"));
+        assert!(!m("*.txt", "notes.txt.bak"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a?c", "ac"));
+        assert!(m("ABC", "abc"));
+        assert!(!matches(&w("ABC"), &w("abc"), false));
+        // DOS_STAR stops at the last dot.
+        assert!(m("<.txt", "a.b.txt"));
+        assert!(m("<", "noext"));
+        assert!(!m("<", "has.ext"));
+        assert!(m("<\"*", "has.ext"));
+        // DOS_QM: one character, or none at a dot or the end.
+        assert!(m(">>>.txt", "ab.txt"));
+        assert!(m(">>>", "ab"));
+        assert!(!m(">>", "abc"));
+        // DOS_DOT: a dot, or nothing at the end.
+        assert!(m("abc\"", "abc"));
+        assert!(m("abc\"txt", "abc.txt"));
+        assert!(!m("abc\"txt", "abcxtxt"));
+        // FindFirstFile("*.*") reaches a driver as "<\"*".
+        assert!(m("<\"*", "noext"));
+        assert!(m("<\"*", "a.b.c"));
+        assert!(m("ü*", "ÜBER"));
+    }
+}
