@@ -1,0 +1,53 @@
+//! The CCB: the state of one open of a file (one FILE_OBJECT).
+use alloc::vec::Vec;
+
+/// An open file or directory. The Windows half keeps it as the file
+/// object's FsContext2 and passes it back with every request on it.
+#[derive(Debug)]
+pub struct Ccb {
+    pub(crate) ino: u64,
+    /// Where the file is in the kernel's tree (bytes: Linux names need
+    /// not be UTF-8).
+    pub(crate) path: Vec<u8>,
+    /// Its name from the volume root, as Windows callers spelled it.
+    pub(crate) win_path: Vec<u16>,
+    pub(crate) fd: i32,
+    pub(crate) is_dir: bool,
+    pub(crate) access: u32,
+    pub(crate) share: u32,
+    pub(crate) options: u32,
+    pub(crate) delete_on_close: bool,
+    pub(crate) position: u64,
+    pub(crate) scan: Option<DirScan>,
+    pub(crate) cleaned_up: bool,
+}
+
+/// A directory enumeration in progress on one open.
+#[derive(Debug)]
+pub struct DirScan {
+    pub pattern: Vec<u16>,
+    pub entries: Vec<DirItem>,
+    pub next: usize,
+    pub returned_any: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirItem {
+    pub name: Vec<u8>,
+    pub win_name: Vec<u16>,
+}
+
+impl Ccb {
+    pub fn is_directory(&self) -> bool {
+        self.is_dir
+    }
+
+    /// The access this open was granted.
+    pub fn granted_access(&self) -> u32 {
+        self.access
+    }
+
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+}

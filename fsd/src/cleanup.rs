@@ -1,0 +1,37 @@
+//! IRP_MJ_CLEANUP: the last handle of an open is closed. Share access is
+//! released, and a file marked for deletion goes with its last handle.
+use lkl::sys;
+use lkl::uapi;
+
+use crate::ccb::Ccb;
+use crate::status::Completion;
+use crate::volume::Volume;
+
+pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> Completion {
+    if ccb.cleaned_up {
+        return Completion::ok(0);
+    }
+    ccb.cleaned_up = true;
+    let delete = {
+        let mut state = vol.state.lock();
+        let Some(fcb) = state.fcbs.get_mut(&ccb.ino) else {
+            return Completion::ok(0);
+        };
+        fcb.share.remove(ccb.access, ccb.share);
+        fcb.handles = fcb.handles.saturating_sub(1);
+        if ccb.delete_on_close {
+            fcb.delete_pending = true;
+        }
+        fcb.delete_pending && fcb.handles == 0
+    };
+    if delete {
+        let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
+        if sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags).is_ok() {
+            vol.changed(Volume::parent_of(&ccb.path));
+        }
+        if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
+            fcb.delete_pending = false;
+        }
+    }
+    Completion::ok(0)
+}

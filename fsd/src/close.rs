@@ -1,0 +1,20 @@
+//! IRP_MJ_CLOSE: the open goes away; with the file's last open, its FCB.
+use lkl::sys;
+
+use crate::ccb::Ccb;
+use crate::cleanup::cleanup;
+use crate::status::Completion;
+use crate::volume::Volume;
+
+pub fn close(vol: &Volume, mut ccb: Ccb) -> Completion {
+    cleanup(vol, &mut ccb);
+    let _ = sys::close(ccb.fd);
+    let mut state = vol.state.lock();
+    if let Some(fcb) = state.fcbs.get_mut(&ccb.ino) {
+        fcb.opens = fcb.opens.saturating_sub(1);
+        if fcb.opens == 0 {
+            state.fcbs.remove(&ccb.ino);
+        }
+    }
+    Completion::ok(0)
+}

@@ -1,0 +1,292 @@
+//! IRP_MJ_CREATE: opening and creating files and directories, with every
+//! disposition, the create options that matter, access checks against the
+//! file's mode and the volume, and share access between opens.
+use alloc::vec::Vec;
+
+use lkl::uapi::{self, Stat};
+use lkl::{sys, Errno};
+
+use crate::access::{self, map_generic};
+use crate::attributes::{self, is_dir, is_symlink};
+use crate::ccb::Ccb;
+use crate::linux::{lstat, nt};
+use crate::names;
+use crate::resolve::{self, Resolved};
+use crate::status::NtStatus;
+use crate::volume::Volume;
+
+pub const FILE_SUPERSEDE: u32 = 0;
+pub const FILE_OPEN: u32 = 1;
+pub const FILE_CREATE: u32 = 2;
+pub const FILE_OPEN_IF: u32 = 3;
+pub const FILE_OVERWRITE: u32 = 4;
+pub const FILE_OVERWRITE_IF: u32 = 5;
+
+pub const FILE_SUPERSEDED: u64 = 0;
+pub const FILE_OPENED: u64 = 1;
+pub const FILE_CREATED: u64 = 2;
+pub const FILE_OVERWRITTEN: u64 = 3;
+pub const FILE_EXISTS: u64 = 4;
+pub const FILE_DOES_NOT_EXIST: u64 = 5;
+
+pub const FILE_DIRECTORY_FILE: u32 = 0x0000_0001;
+pub const FILE_WRITE_THROUGH: u32 = 0x0000_0002;
+pub const FILE_NON_DIRECTORY_FILE: u32 = 0x0000_0040;
+pub const FILE_DELETE_ON_CLOSE: u32 = 0x0000_1000;
+pub const FILE_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+
+/// A decoded IRP_MJ_CREATE.
+pub struct CreateRequest<'a> {
+    /// The related file object's open (for a relative name), if any.
+    pub related: Option<&'a Ccb>,
+    /// The name, from the volume root or relative to `related`.
+    pub name: &'a [u16],
+    pub disposition: u32,
+    pub options: u32,
+    pub desired_access: u32,
+    pub share_access: u32,
+    pub file_attributes: u32,
+}
+
+/// An open made by [`create`], and the IRP's `Information`.
+pub struct Created {
+    pub ccb: Ccb,
+    pub information: u64,
+}
+
+fn check_request(req: &CreateRequest) -> Result<(), NtStatus> {
+    if req.disposition > FILE_OVERWRITE_IF {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let dir = req.options & FILE_DIRECTORY_FILE != 0;
+    if dir && req.options & FILE_NON_DIRECTORY_FILE != 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if dir && !matches!(req.disposition, FILE_CREATE | FILE_OPEN | FILE_OPEN_IF) {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    if req.options & FILE_DELETE_ON_CLOSE != 0
+        && map_generic(req.desired_access) & access::DELETE == 0
+    {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    Ok(())
+}
+
+/// Rights the file's mode and the volume allow (root's view: any write bit
+/// makes a file writable, as for the owner of the Windows handle).
+fn allowed(vol: &Volume, st: Option<&Stat>) -> u32 {
+    let mut allowed = access::FILE_ALL_ACCESS;
+    if vol.read_only {
+        allowed &= !access::MODIFYING;
+    }
+    if let Some(st) = st {
+        if st.st_mode & 0o222 == 0 && !is_dir(st) && !is_symlink(st) {
+            allowed &= !(access::FILE_WRITE_DATA | access::FILE_APPEND_DATA);
+        }
+    }
+    allowed
+}
+
+/// Grants `desired` (generic rights mapped; MAXIMUM_ALLOWED narrowed to
+/// what is allowed) or fails as Windows does.
+fn grant(vol: &Volume, desired: u32, st: Option<&Stat>) -> Result<u32, NtStatus> {
+    let allowed = allowed(vol, st);
+    let wanted = map_generic(desired);
+    if desired & access::MAXIMUM_ALLOWED != 0 {
+        return Ok(wanted & allowed);
+    }
+    let missing = wanted & !allowed;
+    if missing == 0 {
+        Ok(wanted)
+    } else if vol.read_only && missing & access::MODIFYING != 0 {
+        Err(NtStatus::MEDIA_WRITE_PROTECTED)
+    } else {
+        Err(NtStatus::ACCESS_DENIED)
+    }
+}
+
+fn open_fd(path: &[u8], st: &Stat, granted: u32, options: u32) -> Result<i32, NtStatus> {
+    let flags = if is_symlink(st) && options & FILE_OPEN_REPARSE_POINT != 0 {
+        uapi::O_PATH | uapi::O_NOFOLLOW
+    } else if is_dir(st) {
+        uapi::O_RDONLY | uapi::O_DIRECTORY
+    } else if granted & (access::FILE_WRITE_DATA | access::FILE_APPEND_DATA) != 0 {
+        uapi::O_RDWR
+    } else {
+        uapi::O_RDONLY
+    };
+    st_open(sys::openat(
+        uapi::AT_FDCWD,
+        path,
+        flags | uapi::O_CLOEXEC,
+        0,
+    ))
+}
+
+fn st_open(r: Result<i32, Errno>) -> Result<i32, NtStatus> {
+    nt(r)
+}
+
+/// Performs an IRP_MJ_CREATE.
+pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
+    vol.check_mounted()?;
+    check_request(req)?;
+    let components = names::split_path(req.name)?;
+    let (base, base_win): (Vec<u8>, Vec<u16>) = match req.related {
+        Some(r) => (r.path.clone(), r.win_path.clone()),
+        None => (vol.root.as_bytes().to_vec(), Vec::new()),
+    };
+    let mut win_path = base_win;
+    for c in &components {
+        win_path.push(b'\\' as u16);
+        win_path.extend_from_slice(c);
+    }
+    if win_path.is_empty() {
+        win_path.push(b'\\' as u16);
+    }
+
+    let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
+    let (path, information, st) = if components.is_empty() {
+        // The directory itself (the root, or the related directory).
+        let st = nt(lstat(&base))?;
+        if req.disposition == FILE_CREATE {
+            return Err(NtStatus::OBJECT_NAME_COLLISION);
+        }
+        (base, FILE_OPENED, st)
+    } else {
+        let target = resolve::resolve(&base, &components)?;
+        if target.exists {
+            open_existing(vol, req, &target)?
+        } else {
+            create_new(vol, req, &target, want_dir)?
+        }
+    };
+
+    // The creator of a new file gets the access it asked for, even with
+    // FILE_ATTRIBUTE_READONLY.
+    let mode_limits = (information != FILE_CREATED).then_some(&st);
+    let granted = grant(vol, req.desired_access, mode_limits)?;
+    if is_dir(&st) && req.options & FILE_NON_DIRECTORY_FILE != 0 {
+        return Err(NtStatus::FILE_IS_A_DIRECTORY);
+    }
+    if !is_dir(&st) && want_dir && !(is_symlink(&st) && crate::linux::points_to_dir(&path)) {
+        return Err(NtStatus::NOT_A_DIRECTORY);
+    }
+    if req.options & FILE_DELETE_ON_CLOSE != 0 && st.st_mode & 0o222 == 0 && !is_dir(&st) {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    let fd = open_fd(&path, &st, granted, req.options)?;
+    {
+        let mut state = vol.state.lock();
+        let fcb = state.fcbs.entry(st.st_ino).or_default();
+        let shared = if fcb.delete_pending {
+            Err(NtStatus::DELETE_PENDING)
+        } else {
+            fcb.share.check(granted, req.share_access)
+        };
+        if let Err(e) = shared {
+            if fcb.opens == 0 {
+                state.fcbs.remove(&st.st_ino);
+            }
+            drop(state);
+            let _ = sys::close(fd);
+            return Err(e);
+        }
+        fcb.share.add(granted, req.share_access);
+        fcb.opens += 1;
+        fcb.handles += 1;
+    }
+    Ok(Created {
+        ccb: Ccb {
+            ino: st.st_ino,
+            path,
+            win_path,
+            fd,
+            is_dir: is_dir(&st),
+            access: granted,
+            share: req.share_access,
+            options: req.options,
+            delete_on_close: req.options & FILE_DELETE_ON_CLOSE != 0,
+            position: 0,
+            scan: None,
+            cleaned_up: false,
+        },
+        information,
+    })
+}
+
+fn open_existing(
+    vol: &Volume,
+    req: &CreateRequest,
+    target: &Resolved,
+) -> Result<(Vec<u8>, u64, Stat), NtStatus> {
+    let path = target.path();
+    let st = nt(lstat(&path))?;
+    if req.disposition == FILE_CREATE {
+        return Err(NtStatus::OBJECT_NAME_COLLISION);
+    }
+    let information = match req.disposition {
+        FILE_SUPERSEDE | FILE_OVERWRITE | FILE_OVERWRITE_IF => {
+            if is_dir(&st) {
+                return Err(NtStatus::FILE_IS_A_DIRECTORY);
+            }
+            vol.check_writable()?;
+            if st.st_mode & 0o222 == 0 {
+                return Err(NtStatus::ACCESS_DENIED);
+            }
+            if vol.state.lock().fcbs.get(&st.st_ino).is_some_and(|f| {
+                f.share
+                    .check(access::FILE_WRITE_DATA, req.share_access)
+                    .is_err()
+            }) {
+                return Err(NtStatus::SHARING_VIOLATION);
+            }
+            let fd = st_open(sys::openat(
+                uapi::AT_FDCWD,
+                &path,
+                uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_CLOEXEC,
+                0,
+            ))?;
+            let _ = sys::close(fd);
+            vol.changed(&target.parent);
+            if req.disposition == FILE_SUPERSEDE {
+                FILE_SUPERSEDED
+            } else {
+                FILE_OVERWRITTEN
+            }
+        }
+        _ => FILE_OPENED,
+    };
+    let st = nt(lstat(&path))?;
+    Ok((path, information, st))
+}
+
+fn create_new(
+    vol: &Volume,
+    req: &CreateRequest,
+    target: &Resolved,
+    want_dir: bool,
+) -> Result<(Vec<u8>, u64, Stat), NtStatus> {
+    if matches!(req.disposition, FILE_OPEN | FILE_OVERWRITE) {
+        return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
+    }
+    vol.check_writable()?;
+    let path = target.path();
+    let read_only = req.file_attributes & attributes::READONLY != 0;
+    if want_dir {
+        nt(sys::mkdirat(uapi::AT_FDCWD, &path, 0o755))?;
+    } else {
+        let mode = if read_only { 0o444 } else { 0o644 };
+        let fd = st_open(sys::openat(
+            uapi::AT_FDCWD,
+            &path,
+            uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC,
+            mode,
+        ))?;
+        let _ = sys::close(fd);
+    }
+    vol.changed(&target.parent);
+    let st = nt(lstat(&path))?;
+    Ok((path, FILE_CREATED, st))
+}

@@ -1,0 +1,231 @@
+//! IRP_MJ_DIRECTORY_CONTROL: QueryDirectory, with patterns, restart, single
+//! entries, resume indexes and the documented buffer rules. Entries come
+//! "." and ".." first, then by name, compared as Windows compares names.
+use alloc::vec::Vec;
+
+use crate::ccb::{Ccb, DirItem, DirScan};
+use crate::info::{facts, FileFacts};
+use crate::layout::{align8, Out};
+use crate::names;
+use crate::resolve;
+use crate::status::{Completion, NtStatus};
+use crate::volume::Volume;
+
+pub const FILE_DIRECTORY_INFORMATION: u32 = 1;
+pub const FILE_FULL_DIRECTORY_INFORMATION: u32 = 2;
+pub const FILE_BOTH_DIRECTORY_INFORMATION: u32 = 3;
+pub const FILE_NAMES_INFORMATION: u32 = 12;
+pub const FILE_ID_BOTH_DIRECTORY_INFORMATION: u32 = 37;
+pub const FILE_ID_FULL_DIRECTORY_INFORMATION: u32 = 38;
+pub const FILE_ID_EXTD_DIRECTORY_INFORMATION: u32 = 60;
+
+/// A decoded IRP_MN_QUERY_DIRECTORY.
+pub struct QueryDirectory<'a> {
+    pub class: u32,
+    /// The search pattern; taken from the first call (or a restart).
+    pub pattern: Option<&'a [u16]>,
+    pub restart_scan: bool,
+    pub return_single_entry: bool,
+    /// SL_INDEX_SPECIFIED: resume at this FileIndex.
+    pub index: Option<u32>,
+}
+
+/// Offset of the name in each class's entry.
+fn name_offset(class: u32) -> Option<usize> {
+    Some(match class {
+        FILE_DIRECTORY_INFORMATION => 64,
+        FILE_FULL_DIRECTORY_INFORMATION => 68,
+        FILE_BOTH_DIRECTORY_INFORMATION => 94,
+        FILE_NAMES_INFORMATION => 12,
+        FILE_ID_BOTH_DIRECTORY_INFORMATION => 104,
+        FILE_ID_FULL_DIRECTORY_INFORMATION => 80,
+        FILE_ID_EXTD_DIRECTORY_INFORMATION => 88,
+        _ => return None,
+    })
+}
+
+/// Writes one entry's fixed part at `at` (NextEntryOffset left 0).
+fn write_entry(o: &mut Out, at: usize, class: u32, index: u32, f: &FileFacts, name_len: usize) {
+    o.u32(at + 4, index);
+    if class == FILE_NAMES_INFORMATION {
+        o.u32(at + 8, name_len as u32);
+        return;
+    }
+    o.i64(at + 8, f.creation);
+    o.i64(at + 16, f.access);
+    o.i64(at + 24, f.write);
+    o.i64(at + 32, f.change);
+    o.u64(at + 40, f.size);
+    o.u64(at + 48, f.allocation);
+    o.u32(at + 56, f.attributes);
+    o.u32(at + 60, name_len as u32);
+    // For reparse points, EaSize carries the reparse tag.
+    let ea_or_tag = f.reparse_tag;
+    match class {
+        FILE_FULL_DIRECTORY_INFORMATION => o.u32(at + 64, ea_or_tag),
+        FILE_BOTH_DIRECTORY_INFORMATION => o.u32(at + 64, ea_or_tag),
+        FILE_ID_BOTH_DIRECTORY_INFORMATION => {
+            o.u32(at + 64, ea_or_tag);
+            o.u64(at + 96, f.ino);
+        }
+        FILE_ID_FULL_DIRECTORY_INFORMATION => {
+            o.u32(at + 64, ea_or_tag);
+            o.u64(at + 72, f.ino);
+        }
+        FILE_ID_EXTD_DIRECTORY_INFORMATION => {
+            o.u32(at + 64, 0);
+            o.u32(at + 68, f.reparse_tag);
+            o.u64(at + 72, f.ino);
+            o.u64(at + 80, 0);
+        }
+        _ => {}
+    }
+}
+
+fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
+    let listing = resolve::list(&ccb.path)
+        .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))?;
+    let mut entries: Vec<DirItem> = listing
+        .into_iter()
+        .map(|name| DirItem {
+            win_name: names::to_windows(&name),
+            name,
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        let up = |n: &[u16]| n.iter().map(|&c| names::upcase(c)).collect::<Vec<u16>>();
+        up(&a.win_name)
+            .cmp(&up(&b.win_name))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut all = Vec::with_capacity(entries.len() + 2);
+    for dots in [&b"."[..], &b".."[..]] {
+        all.push(DirItem {
+            name: dots.to_vec(),
+            win_name: names::to_windows(dots),
+        });
+    }
+    all.extend(entries);
+    Ok(DirScan {
+        pattern,
+        entries: all,
+        next: 0,
+        returned_any: false,
+    })
+}
+
+fn item_facts(vol: &Volume, ccb: &Ccb, item: &DirItem) -> Option<FileFacts> {
+    let path = match &item.name[..] {
+        b"." => ccb.path.clone(),
+        b".." if ccb.path == vol.root.as_bytes() => ccb.path.clone(),
+        b".." => Volume::parent_of(&ccb.path).to_vec(),
+        name => resolve::join(&ccb.path, name),
+    };
+    facts(&path, &item.name, vol.hide_dotfiles).ok()
+}
+
+/// Fills `out` with the directory's next entries.
+pub fn query_directory(
+    vol: &Volume,
+    ccb: &mut Ccb,
+    req: &QueryDirectory,
+    out: &mut [u8],
+) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    if !ccb.is_dir {
+        return NtStatus::INVALID_PARAMETER.into();
+    }
+    let Some(fixed) = name_offset(req.class) else {
+        return NtStatus::INVALID_INFO_CLASS.into();
+    };
+    if out.len() < fixed {
+        return NtStatus::INFO_LENGTH_MISMATCH.into();
+    }
+    if ccb.scan.is_none() || req.restart_scan {
+        let pattern = req
+            .pattern
+            .map(<[u16]>::to_vec)
+            .or_else(|| ccb.scan.as_ref().map(|s| s.pattern.clone()))
+            .unwrap_or_else(|| alloc::vec![b'*' as u16]);
+        match start_scan(ccb, pattern) {
+            Ok(scan) => ccb.scan = Some(scan),
+            Err(e) => return e.into(),
+        }
+    }
+    let mut scan = ccb.scan.take().expect("scan started");
+    if let Some(index) = req.index {
+        scan.next = index as usize;
+    }
+    let result = fill(vol, ccb, &mut scan, req, fixed, out);
+    ccb.scan = Some(scan);
+    result
+}
+
+fn fill(
+    vol: &Volume,
+    ccb: &Ccb,
+    scan: &mut DirScan,
+    req: &QueryDirectory,
+    fixed: usize,
+    out: &mut [u8],
+) -> Completion {
+    let mut o = Out::new(out);
+    let mut at = 0usize;
+    let mut last: Option<usize> = None;
+    let mut end = 0usize;
+    while scan.next < scan.entries.len() {
+        let index = scan.next;
+        let item = &scan.entries[index];
+        if !names::matches(&scan.pattern, &item.win_name, true) {
+            scan.next += 1;
+            continue;
+        }
+        let Some(f) = item_facts(vol, ccb, item) else {
+            scan.next += 1;
+            continue;
+        };
+        let name_bytes = item.win_name.len() * 2;
+        let size = fixed + name_bytes;
+        if last.is_none() && size > o.len() {
+            // The first entry does not fit: its fixed part and what fits
+            // of its name, with STATUS_BUFFER_OVERFLOW.
+            o.buf[..fixed].fill(0);
+            write_entry(&mut o, 0, req.class, index as u32, &f, name_bytes);
+            let written = o.name(fixed, &item.win_name);
+            scan.next += 1;
+            scan.returned_any = true;
+            return Completion {
+                status: NtStatus::BUFFER_OVERFLOW,
+                information: (fixed + written) as u64,
+            };
+        }
+        if at + size > o.len() {
+            break;
+        }
+        o.buf[at..at + fixed].fill(0);
+        write_entry(&mut o, at, req.class, index as u32, &f, name_bytes);
+        o.name(at + fixed, &item.win_name);
+        if let Some(prev) = last {
+            o.u32(prev, (at - prev) as u32);
+        }
+        last = Some(at);
+        end = at + size;
+        at = align8(end);
+        scan.next += 1;
+        if req.return_single_entry {
+            break;
+        }
+    }
+    if last.is_none() {
+        let status = if scan.returned_any {
+            NtStatus::NO_MORE_FILES
+        } else {
+            NtStatus::NO_SUCH_FILE
+        };
+        return status.into();
+    }
+    scan.returned_any = true;
+    Completion::ok(end as u64)
+}

@@ -1,0 +1,448 @@
+//! IRP_MJ_QUERY_INFORMATION and IRP_MJ_SET_INFORMATION.
+use alloc::vec::Vec;
+
+use lkl::uapi::{self, Timespec};
+use lkl::{sys, Errno};
+
+use crate::access;
+use crate::attributes;
+use crate::ccb::Ccb;
+use crate::info::{facts, last_name, FileFacts};
+use crate::layout::Out;
+use crate::linux::{fchmod, fstat, futimens, nt};
+use crate::names;
+use crate::resolve;
+use crate::status::{Completion, NtStatus};
+use crate::time::to_linux;
+use crate::volume::Volume;
+
+pub const FILE_BASIC_INFORMATION: u32 = 4;
+pub const FILE_STANDARD_INFORMATION: u32 = 5;
+pub const FILE_INTERNAL_INFORMATION: u32 = 6;
+pub const FILE_EA_INFORMATION: u32 = 7;
+pub const FILE_ACCESS_INFORMATION: u32 = 8;
+pub const FILE_NAME_INFORMATION: u32 = 9;
+pub const FILE_RENAME_INFORMATION: u32 = 10;
+pub const FILE_LINK_INFORMATION: u32 = 11;
+pub const FILE_DISPOSITION_INFORMATION: u32 = 13;
+pub const FILE_POSITION_INFORMATION: u32 = 14;
+pub const FILE_MODE_INFORMATION: u32 = 16;
+pub const FILE_ALIGNMENT_INFORMATION: u32 = 17;
+pub const FILE_ALL_INFORMATION: u32 = 18;
+pub const FILE_ALLOCATION_INFORMATION: u32 = 19;
+pub const FILE_END_OF_FILE_INFORMATION: u32 = 20;
+pub const FILE_STREAM_INFORMATION: u32 = 22;
+pub const FILE_NETWORK_OPEN_INFORMATION: u32 = 34;
+pub const FILE_ATTRIBUTE_TAG_INFORMATION: u32 = 35;
+pub const FILE_ID_INFORMATION: u32 = 59;
+pub const FILE_DISPOSITION_INFORMATION_EX: u32 = 64;
+pub const FILE_RENAME_INFORMATION_EX: u32 = 65;
+pub const FILE_STAT_INFORMATION: u32 = 68;
+pub const FILE_CASE_SENSITIVE_INFORMATION: u32 = 71;
+
+pub const FILE_DISPOSITION_DELETE: u32 = 0x1;
+pub const FILE_DISPOSITION_POSIX_SEMANTICS: u32 = 0x2;
+pub const FILE_RENAME_REPLACE_IF_EXISTS: u32 = 0x1;
+pub const FILE_RENAME_POSIX_SEMANTICS: u32 = 0x2;
+pub const FILE_CS_FLAG_CASE_SENSITIVE_DIR: u32 = 0x1;
+
+const FS_IOC_GETFLAGS: i64 = 0x8008_6601;
+const FS_CASEFOLD_FL: u32 = 0x4000_0000;
+
+/// Fixed sizes of the structures, as documented for x64.
+fn min_size(class: u32) -> Option<usize> {
+    Some(match class {
+        FILE_BASIC_INFORMATION => 40,
+        FILE_STANDARD_INFORMATION => 24,
+        FILE_INTERNAL_INFORMATION => 8,
+        FILE_EA_INFORMATION => 4,
+        FILE_ACCESS_INFORMATION => 4,
+        FILE_NAME_INFORMATION => 4,
+        FILE_POSITION_INFORMATION => 8,
+        FILE_MODE_INFORMATION => 4,
+        FILE_ALIGNMENT_INFORMATION => 4,
+        FILE_ALL_INFORMATION => 100,
+        FILE_STREAM_INFORMATION => 24,
+        FILE_NETWORK_OPEN_INFORMATION => 56,
+        FILE_ATTRIBUTE_TAG_INFORMATION => 8,
+        FILE_ID_INFORMATION => 24,
+        FILE_STAT_INFORMATION => 72,
+        FILE_CASE_SENSITIVE_INFORMATION => 4,
+        _ => return None,
+    })
+}
+
+fn file_facts(vol: &Volume, ccb: &Ccb) -> Result<FileFacts, NtStatus> {
+    nt(facts(&ccb.path, last_name(&ccb.path), vol.hide_dotfiles))
+}
+
+fn basic(o: &mut Out, at: usize, f: &FileFacts) {
+    o.i64(at, f.creation);
+    o.i64(at + 8, f.access);
+    o.i64(at + 16, f.write);
+    o.i64(at + 24, f.change);
+    o.u32(at + 32, f.attributes);
+}
+
+fn standard(o: &mut Out, at: usize, f: &FileFacts, delete_pending: bool) {
+    o.u64(at, f.allocation);
+    o.u64(at + 8, f.size);
+    o.u32(at + 16, f.links);
+    o.u8(at + 20, delete_pending as u8);
+    o.u8(at + 21, f.is_dir as u8);
+}
+
+/// FILE_NAME_INFORMATION at `at`: the full name, or as much as fits with
+/// STATUS_BUFFER_OVERFLOW.
+fn name_info(o: &mut Out, at: usize, name: &[u16]) -> Completion {
+    o.u32(at, (name.len() * 2) as u32);
+    let written = o.name(at + 4, name);
+    let end = (at + 4 + written) as u64;
+    if written < name.len() * 2 {
+        Completion {
+            status: NtStatus::BUFFER_OVERFLOW,
+            information: end,
+        }
+    } else {
+        Completion::ok(end)
+    }
+}
+
+fn casefolded(ccb: &Ccb) -> bool {
+    let mut flags: u32 = 0;
+    // SAFETY: FS_IOC_GETFLAGS writes one int through the pointer.
+    let ret = unsafe {
+        sys::syscall(
+            uapi::nr::IOCTL,
+            [
+                ccb.fd as i64,
+                FS_IOC_GETFLAGS,
+                sys::arg(&mut flags as *mut u32),
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    ret == 0 && flags & FS_CASEFOLD_FL != 0
+}
+
+/// Answers a query for information class `class` into `out`.
+pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    let Some(min) = min_size(class) else {
+        return NtStatus::INVALID_INFO_CLASS.into();
+    };
+    if out.len() < min {
+        return NtStatus::INFO_LENGTH_MISMATCH.into();
+    }
+    let f = match file_facts(vol, ccb) {
+        Ok(f) => f,
+        Err(e) => return e.into(),
+    };
+    let delete_pending = vol
+        .state
+        .lock()
+        .fcbs
+        .get(&ccb.ino)
+        .is_some_and(|f| f.delete_pending);
+    out[..min].fill(0);
+    let mut o = Out::new(out);
+    match class {
+        FILE_BASIC_INFORMATION => basic(&mut o, 0, &f),
+        FILE_STANDARD_INFORMATION => standard(&mut o, 0, &f, delete_pending),
+        FILE_INTERNAL_INFORMATION => o.u64(0, f.ino),
+        FILE_EA_INFORMATION => o.u32(0, 0),
+        FILE_ACCESS_INFORMATION => o.u32(0, ccb.access),
+        FILE_NAME_INFORMATION => return name_info(&mut o, 0, &ccb.win_path),
+        FILE_POSITION_INFORMATION => o.u64(0, ccb.position),
+        FILE_MODE_INFORMATION => o.u32(0, ccb.options & 0x103E),
+        FILE_ALIGNMENT_INFORMATION => o.u32(0, 0),
+        FILE_ALL_INFORMATION => {
+            basic(&mut o, 0, &f);
+            standard(&mut o, 40, &f, delete_pending);
+            o.u64(64, f.ino);
+            o.u32(72, 0);
+            o.u32(76, ccb.access);
+            o.u64(80, ccb.position);
+            o.u32(88, ccb.options & 0x103E);
+            o.u32(92, 0);
+            return name_info(&mut o, 96, &ccb.win_path);
+        }
+        FILE_STREAM_INFORMATION => {
+            if f.is_dir {
+                return Completion::ok(0);
+            }
+            let stream: Vec<u16> = "::$DATA".encode_utf16().collect();
+            o.u32(0, 0);
+            o.u32(4, (stream.len() * 2) as u32);
+            o.u64(8, f.size);
+            o.u64(16, f.allocation);
+            let written = o.name(24, &stream);
+            if written < stream.len() * 2 {
+                return Completion {
+                    status: NtStatus::BUFFER_OVERFLOW,
+                    information: (24 + written) as u64,
+                };
+            }
+            return Completion::ok((24 + written) as u64);
+        }
+        FILE_NETWORK_OPEN_INFORMATION => {
+            o.i64(0, f.creation);
+            o.i64(8, f.access);
+            o.i64(16, f.write);
+            o.i64(24, f.change);
+            o.u64(32, f.allocation);
+            o.u64(40, f.size);
+            o.u32(48, f.attributes);
+        }
+        FILE_ATTRIBUTE_TAG_INFORMATION => {
+            o.u32(0, f.attributes);
+            o.u32(4, f.reparse_tag);
+        }
+        FILE_ID_INFORMATION => {
+            o.u64(0, vol.serial());
+            o.u64(8, f.ino);
+            o.u64(16, 0);
+        }
+        FILE_STAT_INFORMATION => {
+            o.u64(0, f.ino);
+            o.i64(8, f.creation);
+            o.i64(16, f.access);
+            o.i64(24, f.write);
+            o.i64(32, f.change);
+            o.u64(40, f.allocation);
+            o.u64(48, f.size);
+            o.u32(56, f.attributes);
+            o.u32(60, f.reparse_tag);
+            o.u32(64, f.links);
+            o.u32(68, ccb.access);
+        }
+        FILE_CASE_SENSITIVE_INFORMATION => {
+            let sensitive = f.is_dir && !casefolded(ccb);
+            o.u32(
+                0,
+                if sensitive {
+                    FILE_CS_FLAG_CASE_SENSITIVE_DIR
+                } else {
+                    0
+                },
+            );
+        }
+        _ => return NtStatus::INVALID_INFO_CLASS.into(),
+    }
+    Completion::ok(min as u64)
+}
+
+/// A decoded IRP_MJ_SET_INFORMATION.
+pub enum SetRequest<'a> {
+    /// Times (0: leave alone) and attributes (0: leave alone).
+    Basic {
+        creation: i64,
+        access: i64,
+        write: i64,
+        change: i64,
+        attributes: u32,
+    },
+    EndOfFile(u64),
+    Allocation(u64),
+    Position(u64),
+    /// FileDispositionInformation(Ex) flags.
+    Disposition(u32),
+    /// FileRenameInformation(Ex): the new name from the volume root.
+    Rename {
+        target: &'a [u16],
+        flags: u32,
+    },
+    /// FileLinkInformation: a new name for the file.
+    Link {
+        target: &'a [u16],
+        replace: bool,
+    },
+}
+
+fn times_arg(t: i64) -> Timespec {
+    if t == 0 || t == -1 {
+        Timespec {
+            tv_sec: 0,
+            tv_nsec: uapi::UTIME_OMIT,
+        }
+    } else {
+        let (sec, nsec) = to_linux(t);
+        Timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        }
+    }
+}
+
+fn require(ccb: &Ccb, right: u32) -> Result<(), NtStatus> {
+    if ccb.access & right == right {
+        Ok(())
+    } else {
+        Err(NtStatus::ACCESS_DENIED)
+    }
+}
+
+/// Performs a set-information request.
+pub fn set(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Completion {
+    match set_inner(vol, ccb, req) {
+        Ok(()) => Completion::ok(0),
+        Err(e) => e.into(),
+    }
+}
+
+fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStatus> {
+    vol.check_mounted()?;
+    if let SetRequest::Position(p) = req {
+        ccb.position = *p;
+        return Ok(());
+    }
+    vol.check_writable()?;
+    match *req {
+        SetRequest::Basic {
+            access: a,
+            write: w,
+            attributes: attrs,
+            ..
+        } => {
+            require(ccb, access::FILE_WRITE_ATTRIBUTES)?;
+            if a != 0 && a != -1 || w != 0 && w != -1 {
+                nt(futimens(ccb.fd, &[times_arg(a), times_arg(w)]))?;
+            }
+            if attrs != 0 {
+                let mode = nt(fstat(ccb.fd))?.st_mode;
+                if attrs & attributes::DIRECTORY != 0 && !ccb.is_dir {
+                    return Err(NtStatus::INVALID_PARAMETER);
+                }
+                let new = if attrs & attributes::READONLY != 0 {
+                    mode & !0o222
+                } else if mode & 0o222 == 0 {
+                    mode | 0o200
+                } else {
+                    mode
+                };
+                if new != mode {
+                    nt(fchmod(ccb.fd, new & 0o7777))?;
+                }
+            }
+        }
+        SetRequest::EndOfFile(size) | SetRequest::Allocation(size) => {
+            if ccb.is_dir {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            require(ccb, access::FILE_WRITE_DATA)?;
+            let current = nt(fstat(ccb.fd))?.st_size as u64;
+            let allocation_only = matches!(req, SetRequest::Allocation(_));
+            if !allocation_only || size < current {
+                nt(sys::ftruncate(ccb.fd, size as i64))?;
+            }
+        }
+        SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
+        SetRequest::Rename { target, flags } => rename(vol, ccb, target, flags)?,
+        SetRequest::Link { target, replace } => link(vol, ccb, target, replace)?,
+        SetRequest::Position(_) => unreachable!("handled above"),
+    }
+    Ok(())
+}
+
+fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> {
+    require(ccb, access::DELETE)?;
+    let delete = flags & FILE_DISPOSITION_DELETE != 0;
+    if delete {
+        let mode = nt(fstat(ccb.fd))?.st_mode;
+        if !ccb.is_dir && mode & 0o222 == 0 {
+            return Err(NtStatus::CANNOT_DELETE);
+        }
+        if ccb.is_dir
+            && !resolve::list(&ccb.path)
+                .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?
+                .is_empty()
+        {
+            return Err(NtStatus::DIRECTORY_NOT_EMPTY);
+        }
+        if flags & FILE_DISPOSITION_POSIX_SEMANTICS != 0 {
+            // The name goes now; open handles keep working, as on Linux.
+            let how = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
+            nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
+            vol.changed(Volume::parent_of(&ccb.path));
+            return Ok(());
+        }
+    }
+    if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
+        fcb.delete_pending = delete;
+    }
+    ccb.delete_on_close = false;
+    Ok(())
+}
+
+/// Where a new name from the volume root leads.
+fn target_of(vol: &Volume, target: &[u16]) -> Result<resolve::Resolved, NtStatus> {
+    let parts = names::split_path(target)?;
+    if parts.is_empty() {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    resolve::resolve(vol.root.as_bytes(), &parts)
+}
+
+fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(), NtStatus> {
+    require(ccb, access::DELETE)?;
+    let t = target_of(vol, target)?;
+    let new_path = resolve::join(&t.parent, &t.name);
+    if t.exists && new_path != ccb.path {
+        if flags & FILE_RENAME_REPLACE_IF_EXISTS == 0 {
+            return Err(NtStatus::OBJECT_NAME_COLLISION);
+        }
+        // Windows never replaces a directory, nor a file that is open
+        // (unless POSIX semantics are asked for).
+        let existing = nt(crate::linux::lstat(&new_path))?;
+        if attributes::is_dir(&existing) {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+        let open = vol
+            .state
+            .lock()
+            .fcbs
+            .get(&existing.st_ino)
+            .is_some_and(|f| f.handles > 0);
+        if open && flags & FILE_RENAME_POSIX_SEMANTICS == 0 {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
+    nt(sys::renameat2(
+        uapi::AT_FDCWD,
+        &ccb.path,
+        uapi::AT_FDCWD,
+        &new_path,
+        0,
+    ))?;
+    vol.changed(Volume::parent_of(&ccb.path));
+    vol.changed(&t.parent);
+    ccb.path = new_path;
+    ccb.win_path = target.to_vec();
+    Ok(())
+}
+
+fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), NtStatus> {
+    if ccb.is_dir {
+        return Err(NtStatus::FILE_IS_A_DIRECTORY);
+    }
+    let t = target_of(vol, target)?;
+    let new_path = resolve::join(&t.parent, &t.name);
+    if t.exists {
+        if !replace {
+            return Err(NtStatus::OBJECT_NAME_COLLISION);
+        }
+        nt(sys::unlinkat(uapi::AT_FDCWD, &new_path, 0))?;
+    }
+    match sys::linkat(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0) {
+        Ok(()) => {
+            vol.changed(&t.parent);
+            Ok(())
+        }
+        Err(Errno::EMLINK) => Err(NtStatus::TOO_MANY_LINKS),
+        Err(e) => nt(Err(e)),
+    }
+}

@@ -1,0 +1,74 @@
+//! What the information classes report about a file: its status (statx,
+//! with the birth time), attributes and times in Windows terms. Shared by
+//! fileinfo and dirctrl.
+use lkl::uapi::{self, Stat, Statx};
+use lkl::{sys, Errno};
+
+use crate::attributes;
+use crate::time::to_windows;
+
+/// A file's status in the terms FILE_* structures use.
+pub struct FileFacts {
+    pub ino: u64,
+    pub creation: i64,
+    pub access: i64,
+    pub write: i64,
+    pub change: i64,
+    pub size: u64,
+    pub allocation: u64,
+    pub attributes: u32,
+    pub reparse_tag: u32,
+    pub links: u32,
+    pub is_dir: bool,
+}
+
+fn ts(t: &uapi::StatxTimestamp) -> i64 {
+    to_windows(t.tv_sec, t.tv_nsec as u64)
+}
+
+/// Facts about `path` (not following a symlink), named `name`.
+pub fn facts(path: &[u8], name: &[u8], hide_dotfiles: bool) -> Result<FileFacts, Errno> {
+    let stx = sys::statx(
+        uapi::AT_FDCWD,
+        path,
+        uapi::AT_SYMLINK_NOFOLLOW,
+        uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
+    )?;
+    Ok(from_statx(&stx, path, name, hide_dotfiles))
+}
+
+pub fn from_statx(stx: &Statx, path: &[u8], name: &[u8], hide_dotfiles: bool) -> FileFacts {
+    let st = Stat {
+        st_mode: stx.stx_mode as u32,
+        st_ino: stx.stx_ino,
+        ..Stat::default()
+    };
+    let target_is_dir = attributes::is_symlink(&st) && crate::linux::points_to_dir(path);
+    let birth = if stx.stx_mask & uapi::STATX_BTIME != 0 {
+        &stx.stx_btime
+    } else {
+        &stx.stx_ctime
+    };
+    let is_dir = attributes::is_dir(&st);
+    FileFacts {
+        ino: stx.stx_ino,
+        creation: ts(birth),
+        access: ts(&stx.stx_atime),
+        write: ts(&stx.stx_mtime),
+        change: ts(&stx.stx_ctime),
+        size: if is_dir { 0 } else { stx.stx_size },
+        allocation: if is_dir { 0 } else { stx.stx_blocks * 512 },
+        attributes: attributes::from_stat(&st, name, hide_dotfiles, target_is_dir),
+        reparse_tag: attributes::reparse_tag(&st),
+        links: stx.stx_nlink,
+        is_dir,
+    }
+}
+
+/// The last component of a kernel path.
+pub fn last_name(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&c| c == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}

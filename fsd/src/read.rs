@@ -1,0 +1,54 @@
+//! IRP_MJ_READ.
+use lkl::sys;
+
+use crate::access;
+use crate::ccb::Ccb;
+use crate::linux::{fstat, nt};
+use crate::status::{Completion, NtStatus};
+use crate::volume::Volume;
+
+/// Reads into `buf` from `offset` (None: the current position). At or
+/// past the end of the file: STATUS_END_OF_FILE.
+pub fn read(vol: &Volume, ccb: &mut Ccb, offset: Option<u64>, buf: &mut [u8]) -> Completion {
+    match read_inner(vol, ccb, offset, buf) {
+        Ok(n) => Completion::ok(n as u64),
+        Err(e) => Completion::error(e),
+    }
+}
+
+fn read_inner(
+    vol: &Volume,
+    ccb: &mut Ccb,
+    offset: Option<u64>,
+    buf: &mut [u8],
+) -> Result<usize, NtStatus> {
+    vol.check_mounted()?;
+    if ccb.is_dir {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    if ccb.access & (access::FILE_READ_DATA | access::FILE_EXECUTE) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    let offset = offset.unwrap_or(ccb.position);
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let size = nt(fstat(ccb.fd))?.st_size as u64;
+    if offset >= size {
+        return Err(NtStatus::END_OF_FILE);
+    }
+    let mut done = 0;
+    while done < buf.len() {
+        let n = nt(sys::pread64(
+            ccb.fd,
+            &mut buf[done..],
+            (offset + done as u64) as i64,
+        ))?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    ccb.position = offset + done as u64;
+    Ok(done)
+}

@@ -1,0 +1,108 @@
+//! Finding files by Windows names: exact match first, then a
+//! case-insensitive one (the smallest Linux name wins when several names
+//! differ only by case).
+use alloc::vec::Vec;
+
+use lkl::uapi;
+use lkl::{sys, Errno};
+
+use crate::attributes::is_dir;
+use crate::linux::lstat;
+use crate::names;
+use crate::status::NtStatus;
+
+/// Joins a kernel path and a Linux name.
+pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(dir.len() + 1 + name.len());
+    p.extend_from_slice(dir);
+    p.push(b'/');
+    p.extend_from_slice(name);
+    p
+}
+
+/// The Linux names in directory `dir`, without `.` and `..`.
+pub fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+    let fd = sys::openat(
+        uapi::AT_FDCWD,
+        dir,
+        uapi::O_RDONLY | uapi::O_DIRECTORY | uapi::O_CLOEXEC,
+        0,
+    )?;
+    let mut buf = alloc::vec![0u8; 32 << 10];
+    let mut out = Vec::new();
+    let result = loop {
+        match sys::getdents64(fd, &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => out.extend(
+                sys::dirents(&buf[..n])
+                    .map(|e| e.name)
+                    .filter(|n| n != b"." && n != b".."),
+            ),
+            Err(e) => break Err(e),
+        }
+    };
+    let _ = sys::close(fd);
+    result.map(|()| out)
+}
+
+/// The Linux name in `dir` that Windows name `win` designates, if any.
+pub fn find(dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
+    let exact = names::to_linux(win)?;
+    match lstat(&join(dir, &exact)) {
+        Ok(_) => return Ok(Some(exact)),
+        Err(Errno::ENOENT) => {}
+        Err(e) => return Err(crate::status::from_errno(e, crate::status::Missing::Path)),
+    }
+    let entries =
+        list(dir).map_err(|e| crate::status::from_errno(e, crate::status::Missing::Path))?;
+    Ok(entries
+        .into_iter()
+        .filter(|n| names::eq_ignore_case(&names::to_windows(n), win))
+        .min())
+}
+
+/// Where a path leads: its parent directory and the Linux name in it
+/// (the Windows name when nothing by that name exists yet).
+pub struct Resolved {
+    pub parent: Vec<u8>,
+    pub name: Vec<u8>,
+    pub exists: bool,
+}
+
+impl Resolved {
+    pub fn path(&self) -> Vec<u8> {
+        join(&self.parent, &self.name)
+    }
+}
+
+/// Resolves Windows path components under kernel directory `base`. A
+/// missing or non-directory component before the last one gives
+/// OBJECT_PATH_NOT_FOUND.
+pub fn resolve(base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus> {
+    let (last, dirs) = components
+        .split_last()
+        .ok_or(NtStatus::OBJECT_NAME_INVALID)?;
+    let mut parent = base.to_vec();
+    for c in dirs {
+        let name = find(&parent, c)?.ok_or(NtStatus::OBJECT_PATH_NOT_FOUND)?;
+        let next = join(&parent, &name);
+        let st = sys::newfstatat(uapi::AT_FDCWD, &next, 0)
+            .map_err(|_| NtStatus::OBJECT_PATH_NOT_FOUND)?;
+        if !is_dir(&st) {
+            return Err(NtStatus::OBJECT_PATH_NOT_FOUND);
+        }
+        parent = next;
+    }
+    match find(&parent, last)? {
+        Some(name) => Ok(Resolved {
+            parent,
+            name,
+            exists: true,
+        }),
+        None => Ok(Resolved {
+            parent,
+            name: names::to_linux(last)?,
+            exists: false,
+        }),
+    }
+}

@@ -1,0 +1,132 @@
+//! The volume (VCB): a Linux file system mounted for Windows callers, its
+//! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use lkl::mount::{self, Mount, MountOptions};
+use lkl::AddedDisk;
+use spin::Mutex;
+
+use crate::fcb::Fcb;
+use crate::status::NtStatus;
+
+/// How to present the volume.
+#[derive(Clone, Debug, Default)]
+pub struct VolumeOptions {
+    pub partition: Option<u32>,
+    pub read_only: bool,
+    /// Names starting with a dot get FILE_ATTRIBUTE_HIDDEN.
+    pub hide_dotfiles: bool,
+}
+
+pub struct Volume {
+    pub(crate) root: String,
+    pub(crate) fstype: String,
+    pub(crate) read_only: bool,
+    pub(crate) hide_dotfiles: bool,
+    pub(crate) block_size: u32,
+    pub(crate) state: Mutex<VolumeState>,
+    mount: Mutex<Option<Mount>>,
+}
+
+#[derive(Default)]
+pub(crate) struct VolumeState {
+    pub fcbs: BTreeMap<u64, Fcb>,
+    pub dismounted: bool,
+    /// Directories whose entries changed, for change notifications.
+    pub changed: Vec<Vec<u8>>,
+}
+
+impl Volume {
+    /// Mounts the file system of `disk` (detected) for Windows callers.
+    pub fn mount(disk: &AddedDisk, options: &VolumeOptions) -> Result<Volume, NtStatus> {
+        let m = mount::mount(
+            disk,
+            &MountOptions {
+                partition: options.partition,
+                fstype: None,
+                options: String::new(),
+                read_only: options.read_only,
+            },
+        )
+        .map_err(|e| match e {
+            lkl::Errno::EINVAL => NtStatus::UNRECOGNIZED_VOLUME,
+            e => crate::status::from_errno(e, crate::status::Missing::Name),
+        })?;
+        let st = lkl::sys::statfs(&m.path).map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
+        Ok(Volume {
+            root: m.path.clone(),
+            fstype: m.fstype.clone(),
+            read_only: options.read_only || disk.read_only(),
+            hide_dotfiles: options.hide_dotfiles,
+            block_size: st.f_bsize as u32,
+            state: Mutex::new(VolumeState::default()),
+            mount: Mutex::new(Some(m)),
+        })
+    }
+
+    /// The file system's name as Linux knows it (ext4, vfat, ...).
+    pub fn fstype(&self) -> &str {
+        &self.fstype
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Unmounts, writing everything out; later requests fail with
+    /// STATUS_VOLUME_DISMOUNTED.
+    pub fn dismount(&self) -> Result<(), NtStatus> {
+        self.state.lock().dismounted = true;
+        match self.mount.lock().take() {
+            Some(m) => mount::unmount(m)
+                .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name)),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
+        if self.state.lock().dismounted {
+            Err(NtStatus::VOLUME_DISMOUNTED)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub(crate) fn check_writable(&self) -> Result<(), NtStatus> {
+        if self.read_only {
+            Err(NtStatus::MEDIA_WRITE_PROTECTED)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records that the entries of directory `dir` changed.
+    pub(crate) fn changed(&self, dir: &[u8]) {
+        let mut state = self.state.lock();
+        if !state.changed.iter().any(|d| d == dir) {
+            state.changed.push(dir.to_vec());
+        }
+    }
+
+    /// The directories (kernel paths) whose entries changed since the
+    /// last call: what the Windows half turns into change notifications.
+    pub fn take_changes(&self) -> Vec<Vec<u8>> {
+        core::mem::take(&mut self.state.lock().changed)
+    }
+
+    /// The kernel path of the parent of `path`.
+    pub(crate) fn parent_of(path: &[u8]) -> &[u8] {
+        match path.iter().rposition(|&c| c == b'/') {
+            Some(i) => &path[..i],
+            None => path,
+        }
+    }
+}
+
+impl Drop for Volume {
+    fn drop(&mut self) {
+        let _ = self.dismount();
+    }
+}

@@ -1,0 +1,59 @@
+//! IRP_MJ_WRITE.
+use lkl::sys;
+
+use crate::access;
+use crate::ccb::Ccb;
+use crate::create::FILE_WRITE_THROUGH;
+use crate::linux::{fstat, nt};
+use crate::status::{Completion, NtStatus};
+use crate::volume::Volume;
+
+/// Where a write goes.
+#[derive(Clone, Copy, Debug)]
+pub enum WriteAt {
+    Offset(u64),
+    /// The open's current position.
+    Current,
+    /// FILE_WRITE_TO_END_OF_FILE: append.
+    EndOfFile,
+}
+
+/// Writes `data`; writes past the end extend the file.
+pub fn write(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Completion {
+    match write_inner(vol, ccb, at, data) {
+        Ok(n) => Completion::ok(n as u64),
+        Err(e) => Completion::error(e),
+    }
+}
+
+fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<usize, NtStatus> {
+    vol.check_mounted()?;
+    if ccb.is_dir {
+        return Err(NtStatus::INVALID_DEVICE_REQUEST);
+    }
+    vol.check_writable()?;
+    if ccb.access & (access::FILE_WRITE_DATA | access::FILE_APPEND_DATA) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    if data.is_empty() {
+        return Ok(0);
+    }
+    let offset = match at {
+        WriteAt::Offset(o) => o,
+        WriteAt::Current => ccb.position,
+        WriteAt::EndOfFile => nt(fstat(ccb.fd))?.st_size as u64,
+    };
+    let mut done = 0;
+    while done < data.len() {
+        done += nt(sys::pwrite64(
+            ccb.fd,
+            &data[done..],
+            (offset + done as u64) as i64,
+        ))?;
+    }
+    if ccb.options & FILE_WRITE_THROUGH != 0 {
+        nt(sys::fsync(ccb.fd))?;
+    }
+    ccb.position = offset + done as u64;
+    Ok(done)
+}

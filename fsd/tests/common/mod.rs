@@ -1,0 +1,148 @@
+//! Test support: one kernel per test process, ext4 images made by
+//! mkfs.ext4 -d, volumes on them, and debugfs/e2fsck as the reference.
+#![allow(dead_code)]
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+
+use fsd::create::{self, CreateRequest, Created};
+use fsd::{access, Ccb, NtStatus, Volume, VolumeOptions};
+use lkl::{AddedDisk, Config, FileDisk, Kernel};
+
+pub fn w(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+pub fn kernel() {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    KERNEL.get_or_init(|| Kernel::boot(&Config::default()).unwrap());
+}
+
+pub struct TestVolume {
+    pub vol: Option<Volume>,
+    pub disk: Option<AddedDisk>,
+    pub image: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl TestVolume {
+    /// An ext4 image made from the tree `populate` builds, mounted.
+    pub fn new(name: &str, mkfs_args: &[&str], populate: impl FnOnce(&Path)) -> TestVolume {
+        kernel();
+        let dir = std::env::temp_dir().join(format!("fsd-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tree")).unwrap();
+        populate(&dir.join("tree"));
+        let image = dir.join("vol.img");
+        let mut args = vec!["-q", "-F"];
+        args.extend_from_slice(mkfs_args);
+        let tree = dir.join("tree").display().to_string();
+        let img = image.display().to_string();
+        args.extend_from_slice(&["-d", &tree, &img, "32M"]);
+        run("mkfs.ext4", &args);
+        let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();
+        let vol = Volume::mount(&disk, &VolumeOptions::default()).unwrap();
+        TestVolume {
+            vol: Some(vol),
+            disk: Some(disk),
+            image,
+            dir,
+        }
+    }
+
+    pub fn vol(&self) -> &Volume {
+        self.vol.as_ref().unwrap()
+    }
+
+    /// Opens or creates `name` from the volume root.
+    pub fn create(
+        &self,
+        name: &str,
+        disposition: u32,
+        options: u32,
+        desired: u32,
+        share: u32,
+    ) -> Result<Created, NtStatus> {
+        let name = w(name);
+        create::create(
+            self.vol(),
+            &CreateRequest {
+                related: None,
+                name: &name,
+                disposition,
+                options,
+                desired_access: desired,
+                share_access: share,
+                file_attributes: 0,
+            },
+        )
+    }
+
+    pub fn open(&self, name: &str) -> Ccb {
+        self.create(
+            name,
+            create::FILE_OPEN,
+            0,
+            access::GENERIC_READ | access::GENERIC_WRITE | access::DELETE,
+            7,
+        )
+        .unwrap_or_else(|e| panic!("open {name}: {e:?}"))
+        .ccb
+    }
+
+    pub fn close(&self, ccb: Ccb) {
+        fsd::close::close(self.vol(), ccb);
+    }
+
+    /// Dismounts, removes the disk and returns what debugfs says of `req`.
+    pub fn finish(&mut self) {
+        if let Some(v) = self.vol.take() {
+            v.dismount().unwrap();
+        }
+        if let Some(d) = self.disk.take() {
+            d.remove().unwrap();
+        }
+        run("e2fsck", &["-fn", &self.image.display().to_string()]);
+    }
+
+    pub fn debugfs(&self, req: &str) -> String {
+        run("debugfs", &["-R", req, &self.image.display().to_string()])
+    }
+}
+
+impl Drop for TestVolume {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
+}
+
+pub fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+pub fn i64_at(b: &[u8], at: usize) -> i64 {
+    i64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+pub fn name_at(b: &[u8], at: usize, bytes: usize) -> String {
+    let units: Vec<u16> = b[at..at + bytes]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16_lossy(&units)
+}

@@ -1,0 +1,207 @@
+//! IRP_MJ_CREATE as Windows programs use it: every disposition with its
+//! Information, directory and non-directory options, case-insensitive
+//! names, escaped Linux names, share access and delete-on-close; checked
+//! on disk with debugfs and e2fsck.
+mod common;
+
+use common::*;
+use fsd::access::*;
+use fsd::create::*;
+use fsd::NtStatus;
+
+const RW: u32 = GENERIC_READ | GENERIC_WRITE;
+const ALL_SHARE: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+
+fn tree(root: &std::path::Path) {
+    std::fs::create_dir_all(root.join("dir/sub")).unwrap();
+    std::fs::write(root.join("readme.txt"), b"hello").unwrap();
+    std::fs::write(root.join("dir/data.bin"), vec![7u8; 5000]).unwrap();
+    std::fs::write(root.join("a:b"), b"colon").unwrap();
+}
+
+#[test]
+fn dispositions_and_their_information() {
+    let mut t = TestVolume::new("dispositions", &[], tree);
+    let info = |name: &str, disposition: u32, options: u32| {
+        t.create(name, disposition, options, RW | DELETE, ALL_SHARE)
+            .map(|c| {
+                let information = c.information;
+                t.close(c.ccb);
+                information
+            })
+    };
+    assert_eq!(info("\\readme.txt", FILE_OPEN, 0), Ok(FILE_OPENED));
+    assert_eq!(
+        info("\\missing", FILE_OPEN, 0),
+        Err(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
+    assert_eq!(
+        info("\\nodir\\x", FILE_OPEN_IF, 0),
+        Err(NtStatus::OBJECT_PATH_NOT_FOUND)
+    );
+    assert_eq!(
+        info("\\readme.txt\\x", FILE_OPEN, 0),
+        Err(NtStatus::OBJECT_PATH_NOT_FOUND)
+    );
+    assert_eq!(info("\\new.txt", FILE_CREATE, 0), Ok(FILE_CREATED));
+    assert_eq!(
+        info("\\new.txt", FILE_CREATE, 0),
+        Err(NtStatus::OBJECT_NAME_COLLISION)
+    );
+    assert_eq!(info("\\new.txt", FILE_OPEN_IF, 0), Ok(FILE_OPENED));
+    assert_eq!(info("\\new2.txt", FILE_OPEN_IF, 0), Ok(FILE_CREATED));
+    assert_eq!(
+        info("\\readme.txt", FILE_OVERWRITE, 0),
+        Ok(FILE_OVERWRITTEN)
+    );
+    assert_eq!(
+        info("\\gone.txt", FILE_OVERWRITE, 0),
+        Err(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
+    assert_eq!(info("\\new3.txt", FILE_OVERWRITE_IF, 0), Ok(FILE_CREATED));
+    assert_eq!(
+        info("\\dir\\data.bin", FILE_SUPERSEDE, 0),
+        Ok(FILE_SUPERSEDED)
+    );
+    assert_eq!(
+        info("\\made", FILE_CREATE, FILE_DIRECTORY_FILE),
+        Ok(FILE_CREATED)
+    );
+    assert_eq!(info("\\made\\inner", FILE_CREATE, 0), Ok(FILE_CREATED));
+    assert_eq!(
+        info("\\readme.txt", FILE_OPEN, FILE_DIRECTORY_FILE),
+        Err(NtStatus::NOT_A_DIRECTORY)
+    );
+    assert_eq!(
+        info("\\dir", FILE_OPEN, FILE_NON_DIRECTORY_FILE),
+        Err(NtStatus::FILE_IS_A_DIRECTORY)
+    );
+    assert_eq!(
+        info("\\dir", FILE_OVERWRITE, 0),
+        Err(NtStatus::FILE_IS_A_DIRECTORY)
+    );
+    assert_eq!(info("\\x", 9, 0), Err(NtStatus::INVALID_PARAMETER));
+    assert_eq!(
+        info(
+            "\\x",
+            FILE_OPEN,
+            FILE_DIRECTORY_FILE | FILE_NON_DIRECTORY_FILE
+        ),
+        Err(NtStatus::INVALID_PARAMETER)
+    );
+    assert_eq!(
+        info("\\bad*name", FILE_CREATE, 0),
+        Err(NtStatus::OBJECT_NAME_INVALID)
+    );
+    assert_eq!(
+        info("\\a\\\\b", FILE_OPEN, 0),
+        Err(NtStatus::OBJECT_NAME_INVALID)
+    );
+    assert_eq!(info("\\", FILE_OPEN, FILE_DIRECTORY_FILE), Ok(FILE_OPENED));
+    t.finish();
+    assert_eq!(t.debugfs("cat /readme.txt"), "", "overwritten to empty");
+    assert!(t.debugfs("stat /dir/data.bin").contains("Size: 0"));
+    assert!(t.debugfs("stat /made").contains("Type: directory"));
+    assert!(t.debugfs("ls /made").contains("inner"));
+    assert!(t.debugfs("ls /").contains("new3.txt"));
+}
+
+#[test]
+fn names_are_found_case_insensitively_and_escaped() {
+    let mut t = TestVolume::new("names", &[], tree);
+    let mut c = t
+        .create("\\README.TXT", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let done = fsd::read::read(t.vol(), &mut c.ccb, Some(0), &mut buf);
+    assert_eq!((done.status, done.information), (NtStatus::SUCCESS, 5));
+    assert_eq!(&buf[..5], b"hello");
+    t.close(c.ccb);
+    // The Linux name "a:b" appears with the colon escaped.
+    let escaped = "\\a\u{f03a}b";
+    let c = t
+        .create(escaped, FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+        .unwrap();
+    t.close(c.ccb);
+    // And a name made that way is a colon on disk.
+    let c = t
+        .create("\\x\u{f03a}y\u{f02e}", FILE_CREATE, 0, RW, ALL_SHARE)
+        .unwrap();
+    t.close(c.ccb);
+    t.finish();
+    assert!(
+        t.debugfs("ls -l /").contains("x:y."),
+        "{}",
+        t.debugfs("ls -l /")
+    );
+}
+
+#[test]
+fn share_access_between_opens() {
+    let t = TestVolume::new("share", &[], tree);
+    let first = t
+        .create("\\readme.txt", FILE_OPEN, 0, GENERIC_READ, FILE_SHARE_READ)
+        .unwrap();
+    assert_eq!(
+        t.create("\\readme.txt", FILE_OPEN, 0, GENERIC_WRITE, ALL_SHARE)
+            .err(),
+        Some(NtStatus::SHARING_VIOLATION)
+    );
+    assert_eq!(
+        t.create("\\readme.txt", FILE_OPEN, 0, GENERIC_READ, FILE_SHARE_WRITE)
+            .err(),
+        Some(NtStatus::SHARING_VIOLATION)
+    );
+    let second = t
+        .create("\\readme.txt", FILE_OPEN, 0, GENERIC_READ, FILE_SHARE_READ)
+        .unwrap();
+    // Attribute-only opens never conflict.
+    let attrs = t
+        .create("\\readme.txt", FILE_OPEN, 0, FILE_READ_ATTRIBUTES, 0)
+        .unwrap();
+    t.close(attrs.ccb);
+    t.close(first.ccb);
+    t.close(second.ccb);
+    let writer = t
+        .create("\\readme.txt", FILE_OPEN, 0, GENERIC_WRITE, 0)
+        .unwrap();
+    t.close(writer.ccb);
+}
+
+#[test]
+fn delete_on_close_removes_with_the_last_handle() {
+    let mut t = TestVolume::new("doc", &[], tree);
+    let a = t
+        .create(
+            "\\temp.txt",
+            FILE_CREATE,
+            FILE_DELETE_ON_CLOSE,
+            RW | DELETE,
+            ALL_SHARE,
+        )
+        .unwrap();
+    let b = t
+        .create("\\temp.txt", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+        .unwrap();
+    t.close(a.ccb);
+    // Pending delete: new opens fail, the name is still there.
+    assert_eq!(
+        t.create("\\temp.txt", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+            .err(),
+        Some(NtStatus::DELETE_PENDING)
+    );
+    t.close(b.ccb);
+    assert_eq!(
+        t.create("\\temp.txt", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+            .err(),
+        Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
+    assert_eq!(
+        t.create("\\x", FILE_CREATE, FILE_DELETE_ON_CLOSE, GENERIC_WRITE, 0)
+            .err(),
+        Some(NtStatus::INVALID_PARAMETER),
+        "delete-on-close without DELETE access"
+    );
+    t.finish();
+    assert!(!t.debugfs("ls /").contains("temp.txt"));
+}
