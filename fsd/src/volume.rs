@@ -66,6 +66,11 @@ impl Volume {
         })
     }
 
+    /// Where the volume is mounted in the kernel's tree.
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
     /// The file system's name as Linux knows it (ext4, vfat, ...).
     pub fn fstype(&self) -> &str {
         &self.fstype
