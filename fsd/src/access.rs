@@ -3,6 +3,7 @@
 use crate::status::NtStatus;
 
 pub const FILE_READ_DATA: u32 = 0x0001;
+pub const FILE_LIST_DIRECTORY: u32 = FILE_READ_DATA;
 pub const FILE_WRITE_DATA: u32 = 0x0002;
 pub const FILE_APPEND_DATA: u32 = 0x0004;
 pub const FILE_READ_EA: u32 = 0x0008;

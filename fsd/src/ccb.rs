@@ -28,6 +28,8 @@ pub struct DirScan {
     pub pattern: Vec<u16>,
     pub entries: Vec<DirItem>,
     pub next: usize,
+    /// A call of this scan has been answered (after which an empty
+    /// answer is NO_MORE_FILES).
     pub returned_any: bool,
 }
 

@@ -219,11 +219,13 @@ fn fill(
         }
     }
     if last.is_none() {
+        // NO_SUCH_FILE answers only the first call of a scan.
         let status = if scan.returned_any {
             NtStatus::NO_MORE_FILES
         } else {
             NtStatus::NO_SUCH_FILE
         };
+        scan.returned_any = true;
         return status.into();
     }
     scan.returned_any = true;
