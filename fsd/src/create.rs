@@ -131,6 +131,7 @@ fn st_open(r: Result<i32, Errno>) -> Result<i32, NtStatus> {
 /// Performs an IRP_MJ_CREATE.
 pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     vol.check_mounted()?;
+    vol.check_unlocked()?;
     check_request(req)?;
     let components = names::split_path(req.name)?;
     let (base, base_win): (Vec<u8>, Vec<u16>) = match req.related {

@@ -3,7 +3,7 @@
 //!
 //! The Windows half of the driver decodes IRPs into the requests of the
 //! modules here, one module per IRP major function (create, read, write,
-//! dirctrl, fileinfo, volinfo, flush, cleanup, close), and completes the
+//! dirctrl, fileinfo, volinfo, fsctl, flush, cleanup, close), and completes the
 //! IRP with the [`Completion`] and output bytes they produce. Support
 //! modules hold names, times, attributes, access, status mapping, the
 //! volume (VCB), the FCB of each file and the CCB of each open. Everything
@@ -24,6 +24,7 @@ pub mod dirctrl;
 pub mod fcb;
 pub mod fileinfo;
 pub mod flush;
+pub mod fsctl;
 mod info;
 pub mod layout;
 mod linux;

@@ -33,6 +33,8 @@ pub struct Volume {
 #[derive(Default)]
 pub(crate) struct VolumeState {
     pub fcbs: BTreeMap<u64, Fcb>,
+    /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
+    pub locked: bool,
     pub dismounted: bool,
     /// Directories whose entries changed, for change notifications.
     pub changed: Vec<Vec<u8>>,
@@ -84,16 +86,33 @@ impl Volume {
     /// STATUS_VOLUME_DISMOUNTED.
     pub fn dismount(&self) -> Result<(), NtStatus> {
         self.state.lock().dismounted = true;
-        match self.mount.lock().take() {
-            Some(m) => mount::unmount(m)
-                .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name)),
-            None => Ok(()),
-        }
+        let Some(m) = self.mount.lock().take() else {
+            return Ok(());
+        };
+        let open = self.state.lock().fcbs.values().any(|f| f.opens > 0);
+        let result = if open {
+            // Files still open: write everything out and detach; Linux lets
+            // the file system go when the last of them is closed.
+            lkl::sys::sync();
+            lkl::sys::umount2(&m.path, lkl::uapi::MNT_DETACH)
+        } else {
+            mount::unmount(m)
+        };
+        result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
     }
 
     pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
         if self.state.lock().dismounted {
             Err(NtStatus::VOLUME_DISMOUNTED)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Creates are refused while the volume is locked.
+    pub(crate) fn check_unlocked(&self) -> Result<(), NtStatus> {
+        if self.state.lock().locked {
+            Err(NtStatus::ACCESS_DENIED)
         } else {
             Ok(())
         }

@@ -1,0 +1,233 @@
+//! IRP_MJ_FILE_SYSTEM_CONTROL: locking, unlocking and dismounting the
+//! volume, and symlinks as reparse points (IO_REPARSE_TAG_SYMLINK).
+use alloc::vec::Vec;
+
+use lkl::sys;
+use lkl::uapi;
+
+use crate::attributes::{self, IO_REPARSE_TAG_SYMLINK};
+use crate::ccb::Ccb;
+use crate::layout::Out;
+use crate::linux::{lstat, nt};
+use crate::status::{Completion, NtStatus};
+use crate::volume::Volume;
+
+pub const FSCTL_LOCK_VOLUME: u32 = 0x0009_0018;
+pub const FSCTL_UNLOCK_VOLUME: u32 = 0x0009_001C;
+pub const FSCTL_DISMOUNT_VOLUME: u32 = 0x0009_0020;
+pub const FSCTL_SET_REPARSE_POINT: u32 = 0x0009_00A4;
+pub const FSCTL_GET_REPARSE_POINT: u32 = 0x0009_00A8;
+pub const FSCTL_DELETE_REPARSE_POINT: u32 = 0x0009_00AC;
+
+/// SYMLINK_FLAG_RELATIVE in a symlink's reparse data.
+pub const SYMLINK_FLAG_RELATIVE: u32 = 1;
+/// The fixed part of a symlink's REPARSE_DATA_BUFFER.
+const SYMLINK_HEADER: usize = 20;
+
+impl Volume {
+    /// FSCTL_LOCK_VOLUME, from the volume's own handle: granted only while
+    /// no file on the volume is open; then every create fails until unlock.
+    pub fn lock(&self) -> Completion {
+        let mut state = self.state.lock();
+        if state.dismounted {
+            return NtStatus::VOLUME_DISMOUNTED.into();
+        }
+        if state.locked || state.fcbs.values().any(|f| f.handles > 0) {
+            return NtStatus::ACCESS_DENIED.into();
+        }
+        state.locked = true;
+        Completion::ok(0)
+    }
+
+    /// FSCTL_UNLOCK_VOLUME.
+    pub fn unlock(&self) -> Completion {
+        let mut state = self.state.lock();
+        if !state.locked {
+            return NtStatus::NOT_LOCKED.into();
+        }
+        state.locked = false;
+        Completion::ok(0)
+    }
+
+    /// FSCTL_DISMOUNT_VOLUME: writes everything out and detaches the file
+    /// system; requests on opens made before fail with
+    /// STATUS_VOLUME_DISMOUNTED.
+    pub fn dismount_request(&self) -> Completion {
+        match self.dismount() {
+            Ok(()) => Completion::ok(0),
+            Err(e) => e.into(),
+        }
+    }
+}
+
+/// The Windows form of a Linux symlink target, and whether it is relative.
+fn target_to_windows(target: &[u8]) -> (Vec<u16>, bool) {
+    let relative = target.first() != Some(&b'/');
+    let mut out = Vec::new();
+    for (i, part) in target.split(|&c| c == b'/').enumerate() {
+        if i > 0 {
+            out.push(b'\\' as u16);
+        }
+        out.extend(crate::names::to_windows(part));
+    }
+    (out, relative)
+}
+
+/// FSCTL_GET_REPARSE_POINT on a symlink opened with FILE_OPEN_REPARSE_POINT.
+pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    let st = match nt(lstat(&ccb.path)) {
+        Ok(st) => st,
+        Err(e) => return e.into(),
+    };
+    if !attributes::is_symlink(&st) {
+        return NtStatus::NOT_A_REPARSE_POINT.into();
+    }
+    if out.len() < SYMLINK_HEADER {
+        return NtStatus::BUFFER_TOO_SMALL.into();
+    }
+    let target = match nt(sys::readlinkat(uapi::AT_FDCWD, &ccb.path)) {
+        Ok(t) => t,
+        Err(e) => return e.into(),
+    };
+    let (name, relative) = target_to_windows(&target);
+    let bytes = name.len() * 2;
+    // Substitute name and print name, the same string twice.
+    let data_len = 12 + 2 * bytes;
+    out[..SYMLINK_HEADER].fill(0);
+    let mut o = Out::new(out);
+    o.u32(0, IO_REPARSE_TAG_SYMLINK);
+    o.buf[4..6].copy_from_slice(&(data_len as u16).to_le_bytes());
+    o.buf[8..10].copy_from_slice(&0u16.to_le_bytes());
+    o.buf[10..12].copy_from_slice(&(bytes as u16).to_le_bytes());
+    o.buf[12..14].copy_from_slice(&(bytes as u16).to_le_bytes());
+    o.buf[14..16].copy_from_slice(&(bytes as u16).to_le_bytes());
+    o.u32(16, if relative { SYMLINK_FLAG_RELATIVE } else { 0 });
+    let first = o.name(SYMLINK_HEADER, &name);
+    let second = o.name(SYMLINK_HEADER + bytes, &name);
+    let written = SYMLINK_HEADER + first + second;
+    if written < SYMLINK_HEADER + 2 * bytes {
+        return Completion {
+            status: NtStatus::BUFFER_OVERFLOW,
+            information: written as u64,
+        };
+    }
+    Completion::ok(written as u64)
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<usize> {
+    b.get(at..at + 2)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]) as usize)
+}
+
+/// The Linux target named by a symlink's REPARSE_DATA_BUFFER.
+fn parse_symlink(input: &[u8]) -> Result<Vec<u8>, NtStatus> {
+    let tag = input
+        .get(0..4)
+        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    if tag != Some(IO_REPARSE_TAG_SYMLINK) {
+        return Err(if input.len() < 8 {
+            NtStatus::INVALID_PARAMETER
+        } else {
+            NtStatus::IO_REPARSE_TAG_INVALID
+        });
+    }
+    let data_len = u16_at(input, 4).ok_or(NtStatus::INVALID_PARAMETER)?;
+    if input.len() < 8 + data_len || data_len < 12 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let (off, len) = (
+        u16_at(input, 12).ok_or(NtStatus::INVALID_PARAMETER)?,
+        u16_at(input, 14).ok_or(NtStatus::INVALID_PARAMETER)?,
+    );
+    let flags = u32::from_le_bytes(input[16..20].try_into().expect("four bytes"));
+    let start = SYMLINK_HEADER + off;
+    let name = input
+        .get(start..start + len)
+        .ok_or(NtStatus::INVALID_PARAMETER)?;
+    if len % 2 != 0 || len == 0 {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let units: Vec<u16> = name
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let mut target = Vec::new();
+    if flags & SYMLINK_FLAG_RELATIVE == 0 {
+        target.push(b'/');
+    }
+    let trimmed = units.strip_prefix(&[b'\\' as u16]).unwrap_or(&units);
+    for (i, part) in trimmed.split(|&c| c == b'\\' as u16).enumerate() {
+        if i > 0 {
+            target.push(b'/');
+        }
+        match part {
+            [d] if *d == b'.' as u16 => target.push(b'.'),
+            [d1, d2] if *d1 == b'.' as u16 && *d2 == b'.' as u16 => target.extend_from_slice(b".."),
+            _ => target.extend(crate::names::to_linux(part)?),
+        }
+    }
+    Ok(target)
+}
+
+/// FSCTL_SET_REPARSE_POINT: an empty file or directory becomes a symlink.
+pub fn set_reparse_point(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Completion {
+    match set_inner(vol, ccb, input) {
+        Ok(()) => Completion::ok(0),
+        Err(e) => e.into(),
+    }
+}
+
+fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> {
+    vol.check_mounted()?;
+    vol.check_writable()?;
+    let target = parse_symlink(input)?;
+    let st = nt(lstat(&ccb.path))?;
+    let empty = if attributes::is_dir(&st) {
+        crate::resolve::list(&ccb.path)
+            .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?
+            .is_empty()
+    } else {
+        st.st_size == 0 && !attributes::is_symlink(&st)
+    };
+    if !empty {
+        return Err(NtStatus::DIRECTORY_NOT_EMPTY);
+    }
+    let how = if attributes::is_dir(&st) {
+        uapi::AT_REMOVEDIR
+    } else {
+        0
+    };
+    nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
+    nt(sys::symlinkat(&target, uapi::AT_FDCWD, &ccb.path))?;
+    vol.changed(Volume::parent_of(&ccb.path));
+    Ok(())
+}
+
+/// FSCTL_DELETE_REPARSE_POINT: the symlink becomes an empty file.
+pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
+    let result = (|| {
+        vol.check_mounted()?;
+        vol.check_writable()?;
+        let st = nt(lstat(&ccb.path))?;
+        if !attributes::is_symlink(&st) {
+            return Err(NtStatus::NOT_A_REPARSE_POINT);
+        }
+        nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, 0))?;
+        let fd = nt(sys::openat(
+            uapi::AT_FDCWD,
+            &ccb.path,
+            uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY,
+            0o644,
+        ))?;
+        let _ = sys::close(fd);
+        vol.changed(Volume::parent_of(&ccb.path));
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Completion::ok(0),
+        Err(e) => e.into(),
+    }
+}
