@@ -5,6 +5,8 @@ use alloc::vec::Vec;
 /// object's FsContext2 and passes it back with every request on it.
 #[derive(Debug)]
 pub struct Ccb {
+    /// Unique on the volume: owns byte-range locks.
+    pub(crate) id: u64,
     pub(crate) ino: u64,
     /// Where the file is in the kernel's tree (bytes: Linux names need
     /// not be UTF-8).

@@ -178,7 +178,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         return Err(NtStatus::CANNOT_DELETE);
     }
     let fd = open_fd(&path, &st, granted, req.options)?;
-    {
+    let id = {
         let mut state = vol.state.lock();
         let fcb = state.fcbs.entry(st.st_ino).or_default();
         let shared = if fcb.delete_pending {
@@ -197,9 +197,12 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         fcb.share.add(granted, req.share_access);
         fcb.opens += 1;
         fcb.handles += 1;
-    }
+        state.next_open += 1;
+        state.next_open
+    };
     Ok(Created {
         ccb: Ccb {
+            id,
             ino: st.st_ino,
             path,
             win_path,

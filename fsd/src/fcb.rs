@@ -1,6 +1,9 @@
 //! The FCB: the state of one file however many times it is open, kept in
 //! the volume's table by inode number.
+use alloc::vec::Vec;
+
 use crate::access::ShareAccess;
+use crate::lockctl::{Lock, Waiting};
 
 #[derive(Debug, Default)]
 pub struct Fcb {
@@ -11,4 +14,7 @@ pub struct Fcb {
     pub share: ShareAccess,
     /// Delete when the last handle is cleaned up.
     pub delete_pending: bool,
+    /// Byte-range locks granted, and requests waiting for them.
+    pub locks: Vec<Lock>,
+    pub waiting: Vec<Waiting>,
 }

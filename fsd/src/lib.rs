@@ -3,7 +3,7 @@
 //!
 //! The Windows half of the driver decodes IRPs into the requests of the
 //! modules here, one module per IRP major function (create, read, write,
-//! dirctrl, fileinfo, volinfo, fsctl, flush, cleanup, close), and completes the
+//! dirctrl, fileinfo, volinfo, fsctl, lockctl, flush, cleanup, close), and completes the
 //! IRP with the [`Completion`] and output bytes they produce. Support
 //! modules hold names, times, attributes, access, status mapping, the
 //! volume (VCB), the FCB of each file and the CCB of each open. Everything
@@ -28,6 +28,7 @@ pub mod fsctl;
 mod info;
 pub mod layout;
 mod linux;
+pub mod lockctl;
 pub mod names;
 pub mod read;
 mod resolve;

@@ -33,6 +33,12 @@ fn read_inner(
     if buf.is_empty() {
         return Ok(0);
     }
+    let locked_out = vol.state.lock().fcbs.get(&ccb.ino).is_some_and(|f| {
+        !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, buf.len() as u64, false)
+    });
+    if locked_out {
+        return Err(NtStatus::FILE_LOCK_CONFLICT);
+    }
     let size = nt(fstat(ccb.fd))?.st_size as u64;
     if offset >= size {
         return Err(NtStatus::END_OF_FILE);

@@ -35,6 +35,8 @@ pub(crate) struct VolumeState {
     pub fcbs: BTreeMap<u64, Fcb>,
     /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
     pub locked: bool,
+    /// The id of the next open.
+    pub next_open: u64,
     pub dismounted: bool,
     /// Directories whose entries changed, for change notifications.
     pub changed: Vec<Vec<u8>>,

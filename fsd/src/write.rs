@@ -43,6 +43,12 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
         WriteAt::Current => ccb.position,
         WriteAt::EndOfFile => nt(fstat(ccb.fd))?.st_size as u64,
     };
+    let locked_out = vol.state.lock().fcbs.get(&ccb.ino).is_some_and(|f| {
+        !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, data.len() as u64, true)
+    });
+    if locked_out {
+        return Err(NtStatus::FILE_LOCK_CONFLICT);
+    }
     let mut done = 0;
     while done < data.len() {
         done += nt(sys::pwrite64(
