@@ -3,7 +3,8 @@
 //!
 //! The Windows half of the driver decodes IRPs into the requests of the
 //! modules here, one module per IRP major function (create, read, write,
-//! dirctrl, fileinfo, volinfo, fsctl, lockctl, flush, cleanup, close), and completes the
+//! dirctrl, fileinfo, volinfo, fsctl, lockctl, security, flush, cleanup,
+//! close), and completes the
 //! IRP with the [`Completion`] and output bytes they produce. Support
 //! modules hold names, times, attributes, access, status mapping, the
 //! volume (VCB), the FCB of each file and the CCB of each open. Everything
@@ -32,6 +33,7 @@ pub mod lockctl;
 pub mod names;
 pub mod read;
 mod resolve;
+pub mod security;
 pub mod status;
 pub mod time;
 pub mod volinfo;
