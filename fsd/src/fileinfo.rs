@@ -154,7 +154,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
         FILE_BASIC_INFORMATION => basic(&mut o, 0, &f),
         FILE_STANDARD_INFORMATION => standard(&mut o, 0, &f, delete_pending),
         FILE_INTERNAL_INFORMATION => o.u64(0, f.ino),
-        FILE_EA_INFORMATION => o.u32(0, 0),
+        FILE_EA_INFORMATION => o.u32(0, crate::ea::ea_size(ccb.fd)),
         FILE_ACCESS_INFORMATION => o.u32(0, ccb.access),
         FILE_NAME_INFORMATION => return name_info(&mut o, 0, &ccb.win_path),
         FILE_POSITION_INFORMATION => o.u64(0, ccb.position),
@@ -164,7 +164,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
             basic(&mut o, 0, &f);
             standard(&mut o, 40, &f, delete_pending);
             o.u64(64, f.ino);
-            o.u32(72, 0);
+            o.u32(72, crate::ea::ea_size(ccb.fd));
             o.u32(76, ccb.access);
             o.u64(80, ccb.position);
             o.u32(88, ccb.options & 0x103E);

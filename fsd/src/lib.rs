@@ -3,8 +3,8 @@
 //!
 //! The Windows half of the driver decodes IRPs into the requests of the
 //! modules here, one module per IRP major function (create, read, write,
-//! dirctrl, fileinfo, volinfo, fsctl, lockctl, security, flush, cleanup,
-//! close), and completes the
+//! dirctrl, fileinfo, volinfo, fsctl, lockctl, ea, security, flush,
+//! cleanup, close), and completes the
 //! IRP with the [`Completion`] and output bytes they produce. Support
 //! modules hold names, times, attributes, access, status mapping, the
 //! volume (VCB), the FCB of each file and the CCB of each open. Everything
@@ -22,6 +22,7 @@ pub mod cleanup;
 pub mod close;
 pub mod create;
 pub mod dirctrl;
+pub mod ea;
 pub mod fcb;
 pub mod fileinfo;
 pub mod flush;

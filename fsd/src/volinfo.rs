@@ -24,6 +24,7 @@ pub const FILE_SUPPORTS_REPARSE_POINTS: u32 = 0x0000_0080;
 pub const FILE_SUPPORTS_POSIX_UNLINK_RENAME: u32 = 0x0000_0400;
 pub const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
 pub const FILE_SUPPORTS_HARD_LINKS: u32 = 0x0040_0000;
+pub const FILE_SUPPORTS_EXTENDED_ATTRIBUTES: u32 = 0x0080_0000;
 
 pub const FILE_DEVICE_DISK: u32 = 0x0000_0007;
 pub const FILE_READ_ONLY_DEVICE: u32 = 0x0000_0002;
@@ -80,7 +81,8 @@ impl Volume {
         if self.fstype != "vfat" {
             flags |= FILE_CASE_SENSITIVE_SEARCH
                 | FILE_SUPPORTS_HARD_LINKS
-                | FILE_SUPPORTS_REPARSE_POINTS;
+                | FILE_SUPPORTS_REPARSE_POINTS
+                | FILE_SUPPORTS_EXTENDED_ATTRIBUTES;
         }
         if self.read_only {
             flags |= FILE_READ_ONLY_VOLUME;

@@ -1,0 +1,208 @@
+//! IRP_MJ_QUERY_EA and IRP_MJ_SET_EA: Linux `user.*` extended attributes
+//! as Windows extended attributes (FILE_FULL_EA_INFORMATION lists).
+//! Windows EA names are case-insensitive and kept upper case, as NTFS
+//! does; an EA set with an empty value is removed.
+use alloc::vec::Vec;
+
+use lkl::uapi::nr;
+use lkl::{sys, Errno};
+
+use crate::ccb::Ccb;
+use crate::linux::nt;
+use crate::status::{Completion, NtStatus};
+use crate::volume::Volume;
+
+const PREFIX: &[u8] = b"user.";
+
+fn call(n: i64, args: [i64; 6]) -> Result<i64, Errno> {
+    // SAFETY: callers pass buffers with their true lengths.
+    Errno::from_ret(unsafe { sys::syscall(n, args) })
+}
+
+fn cstring(name: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(PREFIX.len() + name.len() + 1);
+    v.extend_from_slice(PREFIX);
+    v.extend_from_slice(name);
+    v.push(0);
+    v
+}
+
+/// The file's EAs: (name, value), names upper case.
+fn read_all(fd: i32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Errno> {
+    let mut list = alloc::vec![0u8; 64 << 10];
+    let n = call(
+        nr::FLISTXATTR,
+        [
+            fd as i64,
+            sys::arg(list.as_mut_ptr()),
+            list.len() as i64,
+            0,
+            0,
+            0,
+        ],
+    )? as usize;
+    let mut out = Vec::new();
+    for name in list[..n]
+        .split(|&b| b == 0)
+        .filter(|n| n.starts_with(PREFIX))
+    {
+        let short = &name[PREFIX.len()..];
+        let c = cstring(short);
+        let mut value = alloc::vec![0u8; 64 << 10];
+        let len = call(
+            nr::FGETXATTR,
+            [
+                fd as i64,
+                sys::arg(c.as_ptr()),
+                sys::arg(value.as_mut_ptr()),
+                value.len() as i64,
+                0,
+                0,
+            ],
+        )? as usize;
+        value.truncate(len);
+        out.push((short.to_ascii_uppercase(), value));
+    }
+    out.sort();
+    Ok(out)
+}
+
+fn entry_size(name: &[u8], value: &[u8]) -> usize {
+    8 + name.len() + 1 + value.len()
+}
+
+/// FileEaInformation's EaSize: the bytes a query needs for all the EAs
+/// (each entry 4-byte aligned, the last one unpadded).
+pub fn ea_size(fd: i32) -> u32 {
+    let eas = read_all(fd).unwrap_or_default();
+    let padded: usize = eas.iter().map(|(n, v)| (entry_size(n, v) + 3) & !3).sum();
+    let last_pad = eas
+        .last()
+        .map_or(0, |(n, v)| ((entry_size(n, v) + 3) & !3) - entry_size(n, v));
+    (padded - last_pad) as u32
+}
+
+/// IRP_MJ_QUERY_EA returning all EAs: STATUS_NO_EAS_ON_FILE when there are
+/// none, STATUS_BUFFER_TOO_SMALL when not even one fits, and
+/// STATUS_BUFFER_OVERFLOW when some do.
+pub fn query(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    let eas = match nt(read_all(ccb.fd)) {
+        Ok(e) => e,
+        Err(e) => return e.into(),
+    };
+    if eas.is_empty() {
+        return NtStatus::NO_EAS_ON_FILE.into();
+    }
+    let mut at = 0;
+    let mut last: Option<usize> = None;
+    let mut end = 0;
+    for (name, value) in &eas {
+        let size = entry_size(name, value);
+        if at + size > out.len() {
+            let status = if last.is_none() {
+                NtStatus::BUFFER_TOO_SMALL
+            } else {
+                NtStatus::BUFFER_OVERFLOW
+            };
+            return Completion {
+                status,
+                information: end as u64,
+            };
+        }
+        out[at..at + 4].fill(0);
+        out[at + 4] = 0;
+        out[at + 5] = name.len() as u8;
+        out[at + 6..at + 8].copy_from_slice(&(value.len() as u16).to_le_bytes());
+        out[at + 8..at + 8 + name.len()].copy_from_slice(name);
+        out[at + 8 + name.len()] = 0;
+        out[at + 9 + name.len()..at + size].copy_from_slice(value);
+        if let Some(prev) = last {
+            out[prev..prev + 4].copy_from_slice(&((at - prev) as u32).to_le_bytes());
+        }
+        last = Some(at);
+        end = at + size;
+        at = (end + 3) & !3;
+    }
+    Completion::ok(end as u64)
+}
+
+/// One entry of a FILE_FULL_EA_INFORMATION list.
+struct EaEntry<'a> {
+    name: &'a [u8],
+    value: &'a [u8],
+}
+
+fn parse(input: &[u8]) -> Result<Vec<EaEntry<'_>>, NtStatus> {
+    let bad = NtStatus::EA_LIST_INCONSISTENT;
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let head = input.get(at..at + 8).ok_or(bad)?;
+        let next = u32::from_le_bytes(head[..4].try_into().unwrap()) as usize;
+        let name_len = head[5] as usize;
+        let value_len = u16::from_le_bytes([head[6], head[7]]) as usize;
+        let name = input.get(at + 8..at + 8 + name_len).ok_or(bad)?;
+        if input.get(at + 8 + name_len) != Some(&0) || name.is_empty() {
+            return Err(bad);
+        }
+        if name
+            .iter()
+            .any(|&c| c < 0x20 || b"\"*+,/:;<=>?[\\]|".contains(&c) || c >= 0x80)
+        {
+            return Err(NtStatus::INVALID_EA_NAME);
+        }
+        let value = input
+            .get(at + 9 + name_len..at + 9 + name_len + value_len)
+            .ok_or(bad)?;
+        out.push(EaEntry { name, value });
+        if next == 0 {
+            return Ok(out);
+        }
+        if next % 4 != 0 || next < entry_size(name, value) {
+            return Err(bad);
+        }
+        at += next;
+    }
+}
+
+/// IRP_MJ_SET_EA: the whole list is checked first; then each EA is set,
+/// or removed when its value is empty.
+pub fn set(vol: &Volume, ccb: &Ccb, input: &[u8]) -> Completion {
+    let result = (|| {
+        vol.check_mounted()?;
+        vol.check_writable()?;
+        let entries = parse(input)?;
+        for e in entries {
+            let name = cstring(&e.name.to_ascii_lowercase());
+            if e.value.is_empty() {
+                match call(
+                    nr::FREMOVEXATTR,
+                    [ccb.fd as i64, sys::arg(name.as_ptr()), 0, 0, 0, 0],
+                ) {
+                    Ok(_) | Err(Errno::ENODATA) => {}
+                    Err(err) => return nt(Err(err)),
+                }
+            } else {
+                nt(call(
+                    nr::FSETXATTR,
+                    [
+                        ccb.fd as i64,
+                        sys::arg(name.as_ptr()),
+                        sys::arg(e.value.as_ptr()),
+                        e.value.len() as i64,
+                        0,
+                        0,
+                    ],
+                ))?;
+            }
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => Completion::ok(0),
+        Err(e) => e.into(),
+    }
+}
