@@ -139,6 +139,12 @@ pub struct AddedDisk {
     slot: Option<Box<Slot>>,
 }
 
+// SAFETY: the slot's raw handle points at the slot itself and its disk is
+// Send + Sync; nothing in it is tied to the thread that added the disk.
+unsafe impl Send for AddedDisk {}
+// SAFETY: shared access only reads the id and the read-only flag.
+unsafe impl Sync for AddedDisk {}
+
 /// Shows `disk` to the kernel as a block device; returns once Linux has
 /// read its partition table.
 pub fn add_disk(disk: Arc<dyn Disk>) -> Result<AddedDisk, Errno> {
