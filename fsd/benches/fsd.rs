@@ -1,0 +1,157 @@
+//! The core's overhead: time per request through fsd against the same work
+//! through the bare lkl API, in one run, on an ext4 image made by
+//! mkfs.ext4 -d (a directory of 1,000 files and a 1 MiB file).
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use fsd::access::*;
+use fsd::create::*;
+use fsd::dirctrl::{self, QueryDirectory};
+use fsd::{Volume, VolumeOptions};
+use lkl::bench::Measurement;
+use lkl::uapi::{self, AT_FDCWD};
+use lkl::{sys, Config, FileDisk, Kernel};
+
+const ROUNDS: u32 = 2000;
+
+fn w(s: &str) -> Vec<u16> {
+    s.encode_utf16().collect()
+}
+
+fn per_op(n: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..n / 10 {
+        f();
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
+}
+
+fn open(vol: &Volume, name: &[u16]) -> fsd::Ccb {
+    create(
+        vol,
+        &CreateRequest {
+            related: None,
+            name,
+            disposition: FILE_OPEN,
+            options: 0,
+            desired_access: GENERIC_READ,
+            share_access: FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+            file_attributes: 0,
+        },
+    )
+    .unwrap()
+    .ccb
+}
+
+fn main() {
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
+    let dir = target.join("bench/fsd");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tree/many")).unwrap();
+    for i in 0..1000 {
+        std::fs::write(dir.join(format!("tree/many/file-{i:04}.txt")), b"x").unwrap();
+    }
+    std::fs::write(dir.join("tree/big.bin"), vec![7u8; 1 << 20]).unwrap();
+    let image = dir.join("fsd.img");
+    let status = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(dir.join("tree"))
+        .arg(&image)
+        .arg("64M")
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let kernel = Kernel::boot(&Config::default()).unwrap();
+    let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();
+    let vol = Volume::mount(&disk, &VolumeOptions::default()).unwrap();
+    let root = vol.root().to_string();
+
+    let name = w("\\big.bin");
+    let core_open = per_op(ROUNDS, || {
+        let c = open(&vol, &name);
+        fsd::close::close(&vol, c);
+    });
+    let path = format!("{root}/big.bin");
+    let bare_open = per_op(ROUNDS, || {
+        let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
+        sys::close(fd).unwrap();
+    });
+
+    let mut c = open(&vol, &name);
+    let mut buf = vec![0u8; 64 << 10];
+    let core_read = per_op(ROUNDS, || {
+        let r = fsd::read::read(&vol, &mut c, Some(65536), &mut buf);
+        assert_eq!(r.information, 65536);
+    });
+    let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
+    let bare_read = per_op(ROUNDS, || {
+        assert_eq!(sys::pread64(fd, &mut buf, 65536).unwrap(), 65536);
+    });
+    sys::close(fd).unwrap();
+    fsd::close::close(&vol, c);
+
+    let many = w("\\many");
+    let mut out = vec![0u8; 256 << 10];
+    let core_dir = per_op(50, || {
+        let mut d = open(&vol, &many);
+        let req = QueryDirectory {
+            class: dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
+            pattern: None,
+            restart_scan: false,
+            return_single_entry: false,
+            index: None,
+        };
+        while dirctrl::query_directory(&vol, &mut d, &req, &mut out).status
+            == fsd::NtStatus::SUCCESS
+        {}
+        fsd::close::close(&vol, d);
+    });
+    let many_path = format!("{root}/many");
+    let bare_dir = per_op(50, || {
+        let fd = sys::openat(AT_FDCWD, &many_path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).unwrap();
+        loop {
+            let n = sys::getdents64(fd, &mut out).unwrap();
+            if n == 0 {
+                break;
+            }
+            for e in sys::dirents(&out[..n]).collect::<Vec<_>>() {
+                let mut p = many_path.as_bytes().to_vec();
+                p.push(b'/');
+                p.extend_from_slice(&e.name);
+                sys::statx(
+                    AT_FDCWD,
+                    &p,
+                    uapi::AT_SYMLINK_NOFOLLOW,
+                    uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
+                )
+                .unwrap();
+            }
+        }
+        sys::close(fd).unwrap();
+    });
+
+    drop(vol);
+    drop(disk);
+    kernel.halt().unwrap();
+    for (bench, core, bare) in [
+        ("fsd_open_close", core_open, bare_open),
+        ("fsd_read_64k", core_read, bare_read),
+        ("fsd_query_directory_1000", core_dir, bare_dir),
+    ] {
+        Measurement {
+            bench,
+            subject_name: "fsd",
+            reference_name: "bare lkl",
+            subject: core / 1000.0,
+            reference: Some(bare / 1000.0),
+            unit: "us",
+        }
+        .report(&target);
+    }
+}
