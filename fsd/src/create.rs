@@ -226,7 +226,10 @@ fn open_existing(
     target: &Resolved,
 ) -> Result<(Vec<u8>, u64, Stat), NtStatus> {
     let path = target.path();
-    let st = nt(lstat(&path))?;
+    let st = match target.stat {
+        Some(st) => st,
+        None => nt(lstat(&path))?,
+    };
     if req.disposition == FILE_CREATE {
         return Err(NtStatus::OBJECT_NAME_COLLISION);
     }
@@ -260,7 +263,7 @@ fn open_existing(
                 FILE_OVERWRITTEN
             }
         }
-        _ => FILE_OPENED,
+        _ => return Ok((path, FILE_OPENED, st)),
     };
     let st = nt(lstat(&path))?;
     Ok((path, information, st))

@@ -3,7 +3,7 @@
 //! differ only by case).
 use alloc::vec::Vec;
 
-use lkl::uapi;
+use lkl::uapi::{self, Stat};
 use lkl::{sys, Errno};
 
 use crate::attributes::is_dir;
@@ -45,11 +45,16 @@ pub fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
     result.map(|()| out)
 }
 
-/// The Linux name in `dir` that Windows name `win` designates, if any.
+/// The Linux name in `dir` that Windows name `win` designates, if any,
+/// with its status when the exact name matched.
 pub fn find(dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
+    find_stat(dir, win).map(|f| f.map(|(name, _)| name))
+}
+
+fn find_stat(dir: &[u8], win: &[u16]) -> Result<Option<(Vec<u8>, Option<Stat>)>, NtStatus> {
     let exact = names::to_linux(win)?;
     match lstat(&join(dir, &exact)) {
-        Ok(_) => return Ok(Some(exact)),
+        Ok(st) => return Ok(Some((exact, Some(st)))),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(crate::status::from_errno(e, crate::status::Missing::Path)),
     }
@@ -58,7 +63,8 @@ pub fn find(dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
     Ok(entries
         .into_iter()
         .filter(|n| names::eq_ignore_case(&names::to_windows(n), win))
-        .min())
+        .min()
+        .map(|name| (name, None)))
 }
 
 /// Where a path leads: its parent directory and the Linux name in it
@@ -67,6 +73,8 @@ pub struct Resolved {
     pub parent: Vec<u8>,
     pub name: Vec<u8>,
     pub exists: bool,
+    /// The file's status, when finding it already read it.
+    pub stat: Option<Stat>,
 }
 
 impl Resolved {
@@ -93,16 +101,18 @@ pub fn resolve(base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus>
         }
         parent = next;
     }
-    match find(&parent, last)? {
-        Some(name) => Ok(Resolved {
+    match find_stat(&parent, last)? {
+        Some((name, stat)) => Ok(Resolved {
             parent,
             name,
             exists: true,
+            stat,
         }),
         None => Ok(Resolved {
             parent,
             name: names::to_linux(last)?,
             exists: false,
+            stat: None,
         }),
     }
 }
