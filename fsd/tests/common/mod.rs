@@ -28,6 +28,15 @@ pub struct TestVolume {
 impl TestVolume {
     /// An ext4 image made from the tree `populate` builds, mounted.
     pub fn new(name: &str, mkfs_args: &[&str], populate: impl FnOnce(&Path)) -> TestVolume {
+        Self::with_options(name, mkfs_args, populate, VolumeOptions::default())
+    }
+
+    pub fn with_options(
+        name: &str,
+        mkfs_args: &[&str],
+        populate: impl FnOnce(&Path),
+        options: VolumeOptions,
+    ) -> TestVolume {
         kernel();
         let dir = std::env::temp_dir().join(format!("fsd-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -41,7 +50,7 @@ impl TestVolume {
         args.extend_from_slice(&["-d", &tree, &img, "32M"]);
         run("mkfs.ext4", &args);
         let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();
-        let vol = Volume::mount(&disk, &VolumeOptions::default()).unwrap();
+        let vol = Volume::mount(&disk, &options).unwrap();
         TestVolume {
             vol: Some(vol),
             disk: Some(disk),

@@ -1,0 +1,96 @@
+//! Volume-wide behaviour: a read-only volume, hidden dot-files, names that
+//! differ only by case, and the record of changed directories.
+mod common;
+
+use common::*;
+use fsd::access::*;
+use fsd::create::*;
+use fsd::{NtStatus, VolumeOptions};
+
+fn tree(root: &std::path::Path) {
+    std::fs::write(root.join(".hidden"), b"h").unwrap();
+    std::fs::write(root.join("Name"), b"upper").unwrap();
+    std::fs::write(root.join("name"), b"lower").unwrap();
+    std::fs::create_dir(root.join("d")).unwrap();
+}
+
+fn attributes(t: &TestVolume, name: &str) -> u32 {
+    let c = t
+        .create(name, FILE_OPEN, 0, FILE_READ_ATTRIBUTES, 7)
+        .unwrap()
+        .ccb;
+    let mut buf = [0u8; 40];
+    fsd::fileinfo::query(t.vol(), &c, fsd::fileinfo::FILE_BASIC_INFORMATION, &mut buf);
+    t.close(c);
+    u32_at(&buf, 32)
+}
+
+#[test]
+fn read_only_volume() {
+    let options = VolumeOptions {
+        read_only: true,
+        ..VolumeOptions::default()
+    };
+    let t = TestVolume::with_options("ro", &[], tree, options);
+    assert!(t.vol().is_read_only());
+    assert_eq!(
+        t.create("\\Name", FILE_OPEN, 0, GENERIC_WRITE, 7).err(),
+        Some(NtStatus::MEDIA_WRITE_PROTECTED)
+    );
+    assert_eq!(
+        t.create("\\new", FILE_CREATE, 0, GENERIC_READ, 7).err(),
+        Some(NtStatus::MEDIA_WRITE_PROTECTED)
+    );
+    // MAXIMUM_ALLOWED narrows to what a read-only volume allows.
+    let c = t
+        .create("\\Name", FILE_OPEN, 0, MAXIMUM_ALLOWED, 7)
+        .unwrap()
+        .ccb;
+    assert_eq!(c.granted_access() & (FILE_WRITE_DATA | DELETE), 0);
+    assert_ne!(c.granted_access() & FILE_READ_DATA, 0);
+    t.close(c);
+    let mut buf = [0u8; 64];
+    fsd::volinfo::query(
+        t.vol(),
+        fsd::volinfo::FILE_FS_ATTRIBUTE_INFORMATION,
+        &mut buf,
+    );
+    assert_ne!(u32_at(&buf, 0) & fsd::volinfo::FILE_READ_ONLY_VOLUME, 0);
+}
+
+#[test]
+fn hidden_dot_files_and_case_collisions() {
+    let options = VolumeOptions {
+        hide_dotfiles: true,
+        ..VolumeOptions::default()
+    };
+    let t = TestVolume::with_options("hidden", &[], tree, options);
+    assert_ne!(attributes(&t, "\\.hidden") & fsd::attributes::HIDDEN, 0);
+    assert_eq!(attributes(&t, "\\Name") & fsd::attributes::HIDDEN, 0);
+    // Exact names first; otherwise the smallest of the names that differ
+    // only by case ("Name" < "name" bytewise).
+    let read_name = |name: &str| {
+        let mut c = t.create(name, FILE_OPEN, 0, GENERIC_READ, 7).unwrap().ccb;
+        let mut buf = [0u8; 8];
+        let n = fsd::read::read(t.vol(), &mut c, Some(0), &mut buf).information as usize;
+        t.close(c);
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(read_name("\\name"), "lower");
+    assert_eq!(read_name("\\Name"), "upper");
+    assert_eq!(read_name("\\NAME"), "upper");
+    assert_eq!(read_name("\\nAmE"), "upper");
+}
+
+#[test]
+fn changed_directories_are_recorded() {
+    let t = TestVolume::new("changes", &[], tree);
+    assert!(t.vol().take_changes().is_empty());
+    let c = t
+        .create("\\d\\new", FILE_CREATE, 0, GENERIC_WRITE, 0)
+        .unwrap();
+    t.close(c.ccb);
+    let changes = t.vol().take_changes();
+    assert_eq!(changes, [format!("{}/d", t.vol().root()).into_bytes()]);
+    assert!(t.vol().take_changes().is_empty(), "taken once");
+}
