@@ -27,8 +27,11 @@ fn cstring(name: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The file's EAs: (name, value), names upper case.
-fn read_all(fd: i32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, Errno> {
+/// An EA: name (upper case) and value.
+type Ea = (Vec<u8>, Vec<u8>);
+
+/// The file's EAs, sorted by name.
+fn read_all(fd: i32) -> Result<Vec<Ea>, Errno> {
     let mut list = alloc::vec![0u8; 64 << 10];
     let n = call(
         nr::FLISTXATTR,
@@ -161,7 +164,7 @@ fn parse(input: &[u8]) -> Result<Vec<EaEntry<'_>>, NtStatus> {
         if next == 0 {
             return Ok(out);
         }
-        if next % 4 != 0 || next < entry_size(name, value) {
+        if !next.is_multiple_of(4) || next < entry_size(name, value) {
             return Err(bad);
         }
         at += next;

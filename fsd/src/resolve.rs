@@ -51,7 +51,10 @@ pub fn find(dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
     find_stat(dir, win).map(|f| f.map(|(name, _)| name))
 }
 
-fn find_stat(dir: &[u8], win: &[u16]) -> Result<Option<(Vec<u8>, Option<Stat>)>, NtStatus> {
+/// A name found, with its status when the lookup read it.
+type Found = (Vec<u8>, Option<Stat>);
+
+fn find_stat(dir: &[u8], win: &[u16]) -> Result<Option<Found>, NtStatus> {
     let exact = names::to_linux(win)?;
     match lstat(&join(dir, &exact)) {
         Ok(st) => return Ok(Some((exact, Some(st)))),
