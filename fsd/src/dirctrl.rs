@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::ccb::{Ccb, DirItem, DirScan};
-use crate::info::{facts, FileFacts};
+use crate::info::{facts, write_times, FileFacts};
 use crate::layout::{align8, Out};
 use crate::names;
 use crate::resolve;
@@ -51,10 +51,7 @@ fn write_entry(o: &mut Out, at: usize, class: u32, index: u32, f: &FileFacts, na
         o.u32(at + 8, name_len as u32);
         return;
     }
-    o.i64(at + 8, f.creation);
-    o.i64(at + 16, f.access);
-    o.i64(at + 24, f.write);
-    o.i64(at + 32, f.change);
+    write_times(o, at + 8, f);
     o.u64(at + 40, f.size);
     o.u64(at + 48, f.allocation);
     o.u32(at + 56, f.attributes);

@@ -7,7 +7,7 @@ use lkl::{sys, Errno};
 use crate::access;
 use crate::attributes;
 use crate::ccb::Ccb;
-use crate::info::{facts, last_name, FileFacts};
+use crate::info::{facts, last_name, write_times, FileFacts};
 use crate::layout::Out;
 use crate::linux::{fchmod, fstat, futimens, nt};
 use crate::names;
@@ -77,10 +77,7 @@ fn file_facts(vol: &Volume, ccb: &Ccb) -> Result<FileFacts, NtStatus> {
 }
 
 fn basic(o: &mut Out, at: usize, f: &FileFacts) {
-    o.i64(at, f.creation);
-    o.i64(at + 8, f.access);
-    o.i64(at + 16, f.write);
-    o.i64(at + 24, f.change);
+    write_times(o, at, f);
     o.u32(at + 32, f.attributes);
 }
 
@@ -190,10 +187,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
             return Completion::ok((24 + written) as u64);
         }
         FILE_NETWORK_OPEN_INFORMATION => {
-            o.i64(0, f.creation);
-            o.i64(8, f.access);
-            o.i64(16, f.write);
-            o.i64(24, f.change);
+            write_times(&mut o, 0, &f);
             o.u64(32, f.allocation);
             o.u64(40, f.size);
             o.u32(48, f.attributes);
@@ -209,10 +203,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
         }
         FILE_STAT_INFORMATION => {
             o.u64(0, f.ino);
-            o.i64(8, f.creation);
-            o.i64(16, f.access);
-            o.i64(24, f.write);
-            o.i64(32, f.change);
+            write_times(&mut o, 8, &f);
             o.u64(40, f.allocation);
             o.u64(48, f.size);
             o.u32(56, f.attributes);

@@ -5,6 +5,7 @@ use lkl::uapi::{self, Stat, Statx};
 use lkl::{sys, Errno};
 
 use crate::attributes;
+use crate::layout::Out;
 use crate::time::to_windows;
 
 /// A file's status in the terms FILE_* structures use.
@@ -71,4 +72,13 @@ pub fn last_name(path: &[u8]) -> &[u8] {
         Some(i) => &path[i + 1..],
         None => path,
     }
+}
+
+/// The four times (creation, last access, last write, change) at `at`,
+/// in the order every FILE_* structure keeps them.
+pub fn write_times(o: &mut Out, at: usize, f: &FileFacts) {
+    o.i64(at, f.creation);
+    o.i64(at + 8, f.access);
+    o.i64(at + 16, f.write);
+    o.i64(at + 24, f.change);
 }
