@@ -156,7 +156,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         }
         (base, FILE_OPENED, st)
     } else {
-        let target = resolve::resolve(&base, &components)?;
+        let target = resolve::resolve(vol.root.as_bytes(), &base, &components)?;
         if target.exists {
             open_existing(vol, req, &target)?
         } else {
@@ -225,11 +225,15 @@ fn open_existing(
     req: &CreateRequest,
     target: &Resolved,
 ) -> Result<(Vec<u8>, u64, Stat), NtStatus> {
-    let path = target.path();
-    let st = match target.stat {
+    let mut path = target.path();
+    let mut st = match target.stat {
         Some(st) => st,
         None => nt(lstat(&path))?,
     };
+    if is_symlink(&st) && req.options & FILE_OPEN_REPARSE_POINT == 0 {
+        path = resolve::follow(vol.root.as_bytes(), path)?;
+        st = lstat(&path).map_err(|_| NtStatus::OBJECT_NAME_NOT_FOUND)?;
+    }
     if req.disposition == FILE_CREATE {
         return Err(NtStatus::OBJECT_NAME_COLLISION);
     }

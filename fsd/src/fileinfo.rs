@@ -375,7 +375,7 @@ fn target_of(vol: &Volume, target: &[u16]) -> Result<resolve::Resolved, NtStatus
     if parts.is_empty() {
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
-    resolve::resolve(vol.root.as_bytes(), &parts)
+    resolve::resolve(vol.root.as_bytes(), vol.root.as_bytes(), &parts)
 }
 
 fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(), NtStatus> {

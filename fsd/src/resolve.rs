@@ -86,19 +86,58 @@ impl Resolved {
     }
 }
 
-/// Resolves Windows path components under kernel directory `base`. A
-/// missing or non-directory component before the last one gives
-/// OBJECT_PATH_NOT_FOUND.
-pub fn resolve(base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus> {
+/// Follows `path` while it is a symlink, the way Windows follows a
+/// symlink inside a volume: relative targets resolve from the link's
+/// directory and must stay inside `root`; an absolute target, or one that
+/// leaves the volume, is for the I/O manager to reparse: STATUS_REPARSE.
+pub fn follow(root: &[u8], mut path: Vec<u8>) -> Result<Vec<u8>, NtStatus> {
+    for _ in 0..32 {
+        match lstat(&path) {
+            Ok(st) if crate::attributes::is_symlink(&st) => {}
+            _ => return Ok(path),
+        }
+        let target =
+            sys::readlinkat(uapi::AT_FDCWD, &path).map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
+        if target.first() == Some(&b'/') {
+            return Err(NtStatus::REPARSE);
+        }
+        let mut parts: Vec<&[u8]> = path[root.len()..]
+            .split(|&c| c == b'/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        parts.pop();
+        for part in target.split(|&c| c == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    parts.pop().ok_or(NtStatus::REPARSE)?;
+                }
+                name => parts.push(name),
+            }
+        }
+        let mut next = root.to_vec();
+        for part in parts {
+            next.push(b'/');
+            next.extend_from_slice(part);
+        }
+        path = next;
+    }
+    Err(NtStatus::REPARSE_POINT_NOT_RESOLVED)
+}
+
+/// Resolves Windows path components under kernel directory `base`, inside
+/// the volume at `root`. A missing or non-directory component before the
+/// last one gives OBJECT_PATH_NOT_FOUND; symlinks on the way are followed
+/// as [`follow`] does.
+pub fn resolve(root: &[u8], base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus> {
     let (last, dirs) = components
         .split_last()
         .ok_or(NtStatus::OBJECT_NAME_INVALID)?;
     let mut parent = base.to_vec();
     for c in dirs {
         let name = find(&parent, c)?.ok_or(NtStatus::OBJECT_PATH_NOT_FOUND)?;
-        let next = join(&parent, &name);
-        let st = sys::newfstatat(uapi::AT_FDCWD, &next, 0)
-            .map_err(|_| NtStatus::OBJECT_PATH_NOT_FOUND)?;
+        let next = follow(root, join(&parent, &name))?;
+        let st = lstat(&next).map_err(|_| NtStatus::OBJECT_PATH_NOT_FOUND)?;
         if !is_dir(&st) {
             return Err(NtStatus::OBJECT_PATH_NOT_FOUND);
         }
