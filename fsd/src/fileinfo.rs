@@ -42,6 +42,7 @@ pub const FILE_CASE_SENSITIVE_INFORMATION: u32 = 71;
 
 pub const FILE_DISPOSITION_DELETE: u32 = 0x1;
 pub const FILE_DISPOSITION_POSIX_SEMANTICS: u32 = 0x2;
+pub const FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE: u32 = 0x10;
 pub const FILE_RENAME_REPLACE_IF_EXISTS: u32 = 0x1;
 pub const FILE_RENAME_POSIX_SEMANTICS: u32 = 0x2;
 pub const FILE_CS_FLAG_CASE_SENSITIVE_DIR: u32 = 0x1;
@@ -269,6 +270,54 @@ fn times_arg(t: i64) -> Timespec {
     }
 }
 
+/// Times of FileBasicInformation: 0 leaves a time alone, -1 freezes it
+/// for this open, -2 lets it follow writes again, others set and freeze.
+fn set_times(ccb: &mut Ccb, access: i64, write: i64) -> Result<(), NtStatus> {
+    let st = nt(fstat(ccb.fd))?;
+    let current = [
+        Timespec {
+            tv_sec: st.st_atime,
+            tv_nsec: st.st_atime_nsec as i64,
+        },
+        Timespec {
+            tv_sec: st.st_mtime,
+            tv_nsec: st.st_mtime_nsec as i64,
+        },
+    ];
+    let mut changed = false;
+    for (i, t) in [access, write].into_iter().enumerate() {
+        match t {
+            0 => {}
+            -1 => ccb.fixed_times[i] = Some(current[i]),
+            -2 => ccb.fixed_times[i] = None,
+            t => {
+                ccb.fixed_times[i] = Some(times_arg(t));
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        keep_fixed_times(ccb)?;
+    }
+    Ok(())
+}
+
+/// Puts back the times this open froze, after it changed the file.
+pub(crate) fn keep_fixed_times(ccb: &Ccb) -> Result<(), NtStatus> {
+    if ccb.fixed_times == [None, None] {
+        return Ok(());
+    }
+    let omit = Timespec {
+        tv_sec: 0,
+        tv_nsec: uapi::UTIME_OMIT,
+    };
+    let times = [
+        ccb.fixed_times[0].unwrap_or(omit),
+        ccb.fixed_times[1].unwrap_or(omit),
+    ];
+    nt(futimens(ccb.fd, &times))
+}
+
 fn require(ccb: &Ccb, right: u32) -> Result<(), NtStatus> {
     if ccb.access & right == right {
         Ok(())
@@ -297,12 +346,14 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
             access: a,
             write: w,
             attributes: attrs,
-            ..
+            creation,
+            change,
         } => {
             require(ccb, access::FILE_WRITE_ATTRIBUTES)?;
-            if a != 0 && a != -1 || w != 0 && w != -1 {
-                nt(futimens(ccb.fd, &[times_arg(a), times_arg(w)]))?;
+            if [a, w, creation, change].iter().any(|&t| t < -2) {
+                return Err(NtStatus::INVALID_PARAMETER);
             }
+            set_times(ccb, a, w)?;
             if attrs != 0 {
                 let mode = nt(fstat(ccb.fd))?.st_mode;
                 if attrs & attributes::DIRECTORY != 0 && !ccb.is_dir {
@@ -329,6 +380,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
             let allocation_only = matches!(req, SetRequest::Allocation(_));
             if !allocation_only || size < current {
                 nt(sys::ftruncate(ccb.fd, size as i64))?;
+                keep_fixed_times(ccb)?;
             }
         }
         SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
@@ -344,7 +396,10 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
     let delete = flags & FILE_DISPOSITION_DELETE != 0;
     if delete {
         let mode = nt(fstat(ccb.fd))?.st_mode;
-        if !ccb.is_dir && mode & 0o222 == 0 {
+        if !ccb.is_dir
+            && mode & 0o222 == 0
+            && flags & FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE == 0
+        {
             return Err(NtStatus::CANNOT_DELETE);
         }
         if ccb.is_dir

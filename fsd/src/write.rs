@@ -57,6 +57,7 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
             (offset + done as u64) as i64,
         ))?;
     }
+    crate::fileinfo::keep_fixed_times(ccb)?;
     if ccb.options & FILE_WRITE_THROUGH != 0 {
         nt(sys::fsync(ccb.fd))?;
     }

@@ -191,7 +191,6 @@ fn set_information_reaches_the_disk() {
     let vol_ok = |r: fsd::Completion| assert_eq!(r.status, NtStatus::SUCCESS, "{r:?}");
     let mut c = t.open("\\file.txt");
     let mtime = time::to_windows(1_234_567_890, 500_000_000);
-    vol_ok(fileinfo::set(t.vol(), &mut c, &SetRequest::EndOfFile(4)));
     vol_ok(fileinfo::set(
         t.vol(),
         &mut c,
@@ -203,6 +202,12 @@ fn set_information_reaches_the_disk() {
             attributes: fsd::attributes::READONLY,
         },
     ));
+    vol_ok(fileinfo::set(t.vol(), &mut c, &SetRequest::EndOfFile(4)));
+    // Times set explicitly stay through this open's own changes.
+    assert_eq!(
+        fsd::write::write(t.vol(), &mut c, fsd::write::WriteAt::Offset(0), b"W").status,
+        NtStatus::SUCCESS
+    );
     vol_ok(fileinfo::set(
         t.vol(),
         &mut c,
