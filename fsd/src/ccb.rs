@@ -21,6 +21,8 @@ pub struct Ccb {
     pub(crate) delete_on_close: bool,
     pub(crate) position: u64,
     pub(crate) scan: Option<DirScan>,
+    /// Where the next EA enumeration on this open starts.
+    pub(crate) ea_position: usize,
     /// Access and write times this open set explicitly (or froze with
     /// -1): its own writes no longer change them, as on NTFS.
     pub(crate) fixed_times: [Option<lkl::uapi::Timespec>; 2],

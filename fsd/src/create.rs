@@ -214,6 +214,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
             delete_on_close: req.options & FILE_DELETE_ON_CLOSE != 0,
             position: 0,
             scan: None,
+            ea_position: 0,
             fixed_times: [None, None],
             cleaned_up: false,
         },

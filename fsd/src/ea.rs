@@ -85,10 +85,49 @@ pub fn ea_size(fd: i32) -> u32 {
     (padded - last_pad) as u32
 }
 
-/// IRP_MJ_QUERY_EA returning all EAs: STATUS_NO_EAS_ON_FILE when there are
-/// none, STATUS_BUFFER_TOO_SMALL when not even one fits, and
-/// STATUS_BUFFER_OVERFLOW when some do.
-pub fn query(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion {
+/// A decoded IRP_MJ_QUERY_EA.
+#[derive(Default)]
+pub struct QueryEa<'a> {
+    /// FILE_GET_EA_INFORMATION list: exactly these EAs (an absent one
+    /// comes back with an empty value).
+    pub ea_list: Option<&'a [u8]>,
+    /// SL_INDEX_SPECIFIED: start at this EA (1 is the first).
+    pub index: Option<u32>,
+    pub restart_scan: bool,
+    pub return_single_entry: bool,
+}
+
+/// The names of a FILE_GET_EA_INFORMATION list, upper case.
+fn parse_get_list(list: &[u8]) -> Result<Vec<Vec<u8>>, NtStatus> {
+    let bad = NtStatus::EA_LIST_INCONSISTENT;
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let next = list
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()))
+            .ok_or(bad)? as usize;
+        let len = *list.get(at + 4).ok_or(bad)? as usize;
+        let name = list.get(at + 5..at + 5 + len).ok_or(bad)?;
+        if len == 0 || list.get(at + 5 + len) != Some(&0) {
+            return Err(bad);
+        }
+        out.push(name.to_ascii_uppercase());
+        if next == 0 {
+            return Ok(out);
+        }
+        if next < 6 + len {
+            return Err(bad);
+        }
+        at += next;
+    }
+}
+
+/// IRP_MJ_QUERY_EA. Enumerations continue where the previous call on the
+/// open stopped: STATUS_NO_EAS_ON_FILE when the file has none,
+/// STATUS_NO_MORE_EAS past the last, STATUS_BUFFER_TOO_SMALL when not even
+/// one entry fits and STATUS_BUFFER_OVERFLOW when only some do.
+pub fn query(vol: &Volume, ccb: &mut Ccb, req: &QueryEa, out: &mut [u8]) -> Completion {
     if let Err(e) = vol.check_mounted() {
         return e.into();
     }
@@ -96,27 +135,57 @@ pub fn query(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion {
         Ok(e) => e,
         Err(e) => return e.into(),
     };
-    if eas.is_empty() {
+    let (chosen, from_list): (Vec<Ea>, bool) = match req.ea_list {
+        Some(list) => match parse_get_list(list) {
+            Ok(names) => (
+                names
+                    .into_iter()
+                    .map(|n| {
+                        let value = eas
+                            .iter()
+                            .find(|(name, _)| *name == n)
+                            .map(|(_, v)| v.clone());
+                        (n, value.unwrap_or_default())
+                    })
+                    .collect(),
+                true,
+            ),
+            Err(e) => return e.into(),
+        },
+        None => (eas, false),
+    };
+    if chosen.is_empty() {
         return NtStatus::NO_EAS_ON_FILE.into();
+    }
+    let mut next = if from_list || req.restart_scan {
+        0
+    } else {
+        ccb.ea_position
+    };
+    if let Some(index) = req.index {
+        if index == 0 || index as usize > chosen.len() {
+            return NtStatus::NONEXISTENT_EA_ENTRY.into();
+        }
+        next = index as usize - 1;
+    }
+    if next >= chosen.len() {
+        return NtStatus::NO_MORE_EAS.into();
     }
     let mut at = 0;
     let mut last: Option<usize> = None;
     let mut end = 0;
-    for (name, value) in &eas {
+    let mut status = NtStatus::SUCCESS;
+    for (name, value) in &chosen[next..] {
         let size = entry_size(name, value);
         if at + size > out.len() {
-            let status = if last.is_none() {
+            status = if last.is_none() {
                 NtStatus::BUFFER_TOO_SMALL
             } else {
                 NtStatus::BUFFER_OVERFLOW
             };
-            return Completion {
-                status,
-                information: end as u64,
-            };
+            break;
         }
-        out[at..at + 4].fill(0);
-        out[at + 4] = 0;
+        out[at..at + 5].fill(0);
         out[at + 5] = name.len() as u8;
         out[at + 6..at + 8].copy_from_slice(&(value.len() as u16).to_le_bytes());
         out[at + 8..at + 8 + name.len()].copy_from_slice(name);
@@ -128,8 +197,18 @@ pub fn query(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion {
         last = Some(at);
         end = at + size;
         at = (end + 3) & !3;
+        next += 1;
+        if req.return_single_entry {
+            break;
+        }
     }
-    Completion::ok(end as u64)
+    if !from_list {
+        ccb.ea_position = next;
+    }
+    Completion {
+        status,
+        information: end as u64,
+    }
 }
 
 /// One entry of a FILE_FULL_EA_INFORMATION list.
