@@ -65,7 +65,6 @@ fn eas_are_user_xattrs() {
     let mut q = |req: &QueryEa, buf: &mut [u8]| ea::query(t.vol(), &mut c, req, buf);
     assert_eq!(q(&all, &mut buf).status, NtStatus::NO_EAS_ON_FILE);
     let list = ea_list(&[("Author", b"me"), ("COLOR", b"blue")]);
-    drop(q);
     assert_eq!(ea::set(t.vol(), &c, &list).status, NtStatus::SUCCESS);
     let mut q = |req: &QueryEa, buf: &mut [u8]| ea::query(t.vol(), &mut c, req, buf);
     let r = q(&all, &mut buf);
@@ -115,7 +114,6 @@ fn eas_are_user_xattrs() {
         &buf[..r.information as usize],
         &ea_list(&[("COLOR", b"blue"), ("NONE", b"")])[..]
     );
-    drop(q);
 
     let mut info = [0u8; 4];
     fsd::fileinfo::query(t.vol(), &c, fsd::fileinfo::FILE_EA_INFORMATION, &mut info);
