@@ -89,11 +89,9 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
             name,
         })
         .collect();
-    entries.sort_by(|a, b| {
-        let up = |n: &[u16]| n.iter().map(|&c| names::upcase(c)).collect::<Vec<u16>>();
-        up(&a.win_name)
-            .cmp(&up(&b.win_name))
-            .then_with(|| a.name.cmp(&b.name))
+    entries.sort_by_cached_key(|e| {
+        let upper: Vec<u16> = e.win_name.iter().map(|&c| names::upcase(c)).collect();
+        (upper, e.name.clone())
     });
     let mut all = Vec::with_capacity(entries.len() + 2);
     for dots in [&b"."[..], &b".."[..]] {

@@ -157,6 +157,9 @@ const DOT: u16 = b'.' as u16;
 /// name's last dot), `>` (one character, or none at a dot or the end) and
 /// `"` (a dot, or nothing at the end).
 pub fn matches(expression: &[u16], name: &[u16], ignore_case: bool) -> bool {
+    if expression == [STAR] {
+        return true;
+    }
     let last_dot = name.iter().rposition(|&c| c == DOT);
     let mut memo = alloc::vec![None; (expression.len() + 1) * (name.len() + 1)];
     matches_at(expression, name, 0, 0, ignore_case, last_dot, &mut memo)
