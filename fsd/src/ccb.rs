@@ -26,6 +26,8 @@ pub struct Ccb {
     /// Access and write times this open set explicitly (or froze with
     /// -1): its own writes no longer change them, as on NTFS.
     pub(crate) fixed_times: [Option<lkl::uapi::Timespec>; 2],
+    /// This open changed the file's data or attributes.
+    pub(crate) modified: bool,
     pub(crate) cleaned_up: bool,
 }
 

@@ -8,7 +8,7 @@ use lkl::uapi;
 
 use crate::ccb::Ccb;
 use crate::status::Completion;
-use crate::volume::Volume;
+use crate::volume::{Action, Volume};
 
 /// What cleanup did besides completing: lock requests of other opens it
 /// granted, and this open's waiting lock requests it cancelled (tags, for
@@ -25,6 +25,9 @@ pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
     }
     ccb.cleaned_up = true;
     let (granted, cancelled) = crate::lockctl::release(vol, ccb);
+    if ccb.modified {
+        vol.changed(&ccb.path, Action::Modified);
+    }
     let cleaned = Cleaned { granted, cancelled };
     let delete = {
         let mut state = vol.state.lock();
@@ -41,7 +44,7 @@ pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
     if delete {
         let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
         if sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags).is_ok() {
-            vol.changed(Volume::parent_of(&ccb.path));
+            vol.changed(&ccb.path, Action::Removed);
         }
         if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
             fcb.delete_pending = false;

@@ -13,7 +13,7 @@ use crate::linux::{lstat, nt};
 use crate::names;
 use crate::resolve::{self, Resolved};
 use crate::status::NtStatus;
-use crate::volume::Volume;
+use crate::volume::{Action, Volume};
 
 pub const FILE_SUPERSEDE: u32 = 0;
 pub const FILE_OPEN: u32 = 1;
@@ -216,6 +216,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
             scan: None,
             ea_position: 0,
             fixed_times: [None, None],
+            modified: false,
             cleaned_up: false,
         },
         information,
@@ -262,7 +263,7 @@ fn open_existing(
                 0,
             ))?;
             let _ = sys::close(fd);
-            vol.changed(&target.parent);
+            vol.changed(&path, Action::Modified);
             if req.disposition == FILE_SUPERSEDE {
                 FILE_SUPERSEDED
             } else {
@@ -299,7 +300,7 @@ fn create_new(
         ))?;
         let _ = sys::close(fd);
     }
-    vol.changed(&target.parent);
+    vol.changed(&path, Action::Added);
     let st = nt(lstat(&path))?;
     Ok((path, FILE_CREATED, st))
 }

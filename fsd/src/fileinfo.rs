@@ -14,7 +14,7 @@ use crate::names;
 use crate::resolve;
 use crate::status::{Completion, NtStatus};
 use crate::time::to_linux;
-use crate::volume::Volume;
+use crate::volume::{Action, Volume};
 
 pub const FILE_BASIC_INFORMATION: u32 = 4;
 pub const FILE_STANDARD_INFORMATION: u32 = 5;
@@ -354,6 +354,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
                 return Err(NtStatus::INVALID_PARAMETER);
             }
             set_times(ccb, a, w)?;
+            ccb.modified = true;
             if attrs != 0 {
                 let mode = nt(fstat(ccb.fd))?.st_mode;
                 if attrs & attributes::DIRECTORY != 0 && !ccb.is_dir {
@@ -381,6 +382,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
             if !allocation_only || size < current {
                 nt(sys::ftruncate(ccb.fd, size as i64))?;
                 keep_fixed_times(ccb)?;
+                ccb.modified = true;
             }
         }
         SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
@@ -413,7 +415,7 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
             // The name goes now; open handles keep working, as on Linux.
             let how = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
             nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
-            vol.changed(Volume::parent_of(&ccb.path));
+            vol.changed(&ccb.path, Action::Removed);
             return Ok(());
         }
     }
@@ -464,8 +466,8 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
         &new_path,
         0,
     ))?;
-    vol.changed(Volume::parent_of(&ccb.path));
-    vol.changed(&t.parent);
+    vol.changed(&ccb.path, Action::RenamedOldName);
+    vol.changed(&new_path, Action::RenamedNewName);
     ccb.path = new_path;
     ccb.win_path = target.to_vec();
     Ok(())
@@ -485,7 +487,7 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
     }
     match sys::linkat(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0) {
         Ok(()) => {
-            vol.changed(&t.parent);
+            vol.changed(&new_path, Action::Added);
             Ok(())
         }
         Err(Errno::EMLINK) => Err(NtStatus::TOO_MANY_LINKS),

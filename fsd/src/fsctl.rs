@@ -10,7 +10,7 @@ use crate::ccb::Ccb;
 use crate::layout::Out;
 use crate::linux::{lstat, nt};
 use crate::status::{Completion, NtStatus};
-use crate::volume::Volume;
+use crate::volume::{Action, Volume};
 
 pub const FSCTL_LOCK_VOLUME: u32 = 0x0009_0018;
 pub const FSCTL_UNLOCK_VOLUME: u32 = 0x0009_001C;
@@ -202,7 +202,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     };
     nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
     nt(sys::symlinkat(&target, uapi::AT_FDCWD, &ccb.path))?;
-    vol.changed(Volume::parent_of(&ccb.path));
+    vol.changed(&ccb.path, Action::Modified);
     Ok(())
 }
 
@@ -223,7 +223,7 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
             0o644,
         ))?;
         let _ = sys::close(fd);
-        vol.changed(Volume::parent_of(&ccb.path));
+        vol.changed(&ccb.path, Action::Modified);
         Ok(())
     })();
     match result {

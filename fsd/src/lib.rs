@@ -43,4 +43,4 @@ pub mod write;
 
 pub use ccb::Ccb;
 pub use status::{Completion, NtStatus};
-pub use volume::{Volume, VolumeOptions};
+pub use volume::{Action, Change, Volume, VolumeOptions};

@@ -20,6 +20,25 @@ pub struct VolumeOptions {
     pub hide_dotfiles: bool,
 }
 
+/// What happened to a name, numbered as FILE_ACTION_* numbers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Added = 1,
+    Removed = 2,
+    Modified = 3,
+    RenamedOldName = 4,
+    RenamedNewName = 5,
+}
+
+/// One change: the directory (kernel path), the entry's Windows name, and
+/// what happened to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub dir: Vec<u8>,
+    pub name: Vec<u16>,
+    pub action: Action,
+}
+
 pub struct Volume {
     pub(crate) root: String,
     pub(crate) fstype: String,
@@ -38,8 +57,8 @@ pub(crate) struct VolumeState {
     /// The id of the next open.
     pub next_open: u64,
     pub dismounted: bool,
-    /// Directories whose entries changed, for change notifications.
-    pub changed: Vec<Vec<u8>>,
+    /// What changed where, for change notifications.
+    pub changes: Vec<Change>,
 }
 
 impl Volume {
@@ -128,18 +147,21 @@ impl Volume {
         }
     }
 
-    /// Records that the entries of directory `dir` changed.
-    pub(crate) fn changed(&self, dir: &[u8]) {
+    /// Records that `action` happened to the entry at kernel path `path`.
+    pub(crate) fn changed(&self, path: &[u8], action: Action) {
+        let dir = Self::parent_of(path).to_vec();
+        let name = crate::names::to_windows(crate::info::last_name(path));
+        let change = Change { dir, name, action };
         let mut state = self.state.lock();
-        if !state.changed.iter().any(|d| d == dir) {
-            state.changed.push(dir.to_vec());
+        if state.changes.last() != Some(&change) {
+            state.changes.push(change);
         }
     }
 
-    /// The directories (kernel paths) whose entries changed since the
-    /// last call: what the Windows half turns into change notifications.
-    pub fn take_changes(&self) -> Vec<Vec<u8>> {
-        core::mem::take(&mut self.state.lock().changed)
+    /// What changed since the last call, oldest first: what the Windows
+    /// half turns into change notifications.
+    pub fn take_changes(&self) -> Vec<Change> {
+        core::mem::take(&mut self.state.lock().changes)
     }
 
     /// The kernel path of the parent of `path`.

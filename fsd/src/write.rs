@@ -58,6 +58,7 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
         ))?;
     }
     crate::fileinfo::keep_fixed_times(ccb)?;
+    ccb.modified = true;
     if ccb.options & FILE_WRITE_THROUGH != 0 {
         nt(sys::fsync(ccb.fd))?;
     }

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use fsd::access::*;
 use fsd::create::*;
-use fsd::{NtStatus, VolumeOptions};
+use fsd::{Action, NtStatus, VolumeOptions};
 
 fn tree(root: &std::path::Path) {
     std::fs::write(root.join(".hidden"), b"h").unwrap();
@@ -83,14 +83,45 @@ fn hidden_dot_files_and_case_collisions() {
 }
 
 #[test]
-fn changed_directories_are_recorded() {
+fn changes_are_recorded_for_notifications() {
     let t = TestVolume::new("changes", &[], tree);
-    assert!(t.vol().take_changes().is_empty());
-    let c = t
-        .create("\\d\\new", FILE_CREATE, 0, GENERIC_WRITE, 0)
-        .unwrap();
-    t.close(c.ccb);
-    let changes = t.vol().take_changes();
-    assert_eq!(changes, [format!("{}/d", t.vol().root()).into_bytes()]);
-    assert!(t.vol().take_changes().is_empty(), "taken once");
+    let vol = t.vol();
+    assert!(vol.take_changes().is_empty());
+    let mut c = t
+        .create("\\d\\new", FILE_CREATE, 0, GENERIC_WRITE | DELETE, 0)
+        .unwrap()
+        .ccb;
+    fsd::write::write(vol, &mut c, fsd::write::WriteAt::Offset(0), b"data");
+    let target = w("\\d\\renamed");
+    let rename = fsd::fileinfo::SetRequest::Rename {
+        target: &target,
+        flags: 0,
+    };
+    assert_eq!(
+        fsd::fileinfo::set(vol, &mut c, &rename).status,
+        NtStatus::SUCCESS
+    );
+    let delete = fsd::fileinfo::SetRequest::Disposition(fsd::fileinfo::FILE_DISPOSITION_DELETE);
+    assert_eq!(
+        fsd::fileinfo::set(vol, &mut c, &delete).status,
+        NtStatus::SUCCESS
+    );
+    t.close(c);
+    let d = format!("{}/d", vol.root()).into_bytes();
+    let got: Vec<(Vec<u8>, String, Action)> = vol
+        .take_changes()
+        .into_iter()
+        .map(|c| (c.dir, String::from_utf16_lossy(&c.name), c.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (d.clone(), "new".to_string(), Action::Added),
+            (d.clone(), "new".to_string(), Action::RenamedOldName),
+            (d.clone(), "renamed".to_string(), Action::RenamedNewName),
+            (d.clone(), "renamed".to_string(), Action::Modified),
+            (d.clone(), "renamed".to_string(), Action::Removed),
+        ]
+    );
+    assert!(vol.take_changes().is_empty(), "taken once");
 }
