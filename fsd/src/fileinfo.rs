@@ -494,3 +494,190 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
         Err(e) => nt(Err(e)),
     }
 }
+
+/// A set-information buffer decoded from its x64 layout, owning the name
+/// it carries (rename and link targets are UTF-16 at any alignment).
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetInput {
+    Basic {
+        creation: i64,
+        access: i64,
+        write: i64,
+        change: i64,
+        attributes: u32,
+    },
+    EndOfFile(u64),
+    Allocation(u64),
+    Position(u64),
+    Disposition(u32),
+    /// The target is relative to the open `root_directory` names (a handle
+    /// the Windows half resolves), or from the volume root when 0.
+    Rename {
+        flags: u32,
+        root_directory: u64,
+        name: Vec<u16>,
+    },
+    Link {
+        replace: bool,
+        root_directory: u64,
+        name: Vec<u16>,
+    },
+}
+
+pub const FILE_LINK_INFORMATION_EX: u32 = 72;
+pub const FILE_LINK_REPLACE_IF_EXISTS: u32 = 0x1;
+
+fn le_u32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
+}
+
+fn le_u64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// FILE_RENAME_INFORMATION / FILE_LINK_INFORMATION: the flags (or
+/// BOOLEAN) word, RootDirectory at 8, FileNameLength at 16, FileName at 20.
+fn decode_name(input: &[u8]) -> Result<(u32, u64, Vec<u16>), NtStatus> {
+    if input.len() < 24 {
+        return Err(NtStatus::INFO_LENGTH_MISMATCH);
+    }
+    let len = le_u32(input, 16) as usize;
+    if len == 0 || len % 2 != 0 || 20 + len > input.len() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let name = input[20..20 + len]
+        .chunks(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    Ok((le_u32(input, 0), le_u64(input, 8), name))
+}
+
+impl SetInput {
+    /// Decodes the buffer of IRP_MJ_SET_INFORMATION for class `class`;
+    /// short buffers give INFO_LENGTH_MISMATCH, malformed ones
+    /// INVALID_PARAMETER, unknown classes INVALID_INFO_CLASS.
+    pub fn decode(class: u32, input: &[u8]) -> Result<SetInput, NtStatus> {
+        let need = |n: usize| {
+            if input.len() < n {
+                Err(NtStatus::INFO_LENGTH_MISMATCH)
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match class {
+            FILE_BASIC_INFORMATION => {
+                need(40)?;
+                SetInput::Basic {
+                    creation: le_u64(input, 0) as i64,
+                    access: le_u64(input, 8) as i64,
+                    write: le_u64(input, 16) as i64,
+                    change: le_u64(input, 24) as i64,
+                    attributes: le_u32(input, 32),
+                }
+            }
+            FILE_END_OF_FILE_INFORMATION => {
+                need(8)?;
+                SetInput::EndOfFile(le_u64(input, 0))
+            }
+            FILE_ALLOCATION_INFORMATION => {
+                need(8)?;
+                SetInput::Allocation(le_u64(input, 0))
+            }
+            FILE_POSITION_INFORMATION => {
+                need(8)?;
+                SetInput::Position(le_u64(input, 0))
+            }
+            FILE_DISPOSITION_INFORMATION => {
+                need(1)?;
+                SetInput::Disposition(if input[0] != 0 {
+                    FILE_DISPOSITION_DELETE
+                } else {
+                    0
+                })
+            }
+            FILE_DISPOSITION_INFORMATION_EX => {
+                need(4)?;
+                SetInput::Disposition(le_u32(input, 0))
+            }
+            FILE_RENAME_INFORMATION | FILE_RENAME_INFORMATION_EX => {
+                let (word, root_directory, name) = decode_name(input)?;
+                let flags = if class == FILE_RENAME_INFORMATION {
+                    if word & 0xFF != 0 {
+                        FILE_RENAME_REPLACE_IF_EXISTS
+                    } else {
+                        0
+                    }
+                } else {
+                    word
+                };
+                SetInput::Rename {
+                    flags,
+                    root_directory,
+                    name,
+                }
+            }
+            FILE_LINK_INFORMATION | FILE_LINK_INFORMATION_EX => {
+                let (word, root_directory, name) = decode_name(input)?;
+                let replace = if class == FILE_LINK_INFORMATION {
+                    word & 0xFF != 0
+                } else {
+                    word & FILE_LINK_REPLACE_IF_EXISTS != 0
+                };
+                SetInput::Link {
+                    replace,
+                    root_directory,
+                    name,
+                }
+            }
+            _ => return Err(NtStatus::INVALID_INFO_CLASS),
+        })
+    }
+
+    /// The request, with a rename or link target resolved against
+    /// `root` (the open the target's RootDirectory named, if any).
+    pub fn request<'a>(&'a self, root: Option<&Ccb>, scratch: &'a mut Vec<u16>) -> SetRequest<'a> {
+        let name: &'a [u16] = match self {
+            SetInput::Rename { name, .. } | SetInput::Link { name, .. } => name,
+            _ => &[],
+        };
+        let target: &'a [u16] = match root {
+            Some(dir) => {
+                scratch.clear();
+                scratch.extend_from_slice(&dir.win_path);
+                if scratch.last() != Some(&(b'\\' as u16)) {
+                    scratch.push(b'\\' as u16);
+                }
+                scratch.extend_from_slice(name);
+                scratch
+            }
+            None => name,
+        };
+        match self {
+            SetInput::Basic {
+                creation,
+                access,
+                write,
+                change,
+                attributes,
+            } => SetRequest::Basic {
+                creation: *creation,
+                access: *access,
+                write: *write,
+                change: *change,
+                attributes: *attributes,
+            },
+            SetInput::EndOfFile(n) => SetRequest::EndOfFile(*n),
+            SetInput::Allocation(n) => SetRequest::Allocation(*n),
+            SetInput::Position(n) => SetRequest::Position(*n),
+            SetInput::Disposition(f) => SetRequest::Disposition(*f),
+            SetInput::Rename { flags, .. } => SetRequest::Rename {
+                target,
+                flags: *flags,
+            },
+            SetInput::Link { replace, .. } => SetRequest::Link {
+                target,
+                replace: *replace,
+            },
+        }
+    }
+}
