@@ -542,7 +542,7 @@ fn decode_name(input: &[u8]) -> Result<(u32, u64, Vec<u16>), NtStatus> {
         return Err(NtStatus::INFO_LENGTH_MISMATCH);
     }
     let len = le_u32(input, 16) as usize;
-    if len == 0 || len % 2 != 0 || 20 + len > input.len() {
+    if len == 0 || !len.is_multiple_of(2) || 20 + len > input.len() {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let name = input[20..20 + len]

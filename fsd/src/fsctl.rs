@@ -147,7 +147,7 @@ fn parse_symlink(input: &[u8]) -> Result<Vec<u8>, NtStatus> {
     let name = input
         .get(start..start + len)
         .ok_or(NtStatus::INVALID_PARAMETER)?;
-    if len % 2 != 0 || len == 0 {
+    if !len.is_multiple_of(2) || len == 0 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let units: Vec<u16> = name
