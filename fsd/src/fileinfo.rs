@@ -228,9 +228,12 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
     Completion::ok(min as u64)
 }
 
-/// A decoded IRP_MJ_SET_INFORMATION.
-pub enum SetRequest<'a> {
-    /// Times (0: leave alone) and attributes (0: leave alone).
+/// A decoded IRP_MJ_SET_INFORMATION: [`SetRequest::decode`] makes one
+/// from the buffer in its x64 layout.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetRequest {
+    /// Times (0: leave alone, -1: freeze, -2: follow writes again) and
+    /// attributes (0: leave alone).
     Basic {
         creation: i64,
         access: i64,
@@ -243,15 +246,19 @@ pub enum SetRequest<'a> {
     Position(u64),
     /// FileDispositionInformation(Ex) flags.
     Disposition(u32),
-    /// FileRenameInformation(Ex): the new name from the volume root.
+    /// FileRenameInformation(Ex): the new name, relative to the open that
+    /// `root_directory` names (a handle the Windows half resolves), or
+    /// from the volume root when that is 0.
     Rename {
-        target: &'a [u16],
         flags: u32,
+        root_directory: u64,
+        name: Vec<u16>,
     },
-    /// FileLinkInformation: a new name for the file.
+    /// FileLinkInformation(Ex): a new name for the file, as for Rename.
     Link {
-        target: &'a [u16],
         replace: bool,
+        root_directory: u64,
+        name: Vec<u16>,
     },
 }
 
@@ -326,22 +333,28 @@ fn require(ccb: &Ccb, right: u32) -> Result<(), NtStatus> {
     }
 }
 
-/// Performs a set-information request.
-pub fn set(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Completion {
-    match set_inner(vol, ccb, req) {
+/// Performs a set-information request; `root` is the open the request's
+/// RootDirectory names, if it names one.
+pub fn set(vol: &Volume, ccb: &mut Ccb, req: &SetRequest, root: Option<&Ccb>) -> Completion {
+    match set_inner(vol, ccb, req, root) {
         Ok(()) => Completion::ok(0),
         Err(e) => e.into(),
     }
 }
 
-fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStatus> {
+fn set_inner(
+    vol: &Volume,
+    ccb: &mut Ccb,
+    req: &SetRequest,
+    root: Option<&Ccb>,
+) -> Result<(), NtStatus> {
     vol.check_mounted()?;
     if let SetRequest::Position(p) = req {
         ccb.position = *p;
         return Ok(());
     }
     vol.check_writable()?;
-    match *req {
+    match req {
         SetRequest::Basic {
             access: a,
             write: w,
@@ -349,8 +362,9 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
             creation,
             change,
         } => {
+            let (a, w, attrs) = (*a, *w, *attrs);
             require(ccb, access::FILE_WRITE_ATTRIBUTES)?;
-            if [a, w, creation, change].iter().any(|&t| t < -2) {
+            if [a, w, *creation, *change].iter().any(|&t| t < -2) {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
             set_times(ccb, a, w)?;
@@ -372,7 +386,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
                 }
             }
         }
-        SetRequest::EndOfFile(size) | SetRequest::Allocation(size) => {
+        &SetRequest::EndOfFile(size) | &SetRequest::Allocation(size) => {
             if ccb.is_dir {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
@@ -385,9 +399,13 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, req: &SetRequest) -> Result<(), NtStat
                 ccb.modified = true;
             }
         }
-        SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
-        SetRequest::Rename { target, flags } => rename(vol, ccb, target, flags)?,
-        SetRequest::Link { target, replace } => link(vol, ccb, target, replace)?,
+        &SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
+        SetRequest::Rename { flags, name, .. } => {
+            rename(vol, ccb, &target_name(name, root), *flags)?
+        }
+        SetRequest::Link { replace, name, .. } => {
+            link(vol, ccb, &target_name(name, root), *replace)?
+        }
         SetRequest::Position(_) => unreachable!("handled above"),
     }
     Ok(())
@@ -424,6 +442,21 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
     }
     ccb.delete_on_close = false;
     Ok(())
+}
+
+/// A rename or link target as a name from the volume root.
+fn target_name(name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
+    match root {
+        Some(dir) => {
+            let mut full = dir.win_path.clone();
+            if full.last() != Some(&(b'\\' as u16)) {
+                full.push(b'\\' as u16);
+            }
+            full.extend_from_slice(name);
+            full
+        }
+        None => name.to_vec(),
+    }
 }
 
 /// Where a new name from the volume root leads.
@@ -495,35 +528,6 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
     }
 }
 
-/// A set-information buffer decoded from its x64 layout, owning the name
-/// it carries (rename and link targets are UTF-16 at any alignment).
-#[derive(Debug, PartialEq, Eq)]
-pub enum SetInput {
-    Basic {
-        creation: i64,
-        access: i64,
-        write: i64,
-        change: i64,
-        attributes: u32,
-    },
-    EndOfFile(u64),
-    Allocation(u64),
-    Position(u64),
-    Disposition(u32),
-    /// The target is relative to the open `root_directory` names (a handle
-    /// the Windows half resolves), or from the volume root when 0.
-    Rename {
-        flags: u32,
-        root_directory: u64,
-        name: Vec<u16>,
-    },
-    Link {
-        replace: bool,
-        root_directory: u64,
-        name: Vec<u16>,
-    },
-}
-
 pub const FILE_LINK_INFORMATION_EX: u32 = 72;
 pub const FILE_LINK_REPLACE_IF_EXISTS: u32 = 0x1;
 
@@ -552,11 +556,11 @@ fn decode_name(input: &[u8]) -> Result<(u32, u64, Vec<u16>), NtStatus> {
     Ok((le_u32(input, 0), le_u64(input, 8), name))
 }
 
-impl SetInput {
+impl SetRequest {
     /// Decodes the buffer of IRP_MJ_SET_INFORMATION for class `class`;
     /// short buffers give INFO_LENGTH_MISMATCH, malformed ones
     /// INVALID_PARAMETER, unknown classes INVALID_INFO_CLASS.
-    pub fn decode(class: u32, input: &[u8]) -> Result<SetInput, NtStatus> {
+    pub fn decode(class: u32, input: &[u8]) -> Result<SetRequest, NtStatus> {
         let need = |n: usize| {
             if input.len() < n {
                 Err(NtStatus::INFO_LENGTH_MISMATCH)
@@ -567,7 +571,7 @@ impl SetInput {
         Ok(match class {
             FILE_BASIC_INFORMATION => {
                 need(40)?;
-                SetInput::Basic {
+                SetRequest::Basic {
                     creation: le_u64(input, 0) as i64,
                     access: le_u64(input, 8) as i64,
                     write: le_u64(input, 16) as i64,
@@ -577,19 +581,19 @@ impl SetInput {
             }
             FILE_END_OF_FILE_INFORMATION => {
                 need(8)?;
-                SetInput::EndOfFile(le_u64(input, 0))
+                SetRequest::EndOfFile(le_u64(input, 0))
             }
             FILE_ALLOCATION_INFORMATION => {
                 need(8)?;
-                SetInput::Allocation(le_u64(input, 0))
+                SetRequest::Allocation(le_u64(input, 0))
             }
             FILE_POSITION_INFORMATION => {
                 need(8)?;
-                SetInput::Position(le_u64(input, 0))
+                SetRequest::Position(le_u64(input, 0))
             }
             FILE_DISPOSITION_INFORMATION => {
                 need(1)?;
-                SetInput::Disposition(if input[0] != 0 {
+                SetRequest::Disposition(if input[0] != 0 {
                     FILE_DISPOSITION_DELETE
                 } else {
                     0
@@ -597,7 +601,7 @@ impl SetInput {
             }
             FILE_DISPOSITION_INFORMATION_EX => {
                 need(4)?;
-                SetInput::Disposition(le_u32(input, 0))
+                SetRequest::Disposition(le_u32(input, 0))
             }
             FILE_RENAME_INFORMATION | FILE_RENAME_INFORMATION_EX => {
                 let (word, root_directory, name) = decode_name(input)?;
@@ -610,7 +614,7 @@ impl SetInput {
                 } else {
                     word
                 };
-                SetInput::Rename {
+                SetRequest::Rename {
                     flags,
                     root_directory,
                     name,
@@ -623,7 +627,7 @@ impl SetInput {
                 } else {
                     word & FILE_LINK_REPLACE_IF_EXISTS != 0
                 };
-                SetInput::Link {
+                SetRequest::Link {
                     replace,
                     root_directory,
                     name,
@@ -631,53 +635,5 @@ impl SetInput {
             }
             _ => return Err(NtStatus::INVALID_INFO_CLASS),
         })
-    }
-
-    /// The request, with a rename or link target resolved against
-    /// `root` (the open the target's RootDirectory named, if any).
-    pub fn request<'a>(&'a self, root: Option<&Ccb>, scratch: &'a mut Vec<u16>) -> SetRequest<'a> {
-        let name: &'a [u16] = match self {
-            SetInput::Rename { name, .. } | SetInput::Link { name, .. } => name,
-            _ => &[],
-        };
-        let target: &'a [u16] = match root {
-            Some(dir) => {
-                scratch.clear();
-                scratch.extend_from_slice(&dir.win_path);
-                if scratch.last() != Some(&(b'\\' as u16)) {
-                    scratch.push(b'\\' as u16);
-                }
-                scratch.extend_from_slice(name);
-                scratch
-            }
-            None => name,
-        };
-        match self {
-            SetInput::Basic {
-                creation,
-                access,
-                write,
-                change,
-                attributes,
-            } => SetRequest::Basic {
-                creation: *creation,
-                access: *access,
-                write: *write,
-                change: *change,
-                attributes: *attributes,
-            },
-            SetInput::EndOfFile(n) => SetRequest::EndOfFile(*n),
-            SetInput::Allocation(n) => SetRequest::Allocation(*n),
-            SetInput::Position(n) => SetRequest::Position(*n),
-            SetInput::Disposition(f) => SetRequest::Disposition(*f),
-            SetInput::Rename { flags, .. } => SetRequest::Rename {
-                target,
-                flags: *flags,
-            },
-            SetInput::Link { replace, .. } => SetRequest::Link {
-                target,
-                replace: *replace,
-            },
-        }
     }
 }

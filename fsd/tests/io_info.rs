@@ -188,80 +188,56 @@ fn query_information_layouts() {
 #[test]
 fn set_information_reaches_the_disk() {
     let mut t = TestVolume::new("set", &[], tree);
-    let vol_ok = |r: fsd::Completion| assert_eq!(r.status, NtStatus::SUCCESS, "{r:?}");
+    let set = |c: &mut fsd::Ccb, r: SetRequest| fileinfo::set(t.vol(), c, &r, None).status;
     let mut c = t.open("\\file.txt");
     let mtime = time::to_windows(1_234_567_890, 500_000_000);
-    vol_ok(fileinfo::set(
-        t.vol(),
-        &mut c,
-        &SetRequest::Basic {
-            creation: 0,
-            access: 0,
-            write: mtime,
-            change: 0,
-            attributes: fsd::attributes::READONLY,
-        },
-    ));
-    vol_ok(fileinfo::set(t.vol(), &mut c, &SetRequest::EndOfFile(4)));
+    let basic = SetRequest::Basic {
+        creation: 0,
+        access: 0,
+        write: mtime,
+        change: 0,
+        attributes: fsd::attributes::READONLY,
+    };
+    assert_eq!(set(&mut c, basic), NtStatus::SUCCESS);
+    assert_eq!(set(&mut c, SetRequest::EndOfFile(4)), NtStatus::SUCCESS);
     // Times set explicitly stay through this open's own changes.
-    assert_eq!(
-        fsd::write::write(t.vol(), &mut c, fsd::write::WriteAt::Offset(0), b"W").status,
-        NtStatus::SUCCESS
-    );
-    vol_ok(fileinfo::set(
-        t.vol(),
-        &mut c,
-        &SetRequest::Rename {
-            target: &w("\\dir\\renamed.txt"),
-            flags: 0,
-        },
-    ));
+    let written = fsd::write::write(t.vol(), &mut c, fsd::write::WriteAt::Offset(0), b"W");
+    assert_eq!(written.status, NtStatus::SUCCESS);
+    let rename = SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w("\\dir\\renamed.txt"),
+    };
+    assert_eq!(set(&mut c, rename), NtStatus::SUCCESS);
     let mut name = [0u8; 64];
     fileinfo::query(t.vol(), &c, fileinfo::FILE_NAME_INFORMATION, &mut name);
     assert_eq!(
         name_at(&name, 4, u32_at(&name, 0) as usize),
         "\\dir\\renamed.txt"
     );
-    vol_ok(fileinfo::set(
-        t.vol(),
-        &mut c,
-        &SetRequest::Link {
-            target: &w("\\hardlink"),
-            replace: false,
-        },
-    ));
+    let link = SetRequest::Link {
+        replace: false,
+        root_directory: 0,
+        name: w("\\hardlink"),
+    };
+    assert_eq!(set(&mut c, link), NtStatus::SUCCESS);
     t.close(c);
 
-    let other = t.create("\\other", FILE_CREATE, 0, RW, ALL_SHARE).unwrap();
-    let mut other = other.ccb;
-    assert_eq!(
-        fileinfo::set(
-            t.vol(),
-            &mut other,
-            &SetRequest::Rename {
-                target: &w("\\hardlink"),
-                flags: 0
-            }
-        )
-        .status,
-        NtStatus::OBJECT_NAME_COLLISION
-    );
-    vol_ok(fileinfo::set(
-        t.vol(),
-        &mut other,
-        &SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE),
-    ));
+    let mut other = t
+        .create("\\other", FILE_CREATE, 0, RW, ALL_SHARE)
+        .unwrap()
+        .ccb;
+    let onto_link = SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w("\\hardlink"),
+    };
+    assert_eq!(set(&mut other, onto_link), NtStatus::OBJECT_NAME_COLLISION);
+    let delete = || SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE);
+    assert_eq!(set(&mut other, delete()), NtStatus::SUCCESS);
     t.close(other);
     let mut dir = t.open("\\dir");
-    assert_eq!(
-        fileinfo::set(
-            t.vol(),
-            &mut dir,
-            &SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE)
-        )
-        .status,
-        NtStatus::DIRECTORY_NOT_EMPTY
-    );
+    assert_eq!(set(&mut dir, delete()), NtStatus::DIRECTORY_NOT_EMPTY);
     t.close(dir);
     t.finish();
 

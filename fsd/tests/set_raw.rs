@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use fsd::access::*;
 use fsd::create::*;
-use fsd::fileinfo::{self, SetInput};
+use fsd::fileinfo::{self, SetRequest};
 use fsd::NtStatus;
 
 fn tree(root: &std::path::Path) {
@@ -34,11 +34,8 @@ fn apply(
     input: &[u8],
     root: Option<&fsd::Ccb>,
 ) -> NtStatus {
-    match SetInput::decode(class, input) {
-        Ok(decoded) => {
-            let mut scratch = Vec::new();
-            fileinfo::set(t.vol(), ccb, &decoded.request(root, &mut scratch)).status
-        }
+    match SetRequest::decode(class, input) {
+        Ok(req) => fileinfo::set(t.vol(), ccb, &req, root).status,
         Err(e) => e,
     }
 }

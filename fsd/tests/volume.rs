@@ -94,16 +94,17 @@ fn changes_are_recorded_for_notifications() {
     fsd::write::write(vol, &mut c, fsd::write::WriteAt::Offset(0), b"data");
     let target = w("\\d\\renamed");
     let rename = fsd::fileinfo::SetRequest::Rename {
-        target: &target,
         flags: 0,
+        root_directory: 0,
+        name: target,
     };
     assert_eq!(
-        fsd::fileinfo::set(vol, &mut c, &rename).status,
+        fsd::fileinfo::set(vol, &mut c, &rename, None).status,
         NtStatus::SUCCESS
     );
     let delete = fsd::fileinfo::SetRequest::Disposition(fsd::fileinfo::FILE_DISPOSITION_DELETE);
     assert_eq!(
-        fsd::fileinfo::set(vol, &mut c, &delete).status,
+        fsd::fileinfo::set(vol, &mut c, &delete, None).status,
         NtStatus::SUCCESS
     );
     t.close(c);

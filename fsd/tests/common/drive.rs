@@ -8,7 +8,7 @@
 use fsd::create::{self, CreateRequest};
 use fsd::dirctrl::{self, QueryDirectory};
 use fsd::ea::{self, QueryEa};
-use fsd::fileinfo::{self, SetInput};
+use fsd::fileinfo::{self, SetRequest};
 use fsd::lockctl::{self, LockRequest, Unlock};
 use fsd::write::WriteAt;
 use fsd::{fsctl, security, volinfo, Ccb, Completion, NtStatus, Volume};
@@ -96,11 +96,8 @@ impl Drive for FsdDrive<'_> {
     }
 
     fn set_information(&self, h: &mut Ccb, class: u32, input: &[u8]) -> Completion {
-        match SetInput::decode(class, input) {
-            Ok(decoded) => {
-                let mut scratch = Vec::new();
-                fileinfo::set(self.0, h, &decoded.request(None, &mut scratch))
-            }
+        match SetRequest::decode(class, input) {
+            Ok(req) => fileinfo::set(self.0, h, &req, None),
             Err(e) => e.into(),
         }
     }
