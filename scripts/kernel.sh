@@ -8,7 +8,8 @@
 # Compiles go through ccache. Prints the build directory on stdout.
 #
 # LKL_LINUX_SRC=/path uses another Linux 6.12 tree instead of Debian's
-# linux-source-6.12 package.
+# linux-source-6.12 package. LKL_VARIANT=NAME adds the config fragment
+# kernel/arch/lkl/configs/NAME.config (ms_abi: the Windows boundary).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,7 +76,12 @@ done
 headers_after=$(cd "$tree/arch/lkl" && find . -name '*.h' | sort)
 
 # The build directory, keyed by source and configuration.
-config_key=$(cat "$arch_dir/configs/lkl_defconfig" "$arch_dir/Kconfig" | sha1sum | cut -c1-12)
+fragment=
+if [ -n "${LKL_VARIANT:-}" ]; then
+	fragment=$arch_dir/configs/$LKL_VARIANT.config
+	[ -f "$fragment" ] || { log "no config fragment $fragment"; exit 1; }
+fi
+config_key=$(cat "$arch_dir/configs/lkl_defconfig" "$arch_dir/Kconfig" $fragment | sha1sum | cut -c1-12)
 out=$cache/build/$key-$config_key
 mkdir -p "$out"
 if [ "$headers_before" != "$headers_after" ]; then
@@ -90,6 +96,10 @@ kmake() { make -s -C "$tree" O="$out" ARCH=lkl CC="$cc" HOSTCC="$cc" "$@"; }
 if [ ! -f "$out/.config" ]; then
 	log "configuring ($version)"
 	kmake lkl_defconfig >&2
+	if [ -n "$fragment" ]; then
+		cat "$fragment" >> "$out/.config"
+		kmake olddefconfig >&2
+	fi
 fi
 log "building vmlinux in $out"
 kmake -j"$jobs" vmlinux >&2
