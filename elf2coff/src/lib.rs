@@ -224,11 +224,13 @@ pub fn convert(input: &[u8]) -> Result<Vec<u8>, Error> {
                     data[at..at + 4].copy_from_slice(&addend.to_le_bytes());
                     coff::IMAGE_REL_AMD64_REL32
                 }
-                other => return Err(err(format!(
+                other => {
+                    return Err(err(format!(
                     "relocation type {other} at {:#x} in {}: not expressible above 4 GiB in COFF",
                     offset,
                     s.name().unwrap_or("?")
-                ))),
+                )))
+                }
             };
             section.relocations.push(Relocation {
                 offset: offset as u32,

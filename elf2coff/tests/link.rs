@@ -1,5 +1,5 @@
 //! The kernel built for Windows hosts (LKL_VARIANT=ms_abi), converted to
-//! COFF, checked by mingw-w64's binutils and linked into a Windows program
+//! COFF, checked by mingw-w64's binutils and linked into a Windows image
 //! at the default 64-bit image base (above 4 GiB): every relocation must
 //! resolve there, and the object must import nothing.
 use std::path::PathBuf;
@@ -58,24 +58,12 @@ fn kernel_links_into_a_windows_program() {
         "undefined symbols"
     );
 
-    // A Windows program calling into it links at the default image base.
-    let stub = dir.join("stub.c");
-    std::fs::write(
-        &stub,
-        "int lkl_boot(const void *ops, const char *cmdline, unsigned long long mem);\n\
-         long long lkl_syscall(long long nr, const long long *params);\n\
-         int lkl_halt(void);\n\
-         int main(int argc, char **argv) {\n\
-             if (argc > 5) return lkl_boot(0, 0, 0) + (int)lkl_syscall(0, 0) + lkl_halt();\n\
-             return 0;\n\
-         }\n",
-    )
-    .unwrap();
-    let exe = dir.join("stub.exe");
-    run(Command::new("x86_64-w64-mingw32-gcc")
-        .arg("-o")
+    // It links, alone, into a Windows image at the default 64-bit image
+    // base, entered at lkl_boot: every relocation resolves there.
+    let exe = dir.join("kernel.exe");
+    run(Command::new("x86_64-w64-mingw32-ld")
+        .args(["--entry=lkl_boot", "--subsystem=console", "-o"])
         .arg(&exe)
-        .arg(&stub)
         .arg(&obj));
     let headers = run(Command::new("x86_64-w64-mingw32-objdump")
         .arg("-p")
