@@ -1,7 +1,8 @@
 //! Builds the kernel with `scripts/kernel.sh` (cached outside the clone),
 //! links `liblkl.a`, and generates from the built kernel's uapi headers the
 //! system call numbers and the C layouts that the uapi types are checked
-//! against.
+//! against. For Windows targets the kernel is the ms_abi variant, turned
+//! into a COFF object by elf2coff.
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -24,8 +25,26 @@ fn main() {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
-    let build = build_kernel(root);
-    println!("cargo:rustc-link-search=native={}", build.display());
+    let windows = env::var("CARGO_CFG_TARGET_OS").unwrap() == "windows";
+    let build = build_kernel(root, windows);
+    if windows {
+        let elf = fs::read(build.join("lkl.o")).expect("lkl.o");
+        let coff = elf2coff::convert(&elf).unwrap_or_else(|e| panic!("elf2coff: {e}"));
+        let obj = out_dir.join("lkl.obj");
+        fs::write(&obj, coff).unwrap();
+        let lib = out_dir.join("liblkl.a");
+        let _ = fs::remove_file(&lib);
+        let status = Command::new("x86_64-w64-mingw32-ar")
+            .arg("rcs")
+            .arg(&lib)
+            .arg(&obj)
+            .status()
+            .expect("x86_64-w64-mingw32-ar (package binutils-mingw-w64-x86-64)");
+        assert!(status.success(), "archiving lkl.obj failed");
+        println!("cargo:rustc-link-search=native={}", out_dir.display());
+    } else {
+        println!("cargo:rustc-link-search=native={}", build.display());
+    }
     println!("cargo:rustc-link-lib=static=lkl");
     println!("cargo:kernel_build={}", build.display());
 
@@ -51,11 +70,13 @@ fn watch(dir: &Path) {
     }
 }
 
-fn build_kernel(root: &Path) -> PathBuf {
-    let out = Command::new("bash")
-        .arg(root.join("scripts/kernel.sh"))
-        .output()
-        .expect("cannot run scripts/kernel.sh");
+fn build_kernel(root: &Path, windows: bool) -> PathBuf {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root.join("scripts/kernel.sh"));
+    if windows {
+        cmd.env("LKL_VARIANT", "ms_abi");
+    }
+    let out = cmd.output().expect("cannot run scripts/kernel.sh");
     if !out.status.success() {
         let log = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = log.lines().rev().take(40).collect();

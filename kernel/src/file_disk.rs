@@ -4,7 +4,6 @@
 //! instead, without blocking (preadv2 with RWF_NOWAIT): no thread hand-off.
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
@@ -28,6 +27,41 @@ pub struct FileDisk {
     read_only: bool,
     queue: Mutex<Option<Sender<Request>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// Positional reads and writes, on each host's file API.
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(unix)]
+fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(windows)]
+fn write_at(file: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, buf, offset)?;
+        buf = &buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
 }
 
 fn errno(e: std::io::Error) -> Errno {
@@ -80,13 +114,13 @@ fn perform(file: &File, req: &mut Request) -> Result<(), Errno> {
     match req.op() {
         DiskOp::Read => {
             for seg in req.segments() {
-                file.read_exact_at(seg, offset).map_err(errno)?;
+                read_at(file, seg, offset).map_err(errno)?;
                 offset += seg.len() as u64;
             }
         }
         DiskOp::Write => {
             for seg in req.segments() {
-                file.write_all_at(seg, offset).map_err(errno)?;
+                write_at(file, seg, offset).map_err(errno)?;
                 offset += seg.len() as u64;
             }
             if fua {
@@ -100,7 +134,7 @@ fn perform(file: &File, req: &mut Request) -> Result<(), Errno> {
             let end = offset + req.len();
             while offset < end {
                 let n = (end - offset).min(ZEROES.len() as u64) as usize;
-                file.write_all_at(&ZEROES[..n], offset).map_err(errno)?;
+                write_at(file, &ZEROES[..n], offset).map_err(errno)?;
                 offset += n as u64;
             }
         }
@@ -110,6 +144,7 @@ fn perform(file: &File, req: &mut Request) -> Result<(), Errno> {
 
 /// Reads every segment from the host's cache, or reports that it could
 /// not without waiting for the device.
+#[cfg(unix)]
 fn read_cached(file: &File, req: &mut Request) -> bool {
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
@@ -128,6 +163,12 @@ fn read_cached(file: &File, req: &mut Request) -> bool {
         offset += seg.len() as u64;
     }
     true
+}
+
+/// Without a non-blocking read, every read goes to the workers.
+#[cfg(not(unix))]
+fn read_cached(_file: &File, _req: &mut Request) -> bool {
+    false
 }
 
 impl Disk for FileDisk {
