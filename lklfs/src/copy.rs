@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::fs;
 use std::io::IsTerminal;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use lkl::uapi::{self, Stat, AT_FDCWD};
+use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Errno};
 
 use crate::error::{Context, Error};
 use crate::fsops::{self, is_dir, is_symlink, lstat};
+use crate::hostfs;
 use crate::session::{check_interrupt, Access, Session};
 use crate::target::ImagePath;
 use crate::ImageOptions;
@@ -102,7 +102,8 @@ impl Copy {
         }
         s.make_writable()?;
         for (src, target) in plan {
-            self.host_to_image(&src, &target)?;
+            self.host_to_image(&src, &target)
+                .map_err(|e| s.explain(e))?;
         }
         self.progress.finish();
         s.close()
@@ -132,18 +133,17 @@ impl Copy {
             remove_file(target)?;
             sys::symlinkat(link.as_os_str().as_encoded_bytes(), AT_FDCWD, target).at(target)?;
         } else if kind.is_file() {
-            if meta.nlink() > 1 {
-                if let Some(first) = self.links.get(&(meta.dev(), meta.ino())) {
+            if let Some(key) = hostfs::link_key(&meta) {
+                if let Some(first) = self.links.get(&key) {
                     remove_file(target)?;
                     return sys::linkat(AT_FDCWD, first, AT_FDCWD, target, 0).at(target);
                 }
-                self.links
-                    .insert((meta.dev(), meta.ino()), target.to_string());
+                self.links.insert(key, target.to_string());
             }
             remove_file(target)?;
             let mut file = fs::File::open(src).at(&name)?;
             let progress = &mut self.progress;
-            fsops::copy_in(target, &mut file, meta.mode() & 0o777, &mut |n| {
+            fsops::copy_in(target, &mut file, hostfs::mode(&meta) & 0o777, &mut |n| {
                 progress.add(n)
             })?;
         } else {
@@ -151,9 +151,9 @@ impl Copy {
             return Ok(());
         }
         if self.preserve {
-            fsops::set_attributes(target, &host_stat(&meta), kind.is_symlink())?;
+            fsops::set_attributes(target, &hostfs::stat(&meta), kind.is_symlink())?;
         } else if kind.is_dir() {
-            sys::fchmodat(AT_FDCWD, target, meta.mode() & 0o777).at(target)?;
+            sys::fchmodat(AT_FDCWD, target, hostfs::mode(&meta) & 0o777).at(target)?;
         }
         Ok(())
     }
@@ -180,7 +180,8 @@ impl Copy {
             } else {
                 dest.to_path_buf()
             };
-            self.image_to_host(&full, &target)?;
+            self.image_to_host(&full, &target)
+                .map_err(|e| s.explain(e))?;
         }
         self.progress.finish();
         s.close()
@@ -194,7 +195,7 @@ impl Copy {
             match fs::create_dir(target) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && target.is_dir() => {}
-                Err(e) => return Err(Error::Msg(format!("{name}: {e}"))),
+                Err(e) => return Err(e).at(&name),
             }
             for entry in fsops::read_dir(src)? {
                 let file = String::from_utf8_lossy(&entry.name).into_owned();
@@ -203,8 +204,7 @@ impl Copy {
         } else if is_symlink(&st) {
             let link = sys::readlinkat(AT_FDCWD, src).at(src)?;
             let _ = fs::remove_file(target);
-            std::os::unix::fs::symlink(String::from_utf8_lossy(&link).as_ref(), target)
-                .at(&name)?;
+            hostfs::symlink(&String::from_utf8_lossy(&link), target).at(&name)?;
         } else if st.st_mode & uapi::S_IFMT == uapi::S_IFREG {
             if st.st_nlink > 1 {
                 if let Some(first) = self.links.get(&(st.st_dev, st.st_ino)) {
@@ -221,7 +221,7 @@ impl Copy {
             return Ok(());
         }
         if self.preserve && !is_symlink(&st) {
-            set_host_attributes(target, &st).at(&name)?;
+            hostfs::set_attributes(target, &st).at(&name)?;
         }
         Ok(())
     }
@@ -233,37 +233,6 @@ fn remove_file(path: &str) -> Result<(), Error> {
         Ok(st) if !is_dir(&st) => sys::unlinkat(AT_FDCWD, path, 0).at(path),
         _ => Ok(()),
     }
-}
-
-fn host_stat(meta: &fs::Metadata) -> Stat {
-    Stat {
-        st_mode: meta.mode(),
-        st_uid: meta.uid(),
-        st_gid: meta.gid(),
-        st_atime: meta.atime(),
-        st_atime_nsec: meta.atime_nsec() as u64,
-        st_mtime: meta.mtime(),
-        st_mtime_nsec: meta.mtime_nsec() as u64,
-        ..Stat::default()
-    }
-}
-
-fn set_host_attributes(path: &Path, st: &Stat) -> std::io::Result<()> {
-    let time = |secs: i64, nsec: u64| {
-        if secs >= 0 {
-            UNIX_EPOCH + Duration::new(secs as u64, nsec as u32)
-        } else {
-            UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-        }
-    };
-    let times = fs::FileTimes::new()
-        .set_accessed(time(st.st_atime, st.st_atime_nsec))
-        .set_modified(time(st.st_mtime, st.st_mtime_nsec));
-    if std::os::unix::fs::chown(path, Some(st.st_uid), Some(st.st_gid)).is_err() {
-        // Not root: the files stay the user's, as cp -p does.
-    }
-    fs::set_permissions(path, fs::Permissions::from_mode(st.st_mode & 0o7777))?;
-    fs::File::open(path)?.set_times(times)
 }
 
 /// A progress line on a terminal, for copies that take over a second.

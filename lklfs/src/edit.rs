@@ -53,7 +53,7 @@ pub fn rm(opts: &ImageOptions, p: &ImagePath, recursive: bool) -> Result<(), Err
         return Err(Error::sys(&p.path, Errno::EISDIR));
     }
     s.make_writable()?;
-    remove_tree(&s.path(&p.path))?;
+    remove_tree(&s.path(&p.path)).map_err(|e| s.explain(e))?;
     s.close()
 }
 

@@ -20,6 +20,21 @@ impl Error {
         }
     }
 
+    /// Names a path under `root` (an image's mount point in the kernel's
+    /// tree) as the user wrote it: relative to the image's root.
+    pub fn under_root(self, root: &str) -> Error {
+        match self {
+            Error::Sys { what, errno } => match what.strip_prefix(root) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => Error::Sys {
+                    what: format!("/{}", rest.trim_start_matches('/')),
+                    errno,
+                },
+                _ => Error::Sys { what, errno },
+            },
+            other => other,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted => 130,
@@ -28,10 +43,12 @@ impl Error {
     }
 }
 
-/// The message of a Linux error number (the host is Linux: same numbers).
+/// The message of a Linux error number, the same on every host.
 pub fn describe(errno: Errno) -> String {
-    let text = std::io::Error::from_raw_os_error(errno.0).to_string();
-    text.split(" (os error").next().unwrap_or(&text).to_string()
+    match errno.message() {
+        Some(text) => text.to_string(),
+        None => format!("error {}", errno.0),
+    }
 }
 
 impl fmt::Display for Error {

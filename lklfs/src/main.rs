@@ -5,7 +5,9 @@ mod copy;
 mod edit;
 mod error;
 mod fsops;
+#[cfg(unix)]
 mod fuse;
+mod hostfs;
 mod session;
 mod show;
 mod target;
@@ -94,6 +96,7 @@ enum Command {
     /// Show the file system's size and use
     Df { image: PathBuf },
     /// Serve the image through FUSE until unmounted
+    #[cfg(unix)]
     Mount { image: PathBuf, mountpoint: PathBuf },
 }
 
@@ -115,13 +118,13 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Ls { long, all, path } => {
             let p = ImagePath::parse(&path)?;
             let s = Session::open(&p.image, &opts, Access::Read)?;
-            show::ls(&s, &p.path, long, all)?;
+            show::ls(&s, &p.path, long, all).map_err(|e| s.explain(e))?;
             s.close()
         }
         Command::Cat { path } => {
             let p = ImagePath::parse(&path)?;
             let s = Session::open(&p.image, &opts, Access::Read)?;
-            show::cat(&s, &p.path)?;
+            show::cat(&s, &p.path).map_err(|e| s.explain(e))?;
             s.close()
         }
         Command::Stat { path } => {
@@ -148,6 +151,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Ln { target, path, .. } => {
             edit::symlink(&opts, &target, &ImagePath::parse(&path)?)
         }
+        #[cfg(unix)]
         Command::Mount { image, mountpoint } => fuse::mount(&opts, &image, &mountpoint),
     }
 }

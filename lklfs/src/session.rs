@@ -108,6 +108,15 @@ impl Session {
         format!("{root}/{}", path.trim_start_matches('/'))
     }
 
+    /// An error about a path in the kernel's tree, named as a path in
+    /// the image.
+    pub fn explain(&self, e: Error) -> Error {
+        match &self.mount {
+            Some(m) => e.under_root(&m.path),
+            None => e,
+        }
+    }
+
     pub fn fstype(&self) -> &str {
         &self.mount.as_ref().expect("mounted").fstype
     }

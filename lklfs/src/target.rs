@@ -16,11 +16,16 @@ impl ImagePath {
     }
 
     /// Some(..) if `arg` names a path in an image: the part before the
-    /// last `:` followed by `/` or the end is an existing file.
+    /// last `:` followed by `/` or the end is an existing file (on
+    /// Windows, not a drive letter).
     pub fn try_parse(arg: &str) -> Option<ImagePath> {
         for (i, _) in arg.match_indices(':').collect::<Vec<_>>().into_iter().rev() {
             let (image, rest) = (&arg[..i], &arg[i + 1..]);
             if image.is_empty() || !(rest.is_empty() || rest.starts_with('/')) {
+                continue;
+            }
+            if cfg!(windows) && image.len() == 1 && image.as_bytes()[0].is_ascii_alphabetic() {
+                // `C:/...`: a drive letter, not an image named `C`.
                 continue;
             }
             if std::path::Path::new(image).exists() {

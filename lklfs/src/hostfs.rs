@@ -1,0 +1,159 @@
+//! The host side of a copy: what lklfs needs from the host's files that
+//! differs between Unix and Windows (mode, owner, hard-link identity,
+//! symbolic links). On Windows, modes are synthesized from the file type
+//! and the read-only attribute, and owners are left to the image's defaults.
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lkl::uapi::Stat;
+
+/// The file's Linux mode bits (type and permissions).
+#[cfg(unix)]
+pub fn mode(meta: &fs::Metadata) -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    meta.mode()
+}
+
+/// The file's Linux mode bits: directories 0755, files 0644 (0444 when
+/// read-only), links 0777.
+#[cfg(windows)]
+pub fn mode(meta: &fs::Metadata) -> u32 {
+    use lkl::uapi::{S_IFDIR, S_IFLNK, S_IFREG};
+    let kind = meta.file_type();
+    if kind.is_symlink() {
+        S_IFLNK | 0o777
+    } else if kind.is_dir() {
+        S_IFDIR | 0o755
+    } else if meta.permissions().readonly() {
+        S_IFREG | 0o444
+    } else {
+        S_IFREG | 0o644
+    }
+}
+
+/// Identifies a file with several hard links, so that copying it twice
+/// makes a link instead of a second copy.
+#[cfg(unix)]
+pub fn link_key(meta: &fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()))
+}
+
+/// Windows' link count and file index are not in stable std: every file is
+/// copied on its own.
+#[cfg(windows)]
+pub fn link_key(_meta: &fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
+
+/// The host file's attributes as a Linux `stat`, for `cp -p`.
+pub fn stat(meta: &fs::Metadata) -> Stat {
+    let (atime, atime_nsec) = split_time(meta.accessed().ok());
+    let (mtime, mtime_nsec) = split_time(meta.modified().ok());
+    let (uid, gid) = owner(meta);
+    Stat {
+        st_mode: mode(meta),
+        st_uid: uid,
+        st_gid: gid,
+        st_atime: atime,
+        st_atime_nsec: atime_nsec,
+        st_mtime: mtime,
+        st_mtime_nsec: mtime_nsec,
+        ..Stat::default()
+    }
+}
+
+#[cfg(unix)]
+fn owner(meta: &fs::Metadata) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.uid(), meta.gid())
+}
+
+/// Windows owners have no Linux ids: files become root's.
+#[cfg(windows)]
+fn owner(_meta: &fs::Metadata) -> (u32, u32) {
+    (0, 0)
+}
+
+/// Seconds and nanoseconds since the epoch (before it: negative seconds).
+fn split_time(time: Option<SystemTime>) -> (i64, u64) {
+    match time.map(|t| t.duration_since(UNIX_EPOCH)) {
+        Some(Ok(d)) => (d.as_secs() as i64, d.subsec_nanos() as u64),
+        Some(Err(e)) => (-(e.duration().as_secs() as i64), 0),
+        None => (0, 0),
+    }
+}
+
+fn join_time(secs: i64, nsec: u64) -> SystemTime {
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::new(secs as u64, nsec as u32)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
+    }
+}
+
+/// Makes a symbolic link at `path` whose text is `target`.
+#[cfg(unix)]
+pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, path)
+}
+
+/// Makes a symbolic link at `path` whose text is `target`, with Linux's
+/// slashes turned into Windows' separators.
+#[cfg(windows)]
+pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
+    let target = target.replace('/', "\\");
+    let resolved = path.parent().unwrap_or(Path::new(".")).join(&target);
+    if resolved.is_dir() {
+        std::os::windows::fs::symlink_dir(&target, path)
+    } else {
+        std::os::windows::fs::symlink_file(&target, path)
+    }
+}
+
+/// Gives a host file the image file's mode, owner (where allowed) and
+/// times, as `cp -p` does.
+pub fn set_attributes(path: &Path, st: &Stat) -> io::Result<()> {
+    let times = fs::FileTimes::new()
+        .set_accessed(join_time(st.st_atime, st.st_atime_nsec))
+        .set_modified(join_time(st.st_mtime, st.st_mtime_nsec));
+    set_owner_and_mode(path, st)?;
+    open_for_times(path)?.set_times(times)
+}
+
+#[cfg(unix)]
+fn set_owner_and_mode(path: &Path, st: &Stat) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    // Not root: the files stay the user's, as cp -p does.
+    let _ = std::os::unix::fs::chown(path, Some(st.st_uid), Some(st.st_gid));
+    fs::set_permissions(path, fs::Permissions::from_mode(st.st_mode & 0o7777))
+}
+
+/// Windows keeps one bit of the mode: no write permission for the owner
+/// makes the file read-only.
+#[cfg(windows)]
+fn set_owner_and_mode(path: &Path, st: &Stat) -> io::Result<()> {
+    let mut perms = fs::metadata(path)?.permissions();
+    perms.set_readonly(st.st_mode & 0o200 == 0);
+    fs::set_permissions(path, perms)
+}
+
+#[cfg(unix)]
+fn open_for_times(path: &Path) -> io::Result<fs::File> {
+    fs::File::open(path)
+}
+
+/// Times need attribute-write access, which read-only files still grant;
+/// directories open only with backup semantics.
+#[cfg(windows)]
+fn open_for_times(path: &Path) -> io::Result<fs::File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_WRITE_ATTRIBUTES: u32 = 0x0100;
+    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+    fs::OpenOptions::new()
+        .access_mode(FILE_WRITE_ATTRIBUTES)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
+        .open(path)
+}

@@ -1,0 +1,166 @@
+//! lklfs.exe, built for x86_64-pc-windows-gnu, under Wine: copies out of
+//! and into ext4 images made by mkfs.ext4, checked with e2fsck and debugfs;
+//! bad images fail with a clear error and stay unchanged.
+mod common;
+#[path = "../../tests/support/wine.rs"]
+mod wine;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use common::*;
+use wine::{build_windows, Wine};
+
+/// lklfs.exe, built once for all tests of this file.
+fn exe() -> &'static Path {
+    static EXE: OnceLock<PathBuf> = OnceLock::new();
+    EXE.get_or_init(|| build_windows(&["-p", "lklfs"]).join("lklfs.exe"))
+}
+
+/// A path as a Windows program sees it: Wine maps `/` to drive Z:.
+fn z(path: &Path) -> String {
+    format!("Z:{}", path.display())
+}
+
+fn run(wine: &Wine, args: &[&str]) -> Output {
+    wine.command(exe()).args(args).output().unwrap()
+}
+
+fn run_ok(wine: &Wine, args: &[&str]) -> String {
+    let out = run(wine, args);
+    assert!(
+        out.status.success(),
+        "lklfs.exe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The host side keeps bytes and (to Windows' 100 ns) times; symlinks and
+/// Linux modes are not Windows concepts.
+const ON_WINDOWS: Compare = Compare {
+    modes: false,
+    symlinks: false,
+    mtime_ns: 100,
+};
+
+/// Entries of the sample tree that Windows can hold as they are.
+const NAMES: [&str; 5] = ["dir", "empty", "page", "page-1", "ünïcödé-名前.txt"];
+
+#[test]
+fn copies_a_tree_out_of_an_ext4_image() {
+    let s = Scratch::new("win-out");
+    let tree = s.path("tree");
+    sample_tree(&tree);
+    let image = s.path("out.img");
+    make_ext4(&image, Some(&tree), &[], "64M");
+    let wine = Wine::new();
+
+    let listing = run_ok(&wine, &["ls", "-l", &format!("{}:/dir", z(&image))]);
+    assert!(listing.contains(" 1000003 "), "{listing}");
+    assert!(listing.contains("deeper"), "{listing}");
+    let leaf = run_ok(&wine, &["cat", &format!("{}:/one", z(&image))]);
+    assert_eq!(leaf.as_bytes(), std::fs::read(tree.join("one")).unwrap());
+
+    let out = s.path("copied");
+    std::fs::create_dir(&out).unwrap();
+    for name in NAMES {
+        run_ok(
+            &wine,
+            &[
+                "cp",
+                "-r",
+                "-p",
+                &format!("{}:/{name}", z(&image)),
+                &z(&out),
+            ],
+        );
+    }
+    // The reference: the same copy by lklfs on Linux (whose copies the
+    // ext4 tests check against debugfs and the host kernel).
+    let want = s.path("want");
+    std::fs::create_dir(&want).unwrap();
+    for name in NAMES {
+        lklfs_ok(&[
+            "cp",
+            "-r",
+            "-p",
+            &format!("{}:/{name}", image.display()),
+            &want.display().to_string(),
+        ]);
+    }
+    assert_same_tree(&want, &out, ON_WINDOWS);
+    e2fsck_clean(&image);
+}
+
+#[test]
+fn copies_a_tree_into_an_ext4_image() {
+    let s = Scratch::new("win-in");
+    let tree = s.path("tree");
+    std::fs::create_dir_all(tree.join("a/b")).unwrap();
+    let files: &[(&str, usize)] = &[
+        ("empty", 0),
+        ("a/odd", 4097),
+        ("a/b/big", 3_000_001),
+        ("ünïcödé-名前.txt", 77),
+    ];
+    for (i, (name, size)) in files.iter().enumerate() {
+        let data: Vec<u8> = (0..*size).map(|j| ((j * 13 + i) % 251) as u8).collect();
+        std::fs::write(tree.join(name), data).unwrap();
+    }
+    let image = s.path("in.img");
+    make_ext4(&image, None, &[], "64M");
+    let wine = Wine::new();
+
+    run_ok(
+        &wine,
+        &["cp", "-r", "-p", &z(&tree), &format!("{}:/", z(&image))],
+    );
+    e2fsck_clean(&image);
+    let dumped = s.path("dumped");
+    std::fs::create_dir(&dumped).unwrap();
+    tool(
+        "debugfs",
+        &[
+            "-R",
+            &format!("rdump /tree {}", dumped.display()),
+            &image.display().to_string(),
+        ],
+    );
+    // debugfs restores whole seconds only.
+    let seconds = Compare {
+        mtime_ns: 1_000_000_000,
+        ..ON_WINDOWS
+    };
+    assert_same_tree(&tree, &dumped.join("tree"), seconds);
+    let stat = tool(
+        "debugfs",
+        &["-R", "stat /tree/a/odd", &image.display().to_string()],
+    );
+    assert!(stat.contains("Mode:  0644"), "{stat}");
+}
+
+#[test]
+fn bad_images_fail_cleanly_under_wine() {
+    let s = Scratch::new("win-bad");
+    let good = s.path("good.img");
+    make_ext4(&good, None, &[], "16M");
+    let mut bytes = std::fs::read(&good).unwrap();
+    bytes[1024..2048].fill(0);
+    let zeroed = s.path("zeroed-sb.img");
+    std::fs::write(&zeroed, &bytes).unwrap();
+    let wine = Wine::new();
+
+    let before = sha256(&zeroed);
+    let out = run(&wine, &["ls", &format!("{}:/", z(&zeroed))]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("lklfs: "), "{err}");
+    assert_eq!(sha256(&zeroed), before);
+
+    let missing = run(&wine, &["cat", &format!("{}:/no/such", z(&good))]);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(!missing.status.success());
+    assert!(err.contains("No such file"), "{err}");
+}

@@ -1,0 +1,70 @@
+//! Wine for the tests of Windows builds: builds a workspace package for
+//! x86_64-pc-windows-gnu (scripts/windows.sh) and runs programs in a fresh,
+//! private Wine prefix. Test crates include it with `#[path]`.
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const WINE: &str = "/usr/lib/wine/wine64";
+
+/// A fresh Wine prefix of its own, stopped and removed on drop.
+pub struct Wine {
+    prefix: PathBuf,
+}
+
+impl Wine {
+    pub fn new() -> Wine {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let prefix = std::env::temp_dir().join(format!(
+            "lkl-wine-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&prefix);
+        let wine = Wine { prefix };
+        let out = wine
+            .command("wineboot")
+            .arg("-i")
+            .output()
+            .expect("wine64 (package wine64)");
+        assert!(
+            out.status.success(),
+            "wineboot: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        wine
+    }
+
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(WINE);
+        c.arg(program)
+            .env("WINEPREFIX", &self.prefix)
+            .env("WINEDEBUG", "-all");
+        c
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        let _ = Command::new("/usr/lib/wine/wineserver")
+            .arg("-k")
+            .env("WINEPREFIX", &self.prefix)
+            .status();
+        let _ = std::fs::remove_dir_all(&self.prefix);
+    }
+}
+
+pub fn build_windows(args: &[&str]) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new("bash")
+        .arg(root.join("scripts/windows.sh"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "windows build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
