@@ -101,15 +101,23 @@ pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
 }
 
 /// Makes a symbolic link at `path` whose text is `target`, with Linux's
-/// slashes turned into Windows' separators.
+/// slashes turned into Windows' separators. Some hosts (Wine 8) report
+/// success without making the link: that is an error, not a lost file.
 #[cfg(windows)]
 pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
     let target = target.replace('/', "\\");
     let resolved = path.parent().unwrap_or(Path::new(".")).join(&target);
     if resolved.is_dir() {
-        std::os::windows::fs::symlink_dir(&target, path)
+        std::os::windows::fs::symlink_dir(&target, path)?;
     } else {
-        std::os::windows::fs::symlink_file(&target, path)
+        std::os::windows::fs::symlink_file(&target, path)?;
+    }
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => Ok(()),
+        _ => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this system does not make symbolic links",
+        )),
     }
 }
 

@@ -1,6 +1,7 @@
 //! lklfs.exe, built for x86_64-pc-windows-gnu, under Wine: copies out of
-//! and into ext4 images made by mkfs.ext4, checked with e2fsck and debugfs;
-//! bad images fail with a clear error and stay unchanged.
+//! and into ext4 and vfat images made by mkfs, checked with e2fsck,
+//! debugfs, fsck.vfat and mtools; bad images fail with a clear error and
+//! stay unchanged.
 mod common;
 #[path = "../../tests/support/wine.rs"]
 mod wine;
@@ -21,6 +22,11 @@ fn exe() -> &'static Path {
 /// A path as a Windows program sees it: Wine maps `/` to drive Z:.
 fn z(path: &Path) -> String {
     format!("Z:{}", path.display())
+}
+
+/// The same path in Windows' own spelling, `Z:\tmp\...`.
+fn z_backslash(path: &Path) -> String {
+    z(path).replace('/', "\\")
 }
 
 fn run(wine: &Wine, args: &[&str]) -> Output {
@@ -163,4 +169,86 @@ fn bad_images_fail_cleanly_under_wine() {
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(!missing.status.success());
     assert!(err.contains("No such file"), "{err}");
+}
+
+#[test]
+fn windows_paths_and_vfat() {
+    let s = Scratch::new("win-fat");
+    let tree = s.path("tree");
+    std::fs::create_dir_all(tree.join("dir/sub")).unwrap();
+    for (name, size) in [
+        ("small.txt", 100usize),
+        ("dir/big.bin", 300_000),
+        ("dir/sub/ünïcödé-long-name.txt", 5000),
+    ] {
+        let data: Vec<u8> = (0..size).map(|i| (i % 249) as u8).collect();
+        std::fs::write(tree.join(name), data).unwrap();
+    }
+    let image = s.path("fat.img");
+    tool("mkfs.vfat", &["-C", &image.display().to_string(), "32768"]);
+    let wine = Wine::new();
+
+    run_ok(
+        &wine,
+        &[
+            "cp",
+            "-r",
+            "-p",
+            &z_backslash(&tree),
+            &format!("{}:/", z_backslash(&image)),
+        ],
+    );
+    tool("fsck.vfat", &["-n", &image.display().to_string()]);
+    let listing = tool(
+        "mdir",
+        &["-i", &image.display().to_string(), "::/tree/dir/sub"],
+    );
+    assert!(listing.contains("ünïcödé-long-name.txt"), "mdir: {listing}");
+
+    let back = s.path("back");
+    run_ok(
+        &wine,
+        &[
+            "cp",
+            "-r",
+            "-p",
+            &format!("{}:/tree", z_backslash(&image)),
+            &z_backslash(&back),
+        ],
+    );
+    let fat = Compare {
+        modes: false,
+        symlinks: false,
+        mtime_ns: 2_000_000_000,
+    };
+    assert_same_tree(&tree, &back, fat);
+}
+
+/// Wine 8 reports success for CreateSymbolicLinkW without making a link:
+/// lklfs notices and fails instead of losing the entry silently.
+#[test]
+fn a_symlink_the_host_cannot_make_is_an_error() {
+    let s = Scratch::new("win-link");
+    let tree = s.path("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("target.txt"), b"t").unwrap();
+    std::os::unix::fs::symlink("target.txt", tree.join("link")).unwrap();
+    let image = s.path("link.img");
+    make_ext4(&image, Some(&tree), &[], "16M");
+    let wine = Wine::new();
+
+    let out = s.path("link.out");
+    let result = run(&wine, &["cp", &format!("{}:/link", z(&image)), &z(&out)]);
+    match std::fs::symlink_metadata(&out) {
+        Ok(meta) => {
+            assert!(meta.file_type().is_symlink());
+            assert_eq!(std::fs::read_link(&out).unwrap(), Path::new("target.txt"));
+            assert!(result.status.success());
+        }
+        Err(_) => {
+            let err = String::from_utf8_lossy(&result.stderr);
+            assert_eq!(result.status.code(), Some(1), "{err}");
+            assert!(err.contains("symbolic links"), "{err}");
+        }
+    }
 }
