@@ -2,34 +2,23 @@
 //! 20,000 files of 4 KiB in 200 directories, the image warm in the host's
 //! page cache. Subjects, in one run: lkl through the library (no FUSE),
 //! the host kernel (loop mount; skipped where not root), fuse2fs, and
-//! `lklfs mount`. Each result is compared with the host kernel and with
-//! fuse2fs.
+//! `lklfs mount`, and lkl built for Windows running under Wine. Each result
+//! is compared with the host kernel and with fuse2fs; the Wine run with
+//! the Linux-native lkl.
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lkl::bench::Measurement;
-use lkl::mount::{self, MountOptions};
-use lkl::uapi::{self, AT_FDCWD};
-use lkl::{sys, Config, FileDisk, Kernel};
 
-const DIRS: usize = 200;
-const FILES_PER_DIR: usize = 100;
-const SMALL: usize = 4096;
-const BIG: u64 = 1 << 30;
-const CREATE: usize = 10_000;
+use common::{lkl_subject, run_ops, Target, BIG, DIRS, FILES_PER_DIR, SMALL};
+use wine::{build_windows, Wine};
 
-/// One way to reach the file system: the host's view of a mount point, or
-/// lkl's system calls.
-trait Target {
-    fn read_all(&self, path: &str, buf: &mut [u8]) -> u64;
-    fn mkdir(&self, path: &str);
-    fn create_empty(&self, path: &str);
-    fn sync(&self);
-}
+mod common;
+#[path = "../../tests/support/wine.rs"]
+mod wine;
 
 struct HostTarget(PathBuf);
 
@@ -65,71 +54,6 @@ impl Target for HostTarget {
             .status()
             .unwrap();
     }
-}
-
-struct LklTarget(String);
-
-impl Target for LklTarget {
-    fn read_all(&self, path: &str, buf: &mut [u8]) -> u64 {
-        let fd = sys::openat(AT_FDCWD, format!("{}{path}", self.0), uapi::O_RDONLY, 0).unwrap();
-        let mut total = 0;
-        loop {
-            let n = sys::read(fd, buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-        }
-        sys::close(fd).unwrap();
-        total
-    }
-    fn mkdir(&self, path: &str) {
-        sys::mkdirat(AT_FDCWD, format!("{}{path}", self.0), 0o755).unwrap();
-    }
-    fn create_empty(&self, path: &str) {
-        let fd = sys::openat(
-            AT_FDCWD,
-            format!("{}{path}", self.0),
-            uapi::O_CREAT | uapi::O_WRONLY,
-            0o644,
-        )
-        .unwrap();
-        sys::close(fd).unwrap();
-    }
-    fn sync(&self) {
-        let fd = sys::openat(AT_FDCWD, &self.0, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).unwrap();
-        sys::syncfs(fd).unwrap();
-        sys::close(fd).unwrap();
-    }
-}
-
-/// Seconds for each of read_1g, tree_read and create_10k.
-fn run_ops(t: &dyn Target, tag: &str) -> [f64; 3] {
-    let mut buf = vec![0u8; 1 << 20];
-    let start = Instant::now();
-    assert_eq!(t.read_all("/big.bin", &mut buf), BIG);
-    let read_1g = start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    for d in 0..DIRS {
-        for f in 0..FILES_PER_DIR {
-            assert_eq!(
-                t.read_all(&format!("/tree/d{d}/f{f}"), &mut buf),
-                SMALL as u64
-            );
-        }
-    }
-    let tree_read = start.elapsed().as_secs_f64();
-
-    let start = Instant::now();
-    let dir = format!("/created-{tag}");
-    t.mkdir(&dir);
-    for i in 0..CREATE {
-        t.create_empty(&format!("{dir}/e{i}"));
-    }
-    t.sync();
-    let create_10k = start.elapsed().as_secs_f64();
-    [read_1g, tree_read, create_10k]
 }
 
 fn run(cmd: &str, args: &[&str]) {
@@ -251,17 +175,11 @@ fn main() {
     let mut results: Vec<(&str, [f64; 3])> = Vec::new();
 
     fresh_copy(&pristine, &work);
-    let kernel = Kernel::boot(&Config {
-        memory: 1 << 30,
-        ..Config::default()
-    })
-    .unwrap();
-    let disk = lkl::add_disk(Arc::new(FileDisk::open(&work, false).unwrap())).unwrap();
-    let m = mount::mount(&disk, &MountOptions::default()).unwrap();
-    results.push(("lkl", run_ops(&LklTarget(m.path.clone()), "lkl")));
-    mount::unmount(m).unwrap();
-    disk.remove().unwrap();
-    kernel.halt().unwrap();
+    results.push(("lkl", lkl_subject(&work)));
+
+    if let Some(times) = wine_subject(&pristine, &work) {
+        results.push(("lkl-wine", times));
+    }
 
     if root {
         fresh_copy(&pristine, &work);
@@ -318,7 +236,46 @@ fn main() {
                 .report(&target);
             }
         }
+        if let Some(wine) = find("lkl-wine") {
+            Measurement {
+                bench,
+                subject_name: "lkl-wine",
+                reference_name: "lkl",
+                subject: wine[i],
+                reference: find("lkl").map(|t| t[i]),
+                unit: "s",
+            }
+            .report(&target);
+        }
     }
+}
+
+/// The same work as the lkl subject, by the `fs_work` example built for
+/// Windows and run under Wine on a fresh copy of the image.
+fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
+    if !Path::new("/usr/lib/wine/wine64").exists() {
+        println!("lkl under Wine: skipped (no wine64)");
+        return None;
+    }
+    let bin = build_windows(&["-p", "lklfs", "--example", "fs_work"]);
+    let wine = Wine::new();
+    fresh_copy(pristine, work);
+    let out = wine
+        .command(bin.join("examples/fs_work.exe"))
+        .arg(format!("Z:{}", work.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fs_work.exe: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<f64> = text
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    Some(times.try_into().expect("three times"))
 }
 
 /// Whether this process runs as root (loop mounts need it).
