@@ -1,7 +1,7 @@
 //! The library on 64-bit Windows: the boot example, built for
 //! x86_64-pc-windows-gnu with Debian's toolchain (scripts/windows.sh), runs
 //! under Wine: the kernel (the ms_abi variant, as COFF) boots, answers
-//! system calls and halts.
+//! system calls and halts; and values cross the ms_abi boundary intact.
 #[path = "../../tests/support/wine.rs"]
 mod wine;
 
@@ -25,4 +25,27 @@ fn boots_under_wine() {
     assert!(stdout.contains("MemTotal:"), "stdout: {stdout}");
     assert!(stdout.contains("Linux version 6.12"), "stdout: {stdout}");
     assert!(stdout.trim_end().ends_with("halted"), "stdout: {stdout}");
+}
+
+/// The ms_abi boundary keeps every value: the `abi_check` example built for
+/// Windows passes all of its checks under Wine.
+#[test]
+fn values_cross_the_ms_abi_boundary_intact() {
+    let bin = build_windows(&["-p", "lkl", "--example", "abi_check"]);
+    let wine = Wine::new();
+    let out = wine
+        .command(bin.join("examples/abi_check.exe"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "abi_check.exe: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok ")).count(),
+        5,
+        "{stdout}"
+    );
 }
