@@ -1,8 +1,10 @@
 //! Builds the kernel with `scripts/kernel.sh` (cached outside the clone),
-//! links `liblkl.a`, and generates from the built kernel's uapi headers the
-//! system call numbers and the C layouts that the uapi types are checked
-//! against. For Windows targets the kernel is the ms_abi variant, turned
-//! into a COFF object by elf2coff.
+//! or takes a build made elsewhere from `LKL_KERNEL_BUILD` (a directory
+//! holding `lkl.o` and `usr/include`, as on Windows); links it, and
+//! generates from the built kernel's uapi headers the system call numbers
+//! and the C layouts that the uapi types are checked against. For Windows
+//! targets the kernel is the ms_abi variant, turned into a COFF object by
+//! elf2coff.
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -21,31 +23,28 @@ fn main() {
         "cargo:rerun-if-changed={}",
         root.join("scripts/kernel.sh").display()
     );
-    for var in ["LKL_LINUX_SRC", "LKL_CACHE", "LKL_JOBS"] {
+    for var in ["LKL_LINUX_SRC", "LKL_CACHE", "LKL_JOBS", "LKL_KERNEL_BUILD"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
     let windows = env::var("CARGO_CFG_TARGET_OS").unwrap() == "windows";
-    let build = build_kernel(root, windows);
+    let build = match env::var_os("LKL_KERNEL_BUILD") {
+        Some(dir) => PathBuf::from(dir),
+        None => build_kernel(root, windows),
+    };
     if windows {
+        // The COFF object goes to the final link as it is (no archive, so
+        // no archiver): GNU ld takes it through `-l:lkl.obj`, link.exe by
+        // name.
         let elf = fs::read(build.join("lkl.o")).expect("lkl.o");
         let coff = elf2coff::convert(&elf).unwrap_or_else(|e| panic!("elf2coff: {e}"));
-        let obj = out_dir.join("lkl.obj");
-        fs::write(&obj, coff).unwrap();
-        let lib = out_dir.join("liblkl.a");
-        let _ = fs::remove_file(&lib);
-        let status = Command::new("x86_64-w64-mingw32-ar")
-            .arg("rcs")
-            .arg(&lib)
-            .arg(&obj)
-            .status()
-            .expect("x86_64-w64-mingw32-ar (package binutils-mingw-w64-x86-64)");
-        assert!(status.success(), "archiving lkl.obj failed");
+        fs::write(out_dir.join("lkl.obj"), coff).unwrap();
         println!("cargo:rustc-link-search=native={}", out_dir.display());
+        println!("cargo:rustc-link-lib=static:-bundle,+verbatim=lkl.obj");
     } else {
         println!("cargo:rustc-link-search=native={}", build.display());
+        println!("cargo:rustc-link-lib=static=lkl");
     }
-    println!("cargo:rustc-link-lib=static=lkl");
     println!("cargo:kernel_build={}", build.display());
 
     let include = build.join("usr/include");
@@ -134,11 +133,12 @@ fn syscall_numbers(include: &Path) -> String {
 }
 
 /// Sizes and field offsets of the uapi structures, as the kernel's headers
-/// lay them out (only when the build runs on the target's own kind).
+/// lay them out (only when building on Linux for Linux: the headers are
+/// Linux's).
 fn c_layouts(manifest: &Path, include: &Path, out_dir: &Path) -> String {
     let host = env::var("HOST").unwrap();
     let target = env::var("TARGET").unwrap();
-    if host != target {
+    if host != target || env::var("CARGO_CFG_TARGET_OS").unwrap() != "linux" {
         return String::from("pub const LAYOUTS: &[(&str, usize)] = &[];\n");
     }
     let exe = out_dir.join("uapi_layout");
