@@ -11,16 +11,7 @@ use wine::{build_windows, Wine};
 fn boots_under_wine() {
     let bin = build_windows(&["-p", "lkl", "--example", "boot"]);
     let wine = Wine::new();
-    let out = wine
-        .command(bin.join("examples/boot.exe"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "boot.exe: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = wine.run_ok(&bin.join("examples/boot.exe"), &[]);
     assert!(stdout.contains("Linux lkl 6.12."), "stdout: {stdout}");
     assert!(stdout.contains("MemTotal:"), "stdout: {stdout}");
     assert!(stdout.contains("Linux version 6.12"), "stdout: {stdout}");
@@ -33,16 +24,7 @@ fn boots_under_wine() {
 fn values_cross_the_ms_abi_boundary_intact() {
     let bin = build_windows(&["-p", "lkl", "--example", "abi_check"]);
     let wine = Wine::new();
-    let out = wine
-        .command(bin.join("examples/abi_check.exe"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "abi_check.exe: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = wine.run_ok(&bin.join("examples/abi_check.exe"), &[]);
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
         5,

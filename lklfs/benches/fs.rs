@@ -260,17 +260,10 @@ fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
     let bin = build_windows(&["-p", "lklfs", "--example", "fs_work"]);
     let wine = Wine::new();
     fresh_copy(pristine, work);
-    let out = wine
-        .command(bin.join("examples/fs_work.exe"))
-        .arg(format!("Z:{}", work.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "fs_work.exe: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = wine.run_ok(
+        &bin.join("examples/fs_work.exe"),
+        &[&format!("Z:{}", work.display())],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
     let times: Vec<f64> = text
         .split_whitespace()
         .map(|t| t.parse().unwrap())

@@ -34,13 +34,7 @@ fn run(wine: &Wine, args: &[&str]) -> Output {
 }
 
 fn run_ok(wine: &Wine, args: &[&str]) -> String {
-    let out = run(wine, args);
-    assert!(
-        out.status.success(),
-        "lklfs.exe {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    wine.run_ok(exe(), args)
 }
 
 /// The host side keeps bytes and (to Windows' 100 ns) times; symlinks and

@@ -42,6 +42,19 @@ impl Wine {
             .env("WINEDEBUG", "-all");
         c
     }
+
+    /// Runs `program` with `args`, requires success, and returns stdout.
+    pub fn run_ok(&self, program: &Path, args: &[&str]) -> String {
+        let out = self.command(program).args(args).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{} {args:?}: {stdout}{}",
+            program.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
 }
 
 impl Drop for Wine {
