@@ -44,6 +44,13 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<()> {
 
 #[cfg(windows)]
 fn read_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    // Wine's ReadFile reads each page of the buffer before writing it: a
+    // page the kernel never touched would fault twice (mapped read-only,
+    // then copied on write). A first write maps it once; on Windows the
+    // read would take the same single fault.
+    for page in buf.chunks_mut(4096) {
+        page[0] = 0;
+    }
     while !buf.is_empty() {
         match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
             0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
