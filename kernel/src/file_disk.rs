@@ -73,6 +73,56 @@ fn write_at(file: &File, mut buf: &[u8], mut offset: u64) -> std::io::Result<()>
     Ok(())
 }
 
+/// The size of an image file or a Linux block device.
+#[cfg(unix)]
+fn size(file: &mut File) -> std::io::Result<u64> {
+    file.seek(SeekFrom::End(0))
+}
+
+/// The size of an image file, or of a disk or volume (`\\.\PhysicalDrive1`,
+/// `\\.\X:`), whose end Windows does not seek to: IOCTL_DISK_GET_LENGTH_INFO.
+#[cfg(windows)]
+fn size(file: &mut File) -> std::io::Result<u64> {
+    use core::ffi::c_void;
+    use std::os::windows::io::AsRawHandle;
+    const IOCTL_DISK_GET_LENGTH_INFO: u32 = 0x0007_405c;
+    #[link(name = "kernel32")]
+    unsafe extern "system" {
+        fn DeviceIoControl(
+            device: *mut c_void,
+            code: u32,
+            in_buf: *const c_void,
+            in_len: u32,
+            out_buf: *mut c_void,
+            out_len: u32,
+            returned: *mut u32,
+            overlapped: *mut c_void,
+        ) -> i32;
+    }
+    if file.metadata().map_or(true, |m| !m.is_file()) || file.seek(SeekFrom::End(0))? == 0 {
+        let mut length: i64 = 0;
+        let mut returned = 0u32;
+        // SAFETY: the handle is open for the call's duration; the output
+        // is one live i64 (GET_LENGTH_INFORMATION) of the length given.
+        let ok = unsafe {
+            DeviceIoControl(
+                file.as_raw_handle(),
+                IOCTL_DISK_GET_LENGTH_INFO,
+                core::ptr::null(),
+                0,
+                (&mut length as *mut i64).cast(),
+                8,
+                &mut returned,
+                core::ptr::null_mut(),
+            )
+        };
+        if ok != 0 && returned == 8 {
+            return Ok(length as u64);
+        }
+    }
+    file.seek(SeekFrom::End(0))
+}
+
 fn errno(e: std::io::Error) -> Errno {
     Errno(e.raw_os_error().unwrap_or(Errno::EIO.0))
 }
@@ -80,11 +130,11 @@ fn errno(e: std::io::Error) -> Errno {
 impl FileDisk {
     pub fn open(path: impl AsRef<Path>, read_only: bool) -> std::io::Result<FileDisk> {
         let mut file = OpenOptions::new().read(true).write(!read_only).open(path)?;
-        let capacity = file.seek(SeekFrom::End(0))? & !511;
+        let capacity = size(&mut file)? & !511;
         if capacity == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                "the image is smaller than one 512-byte block",
+                "the image is smaller than one 512-byte block, or its size is unknown",
             ));
         }
         let file = Arc::new(file);

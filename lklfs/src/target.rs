@@ -28,7 +28,7 @@ impl ImagePath {
                 // `C:/...`: a drive letter, not an image named `C`.
                 continue;
             }
-            if std::path::Path::new(image).exists() {
+            if std::path::Path::new(image).exists() || is_device(image) {
                 let path = if rest.is_empty() {
                     "/".to_string()
                 } else {
@@ -42,4 +42,10 @@ impl ImagePath {
         }
         None
     }
+}
+
+/// A Windows device path (`\\.\PhysicalDrive1`, `\\.\X:`): disks and
+/// volumes, which have no file attributes to test for existence.
+fn is_device(path: &str) -> bool {
+    cfg!(windows) && (path.starts_with("\\\\.\\") || path.starts_with("//./"))
 }
