@@ -26,6 +26,8 @@ mod kernel;
 mod mem_disk;
 pub mod mount;
 #[cfg(feature = "std")]
+mod pool;
+#[cfg(feature = "std")]
 mod posix;
 pub mod sys;
 pub mod uapi;

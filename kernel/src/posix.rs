@@ -1,8 +1,11 @@
-//! The POSIX host: native operations on std threads, locks and clocks.
+//! The user-space host: native operations on std threads, locks and clocks,
+//! for Linux (POSIX) and, unchanged, for Windows user mode (the paper's NT
+//! host), where std maps them to CreateThread with the given stack size,
+//! WaitOnAddress-based waits, QueryPerformanceCounter and
+//! GetSystemTimePreciseAsFileTime; the pool comes from [`crate::pool`].
 use alloc::vec::Vec;
 use core::cell::Cell;
 use core::ffi::c_void;
-use std::alloc::{alloc, dealloc, Layout};
 use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -10,18 +13,18 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::host::{Host, ThreadEntry, TimerCallback};
+use crate::pool;
 use crate::Errno;
 
 /// Stack size of kernel threads: what the Windows kernel gives a system
 /// thread (24 KiB), so that overflows show up here first.
 pub const KERNEL_THREAD_STACK: usize = 24 << 10;
 
-const POOL_ALIGN: usize = 4096;
 const CONSOLE_KEEP: usize = 1 << 20;
 
-/// Native operations for Linux user space. Console output is kept (the
-/// last MiB, see [`console_output`]) and echoed to stderr when the
-/// environment variable `LKL_CONSOLE` is set.
+/// Native operations for user space (Linux or Windows). Console output is
+/// kept (the last MiB, see [`console_output`]) and echoed to stderr when
+/// the environment variable `LKL_CONSOLE` is set.
 pub struct PosixHost;
 
 static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
@@ -174,16 +177,12 @@ impl Host for PosixHost {
     }
 
     fn alloc_pool(size: usize) -> *mut u8 {
-        match Layout::from_size_align(size, POOL_ALIGN) {
-            // SAFETY: the layout has a non-zero size (the kernel asks for MiBs).
-            Ok(layout) if size > 0 => unsafe { alloc(layout) },
-            _ => core::ptr::null_mut(),
-        }
+        pool::alloc(size)
     }
 
     unsafe fn free_pool(ptr: *mut u8, size: usize) {
-        // SAFETY: ptr was allocated by alloc_pool with this very layout.
-        unsafe { dealloc(ptr, Layout::from_size_align_unchecked(size, POOL_ALIGN)) }
+        // SAFETY: the Host contract: ptr and size come from alloc_pool.
+        unsafe { pool::free(ptr, size) }
     }
 
     fn monotonic_ns() -> u64 {
