@@ -3,7 +3,8 @@
 //! would cut them: the pool size given to `lkl_boot` and handed back to
 //! the host's allocator and free; the wall clock (a 64-bit return); a
 //! six-argument system call with offsets above 4 GiB; and a disk whose
-//! requests lie above 4 GiB, filled and read by the host. Run natively by
+//! requests lie above 4 GiB, filled and read by the host; and every other
+//! native operation called, with arguments in range. Run natively by
 //! `tests/abi.rs` and built for Windows under Wine by `tests/windows.rs`:
 //! it prints one `ok` line per check and fails on the first mismatch.
 use std::ffi::c_void;
@@ -25,7 +26,32 @@ static POOL_ASKED: AtomicUsize = AtomicUsize::new(0);
 static POOL_PTR: AtomicUsize = AtomicUsize::new(0);
 static POOL_FREED: AtomicUsize = AtomicUsize::new(0);
 
-/// The POSIX host, recording what the kernel asks of the pool.
+/// Calls of the other native operations, and arguments out of range.
+static CALLS: [AtomicUsize; OPS.len()] = [const { AtomicUsize::new(0) }; OPS.len()];
+static BAD: AtomicUsize = AtomicUsize::new(0);
+const OPS: [&str; 8] = [
+    "print",
+    "semaphore",
+    "up",
+    "down",
+    "spawn",
+    "tls_set",
+    "timer",
+    "arm",
+];
+
+/// Counts a call of `OPS[op]`, and a bad argument when `ok` is false.
+fn called(op: usize, ok: bool) {
+    CALLS[op].fetch_add(1, Ordering::Relaxed);
+    if !ok {
+        BAD.fetch_add(1, Ordering::Relaxed);
+        eprintln!("bad argument to {}", OPS[op]);
+    }
+}
+
+/// The user-space host, recording what the kernel asks of the pool and
+/// checking every other operation's arguments: console text without NULs,
+/// semaphore counts 0 or 1, timer deltas under an hour.
 struct Recording;
 
 impl Host for Recording {
@@ -33,27 +59,33 @@ impl Host for Recording {
     type Timer = <PosixHost as Host>::Timer;
 
     fn print(text: &[u8]) {
+        called(0, !text.is_empty() && !text.contains(&0));
         PosixHost::print(text)
     }
     fn panic(message: &str) -> ! {
         PosixHost::panic(message)
     }
     fn semaphore(count: u32) -> Self::Semaphore {
+        called(1, count <= 1);
         PosixHost::semaphore(count)
     }
     fn up(sem: &Self::Semaphore) {
+        called(2, true);
         PosixHost::up(sem)
     }
     fn down(sem: &Self::Semaphore) {
+        called(3, true);
         PosixHost::down(sem)
     }
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {
+        called(4, true);
         PosixHost::spawn(entry)
     }
     fn tls_get() -> *mut c_void {
         PosixHost::tls_get()
     }
     fn tls_set(value: *mut c_void) {
+        called(5, true);
         PosixHost::tls_set(value)
     }
     fn alloc_pool(size: usize) -> *mut u8 {
@@ -79,9 +111,11 @@ impl Host for Recording {
         PosixHost::wall_ns()
     }
     fn timer(callback: TimerCallback) -> Option<Self::Timer> {
+        called(6, true);
         PosixHost::timer(callback)
     }
     fn arm(timer: &Self::Timer, delta_ns: u64) {
+        called(7, delta_ns < 3_600_000_000_000);
         PosixHost::arm(timer, delta_ns)
     }
     fn disarm(timer: &Self::Timer) {
@@ -105,6 +139,20 @@ pub fn main() {
     kernel.halt().expect("halt");
     assert_eq!(POOL_FREED.load(Ordering::SeqCst), ASKED, "freed pool size");
     println!("ok halt freed the pool with its size and pointer");
+
+    for (op, calls) in OPS.iter().zip(&CALLS) {
+        assert!(calls.load(Ordering::Relaxed) > 0, "{op} was never called");
+    }
+    assert_eq!(BAD.load(Ordering::Relaxed), 0, "bad arguments");
+    let counts: Vec<String> = OPS
+        .iter()
+        .zip(&CALLS)
+        .map(|(op, n)| format!("{op} {}", n.load(Ordering::Relaxed)))
+        .collect();
+    println!(
+        "ok every native operation called with sane arguments: {}",
+        counts.join(", ")
+    );
 }
 
 /// The kernel's CLOCK_REALTIME is the host's wall clock.

@@ -27,7 +27,7 @@ fn values_cross_the_ms_abi_boundary_intact() {
     let stdout = wine.run_ok(&bin.join("examples/abi_check.exe"), &[]);
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        5,
+        6,
         "{stdout}"
     );
 }
