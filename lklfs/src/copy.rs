@@ -129,9 +129,9 @@ impl Copy {
                 self.host_to_image(&entry.path(), &child)?;
             }
         } else if kind.is_symlink() {
-            let link = fs::read_link(src).at(&name)?;
+            let link = hostfs::read_link(src).at(&name)?;
             remove_file(target)?;
-            sys::symlinkat(link.as_os_str().as_encoded_bytes(), AT_FDCWD, target).at(target)?;
+            sys::symlinkat(link, AT_FDCWD, target).at(target)?;
         } else if kind.is_file() {
             if let Some(key) = hostfs::link_key(&meta) {
                 if let Some(first) = self.links.get(&key) {

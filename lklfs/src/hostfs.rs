@@ -94,6 +94,20 @@ fn join_time(secs: i64, nsec: u64) -> SystemTime {
     }
 }
 
+/// The text of the host symbolic link at `path`, as Linux spells it.
+#[cfg(unix)]
+pub fn read_link(path: &Path) -> io::Result<Vec<u8>> {
+    Ok(fs::read_link(path)?.into_os_string().into_encoded_bytes())
+}
+
+/// The text of the host symbolic link at `path`, as Linux spells it:
+/// Windows' separators become `/`.
+#[cfg(windows)]
+pub fn read_link(path: &Path) -> io::Result<Vec<u8>> {
+    let text = fs::read_link(path)?.to_string_lossy().replace('\\', "/");
+    Ok(text.into_bytes())
+}
+
 /// Makes a symbolic link at `path` whose text is `target`.
 #[cfg(unix)]
 pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
