@@ -19,6 +19,7 @@ use lkl::{sys, Errno};
 use crate::error::Error;
 use crate::fsops::{self, lstat};
 use crate::session::{Access, Session, INTERRUPTED};
+use crate::timestamp::{from_system, to_system};
 use crate::ImageOptions;
 
 const TTL: Duration = Duration::from_secs(1);
@@ -30,14 +31,6 @@ struct LklFuse {
     /// Open directories: their entries, read at opendir.
     dirs: HashMap<u64, Vec<(u64, FileType, Vec<u8>)>>,
     next_dir: u64,
-}
-
-fn time(sec: i64, nsec: u64) -> SystemTime {
-    if sec >= 0 {
-        UNIX_EPOCH + Duration::new(sec as u64, nsec as u32)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(sec.unsigned_abs())
-    }
 }
 
 fn kind(mode: u32) -> FileType {
@@ -59,10 +52,10 @@ fn timespec(t: TimeOrNow) -> Timespec {
             tv_nsec: uapi::UTIME_NOW,
         },
         TimeOrNow::SpecificTime(t) => {
-            let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+            let (tv_sec, nsec) = from_system(t);
             Timespec {
-                tv_sec: d.as_secs() as i64,
-                tv_nsec: d.subsec_nanos() as i64,
+                tv_sec,
+                tv_nsec: nsec as i64,
             }
         }
     }
@@ -82,9 +75,9 @@ impl LklFuse {
             ino: self.ino(st),
             size: st.st_size as u64,
             blocks: st.st_blocks as u64,
-            atime: time(st.st_atime, st.st_atime_nsec),
-            mtime: time(st.st_mtime, st.st_mtime_nsec),
-            ctime: time(st.st_ctime, st.st_ctime_nsec),
+            atime: to_system(st.st_atime, st.st_atime_nsec),
+            mtime: to_system(st.st_mtime, st.st_mtime_nsec),
+            ctime: to_system(st.st_ctime, st.st_ctime_nsec),
             crtime: UNIX_EPOCH,
             kind: kind(st.st_mode),
             perm: (st.st_mode & 0o7777) as u16,

@@ -2,12 +2,12 @@
 //! differs between Unix and Windows (mode, owner, hard-link identity,
 //! symbolic links). On Windows, modes are synthesized from the file type
 //! and the read-only attribute, and owners are left to the image's defaults.
+use lkl::uapi::Stat;
 use std::fs;
 use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lkl::uapi::Stat;
+use crate::timestamp::{from_system, to_system};
 
 /// The file's Linux mode bits (type and permissions).
 #[cfg(unix)]
@@ -50,8 +50,8 @@ pub fn link_key(_meta: &fs::Metadata) -> Option<(u64, u64)> {
 
 /// The host file's attributes as a Linux `stat`, for `cp -p`.
 pub fn stat(meta: &fs::Metadata) -> Stat {
-    let (atime, atime_nsec) = split_time(meta.accessed().ok());
-    let (mtime, mtime_nsec) = split_time(meta.modified().ok());
+    let (atime, atime_nsec) = meta.accessed().map_or((0, 0), from_system);
+    let (mtime, mtime_nsec) = meta.modified().map_or((0, 0), from_system);
     let (uid, gid) = owner(meta);
     Stat {
         st_mode: mode(meta),
@@ -75,23 +75,6 @@ fn owner(meta: &fs::Metadata) -> (u32, u32) {
 #[cfg(windows)]
 fn owner(_meta: &fs::Metadata) -> (u32, u32) {
     (0, 0)
-}
-
-/// Seconds and nanoseconds since the epoch (before it: negative seconds).
-fn split_time(time: Option<SystemTime>) -> (i64, u64) {
-    match time.map(|t| t.duration_since(UNIX_EPOCH)) {
-        Some(Ok(d)) => (d.as_secs() as i64, d.subsec_nanos() as u64),
-        Some(Err(e)) => (-(e.duration().as_secs() as i64), 0),
-        None => (0, 0),
-    }
-}
-
-fn join_time(secs: i64, nsec: u64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::new(secs as u64, nsec as u32)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    }
 }
 
 /// The text of the host symbolic link at `path`, as Linux spells it.
@@ -139,8 +122,8 @@ pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
 /// times, as `cp -p` does.
 pub fn set_attributes(path: &Path, st: &Stat) -> io::Result<()> {
     let times = fs::FileTimes::new()
-        .set_accessed(join_time(st.st_atime, st.st_atime_nsec))
-        .set_modified(join_time(st.st_mtime, st.st_mtime_nsec));
+        .set_accessed(to_system(st.st_atime, st.st_atime_nsec))
+        .set_modified(to_system(st.st_mtime, st.st_mtime_nsec));
     set_owner_and_mode(path, st)?;
     open_for_times(path)?.set_times(times)
 }

@@ -11,6 +11,7 @@ mod hostfs;
 mod session;
 mod show;
 mod target;
+mod timestamp;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
