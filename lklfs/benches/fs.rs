@@ -20,6 +20,15 @@ mod common;
 #[path = "../../tests/support/wine.rs"]
 mod wine;
 
+/// What each subject is compared with.
+const COMPARISONS: [(&str, &str); 5] = [
+    ("lkl", "host"),
+    ("lkl", "fuse2fs"),
+    ("lklfs-mount", "host"),
+    ("lklfs-mount", "fuse2fs"),
+    ("lkl-wine", "lkl"),
+];
+
 struct HostTarget(PathBuf);
 
 impl HostTarget {
@@ -222,27 +231,15 @@ fn main() {
         .into_iter()
         .enumerate()
     {
-        for subject in ["lkl", "lklfs-mount"] {
-            let value = find(subject).unwrap()[i];
-            for reference in ["host", "fuse2fs"] {
-                Measurement {
-                    bench,
-                    subject_name: subject,
-                    reference_name: reference,
-                    subject: value,
-                    reference: find(reference).map(|t| t[i]),
-                    unit: "s",
-                }
-                .report(&target);
-            }
-        }
-        if let Some(wine) = find("lkl-wine") {
+        for (subject, reference) in COMPARISONS {
+            // The Wine subject is absent where Wine is not installed.
+            let Some(value) = find(subject) else { continue };
             Measurement {
                 bench,
-                subject_name: "lkl-wine",
-                reference_name: "lkl",
-                subject: wine[i],
-                reference: find("lkl").map(|t| t[i]),
+                subject_name: subject,
+                reference_name: reference,
+                subject: value[i],
+                reference: find(reference).map(|t| t[i]),
                 unit: "s",
             }
             .report(&target);
@@ -253,7 +250,7 @@ fn main() {
 /// The same work as the lkl subject, by the `fs_work` example built for
 /// Windows and run under Wine on a fresh copy of the image.
 fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
-    if !Path::new("/usr/lib/wine/wine64").exists() {
+    if !Path::new(wine::WINE).exists() {
         println!("lkl under Wine: skipped (no wine64)");
         return None;
     }

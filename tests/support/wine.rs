@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-const WINE: &str = "/usr/lib/wine/wine64";
+/// Debian's 64-bit Wine loader.
+pub const WINE: &str = "/usr/lib/wine/wine64";
 
 /// A fresh Wine prefix of its own, stopped and removed on drop.
 pub struct Wine {
