@@ -79,8 +79,9 @@ fn size(file: &mut File) -> std::io::Result<u64> {
     file.seek(SeekFrom::End(0))
 }
 
-/// The size of an image file, or of a disk or volume (`\\.\PhysicalDrive1`,
-/// `\\.\X:`), whose end Windows does not seek to: IOCTL_DISK_GET_LENGTH_INFO.
+/// The size of a disk or volume (`\\.\PhysicalDrive1`, `\\.\X:`), whose end
+/// Windows does not seek to, from IOCTL_DISK_GET_LENGTH_INFO; of an image
+/// file, from its end.
 #[cfg(windows)]
 fn size(file: &mut File) -> std::io::Result<u64> {
     use core::ffi::c_void;
@@ -99,27 +100,26 @@ fn size(file: &mut File) -> std::io::Result<u64> {
             overlapped: *mut c_void,
         ) -> i32;
     }
-    if file.metadata().map_or(true, |m| !m.is_file()) || file.seek(SeekFrom::End(0))? == 0 {
-        let mut length: i64 = 0;
-        let mut returned = 0u32;
-        // SAFETY: the handle is open for the call's duration; the output
-        // is one live i64 (GET_LENGTH_INFORMATION) of the length given.
-        let ok = unsafe {
-            DeviceIoControl(
-                file.as_raw_handle(),
-                IOCTL_DISK_GET_LENGTH_INFO,
-                core::ptr::null(),
-                0,
-                (&mut length as *mut i64).cast(),
-                8,
-                &mut returned,
-                core::ptr::null_mut(),
-            )
-        };
-        if ok != 0 && returned == 8 {
-            return Ok(length as u64);
-        }
+    let mut length: i64 = 0;
+    let mut returned = 0u32;
+    // SAFETY: the handle is open for the call's duration; the output is one
+    // live i64 (GET_LENGTH_INFORMATION) of the length given.
+    let ok = unsafe {
+        DeviceIoControl(
+            file.as_raw_handle(),
+            IOCTL_DISK_GET_LENGTH_INFO,
+            core::ptr::null(),
+            0,
+            (&mut length as *mut i64).cast(),
+            8,
+            &mut returned,
+            core::ptr::null_mut(),
+        )
+    };
+    if ok != 0 && returned == 8 {
+        return Ok(length as u64);
     }
+    // Not a disk or volume: a file, whose end is its size.
     file.seek(SeekFrom::End(0))
 }
 
