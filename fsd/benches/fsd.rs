@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Instant;
 
 use fsd::access::*;
 use fsd::create::*;
 use fsd::dirctrl::{self, QueryDirectory};
 use fsd::{Volume, VolumeOptions};
-use lkl::bench::Measurement;
+use lkl::bench::{ns_per_call, Measurement};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Config, FileDisk, Kernel};
 
@@ -18,17 +17,6 @@ const ROUNDS: u32 = 2000;
 
 fn w(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
-}
-
-fn per_op(n: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..n / 10 {
-        f();
-    }
-    let start = Instant::now();
-    for _ in 0..n {
-        f();
-    }
-    start.elapsed().as_nanos() as f64 / n as f64
 }
 
 fn open(vol: &Volume, name: &[u16]) -> fsd::Ccb {
@@ -73,24 +61,24 @@ fn main() {
     let root = vol.root().to_string();
 
     let name = w("\\big.bin");
-    let core_open = per_op(ROUNDS, || {
+    let core_open = ns_per_call(ROUNDS, || {
         let c = open(&vol, &name);
         fsd::close::close(&vol, c);
     });
     let path = format!("{root}/big.bin");
-    let bare_open = per_op(ROUNDS, || {
+    let bare_open = ns_per_call(ROUNDS, || {
         let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
         sys::close(fd).unwrap();
     });
 
     let mut c = open(&vol, &name);
     let mut buf = vec![0u8; 64 << 10];
-    let core_read = per_op(ROUNDS, || {
+    let core_read = ns_per_call(ROUNDS, || {
         let r = fsd::read::read(&vol, &mut c, Some(65536), &mut buf);
         assert_eq!(r.information, 65536);
     });
     let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
-    let bare_read = per_op(ROUNDS, || {
+    let bare_read = ns_per_call(ROUNDS, || {
         assert_eq!(sys::pread64(fd, &mut buf, 65536).unwrap(), 65536);
     });
     sys::close(fd).unwrap();
@@ -98,7 +86,7 @@ fn main() {
 
     let many = w("\\many");
     let mut out = vec![0u8; 256 << 10];
-    let core_dir = per_op(50, || {
+    let core_dir = ns_per_call(50, || {
         let mut d = open(&vol, &many);
         let req = QueryDirectory {
             class: dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
@@ -113,7 +101,7 @@ fn main() {
         fsd::close::close(&vol, d);
     });
     let many_path = format!("{root}/many");
-    let bare_dir = per_op(50, || {
+    let bare_dir = ns_per_call(50, || {
         let fd = sys::openat(AT_FDCWD, &many_path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).unwrap();
         loop {
             let n = sys::getdents64(fd, &mut out).unwrap();

@@ -9,22 +9,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
-use lkl::bench::Measurement;
+use lkl::bench::{ns_per_call, Measurement};
 use lkl::{sys, Config, Kernel};
 
 const GETPID_CALLS: u32 = 2_000_000;
 const BOOTS: usize = 7;
-
-fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
-    for _ in 0..calls / 10 {
-        f();
-    }
-    let start = Instant::now();
-    for _ in 0..calls {
-        f();
-    }
-    start.elapsed().as_nanos() as f64 / calls as f64
-}
 
 /// ns per call when `threads` threads call `f` at the same time.
 fn ns_per_call_threaded(threads: u32, calls: u32, f: fn()) -> f64 {

@@ -1,5 +1,5 @@
-//! Reporting benchmark results, shared by the project's benchmarks: each
-//! result is printed as a line and appended as one JSON object per line to
+//! Timing and reporting, shared by the project's benchmarks: each result
+//! is printed as a line and appended as one JSON object per line to
 //! `target/bench/results.jsonl`, with the fields `bench`, `subject`,
 //! `reference`, `unit` and `ratio` (subject / reference), plus the names
 //! of what was measured.
@@ -7,6 +7,20 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::string::{String, ToString};
+use std::time::Instant;
+
+/// Nanoseconds per call of `f` over `calls` calls, after a tenth as many
+/// to warm up.
+pub fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
+    for _ in 0..calls / 10 {
+        f();
+    }
+    let start = Instant::now();
+    for _ in 0..calls {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / calls as f64
+}
 
 pub struct Measurement<'a> {
     pub bench: &'a str,
