@@ -31,6 +31,21 @@ fn entries(buf: &[u8], name_offset: usize, length_offset: usize) -> Vec<(u32, St
     }
 }
 
+/// The status of the next FileDirectoryInformation query, from where the
+/// scan stands.
+fn next_status(t: &TestVolume, ccb: &mut fsd::Ccb) -> NtStatus {
+    let (r, _) = query(
+        t,
+        ccb,
+        dirctrl::FILE_DIRECTORY_INFORMATION,
+        None,
+        4096,
+        false,
+        false,
+    );
+    r.status
+}
+
 fn query(
     t: &TestVolume,
     ccb: &mut fsd::Ccb,
@@ -105,20 +120,7 @@ fn enumerate_with_patterns_and_classes() {
         }
     };
     assert_eq!(r.information as usize, last_at + 64 + 2 * "sub".len());
-    assert_eq!(
-        query(
-            &t,
-            &mut d,
-            dirctrl::FILE_DIRECTORY_INFORMATION,
-            None,
-            4096,
-            false,
-            false
-        )
-        .0
-        .status,
-        NtStatus::NO_MORE_FILES
-    );
+    assert_eq!(next_status(&t, &mut d), NtStatus::NO_MORE_FILES);
 
     // Case-insensitive patterns, and each class's name offset.
     for (class, name_off, len_off) in [
@@ -232,20 +234,7 @@ fn buffer_rules_single_entries_and_restart() {
     );
     assert_eq!(r.status, NtStatus::SUCCESS);
     assert_eq!(names(&entries(&buf, 64, 60)), ["b.txt"]);
-    assert_eq!(
-        query(
-            &t,
-            &mut d,
-            dirctrl::FILE_DIRECTORY_INFORMATION,
-            None,
-            4096,
-            false,
-            false
-        )
-        .0
-        .status,
-        NtStatus::NO_MORE_FILES
-    );
+    assert_eq!(next_status(&t, &mut d), NtStatus::NO_MORE_FILES);
     // Restart, one at a time.
     let mut seen = Vec::new();
     let mut restart = true;
