@@ -111,6 +111,11 @@ fn errors_are_clear_and_write_nothing() {
     let img = |p: &str| format!("{}:{p}", image.display());
     let cases: &[(&[&str], &str)] = &[
         (&["ls", &img("/missing")], "No such file or directory"),
+        // The path as the user named it, not the kernel's mount point.
+        (
+            &["cat", &img("/missing/file")],
+            "lklfs: /missing/file: No such file or directory",
+        ),
         (&["mkdir", &img("/no/parent")], "No such file or directory"),
         (&["rm", &img("/lost+found")], "Is a directory"),
         (
