@@ -37,7 +37,7 @@ fn ns_per_call_threaded(threads: u32, calls: u32, f: fn()) -> f64 {
 /// through host semaphores: the floor of a queued system call design.
 fn handoff_round_trip(rounds: u32) -> f64 {
     use lkl::Host;
-    type H = lkl::PosixHost;
+    type H = lkl::NativeHost;
     let ping = std::sync::Arc::new((H::semaphore(0), H::semaphore(0)));
     let server = {
         let ping = ping.clone();

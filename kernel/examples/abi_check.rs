@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lkl::uapi::{self, nr, Timespec, AT_FDCWD};
-use lkl::{sys, Config, Errno, FileDisk, Host, Kernel, PosixHost, ThreadEntry, TimerCallback};
+use lkl::{sys, Config, Errno, FileDisk, Host, Kernel, NativeHost, ThreadEntry, TimerCallback};
 
 /// Pool size: 64 MiB and three pages, so that a lost or swapped half
 /// would show.
@@ -55,42 +55,42 @@ fn called(op: usize, ok: bool) {
 struct Recording;
 
 impl Host for Recording {
-    type Semaphore = <PosixHost as Host>::Semaphore;
-    type Timer = <PosixHost as Host>::Timer;
+    type Semaphore = <NativeHost as Host>::Semaphore;
+    type Timer = <NativeHost as Host>::Timer;
 
     fn print(text: &[u8]) {
         called(0, !text.is_empty() && !text.contains(&0));
-        PosixHost::print(text)
+        NativeHost::print(text)
     }
     fn panic(message: &str) -> ! {
-        PosixHost::panic(message)
+        NativeHost::panic(message)
     }
     fn semaphore(count: u32) -> Self::Semaphore {
         called(1, count <= 1);
-        PosixHost::semaphore(count)
+        NativeHost::semaphore(count)
     }
     fn up(sem: &Self::Semaphore) {
         called(2, true);
-        PosixHost::up(sem)
+        NativeHost::up(sem)
     }
     fn down(sem: &Self::Semaphore) {
         called(3, true);
-        PosixHost::down(sem)
+        NativeHost::down(sem)
     }
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {
         called(4, true);
-        PosixHost::spawn(entry)
+        NativeHost::spawn(entry)
     }
     fn tls_get() -> *mut c_void {
-        PosixHost::tls_get()
+        NativeHost::tls_get()
     }
     fn tls_set(value: *mut c_void) {
         called(5, true);
-        PosixHost::tls_set(value)
+        NativeHost::tls_set(value)
     }
     fn alloc_pool(size: usize) -> *mut u8 {
         POOL_ASKED.store(size, Ordering::SeqCst);
-        let ptr = PosixHost::alloc_pool(size);
+        let ptr = NativeHost::alloc_pool(size);
         POOL_PTR.store(ptr as usize, Ordering::SeqCst);
         ptr
     }
@@ -102,24 +102,24 @@ impl Host for Recording {
         );
         POOL_FREED.store(size, Ordering::SeqCst);
         // SAFETY: the caller's contract, passed on unchanged.
-        unsafe { PosixHost::free_pool(ptr, size) }
+        unsafe { NativeHost::free_pool(ptr, size) }
     }
     fn monotonic_ns() -> u64 {
-        PosixHost::monotonic_ns()
+        NativeHost::monotonic_ns()
     }
     fn wall_ns() -> u64 {
-        PosixHost::wall_ns()
+        NativeHost::wall_ns()
     }
     fn timer(callback: TimerCallback) -> Option<Self::Timer> {
         called(6, true);
-        PosixHost::timer(callback)
+        NativeHost::timer(callback)
     }
     fn arm(timer: &Self::Timer, delta_ns: u64) {
         called(7, delta_ns < 3_600_000_000_000);
-        PosixHost::arm(timer, delta_ns)
+        NativeHost::arm(timer, delta_ns)
     }
     fn disarm(timer: &Self::Timer) {
-        PosixHost::disarm(timer)
+        NativeHost::disarm(timer)
     }
 }
 

@@ -84,22 +84,8 @@ fn size(file: &mut File) -> std::io::Result<u64> {
 /// file, from its end.
 #[cfg(windows)]
 fn size(file: &mut File) -> std::io::Result<u64> {
-    use core::ffi::c_void;
+    use crate::win32::{DeviceIoControl, IOCTL_DISK_GET_LENGTH_INFO};
     use std::os::windows::io::AsRawHandle;
-    const IOCTL_DISK_GET_LENGTH_INFO: u32 = 0x0007_405c;
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn DeviceIoControl(
-            device: *mut c_void,
-            code: u32,
-            in_buf: *const c_void,
-            in_len: u32,
-            out_buf: *mut c_void,
-            out_len: u32,
-            returned: *mut u32,
-            overlapped: *mut c_void,
-        ) -> i32;
-    }
     let mut length: i64 = 0;
     let mut returned = 0u32;
     // SAFETY: the handle is open for the call's duration; the output is one

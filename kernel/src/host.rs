@@ -7,6 +7,10 @@ use core::marker::PhantomData;
 use crate::ffi::{HostFn, HostOps};
 use crate::Errno;
 
+/// Stack size of kernel threads: what the Windows kernel gives a system
+/// thread (24 KiB), so that overflows show up in user space first.
+pub const KERNEL_THREAD_STACK: usize = 24 << 10;
+
 /// A kernel thread's body, to run on a new host thread.
 pub struct ThreadEntry {
     f: HostFn,

@@ -52,10 +52,10 @@ impl Kernel {
         Ok(kernel)
     }
 
-    /// Boots the kernel on the POSIX host.
+    /// Boots the kernel on the user-space host of this target.
     #[cfg(feature = "std")]
     pub fn boot(config: &Config) -> Result<Kernel, Errno> {
-        Self::boot_with::<crate::PosixHost>(config)
+        Self::boot_with::<crate::NativeHost>(config)
     }
 
     /// Syncs, stops every kernel thread and frees the kernel's memory.

@@ -4,9 +4,11 @@
 //! is linked into this crate. [`Kernel::boot`] starts it inside the calling
 //! process; the functions of [`sys`] make its system calls from any thread.
 //! The kernel reaches its host only through the native operations of a
-//! [`Host`]; [`PosixHost`] provides them on Linux user space.
+//! [`Host`]; [`PosixHost`] provides them on Linux user space, [`NtHost`]
+//! on Windows user space, and [`NativeHost`] names the one of the target.
 //!
-//! The core is `no_std` + `alloc`; the `std` feature adds the POSIX host.
+//! The core is `no_std` + `alloc`; the `std` feature adds the user-space
+//! hosts.
 #![no_std]
 
 extern crate alloc;
@@ -15,6 +17,8 @@ extern crate std;
 
 #[cfg(feature = "std")]
 pub mod bench;
+#[cfg(feature = "std")]
+mod console;
 mod disk;
 mod errno;
 mod ffi;
@@ -25,23 +29,37 @@ mod kernel;
 #[cfg(feature = "std")]
 mod mem_disk;
 pub mod mount;
+#[cfg(all(feature = "std", windows))]
+mod nt;
 #[cfg(feature = "std")]
 mod pool;
-#[cfg(feature = "std")]
+#[cfg(all(feature = "std", unix))]
 mod posix;
 pub mod sys;
 pub mod uapi;
+#[cfg(all(feature = "std", windows))]
+mod win32;
 
+#[cfg(feature = "std")]
+pub use console::console_output;
 pub use disk::{add_disk, AddedDisk, Disk, DiskOp, Request};
 pub use errno::Errno;
 #[cfg(feature = "std")]
 pub use file_disk::FileDisk;
-pub use host::{Host, ThreadEntry, TimerCallback};
+pub use host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
 pub use kernel::{Config, Kernel};
 #[cfg(feature = "std")]
 pub use mem_disk::MemDisk;
-#[cfg(feature = "std")]
-pub use posix::{console_output, PosixHost, KERNEL_THREAD_STACK};
+#[cfg(all(feature = "std", windows))]
+pub use nt::NtHost;
+#[cfg(all(feature = "std", windows))]
+/// The user-space host of this target.
+pub type NativeHost = NtHost;
+#[cfg(all(feature = "std", unix))]
+pub use posix::PosixHost;
+#[cfg(all(feature = "std", unix))]
+/// The user-space host of this target.
+pub type NativeHost = PosixHost;
 
 /// Raises IRQ `irq` from any thread; the kernel runs its handler soon after.
 /// Line 0 is the timer; line 1 is reserved.

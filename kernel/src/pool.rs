@@ -30,26 +30,10 @@ pub unsafe fn free(ptr: *mut u8, size: usize) {
     }
 }
 
-#[cfg(windows)]
-mod win32 {
-    use core::ffi::c_void;
-
-    pub const MEM_COMMIT: u32 = 0x1000;
-    pub const MEM_RESERVE: u32 = 0x2000;
-    pub const MEM_RELEASE: u32 = 0x8000;
-    pub const PAGE_READWRITE: u32 = 0x04;
-
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        pub fn VirtualAlloc(at: *mut c_void, size: usize, kind: u32, protect: u32) -> *mut c_void;
-        pub fn VirtualFree(at: *mut c_void, size: usize, kind: u32) -> i32;
-    }
-}
-
 /// `size` bytes, page-aligned; null when the system has no room.
 #[cfg(windows)]
 pub fn alloc(size: usize) -> *mut u8 {
-    use win32::*;
+    use crate::win32::*;
     if size == 0 {
         return core::ptr::null_mut();
     }
@@ -74,5 +58,5 @@ pub fn alloc(size: usize) -> *mut u8 {
 pub unsafe fn free(ptr: *mut u8, _size: usize) {
     // SAFETY: the caller's contract: ptr is the base of a VirtualAlloc
     // region, released whole (size 0, as MEM_RELEASE requires).
-    unsafe { win32::VirtualFree(ptr.cast(), 0, win32::MEM_RELEASE) };
+    unsafe { crate::win32::VirtualFree(ptr.cast(), 0, crate::win32::MEM_RELEASE) };
 }

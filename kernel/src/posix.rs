@@ -1,33 +1,19 @@
-//! The user-space host: native operations on std threads, locks and clocks,
-//! for Linux (POSIX) and, unchanged, for Windows user mode (the paper's NT
-//! host), where std maps them to CreateThread with the given stack size,
-//! WaitOnAddress-based waits, QueryPerformanceCounter and
-//! GetSystemTimePreciseAsFileTime; the pool comes from [`crate::pool`].
-use alloc::vec::Vec;
+//! The POSIX host (Linux user space): native operations on std threads,
+//! locks and clocks; the pool comes from [`crate::pool`], the console from
+//! [`crate::console`].
 use core::cell::Cell;
 use core::ffi::c_void;
-use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::host::{Host, ThreadEntry, TimerCallback};
-use crate::pool;
-use crate::Errno;
+use crate::host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
+use crate::{console, pool, Errno};
 
-/// Stack size of kernel threads: what the Windows kernel gives a system
-/// thread (24 KiB), so that overflows show up here first.
-pub const KERNEL_THREAD_STACK: usize = 24 << 10;
-
-const CONSOLE_KEEP: usize = 1 << 20;
-
-/// Native operations for user space (Linux or Windows). Console output is
-/// kept (the last MiB, see [`console_output`]) and echoed to stderr when
-/// the environment variable `LKL_CONSOLE` is set.
+/// Native operations for Linux user space.
 pub struct PosixHost;
 
-static CONSOLE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 static EPOCH: OnceLock<Instant> = OnceLock::new();
 
 std::thread_local! {
@@ -43,11 +29,6 @@ impl Drop for TaskSlot {
         // which is exactly what lkl_host_task_release takes.
         unsafe { crate::ffi::lkl_host_task_release(self.0.get()) }
     }
-}
-
-/// Everything the kernel printed so far (up to the last MiB).
-pub fn console_output() -> Vec<u8> {
-    lock(&CONSOLE).clone()
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -107,22 +88,11 @@ impl Host for PosixHost {
     type Timer = Timer;
 
     fn print(text: &[u8]) {
-        {
-            let mut console = lock(&CONSOLE);
-            if console.len() + text.len() > CONSOLE_KEEP {
-                let drop = (console.len() + text.len() - CONSOLE_KEEP).min(console.len());
-                console.drain(..drop);
-            }
-            console.extend_from_slice(text);
-        }
-        if std::env::var_os("LKL_CONSOLE").is_some() {
-            let _ = std::io::stderr().write_all(text);
-        }
+        console::print(text)
     }
 
     fn panic(message: &str) -> ! {
-        let _ = writeln!(std::io::stderr(), "lkl: kernel panic: {message}");
-        std::process::abort()
+        console::panic(message)
     }
 
     fn semaphore(count: u32) -> Semaphore {

@@ -1,11 +1,12 @@
 //! The library on 64-bit Windows: the boot example, built for
 //! x86_64-pc-windows-gnu with Debian's toolchain (scripts/windows.sh), runs
 //! under Wine: the kernel (the ms_abi variant, as COFF) boots, answers
-//! system calls and halts; and values cross the ms_abi boundary intact.
+//! system calls and halts; values cross the ms_abi boundary intact; and the
+//! kernel's own tests that need no host tools pass on the NT host.
 #[path = "../../tests/support/wine.rs"]
 mod wine;
 
-use wine::{build_windows, Wine};
+use wine::{build_windows, build_windows_tests, Wine};
 
 #[test]
 fn boots_under_wine() {
@@ -30,4 +31,21 @@ fn values_cross_the_ms_abi_boundary_intact() {
         6,
         "{stdout}"
     );
+}
+
+/// The NT host (Win32 threads, semaphores, fiber-local storage, waitable
+/// timer) carries the same tests as the POSIX host: boot and halt, file
+/// calls, small-stack callers, concurrency with foreign IRQs and timers,
+/// ended host threads, and an idle CPU.
+#[test]
+fn kernel_tests_pass_on_the_nt_host() {
+    let tests = ["boot_halt", "files", "concurrency", "host_threads", "idle"];
+    let wine = Wine::new();
+    for (name, exe) in tests.iter().zip(build_windows_tests("lkl", &tests)) {
+        let stdout = wine.run_ok(&exe, &[]);
+        assert!(
+            stdout.contains("test result: ok.") && !stdout.contains(" 0 passed"),
+            "{name}: {stdout}"
+        );
+    }
 }

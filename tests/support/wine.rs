@@ -82,3 +82,27 @@ pub fn build_windows(args: &[&str]) -> PathBuf {
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
+
+/// Builds the test binaries `tests` of workspace package `package` for
+/// Windows and returns their paths: the newest `deps/NAME-HASH.exe` each.
+pub fn build_windows_tests(package: &str, tests: &[&str]) -> Vec<PathBuf> {
+    let mut args = vec!["-p", package];
+    for t in tests {
+        args.extend(["--test", t]);
+    }
+    let deps = build_windows(&args).join("deps");
+    tests
+        .iter()
+        .map(|t| {
+            std::fs::read_dir(&deps)
+                .unwrap()
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy();
+                    name.starts_with(&format!("{t}-")) && name.ends_with(".exe")
+                })
+                .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+                .unwrap_or_else(|| panic!("no {t}-*.exe in {}", deps.display()))
+        })
+        .collect()
+}
