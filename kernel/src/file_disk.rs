@@ -105,8 +105,45 @@ fn size(file: &mut File) -> std::io::Result<u64> {
     if ok != 0 && returned == 8 {
         return Ok(length as u64);
     }
-    // Not a disk or volume: a file, whose end is its size.
-    file.seek(SeekFrom::End(0))
+    // Not a disk or volume: a file, whose end is its size; or a device that
+    // has neither that ioctl nor an end (Wine's view of a Linux block
+    // device).
+    match file.seek(SeekFrom::End(0)) {
+        Ok(end) if end > 0 => Ok(end),
+        _ => Ok(probe_size(file)),
+    }
+}
+
+/// The end of the last readable byte of a device, found with 4 KiB reads
+/// (aligned for any sector size): doubling past the end, then bisecting.
+#[cfg(windows)]
+fn probe_size(file: &File) -> u64 {
+    #[repr(align(4096))]
+    struct Block([u8; 4096]);
+    const BLOCK: u64 = 4096;
+    const MAX_BLOCKS: u64 = 1 << 40;
+    let mut block = std::boxed::Box::new(Block([0; 4096]));
+    let mut read = |index: u64| {
+        std::os::windows::fs::FileExt::seek_read(file, &mut block.0, index * BLOCK).unwrap_or(0)
+            as u64
+    };
+    let (mut full, mut past) = match read(0) {
+        BLOCK => (0, 1),
+        partial => return partial,
+    };
+    while past < MAX_BLOCKS && read(past) == BLOCK {
+        full = past;
+        past *= 2;
+    }
+    while past - full > 1 {
+        let mid = full + (past - full) / 2;
+        if read(mid) == BLOCK {
+            full = mid;
+        } else {
+            past = mid;
+        }
+    }
+    (full + 1) * BLOCK + read(full + 1)
 }
 
 fn errno(e: std::io::Error) -> Errno {

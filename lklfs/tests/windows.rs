@@ -1,7 +1,7 @@
 //! lklfs.exe, built for x86_64-pc-windows-gnu, under Wine: copies out of
 //! and into ext4 and vfat images made by mkfs, checked with e2fsck,
 //! debugfs, fsck.vfat and mtools; bad images fail with a clear error and
-//! stay unchanged.
+//! stay unchanged; disks and volumes by device path (`\\.\X:`).
 mod common;
 #[path = "../../tests/support/wine.rs"]
 mod wine;
@@ -245,4 +245,115 @@ fn a_symlink_the_host_cannot_make_is_an_error() {
             assert!(err.contains("symbolic links"), "{err}");
         }
     }
+}
+
+/// The bytes `[offset, offset + len)` of `disk` as a file of their own, for
+/// e2fsprogs, which takes no partition offset.
+fn extract(disk: &Path, offset: u64, len: u64, to: &Path) {
+    let bytes = std::fs::read(disk).unwrap();
+    std::fs::write(to, &bytes[offset as usize..(offset + len) as usize]).unwrap();
+}
+
+/// A GPT disk and an ext4 volume by device path, as Windows names disks
+/// and volumes: `\\.\W:` is a disk image whose partition 1 holds ext4;
+/// `\\.\X:` a Linux loop device (Wine has no length ioctl for it: the size
+/// is probed) when this machine lets us make one.
+#[test]
+fn disks_and_volumes_by_device_path() {
+    let s = Scratch::new("win-dev");
+    let disk = s.path("disk.img");
+    std::fs::File::create(&disk)
+        .unwrap()
+        .set_len(48 << 20)
+        .unwrap();
+    let layout = "label: gpt\nstart=2048, size=65536, type=linux\n";
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf '{layout}' | sfdisk -q {}", disk.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "sfdisk: {out:?}");
+    let d = disk.display().to_string();
+    tool(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-E",
+            &format!("offset={}", 2048 * 512),
+            &d,
+            "32M",
+        ],
+    );
+    std::fs::write(s.path("in.txt"), b"through a device path").unwrap();
+    let wine = Wine::new();
+    wine.map_device('W', &disk);
+
+    run_ok(
+        &wine,
+        &[
+            "-P",
+            "1",
+            "cp",
+            &z_backslash(&s.path("in.txt")),
+            "\\\\.\\W::/in.txt",
+        ],
+    );
+    assert_eq!(
+        run_ok(&wine, &["-P", "1", "cat", "\\\\.\\W::/in.txt"]),
+        "through a device path"
+    );
+    let part = s.path("part1.img");
+    extract(&disk, 2048 * 512, 65536 * 512, &part);
+    e2fsck_clean(&part);
+    let cat = tool(
+        "debugfs",
+        &["-R", "cat /in.txt", &part.display().to_string()],
+    );
+    assert_eq!(cat, "through a device path");
+
+    let missing = run(&wine, &["ls", "\\\\.\\Q::/"]);
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{err}");
+    assert!(err.starts_with("lklfs: \\\\.\\Q:"), "{err}");
+
+    let volume = s.path("volume.img");
+    make_ext4(&volume, None, &[], "24M");
+    let loop_dev = std::process::Command::new("losetup")
+        .args(["--find", "--show", &volume.display().to_string()])
+        .output()
+        .unwrap();
+    if !loop_dev.status.success() {
+        eprintln!(
+            "no loop device here, block devices not tried: {}",
+            String::from_utf8_lossy(&loop_dev.stderr)
+        );
+        return;
+    }
+    let dev = PathBuf::from(String::from_utf8(loop_dev.stdout).unwrap().trim());
+    wine.map_device('X', &dev);
+    let copied = run(
+        &wine,
+        &["cp", &z_backslash(&s.path("in.txt")), "\\\\.\\X::/in.txt"],
+    );
+    let df = run(&wine, &["df", "\\\\.\\X:"]);
+    tool("losetup", &["-d", &dev.display().to_string()]);
+    assert!(copied.status.success(), "{copied:?}");
+    let df = String::from_utf8_lossy(&df.stdout).into_owned();
+    // 24 MiB less what ext4 keeps for itself, in 1 KiB blocks.
+    let total: u64 = df
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("df: {df}"));
+    assert!((20_000..24_576).contains(&total), "df: {df}");
+    e2fsck_clean(&volume);
+    let cat = tool(
+        "debugfs",
+        &["-R", "cat /in.txt", &volume.display().to_string()],
+    );
+    assert_eq!(cat, "through a device path");
 }

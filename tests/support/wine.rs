@@ -1,6 +1,7 @@
 //! Wine for the tests of Windows builds: builds a workspace package for
 //! x86_64-pc-windows-gnu (scripts/windows.sh) and runs programs in a fresh,
 //! private Wine prefix. Test crates include it with `#[path]`.
+#![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +43,16 @@ impl Wine {
             .env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all");
         c
+    }
+
+    /// Makes `\\.\X:` (X = `letter`) the Unix file or block device
+    /// `target`, as Wine maps drives to devices (`dosdevices/x::`).
+    pub fn map_device(&self, letter: char, target: &Path) {
+        let link = self
+            .prefix
+            .join(format!("dosdevices/{}::", letter.to_ascii_lowercase()));
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(target, link).unwrap();
     }
 
     /// Runs `program` with `args`, requires success, and returns stdout.
