@@ -12,6 +12,7 @@
 #include <asm/statfs.h>
 #include <linux/utsname.h>
 #include <asm/stat.h>
+#include <linux/openat2.h>
 
 struct linux_dirent64 {
 	__u64 d_ino;
@@ -58,6 +59,9 @@ int main(void)
 	FIELD(statx, stx_mtime);
 	FIELD(statx, stx_rdev_major);
 	FIELD(statx, stx_dev_major);
+	SIZE(open_how);
+	FIELD(open_how, mode);
+	FIELD(open_how, resolve);
 	SIZE(statfs);
 	FIELD(statfs, f_bsize);
 	FIELD(statfs, f_blocks);

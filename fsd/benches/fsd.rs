@@ -109,12 +109,9 @@ fn main() {
                 break;
             }
             for e in sys::dirents(&out[..n]).collect::<Vec<_>>() {
-                let mut p = many_path.as_bytes().to_vec();
-                p.push(b'/');
-                p.extend_from_slice(&e.name);
                 sys::statx(
-                    AT_FDCWD,
-                    &p,
+                    fd,
+                    &e.name,
                     uapi::AT_SYMLINK_NOFOLLOW,
                     uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
                 )

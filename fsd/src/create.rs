@@ -106,8 +106,9 @@ fn grant(vol: &Volume, desired: u32, st: Option<&Stat>) -> Result<u32, NtStatus>
     }
 }
 
-fn open_fd(path: &[u8], st: &Stat, granted: u32, options: u32) -> Result<i32, NtStatus> {
-    let flags = if is_symlink(st) && options & FILE_OPEN_REPARSE_POINT != 0 {
+/// The open flags for a file of status `st` opened with `granted` rights.
+fn open_flags(st: &Stat, granted: u32, options: u32) -> i32 {
+    if is_symlink(st) && options & FILE_OPEN_REPARSE_POINT != 0 {
         uapi::O_PATH | uapi::O_NOFOLLOW
     } else if is_dir(st) {
         uapi::O_RDONLY | uapi::O_DIRECTORY
@@ -115,13 +116,80 @@ fn open_fd(path: &[u8], st: &Stat, granted: u32, options: u32) -> Result<i32, Nt
         uapi::O_RDWR
     } else {
         uapi::O_RDONLY
+    }
+}
+
+const O_ACCMODE: i32 = 3;
+
+/// A descriptor that is closed unless it is handed on.
+struct Opened {
+    fd: i32,
+    flags: i32,
+}
+
+impl Opened {
+    fn open(path: &[u8], flags: i32) -> Result<Opened, NtStatus> {
+        let fd = st_open(sys::openat(
+            uapi::AT_FDCWD,
+            path,
+            flags | uapi::O_CLOEXEC,
+            0,
+        ))?;
+        Ok(Opened { fd, flags })
+    }
+
+    /// The descriptor, no longer closed here.
+    fn into_fd(self) -> i32 {
+        let fd = self.fd;
+        core::mem::forget(self);
+        fd
+    }
+}
+
+impl Drop for Opened {
+    fn drop(&mut self) {
+        let _ = sys::close(self.fd);
+    }
+}
+
+/// The quick way to an existing regular file or directory that FILE_OPEN
+/// or FILE_OPEN_IF names exactly: one openat2 that follows no symlink
+/// (O_NONBLOCK only keeps a FIFO from blocking; it does nothing to regular
+/// files and directories), then fstat. None sends the request the careful
+/// way: case-insensitive names, symlinks, other file types, any error.
+fn open_exact(
+    req: &CreateRequest,
+    base: &[u8],
+    components: &[&[u16]],
+) -> Option<(Vec<u8>, Stat, Opened)> {
+    if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
+        return None;
+    }
+    let mut path =
+        Vec::with_capacity(base.len() + components.iter().map(|c| 1 + 3 * c.len()).sum::<usize>());
+    path.extend_from_slice(base);
+    for c in components {
+        path.push(b'/');
+        names::push_linux(&mut path, c).ok()?;
+    }
+    let writes = access::FILE_WRITE_DATA | access::FILE_APPEND_DATA;
+    let flags = if map_generic(req.desired_access) & writes != 0 {
+        uapi::O_RDWR
+    } else {
+        uapi::O_RDONLY
     };
-    st_open(sys::openat(
-        uapi::AT_FDCWD,
-        path,
-        flags | uapi::O_CLOEXEC,
-        0,
-    ))
+    let how = uapi::OpenHow {
+        flags: (flags | uapi::O_NOFOLLOW | uapi::O_NONBLOCK | uapi::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: uapi::RESOLVE_NO_SYMLINKS,
+    };
+    let opened = Opened {
+        fd: sys::openat2(uapi::AT_FDCWD, &path, &how).ok()?,
+        flags,
+    };
+    let st = sys::fstat(opened.fd).ok()?;
+    let kind = st.st_mode & uapi::S_IFMT;
+    (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, st, opened))
 }
 
 fn st_open(r: Result<i32, Errno>) -> Result<i32, NtStatus> {
@@ -134,11 +202,12 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     vol.check_unlocked()?;
     check_request(req)?;
     let components = names::split_path(req.name)?;
-    let (base, base_win): (Vec<u8>, Vec<u16>) = match req.related {
-        Some(r) => (r.path.clone(), r.win_path.clone()),
-        None => (vol.root.as_bytes().to_vec(), Vec::new()),
+    let (base, base_win): (&[u8], &[u16]) = match req.related {
+        Some(r) => (&r.path, &r.win_path),
+        None => (vol.root.as_bytes(), &[]),
     };
-    let mut win_path = base_win;
+    let mut win_path = Vec::with_capacity(base_win.len() + req.name.len() + 1);
+    win_path.extend_from_slice(base_win);
     for c in &components {
         win_path.push(b'\\' as u16);
         win_path.extend_from_slice(c);
@@ -148,19 +217,24 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     }
 
     let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
-    let (path, information, st) = if components.is_empty() {
-        // The directory itself (the root, or the related directory).
-        let st = nt(lstat(&base))?;
-        if req.disposition == FILE_CREATE {
-            return Err(NtStatus::OBJECT_NAME_COLLISION);
+    let (path, information, st, opened) = match open_exact(req, base, &components) {
+        Some((path, st, opened)) => (path, FILE_OPENED, st, Some(opened)),
+        None if components.is_empty() => {
+            // The directory itself (the root, or the related directory).
+            let st = nt(lstat(base))?;
+            if req.disposition == FILE_CREATE {
+                return Err(NtStatus::OBJECT_NAME_COLLISION);
+            }
+            (base.to_vec(), FILE_OPENED, st, None)
         }
-        (base, FILE_OPENED, st)
-    } else {
-        let target = resolve::resolve(vol.root.as_bytes(), &base, &components)?;
-        if target.exists {
-            open_existing(vol, req, &target)?
-        } else {
-            create_new(vol, req, &target, want_dir)?
+        None => {
+            let target = resolve::resolve(vol.root.as_bytes(), base, &components)?;
+            let (path, information, st) = if target.exists {
+                open_existing(vol, req, &target)?
+            } else {
+                create_new(vol, req, &target, want_dir)?
+            };
+            (path, information, st, None)
         }
     };
 
@@ -177,7 +251,11 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     if req.options & FILE_DELETE_ON_CLOSE != 0 && st.st_mode & 0o222 == 0 && !is_dir(&st) {
         return Err(NtStatus::CANNOT_DELETE);
     }
-    let fd = open_fd(&path, &st, granted, req.options)?;
+    let flags = open_flags(&st, granted, req.options);
+    let opened = match opened {
+        Some(o) if o.flags & O_ACCMODE == flags & O_ACCMODE && flags & uapi::O_PATH == 0 => o,
+        _ => Opened::open(&path, flags)?,
+    };
     let id = {
         let mut state = vol.state.lock();
         let fcb = state.fcbs.entry(st.st_ino).or_default();
@@ -190,8 +268,6 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
             if fcb.opens == 0 {
                 state.fcbs.remove(&st.st_ino);
             }
-            drop(state);
-            let _ = sys::close(fd);
             return Err(e);
         }
         fcb.share.add(granted, req.share_access);
@@ -200,6 +276,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         state.next_open += 1;
         state.next_open
     };
+    let fd = opened.into_fd();
     Ok(Created {
         ccb: Ccb {
             id,

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::ccb::{Ccb, DirItem, DirScan};
-use crate::info::{facts, write_times, FileFacts};
+use crate::info::{facts, facts_in, write_times, FileFacts};
 use crate::layout::{align8, Out};
 use crate::names;
 use crate::resolve;
@@ -89,9 +89,8 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
             name,
         })
         .collect();
-    entries.sort_by_cached_key(|e| {
-        let upper: Vec<u16> = e.win_name.iter().map(|&c| names::upcase(c)).collect();
-        (upper, e.name.clone())
+    entries.sort_unstable_by(|a, b| {
+        names::cmp_ignore_case(&a.win_name, &b.win_name).then_with(|| a.name.cmp(&b.name))
     });
     let mut all = Vec::with_capacity(entries.len() + 2);
     for dots in [&b"."[..], &b".."[..]] {
@@ -111,12 +110,12 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
 
 fn item_facts(vol: &Volume, ccb: &Ccb, item: &DirItem) -> Option<FileFacts> {
     let path = match &item.name[..] {
-        b"." => ccb.path.clone(),
-        b".." if ccb.path == vol.root.as_bytes() => ccb.path.clone(),
-        b".." => Volume::parent_of(&ccb.path).to_vec(),
-        name => resolve::join(&ccb.path, name),
+        b"." => &ccb.path[..],
+        b".." if ccb.path == vol.root.as_bytes() => &ccb.path[..],
+        b".." => Volume::parent_of(&ccb.path),
+        name => return facts_in(ccb.fd, &ccb.path, name, vol.hide_dotfiles).ok(),
     };
-    facts(&path, &item.name, vol.hide_dotfiles).ok()
+    facts(path, &item.name, vol.hide_dotfiles).ok()
 }
 
 /// Fills `out` with the directory's next entries.

@@ -29,22 +29,47 @@ fn ts(t: &uapi::StatxTimestamp) -> i64 {
 
 /// Facts about `path` (not following a symlink), named `name`.
 pub fn facts(path: &[u8], name: &[u8], hide_dotfiles: bool) -> Result<FileFacts, Errno> {
-    let stx = sys::statx(
-        uapi::AT_FDCWD,
+    let stx = statx(uapi::AT_FDCWD, path)?;
+    Ok(from_statx(&stx, name, hide_dotfiles, || path.to_vec()))
+}
+
+/// Facts about entry `name` of the directory open as `dir_fd`, whose
+/// kernel path is `dir` (not following a symlink).
+pub fn facts_in(
+    dir_fd: i32,
+    dir: &[u8],
+    name: &[u8],
+    hide_dotfiles: bool,
+) -> Result<FileFacts, Errno> {
+    let stx = statx(dir_fd, name)?;
+    Ok(from_statx(&stx, name, hide_dotfiles, || {
+        crate::resolve::join(dir, name)
+    }))
+}
+
+fn statx(dir_fd: i32, path: &[u8]) -> Result<Statx, Errno> {
+    sys::statx(
+        dir_fd,
         path,
         uapi::AT_SYMLINK_NOFOLLOW,
         uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
-    )?;
-    Ok(from_statx(&stx, path, name, hide_dotfiles))
+    )
 }
 
-pub fn from_statx(stx: &Statx, path: &[u8], name: &[u8], hide_dotfiles: bool) -> FileFacts {
+/// The facts of status `stx`; `path` gives the file's kernel path, asked
+/// for only to see where a symlink leads.
+fn from_statx(
+    stx: &Statx,
+    name: &[u8],
+    hide_dotfiles: bool,
+    path: impl FnOnce() -> alloc::vec::Vec<u8>,
+) -> FileFacts {
     let st = Stat {
         st_mode: stx.stx_mode as u32,
         st_ino: stx.stx_ino,
         ..Stat::default()
     };
-    let target_is_dir = attributes::is_symlink(&st) && crate::linux::points_to_dir(path);
+    let target_is_dir = attributes::is_symlink(&st) && crate::linux::points_to_dir(&path());
     let birth = if stx.stx_mask & uapi::STATX_BTIME != 0 {
         &stx.stx_btime
     } else {

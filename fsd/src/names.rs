@@ -71,6 +71,13 @@ fn push_str(out: &mut Vec<u16>, s: &str) {
 /// (empty, NUL, wildcards and other characters Windows forbids, unpaired
 /// surrogates) give OBJECT_NAME_INVALID.
 pub fn to_linux(name: &[u16]) -> Result<Vec<u8>, NtStatus> {
+    let mut out = Vec::with_capacity(name.len());
+    push_linux(&mut out, name)?;
+    Ok(out)
+}
+
+/// Appends the Linux name of `name` to `out` (as [`to_linux`]).
+pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
     if name.is_empty() || name.len() > 255 {
         return Err(if name.is_empty() {
             NtStatus::OBJECT_NAME_INVALID
@@ -78,7 +85,6 @@ pub fn to_linux(name: &[u16]) -> Result<Vec<u8>, NtStatus> {
             NtStatus::NAME_TOO_LONG
         });
     }
-    let mut out = Vec::with_capacity(name.len());
     for c in char::decode_utf16(name.iter().copied()) {
         let c = c.map_err(|_| NtStatus::OBJECT_NAME_INVALID)?;
         let code = c as u32;
@@ -91,13 +97,13 @@ pub fn to_linux(name: &[u16]) -> Result<Vec<u8>, NtStatus> {
             match original {
                 Some(o) => out.push(o as u8),
                 None if low >= 0x80 => out.push(low as u8),
-                None => push_utf8(&mut out, c),
+                None => push_utf8(out, c),
             }
         } else {
-            push_utf8(&mut out, c);
+            push_utf8(out, c);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 fn push_utf8(out: &mut Vec<u8>, c: char) {
@@ -126,6 +132,9 @@ pub fn split_path(path: &[u16]) -> Result<Vec<&[u16]>, NtStatus> {
 
 /// Upper case of one UTF-16 unit, as Windows compares names.
 pub fn upcase(c: u16) -> u16 {
+    if c < 0x80 {
+        return (c as u8).to_ascii_uppercase() as u16;
+    }
     match char::from_u32(c as u32) {
         Some(ch) => {
             let mut up = ch.to_uppercase();
@@ -143,6 +152,13 @@ pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(&x, &y)| x == y || upcase(x) == upcase(y))
+}
+
+/// Orders names as Windows lists them: by their upper case.
+pub fn cmp_ignore_case(a: &[u16], b: &[u16]) -> core::cmp::Ordering {
+    a.iter()
+        .map(|&c| upcase(c))
+        .cmp(b.iter().map(|&c| upcase(c)))
 }
 
 const STAR: u16 = b'*' as u16;

@@ -8,7 +8,7 @@ use alloc::ffi::CString;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 
-use crate::uapi::{self, nr, Dirent64, Stat, Statfs, Statx, Timespec, Utsname};
+use crate::uapi::{self, nr, Dirent64, OpenHow, Stat, Statfs, Statx, Timespec, Utsname};
 use crate::{ffi, Errno};
 
 /// Makes system call `nr` with `args`; returns the raw result (-errno on
@@ -48,6 +48,23 @@ pub fn openat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Resu
             ptr(path.as_ptr()),
             flags as i64,
             mode as i64,
+            0,
+            0,
+        ],
+    )
+    .map(|fd| fd as i32)
+}
+
+/// openat with `how.resolve` restricting the walk (RESOLVE_NO_SYMLINKS...).
+pub fn openat2(dirfd: i32, path: impl AsRef<[u8]>, how: &OpenHow) -> Result<i32, Errno> {
+    let path = cstr(path)?;
+    call(
+        nr::OPENAT2,
+        [
+            dirfd as i64,
+            ptr(path.as_ptr()),
+            ptr(how as *const OpenHow),
+            core::mem::size_of::<OpenHow>() as i64,
             0,
             0,
         ],

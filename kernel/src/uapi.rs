@@ -27,6 +27,9 @@ pub const O_NOFOLLOW: i32 = 0o400000;
 pub const O_CLOEXEC: i32 = 0o2000000;
 pub const O_PATH: i32 = 0o10000000;
 
+/// openat2 resolve flags.
+pub const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+
 pub const SEEK_SET: i32 = 0;
 pub const SEEK_CUR: i32 = 1;
 pub const SEEK_END: i32 = 2;
@@ -188,6 +191,15 @@ pub struct Dirent64 {
     pub d_type: u8,
 }
 
+/// `struct open_how`, openat2's argument.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenHow {
+    pub flags: u64,
+    pub mode: u64,
+    pub resolve: u64,
+}
+
 /// Offset of `d_name` in `struct linux_dirent64`.
 pub const DIRENT64_NAME_OFFSET: usize = 19;
 
@@ -231,6 +243,9 @@ mod tests {
             "statx.stx_mtime" => offset_of!(Statx, stx_mtime),
             "statx.stx_rdev_major" => offset_of!(Statx, stx_rdev_major),
             "statx.stx_dev_major" => offset_of!(Statx, stx_dev_major),
+            "open_how" => size_of::<OpenHow>(),
+            "open_how.mode" => offset_of!(OpenHow, mode),
+            "open_how.resolve" => offset_of!(OpenHow, resolve),
             "statfs" => size_of::<Statfs>(),
             "statfs.f_bsize" => offset_of!(Statfs, f_bsize),
             "statfs.f_blocks" => offset_of!(Statfs, f_blocks),
