@@ -31,10 +31,16 @@ pub struct Ccb {
     pub(crate) cleaned_up: bool,
 }
 
-/// A directory enumeration in progress on one open.
+/// A directory enumeration in progress on one open. The names of all
+/// entries are kept in two buffers, not one allocation per name.
 #[derive(Debug)]
 pub struct DirScan {
     pub pattern: Vec<u16>,
+    /// Linux names, each followed by a NUL.
+    pub names: Vec<u8>,
+    /// Windows names, one after another.
+    pub win_names: Vec<u16>,
+    /// The entries in the order they are returned.
     pub entries: Vec<DirItem>,
     pub next: usize,
     /// A call of this scan has been answered (after which an empty
@@ -42,10 +48,30 @@ pub struct DirScan {
     pub returned_any: bool,
 }
 
-#[derive(Debug, Clone)]
+/// Where one entry's names are in its scan's buffers.
+#[derive(Debug, Clone, Copy)]
 pub struct DirItem {
-    pub name: Vec<u8>,
-    pub win_name: Vec<u16>,
+    pub name: (u32, u32),
+    pub win_name: (u32, u32),
+}
+
+impl DirScan {
+    /// The Linux name of `item`, without its NUL.
+    pub fn name(&self, item: &DirItem) -> &[u8] {
+        let (at, len) = item.name;
+        &self.names[at as usize..(at + len) as usize]
+    }
+
+    /// The Linux name of `item` with its NUL, as system calls take it.
+    pub fn name_with_nul(&self, item: &DirItem) -> &[u8] {
+        let (at, len) = item.name;
+        &self.names[at as usize..=(at + len) as usize]
+    }
+
+    pub fn win_name(&self, item: &DirItem) -> &[u16] {
+        let (at, len) = item.win_name;
+        &self.win_names[at as usize..(at + len) as usize]
+    }
 }
 
 impl Ccb {

@@ -165,8 +165,9 @@ fn open_exact(
     if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
         return None;
     }
-    let mut path =
-        Vec::with_capacity(base.len() + components.iter().map(|c| 1 + 3 * c.len()).sum::<usize>());
+    let mut path = Vec::with_capacity(
+        base.len() + components.iter().map(|c| 1 + 3 * c.len()).sum::<usize>() + 1,
+    );
     path.extend_from_slice(base);
     for c in components {
         path.push(b'/');
@@ -183,8 +184,12 @@ fn open_exact(
         mode: 0,
         resolve: uapi::RESOLVE_NO_SYMLINKS,
     };
+    // With its NUL, the path goes to the kernel without a copy.
+    path.push(0);
+    let fd = sys::openat2(uapi::AT_FDCWD, &path, &how);
+    path.pop();
     let opened = Opened {
-        fd: sys::openat2(uapi::AT_FDCWD, &path, &how).ok()?,
+        fd: fd.ok()?,
         flags,
     };
     let st = sys::fstat(opened.fd).ok()?;

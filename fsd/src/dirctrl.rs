@@ -80,42 +80,49 @@ fn write_entry(o: &mut Out, at: usize, class: u32, index: u32, f: &FileFacts, na
 }
 
 fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
-    let listing = resolve::list(&ccb.path)
-        .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))?;
-    let mut entries: Vec<DirItem> = listing
-        .into_iter()
-        .map(|name| DirItem {
-            win_name: names::to_windows(&name),
-            name,
-        })
-        .collect();
-    entries.sort_unstable_by(|a, b| {
-        names::cmp_ignore_case(&a.win_name, &b.win_name).then_with(|| a.name.cmp(&b.name))
-    });
-    let mut all = Vec::with_capacity(entries.len() + 2);
-    for dots in [&b"."[..], &b".."[..]] {
-        all.push(DirItem {
-            name: dots.to_vec(),
-            win_name: names::to_windows(dots),
-        });
-    }
-    all.extend(entries);
-    Ok(DirScan {
+    let mut scan = DirScan {
         pattern,
-        entries: all,
+        names: Vec::new(),
+        win_names: Vec::new(),
+        entries: Vec::new(),
         next: 0,
         returned_any: false,
-    })
+    };
+    let add = |scan: &mut DirScan, name: &[u8]| {
+        let (at, win_at) = (scan.names.len() as u32, scan.win_names.len() as u32);
+        scan.names.extend_from_slice(name);
+        scan.names.push(0);
+        names::push_windows(&mut scan.win_names, name);
+        scan.entries.push(DirItem {
+            name: (at, name.len() as u32),
+            win_name: (win_at, scan.win_names.len() as u32 - win_at),
+        });
+    };
+    add(&mut scan, b".");
+    add(&mut scan, b"..");
+    resolve::for_each_name(&ccb.path, |name| add(&mut scan, name))
+        .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))?;
+    let mut entries = core::mem::take(&mut scan.entries);
+    entries[2..].sort_unstable_by(|a, b| {
+        names::cmp_ignore_case(scan.win_name(a), scan.win_name(b))
+            .then_with(|| scan.name(a).cmp(scan.name(b)))
+    });
+    scan.entries = entries;
+    Ok(scan)
 }
 
-fn item_facts(vol: &Volume, ccb: &Ccb, item: &DirItem) -> Option<FileFacts> {
-    let path = match &item.name[..] {
+fn item_facts(vol: &Volume, ccb: &Ccb, scan: &DirScan, item: &DirItem) -> Option<FileFacts> {
+    let name = scan.name(item);
+    let path = match name {
         b"." => &ccb.path[..],
         b".." if ccb.path == vol.root.as_bytes() => &ccb.path[..],
         b".." => Volume::parent_of(&ccb.path),
-        name => return facts_in(ccb.fd, &ccb.path, name, vol.hide_dotfiles).ok(),
+        _ => {
+            let with_nul = scan.name_with_nul(item);
+            return facts_in(ccb.fd, &ccb.path, with_nul, vol.hide_dotfiles).ok();
+        }
     };
-    facts(path, &item.name, vol.hide_dotfiles).ok()
+    facts(path, name, vol.hide_dotfiles).ok()
 }
 
 /// Fills `out` with the directory's next entries.
@@ -171,23 +178,24 @@ fn fill(
     let mut end = 0usize;
     while scan.next < scan.entries.len() {
         let index = scan.next;
-        let item = &scan.entries[index];
-        if !names::matches(&scan.pattern, &item.win_name, true) {
+        let item = scan.entries[index];
+        let win_name = scan.win_name(&item);
+        if !names::matches(&scan.pattern, win_name, true) {
             scan.next += 1;
             continue;
         }
-        let Some(f) = item_facts(vol, ccb, item) else {
+        let Some(f) = item_facts(vol, ccb, scan, &item) else {
             scan.next += 1;
             continue;
         };
-        let name_bytes = item.win_name.len() * 2;
+        let name_bytes = win_name.len() * 2;
         let size = fixed + name_bytes;
         if last.is_none() && size > o.len() {
             // The first entry does not fit: its fixed part and what fits
             // of its name, with STATUS_BUFFER_OVERFLOW.
             o.buf[..fixed].fill(0);
             write_entry(&mut o, 0, req.class, index as u32, &f, name_bytes);
-            let written = o.name(fixed, &item.win_name);
+            let written = o.name(fixed, win_name);
             scan.next += 1;
             scan.returned_any = true;
             return Completion {
@@ -200,7 +208,7 @@ fn fill(
         }
         o.buf[at..at + fixed].fill(0);
         write_entry(&mut o, at, req.class, index as u32, &f, name_bytes);
-        o.name(at + fixed, &item.win_name);
+        o.name(at + fixed, win_name);
         if let Some(prev) = last {
             o.u32(prev, (at - prev) as u32);
         }

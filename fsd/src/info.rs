@@ -34,7 +34,8 @@ pub fn facts(path: &[u8], name: &[u8], hide_dotfiles: bool) -> Result<FileFacts,
 }
 
 /// Facts about entry `name` of the directory open as `dir_fd`, whose
-/// kernel path is `dir` (not following a symlink).
+/// kernel path is `dir` (not following a symlink). A name that ends in a
+/// NUL goes to the kernel without a copy.
 pub fn facts_in(
     dir_fd: i32,
     dir: &[u8],
@@ -42,6 +43,7 @@ pub fn facts_in(
     hide_dotfiles: bool,
 ) -> Result<FileFacts, Errno> {
     let stx = statx(dir_fd, name)?;
+    let name = name.strip_suffix(&[0]).unwrap_or(name);
     Ok(from_statx(&stx, name, hide_dotfiles, || {
         crate::resolve::join(dir, name)
     }))

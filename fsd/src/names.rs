@@ -27,39 +27,48 @@ fn escaped(c: u32) -> char {
 /// The Windows form of Linux name `name` (one component).
 pub fn to_windows(name: &[u8]) -> Vec<u16> {
     let mut out = Vec::with_capacity(name.len());
+    push_windows(&mut out, name);
+    out
+}
+
+/// Appends the Windows form of `name` to `out` (as [`to_windows`]).
+pub fn push_windows(out: &mut Vec<u16>, name: &[u8]) {
+    let start = out.len();
     if name == b"." || name == b".." {
         out.extend(name.iter().map(|&b| b as u16));
-        return out;
+        return;
     }
     let mut rest = name;
     while !rest.is_empty() {
         match core::str::from_utf8(rest) {
             Ok(valid) => {
-                push_str(&mut out, valid);
+                push_str(out, valid);
                 break;
             }
             Err(e) => {
                 let (valid, bad) = rest.split_at(e.valid_up_to());
-                push_str(&mut out, core::str::from_utf8(valid).expect("valid prefix"));
+                push_str(out, core::str::from_utf8(valid).expect("valid prefix"));
                 let n = e.error_len().unwrap_or(bad.len());
                 for &b in &bad[..n] {
-                    push_char(&mut out, escaped(b as u32));
+                    push_char(out, escaped(b as u32));
                 }
                 rest = &bad[n..];
             }
         }
     }
-    if let Some(last) = out.last_mut() {
-        if *last == b'.' as u16 || *last == b' ' as u16 {
-            *last = (ESCAPE_BASE + *last as u32) as u16;
+    if out.len() > start {
+        let last = out.len() - 1;
+        if out[last] == b'.' as u16 || out[last] == b' ' as u16 {
+            out[last] = (ESCAPE_BASE + out[last] as u32) as u16;
         }
     }
-    out
 }
 
 fn push_str(out: &mut Vec<u16>, s: &str) {
     for c in s.chars() {
-        if forbidden(c) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c as u16);
+        } else if forbidden(c) {
             push_char(out, escaped(c as u32));
         } else {
             push_char(out, c);
@@ -87,6 +96,10 @@ pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
     }
     for c in char::decode_utf16(name.iter().copied()) {
         let c = c.map_err(|_| NtStatus::OBJECT_NAME_INVALID)?;
+        if c.is_ascii_alphanumeric() {
+            out.push(c as u8);
+            continue;
+        }
         let code = c as u32;
         if c == '\0' || c == '/' || forbidden(c) {
             return Err(NtStatus::OBJECT_NAME_INVALID);

@@ -22,6 +22,13 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 
 /// The Linux names in directory `dir`, without `.` and `..`.
 pub fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    for_each_name(dir, |name| out.push(name.to_vec()))?;
+    Ok(out)
+}
+
+/// Calls `f` with each Linux name in directory `dir`, without `.` and `..`.
+pub fn for_each_name(dir: &[u8], mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
     let fd = sys::openat(
         uapi::AT_FDCWD,
         dir,
@@ -29,20 +36,17 @@ pub fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
         0,
     )?;
     let mut buf = alloc::vec![0u8; 32 << 10];
-    let mut out = Vec::new();
     let result = loop {
         match sys::getdents64(fd, &mut buf) {
             Ok(0) => break Ok(()),
-            Ok(n) => out.extend(
-                sys::dirents(&buf[..n])
-                    .map(|e| e.name)
-                    .filter(|n| n != b"." && n != b".."),
-            ),
+            Ok(n) => sys::dirent_names(&buf[..n])
+                .filter(|n| *n != b"." && *n != b"..")
+                .for_each(&mut f),
             Err(e) => break Err(e),
         }
     };
     let _ = sys::close(fd);
-    result.map(|()| out)
+    result
 }
 
 /// The Linux name in `dir` that Windows name `win` designates, if any,

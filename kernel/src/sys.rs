@@ -4,9 +4,13 @@
 //! kernel task (a thread of pid 1: every host thread shares one fd table
 //! and working directory). Before boot and after halt they fail with
 //! `ENODEV`. The kernel needs about 16 KiB of the caller's stack.
+//!
+//! Paths are bytes; one that already ends in a NUL is passed as it is,
+//! any other is copied into a C string first.
+use alloc::borrow::Cow;
 use alloc::ffi::CString;
 use alloc::vec::Vec;
-use core::ffi::c_void;
+use core::ffi::{c_void, CStr};
 
 use crate::uapi::{self, nr, Dirent64, OpenHow, Stat, Statfs, Statx, Timespec, Utsname};
 use crate::{ffi, Errno};
@@ -27,8 +31,13 @@ fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
     Errno::from_ret(unsafe { syscall(nr, args) })
 }
 
-fn cstr(path: impl AsRef<[u8]>) -> Result<CString, Errno> {
-    CString::new(path.as_ref()).map_err(|_| Errno::EINVAL)
+fn cstr(path: &[u8]) -> Result<Cow<'_, CStr>, Errno> {
+    match CStr::from_bytes_with_nul(path) {
+        Ok(c) => Ok(Cow::Borrowed(c)),
+        Err(_) => CString::new(path)
+            .map(Cow::Owned)
+            .map_err(|_| Errno::EINVAL),
+    }
 }
 
 fn ptr<T>(p: *const T) -> i64 {
@@ -40,7 +49,7 @@ fn ptr_mut<T>(p: *mut T) -> i64 {
 }
 
 pub fn openat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Result<i32, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::OPENAT,
         [
@@ -57,7 +66,7 @@ pub fn openat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Resu
 
 /// openat with `how.resolve` restricting the walk (RESOLVE_NO_SYMLINKS...).
 pub fn openat2(dirfd: i32, path: impl AsRef<[u8]>, how: &OpenHow) -> Result<i32, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::OPENAT2,
         [
@@ -133,7 +142,7 @@ pub fn fstat(fd: i32) -> Result<Stat, Errno> {
 }
 
 pub fn newfstatat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<Stat, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     let mut st = Stat::default();
     call(
         nr::NEWFSTATAT,
@@ -150,7 +159,7 @@ pub fn newfstatat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<Stat
 }
 
 pub fn statx(dirfd: i32, path: impl AsRef<[u8]>, flags: i32, mask: u32) -> Result<Statx, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     let mut stx = Statx::default();
     call(
         nr::STATX,
@@ -192,6 +201,19 @@ pub struct DirEntry {
 
 /// The entries of the first `len` bytes that [`getdents64`] filled in.
 pub fn dirents(buf: &[u8]) -> impl Iterator<Item = DirEntry> + '_ {
+    records(buf).map(|(head, name)| DirEntry {
+        ino: head.d_ino,
+        kind: head.d_type,
+        name: name.to_vec(),
+    })
+}
+
+/// Just the names of [`dirents`], borrowed from the buffer.
+pub fn dirent_names(buf: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
+    records(buf).map(|(_, name)| name)
+}
+
+fn records(buf: &[u8]) -> impl Iterator<Item = (Dirent64, &[u8])> + '_ {
     let mut at = 0;
     core::iter::from_fn(move || {
         let rest = buf.get(at..)?;
@@ -205,16 +227,12 @@ pub fn dirents(buf: &[u8]) -> impl Iterator<Item = DirEntry> + '_ {
         let name = &record[uapi::DIRENT64_NAME_OFFSET..];
         let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
         at += reclen;
-        Some(DirEntry {
-            ino: head.d_ino,
-            kind: head.d_type,
-            name: name.to_vec(),
-        })
+        Some((head, name))
     })
 }
 
 pub fn mkdirat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::MKDIRAT,
         [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0],
@@ -223,7 +241,7 @@ pub fn mkdirat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errn
 }
 
 pub fn unlinkat(dirfd: i32, path: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::UNLINKAT,
         [dirfd as i64, ptr(path.as_ptr()), flags as i64, 0, 0, 0],
@@ -250,7 +268,7 @@ fn two_paths(
     new: impl AsRef<[u8]>,
     flags: i64,
 ) -> Result<(), Errno> {
-    let (old, new) = (cstr(old)?, cstr(new)?);
+    let (old, new) = (cstr(old.as_ref())?, cstr(new.as_ref())?);
     let args = [
         olddirfd as i64,
         ptr(old.as_ptr()),
@@ -282,7 +300,11 @@ pub fn mount(
     flags: u64,
     data: Option<&[u8]>,
 ) -> Result<(), Errno> {
-    let (source, target, fstype) = (cstr(source)?, cstr(target)?, cstr(fstype)?);
+    let (source, target, fstype) = (
+        cstr(source.as_ref())?,
+        cstr(target.as_ref())?,
+        cstr(fstype.as_ref())?,
+    );
     let data = data.map(cstr).transpose()?;
     let data_ptr = data.as_ref().map_or(0, |d| ptr(d.as_ptr()));
     call(
@@ -300,7 +322,7 @@ pub fn mount(
 }
 
 pub fn umount2(target: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
-    let target = cstr(target)?;
+    let target = cstr(target.as_ref())?;
     call(
         nr::UMOUNT2,
         [ptr(target.as_ptr()), flags as i64, 0, 0, 0, 0],
@@ -309,7 +331,7 @@ pub fn umount2(target: impl AsRef<[u8]>, flags: i32) -> Result<(), Errno> {
 }
 
 pub fn chdir(path: impl AsRef<[u8]>) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(nr::CHDIR, [ptr(path.as_ptr()), 0, 0, 0, 0, 0]).map(drop)
 }
 
@@ -318,7 +340,7 @@ pub fn symlinkat(
     dirfd: i32,
     path: impl AsRef<[u8]>,
 ) -> Result<(), Errno> {
-    let (target, path) = (cstr(target)?, cstr(path)?);
+    let (target, path) = (cstr(target.as_ref())?, cstr(path.as_ref())?);
     call(
         nr::SYMLINKAT,
         [
@@ -335,7 +357,7 @@ pub fn symlinkat(
 
 /// The target of symlink `path`.
 pub fn readlinkat(dirfd: i32, path: impl AsRef<[u8]>) -> Result<Vec<u8>, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     let mut buf = alloc::vec![0u8; 4096];
     let n = call(
         nr::READLINKAT,
@@ -363,7 +385,7 @@ pub fn linkat(
 }
 
 pub fn fchmodat(dirfd: i32, path: impl AsRef<[u8]>, mode: u32) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::FCHMODAT,
         [dirfd as i64, ptr(path.as_ptr()), mode as i64, 0, 0, 0],
@@ -378,7 +400,7 @@ pub fn fchownat(
     gid: u32,
     flags: i32,
 ) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     call(
         nr::FCHOWNAT,
         [
@@ -400,7 +422,7 @@ pub fn utimensat(
     times: Option<&[Timespec; 2]>,
     flags: i32,
 ) -> Result<(), Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     let times = times.map_or(0, |t| ptr(t.as_ptr()));
     call(
         nr::UTIMENSAT,
@@ -410,7 +432,7 @@ pub fn utimensat(
 }
 
 pub fn statfs(path: impl AsRef<[u8]>) -> Result<Statfs, Errno> {
-    let path = cstr(path)?;
+    let path = cstr(path.as_ref())?;
     let mut st = Statfs::default();
     call(
         nr::STATFS,

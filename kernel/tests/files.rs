@@ -248,6 +248,14 @@ fn bad_input_gets_errors() {
         sys::openat(AT_FDCWD, "a\0b", 0, 0).err(),
         Some(Errno::EINVAL)
     );
+    assert_eq!(
+        sys::openat(AT_FDCWD, "/proc\0/x\0", 0, 0).err(),
+        Some(Errno::EINVAL)
+    );
+    // A path that ends in its NUL is taken as the C string it is.
+    let fd = sys::openat(AT_FDCWD, "/proc/meminfo\0", uapi::O_RDONLY, 0).unwrap();
+    assert!(sys::read(fd, &mut buf).unwrap() > 0);
+    sys::close(fd).unwrap();
     // A pointer the kernel cannot use: EFAULT, not a crash.
     // SAFETY: the kernel validates a NULL path pointer itself.
     let ret = unsafe { sys::syscall(uapi::nr::OPENAT, [AT_FDCWD as i64, 0, 0, 0, 0, 0]) };
