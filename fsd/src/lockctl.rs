@@ -165,6 +165,9 @@ pub fn release(vol: &Volume, ccb: &Ccb) -> (Vec<u64>, Vec<u64>) {
     let Some(fcb) = state.fcbs.get_mut(&ccb.ino) else {
         return (Vec::new(), Vec::new());
     };
+    if fcb.locks.is_empty() && fcb.waiting.is_empty() {
+        return (Vec::new(), Vec::new());
+    }
     fcb.locks.retain(|l| l.owner != ccb.id);
     let cancelled: Vec<u64> = fcb
         .waiting

@@ -1,8 +1,8 @@
 //! The volume (VCB): a Linux file system mounted for Windows callers, its
 //! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
+use hashbrown::HashMap;
 
 use lkl::mount::{self, Mount, MountOptions};
 use lkl::AddedDisk;
@@ -51,7 +51,7 @@ pub struct Volume {
 
 #[derive(Default)]
 pub(crate) struct VolumeState {
-    pub fcbs: BTreeMap<u64, Fcb>,
+    pub fcbs: HashMap<u64, Fcb>,
     /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
     pub locked: bool,
     /// The id of the next open.

@@ -94,6 +94,93 @@ fn copies_a_tree_out_of_an_ext4_image() {
     e2fsck_clean(&image);
 }
 
+/// What `lklfs stat` says of one file: mode, size, mtime (as printed, to
+/// the nanosecond) and, for a symlink, what `ls -l` shows it points to.
+fn stat_fields(stat: &str) -> (u32, u64, String) {
+    let field = |key: &str| {
+        stat.lines()
+            .find_map(|l| l.trim_start().strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {stat}"))
+            .to_string()
+    };
+    let mode = field("Access: (");
+    let mode = u32::from_str_radix(&mode[..4], 8).unwrap();
+    let size = field("Size:")
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (mode, size, field("Modify: "))
+}
+
+/// Modes, sizes, nanosecond mtimes and symlink targets read out of an
+/// ext4 image under Wine match the source tree the image was made from.
+#[test]
+fn reads_modes_times_and_symlinks_of_the_source_tree() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Scratch::new("win-meta");
+    let tree = s.path("tree");
+    sample_tree(&tree);
+    let image = s.path("meta.img");
+    // mkfs.ext4 -d keeps whole seconds only: the Linux build copies the
+    // tree in with nanoseconds (into 256-byte inodes, which hold them).
+    make_ext4(&image, None, &["-I", "256"], "64M");
+    lklfs_ok(&[
+        "cp",
+        "-r",
+        "-p",
+        &tree.display().to_string(),
+        &format!("{}:/", image.display()),
+    ]);
+    let one = tool(
+        "debugfs",
+        &["-R", "stat /tree/one", &image.display().to_string()],
+    );
+    // 1_600_001_000 s and 123_456_789 ns (shifted past the epoch bits).
+    assert!(one.contains("mtime: 0x5f5e13e8:1d6f3454"), "debugfs: {one}");
+    let wine = Wine::new();
+    let at = |p: &str| format!("{}:/tree/{p}", z(&image));
+
+    let names = [
+        "empty",
+        "one",
+        "page",
+        "dir/big.bin",
+        "dir/deeper/mid.bin",
+        "dir/deeper",
+        "ünïcödé-名前.txt",
+        "rel-link",
+        "abs-link",
+        "dangling",
+    ];
+    for name in names {
+        let meta = std::fs::symlink_metadata(tree.join(name)).unwrap();
+        let (mode, size, mtime) = stat_fields(&run_ok(&wine, &["stat", &at(name)]));
+        assert_eq!(mode, meta.mode() & 0o7777, "{name}: mode");
+        if !meta.is_dir() {
+            assert_eq!(size, meta.size(), "{name}: size");
+        }
+        let nanos = format!(".{:09}", meta.mtime_nsec());
+        assert!(
+            mtime.contains(&nanos),
+            "{name}: mtime {mtime}, want {nanos}"
+        );
+        let linux = lklfs_ok(&["stat", &format!("{}:/tree/{name}", image.display())]);
+        assert_eq!(
+            stat_fields(&linux).2,
+            mtime,
+            "{name}: mtime as Linux prints it"
+        );
+    }
+    let listing = run_ok(&wine, &["ls", "-l", &at("")]);
+    for link in ["rel-link", "abs-link", "dangling"] {
+        let target = std::fs::read_link(tree.join(link)).unwrap();
+        let want = format!("{link} -> {}", target.display());
+        assert!(listing.contains(&want), "no {want:?} in {listing}");
+    }
+}
+
 #[test]
 fn copies_a_tree_into_an_ext4_image() {
     let s = Scratch::new("win-in");
