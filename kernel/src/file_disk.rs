@@ -254,7 +254,7 @@ fn read_cached(file: &File, req: &mut Request) -> bool {
 /// to the workers.
 #[cfg(windows)]
 fn read_cached(file: &File, req: &mut Request) -> bool {
-    const WINDOWS_INLINE_MAX: u64 = 16 << 10;
+    const WINDOWS_INLINE_MAX: u64 = 64 << 10;
     if req.len() > WINDOWS_INLINE_MAX {
         return false;
     }

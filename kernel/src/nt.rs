@@ -1,13 +1,13 @@
 //! The NT user-mode host (Windows user space): native operations on Win32
-//! threads (CreateThread with a fixed stack), semaphores, fiber-local
-//! storage whose callback ends a thread's kernel task, a high-resolution
-//! waitable timer, QueryPerformanceCounter and
+//! threads (CreateThread with a fixed stack), semaphores on WaitOnAddress,
+//! fiber-local storage whose callback ends a thread's kernel task, a
+//! high-resolution waitable timer, QueryPerformanceCounter and
 //! GetSystemTimePreciseAsFileTime; the pool comes from [`crate::pool`]
 //! (VirtualAlloc), the console from [`crate::console`].
 use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicI32, Ordering};
+use core::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
@@ -17,20 +17,15 @@ use crate::{console, pool, Errno};
 /// Native operations for Windows user mode.
 pub struct NtHost;
 
-/// A counting semaphore: a count in user space, and a Win32 semaphore that
-/// only waiters sleep on. Handing the CPU from one kernel thread to another
-/// is a post on one semaphore and a wait on another, so a wait first spins
-/// a little: the other side is often a few microseconds from posting.
+/// A counting semaphore: a count in user space that waiters sleep on with
+/// WaitOnAddress (no kernel object, and under Wine no trip to the
+/// wineserver). Handing the CPU from one kernel thread to another is a
+/// post on one semaphore and a wait on another, so a wait first spins a
+/// little: the other side is often a few microseconds from posting.
 pub struct Semaphore {
-    /// Free units, or minus the number of sleepers.
-    count: AtomicI32,
-    sleep: Handle,
+    count: AtomicU32,
+    sleepers: AtomicU32,
 }
-
-// SAFETY: a Win32 semaphore handle may be used from any thread.
-unsafe impl Send for Semaphore {}
-// SAFETY: as above; all state is atomic or the kernel object's own.
-unsafe impl Sync for Semaphore {}
 
 const SPINS: u32 = 200;
 
@@ -49,13 +44,6 @@ impl Semaphore {
             }
         }
         false
-    }
-}
-
-impl Drop for Semaphore {
-    fn drop(&mut self) {
-        // SAFETY: the handle is ours and nobody waits on a dropped semaphore.
-        unsafe { CloseHandle(self.sleep) };
     }
 }
 
@@ -83,6 +71,8 @@ struct TimerShared {
 struct TimerState {
     /// When the armed timer is due ([`NtHost::monotonic_ns`]); none if disarmed.
     deadline: Option<u64>,
+    /// When the Win32 timer is set to expire, if it is.
+    set_for: Option<u64>,
     running: bool,
 }
 
@@ -150,21 +140,17 @@ impl Host for NtHost {
     }
 
     fn semaphore(count: u32) -> Semaphore {
-        // SAFETY: an unnamed semaphore with default security.
-        let sleep = unsafe { CreateSemaphoreW(null_mut(), 0, i32::MAX, core::ptr::null()) };
-        if sleep.is_null() {
-            console::panic("CreateSemaphoreW failed");
-        }
         Semaphore {
-            count: AtomicI32::new(count as i32),
-            sleep,
+            count: AtomicU32::new(count),
+            sleepers: AtomicU32::new(0),
         }
     }
 
     fn up(sem: &Semaphore) {
-        if sem.count.fetch_add(1, Ordering::SeqCst) < 0 {
-            // SAFETY: the handle lives as long as the semaphore.
-            unsafe { ReleaseSemaphore(sem.sleep, 1, null_mut()) };
+        sem.count.fetch_add(1, Ordering::SeqCst);
+        if sem.sleepers.load(Ordering::SeqCst) > 0 {
+            // SAFETY: the address is the live count a sleeper waits on.
+            unsafe { WakeByAddressSingle(sem.count.as_ptr().cast()) };
         }
     }
 
@@ -175,10 +161,22 @@ impl Host for NtHost {
             }
             core::hint::spin_loop();
         }
-        if sem.count.fetch_sub(1, Ordering::SeqCst) <= 0 {
-            // SAFETY: the handle lives as long as the semaphore.
-            unsafe { WaitForSingleObject(sem.sleep, INFINITE) };
+        sem.sleepers.fetch_add(1, Ordering::SeqCst);
+        while !sem.try_take() {
+            let zero = 0u32;
+            // SAFETY: both addresses are live u32s; the wait returns at
+            // once if the count is no longer zero, so a post between
+            // try_take and the wait is not missed.
+            unsafe {
+                WaitOnAddress(
+                    sem.count.as_ptr().cast(),
+                    (&zero as *const u32).cast(),
+                    4,
+                    INFINITE,
+                )
+            };
         }
+        sem.sleepers.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {
@@ -263,6 +261,7 @@ impl Host for NtHost {
             callback,
             state: Mutex::new(TimerState {
                 deadline: None,
+                set_for: None,
                 running: false,
             }),
             idle: Condvar::new(),
@@ -280,16 +279,22 @@ impl Host for NtHost {
     fn arm(timer: &Timer, delta_ns: u64) {
         let shared = timer.shared();
         let mut state = lock(&shared.state);
-        state.deadline = Some(Self::monotonic_ns().saturating_add(delta_ns));
-        shared.set(delta_ns);
+        let deadline = Self::monotonic_ns().saturating_add(delta_ns);
+        state.deadline = Some(deadline);
+        // The kernel re-arms often, mostly for later: setting the Win32
+        // timer (a trip to the wineserver under Wine) only when it would
+        // expire too late; expiring early, it is set again for the rest.
+        if state.set_for.map_or(true, |set_for| deadline < set_for) {
+            shared.set(delta_ns);
+            state.set_for = Some(deadline);
+        }
     }
 
     fn disarm(timer: &Timer) {
         let shared = timer.shared();
         let mut state = lock(&shared.state);
+        // A Win32 timer still set expires into nothing.
         state.deadline = None;
-        // SAFETY: the timer handle is live.
-        unsafe { CancelWaitableTimer(shared.timer) };
         while state.running {
             state = shared.idle.wait(state).unwrap_or_else(|e| e.into_inner());
         }
@@ -324,13 +329,16 @@ impl TimerShared {
             }
             {
                 let mut state = lock(&self.state);
+                state.set_for = None;
                 let Some(deadline) = state.deadline else {
                     continue;
                 };
                 let now = NtHost::monotonic_ns();
                 if now < deadline {
-                    // Woken a little early by the timer's own clock.
+                    // Set for an earlier deadline, or woken a little early
+                    // by the timer's own clock.
                     self.set(deadline - now);
+                    state.set_for = Some(deadline);
                     continue;
                 }
                 state.deadline = None;

@@ -31,13 +31,6 @@ unsafe extern "system" {
         flags: u32,
         id: *mut u32,
     ) -> Handle;
-    pub fn CreateSemaphoreW(
-        attributes: *mut c_void,
-        initial: i32,
-        maximum: i32,
-        name: *const u16,
-    ) -> Handle;
-    pub fn ReleaseSemaphore(semaphore: Handle, count: i32, previous: *mut i32) -> i32;
     pub fn CreateEventW(
         attributes: *mut c_void,
         manual_reset: i32,
@@ -66,7 +59,6 @@ unsafe extern "system" {
         completion_arg: *mut c_void,
         resume: i32,
     ) -> i32;
-    pub fn CancelWaitableTimer(timer: Handle) -> i32;
     pub fn FlsAlloc(callback: Option<FlsCallback>) -> u32;
     pub fn FlsGetValue(index: u32) -> *mut c_void;
     pub fn FlsSetValue(index: u32, value: *mut c_void) -> i32;
@@ -85,6 +77,17 @@ unsafe extern "system" {
         returned: *mut u32,
         overlapped: *mut c_void,
     ) -> i32;
+}
+
+#[link(name = "synchronization")]
+unsafe extern "system" {
+    pub fn WaitOnAddress(
+        address: *const c_void,
+        compare: *const c_void,
+        size: usize,
+        milliseconds: u32,
+    ) -> i32;
+    pub fn WakeByAddressSingle(address: *const c_void);
 }
 
 #[link(name = "ntdll")]

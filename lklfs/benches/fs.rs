@@ -2,9 +2,10 @@
 //! 20,000 files of 4 KiB in 200 directories, the image warm in the host's
 //! page cache. Subjects, in one run: lkl through the library (no FUSE),
 //! the host kernel (loop mount; skipped where not root), fuse2fs, and
-//! `lklfs mount`, and lkl built for Windows running under Wine. Each result
-//! is compared with the host kernel and with fuse2fs; the Wine run with
-//! the Linux-native lkl.
+//! `lklfs mount`, and lkl built for Windows running under Wine (in a warm
+//! prefix), each run three times in turn and reported by its median. Each result is compared
+//! with the host kernel and with fuse2fs; the Wine run with the
+//! Linux-native lkl.
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -133,8 +134,19 @@ fn fresh_copy(pristine: &Path, work: &Path) {
         ],
     );
     let mut f = fs::File::open(work).unwrap();
+    // Written back now, not by the host during the timed work.
+    f.sync_all().unwrap();
     let mut buf = vec![0u8; 4 << 20];
     while f.read(&mut buf).unwrap() > 0 {}
+}
+
+/// Rounds of every subject; each job's median is reported.
+const ROUNDS: usize = 3;
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn is_mounted(mnt: &Path) -> bool {
@@ -166,7 +178,38 @@ fn fuse_subject(mut cmd: Command, mnt: &Path, tag: &str) -> [f64; 3] {
     times
 }
 
+/// Set in a child process of this benchmark: run the lkl subject on this
+/// image and print its times (a kernel boots once per process).
+const CHILD_IMAGE: &str = "LKL_FS_BENCH_IMAGE";
+
+/// The lkl subject in a child process of its own.
+fn lkl_child(image: &Path) -> [f64; 3] {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_IMAGE, image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "lkl subject: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_times(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_times(text: &str) -> [f64; 3] {
+    let times: Vec<f64> = text
+        .split_whitespace()
+        .map(|t| t.parse().unwrap())
+        .collect();
+    times.try_into().expect("three times")
+}
+
 fn main() {
+    if let Some(image) = std::env::var_os(CHILD_IMAGE) {
+        let [read_1g, tree_read, create_10k] = lkl_subject(Path::new(&image));
+        println!("{read_1g} {tree_read} {create_10k}");
+        return;
+    }
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let dir = target.join("bench");
     fs::create_dir_all(&dir).unwrap();
@@ -181,16 +224,17 @@ fn main() {
     }
     let root = is_root();
 
-    let mut results: Vec<(&str, [f64; 3])> = Vec::new();
-
-    fresh_copy(&pristine, &work);
-    results.push(("lkl", lkl_subject(&work)));
-
-    if let Some(times) = wine_subject(&pristine, &work) {
-        results.push(("lkl-wine", times));
-    }
-
-    if root {
+    // Each subject in turn, ROUNDS times over: the VM's noise comes and
+    // goes, and the median of each job is what is reported.
+    let lkl = || {
+        fresh_copy(&pristine, &work);
+        Some(lkl_child(&work))
+    };
+    let wine = || wine_subject(&pristine, &work);
+    let host = || {
+        if !root {
+            return None;
+        }
         fresh_copy(&pristine, &work);
         run(
             "mount",
@@ -201,30 +245,56 @@ fn main() {
                 &mnt.display().to_string(),
             ],
         );
-        results.push(("host", run_ops(&HostTarget(mnt.clone()), "host")));
+        let times = run_ops(&HostTarget(mnt.clone()), "host");
         run("umount", &[&mnt.display().to_string()]);
-    } else {
+        Some(times)
+    };
+    let fuse2fs = || {
+        fresh_copy(&pristine, &work);
+        let mut fuse2fs = Command::new("fuse2fs");
+        fuse2fs.args([
+            &work.display().to_string(),
+            &mnt.display().to_string(),
+            "-f",
+        ]);
+        Some(fuse_subject(fuse2fs, &mnt, "fuse2fs"))
+    };
+    let lklfs_mount = || {
+        fresh_copy(&pristine, &work);
+        let mut lklfs = Command::new(env!("CARGO_BIN_EXE_lklfs"));
+        lklfs.args([
+            "mount",
+            &work.display().to_string(),
+            &mnt.display().to_string(),
+        ]);
+        Some(fuse_subject(lklfs, &mnt, "lklfs"))
+    };
+    if !root {
         println!("host kernel: skipped (loop mounts need root)");
     }
-
-    fresh_copy(&pristine, &work);
-    let mut fuse2fs = Command::new("fuse2fs");
-    fuse2fs.args([
-        &work.display().to_string(),
-        &mnt.display().to_string(),
-        "-f",
-    ]);
-    results.push(("fuse2fs", fuse_subject(fuse2fs, &mnt, "fuse2fs")));
-
-    fresh_copy(&pristine, &work);
-    let mut lklfs = Command::new(env!("CARGO_BIN_EXE_lklfs"));
-    lklfs.args([
-        "mount",
-        &work.display().to_string(),
-        &mnt.display().to_string(),
-    ]);
-    results.push(("lklfs-mount", fuse_subject(lklfs, &mnt, "lklfs")));
+    let subjects: [(&str, &dyn Fn() -> Option<[f64; 3]>); 5] = [
+        ("lkl", &lkl),
+        ("lkl-wine", &wine),
+        ("host", &host),
+        ("fuse2fs", &fuse2fs),
+        ("lklfs-mount", &lklfs_mount),
+    ];
+    let mut samples: Vec<(&str, Vec<[f64; 3]>)> = Vec::new();
+    for _ in 0..ROUNDS {
+        for (name, subject) in subjects {
+            if let Some(times) = subject() {
+                match samples.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, runs)) => runs.push(times),
+                    None => samples.push((name, vec![times])),
+                }
+            }
+        }
+    }
     let _ = fs::remove_file(&work);
+    let results: Vec<(&str, [f64; 3])> = samples
+        .iter()
+        .map(|(name, runs)| (*name, [0, 1, 2].map(|i| median(runs.iter().map(|r| r[i])))))
+        .collect();
 
     let find = |name: &str| results.iter().find(|(n, _)| *n == name).map(|(_, t)| *t);
     for (i, bench) in ["read_1g", "tree_read", "create_10k"]
@@ -248,7 +318,9 @@ fn main() {
 }
 
 /// The same work as the lkl subject, by the `fs_work` example built for
-/// Windows and run under Wine on a fresh copy of the image.
+/// Windows and run under Wine on a fresh copy of the image. The first run
+/// only warms the prefix (Wine's own services start with it and take CPU
+/// for a while); the second is timed.
 fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
     if !Path::new(wine::WINE).exists() {
         println!("lkl under Wine: skipped (no wine64)");
@@ -256,16 +328,15 @@ fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
     }
     let bin = build_windows(&["-p", "lklfs", "--example", "fs_work"]);
     let wine = Wine::new();
-    fresh_copy(pristine, work);
-    let text = wine.run_ok(
-        &bin.join("examples/fs_work.exe"),
-        &[&format!("Z:{}", work.display())],
-    );
-    let times: Vec<f64> = text
-        .split_whitespace()
-        .map(|t| t.parse().unwrap())
-        .collect();
-    Some(times.try_into().expect("three times"))
+    let mut text = String::new();
+    for _ in 0..2 {
+        fresh_copy(pristine, work);
+        text = wine.run_ok(
+            &bin.join("examples/fs_work.exe"),
+            &[&format!("Z:{}", work.display())],
+        );
+    }
+    Some(parse_times(&text))
 }
 
 /// Whether this process runs as root (loop mounts need it).
