@@ -140,6 +140,9 @@ fn fresh_copy(pristine: &Path, work: &Path) {
     while f.read(&mut buf).unwrap() > 0 {}
 }
 
+/// One subject's three times, or None where it cannot run here.
+type Subject<'a> = dyn Fn() -> Option<[f64; 3]> + 'a;
+
 /// Rounds of every subject; each job's median is reported.
 const ROUNDS: usize = 3;
 
@@ -272,7 +275,7 @@ fn main() {
     if !root {
         println!("host kernel: skipped (loop mounts need root)");
     }
-    let subjects: [(&str, &dyn Fn() -> Option<[f64; 3]>); 5] = [
+    let subjects: [(&str, &Subject); 5] = [
         ("lkl", &lkl),
         ("lkl-wine", &wine),
         ("host", &host),
