@@ -8,7 +8,7 @@ use lkl::uapi;
 
 use crate::ccb::Ccb;
 use crate::status::Completion;
-use crate::volume::{Action, Volume};
+use crate::volume::{Action, Volume, VolumeState};
 
 /// What cleanup did besides completing: lock requests of other opens it
 /// granted, and this open's waiting lock requests it cancelled (tags, for
@@ -20,35 +20,46 @@ pub struct Cleaned {
 }
 
 pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
-    if ccb.cleaned_up {
-        return (Completion::ok(0), Cleaned::default());
-    }
-    ccb.cleaned_up = true;
-    let (granted, cancelled) = crate::lockctl::release(vol, ccb);
-    if ccb.modified {
-        vol.changed(&ccb.path, Action::Modified);
-    }
-    let cleaned = Cleaned { granted, cancelled };
-    let delete = {
-        let mut state = vol.state.lock();
-        let Some(fcb) = state.fcbs.get_mut(&ccb.ino) else {
-            return (Completion::ok(0), cleaned);
-        };
-        fcb.share.remove(ccb.access, ccb.share);
-        fcb.handles = fcb.handles.saturating_sub(1);
-        if ccb.delete_on_close {
-            fcb.delete_pending = true;
-        }
-        fcb.delete_pending && fcb.handles == 0
-    };
+    let mut state = vol.state.lock();
+    let (cleaned, delete) = release_handle(&mut state, ccb);
+    drop(state);
     if delete {
-        let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
-        if sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags).is_ok() {
-            vol.changed(&ccb.path, Action::Removed);
-        }
-        if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
-            fcb.delete_pending = false;
-        }
+        delete_on_close(vol, ccb);
     }
     (Completion::ok(0), cleaned)
+}
+
+/// The state's part of cleanup, with the volume state locked: locks and
+/// share access go, changes are recorded. Returns whether the file is now
+/// to be deleted (its last handle went with delete pending).
+pub(crate) fn release_handle(state: &mut VolumeState, ccb: &mut Ccb) -> (Cleaned, bool) {
+    if ccb.cleaned_up {
+        return (Cleaned::default(), false);
+    }
+    ccb.cleaned_up = true;
+    if ccb.modified {
+        state.changed(&ccb.path, Action::Modified);
+    }
+    let Some(fcb) = state.fcbs.get_mut(&ccb.ino) else {
+        return (Cleaned::default(), false);
+    };
+    let (granted, cancelled) = crate::lockctl::release(fcb, ccb);
+    fcb.share.remove(ccb.access, ccb.share);
+    fcb.handles = fcb.handles.saturating_sub(1);
+    if ccb.delete_on_close {
+        fcb.delete_pending = true;
+    }
+    let delete = fcb.delete_pending && fcb.handles == 0;
+    (Cleaned { granted, cancelled }, delete)
+}
+
+/// Deletes the file of `ccb`, whose last handle went with delete pending.
+pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
+    let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
+    if sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags).is_ok() {
+        vol.changed(&ccb.path, Action::Removed);
+    }
+    if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
+        fcb.delete_pending = false;
+    }
 }

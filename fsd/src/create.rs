@@ -263,6 +263,9 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     };
     let id = {
         let mut state = vol.state.lock();
+        // Checked again now that a lock or dismount cannot come between.
+        vol.check_mounted()?;
+        vol.check_unlocked()?;
         let fcb = state.fcbs.entry(st.st_ino).or_default();
         let shared = if fcb.delete_pending {
             Err(NtStatus::DELETE_PENDING)

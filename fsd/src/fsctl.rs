@@ -1,6 +1,7 @@
 //! IRP_MJ_FILE_SYSTEM_CONTROL: locking, unlocking and dismounting the
 //! volume, and symlinks as reparse points (IO_REPARSE_TAG_SYMLINK).
 use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
 
 use lkl::sys;
 use lkl::uapi;
@@ -28,24 +29,24 @@ impl Volume {
     /// FSCTL_LOCK_VOLUME, from the volume's own handle: granted only while
     /// no file on the volume is open; then every create fails until unlock.
     pub fn lock(&self) -> Completion {
-        let mut state = self.state.lock();
-        if state.dismounted {
+        let state = self.state.lock();
+        if self.dismounted.load(Ordering::SeqCst) {
             return NtStatus::VOLUME_DISMOUNTED.into();
         }
-        if state.locked || state.fcbs.values().any(|f| f.handles > 0) {
+        if self.locked.load(Ordering::SeqCst) || state.fcbs.values().any(|f| f.handles > 0) {
             return NtStatus::ACCESS_DENIED.into();
         }
-        state.locked = true;
+        self.locked.store(true, Ordering::SeqCst);
         Completion::ok(0)
     }
 
     /// FSCTL_UNLOCK_VOLUME.
     pub fn unlock(&self) -> Completion {
-        let mut state = self.state.lock();
-        if !state.locked {
+        let _state = self.state.lock();
+        if !self.locked.load(Ordering::SeqCst) {
             return NtStatus::NOT_LOCKED.into();
         }
-        state.locked = false;
+        self.locked.store(false, Ordering::SeqCst);
         Completion::ok(0)
     }
 

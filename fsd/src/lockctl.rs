@@ -157,14 +157,10 @@ fn grant_waiting(fcb: &mut crate::fcb::Fcb) -> Vec<u64> {
     granted
 }
 
-/// At cleanup: the open's locks and waiting requests go; returns the tags
-/// of other waiting requests granted now, and of this open's cancelled
-/// ones.
-pub fn release(vol: &Volume, ccb: &Ccb) -> (Vec<u64>, Vec<u64>) {
-    let mut state = vol.state.lock();
-    let Some(fcb) = state.fcbs.get_mut(&ccb.ino) else {
-        return (Vec::new(), Vec::new());
-    };
+/// At cleanup: the open's locks and waiting requests on `fcb` go; returns
+/// the tags of other waiting requests granted now, and of this open's
+/// cancelled ones.
+pub fn release(fcb: &mut crate::fcb::Fcb, ccb: &Ccb) -> (Vec<u64>, Vec<u64>) {
     if fcb.locks.is_empty() && fcb.waiting.is_empty() {
         return (Vec::new(), Vec::new());
     }

@@ -94,12 +94,14 @@ pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
             NtStatus::NAME_TOO_LONG
         });
     }
+    let plain = |c: u16| c < 0x80 && c != 0 && c != b'/' as u16 && !forbidden(c as u8 as char);
+    if name.iter().all(|&c| plain(c)) {
+        // ASCII that Linux and Windows both take as it is: the usual case.
+        out.extend(name.iter().map(|&c| c as u8));
+        return Ok(());
+    }
     for c in char::decode_utf16(name.iter().copied()) {
         let c = c.map_err(|_| NtStatus::OBJECT_NAME_INVALID)?;
-        if c.is_ascii_alphanumeric() {
-            out.push(c as u8);
-            continue;
-        }
         let code = c as u32;
         if c == '\0' || c == '/' || forbidden(c) {
             return Err(NtStatus::OBJECT_NAME_INVALID);

@@ -2,6 +2,7 @@
 //! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 use hashbrown::HashMap;
 
 use lkl::mount::{self, Mount, MountOptions};
@@ -47,18 +48,32 @@ pub struct Volume {
     pub(crate) block_size: u32,
     pub(crate) state: Mutex<VolumeState>,
     mount: Mutex<Option<Mount>>,
+    /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
+    /// Changed with the state locked; read without the lock for a quick
+    /// answer, and with it where it must not change meanwhile.
+    pub(crate) locked: AtomicBool,
+    pub(crate) dismounted: AtomicBool,
 }
 
 #[derive(Default)]
 pub(crate) struct VolumeState {
     pub fcbs: HashMap<u64, Fcb>,
-    /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
-    pub locked: bool,
     /// The id of the next open.
     pub next_open: u64,
-    pub dismounted: bool,
     /// What changed where, for change notifications.
     pub changes: Vec<Change>,
+}
+
+impl VolumeState {
+    /// Records that `action` happened to the entry at kernel path `path`.
+    pub fn changed(&mut self, path: &[u8], action: Action) {
+        let dir = Volume::parent_of(path).to_vec();
+        let name = crate::names::to_windows(crate::info::last_name(path));
+        let change = Change { dir, name, action };
+        if self.changes.last() != Some(&change) {
+            self.changes.push(change);
+        }
+    }
 }
 
 impl Volume {
@@ -86,6 +101,8 @@ impl Volume {
             block_size: st.f_bsize as u32,
             state: Mutex::new(VolumeState::default()),
             mount: Mutex::new(Some(m)),
+            locked: AtomicBool::new(false),
+            dismounted: AtomicBool::new(false),
         })
     }
 
@@ -106,7 +123,10 @@ impl Volume {
     /// Unmounts, writing everything out; later requests fail with
     /// STATUS_VOLUME_DISMOUNTED.
     pub fn dismount(&self) -> Result<(), NtStatus> {
-        self.state.lock().dismounted = true;
+        {
+            let _state = self.state.lock();
+            self.dismounted.store(true, Ordering::SeqCst);
+        }
         let Some(m) = self.mount.lock().take() else {
             return Ok(());
         };
@@ -123,7 +143,7 @@ impl Volume {
     }
 
     pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
-        if self.state.lock().dismounted {
+        if self.dismounted.load(Ordering::SeqCst) {
             Err(NtStatus::VOLUME_DISMOUNTED)
         } else {
             Ok(())
@@ -132,7 +152,7 @@ impl Volume {
 
     /// Creates are refused while the volume is locked.
     pub(crate) fn check_unlocked(&self) -> Result<(), NtStatus> {
-        if self.state.lock().locked {
+        if self.locked.load(Ordering::SeqCst) {
             Err(NtStatus::ACCESS_DENIED)
         } else {
             Ok(())
@@ -149,13 +169,7 @@ impl Volume {
 
     /// Records that `action` happened to the entry at kernel path `path`.
     pub(crate) fn changed(&self, path: &[u8], action: Action) {
-        let dir = Self::parent_of(path).to_vec();
-        let name = crate::names::to_windows(crate::info::last_name(path));
-        let change = Change { dir, name, action };
-        let mut state = self.state.lock();
-        if state.changes.last() != Some(&change) {
-            state.changes.push(change);
-        }
+        self.state.lock().changed(path, action);
     }
 
     /// What changed since the last call, oldest first: what the Windows
