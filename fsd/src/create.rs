@@ -158,6 +158,7 @@ impl Drop for Opened {
 /// files and directories), then fstat. None sends the request the careful
 /// way: case-insensitive names, symlinks, other file types, any error.
 fn open_exact(
+    vol: &Volume,
     req: &CreateRequest,
     base: &[u8],
     components: &[&[u16]],
@@ -179,6 +180,15 @@ fn open_exact(
     } else {
         uapi::O_RDONLY
     };
+    // From the directory the name is relative to, held open by the volume
+    // or the related open: a shorter walk. It cannot leave that directory:
+    // components are never `.` or `..`, and no symlink is followed.
+    let (dir_fd, relative_at) = match (req.related, components.is_empty()) {
+        (_, true) => (uapi::AT_FDCWD, 0),
+        (Some(r), false) if r.is_dir => (r.fd, base.len() + 1),
+        (Some(_), false) => return None,
+        (None, false) => (vol.root_fd(), base.len() + 1),
+    };
     let how = uapi::OpenHow {
         flags: (flags | uapi::O_NOFOLLOW | uapi::O_NONBLOCK | uapi::O_CLOEXEC) as u64,
         mode: 0,
@@ -186,7 +196,7 @@ fn open_exact(
     };
     // With its NUL, the path goes to the kernel without a copy.
     path.push(0);
-    let fd = sys::openat2(uapi::AT_FDCWD, &path, &how);
+    let fd = sys::openat2(dir_fd, &path[relative_at..], &how);
     path.pop();
     let opened = Opened {
         fd: fd.ok()?,
@@ -222,7 +232,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     }
 
     let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
-    let (path, information, st, opened) = match open_exact(req, base, &components) {
+    let (path, information, st, opened) = match open_exact(vol, req, base, &components) {
         Some((path, st, opened)) => (path, FILE_OPENED, st, Some(opened)),
         None if components.is_empty() => {
             // The directory itself (the root, or the related directory).

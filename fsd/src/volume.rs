@@ -2,7 +2,7 @@
 //! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use hashbrown::HashMap;
 
 use lkl::mount::{self, Mount, MountOptions};
@@ -53,6 +53,9 @@ pub struct Volume {
     /// answer, and with it where it must not change meanwhile.
     pub(crate) locked: AtomicBool,
     pub(crate) dismounted: AtomicBool,
+    /// The root directory, held open (O_PATH) for names relative to it;
+    /// -1 once dismounted.
+    root_fd: AtomicI32,
 }
 
 #[derive(Default)]
@@ -93,6 +96,13 @@ impl Volume {
             e => crate::status::from_errno(e, crate::status::Missing::Name),
         })?;
         let st = lkl::sys::statfs(&m.path).map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
+        let root_fd = lkl::sys::openat(
+            lkl::uapi::AT_FDCWD,
+            &m.path,
+            lkl::uapi::O_PATH | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC,
+            0,
+        )
+        .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
         Ok(Volume {
             root: m.path.clone(),
             fstype: m.fstype.clone(),
@@ -103,6 +113,7 @@ impl Volume {
             mount: Mutex::new(Some(m)),
             locked: AtomicBool::new(false),
             dismounted: AtomicBool::new(false),
+            root_fd: AtomicI32::new(root_fd),
         })
     }
 
@@ -127,6 +138,12 @@ impl Volume {
             let _state = self.state.lock();
             self.dismounted.store(true, Ordering::SeqCst);
         }
+        // A create that still walks from it fails its check for a
+        // dismounted volume before it keeps what it opened.
+        let root_fd = self.root_fd.swap(-1, Ordering::SeqCst);
+        if root_fd >= 0 {
+            let _ = lkl::sys::close(root_fd);
+        }
         let Some(m) = self.mount.lock().take() else {
             return Ok(());
         };
@@ -140,6 +157,11 @@ impl Volume {
             mount::unmount(m)
         };
         result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
+    }
+
+    /// The root directory's descriptor (-1 once dismounted).
+    pub(crate) fn root_fd(&self) -> i32 {
+        self.root_fd.load(Ordering::SeqCst)
     }
 
     pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
