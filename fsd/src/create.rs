@@ -223,7 +223,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     };
     let mut win_path = Vec::with_capacity(base_win.len() + req.name.len() + 1);
     win_path.extend_from_slice(base_win);
-    for c in &components {
+    for c in components.iter() {
         win_path.push(b'\\' as u16);
         win_path.extend_from_slice(c);
     }

@@ -127,22 +127,72 @@ fn push_utf8(out: &mut Vec<u8>, c: char) {
 }
 
 /// The components of a path relative to the volume root or to an open
-/// directory: `\a\b`, `a\b`, and a trailing `\` are accepted; empty
+/// directory: `\\a\\b`, `a\\b`, and a trailing `\\` are accepted; empty
 /// components, `.` and `..` are not.
-pub fn split_path(path: &[u16]) -> Result<Vec<&[u16]>, NtStatus> {
+pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     let trimmed = path.strip_prefix(&[b'\\' as u16]).unwrap_or(path);
     let trimmed = trimmed.strip_suffix(&[b'\\' as u16]).unwrap_or(trimmed);
+    let mut parts = Components::default();
     if trimmed.is_empty() {
-        return Ok(Vec::new());
+        return Ok(parts);
     }
-    let parts: Vec<&[u16]> = trimmed.split(|&c| c == b'\\' as u16).collect();
-    for p in &parts {
+    for p in trimmed.split(|&c| c == b'\\' as u16) {
         let dots = |n: usize| p.len() == n && p.iter().all(|&c| c == b'.' as u16);
         if p.is_empty() || dots(1) || dots(2) {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
+        parts.push(p);
     }
     Ok(parts)
+}
+
+const INLINE_COMPONENTS: usize = 16;
+
+/// A path's components: the first few without an allocation (a create
+/// splits every name it is given).
+#[derive(Default)]
+pub struct Components<'a> {
+    inline: [&'a [u16]; INLINE_COMPONENTS],
+    len: usize,
+    more: Vec<&'a [u16]>,
+}
+
+impl<'a> Components<'a> {
+    fn push(&mut self, part: &'a [u16]) {
+        if self.len < INLINE_COMPONENTS {
+            self.inline[self.len] = part;
+            self.len += 1;
+        } else {
+            if self.more.is_empty() {
+                self.more.extend_from_slice(&self.inline);
+            }
+            self.more.push(part);
+        }
+    }
+}
+
+impl<'a> core::ops::Deref for Components<'a> {
+    type Target = [&'a [u16]];
+
+    fn deref(&self) -> &Self::Target {
+        if self.more.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.more
+        }
+    }
+}
+
+impl core::fmt::Debug for Components<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Components<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
 }
 
 /// Upper case of one UTF-16 unit, as Windows compares names.
@@ -296,9 +346,13 @@ mod tests {
     fn paths() {
         assert_eq!(split_path(&w("\\")).unwrap().len(), 0);
         assert_eq!(
-            split_path(&w("\\a\\bb\\")).unwrap(),
+            *split_path(&w("\\a\\bb\\")).unwrap(),
             [&w("a")[..], &w("bb")[..]]
         );
+        let deep: Vec<u16> = w(&"\\d".repeat(40));
+        let parts = split_path(&deep).unwrap();
+        assert_eq!(parts.len(), 40);
+        assert!(parts.iter().all(|p| *p == w("d")));
         assert_eq!(split_path(&w("a\\b")).unwrap().len(), 2);
         for bad in ["\\a\\\\b", "\\a\\..\\b", "\\.\\a"] {
             assert_eq!(
