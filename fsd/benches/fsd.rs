@@ -1,6 +1,7 @@
 //! The core's overhead: time per request through fsd against the same work
-//! through the bare lkl API, in one run, on an ext4 image made by
-//! mkfs.ext4 -d (a directory of 1,000 files and a 1 MiB file).
+//! through the bare lkl API, in one run (measured in turn over seven rounds,
+//! each the median), on an ext4 image made by mkfs.ext4 -d (a directory of
+//! 1,000 files and a 1 MiB file).
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use fsd::access::*;
 use fsd::create::*;
 use fsd::dirctrl::{self, QueryDirectory};
 use fsd::{Volume, VolumeOptions};
-use lkl::bench::{ns_per_call, Measurement};
+use lkl::bench::{ns_per_call_interleaved, Measurement};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Config, FileDisk, Kernel};
 
@@ -34,6 +35,14 @@ fn open(vol: &Volume, name: &[u16]) -> fsd::Ccb {
     )
     .unwrap()
     .ccb
+}
+
+/// Subject and references, measured in turn over several rounds (see
+/// `ns_per_call_interleaved`): `calls` calls each per round.
+fn measure<const N: usize>(calls: u32, mut subjects: [&mut dyn FnMut(); N]) -> [f64; N] {
+    ns_per_call_interleaved(7, calls, &mut subjects)
+        .try_into()
+        .expect("one time per subject")
 }
 
 fn main() {
@@ -61,73 +70,90 @@ fn main() {
     let root = vol.root().to_string();
 
     let name = w("\\big.bin");
-    let core_open = ns_per_call(ROUNDS, || {
-        let c = open(&vol, &name);
-        fsd::close::close(&vol, c);
-    });
     let path = format!("{root}/big.bin");
-    let bare_open = ns_per_call(ROUNDS, || {
-        let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
-        sys::close(fd).unwrap();
-    });
-
-    // What any create must do at least: open, learn what was opened (its
-    // inode, for the FCB, and its type), close.
-    let floor_open = ns_per_call(ROUNDS, || {
-        let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
-        sys::fstat(fd).unwrap();
-        sys::close(fd).unwrap();
-    });
+    let [core_open, bare_open, floor_open] = measure(
+        ROUNDS,
+        [
+            &mut || {
+                let c = open(&vol, &name);
+                fsd::close::close(&vol, c);
+            },
+            &mut || {
+                let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
+                sys::close(fd).unwrap();
+            },
+            // What any create must do at least: open, learn what was
+            // opened (its inode, for the FCB, and its type), close.
+            &mut || {
+                let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
+                sys::fstat(fd).unwrap();
+                sys::close(fd).unwrap();
+            },
+        ],
+    );
 
     let mut c = open(&vol, &name);
-    let mut buf = vec![0u8; 64 << 10];
-    let core_read = ns_per_call(ROUNDS, || {
-        let r = fsd::read::read(&vol, &mut c, Some(65536), &mut buf);
-        assert_eq!(r.information, 65536);
-    });
     let fd = sys::openat(AT_FDCWD, &path, uapi::O_RDONLY, 0).unwrap();
-    let bare_read = ns_per_call(ROUNDS, || {
-        assert_eq!(sys::pread64(fd, &mut buf, 65536).unwrap(), 65536);
-    });
+    let mut buf = vec![0u8; 64 << 10];
+    let mut bare_buf = vec![0u8; 64 << 10];
+    let [core_read, bare_read] = measure(
+        ROUNDS,
+        [
+            &mut || {
+                let r = fsd::read::read(&vol, &mut c, Some(65536), &mut buf);
+                assert_eq!(r.information, 65536);
+            },
+            &mut || {
+                assert_eq!(sys::pread64(fd, &mut bare_buf, 65536).unwrap(), 65536);
+            },
+        ],
+    );
     sys::close(fd).unwrap();
     fsd::close::close(&vol, c);
 
     let many = w("\\many");
-    let mut out = vec![0u8; 256 << 10];
-    let core_dir = ns_per_call(50, || {
-        let mut d = open(&vol, &many);
-        let req = QueryDirectory {
-            class: dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
-            pattern: None,
-            restart_scan: false,
-            return_single_entry: false,
-            index: None,
-        };
-        while dirctrl::query_directory(&vol, &mut d, &req, &mut out).status
-            == fsd::NtStatus::SUCCESS
-        {}
-        fsd::close::close(&vol, d);
-    });
     let many_path = format!("{root}/many");
-    let bare_dir = ns_per_call(50, || {
-        let fd = sys::openat(AT_FDCWD, &many_path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).unwrap();
-        loop {
-            let n = sys::getdents64(fd, &mut out).unwrap();
-            if n == 0 {
-                break;
-            }
-            for e in sys::dirents(&out[..n]).collect::<Vec<_>>() {
-                sys::statx(
-                    fd,
-                    &e.name,
-                    uapi::AT_SYMLINK_NOFOLLOW,
-                    uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
-                )
-                .unwrap();
-            }
-        }
-        sys::close(fd).unwrap();
-    });
+    let mut out = vec![0u8; 256 << 10];
+    let mut bare_out = vec![0u8; 256 << 10];
+    let [core_dir, bare_dir] = measure(
+        50,
+        [
+            &mut || {
+                let mut d = open(&vol, &many);
+                let req = QueryDirectory {
+                    class: dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
+                    pattern: None,
+                    restart_scan: false,
+                    return_single_entry: false,
+                    index: None,
+                };
+                while dirctrl::query_directory(&vol, &mut d, &req, &mut out).status
+                    == fsd::NtStatus::SUCCESS
+                {}
+                fsd::close::close(&vol, d);
+            },
+            &mut || {
+                let fd = sys::openat(AT_FDCWD, &many_path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0)
+                    .unwrap();
+                loop {
+                    let n = sys::getdents64(fd, &mut bare_out).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    for e in sys::dirents(&bare_out[..n]).collect::<Vec<_>>() {
+                        sys::statx(
+                            fd,
+                            &e.name,
+                            uapi::AT_SYMLINK_NOFOLLOW,
+                            uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
+                        )
+                        .unwrap();
+                    }
+                }
+                sys::close(fd).unwrap();
+            },
+        ],
+    );
 
     drop(vol);
     drop(disk);

@@ -22,6 +22,29 @@ pub fn ns_per_call(calls: u32, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_nanos() as f64 / calls as f64
 }
 
+/// Nanoseconds per call of each of `subjects`, measured in turn `rounds`
+/// times over (so that a slow spell of the machine hits them all alike),
+/// each the median of its rounds.
+pub fn ns_per_call_interleaved(
+    rounds: usize,
+    calls: u32,
+    subjects: &mut [&mut dyn FnMut()],
+) -> std::vec::Vec<f64> {
+    let mut samples = std::vec![std::vec::Vec::with_capacity(rounds); subjects.len()];
+    for _ in 0..rounds {
+        for (f, times) in subjects.iter_mut().zip(&mut samples) {
+            times.push(ns_per_call(calls, f));
+        }
+    }
+    samples
+        .into_iter()
+        .map(|mut times| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .collect()
+}
+
 pub struct Measurement<'a> {
     pub bench: &'a str,
     /// What was measured, and what it is compared with.
