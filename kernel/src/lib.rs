@@ -35,6 +35,8 @@ mod nt;
 mod pool;
 #[cfg(all(feature = "std", unix))]
 mod posix;
+#[cfg(feature = "std")]
+mod sem_count;
 pub mod sys;
 pub mod uapi;
 #[cfg(all(feature = "std", windows))]

@@ -7,44 +7,21 @@
 use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 
 use crate::host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
+use crate::sem_count::Count;
 use crate::win32::*;
 use crate::{console, pool, Errno};
 
 /// Native operations for Windows user mode.
 pub struct NtHost;
 
-/// A counting semaphore: a count in user space that waiters sleep on with
-/// WaitOnAddress (no kernel object, and under Wine no trip to the
-/// wineserver). Handing the CPU from one kernel thread to another is a
-/// post on one semaphore and a wait on another, so a wait first spins a
-/// little: the other side is often a few microseconds from posting.
+/// A counting semaphore: a lock-free count (see [`crate::sem_count`]) that
+/// sleepers wait on with WaitOnAddress (no kernel object, and under Wine
+/// no trip to the wineserver).
 pub struct Semaphore {
-    count: AtomicU32,
-    sleepers: AtomicU32,
-}
-
-const SPINS: u32 = 200;
-
-impl Semaphore {
-    fn try_take(&self) -> bool {
-        let mut count = self.count.load(Ordering::SeqCst);
-        while count > 0 {
-            match self.count.compare_exchange_weak(
-                count,
-                count - 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return true,
-                Err(now) => count = now,
-            }
-        }
-        false
-    }
+    count: Count,
 }
 
 /// A one-shot timer: a high-resolution waitable timer, waited on by a
@@ -141,42 +118,37 @@ impl Host for NtHost {
 
     fn semaphore(count: u32) -> Semaphore {
         Semaphore {
-            count: AtomicU32::new(count),
-            sleepers: AtomicU32::new(0),
+            count: Count::new(count),
         }
     }
 
     fn up(sem: &Semaphore) {
-        sem.count.fetch_add(1, Ordering::SeqCst);
-        if sem.sleepers.load(Ordering::SeqCst) > 0 {
+        if sem.count.post() {
             // SAFETY: the address is the live count a sleeper waits on.
-            unsafe { WakeByAddressSingle(sem.count.as_ptr().cast()) };
+            unsafe { WakeByAddressSingle(sem.count.address().cast()) };
         }
     }
 
     fn down(sem: &Semaphore) {
-        for _ in 0..SPINS {
-            if sem.try_take() {
-                return;
-            }
-            core::hint::spin_loop();
+        if sem.count.spin_take() {
+            return;
         }
-        sem.sleepers.fetch_add(1, Ordering::SeqCst);
-        while !sem.try_take() {
+        sem.count.asleep();
+        while !sem.count.try_take() {
             let zero = 0u32;
             // SAFETY: both addresses are live u32s; the wait returns at
             // once if the count is no longer zero, so a post between
             // try_take and the wait is not missed.
             unsafe {
                 WaitOnAddress(
-                    sem.count.as_ptr().cast(),
+                    sem.count.address().cast(),
                     (&zero as *const u32).cast(),
                     4,
                     INFINITE,
                 )
             };
         }
-        sem.sleepers.fetch_sub(1, Ordering::SeqCst);
+        sem.count.awake();
     }
 
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {

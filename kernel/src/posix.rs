@@ -3,12 +3,12 @@
 //! [`crate::console`].
 use core::cell::Cell;
 use core::ffi::c_void;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
+use crate::sem_count::Count;
 use crate::{console, pool, Errno};
 
 /// Native operations for Linux user space.
@@ -35,35 +35,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A counting semaphore. Handing the CPU from one kernel thread to another
-/// is a post on one semaphore and a wait on another, so the wait spins a
-/// little before it sleeps: the other side is often a few microseconds
-/// from posting, on the other core.
+/// A counting semaphore: a lock-free count (see [`crate::sem_count`]);
+/// sleepers wait on a condition variable.
 pub struct Semaphore {
-    count: AtomicU32,
-    sleepers: AtomicU32,
+    count: Count,
     lock: Mutex<()>,
     cond: Condvar,
-}
-
-const SPINS: u32 = 200;
-
-impl Semaphore {
-    fn try_take(&self) -> bool {
-        let mut count = self.count.load(Ordering::SeqCst);
-        while count > 0 {
-            match self.count.compare_exchange_weak(
-                count,
-                count - 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return true,
-                Err(now) => count = now,
-            }
-        }
-        false
-    }
 }
 
 /// A one-shot timer served by a thread of its own.
@@ -97,16 +74,14 @@ impl Host for PosixHost {
 
     fn semaphore(count: u32) -> Semaphore {
         Semaphore {
-            count: AtomicU32::new(count),
-            sleepers: AtomicU32::new(0),
+            count: Count::new(count),
             lock: Mutex::new(()),
             cond: Condvar::new(),
         }
     }
 
     fn up(sem: &Semaphore) {
-        sem.count.fetch_add(1, Ordering::SeqCst);
-        if sem.sleepers.load(Ordering::SeqCst) > 0 {
+        if sem.count.post() {
             // Taking the lock orders this wake-up after the sleeper's last
             // look at the count.
             let _guard = lock(&sem.lock);
@@ -115,18 +90,15 @@ impl Host for PosixHost {
     }
 
     fn down(sem: &Semaphore) {
-        for _ in 0..SPINS {
-            if sem.try_take() {
-                return;
-            }
-            core::hint::spin_loop();
+        if sem.count.spin_take() {
+            return;
         }
         let mut guard = lock(&sem.lock);
-        sem.sleepers.fetch_add(1, Ordering::SeqCst);
-        while !sem.try_take() {
+        sem.count.asleep();
+        while !sem.count.try_take() {
             guard = sem.cond.wait(guard).unwrap_or_else(|e| e.into_inner());
         }
-        sem.sleepers.fetch_sub(1, Ordering::SeqCst);
+        sem.count.awake();
     }
 
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {

@@ -349,31 +349,7 @@ fn extract(disk: &Path, offset: u64, len: u64, to: &Path) {
 fn disks_and_volumes_by_device_path() {
     let s = Scratch::new("win-dev");
     let disk = s.path("disk.img");
-    std::fs::File::create(&disk)
-        .unwrap()
-        .set_len(48 << 20)
-        .unwrap();
-    let layout = "label: gpt\nstart=2048, size=65536, type=linux\n";
-    let out = std::process::Command::new("sh")
-        .args([
-            "-c",
-            &format!("printf '{layout}' | sfdisk -q {}", disk.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "sfdisk: {out:?}");
-    let d = disk.display().to_string();
-    tool(
-        "mkfs.ext4",
-        &[
-            "-q",
-            "-F",
-            "-E",
-            &format!("offset={}", 2048 * 512),
-            &d,
-            "32M",
-        ],
-    );
+    gpt_disk(&disk, 48 << 20, &[(2048, 65536)]);
     std::fs::write(s.path("in.txt"), b"through a device path").unwrap();
     let wine = Wine::new();
     wine.map_device('W', &disk);

@@ -200,6 +200,45 @@ pub fn assert_same_tree(want: &Path, got: &Path, how: Compare) {
     }
 }
 
+pub fn sparse_file(path: &Path, size: u64) {
+    fs::File::create(path).unwrap().set_len(size).unwrap();
+}
+
+/// A sparse disk image of `size` bytes whose GPT (written by sfdisk) holds
+/// Linux partitions at these (start, length) in 512-byte sectors; the
+/// first gets an ext4 file system, made in place.
+pub fn gpt_disk(disk: &Path, size: u64, partitions: &[(u64, u64)]) {
+    sparse_file(disk, size);
+    let mut layout = String::from("label: gpt\n");
+    for (start, len) in partitions {
+        layout += &format!("start={start}, size={len}, type=linux\n");
+    }
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf '{layout}' | sfdisk -q {}", disk.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sfdisk: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (start, len) = partitions[0];
+    tool(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-E",
+            &format!("offset={}", start * 512),
+            &disk.display().to_string(),
+            &format!("{}k", len / 2),
+        ],
+    );
+}
+
 pub fn make_ext4(image: &Path, tree: Option<&Path>, mkfs_args: &[&str], size: &str) {
     let mut args: Vec<String> = vec!["-q".into(), "-F".into()];
     args.extend(mkfs_args.iter().map(|s| s.to_string()));
