@@ -20,7 +20,7 @@ pub struct Ccb {
     pub(crate) options: u32,
     pub(crate) delete_on_close: bool,
     pub(crate) position: u64,
-    pub(crate) scan: Option<DirScan>,
+    pub(crate) scan: Option<alloc::boxed::Box<DirScan>>,
     /// Where the next EA enumeration on this open starts.
     pub(crate) ea_position: usize,
     /// Access and write times this open set explicitly (or froze with

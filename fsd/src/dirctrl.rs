@@ -151,7 +151,7 @@ pub fn query_directory(
             .or_else(|| ccb.scan.as_ref().map(|s| s.pattern.clone()))
             .unwrap_or_else(|| alloc::vec![b'*' as u16]);
         match start_scan(ccb, pattern) {
-            Ok(scan) => ccb.scan = Some(scan),
+            Ok(scan) => ccb.scan = Some(alloc::boxed::Box::new(scan)),
             Err(e) => return e.into(),
         }
     }

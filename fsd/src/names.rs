@@ -146,7 +146,7 @@ pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     Ok(parts)
 }
 
-const INLINE_COMPONENTS: usize = 16;
+const INLINE_COMPONENTS: usize = 8;
 
 /// A path's components: the first few without an allocation (a create
 /// splits every name it is given).
