@@ -233,7 +233,11 @@ fn main() {
         fresh_copy(&pristine, &work);
         Some(lkl_child(&work))
     };
-    let wine = || wine_subject(&pristine, &work);
+    let wine_setup = wine_setup(&pristine, &work);
+    let wine = || {
+        let (wine, exe) = wine_setup.as_ref()?;
+        Some(wine_subject(wine, exe, &pristine, &work))
+    };
     let host = || {
         if !root {
             return None;
@@ -320,26 +324,25 @@ fn main() {
     }
 }
 
-/// The same work as the lkl subject, by the `fs_work` example built for
-/// Windows and run under Wine on a fresh copy of the image. The first run
-/// only warms the prefix (Wine's own services start with it and take CPU
-/// for a while); the second is timed.
-fn wine_subject(pristine: &Path, work: &Path) -> Option<[f64; 3]> {
+/// Wine with the `fs_work` example built for Windows: one prefix for the
+/// whole benchmark, warmed by one untimed run (Wine's own services start
+/// with a new prefix and take CPU for a while). None without wine64.
+fn wine_setup(pristine: &Path, work: &Path) -> Option<(Wine, PathBuf)> {
     if !Path::new(wine::WINE).exists() {
         println!("lkl under Wine: skipped (no wine64)");
         return None;
     }
-    let bin = build_windows(&["-p", "lklfs", "--example", "fs_work"]);
+    let exe = build_windows(&["-p", "lklfs", "--example", "fs_work"]).join("examples/fs_work.exe");
     let wine = Wine::new();
-    let mut text = String::new();
-    for _ in 0..2 {
-        fresh_copy(pristine, work);
-        text = wine.run_ok(
-            &bin.join("examples/fs_work.exe"),
-            &[&format!("Z:{}", work.display())],
-        );
-    }
-    Some(parse_times(&text))
+    wine_subject(&wine, &exe, pristine, work);
+    Some((wine, exe))
+}
+
+/// The same work as the lkl subject, by `fs_work.exe` under Wine on a
+/// fresh copy of the image.
+fn wine_subject(wine: &Wine, exe: &Path, pristine: &Path, work: &Path) -> [f64; 3] {
+    fresh_copy(pristine, work);
+    parse_times(&wine.run_ok(exe, &[&format!("Z:{}", work.display())]))
 }
 
 /// Whether this process runs as root (loop mounts need it).
