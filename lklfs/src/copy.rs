@@ -54,6 +54,11 @@ pub fn run(
     }
 }
 
+/// Whether host path `src` names a directory's contents (`dir/.`, `.`).
+fn contents_of(src: &str) -> bool {
+    src == "." || src.ends_with("/.") || (cfg!(windows) && src.ends_with("\\."))
+}
+
 struct Copy {
     recursive: bool,
     preserve: bool,
@@ -80,14 +85,16 @@ impl Copy {
                 return Err(Error::Msg(format!("{src}: is a directory (use -r)")));
             }
             let target = if dest_is_dir {
-                let name = Path::new(src)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
-                format!(
-                    "{}/{}",
-                    dest_full.trim_end_matches('/'),
-                    name.unwrap_or_default()
-                )
+                match Path::new(src).file_name() {
+                    // `dir/.`: what is in dir, as cp takes it.
+                    Some(_) if contents_of(src) => dest_full.clone(),
+                    Some(name) => format!(
+                        "{}/{}",
+                        dest_full.trim_end_matches('/'),
+                        name.to_string_lossy()
+                    ),
+                    None => dest_full.clone(),
+                }
             } else if sources.len() > 1 {
                 return Err(Error::sys(&dest.path, Errno::ENOTDIR));
             } else {

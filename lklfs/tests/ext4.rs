@@ -99,6 +99,26 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
         &round.display().to_string(),
     ]);
     assert_same_tree(&s.path("tree"), &round, EXACT);
+
+    // `dir/.` is what is in dir, both ways, as cp takes it.
+    lklfs_ok(&["mkdir", &img("/contents")]);
+    let contents = format!("{}/.", s.path("tree").display());
+    lklfs_ok(&["cp", "-r", "-p", &contents, &img("/contents")]);
+    let listing = debugfs("ls /contents");
+    assert!(
+        listing.contains("page-1") && !listing.contains("tree"),
+        "{listing}"
+    );
+    let back = s.path("back");
+    std::fs::create_dir(&back).unwrap();
+    lklfs_ok(&[
+        "cp",
+        "-r",
+        "-p",
+        &img("/contents/."),
+        &back.display().to_string(),
+    ]);
+    assert_same_tree(&s.path("tree"), &back, EXACT);
     e2fsck_clean(&image);
 }
 
