@@ -2,8 +2,8 @@
 //! of worker threads doing positional I/O off the kernel's threads. Reads
 //! of up to 64 KiB whose data the host already caches are done at once
 //! instead, without blocking (preadv2 with RWF_NOWAIT): no thread hand-off.
-//! On Windows, which has no such read, reads of up to 16 KiB are done at
-//! once.
+//! On Windows, which has no such read, reads of up to 64 KiB are done at
+//! once, cached or not.
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -248,16 +248,11 @@ fn read_cached(file: &File, req: &mut Request) -> bool {
 }
 
 /// Windows has no read that fails instead of waiting for the device, so
-/// reads of a few blocks are done here: a hand-off to a worker costs more
-/// than the copy when the host caches the image (the usual case), and a
-/// miss holds the kernel for one small read. Larger reads and any error go
-/// to the workers.
+/// small reads are done here: a hand-off to a worker costs more than the
+/// copy when the host caches the image (the usual case), and a miss holds
+/// the kernel for one small read. Any error goes to the workers.
 #[cfg(windows)]
 fn read_cached(file: &File, req: &mut Request) -> bool {
-    const WINDOWS_INLINE_MAX: u64 = 64 << 10;
-    if req.len() > WINDOWS_INLINE_MAX {
-        return false;
-    }
     let mut offset = req.offset();
     for seg in req.segments() {
         if read_at(file, seg, offset).is_err() {
