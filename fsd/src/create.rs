@@ -107,15 +107,22 @@ fn grant(vol: &Volume, desired: u32, st: Option<&Stat>) -> Result<u32, NtStatus>
 }
 
 /// The open flags for a file of status `st` opened with `granted` rights.
+/// FIFOs, sockets and devices open non-blocking: an open of a FIFO with
+/// no writer would otherwise wait, holding the request.
 fn open_flags(st: &Stat, granted: u32, options: u32) -> i32 {
+    let special = if st.st_mode & uapi::S_IFMT == uapi::S_IFREG {
+        0
+    } else {
+        uapi::O_NONBLOCK
+    };
     if is_symlink(st) && options & FILE_OPEN_REPARSE_POINT != 0 {
         uapi::O_PATH | uapi::O_NOFOLLOW
     } else if is_dir(st) {
         uapi::O_RDONLY | uapi::O_DIRECTORY
     } else if granted & (access::FILE_WRITE_DATA | access::FILE_APPEND_DATA) != 0 {
-        uapi::O_RDWR
+        uapi::O_RDWR | special
     } else {
-        uapi::O_RDONLY
+        uapi::O_RDONLY | special
     }
 }
 
@@ -351,10 +358,11 @@ fn open_existing(
             }) {
                 return Err(NtStatus::SHARING_VIOLATION);
             }
+            // Non-blocking: a FIFO without a reader fails instead of waiting.
             let fd = st_open(sys::openat(
                 uapi::AT_FDCWD,
                 &path,
-                uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_CLOEXEC,
+                uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_NONBLOCK | uapi::O_CLOEXEC,
                 0,
             ))?;
             let _ = sys::close(fd);

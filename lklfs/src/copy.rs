@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Errno};
 
-use crate::error::{Context, Error};
+use crate::error::{under, Context, Error};
 use crate::fsops::{self, is_dir, is_symlink, lstat};
 use crate::hostfs;
 use crate::session::{check_interrupt, Access, Session};
@@ -27,6 +27,7 @@ pub fn run(
         recursive,
         preserve,
         links: HashMap::new(),
+        image_root: String::new(),
         progress: Progress::new(),
     };
     match ImagePath::try_parse(dest) {
@@ -64,6 +65,8 @@ struct Copy {
     preserve: bool,
     /// Files with several links already copied: (device, inode) to path.
     links: HashMap<(u64, u64), String>,
+    /// Where the image's root is in the kernel's tree, for messages.
+    image_root: String,
     progress: Progress,
 }
 
@@ -172,6 +175,7 @@ impl Copy {
         dest: &Path,
     ) -> Result<(), Error> {
         let s = Session::open(&sources[0].image, opts, Access::Read)?;
+        self.image_root = s.path("/");
         let dest_is_dir = dest.is_dir();
         if sources.len() > 1 && !dest_is_dir {
             return Err(Error::Msg(format!("{}: not a directory", dest.display())));
@@ -224,7 +228,8 @@ impl Copy {
             let progress = &mut self.progress;
             fsops::copy_out(src, &mut file, &mut |n| progress.add(n))?;
         } else {
-            eprintln!("lklfs: {src}: skipping a special file");
+            let shown = under(&self.image_root, src).unwrap_or_else(|| src.to_string());
+            eprintln!("lklfs: {shown}: skipping a special file");
             return Ok(());
         }
         if self.preserve && !is_symlink(&st) {

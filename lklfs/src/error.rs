@@ -12,6 +12,18 @@ pub enum Error {
     Interrupted,
 }
 
+/// Kernel path `path` as a path in the file system mounted at `root`,
+/// if it is one.
+pub fn under(root: &str, path: &str) -> Option<String> {
+    let root = root.trim_end_matches('/');
+    match path.strip_prefix(root) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            Some(format!("/{}", rest.trim_start_matches('/')))
+        }
+        _ => None,
+    }
+}
+
 impl Error {
     pub fn sys(what: impl Into<String>, errno: Errno) -> Error {
         Error::Sys {
@@ -24,12 +36,9 @@ impl Error {
     /// tree) as the user wrote it: relative to the image's root.
     pub fn under_root(self, root: &str) -> Error {
         match self {
-            Error::Sys { what, errno } => match what.strip_prefix(root) {
-                Some(rest) if rest.is_empty() || rest.starts_with('/') => Error::Sys {
-                    what: format!("/{}", rest.trim_start_matches('/')),
-                    errno,
-                },
-                _ => Error::Sys { what, errno },
+            Error::Sys { what, errno } => Error::Sys {
+                what: under(root, &what).unwrap_or(what),
+                errno,
             },
             other => other,
         }

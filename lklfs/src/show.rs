@@ -63,8 +63,15 @@ fn print_entry(
 }
 
 pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
+    let full = s.path(path);
+    // Following symlinks, as the open will. A FIFO, socket or device in an
+    // image has nothing to read (and a FIFO would wait forever).
+    let st = sys::newfstatat(uapi::AT_FDCWD, &full, 0).at(path)?;
+    if !is_dir(&st) && st.st_mode & uapi::S_IFMT != uapi::S_IFREG {
+        return Err(Error::Msg(format!("{path}: not a regular file")));
+    }
     let mut out = std::io::stdout().lock();
-    fsops::copy_out(&s.path(path), &mut out, &mut |_| {})?;
+    fsops::copy_out(&full, &mut out, &mut |_| {})?;
     out.flush().map_err(|e| Error::Msg(e.to_string()))
 }
 

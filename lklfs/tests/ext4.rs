@@ -125,8 +125,11 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
 #[test]
 fn errors_are_clear_and_write_nothing() {
     let s = Scratch::new("errors");
+    let tree = s.path("tree");
+    std::fs::create_dir(&tree).unwrap();
+    tool("mkfifo", &[&tree.join("fifo").display().to_string()]);
     let image = s.path("e.img");
-    make_ext4(&image, None, &[], "16M");
+    make_ext4(&image, Some(&tree), &[], "16M");
     let before = sha256(&image);
     let img = |p: &str| format!("{}:{p}", image.display());
     let cases: &[(&[&str], &str)] = &[
@@ -145,6 +148,9 @@ fn errors_are_clear_and_write_nothing() {
         (&["--ro", "mkdir", &img("/d")], "Read-only file system"),
         (&["-P", "2", "ls", &img("/")], "no partition 2"),
         (&["-t", "xfs", "ls", &img("/")], "not a xfs file system"),
+        // Nothing to read, and no writer could ever come: not a wait.
+        (&["cat", &img("/fifo")], "lklfs: /fifo: not a regular file"),
+        (&["cat", &img("/")], "lklfs: /: Is a directory"),
     ];
     for (args, message) in cases {
         let out = lklfs(args);
@@ -156,6 +162,15 @@ fn errors_are_clear_and_write_nothing() {
         );
         assert_eq!(sha256(&image), before, "{args:?} changed the image");
     }
+    let out = s.path("out");
+    let copied = lklfs(&["cp", "-r", &img("/"), &out.display().to_string()]);
+    let err = String::from_utf8_lossy(&copied.stderr);
+    assert!(copied.status.success(), "{err}");
+    assert!(
+        err.contains("lklfs: /fifo: skipping a special file"),
+        "{err}"
+    );
+    assert!(out.join("lost+found").is_dir() && !out.join("fifo").exists());
 }
 
 #[test]
