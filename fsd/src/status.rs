@@ -120,7 +120,9 @@ pub fn from_errno(errno: Errno, missing: Missing) -> NtStatus {
         Errno::EDQUOT => NtStatus::QUOTA_EXCEEDED,
         Errno::ENOTEMPTY => NtStatus::DIRECTORY_NOT_EMPTY,
         Errno::EISDIR => NtStatus::FILE_IS_A_DIRECTORY,
-        Errno::EUCLEAN => NtStatus::FILE_CORRUPT_ERROR,
+        // EBADMSG: metadata that fails its checksum (EFSBADCRC).
+        Errno::EUCLEAN | Errno::EBADMSG => NtStatus::FILE_CORRUPT_ERROR,
+        Errno::ENOKEY => NtStatus::ACCESS_DENIED,
         Errno::EIO => NtStatus::UNEXPECTED_IO_ERROR,
         Errno::ENAMETOOLONG => NtStatus::NAME_TOO_LONG,
         Errno::EMLINK => NtStatus::TOO_MANY_LINKS,

@@ -126,3 +126,40 @@ fn changes_are_recorded_for_notifications() {
     );
     assert!(vol.take_changes().is_empty(), "taken once");
 }
+
+/// A file whose inode fails its checksum (set wrong by debugfs): opening
+/// it is STATUS_FILE_CORRUPT_ERROR, and the rest of the volume still works.
+#[test]
+fn a_damaged_inode_is_file_corrupt_error() {
+    let t = TestVolume::prepared(
+        "corrupt",
+        &["-O", "metadata_csum"],
+        |root| {
+            std::fs::write(root.join("victim"), b"lost").unwrap();
+            std::fs::write(root.join("fine"), b"kept").unwrap();
+        },
+        |image| {
+            let img = image.display().to_string();
+            run(
+                "debugfs",
+                &["-w", "-R", "sif /victim checksum 0xdead", &img],
+            );
+        },
+        fsd::VolumeOptions::default(),
+    );
+    let open = |name: &str| {
+        t.create(
+            name,
+            fsd::create::FILE_OPEN,
+            0,
+            fsd::access::GENERIC_READ,
+            fsd::access::FILE_SHARE_READ,
+        )
+    };
+    assert_eq!(
+        open("\\victim").err(),
+        Some(fsd::NtStatus::FILE_CORRUPT_ERROR)
+    );
+    let fine = open("\\fine").expect("an undamaged file opens");
+    t.close(fine.ccb);
+}

@@ -52,10 +52,17 @@ impl Error {
     }
 }
 
-/// The message of a Linux error number, the same on every host.
+/// The message of a Linux error number (glibc's words, the same on every
+/// host), with what file systems mean by the errnos they borrow.
 pub fn describe(errno: Errno) -> String {
+    let meaning = match errno {
+        Errno::EBADMSG => " (file system metadata fails its checksum: the image is damaged)",
+        Errno::EUCLEAN => " (the file system is damaged: its checker can repair it)",
+        Errno::ENOKEY => " (the directory is encrypted)",
+        _ => "",
+    };
     match errno.message() {
-        Some(text) => text.to_string(),
+        Some(text) => format!("{text}{meaning}"),
         None => format!("error {}", errno.0),
     }
 }

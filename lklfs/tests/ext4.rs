@@ -235,3 +235,47 @@ fn no_space_is_an_error_and_leaves_a_consistent_file_system() {
     );
     e2fsck_clean(&image);
 }
+
+/// Metadata that fails its checksum is named for what it is, and the
+/// rest of the image still reads. With --ro nothing is written; without,
+/// Linux records the error in the superblock, as a mount on Linux does,
+/// so that the next e2fsck checks the file system in full.
+#[test]
+fn damaged_metadata_is_reported_as_such() {
+    let s = Scratch::new("damaged");
+    let tree = s.path("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("victim"), b"lost").unwrap();
+    std::fs::write(tree.join("fine"), b"kept").unwrap();
+    let image = s.path("d.img");
+    make_ext4(&image, Some(&tree), &["-O", "metadata_csum"], "16M");
+    let img = image.display().to_string();
+    tool(
+        "debugfs",
+        &["-w", "-R", "sif /victim checksum 0xdead", &img],
+    );
+    let before = sha256(&image);
+
+    let victim = format!("{img}:/victim");
+    for ro in [true, false] {
+        let args: &[&str] = if ro {
+            &["--ro", "cat", &victim]
+        } else {
+            &["cat", &victim]
+        };
+        let out = lklfs(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("lklfs: /victim: Bad message (file system metadata fails its checksum"),
+            "{err}"
+        );
+        if ro {
+            assert_eq!(sha256(&image), before, "--ro wrote to the image");
+        }
+    }
+    let header = tool("dumpe2fs", &["-h", &img]);
+    assert!(header.contains("clean with errors"), "{header}");
+    assert!(header.contains("EFSBADCRC"), "{header}");
+    assert_eq!(lklfs_ok(&["cat", &format!("{img}:/fine")]), "kept");
+}

@@ -39,6 +39,18 @@ impl TestVolume {
         populate: impl FnOnce(&Path),
         options: VolumeOptions,
     ) -> TestVolume {
+        Self::prepared(name, mkfs_args, populate, |_| {}, options)
+    }
+
+    /// As [`TestVolume::with_options`], with `prepare` run on the image
+    /// before it is mounted (to damage it, say).
+    pub fn prepared(
+        name: &str,
+        mkfs_args: &[&str],
+        populate: impl FnOnce(&Path),
+        prepare: impl FnOnce(&Path),
+        options: VolumeOptions,
+    ) -> TestVolume {
         kernel();
         let dir = std::env::temp_dir().join(format!("fsd-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -51,6 +63,7 @@ impl TestVolume {
         let img = image.display().to_string();
         args.extend_from_slice(&["-d", &tree, &img, "32M"]);
         run("mkfs.ext4", &args);
+        prepare(&image);
         let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();
         let vol = Volume::mount(&disk, &options).unwrap();
         TestVolume {
