@@ -303,6 +303,33 @@ fn windows_paths_and_vfat() {
         mtime_ns: 2_000_000_000,
     };
     assert_same_tree(&tree, &back, fat);
+
+    // Drive C: in Windows' spelling, both ways.
+    std::fs::create_dir(wine.drive_c().join("work")).unwrap();
+    run_ok(
+        &wine,
+        &[
+            "cp",
+            &format!("{}:/tree/small.txt", z_backslash(&image)),
+            "C:\\work\\small.txt",
+        ],
+    );
+    let on_c = wine.drive_c().join("work/small.txt");
+    assert_eq!(
+        std::fs::read(&on_c).unwrap(),
+        std::fs::read(tree.join("small.txt")).unwrap()
+    );
+    run_ok(
+        &wine,
+        &[
+            "cp",
+            "C:\\work\\small.txt",
+            &format!("{}:/from-c.txt", z_backslash(&image)),
+        ],
+    );
+    let listing = tool("mdir", &["-i", &image.display().to_string(), "::/"]);
+    assert!(listing.contains("from-c"), "mdir: {listing}");
+    tool("fsck.vfat", &["-n", &image.display().to_string()]);
 }
 
 /// Wine 8 reports success for CreateSymbolicLinkW without making a link:

@@ -55,6 +55,11 @@ impl Wine {
         std::os::unix::fs::symlink(target, link).unwrap();
     }
 
+    /// Where the prefix keeps drive C:.
+    pub fn drive_c(&self) -> PathBuf {
+        self.prefix.join("drive_c")
+    }
+
     /// Runs `program` with `args`, requires success, and returns stdout.
     pub fn run_ok(&self, program: &Path, args: &[&str]) -> String {
         let out = self.command(program).args(args).output().unwrap();
