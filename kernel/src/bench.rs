@@ -36,13 +36,14 @@ pub fn ns_per_call_interleaved(
             times.push(ns_per_call(calls, f));
         }
     }
-    samples
-        .into_iter()
-        .map(|mut times| {
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        })
-        .collect()
+    samples.into_iter().map(median).collect()
+}
+
+/// The median of `values` (the upper one of an even count); NaN if none.
+pub fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+    let mut v: std::vec::Vec<f64> = values.into_iter().collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 pub struct Measurement<'a> {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lkl::bench::Measurement;
+use lkl::bench::{median, Measurement};
 
 use common::{lkl_subject, run_ops, Target, BIG, DIRS, FILES_PER_DIR, SMALL};
 use wine::{build_windows, Wine};
@@ -145,12 +145,6 @@ type Subject<'a> = dyn Fn() -> Option<[f64; 3]> + 'a;
 
 /// Rounds of every subject; each job's median is reported.
 const ROUNDS: usize = 3;
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
 
 fn is_mounted(mnt: &Path) -> bool {
     let mounts = fs::read_to_string("/proc/mounts").unwrap();
