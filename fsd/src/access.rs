@@ -6,6 +6,8 @@ pub const FILE_READ_DATA: u32 = 0x0001;
 pub const FILE_LIST_DIRECTORY: u32 = FILE_READ_DATA;
 pub const FILE_WRITE_DATA: u32 = 0x0002;
 pub const FILE_APPEND_DATA: u32 = 0x0004;
+/// The rights that change a file's data.
+pub const WRITES_DATA: u32 = FILE_WRITE_DATA | FILE_APPEND_DATA;
 pub const FILE_READ_EA: u32 = 0x0008;
 pub const FILE_WRITE_EA: u32 = 0x0010;
 pub const FILE_EXECUTE: u32 = 0x0020;
@@ -84,7 +86,7 @@ pub struct ShareAccess {
 fn uses(access: u32) -> (bool, bool, bool) {
     (
         access & (FILE_EXECUTE | FILE_READ_DATA) != 0,
-        access & (FILE_WRITE_DATA | FILE_APPEND_DATA) != 0,
+        access & WRITES_DATA != 0,
         access & DELETE != 0,
     )
 }

@@ -82,7 +82,7 @@ fn allowed(vol: &Volume, st: Option<&Stat>) -> u32 {
     }
     if let Some(st) = st {
         if st.st_mode & 0o222 == 0 && !is_dir(st) && !is_symlink(st) {
-            allowed &= !(access::FILE_WRITE_DATA | access::FILE_APPEND_DATA);
+            allowed &= !access::WRITES_DATA;
         }
     }
     allowed
@@ -119,10 +119,17 @@ fn open_flags(st: &Stat, granted: u32, options: u32) -> i32 {
         uapi::O_PATH | uapi::O_NOFOLLOW
     } else if is_dir(st) {
         uapi::O_RDONLY | uapi::O_DIRECTORY
-    } else if granted & (access::FILE_WRITE_DATA | access::FILE_APPEND_DATA) != 0 {
-        uapi::O_RDWR | special
     } else {
-        uapi::O_RDONLY | special
+        data_mode(granted) | special
+    }
+}
+
+/// O_RDWR for `rights` that change data, else O_RDONLY.
+fn data_mode(rights: u32) -> i32 {
+    if rights & access::WRITES_DATA != 0 {
+        uapi::O_RDWR
+    } else {
+        uapi::O_RDONLY
     }
 }
 
@@ -181,12 +188,7 @@ fn open_exact(
         path.push(b'/');
         names::push_linux(&mut path, c).ok()?;
     }
-    let writes = access::FILE_WRITE_DATA | access::FILE_APPEND_DATA;
-    let flags = if map_generic(req.desired_access) & writes != 0 {
-        uapi::O_RDWR
-    } else {
-        uapi::O_RDONLY
-    };
+    let flags = data_mode(map_generic(req.desired_access));
     // From the directory the name is relative to, held open by the volume
     // or the related open: a shorter walk. It cannot leave that directory:
     // components are never `.` or `..`, and no symlink is followed.

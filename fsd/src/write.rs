@@ -32,7 +32,7 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
         return Err(NtStatus::INVALID_DEVICE_REQUEST);
     }
     vol.check_writable()?;
-    if ccb.access & (access::FILE_WRITE_DATA | access::FILE_APPEND_DATA) == 0 {
+    if ccb.access & access::WRITES_DATA == 0 {
         return Err(NtStatus::ACCESS_DENIED);
     }
     if data.is_empty() {
