@@ -127,7 +127,7 @@ fn push_utf8(out: &mut Vec<u8>, c: char) {
 }
 
 /// The components of a path relative to the volume root or to an open
-/// directory: `\\a\\b`, `a\\b`, and a trailing `\\` are accepted; empty
+/// directory: `\a\b`, `a\b`, and a trailing `\` are accepted; empty
 /// components, `.` and `..` are not.
 pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     let trimmed = path.strip_prefix(&[b'\\' as u16]).unwrap_or(path);

@@ -89,14 +89,13 @@ impl Copy {
             }
             let target = if dest_is_dir {
                 match Path::new(src).file_name() {
-                    // `dir/.`: what is in dir, as cp takes it.
-                    Some(_) if contents_of(src) => dest_full.clone(),
-                    Some(name) => format!(
+                    Some(name) if !contents_of(src) => format!(
                         "{}/{}",
                         dest_full.trim_end_matches('/'),
                         name.to_string_lossy()
                     ),
-                    None => dest_full.clone(),
+                    // `dir/.`: what is in dir, as cp takes it; `/`, `..`.
+                    _ => dest_full.clone(),
                 }
             } else if sources.len() > 1 {
                 return Err(Error::sys(&dest.path, Errno::ENOTDIR));

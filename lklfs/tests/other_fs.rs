@@ -53,12 +53,7 @@ fn vfat_write_check_and_read() {
     fat_tree(&s.path("tree"));
     let image = s.path("fat.img");
     tool("mkfs.vfat", &["-C", &image.display().to_string(), "32768"]);
-    let fat = Compare {
-        modes: false,
-        symlinks: false,
-        mtime_ns: 2_000_000_000,
-    };
-    write_then_read(&s, &image, fat, &|| {
+    write_then_read(&s, &image, FAT, &|| {
         tool("fsck.vfat", &["-n", &image.display().to_string()]);
     });
     // The names Linux wrote are the ones mtools reads back.
@@ -94,12 +89,7 @@ fn vfat_read_what_mtools_wrote() {
         &image_arg(&image, "/"),
         &out.display().to_string(),
     ]);
-    let fat = Compare {
-        modes: false,
-        symlinks: false,
-        mtime_ns: 2_000_000_000,
-    };
-    assert_same_tree(&s.path("tree"), &out, fat);
+    assert_same_tree(&s.path("tree"), &out, FAT);
 }
 
 #[test]
@@ -107,13 +97,7 @@ fn btrfs_read_rootdir_and_write() {
     let s = Scratch::new("btrfs");
     sample_tree(&s.path("tree"));
     let image = s.path("btrfs.img");
-    std::fs::write(&image, vec![0u8; 0]).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(&image)
-        .unwrap()
-        .set_len(256 << 20)
-        .unwrap();
+    sparse_file(&image, 256 << 20);
     tool(
         "mkfs.btrfs",
         &[

@@ -297,12 +297,7 @@ fn windows_paths_and_vfat() {
             &z_backslash(&back),
         ],
     );
-    let fat = Compare {
-        modes: false,
-        symlinks: false,
-        mtime_ns: 2_000_000_000,
-    };
-    assert_same_tree(&tree, &back, fat);
+    assert_same_tree(&tree, &back, FAT);
 
     // Drive C: in Windows' spelling, both ways.
     std::fs::create_dir(wine.drive_c().join("work")).unwrap();

@@ -134,6 +134,13 @@ pub const EXACT: Compare = Compare {
     mtime_ns: 1,
 };
 
+/// What vfat keeps: bytes, and times to its 2 seconds.
+pub const FAT: Compare = Compare {
+    modes: false,
+    symlinks: false,
+    mtime_ns: 2_000_000_000,
+};
+
 /// Every entry of `want` is in `got` with the same bytes, and (as asked)
 /// mode, mtime and symlink target; nothing extra but lost+found.
 pub fn assert_same_tree(want: &Path, got: &Path, how: Compare) {
