@@ -56,7 +56,10 @@ pub(crate) fn release_handle(state: &mut VolumeState, ccb: &mut Ccb) -> (Cleaned
 /// Deletes the file of `ccb`, whose last handle went with delete pending.
 pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
     let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
-    if sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags).is_ok() {
+    if vol
+        .changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags))
+        .is_ok()
+    {
         vol.changed(&ccb.path, Action::Removed);
     }
     if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {

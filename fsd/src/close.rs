@@ -1,6 +1,5 @@
-//! IRP_MJ_CLOSE: the open goes away; with the file's last open, its FCB.
-use lkl::sys;
-
+//! IRP_MJ_CLOSE: the open goes away; with the file's last open, its FCB
+//! goes too or stays idle for the next open (see [`crate::cache`]).
 use crate::ccb::Ccb;
 use crate::cleanup::{delete_on_close, release_handle};
 use crate::status::Completion;
@@ -14,13 +13,11 @@ pub fn close(vol: &Volume, mut ccb: Ccb) -> Completion {
         delete_on_close(vol, &ccb);
         state = vol.state.lock();
     }
-    if let Some(fcb) = state.fcbs.get_mut(&ccb.ino) {
-        fcb.opens = fcb.opens.saturating_sub(1);
-        if fcb.opens == 0 {
-            state.fcbs.remove(&ccb.ino);
-        }
-    }
+    let generation = vol
+        .names_generation()
+        .filter(|_| vol.check_mounted().is_ok());
+    let closing = state.closed(ccb.ino, generation);
     drop(state);
-    let _ = sys::close(ccb.fd);
+    closing.close();
     Completion::ok(0)
 }

@@ -8,7 +8,9 @@ use lkl::{sys, Errno};
 
 use crate::access::{self, map_generic};
 use crate::attributes::{self, is_dir, is_symlink};
+use crate::cache::Node;
 use crate::ccb::Ccb;
+use crate::fcb::{Fcb, FdKind};
 use crate::linux::{lstat, nt};
 use crate::names;
 use crate::resolve::{self, Resolved};
@@ -75,13 +77,13 @@ fn check_request(req: &CreateRequest) -> Result<(), NtStatus> {
 
 /// Rights the file's mode and the volume allow (root's view: any write bit
 /// makes a file writable, as for the owner of the Windows handle).
-fn allowed(vol: &Volume, st: Option<&Stat>) -> u32 {
+fn allowed(vol: &Volume, mode: Option<u32>) -> u32 {
     let mut allowed = access::FILE_ALL_ACCESS;
     if vol.read_only {
         allowed &= !access::MODIFYING;
     }
-    if let Some(st) = st {
-        if st.st_mode & 0o222 == 0 && !is_dir(st) && !is_symlink(st) {
+    if let Some(mode) = mode {
+        if mode & 0o222 == 0 && !matches!(mode & uapi::S_IFMT, uapi::S_IFDIR | uapi::S_IFLNK) {
             allowed &= !access::WRITES_DATA;
         }
     }
@@ -90,8 +92,8 @@ fn allowed(vol: &Volume, st: Option<&Stat>) -> u32 {
 
 /// Grants `desired` (generic rights mapped; MAXIMUM_ALLOWED narrowed to
 /// what is allowed) or fails as Windows does.
-fn grant(vol: &Volume, desired: u32, st: Option<&Stat>) -> Result<u32, NtStatus> {
-    let allowed = allowed(vol, st);
+fn grant(vol: &Volume, desired: u32, mode: Option<u32>) -> Result<u32, NtStatus> {
+    let allowed = allowed(vol, mode);
     let wanted = map_generic(desired);
     if desired & access::MAXIMUM_ALLOWED != 0 {
         return Ok(wanted & allowed);
@@ -106,22 +108,45 @@ fn grant(vol: &Volume, desired: u32, st: Option<&Stat>) -> Result<u32, NtStatus>
     }
 }
 
-/// The open flags for a file of status `st` opened with `granted` rights.
+/// The open flags for a file of mode `mode` opened with `granted` rights.
 /// FIFOs, sockets and devices open non-blocking: an open of a FIFO with
 /// no writer would otherwise wait, holding the request.
-fn open_flags(st: &Stat, granted: u32, options: u32) -> i32 {
-    let special = if st.st_mode & uapi::S_IFMT == uapi::S_IFREG {
-        0
-    } else {
-        uapi::O_NONBLOCK
-    };
-    if is_symlink(st) && options & FILE_OPEN_REPARSE_POINT != 0 {
-        uapi::O_PATH | uapi::O_NOFOLLOW
-    } else if is_dir(st) {
-        uapi::O_RDONLY | uapi::O_DIRECTORY
-    } else {
-        data_mode(granted) | special
+fn open_flags(mode: u32, granted: u32, options: u32) -> i32 {
+    match mode & uapi::S_IFMT {
+        uapi::S_IFLNK if options & FILE_OPEN_REPARSE_POINT != 0 => uapi::O_PATH | uapi::O_NOFOLLOW,
+        uapi::S_IFDIR => uapi::O_RDONLY | uapi::O_DIRECTORY,
+        uapi::S_IFREG => data_mode(granted),
+        _ => data_mode(granted) | uapi::O_NONBLOCK,
     }
+}
+
+/// The rights granted and the open flags of an open of a file of mode
+/// `mode` at `path`, or why it is refused.
+fn admit(
+    vol: &Volume,
+    req: &CreateRequest,
+    information: u64,
+    mode: u32,
+    path: &[u8],
+) -> Result<(u32, i32), NtStatus> {
+    // The creator of a new file gets the access it asked for, even with
+    // FILE_ATTRIBUTE_READONLY.
+    let mode_limits = (information != FILE_CREATED).then_some(mode);
+    let granted = grant(vol, req.desired_access, mode_limits)?;
+    let kind = mode & uapi::S_IFMT;
+    if kind == uapi::S_IFDIR && req.options & FILE_NON_DIRECTORY_FILE != 0 {
+        return Err(NtStatus::FILE_IS_A_DIRECTORY);
+    }
+    if kind != uapi::S_IFDIR
+        && req.options & FILE_DIRECTORY_FILE != 0
+        && !(kind == uapi::S_IFLNK && crate::linux::points_to_dir(path))
+    {
+        return Err(NtStatus::NOT_A_DIRECTORY);
+    }
+    if req.options & FILE_DELETE_ON_CLOSE != 0 && mode & 0o222 == 0 && kind != uapi::S_IFDIR {
+        return Err(NtStatus::CANNOT_DELETE);
+    }
+    Ok((granted, open_flags(mode, granted, req.options)))
 }
 
 /// O_RDWR for `rights` that change data, else O_RDONLY.
@@ -132,8 +157,6 @@ fn data_mode(rights: u32) -> i32 {
         uapi::O_RDONLY
     }
 }
-
-const O_ACCMODE: i32 = 3;
 
 /// A descriptor that is closed unless it is handed on.
 struct Opened {
@@ -166,20 +189,9 @@ impl Drop for Opened {
     }
 }
 
-/// The quick way to an existing regular file or directory that FILE_OPEN
-/// or FILE_OPEN_IF names exactly: one openat2 that follows no symlink
-/// (O_NONBLOCK only keeps a FIFO from blocking; it does nothing to regular
-/// files and directories), then fstat. None sends the request the careful
-/// way: case-insensitive names, symlinks, other file types, any error.
-fn open_exact(
-    vol: &Volume,
-    req: &CreateRequest,
-    base: &[u8],
-    components: &[&[u16]],
-) -> Option<(Vec<u8>, Stat, Opened)> {
-    if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
-        return None;
-    }
+/// The kernel path of `components` under `base`, if every component has
+/// one (the careful way reports the others).
+fn exact_path(base: &[u8], components: &[&[u16]]) -> Option<Vec<u8>> {
     let mut path = Vec::with_capacity(
         base.len() + components.iter().map(|c| 1 + 3 * c.len()).sum::<usize>() + 1,
     );
@@ -187,6 +199,51 @@ fn open_exact(
     for c in components {
         path.push(b'/');
         names::push_linux(&mut path, c).ok()?;
+    }
+    Some(path)
+}
+
+/// An open that makes no system call: `path` is remembered (see
+/// [`crate::cache`]) and its FCB holds the file open the way this open
+/// needs. None: not so.
+fn open_cached(
+    vol: &Volume,
+    req: &CreateRequest,
+    path: &[u8],
+) -> Option<Result<(u64, Node, i32, u32), NtStatus>> {
+    if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
+        return None;
+    }
+    let mut state = vol.state.lock();
+    let node = state.cache.lookup(path, vol.names_generation()?)?;
+    let fcb = state.fcbs.get_mut(&node.ino)?;
+    let (granted, flags) = match admit(vol, req, FILE_OPENED, node.mode, path) {
+        Ok(admitted) => admitted,
+        Err(e) => return Some(Err(e)),
+    };
+    let fd = fcb.fd(FdKind::of(flags))?;
+    let added = vol
+        .check_mounted()
+        .and_then(|()| vol.check_unlocked())
+        .and_then(|()| fcb.add_open(granted, req.share_access));
+    Some(added.map(|()| (state.new_open_id(), node, fd, granted)))
+}
+
+/// The quick way to an existing regular file or directory that FILE_OPEN
+/// or FILE_OPEN_IF names exactly: one openat2 of `path` that follows no
+/// symlink (O_NONBLOCK only keeps a FIFO from blocking; it does nothing to
+/// regular files and directories), then fstat. None sends the request the
+/// careful way: case-insensitive names, symlinks, other file types, any
+/// error.
+fn open_exact(
+    vol: &Volume,
+    req: &CreateRequest,
+    base: &[u8],
+    components: &[&[u16]],
+    mut path: Vec<u8>,
+) -> Option<(Vec<u8>, Stat, Opened)> {
+    if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
+        return None;
     }
     let flags = data_mode(map_generic(req.desired_access));
     // From the directory the name is relative to, held open by the volume
@@ -240,8 +297,38 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         win_path.push(b'\\' as u16);
     }
 
+    let Some(path) = exact_path(base, &components) else {
+        return create_uncached(vol, req, base, &components, None, win_path);
+    };
+    match open_cached(vol, req, &path) {
+        Some(cached) => {
+            let (id, node, fd, granted) = cached?;
+            Ok(Created {
+                ccb: new_ccb(req, id, node, path, win_path, fd, granted),
+                information: FILE_OPENED,
+            })
+        }
+        None => create_uncached(vol, req, base, &components, Some(path), win_path),
+    }
+}
+
+/// A create that goes to the kernel: `exact` is the kernel path of the
+/// name as it is spelled, if it has one.
+fn create_uncached(
+    vol: &Volume,
+    req: &CreateRequest,
+    base: &[u8],
+    components: &[&[u16]],
+    exact: Option<Vec<u8>>,
+    win_path: Vec<u16>,
+) -> Result<Created, NtStatus> {
+    // Read before the name is looked up: what is learnt is kept only if no
+    // change of names came between (see `crate::cache`).
+    let generation = vol.names_generation();
     let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
-    let (path, information, st, opened) = match open_exact(vol, req, base, &components) {
+    let found = exact.and_then(|path| open_exact(vol, req, base, components, path));
+    let exactly = found.is_some();
+    let (path, information, st, opened) = match found {
         Some((path, st, opened)) => (path, FILE_OPENED, st, Some(opened)),
         None if components.is_empty() => {
             // The directory itself (the root, or the related directory).
@@ -252,7 +339,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
             (base.to_vec(), FILE_OPENED, st, None)
         }
         None => {
-            let target = resolve::resolve(vol.root.as_bytes(), base, &components)?;
+            let target = resolve::resolve(vol.root.as_bytes(), base, components)?;
             let (path, information, st) = if target.exists {
                 open_existing(vol, req, &target)?
             } else {
@@ -261,70 +348,87 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
             (path, information, st, None)
         }
     };
-
-    // The creator of a new file gets the access it asked for, even with
-    // FILE_ATTRIBUTE_READONLY.
-    let mode_limits = (information != FILE_CREATED).then_some(&st);
-    let granted = grant(vol, req.desired_access, mode_limits)?;
-    if is_dir(&st) && req.options & FILE_NON_DIRECTORY_FILE != 0 {
-        return Err(NtStatus::FILE_IS_A_DIRECTORY);
-    }
-    if !is_dir(&st) && want_dir && !(is_symlink(&st) && crate::linux::points_to_dir(&path)) {
-        return Err(NtStatus::NOT_A_DIRECTORY);
-    }
-    if req.options & FILE_DELETE_ON_CLOSE != 0 && st.st_mode & 0o222 == 0 && !is_dir(&st) {
-        return Err(NtStatus::CANNOT_DELETE);
-    }
-    let flags = open_flags(&st, granted, req.options);
-    let opened = match opened {
-        Some(o) if o.flags & O_ACCMODE == flags & O_ACCMODE && flags & uapi::O_PATH == 0 => o,
-        _ => Opened::open(&path, flags)?,
+    let node = Node {
+        ino: st.st_ino,
+        mode: st.st_mode,
     };
-    let id = {
+    let (granted, flags) = admit(vol, req, information, node.mode, &path)?;
+    let kind = FdKind::of(flags);
+    let keep_open = matches!(node.mode & uapi::S_IFMT, uapi::S_IFREG | uapi::S_IFDIR);
+    // What was opened to learn the file serves if it is open the right
+    // way and the FCB does not hold the file so already; if neither, the
+    // file is opened and the FCB looked at again.
+    let mut opened = opened.filter(|o| FdKind::of(o.flags) == kind);
+    let (id, fd, spare) = loop {
         let mut state = vol.state.lock();
         // Checked again now that a lock or dismount cannot come between.
         vol.check_mounted()?;
         vol.check_unlocked()?;
-        let fcb = state.fcbs.entry(st.st_ino).or_default();
-        let shared = if fcb.delete_pending {
-            Err(NtStatus::DELETE_PENDING)
-        } else {
-            fcb.share.check(granted, req.share_access)
-        };
-        if let Err(e) = shared {
-            if fcb.opens == 0 {
-                state.fcbs.remove(&st.st_ino);
+        let fcb = state
+            .fcbs
+            .entry(node.ino)
+            .or_insert_with(|| Fcb::new(generation, keep_open));
+        let (fd, spare) = match (fcb.fd(kind), opened.take()) {
+            (Some(fd), spare) => (fd, spare),
+            (None, Some(o)) => {
+                let fd = o.into_fd();
+                fcb.fds[kind as usize] = Some(fd);
+                (fd, None)
             }
+            (None, None) => {
+                state.forget_if_unused(node.ino);
+                drop(state);
+                opened = Some(Opened::open(&path, flags)?);
+                continue;
+            }
+        };
+        if let Err(e) = fcb.add_open(granted, req.share_access) {
+            state.forget_if_unused(node.ino);
+            drop(state);
             return Err(e);
         }
-        fcb.share.add(granted, req.share_access);
-        fcb.opens += 1;
-        fcb.handles += 1;
-        state.next_open += 1;
-        state.next_open
+        let id = state.new_open_id();
+        if let Some(g) = generation.filter(|&g| exactly && vol.names_generation() == Some(g)) {
+            state.cache.remember(&path, node, g);
+        }
+        break (id, fd, spare);
     };
-    let fd = opened.into_fd();
+    // Not needed after all: closed now that the state is unlocked.
+    drop(spare);
     Ok(Created {
-        ccb: Ccb {
-            id,
-            ino: st.st_ino,
-            path,
-            win_path,
-            fd,
-            is_dir: is_dir(&st),
-            access: granted,
-            share: req.share_access,
-            options: req.options,
-            delete_on_close: req.options & FILE_DELETE_ON_CLOSE != 0,
-            position: 0,
-            scan: None,
-            ea_position: 0,
-            fixed_times: [None, None],
-            modified: false,
-            cleaned_up: false,
-        },
+        ccb: new_ccb(req, id, node, path, win_path, fd, granted),
         information,
     })
+}
+
+/// The CCB of an open of `node`, with the FCB's descriptor `fd`.
+fn new_ccb(
+    req: &CreateRequest,
+    id: u64,
+    node: Node,
+    path: Vec<u8>,
+    win_path: Vec<u16>,
+    fd: i32,
+    granted: u32,
+) -> Ccb {
+    Ccb {
+        id,
+        ino: node.ino,
+        path,
+        win_path,
+        fd,
+        is_dir: node.mode & uapi::S_IFMT == uapi::S_IFDIR,
+        access: granted,
+        share: req.share_access,
+        options: req.options,
+        delete_on_close: req.options & FILE_DELETE_ON_CLOSE != 0,
+        position: 0,
+        scan: None,
+        ea_position: 0,
+        fixed_times: [None, None],
+        modified: false,
+        cleaned_up: false,
+    }
 }
 
 fn open_existing(

@@ -382,7 +382,7 @@ fn set_inner(
                     mode
                 };
                 if new != mode {
-                    nt(fchmod(ccb.fd, new & 0o7777))?;
+                    nt(vol.changing_names(|| fchmod(ccb.fd, new & 0o7777)))?;
                 }
             }
         }
@@ -432,7 +432,7 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
         if flags & FILE_DISPOSITION_POSIX_SEMANTICS != 0 {
             // The name goes now; open handles keep working, as on Linux.
             let how = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
-            nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
+            nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how)))?;
             vol.changed(&ccb.path, Action::Removed);
             return Ok(());
         }
@@ -492,13 +492,9 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
             return Err(NtStatus::ACCESS_DENIED);
         }
     }
-    nt(sys::renameat2(
-        uapi::AT_FDCWD,
-        &ccb.path,
-        uapi::AT_FDCWD,
-        &new_path,
-        0,
-    ))?;
+    nt(vol.changing_names(|| {
+        sys::renameat2(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0)
+    }))?;
     vol.changed(&ccb.path, Action::RenamedOldName);
     vol.changed(&new_path, Action::RenamedNewName);
     ccb.path = new_path;
@@ -516,7 +512,7 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
         if !replace {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
-        nt(sys::unlinkat(uapi::AT_FDCWD, &new_path, 0))?;
+        nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &new_path, 0)))?;
     }
     match sys::linkat(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0) {
         Ok(()) => {

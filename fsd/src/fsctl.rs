@@ -201,8 +201,10 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     } else {
         0
     };
-    nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
-    nt(sys::symlinkat(&target, uapi::AT_FDCWD, &ccb.path))?;
+    vol.changing_names(|| {
+        nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
+        nt(sys::symlinkat(&target, uapi::AT_FDCWD, &ccb.path))
+    })?;
     vol.changed(&ccb.path, Action::Modified);
     Ok(())
 }
@@ -216,14 +218,17 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
         if !attributes::is_symlink(&st) {
             return Err(NtStatus::NOT_A_REPARSE_POINT);
         }
-        nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, 0))?;
-        let fd = nt(sys::openat(
-            uapi::AT_FDCWD,
-            &ccb.path,
-            uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY,
-            0o644,
-        ))?;
-        let _ = sys::close(fd);
+        vol.changing_names(|| {
+            nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, 0))?;
+            let fd = nt(sys::openat(
+                uapi::AT_FDCWD,
+                &ccb.path,
+                uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC,
+                0o644,
+            ))?;
+            let _ = sys::close(fd);
+            Ok(())
+        })?;
         vol.changed(&ccb.path, Action::Modified);
         Ok(())
     })();

@@ -7,7 +7,8 @@
 //! cleanup, close), and completes the
 //! IRP with the [`Completion`] and output bytes they produce. Support
 //! modules hold names, times, attributes, access, status mapping, the
-//! volume (VCB), the FCB of each file and the CCB of each open. Everything
+//! volume (VCB), the FCB of each file (kept for a while after its last
+//! close, see [`cache`]) and the CCB of each open. Everything
 //! is portable `no_std` Rust, tested on Linux against the real kernel.
 #![no_std]
 
@@ -17,6 +18,7 @@ extern crate std;
 
 pub mod access;
 pub mod attributes;
+mod cache;
 pub mod ccb;
 pub mod cleanup;
 pub mod close;

@@ -11,9 +11,24 @@ use crate::status::NtStatus;
 
 const ESCAPE_BASE: u32 = 0xF000;
 
-fn forbidden(c: char) -> bool {
-    matches!(c, '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || ('\u{1}'..='\u{1f}').contains(&c)
+const fn forbidden(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' | '\u{1}'..='\u{1f}'
+    )
 }
+
+/// The ASCII characters Linux and Windows names both take as they are:
+/// not NUL, not `/`, none that [`forbidden`] names.
+const PLAIN_ASCII: [bool; 128] = {
+    let mut plain = [false; 128];
+    let mut c = 1;
+    while c < 128 {
+        plain[c] = c != b'/' as usize && !forbidden(c as u8 as char);
+        c += 1;
+    }
+    plain
+};
 
 fn push_char(out: &mut Vec<u16>, c: char) {
     let mut buf = [0u16; 2];
@@ -94,8 +109,10 @@ pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
             NtStatus::NAME_TOO_LONG
         });
     }
-    let plain = |c: u16| c < 0x80 && c != 0 && c != b'/' as u16 && !forbidden(c as u8 as char);
-    if name.iter().all(|&c| plain(c)) {
+    if name
+        .iter()
+        .all(|&c| PLAIN_ASCII.get(c as usize).copied().unwrap_or(false))
+    {
         // ASCII that Linux and Windows both take as it is: the usual case.
         out.extend(name.iter().map(|&c| c as u8));
         return Ok(());
@@ -136,9 +153,9 @@ pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     if trimmed.is_empty() {
         return Ok(parts);
     }
+    const DOT: u16 = b'.' as u16;
     for p in trimmed.split(|&c| c == b'\\' as u16) {
-        let dots = |n: usize| p.len() == n && p.iter().all(|&c| c == b'.' as u16);
-        if p.is_empty() || dots(1) || dots(2) {
+        if p.is_empty() || p == [DOT] || p == [DOT, DOT] {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
         parts.push(p);

@@ -256,7 +256,7 @@ fn set_inner(vol: &Volume, ccb: &Ccb, which: u32, sd: &[u8]) -> Result<(), NtSta
         nt(sys::fchownat(ccb.fd, "", uid, gid, uapi::AT_EMPTY_PATH))?;
     }
     if mode != st.st_mode & 0o777 {
-        nt(fchmod(ccb.fd, (st.st_mode & 0o7000) | mode))?;
+        nt(vol.changing_names(|| fchmod(ccb.fd, (st.st_mode & 0o7000) | mode)))?;
     }
     Ok(())
 }

@@ -2,13 +2,14 @@
 //! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use hashbrown::HashMap;
 
 use lkl::mount::{self, Mount, MountOptions};
 use lkl::AddedDisk;
 use spin::Mutex;
 
+use crate::cache::NameCache;
 use crate::fcb::Fcb;
 use crate::status::NtStatus;
 
@@ -56,11 +57,17 @@ pub struct Volume {
     /// The root directory, held open (O_PATH) for names relative to it;
     /// -1 once dismounted.
     root_fd: AtomicI32,
+    /// Moved on by every change of names (see [`crate::cache`]).
+    pub(crate) names_generation: AtomicU64,
+    /// Changes of names under way.
+    pub(crate) names_changing: AtomicU32,
 }
 
 #[derive(Default)]
 pub(crate) struct VolumeState {
     pub fcbs: HashMap<u64, Fcb>,
+    /// Paths known to lead to FCBs, and the idle FCBs.
+    pub cache: NameCache,
     /// The id of the next open.
     pub next_open: u64,
     /// What changed where, for change notifications.
@@ -68,6 +75,12 @@ pub(crate) struct VolumeState {
 }
 
 impl VolumeState {
+    /// The id of a new open.
+    pub fn new_open_id(&mut self) -> u64 {
+        self.next_open += 1;
+        self.next_open
+    }
+
     /// Records that `action` happened to the entry at kernel path `path`.
     pub fn changed(&mut self, path: &[u8], action: Action) {
         let dir = Volume::parent_of(path).to_vec();
@@ -114,6 +127,8 @@ impl Volume {
             locked: AtomicBool::new(false),
             dismounted: AtomicBool::new(false),
             root_fd: AtomicI32::new(root_fd),
+            names_generation: AtomicU64::new(0),
+            names_changing: AtomicU32::new(0),
         })
     }
 
@@ -134,10 +149,12 @@ impl Volume {
     /// Unmounts, writing everything out; later requests fail with
     /// STATUS_VOLUME_DISMOUNTED.
     pub fn dismount(&self) -> Result<(), NtStatus> {
-        {
-            let _state = self.state.lock();
+        let closing = {
+            let mut state = self.state.lock();
             self.dismounted.store(true, Ordering::SeqCst);
-        }
+            state.evict_idle()
+        };
+        closing.close();
         // A create that still walks from it fails its check for a
         // dismounted volume before it keeps what it opened.
         let root_fd = self.root_fd.swap(-1, Ordering::SeqCst);
