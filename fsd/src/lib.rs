@@ -18,7 +18,7 @@ extern crate std;
 
 pub mod access;
 pub mod attributes;
-mod cache;
+pub mod cache;
 pub mod ccb;
 pub mod cleanup;
 pub mod close;
