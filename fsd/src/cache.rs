@@ -8,7 +8,7 @@
 //!
 //! Whatever may change which file a path leads to, or a file's mode
 //! (unlink, rename, chmod, a file replaced by a symlink), runs through
-//! [`Volume::changing_names`]: it moves the names generation on, which
+//! `Volume::changing_names`: it moves the names generation on, which
 //! voids every remembered path, and lets the idle FCBs go. A path is
 //! trusted only while the generation is the one it was learnt in and no
 //! change is under way.
