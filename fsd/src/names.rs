@@ -80,6 +80,13 @@ pub fn push_windows(out: &mut Vec<u16>, name: &[u8]) {
 }
 
 fn push_str(out: &mut Vec<u16>, s: &str) {
+    if s.bytes()
+        .all(|b| PLAIN_ASCII.get(b as usize).copied().unwrap_or(false))
+    {
+        // Plain ASCII: the usual case.
+        out.extend(s.bytes().map(u16::from));
+        return;
+    }
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c as u16);
@@ -238,9 +245,15 @@ pub fn eq_ignore_case(a: &[u16], b: &[u16]) -> bool {
 
 /// Orders names as Windows lists them: by their upper case.
 pub fn cmp_ignore_case(a: &[u16], b: &[u16]) -> core::cmp::Ordering {
-    a.iter()
-        .map(|&c| upcase(c))
-        .cmp(b.iter().map(|&c| upcase(c)))
+    for (&x, &y) in a.iter().zip(b) {
+        if x != y {
+            let (x, y) = (upcase(x), upcase(y));
+            if x != y {
+                return x.cmp(&y);
+            }
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 const STAR: u16 = b'*' as u16;

@@ -3,7 +3,7 @@ use lkl::sys;
 
 use crate::access;
 use crate::ccb::Ccb;
-use crate::linux::{fstat, nt};
+use crate::linux::nt;
 use crate::status::{Completion, NtStatus};
 use crate::volume::Volume;
 
@@ -33,15 +33,15 @@ fn read_inner(
     if buf.is_empty() {
         return Ok(0);
     }
+    if offset > i64::MAX as u64 - buf.len() as u64 {
+        // No file reaches that far.
+        return Err(NtStatus::END_OF_FILE);
+    }
     let locked_out = vol.state.lock().fcbs.get(&ccb.ino).is_some_and(|f| {
         !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, buf.len() as u64, false)
     });
     if locked_out {
         return Err(NtStatus::FILE_LOCK_CONFLICT);
-    }
-    let size = nt(fstat(ccb.fd))?.st_size as u64;
-    if offset >= size {
-        return Err(NtStatus::END_OF_FILE);
     }
     let mut done = 0;
     while done < buf.len() {
@@ -54,6 +54,10 @@ fn read_inner(
             break;
         }
         done += n;
+    }
+    // Nothing at `offset`: it is at or past the end.
+    if done == 0 {
+        return Err(NtStatus::END_OF_FILE);
     }
     ccb.position = offset + done as u64;
     Ok(done)

@@ -43,6 +43,10 @@ fn reads_and_writes() {
         read(t.vol(), &mut c, Some(100), &mut buf).status,
         NtStatus::END_OF_FILE
     );
+    assert_eq!(
+        read(t.vol(), &mut c, Some(u64::MAX - 1), &mut buf).status,
+        NtStatus::END_OF_FILE
+    );
     assert_eq!(read(t.vol(), &mut c, Some(0), &mut []).information, 0);
     // Current position follows the last transfer.
     assert_eq!(read(t.vol(), &mut c, Some(0), &mut buf).information, 4);
