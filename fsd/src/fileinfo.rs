@@ -7,7 +7,7 @@ use lkl::{sys, Errno};
 use crate::access;
 use crate::attributes;
 use crate::ccb::Ccb;
-use crate::info::{facts, last_name, write_times, FileFacts};
+use crate::info::{facts_of_open, write_times, FileFacts};
 use crate::layout::Out;
 use crate::linux::{fchmod, fstat, futimens, nt};
 use crate::names;
@@ -73,8 +73,9 @@ fn min_size(class: u32) -> Option<usize> {
     })
 }
 
+/// Facts about the open file itself, wherever its names are now.
 fn file_facts(vol: &Volume, ccb: &Ccb) -> Result<FileFacts, NtStatus> {
-    nt(facts(&ccb.path, last_name(&ccb.path), vol.hide_dotfiles))
+    nt(facts_of_open(ccb.fd, &ccb.path, vol.hide_dotfiles))
 }
 
 fn basic(o: &mut Out, at: usize, f: &FileFacts) {

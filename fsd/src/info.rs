@@ -49,11 +49,23 @@ pub fn facts_in(
     }))
 }
 
+/// Facts about the file open as `fd` (wherever its names are now), whose
+/// kernel path was `path` when it was opened.
+pub fn facts_of_open(fd: i32, path: &[u8], hide_dotfiles: bool) -> Result<FileFacts, Errno> {
+    let stx = statx_at(fd, b"\0", uapi::AT_EMPTY_PATH)?;
+    let name = last_name(path);
+    Ok(from_statx(&stx, name, hide_dotfiles, || path.to_vec()))
+}
+
 fn statx(dir_fd: i32, path: &[u8]) -> Result<Statx, Errno> {
+    statx_at(dir_fd, path, 0)
+}
+
+fn statx_at(dir_fd: i32, path: &[u8], flags: i32) -> Result<Statx, Errno> {
     sys::statx(
         dir_fd,
         path,
-        uapi::AT_SYMLINK_NOFOLLOW,
+        flags | uapi::AT_SYMLINK_NOFOLLOW,
         uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
     )
 }

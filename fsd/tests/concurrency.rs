@@ -108,3 +108,99 @@ fn threads_on_the_same_files() {
             .all(|&b| b == expected));
     }
 }
+
+fn changing_tree(root: &std::path::Path) {
+    std::fs::create_dir(root.join("x")).unwrap();
+    for k in 0..10 {
+        std::fs::write(root.join(format!("x/f{k}")), k.to_string()).unwrap();
+    }
+    std::fs::write(root.join("p"), b"P").unwrap();
+    std::fs::write(root.join("q"), b"Q").unwrap();
+}
+
+/// Renames `from` to `to` through an open of `from`.
+fn rename(vol: &Volume, from: &str, to: &str) -> NtStatus {
+    let all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    let mut c = match open(vol, from, FILE_OPEN, DELETE | GENERIC_READ, all) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let req = fsd::fileinfo::SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w(to),
+    };
+    let status = fsd::fileinfo::set(vol, &mut c, &req, None).status;
+    fsd::close::close(vol, c);
+    status
+}
+
+fn inode(vol: &Volume, c: &fsd::Ccb) -> u64 {
+    let mut out = [0u8; 8];
+    fsd::fileinfo::query(vol, c, fsd::fileinfo::FILE_INTERNAL_INFORMATION, &mut out);
+    u64::from_le_bytes(out)
+}
+
+/// Opens that the FCB cache serves, while another thread renames a
+/// directory back and forth and swaps two files' names: every open that
+/// succeeds reads the file the inode it reports belongs to, and at the end
+/// nothing is left open (a clean dismount and e2fsck).
+#[test]
+fn repeated_opens_while_names_change() {
+    let mut t = TestVolume::new("changing", &[], changing_tree);
+    let vol = t.vol();
+    let all = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+    let contents = |c: &mut fsd::Ccb| {
+        let mut buf = [0u8; 8];
+        let n = read(vol, c, Some(0), &mut buf).information as usize;
+        buf[..n].to_vec()
+    };
+    let ino_of = |name: &str| {
+        let c = open(vol, name, FILE_OPEN, GENERIC_READ, all).unwrap();
+        let ino = inode(vol, &c);
+        fsd::close::close(vol, c);
+        ino
+    };
+    let (p, q) = (ino_of("\\p"), ino_of("\\q"));
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                let mut served = 0;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    for k in 0..10 {
+                        for dir in ["x", "y"] {
+                            let name = format!("\\{dir}\\f{k}");
+                            if let Ok(mut c) = open(vol, &name, FILE_OPEN, GENERIC_READ, all) {
+                                assert_eq!(contents(&mut c), k.to_string().into_bytes());
+                                fsd::close::close(vol, c);
+                                served += 1;
+                            }
+                        }
+                    }
+                    if let Ok(mut c) = open(vol, "\\p", FILE_OPEN, GENERIC_READ, all) {
+                        let expected: &[u8] = if inode(vol, &c) == p { b"P" } else { b"Q" };
+                        assert!([p, q].contains(&inode(vol, &c)));
+                        assert_eq!(contents(&mut c), expected);
+                        fsd::close::close(vol, c);
+                    }
+                }
+                assert!(served > 0);
+            });
+        }
+        s.spawn(|| {
+            for _ in 0..200 {
+                assert_eq!(rename(vol, "\\x", "\\y"), NtStatus::SUCCESS);
+                assert_eq!(rename(vol, "\\y", "\\x"), NtStatus::SUCCESS);
+                assert_eq!(rename(vol, "\\p", "\\tmp"), NtStatus::SUCCESS);
+                assert_eq!(rename(vol, "\\q", "\\p"), NtStatus::SUCCESS);
+                assert_eq!(rename(vol, "\\tmp", "\\q"), NtStatus::SUCCESS);
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+    });
+    assert_eq!(ino_of("\\p"), p);
+    t.finish();
+    assert_eq!(t.debugfs("cat /x/f7"), "7");
+    assert_eq!(t.debugfs("cat /q"), "Q");
+}

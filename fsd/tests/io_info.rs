@@ -189,6 +189,55 @@ fn query_information_layouts() {
     t.close(c);
 }
 
+/// Information about an open is about the file it opened, even once
+/// another handle has moved the file's directory.
+#[test]
+fn queries_follow_the_open_file() {
+    let mut t = TestVolume::new("follow", &[], tree);
+    let mut data = [0u8; 8];
+    let c = t
+        .create("\\dir\\moving.txt", FILE_CREATE, 0, RW, ALL_SHARE)
+        .unwrap()
+        .ccb;
+    assert_eq!(
+        fileinfo::query(t.vol(), &c, fileinfo::FILE_INTERNAL_INFORMATION, &mut data).status,
+        NtStatus::SUCCESS
+    );
+    let ino = u64::from_le_bytes(data);
+    let mut dir = t.open("\\dir");
+    let rename = SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w("\\moved"),
+    };
+    assert_eq!(
+        fileinfo::set(t.vol(), &mut dir, &rename, None).status,
+        NtStatus::SUCCESS
+    );
+    t.close(dir);
+    let mut again = [0u8; 8];
+    assert_eq!(
+        fileinfo::query(t.vol(), &c, fileinfo::FILE_INTERNAL_INFORMATION, &mut again).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(u64::from_le_bytes(again), ino);
+    let mut standard = [0u8; 24];
+    assert_eq!(
+        fileinfo::query(
+            t.vol(),
+            &c,
+            fileinfo::FILE_STANDARD_INFORMATION,
+            &mut standard
+        )
+        .status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(u32_at(&standard, 16), 1, "one link");
+    t.close(c);
+    t.finish();
+    assert!(t.debugfs("ls /moved").contains("moving.txt"));
+}
+
 #[test]
 fn set_information_reaches_the_disk() {
     let mut t = TestVolume::new("set", &[], tree);
