@@ -1,6 +1,10 @@
 //! The CCB: the state of one open of a file (one FILE_OBJECT).
 use alloc::vec::Vec;
 
+use lkl::{sys, uapi};
+
+use crate::status::NtStatus;
+
 /// An open file or directory. The Windows half keeps it as the file
 /// object's FsContext2 and passes it back with every request on it.
 #[derive(Debug)]
@@ -75,6 +79,31 @@ impl DirScan {
 }
 
 impl Ccb {
+    /// Where the open file is now (another open may have renamed it or a
+    /// directory above it): the path it was opened by if that still leads
+    /// to it, else what /proc/self/fd says of its descriptor, checked the
+    /// same way. None once no name leads to the file.
+    pub(crate) fn current_path(&self) -> Option<Vec<u8>> {
+        let leads_here = |path: &[u8]| {
+            sys::newfstatat(uapi::AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| st.st_ino == self.ino)
+        };
+        if leads_here(&self.path) {
+            return Some(self.path.clone());
+        }
+        let link = alloc::format!("/proc/self/fd/{}", self.fd);
+        let path = sys::readlinkat(uapi::AT_FDCWD, link).ok()?;
+        leads_here(&path).then_some(path)
+    }
+
+    /// Brings the open's path up to date (see [`Ccb::current_path`]) before
+    /// a request that works by path; FILE_DELETED once no name leads to
+    /// the file.
+    pub(crate) fn refresh_path(&mut self) -> Result<(), NtStatus> {
+        self.path = self.current_path().ok_or(NtStatus::FILE_DELETED)?;
+        Ok(())
+    }
+
     pub fn is_directory(&self) -> bool {
         self.is_dir
     }

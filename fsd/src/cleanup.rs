@@ -56,11 +56,14 @@ pub(crate) fn release_handle(state: &mut VolumeState, ccb: &mut Ccb) -> (Cleaned
 /// Deletes the file of `ccb`, whose last handle went with delete pending.
 pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
     let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
-    if vol
-        .changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &ccb.path, flags))
-        .is_ok()
-    {
-        vol.changed(&ccb.path, Action::Removed);
+    // No name left: another open deleted it already.
+    if let Some(path) = ccb.current_path() {
+        if vol
+            .changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &path, flags))
+            .is_ok()
+        {
+            vol.changed(&path, Action::Removed);
+        }
     }
     if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
         fcb.delete_pending = false;

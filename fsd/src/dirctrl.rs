@@ -145,6 +145,10 @@ pub fn query_directory(
         return NtStatus::INFO_LENGTH_MISMATCH.into();
     }
     if ccb.scan.is_none() || req.restart_scan {
+        // Listed by path: the directory's, wherever other opens moved it.
+        if let Err(e) = ccb.refresh_path() {
+            return e.into();
+        }
         let pattern = req
             .pattern
             .map(<[u16]>::to_vec)

@@ -355,6 +355,13 @@ fn set_inner(
         return Ok(());
     }
     vol.check_writable()?;
+    if matches!(
+        req,
+        SetRequest::Disposition(_) | SetRequest::Rename { .. } | SetRequest::Link { .. }
+    ) {
+        // These work by path: the file's, wherever other opens moved it.
+        ccb.refresh_path()?;
+    }
     match req {
         SetRequest::Basic {
             access: a,

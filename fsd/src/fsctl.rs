@@ -79,7 +79,10 @@ pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion 
     if let Err(e) = vol.check_mounted() {
         return e.into();
     }
-    let st = match nt(lstat(&ccb.path)) {
+    let Some(path) = ccb.current_path() else {
+        return NtStatus::FILE_DELETED.into();
+    };
+    let st = match nt(lstat(&path)) {
         Ok(st) => st,
         Err(e) => return e.into(),
     };
@@ -89,7 +92,7 @@ pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion 
     if out.len() < SYMLINK_HEADER {
         return NtStatus::BUFFER_TOO_SMALL.into();
     }
-    let target = match nt(sys::readlinkat(uapi::AT_FDCWD, &ccb.path)) {
+    let target = match nt(sys::readlinkat(uapi::AT_FDCWD, &path)) {
         Ok(t) => t,
         Err(e) => return e.into(),
     };
@@ -185,6 +188,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     vol.check_mounted()?;
     vol.check_writable()?;
     let target = parse_symlink(input)?;
+    ccb.refresh_path()?;
     let st = nt(lstat(&ccb.path))?;
     let empty = if attributes::is_dir(&st) {
         crate::resolve::list(&ccb.path)
@@ -214,6 +218,7 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
     let result = (|| {
         vol.check_mounted()?;
         vol.check_writable()?;
+        ccb.refresh_path()?;
         let st = nt(lstat(&ccb.path))?;
         if !attributes::is_symlink(&st) {
             return Err(NtStatus::NOT_A_REPARSE_POINT);

@@ -206,6 +206,54 @@ fn delete_on_close_removes_with_the_last_handle() {
     assert!(!t.debugfs("ls /").contains("temp.txt"));
 }
 
+/// Requests that work by path find the file where another open moved it:
+/// delete-on-close deletes the renamed file, not a new one made under its
+/// old name, and a rename through the first open moves the right file.
+#[test]
+fn opens_follow_a_rename_through_another_open() {
+    let mut t = TestVolume::new("moved", &[], tree);
+    let doomed = t
+        .create(
+            "\\doomed.txt",
+            FILE_CREATE,
+            FILE_DELETE_ON_CLOSE,
+            RW | DELETE,
+            ALL_SHARE,
+        )
+        .unwrap()
+        .ccb;
+    let mut keeper = t.open("\\readme.txt");
+    let rename = |c: &mut fsd::Ccb, to: &str| {
+        let req = fsd::fileinfo::SetRequest::Rename {
+            flags: 0,
+            root_directory: 0,
+            name: w(to),
+        };
+        fsd::fileinfo::set(t.vol(), c, &req, None).status
+    };
+    let mut other = t.open("\\doomed.txt");
+    assert_eq!(rename(&mut other, "\\moved.txt"), NtStatus::SUCCESS);
+    t.close(other);
+    let mut other = t.open("\\readme.txt");
+    assert_eq!(rename(&mut other, "\\dir\\readme.txt"), NtStatus::SUCCESS);
+    t.close(other);
+    // New files under the old names.
+    for name in ["\\doomed.txt", "\\readme.txt"] {
+        let made = t.create(name, FILE_CREATE, 0, RW, ALL_SHARE).unwrap();
+        t.close(made.ccb);
+    }
+    assert_eq!(rename(&mut keeper, "\\kept.txt"), NtStatus::SUCCESS);
+    t.close(keeper);
+    t.close(doomed);
+    t.finish();
+    let root = t.debugfs("ls /");
+    assert!(!root.contains("moved.txt"), "{root}");
+    assert!(root.contains("doomed.txt"), "{root}");
+    assert!(root.contains("readme.txt"), "{root}");
+    assert_eq!(t.debugfs("cat /kept.txt"), "hello");
+    assert!(!t.debugfs("ls /dir").contains("readme.txt"));
+}
+
 /// A FIFO in the image opens at once (no writer to wait for) and closes;
 /// overwriting it with no reader fails instead of waiting.
 #[test]
