@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 use lkl::{sys, uapi};
 
 use crate::status::NtStatus;
+use crate::volume::Volume;
 
 /// An open file or directory. The Windows half keeps it as the file
 /// object's FsContext2 and passes it back with every request on it.
@@ -84,16 +85,34 @@ impl Ccb {
     /// to it, else what /proc/self/fd says of its descriptor, checked the
     /// same way. None once no name leads to the file.
     pub(crate) fn current_path(&self) -> Option<Vec<u8>> {
-        let leads_here = |path: &[u8]| {
-            sys::newfstatat(uapi::AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
-                .is_ok_and(|st| st.st_ino == self.ino)
-        };
-        if leads_here(&self.path) {
+        if self.path_is_current() {
             return Some(self.path.clone());
         }
         let link = alloc::format!("/proc/self/fd/{}", self.fd);
         let path = sys::readlinkat(uapi::AT_FDCWD, link).ok()?;
-        leads_here(&path).then_some(path)
+        self.leads_here(&path).then_some(path)
+    }
+
+    /// The path the file was opened by (or last moved to through this
+    /// open) still leads to it.
+    pub(crate) fn path_is_current(&self) -> bool {
+        self.leads_here(&self.path)
+    }
+
+    fn leads_here(&self, path: &[u8]) -> bool {
+        sys::newfstatat(uapi::AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
+            .is_ok_and(|st| st.st_ino == self.ino)
+    }
+
+    /// The open's name from the volume root as Windows callers see it now:
+    /// as they spelled it, unless another open has moved the file since.
+    pub(crate) fn current_win_path(&self, vol: &Volume) -> Vec<u16> {
+        if !self.path_is_current() {
+            if let Some(path) = self.current_path() {
+                return vol.windows_path(&path);
+            }
+        }
+        self.win_path.clone()
     }
 
     /// Brings the open's path up to date (see [`Ccb::current_path`]) before

@@ -204,18 +204,22 @@ fn exact_path(base: &[u8], components: &[&[u16]]) -> Option<Vec<u8>> {
 }
 
 /// An open that makes no system call: `path` is remembered (see
-/// [`crate::cache`]) and its FCB holds the file open the way this open
-/// needs. None: not so.
+/// [`crate::cache`]) in `generation`, still the current one, and its FCB
+/// holds the file open the way this open needs. None: not so.
 fn open_cached(
     vol: &Volume,
     req: &CreateRequest,
     path: &[u8],
+    generation: u64,
 ) -> Option<Result<(u64, Node, i32, u32), NtStatus>> {
     if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
         return None;
     }
     let mut state = vol.state.lock();
-    let node = state.cache.lookup(path, vol.names_generation()?)?;
+    if vol.names_generation() != Some(generation) {
+        return None;
+    }
+    let node = state.cache.lookup(path, generation)?;
     let fcb = state.fcbs.get_mut(&node.ino)?;
     let (granted, flags) = match admit(vol, req, FILE_OPENED, node.mode, path) {
         Ok(admitted) => admitted,
@@ -283,8 +287,19 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     vol.check_unlocked()?;
     check_request(req)?;
     let components = names::split_path(req.name)?;
+    // Read before any name is looked at: what is learnt from names is used
+    // or kept only if no change of names came since (see `crate::cache`).
+    let generation = vol.names_generation();
+    let moved;
     let (base, base_win): (&[u8], &[u16]) = match req.related {
-        Some(r) => (&r.path, &r.win_path),
+        Some(r) if r.path_is_current() => (&r.path, &r.win_path),
+        Some(r) => {
+            // Another open moved the directory: names are relative to
+            // where it is now.
+            let path = r.current_path().ok_or(NtStatus::FILE_DELETED)?;
+            moved = (vol.windows_path(&path), path);
+            (&moved.1, &moved.0)
+        }
         None => (vol.root.as_bytes(), &[]),
     };
     let mut win_path = Vec::with_capacity(base_win.len() + req.name.len() + 1);
@@ -298,9 +313,9 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     }
 
     let Some(path) = exact_path(base, &components) else {
-        return create_uncached(vol, req, base, &components, None, win_path);
+        return create_uncached(vol, req, generation, base, &components, None, win_path);
     };
-    match open_cached(vol, req, &path) {
+    match generation.and_then(|g| open_cached(vol, req, &path, g)) {
         Some(cached) => {
             let (id, node, fd, granted) = cached?;
             Ok(Created {
@@ -308,23 +323,30 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
                 information: FILE_OPENED,
             })
         }
-        None => create_uncached(vol, req, base, &components, Some(path), win_path),
+        None => create_uncached(
+            vol,
+            req,
+            generation,
+            base,
+            &components,
+            Some(path),
+            win_path,
+        ),
     }
 }
 
 /// A create that goes to the kernel: `exact` is the kernel path of the
-/// name as it is spelled, if it has one.
+/// name as it is spelled, if it has one; `generation` the names generation
+/// read before `base` was.
 fn create_uncached(
     vol: &Volume,
     req: &CreateRequest,
+    generation: Option<u64>,
     base: &[u8],
     components: &[&[u16]],
     exact: Option<Vec<u8>>,
     win_path: Vec<u16>,
 ) -> Result<Created, NtStatus> {
-    // Read before the name is looked up: what is learnt is kept only if no
-    // change of names came between (see `crate::cache`).
-    let generation = vol.names_generation();
     let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
     let found = exact.and_then(|path| open_exact(vol, req, base, components, path));
     let exactly = found.is_some();

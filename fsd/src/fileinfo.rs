@@ -155,7 +155,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
         FILE_INTERNAL_INFORMATION => o.u64(0, f.ino),
         FILE_EA_INFORMATION => o.u32(0, crate::ea::ea_size(ccb.fd)),
         FILE_ACCESS_INFORMATION => o.u32(0, ccb.access),
-        FILE_NAME_INFORMATION => return name_info(&mut o, 0, &ccb.win_path),
+        FILE_NAME_INFORMATION => return name_info(&mut o, 0, &ccb.current_win_path(vol)),
         FILE_POSITION_INFORMATION => o.u64(0, ccb.position),
         FILE_MODE_INFORMATION => o.u32(0, ccb.options & 0x103E),
         FILE_ALIGNMENT_INFORMATION => o.u32(0, 0),
@@ -168,7 +168,7 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
             o.u64(80, ccb.position);
             o.u32(88, ccb.options & 0x103E);
             o.u32(92, 0);
-            return name_info(&mut o, 96, &ccb.win_path);
+            return name_info(&mut o, 96, &ccb.current_win_path(vol));
         }
         FILE_STREAM_INFORMATION => {
             if f.is_dir {

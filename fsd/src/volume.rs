@@ -217,6 +217,21 @@ impl Volume {
         core::mem::take(&mut self.state.lock().changes)
     }
 
+    /// The Windows name from the volume root of kernel path `path` (a
+    /// path on this volume).
+    pub(crate) fn windows_path(&self, path: &[u8]) -> Vec<u16> {
+        let relative = path.strip_prefix(self.root.as_bytes()).unwrap_or(path);
+        let mut out = Vec::with_capacity(relative.len() + 1);
+        for name in relative.split(|&c| c == b'/').filter(|n| !n.is_empty()) {
+            out.push(b'\\' as u16);
+            crate::names::push_windows(&mut out, name);
+        }
+        if out.is_empty() {
+            out.push(b'\\' as u16);
+        }
+        out
+    }
+
     /// The kernel path of the parent of `path`.
     pub(crate) fn parent_of(path: &[u8]) -> &[u8] {
         match path.iter().rposition(|&c| c == b'/') {

@@ -254,6 +254,87 @@ fn opens_follow_a_rename_through_another_open() {
     assert!(!t.debugfs("ls /dir").contains("readme.txt"));
 }
 
+/// A directory moved by another open: names relative to an open of it
+/// are looked up where it is now (not in a new directory under its old
+/// name, even for a name the cache knows), and name queries give the new
+/// name.
+#[test]
+fn relative_opens_and_names_follow_a_moved_directory() {
+    let mut t = TestVolume::new("moved-dir", &[], tree);
+    let dir = t
+        .create("\\dir", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+        .unwrap()
+        .ccb;
+    let data = t.open("\\dir\\data.bin");
+    let relative = |name: &str| {
+        let name = w(name);
+        create(
+            t.vol(),
+            &CreateRequest {
+                related: Some(&dir),
+                name: &name,
+                disposition: FILE_OPEN,
+                options: 0,
+                desired_access: GENERIC_READ,
+                share_access: ALL_SHARE,
+                file_attributes: 0,
+            },
+        )
+        .map(|c| c.ccb)
+    };
+    let size = |c: &fsd::Ccb| {
+        let mut out = [0u8; 24];
+        fsd::fileinfo::query(
+            t.vol(),
+            c,
+            fsd::fileinfo::FILE_STANDARD_INFORMATION,
+            &mut out,
+        );
+        u64_at(&out, 8)
+    };
+    let name = |c: &fsd::Ccb| {
+        let mut out = [0u8; 128];
+        fsd::fileinfo::query(t.vol(), c, fsd::fileinfo::FILE_NAME_INFORMATION, &mut out);
+        name_at(&out, 4, u32_at(&out, 0) as usize)
+    };
+    let c = relative("data.bin").unwrap();
+    assert_eq!(size(&c), 5000);
+    t.close(c);
+
+    let mut mover = t.open("\\dir");
+    let req = fsd::fileinfo::SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w("\\moved"),
+    };
+    assert_eq!(
+        fsd::fileinfo::set(t.vol(), &mut mover, &req, None).status,
+        NtStatus::SUCCESS
+    );
+    t.close(mover);
+    // A new \dir with its own data.bin, opened once so the cache knows it.
+    let made = t
+        .create("\\dir", FILE_CREATE, FILE_DIRECTORY_FILE, RW, ALL_SHARE)
+        .unwrap();
+    t.close(made.ccb);
+    let made = t
+        .create("\\dir\\data.bin", FILE_CREATE, 0, RW, ALL_SHARE)
+        .unwrap();
+    t.close(made.ccb);
+    let known = t.create("\\dir\\data.bin", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE);
+    t.close(known.unwrap().ccb);
+
+    let c = relative("data.bin").unwrap();
+    assert_eq!(size(&c), 5000, "the moved directory's data.bin");
+    assert_eq!(name(&c), "\\moved\\data.bin");
+    t.close(c);
+    assert_eq!(name(&dir), "\\moved");
+    assert_eq!(name(&data), "\\moved\\data.bin");
+    t.close(data);
+    t.close(dir);
+    t.finish();
+}
+
 /// A FIFO in the image opens at once (no writer to wait for) and closes;
 /// overwriting it with no reader fails instead of waiting.
 #[test]
