@@ -45,6 +45,7 @@ pub const FILE_DISPOSITION_POSIX_SEMANTICS: u32 = 0x2;
 pub const FILE_DISPOSITION_IGNORE_READONLY_ATTRIBUTE: u32 = 0x10;
 pub const FILE_RENAME_REPLACE_IF_EXISTS: u32 = 0x1;
 pub const FILE_RENAME_POSIX_SEMANTICS: u32 = 0x2;
+pub const FILE_RENAME_IGNORE_READONLY_ATTRIBUTE: u32 = 0x40;
 pub const FILE_CS_FLAG_CASE_SENSITIVE_DIR: u32 = 0x1;
 
 const FS_IOC_GETFLAGS: i64 = 0x8008_6601;
@@ -452,6 +453,12 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
     Ok(())
 }
 
+/// A file Windows shows as read-only (no write bit), which a rename or
+/// link does not replace unless told to ignore that.
+fn read_only(st: &lkl::uapi::Stat) -> bool {
+    st.st_mode & 0o222 == 0 && !attributes::is_dir(st) && !attributes::is_symlink(st)
+}
+
 /// A rename or link target as a name from the volume root.
 fn target_name(name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
     match root {
@@ -490,6 +497,9 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
         if attributes::is_dir(&existing) {
             return Err(NtStatus::ACCESS_DENIED);
         }
+        if read_only(&existing) && flags & FILE_RENAME_IGNORE_READONLY_ATTRIBUTE == 0 {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         let open = vol
             .state
             .lock()
@@ -519,6 +529,9 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
     if t.exists {
         if !replace {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
+        }
+        if read_only(&nt(crate::linux::lstat(&new_path))?) {
+            return Err(NtStatus::ACCESS_DENIED);
         }
         nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &new_path, 0)))?;
     }

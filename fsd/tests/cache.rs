@@ -118,7 +118,13 @@ fn repeated_opens_follow_renames_deletes_and_modes() {
     assert_eq!(look(&t, "\\b.txt"), Err(NtStatus::OBJECT_NAME_NOT_FOUND));
 
     // Read-only set through the core: a cached name is not opened for
-    // writing any more.
+    // writing any more, even while an open for writing holds the file.
+    let writer = t
+        .create("\\moved.txt", FILE_OPEN, 0, GENERIC_WRITE, ALL_SHARE)
+        .unwrap()
+        .ccb;
+    let again = t.create("\\moved.txt", FILE_OPEN, 0, GENERIC_WRITE, ALL_SHARE);
+    t.close(again.unwrap().ccb);
     let read_only = SetRequest::Basic {
         creation: 0,
         access: 0,
@@ -129,6 +135,7 @@ fn repeated_opens_follow_renames_deletes_and_modes() {
     assert_eq!(set(&t, "\\moved.txt", read_only), NtStatus::SUCCESS);
     let write = t.create("\\moved.txt", FILE_OPEN, 0, GENERIC_WRITE, ALL_SHARE);
     assert_eq!(write.err(), Some(NtStatus::ACCESS_DENIED));
+    t.close(writer);
     assert_eq!(look(&t, "\\moved.txt"), Ok((b, b"bbbbb".to_vec())));
 
     // A directory renamed: names under it go with it.
@@ -211,4 +218,162 @@ fn idle_fcbs_let_space_and_dismount_go() {
     // e2fsck finds nothing to mend.
     t.finish();
     assert!(!t.debugfs("ls /").contains("big"));
+}
+
+/// The same random changes made through fsd (most opens served by the
+/// cache) and by the host kernel to a copy of the tree, with Windows's
+/// rules applied to the host's side (no replacing a directory or a file
+/// without ReplaceIfExists, no writing or deleting a read-only file): every
+/// step has the same outcome, every read the same bytes.
+#[test]
+fn random_changes_match_the_host_kernel() {
+    use std::os::unix::fs::PermissionsExt;
+    let names = [
+        "a", "b", "c", "d", "e", "d\\a", "d\\b", "e\\a", "e\\b", "d\\d", "e\\e",
+    ];
+    for seed in 1..=3u64 {
+        let start = |root: &std::path::Path| {
+            std::fs::create_dir_all(root.join("d")).unwrap();
+            std::fs::write(root.join("a"), b"first").unwrap();
+            std::fs::write(root.join("d/a"), b"second").unwrap();
+        };
+        let mut t = TestVolume::new(&format!("random-{seed}"), &[], start);
+        let host = t.dir.join("host");
+        start(&host);
+        let on_host = |name: &str| host.join(name.replace('\\', "/"));
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for step in 0..1500 {
+            let name = names[next(names.len())];
+            let path = format!("\\{name}");
+            let h = on_host(name);
+            let read_only = h
+                .symlink_metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o222 == 0);
+            let (what, fsd_ok, host_ok) = match next(6) {
+                0 => {
+                    let data = format!("{step}").into_bytes();
+                    let fsd_ok = t
+                        .create(
+                            &path,
+                            FILE_OVERWRITE_IF,
+                            FILE_NON_DIRECTORY_FILE,
+                            GENERIC_WRITE,
+                            ALL_SHARE,
+                        )
+                        .is_ok_and(|c| {
+                            let mut c = c.ccb;
+                            let w = fsd::write::write(
+                                t.vol(),
+                                &mut c,
+                                fsd::write::WriteAt::Offset(0),
+                                &data,
+                            );
+                            t.close(c);
+                            w.status == NtStatus::SUCCESS
+                        });
+                    let host_ok = !read_only && !h.is_dir() && std::fs::write(&h, &data).is_ok();
+                    ("write", fsd_ok, host_ok)
+                }
+                1 | 2 => {
+                    let got = open_read(&t, &path).ok().and_then(|mut c| {
+                        let mut buf = [0u8; 64];
+                        let r = fsd::read::read(t.vol(), &mut c, Some(0), &mut buf);
+                        t.close(c);
+                        match r.status {
+                            NtStatus::SUCCESS => Some(buf[..r.information as usize].to_vec()),
+                            NtStatus::END_OF_FILE => Some(Vec::new()),
+                            _ => None,
+                        }
+                    });
+                    let want = std::fs::read(&h).ok();
+                    assert_eq!(got, want, "seed {seed} step {step}: read {name}");
+                    ("read", true, true)
+                }
+                3 => {
+                    let to = names[next(names.len())];
+                    let replace = next(2) == 0;
+                    let fsd_ok = t
+                        .create(&path, FILE_OPEN, 0, DELETE, ALL_SHARE)
+                        .is_ok_and(|c| {
+                            let mut c = c.ccb;
+                            let req = rename(&format!("\\{to}"), replace);
+                            let s = fileinfo::set(t.vol(), &mut c, &req, None).status;
+                            t.close(c);
+                            s == NtStatus::SUCCESS
+                        });
+                    let target = on_host(to);
+                    let target_read_only = target
+                        .symlink_metadata()
+                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o222 == 0);
+                    let allowed = target == h
+                        || !target.exists()
+                        || (replace && !target.is_dir() && !h.is_dir() && !target_read_only);
+                    let host_ok = h.exists()
+                        && allowed
+                        && (target == h || !target.starts_with(&h))
+                        && std::fs::rename(&h, &target).is_ok();
+                    ("rename", fsd_ok, host_ok)
+                }
+                4 => {
+                    let delete = SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE);
+                    let fsd_ok = t
+                        .create(&path, FILE_OPEN, 0, DELETE, ALL_SHARE)
+                        .is_ok_and(|c| {
+                            let mut c = c.ccb;
+                            let s = fileinfo::set(t.vol(), &mut c, &delete, None).status;
+                            t.close(c);
+                            s == NtStatus::SUCCESS
+                        });
+                    let host_ok = if h.is_dir() {
+                        std::fs::remove_dir(&h).is_ok()
+                    } else {
+                        !read_only && std::fs::remove_file(&h).is_ok()
+                    };
+                    ("delete", fsd_ok, host_ok)
+                }
+                _ => {
+                    let make_read_only = next(2) == 0;
+                    let attributes = if make_read_only {
+                        fsd::attributes::READONLY
+                    } else {
+                        fsd::attributes::NORMAL
+                    };
+                    let basic = SetRequest::Basic {
+                        creation: 0,
+                        access: 0,
+                        write: 0,
+                        change: 0,
+                        attributes,
+                    };
+                    let fsd_ok = t
+                        .create(
+                            &path,
+                            FILE_OPEN,
+                            FILE_NON_DIRECTORY_FILE,
+                            FILE_WRITE_ATTRIBUTES,
+                            ALL_SHARE,
+                        )
+                        .is_ok_and(|c| {
+                            let mut c = c.ccb;
+                            let s = fileinfo::set(t.vol(), &mut c, &basic, None).status;
+                            t.close(c);
+                            s == NtStatus::SUCCESS
+                        });
+                    let mode = if make_read_only { 0o444 } else { 0o644 };
+                    let host_ok = h.is_file()
+                        && std::fs::set_permissions(&h, std::fs::Permissions::from_mode(mode))
+                            .is_ok();
+                    ("chmod", fsd_ok, host_ok)
+                }
+            };
+            assert_eq!(fsd_ok, host_ok, "seed {seed} step {step}: {what} {name}");
+        }
+        t.finish();
+    }
 }

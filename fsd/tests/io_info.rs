@@ -238,6 +238,58 @@ fn queries_follow_the_open_file() {
     assert!(t.debugfs("ls /moved").contains("moving.txt"));
 }
 
+/// A read-only file is replaced by a rename or link only when the rename
+/// says to ignore the attribute (FILE_RENAME_IGNORE_READONLY_ATTRIBUTE).
+#[test]
+fn replacing_a_read_only_file() {
+    let mut t = TestVolume::new("replace-ro", &[], tree);
+    let mut make = |name: &str, read_only: bool| {
+        let attributes = if read_only {
+            fsd::attributes::READONLY
+        } else {
+            0
+        };
+        let name = w(name);
+        let c = fsd::create::create(
+            t.vol(),
+            &CreateRequest {
+                related: None,
+                name: &name,
+                disposition: FILE_CREATE,
+                options: 0,
+                desired_access: RW,
+                share_access: ALL_SHARE,
+                file_attributes: attributes,
+            },
+        );
+        c.unwrap().ccb
+    };
+    let locked = make("\\locked.txt", true);
+    let mut mover = make("\\mover.txt", false);
+    t.close(locked);
+    let rename = |flags: u32| SetRequest::Rename {
+        flags,
+        root_directory: 0,
+        name: w("\\locked.txt"),
+    };
+    let link = SetRequest::Link {
+        replace: true,
+        root_directory: 0,
+        name: w("\\locked.txt"),
+    };
+    let set = |c: &mut fsd::Ccb, req: &SetRequest| fileinfo::set(t.vol(), c, req, None).status;
+    let replace = fileinfo::FILE_RENAME_REPLACE_IF_EXISTS;
+    assert_eq!(set(&mut mover, &rename(replace)), NtStatus::ACCESS_DENIED);
+    assert_eq!(set(&mut mover, &link), NtStatus::ACCESS_DENIED);
+    let ignore = replace | fileinfo::FILE_RENAME_IGNORE_READONLY_ATTRIBUTE;
+    assert_eq!(set(&mut mover, &rename(ignore)), NtStatus::SUCCESS);
+    t.close(mover);
+    t.finish();
+    let stat = t.debugfs("stat /locked.txt");
+    assert!(stat.contains("Mode:  0644"), "{stat}");
+    assert!(!t.debugfs("ls /").contains("mover.txt"));
+}
+
 #[test]
 fn set_information_reaches_the_disk() {
     let mut t = TestVolume::new("set", &[], tree);
