@@ -243,7 +243,7 @@ fn queries_follow_the_open_file() {
 #[test]
 fn replacing_a_read_only_file() {
     let mut t = TestVolume::new("replace-ro", &[], tree);
-    let mut make = |name: &str, read_only: bool| {
+    let make = |name: &str, read_only: bool| {
         let attributes = if read_only {
             fsd::attributes::READONLY
         } else {
