@@ -255,7 +255,7 @@ fn random_changes_match_the_host_kernel() {
             let read_only = h
                 .symlink_metadata()
                 .is_ok_and(|m| m.permissions().mode() & 0o222 == 0);
-            let (what, fsd_ok, host_ok) = match next(6) {
+            let (what, fsd_ok, host_ok) = match next(7) {
                 0 => {
                     let data = format!("{step}").into_bytes();
                     let fsd_ok = t
@@ -337,7 +337,7 @@ fn random_changes_match_the_host_kernel() {
                     };
                     ("delete", fsd_ok, host_ok)
                 }
-                _ => {
+                5 => {
                     let make_read_only = next(2) == 0;
                     let attributes = if make_read_only {
                         fsd::attributes::READONLY
@@ -371,6 +371,21 @@ fn random_changes_match_the_host_kernel() {
                             .is_ok();
                     ("chmod", fsd_ok, host_ok)
                 }
+                6 => {
+                    let made = t.create(
+                        &path,
+                        FILE_CREATE,
+                        FILE_DIRECTORY_FILE,
+                        GENERIC_READ,
+                        ALL_SHARE,
+                    );
+                    let fsd_ok = made.is_ok_and(|c| {
+                        t.close(c.ccb);
+                        true
+                    });
+                    ("mkdir", fsd_ok, std::fs::create_dir(&h).is_ok())
+                }
+                _ => unreachable!("seven kinds of step"),
             };
             assert_eq!(fsd_ok, host_ok, "seed {seed} step {step}: {what} {name}");
         }
