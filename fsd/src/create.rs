@@ -3,8 +3,8 @@
 //! file's mode and the volume, and share access between opens.
 use alloc::vec::Vec;
 
+use lkl::sys;
 use lkl::uapi::{self, Stat};
-use lkl::{sys, Errno};
 
 use crate::access::{self, map_generic};
 use crate::attributes::{self, is_dir, is_symlink};
@@ -166,7 +166,7 @@ struct Opened {
 
 impl Opened {
     fn open(path: &[u8], flags: i32) -> Result<Opened, NtStatus> {
-        let fd = st_open(sys::openat(
+        let fd = nt(sys::openat(
             uapi::AT_FDCWD,
             path,
             flags | uapi::O_CLOEXEC,
@@ -275,10 +275,6 @@ fn open_exact(
     let st = sys::fstat(opened.fd).ok()?;
     let kind = st.st_mode & uapi::S_IFMT;
     (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, st, opened))
-}
-
-fn st_open(r: Result<i32, Errno>) -> Result<i32, NtStatus> {
-    nt(r)
 }
 
 /// Performs an IRP_MJ_CREATE.
@@ -487,7 +483,7 @@ fn open_existing(
                 return Err(NtStatus::SHARING_VIOLATION);
             }
             // Non-blocking: a FIFO without a reader fails instead of waiting.
-            let fd = st_open(sys::openat(
+            let fd = nt(sys::openat(
                 uapi::AT_FDCWD,
                 &path,
                 uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_NONBLOCK | uapi::O_CLOEXEC,
@@ -523,7 +519,7 @@ fn create_new(
         nt(sys::mkdirat(uapi::AT_FDCWD, &path, 0o755))?;
     } else {
         let mode = if read_only { 0o444 } else { 0o644 };
-        let fd = st_open(sys::openat(
+        let fd = nt(sys::openat(
             uapi::AT_FDCWD,
             &path,
             uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC,
