@@ -256,9 +256,10 @@ pub enum SetRequest {
         root_directory: u64,
         name: Vec<u16>,
     },
-    /// FileLinkInformation(Ex): a new name for the file, as for Rename.
+    /// FileLinkInformation(Ex): a new name for the file, as for Rename
+    /// (flags: FILE_LINK_*).
     Link {
-        replace: bool,
+        flags: u32,
         root_directory: u64,
         name: Vec<u16>,
     },
@@ -412,9 +413,7 @@ fn set_inner(
         SetRequest::Rename { flags, name, .. } => {
             rename(vol, ccb, &target_name(name, root), *flags)?
         }
-        SetRequest::Link { replace, name, .. } => {
-            link(vol, ccb, &target_name(name, root), *replace)?
-        }
+        SetRequest::Link { flags, name, .. } => link(vol, ccb, &target_name(name, root), *flags)?,
         SetRequest::Position(_) => unreachable!("handled above"),
     }
     Ok(())
@@ -520,17 +519,19 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
     Ok(())
 }
 
-fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), NtStatus> {
+fn link(vol: &Volume, ccb: &Ccb, target: &[u16], flags: u32) -> Result<(), NtStatus> {
     if ccb.is_dir {
         return Err(NtStatus::FILE_IS_A_DIRECTORY);
     }
     let t = target_of(vol, target)?;
     let new_path = resolve::join(&t.parent, &t.name);
     if t.exists {
-        if !replace {
+        if flags & FILE_LINK_REPLACE_IF_EXISTS == 0 {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
-        if read_only(&nt(crate::linux::lstat(&new_path))?) {
+        if read_only(&nt(crate::linux::lstat(&new_path))?)
+            && flags & FILE_LINK_IGNORE_READONLY_ATTRIBUTE == 0
+        {
             return Err(NtStatus::ACCESS_DENIED);
         }
         nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &new_path, 0)))?;
@@ -547,6 +548,7 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], replace: bool) -> Result<(), Nt
 
 pub const FILE_LINK_INFORMATION_EX: u32 = 72;
 pub const FILE_LINK_REPLACE_IF_EXISTS: u32 = 0x1;
+pub const FILE_LINK_IGNORE_READONLY_ATTRIBUTE: u32 = 0x40;
 
 fn le_u32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(b[at..at + 4].try_into().expect("four bytes"))
@@ -639,13 +641,17 @@ impl SetRequest {
             }
             FILE_LINK_INFORMATION | FILE_LINK_INFORMATION_EX => {
                 let (word, root_directory, name) = decode_name(input)?;
-                let replace = if class == FILE_LINK_INFORMATION {
-                    word & 0xFF != 0
+                let flags = if class == FILE_LINK_INFORMATION {
+                    if word & 0xFF != 0 {
+                        FILE_LINK_REPLACE_IF_EXISTS
+                    } else {
+                        0
+                    }
                 } else {
-                    word & FILE_LINK_REPLACE_IF_EXISTS != 0
+                    word
                 };
                 SetRequest::Link {
-                    replace,
+                    flags,
                     root_directory,
                     name,
                 }

@@ -238,8 +238,8 @@ fn queries_follow_the_open_file() {
     assert!(t.debugfs("ls /moved").contains("moving.txt"));
 }
 
-/// A read-only file is replaced by a rename or link only when the rename
-/// says to ignore the attribute (FILE_RENAME_IGNORE_READONLY_ATTRIBUTE).
+/// A read-only file is replaced by a rename or link only when the request
+/// says to ignore the attribute (FILE_RENAME_/FILE_LINK_IGNORE_READONLY_ATTRIBUTE).
 #[test]
 fn replacing_a_read_only_file() {
     let mut t = TestVolume::new("replace-ro", &[], tree);
@@ -264,30 +264,41 @@ fn replacing_a_read_only_file() {
         );
         c.unwrap().ccb
     };
-    let locked = make("\\locked.txt", true);
+    for locked in ["\\locked.txt", "\\locked2.txt"] {
+        t.close(make(locked, true));
+    }
     let mut mover = make("\\mover.txt", false);
-    t.close(locked);
+    let mut linked = make("\\linked.txt", false);
     let rename = |flags: u32| SetRequest::Rename {
         flags,
         root_directory: 0,
         name: w("\\locked.txt"),
     };
-    let link = SetRequest::Link {
-        replace: true,
+    let link = |flags: u32| SetRequest::Link {
+        flags,
         root_directory: 0,
-        name: w("\\locked.txt"),
+        name: w("\\locked2.txt"),
     };
     let set = |c: &mut fsd::Ccb, req: &SetRequest| fileinfo::set(t.vol(), c, req, None).status;
     let replace = fileinfo::FILE_RENAME_REPLACE_IF_EXISTS;
+    let link_over = fileinfo::FILE_LINK_REPLACE_IF_EXISTS;
     assert_eq!(set(&mut mover, &rename(replace)), NtStatus::ACCESS_DENIED);
-    assert_eq!(set(&mut mover, &link), NtStatus::ACCESS_DENIED);
+    assert_eq!(set(&mut linked, &link(link_over)), NtStatus::ACCESS_DENIED);
     let ignore = replace | fileinfo::FILE_RENAME_IGNORE_READONLY_ATTRIBUTE;
     assert_eq!(set(&mut mover, &rename(ignore)), NtStatus::SUCCESS);
+    let ignore = link_over | fileinfo::FILE_LINK_IGNORE_READONLY_ATTRIBUTE;
+    assert_eq!(set(&mut linked, &link(ignore)), NtStatus::SUCCESS);
     t.close(mover);
+    t.close(linked);
     t.finish();
     let stat = t.debugfs("stat /locked.txt");
     assert!(stat.contains("Mode:  0644"), "{stat}");
     assert!(!t.debugfs("ls /").contains("mover.txt"));
+    let stat = t.debugfs("stat /locked2.txt");
+    assert!(
+        stat.contains("Links: 2") && stat.contains("Mode:  0644"),
+        "{stat}"
+    );
 }
 
 #[test]
@@ -321,7 +332,7 @@ fn set_information_reaches_the_disk() {
         "\\dir\\renamed.txt"
     );
     let link = SetRequest::Link {
-        replace: false,
+        flags: 0,
         root_directory: 0,
         name: w("\\hardlink"),
     };

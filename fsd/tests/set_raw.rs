@@ -149,6 +149,18 @@ fn raw_set_information() {
         ),
         NtStatus::SUCCESS
     );
+    // FileLinkInformationEx keeps its flags (a ULONG where the BOOLEAN was).
+    let mut ex = rename_buf(false, 0, "\\link.txt");
+    ex[..4].copy_from_slice(&0x41u32.to_le_bytes());
+    assert_eq!(
+        SetRequest::decode(fileinfo::FILE_LINK_INFORMATION_EX, &ex),
+        Ok(SetRequest::Link {
+            flags: fileinfo::FILE_LINK_REPLACE_IF_EXISTS
+                | fileinfo::FILE_LINK_IGNORE_READONLY_ATTRIBUTE,
+            root_directory: 0,
+            name: w("\\link.txt"),
+        })
+    );
     assert_eq!(
         apply(&t, &mut f, 1000, &[0; 64], None),
         NtStatus::INVALID_INFO_CLASS
