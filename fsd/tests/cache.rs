@@ -389,6 +389,56 @@ fn random_changes_match_the_host_kernel() {
             };
             assert_eq!(fsd_ok, host_ok, "seed {seed} step {step}: {what} {name}");
         }
+        for dir in ["", "d", "e"] {
+            let mut host_names: Vec<String> = std::fs::read_dir(on_host(dir))
+                .map(|entries| {
+                    let names = entries.map(|e| e.unwrap().file_name().into_string().unwrap());
+                    names.collect()
+                })
+                .unwrap_or_default();
+            host_names.sort();
+            let listed = list(&t, &format!("\\{dir}"));
+            assert_eq!(listed, host_names, "seed {seed}: the names in \\{dir}");
+        }
         t.finish();
     }
+}
+
+/// The names in directory `name` (none if it is not one), sorted, without
+/// ".", ".." and mkfs's lost+found.
+fn list(t: &TestVolume, name: &str) -> Vec<String> {
+    let Ok(mut dir) = t.create(
+        name,
+        FILE_OPEN,
+        FILE_DIRECTORY_FILE,
+        GENERIC_READ,
+        ALL_SHARE,
+    ) else {
+        return Vec::new();
+    };
+    let query = fsd::dirctrl::QueryDirectory {
+        class: fsd::dirctrl::FILE_NAMES_INFORMATION,
+        pattern: None,
+        restart_scan: false,
+        return_single_entry: false,
+        index: None,
+    };
+    let mut out = [0u8; 4096];
+    let mut names = Vec::new();
+    while fsd::dirctrl::query_directory(t.vol(), &mut dir.ccb, &query, &mut out).status
+        == NtStatus::SUCCESS
+    {
+        let mut at = 0;
+        loop {
+            names.push(name_at(&out, at + 12, u32_at(&out, at + 8) as usize));
+            match u32_at(&out, at) {
+                0 => break,
+                next => at += next as usize,
+            }
+        }
+    }
+    t.close(dir.ccb);
+    names.retain(|n| ![".", "..", "lost+found"].contains(&n.as_str()));
+    names.sort();
+    names
 }
