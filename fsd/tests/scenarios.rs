@@ -1,6 +1,8 @@
 //! Scenarios written the way Windows programs use files, each generic over
-//! a [`Drive`]: here run on the fsd core (and checked on disk with debugfs
-//! and e2fsck); the Windows half can run them unchanged on a drive letter.
+//! a [`Drive`]: here run on the fsd core on ext4, vfat and btrfs (checked on
+//! disk with each file system's own tools: debugfs and e2fsck, mtools and
+//! fsck.vfat, btrfs restore and btrfs check); the Windows half can run
+//! them unchanged on a drive letter.
 mod common;
 
 use common::drive::{Drive, FsdDrive};
@@ -270,4 +272,98 @@ fn windows_programs_on_an_ext4_volume() {
     assert!(!t.debugfs("ls /").contains("scratch.tmp"));
     assert_eq!(t.debugfs("cat /docs/b.txt"), "zytxt");
     assert!(t.debugfs("ea_list /docs/c.log").contains("user.author"));
+}
+
+/// The scenarios a FAT volume can hold (no symlinks, EAs or owners), on
+/// vfat made by mkfs.vfat and filled by mtools; checked with fsck.vfat
+/// and read back with mtools.
+#[test]
+fn windows_programs_on_a_vfat_volume() {
+    let fat_tree = |root: &std::path::Path| {
+        std::fs::create_dir(root.join("docs")).unwrap();
+        for name in ["a.txt", "b.txt", "c.log"] {
+            std::fs::write(root.join("docs").join(name), name).unwrap();
+        }
+        std::fs::write(root.join("target.txt"), b"old contents").unwrap();
+    };
+    let mut t = TestVolume::made_by(
+        "scenarios-vfat",
+        fat_tree,
+        &["fsck.vfat", "-n"],
+        |tree, image| {
+            let image = image.display().to_string();
+            run("mkfs.vfat", &["-C", &image, "32768"]);
+            for name in ["docs", "target.txt"] {
+                let from = tree.join(name).display().to_string();
+                run("mcopy", &["-s", "-m", "-i", &image, &from, "::/"]);
+            }
+        },
+    )
+    .mounted(fsd::VolumeOptions::default());
+    let d = FsdDrive(t.vol());
+    editor_saves(&d);
+    replace_by_rename(&d);
+    file_manager_lists(&d);
+    temporary_and_shared(&d);
+    record_locking(&d);
+    t.finish();
+    let image = t.image.display().to_string();
+    let mtype = |name: &str| run("mtype", &["-i", &image, &format!("::{name}")]);
+    assert_eq!(mtype("/note.txt"), "final");
+    assert_eq!(mtype("/target.txt"), "new contents");
+    assert_eq!(mtype("/docs/b.txt"), "zytxt");
+    let root = run("mdir", &["-b", "-i", &image, "::/"]);
+    assert!(
+        !root.contains("target.tmp") && !root.contains("scratch.tmp"),
+        "{root}"
+    );
+}
+
+/// Every scenario on btrfs made by mkfs.btrfs --rootdir; checked with
+/// btrfs check and read back with btrfs restore.
+#[test]
+fn windows_programs_on_a_btrfs_volume() {
+    let mut t = TestVolume::made_by(
+        "scenarios-btrfs",
+        tree,
+        &["btrfs", "check"],
+        |tree, image| {
+            std::fs::File::create(image)
+                .unwrap()
+                .set_len(128 << 20)
+                .unwrap();
+            let (tree, image) = (tree.display().to_string(), image.display().to_string());
+            run("mkfs.btrfs", &["-q", "--rootdir", &tree, &image]);
+        },
+    )
+    .mounted(fsd::VolumeOptions::default());
+    let d = FsdDrive(t.vol());
+    editor_saves(&d);
+    replace_by_rename(&d);
+    file_manager_lists(&d);
+    temporary_and_shared(&d);
+    record_locking(&d);
+    properties(&d);
+    t.finish();
+    let out = t.dir.join("restored");
+    std::fs::create_dir(&out).unwrap();
+    run(
+        "btrfs",
+        &[
+            "restore",
+            "-x",
+            "-S",
+            &t.image.display().to_string(),
+            &out.display().to_string(),
+        ],
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    assert_eq!(read("note.txt"), "final");
+    assert_eq!(read("target.txt"), "new contents");
+    assert_eq!(read("docs/b.txt"), "zytxt");
+    assert!(!out.join("target.tmp").exists() && !out.join("scratch.tmp").exists());
+    assert_eq!(
+        std::fs::read_link(out.join("shortcut")).unwrap(),
+        std::path::Path::new("docs/a.txt")
+    );
 }

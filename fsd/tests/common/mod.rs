@@ -25,6 +25,8 @@ pub struct TestVolume {
     pub disk: Option<AddedDisk>,
     pub image: PathBuf,
     pub dir: PathBuf,
+    /// The file system's checker and its arguments before the image.
+    pub fsck: &'static [&'static str],
 }
 
 impl TestVolume {
@@ -51,27 +53,48 @@ impl TestVolume {
         prepare: impl FnOnce(&Path),
         options: VolumeOptions,
     ) -> TestVolume {
+        Self::made_by(name, populate, &["e2fsck", "-fn"], |tree, image| {
+            let mut args = vec!["-q", "-F"];
+            args.extend_from_slice(mkfs_args);
+            let tree = tree.display().to_string();
+            let img = image.display().to_string();
+            args.extend_from_slice(&["-d", &tree, &img, "32M"]);
+            run("mkfs.ext4", &args);
+            prepare(image);
+        })
+        .mounted(options)
+    }
+
+    /// An image that `make` makes (any file system) from the tree
+    /// `populate` builds, not yet mounted; `fsck` checks it at the end.
+    pub fn made_by(
+        name: &str,
+        populate: impl FnOnce(&Path),
+        fsck: &'static [&'static str],
+        make: impl FnOnce(&Path, &Path),
+    ) -> TestVolume {
         kernel();
         let dir = std::env::temp_dir().join(format!("fsd-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tree")).unwrap();
         populate(&dir.join("tree"));
         let image = dir.join("vol.img");
-        let mut args = vec!["-q", "-F"];
-        args.extend_from_slice(mkfs_args);
-        let tree = dir.join("tree").display().to_string();
-        let img = image.display().to_string();
-        args.extend_from_slice(&["-d", &tree, &img, "32M"]);
-        run("mkfs.ext4", &args);
-        prepare(&image);
-        let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();
-        let vol = Volume::mount(&disk, &options).unwrap();
+        make(&dir.join("tree"), &image);
         TestVolume {
-            vol: Some(vol),
-            disk: Some(disk),
+            vol: None,
+            disk: None,
             image,
             dir,
+            fsck,
         }
+    }
+
+    /// Mounts the image.
+    pub fn mounted(mut self, options: VolumeOptions) -> TestVolume {
+        let disk = lkl::add_disk(Arc::new(FileDisk::open(&self.image, false).unwrap())).unwrap();
+        self.vol = Some(Volume::mount(&disk, &options).unwrap());
+        self.disk = Some(disk);
+        self
     }
 
     pub fn vol(&self) -> &Volume {
@@ -118,7 +141,7 @@ impl TestVolume {
         fsd::close::close(self.vol(), ccb);
     }
 
-    /// Dismounts, removes the disk and returns what debugfs says of `req`.
+    /// Dismounts, removes the disk and checks the file system.
     pub fn finish(&mut self) {
         if let Some(v) = self.vol.take() {
             v.dismount().unwrap();
@@ -126,7 +149,11 @@ impl TestVolume {
         if let Some(d) = self.disk.take() {
             d.remove().unwrap();
         }
-        run("e2fsck", &["-fn", &self.image.display().to_string()]);
+        let (checker, args) = self.fsck.split_first().expect("a checker");
+        let mut args = args.to_vec();
+        let image = self.image.display().to_string();
+        args.push(&image);
+        run(checker, &args);
     }
 
     pub fn debugfs(&self, req: &str) -> String {
