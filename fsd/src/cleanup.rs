@@ -20,6 +20,7 @@ pub struct Cleaned {
 }
 
 pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
+    locate_modified(ccb);
     let mut state = vol.state.lock();
     let (cleaned, delete) = release_handle(&mut state, ccb);
     drop(state);
@@ -27,6 +28,15 @@ pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
         delete_on_close(vol, ccb);
     }
     (Completion::ok(0), cleaned)
+}
+
+/// Brings a modified open's path up to date before cleanup records the
+/// change (another open may have moved the file); with no name left, the
+/// change is recorded under the last one.
+pub(crate) fn locate_modified(ccb: &mut Ccb) {
+    if ccb.modified && !ccb.cleaned_up {
+        let _ = ccb.refresh_path();
+    }
 }
 
 /// The state's part of cleanup, with the volume state locked: locks and

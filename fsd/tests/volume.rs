@@ -127,6 +127,36 @@ fn changes_are_recorded_for_notifications() {
     assert!(vol.take_changes().is_empty(), "taken once");
 }
 
+/// A file written through one open and moved by another: the change is
+/// recorded where the file is when the writer's handle is closed.
+#[test]
+fn a_moved_files_change_is_recorded_where_it_is() {
+    let t = TestVolume::new("changes-moved", &[], tree);
+    let vol = t.vol();
+    let mut writer = t.open("\\name");
+    fsd::write::write(vol, &mut writer, fsd::write::WriteAt::Offset(0), b"more");
+    let mut mover = t.open("\\name");
+    let rename = fsd::fileinfo::SetRequest::Rename {
+        flags: 0,
+        root_directory: 0,
+        name: w("\\d\\moved"),
+    };
+    assert_eq!(
+        fsd::fileinfo::set(vol, &mut mover, &rename, None).status,
+        NtStatus::SUCCESS
+    );
+    t.close(mover);
+    vol.take_changes();
+    t.close(writer);
+    let d = format!("{}/d", vol.root()).into_bytes();
+    let got: Vec<(Vec<u8>, String, Action)> = vol
+        .take_changes()
+        .into_iter()
+        .map(|c| (c.dir, String::from_utf16_lossy(&c.name), c.action))
+        .collect();
+    assert_eq!(got, [(d, "moved".to_string(), Action::Modified)]);
+}
+
 /// A file whose inode fails its checksum (set wrong by debugfs): opening
 /// it is STATUS_FILE_CORRUPT_ERROR, and the rest of the volume still works.
 #[test]
