@@ -230,6 +230,9 @@ fn open_cached(
         .check_mounted()
         .and_then(|()| vol.check_unlocked())
         .and_then(|()| fcb.add_open(granted, req.share_access));
+    if added.is_ok() {
+        fcb.opened_at(path);
+    }
     Some(added.map(|()| (state.new_open_id(), node, fd, granted)))
 }
 
@@ -405,6 +408,7 @@ fn create_uncached(
             drop(state);
             return Err(e);
         }
+        fcb.opened_at(&path);
         let id = state.new_open_id();
         if let Some(g) = generation.filter(|&g| exactly && vol.names_generation() == Some(g)) {
             state.cache.remember(&path, node, g);

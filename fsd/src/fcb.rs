@@ -34,6 +34,10 @@ pub struct Fcb {
     pub keep_open: bool,
     /// In the cache's queue of idle FCBs.
     pub queued: bool,
+    /// The kernel path the file was last opened by, or renamed to, through
+    /// the core: where an open file is, for the rule that a directory with
+    /// open files below it is not renamed.
+    pub path: Vec<u8>,
 }
 
 /// The ways a file is held open, as [`Fcb::fds`] indexes them.
@@ -82,6 +86,22 @@ impl Fcb {
         self.opens += 1;
         self.handles += 1;
         Ok(())
+    }
+
+    /// Records that the file was opened by, or renamed to, `path`.
+    pub fn opened_at(&mut self, path: &[u8]) {
+        if self.path != path {
+            self.path.clear();
+            self.path.extend_from_slice(path);
+        }
+    }
+
+    /// A handle of the file is open and its path is below directory `dir`.
+    pub fn open_below(&self, dir: &[u8]) -> bool {
+        self.handles > 0
+            && self.path.len() > dir.len()
+            && self.path.starts_with(dir)
+            && self.path[dir.len()] == b'/'
     }
 
     /// Nothing refers to the FCB: no open, no descriptor.

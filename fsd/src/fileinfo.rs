@@ -484,6 +484,17 @@ fn target_of(vol: &Volume, target: &[u16]) -> Result<resolve::Resolved, NtStatus
 
 fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(), NtStatus> {
     require(ccb, access::DELETE)?;
+    // Windows does not move a directory while a file below it is open.
+    if ccb.is_dir
+        && vol
+            .state
+            .lock()
+            .fcbs
+            .values()
+            .any(|f| f.open_below(&ccb.path))
+    {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     let t = target_of(vol, target)?;
     let new_path = resolve::join(&t.parent, &t.name);
     if t.exists && new_path != ccb.path {
@@ -514,6 +525,9 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
     }))?;
     vol.changed(&ccb.path, Action::RenamedOldName);
     vol.changed(&new_path, Action::RenamedNewName);
+    if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
+        fcb.opened_at(&new_path);
+    }
     ccb.path = new_path;
     ccb.win_path = target.to_vec();
     Ok(())

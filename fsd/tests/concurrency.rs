@@ -135,6 +135,15 @@ fn rename(vol: &Volume, from: &str, to: &str) -> NtStatus {
     status
 }
 
+/// Sets its flag when dropped.
+struct Stop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 fn inode(vol: &Volume, c: &fsd::Ccb) -> u64 {
     let mut out = [0u8; 8];
     fsd::fileinfo::query(vol, c, fsd::fileinfo::FILE_INTERNAL_INFORMATION, &mut out);
@@ -142,9 +151,10 @@ fn inode(vol: &Volume, c: &fsd::Ccb) -> u64 {
 }
 
 /// Opens that the FCB cache serves, while another thread renames a
-/// directory back and forth and swaps two files' names: every open that
-/// succeeds reads the file the inode it reports belongs to, and at the end
-/// nothing is left open (a clean dismount and e2fsck).
+/// directory back and forth (whenever no file below it is open) and swaps
+/// two files' names: every open that succeeds reads the file the inode it
+/// reports belongs to, and at the end nothing is left open (a clean
+/// dismount and e2fsck).
 #[test]
 fn repeated_opens_while_names_change() {
     let mut t = TestVolume::new("changing", &[], changing_tree);
@@ -189,14 +199,23 @@ fn repeated_opens_while_names_change() {
             });
         }
         s.spawn(|| {
+            // The readers stop when this thread ends, even by a panic.
+            let _stop = Stop(&done);
+            // A directory moves only while no file below it is open.
+            let move_dir = |from: &str, to: &str| loop {
+                match rename(vol, from, to) {
+                    NtStatus::SUCCESS => return,
+                    NtStatus::ACCESS_DENIED => std::thread::yield_now(),
+                    other => panic!("moving {from}: {other:?}"),
+                }
+            };
             for _ in 0..200 {
-                assert_eq!(rename(vol, "\\x", "\\y"), NtStatus::SUCCESS);
-                assert_eq!(rename(vol, "\\y", "\\x"), NtStatus::SUCCESS);
+                move_dir("\\x", "\\y");
+                move_dir("\\y", "\\x");
                 assert_eq!(rename(vol, "\\p", "\\tmp"), NtStatus::SUCCESS);
                 assert_eq!(rename(vol, "\\q", "\\p"), NtStatus::SUCCESS);
                 assert_eq!(rename(vol, "\\tmp", "\\q"), NtStatus::SUCCESS);
             }
-            done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     });
     assert_eq!(ino_of("\\p"), p);

@@ -190,7 +190,7 @@ fn query_information_layouts() {
 }
 
 /// Information about an open is about the file it opened, even once
-/// another handle has moved the file's directory.
+/// another handle has moved the file.
 #[test]
 fn queries_follow_the_open_file() {
     let mut t = TestVolume::new("follow", &[], tree);
@@ -204,17 +204,17 @@ fn queries_follow_the_open_file() {
         NtStatus::SUCCESS
     );
     let ino = u64::from_le_bytes(data);
-    let mut dir = t.open("\\dir");
+    let mut other = t.open("\\dir\\moving.txt");
     let rename = SetRequest::Rename {
         flags: 0,
         root_directory: 0,
-        name: w("\\moved"),
+        name: w("\\moved.txt"),
     };
     assert_eq!(
-        fileinfo::set(t.vol(), &mut dir, &rename, None).status,
+        fileinfo::set(t.vol(), &mut other, &rename, None).status,
         NtStatus::SUCCESS
     );
-    t.close(dir);
+    t.close(other);
     let mut again = [0u8; 8];
     assert_eq!(
         fileinfo::query(t.vol(), &c, fileinfo::FILE_INTERNAL_INFORMATION, &mut again).status,
@@ -235,7 +235,7 @@ fn queries_follow_the_open_file() {
     assert_eq!(u32_at(&standard, 16), 1, "one link");
     t.close(c);
     t.finish();
-    assert!(t.debugfs("ls /moved").contains("moving.txt"));
+    assert!(t.debugfs("ls /").contains("moved.txt"));
 }
 
 /// A read-only file is replaced by a rename or link only when the request
