@@ -54,7 +54,7 @@ impl FdKind {
     pub fn of(flags: i32) -> FdKind {
         if flags & uapi::O_PATH != 0 {
             FdKind::Path
-        } else if flags & 3 == uapi::O_RDWR {
+        } else if flags & uapi::O_ACCMODE == uapi::O_RDWR {
             FdKind::ReadWrite
         } else {
             FdKind::Read

@@ -15,6 +15,8 @@ pub const AT_SYMLINK_FOLLOW: i32 = 0x400;
 pub const AT_EMPTY_PATH: i32 = 0x1000;
 
 pub const O_RDONLY: i32 = 0;
+/// The access-mode bits of open flags (O_RDONLY, O_WRONLY, O_RDWR).
+pub const O_ACCMODE: i32 = 3;
 pub const O_WRONLY: i32 = 1;
 pub const O_RDWR: i32 = 2;
 pub const O_CREAT: i32 = 0o100;
