@@ -255,15 +255,20 @@ fn properties<D: Drive>(d: &D) {
     assert_ne!(flags & volinfo::FILE_UNICODE_ON_DISK, 0);
 }
 
+/// The scenarios any file system holds: plain files and directories.
+fn plain_files<D: Drive>(d: &D) {
+    editor_saves(d);
+    replace_by_rename(d);
+    file_manager_lists(d);
+    temporary_and_shared(d);
+    record_locking(d);
+}
+
 #[test]
 fn windows_programs_on_an_ext4_volume() {
     let mut t = TestVolume::new("scenarios", &[], tree);
     let d = FsdDrive(t.vol());
-    editor_saves(&d);
-    replace_by_rename(&d);
-    file_manager_lists(&d);
-    temporary_and_shared(&d);
-    record_locking(&d);
+    plain_files(&d);
     properties(&d);
     t.finish();
     assert_eq!(t.debugfs("cat /note.txt"), "final");
@@ -301,11 +306,7 @@ fn windows_programs_on_a_vfat_volume() {
     )
     .mounted(fsd::VolumeOptions::default());
     let d = FsdDrive(t.vol());
-    editor_saves(&d);
-    replace_by_rename(&d);
-    file_manager_lists(&d);
-    temporary_and_shared(&d);
-    record_locking(&d);
+    plain_files(&d);
     t.finish();
     let image = t.image.display().to_string();
     let mtype = |name: &str| run("mtype", &["-i", &image, &format!("::{name}")]);
@@ -338,11 +339,7 @@ fn windows_programs_on_a_btrfs_volume() {
     )
     .mounted(fsd::VolumeOptions::default());
     let d = FsdDrive(t.vol());
-    editor_saves(&d);
-    replace_by_rename(&d);
-    file_manager_lists(&d);
-    temporary_and_shared(&d);
-    record_locking(&d);
+    plain_files(&d);
     properties(&d);
     t.finish();
     let out = t.dir.join("restored");

@@ -82,6 +82,14 @@ fn hidden_dot_files_and_case_collisions() {
     assert_eq!(read_name("\\nAmE"), "upper");
 }
 
+/// The changes recorded since the last call: directory, name, action.
+fn changes(vol: &fsd::Volume) -> Vec<(Vec<u8>, String, Action)> {
+    vol.take_changes()
+        .into_iter()
+        .map(|c| (c.dir, String::from_utf16_lossy(&c.name), c.action))
+        .collect()
+}
+
 #[test]
 fn changes_are_recorded_for_notifications() {
     let t = TestVolume::new("changes", &[], tree);
@@ -109,11 +117,7 @@ fn changes_are_recorded_for_notifications() {
     );
     t.close(c);
     let d = format!("{}/d", vol.root()).into_bytes();
-    let got: Vec<(Vec<u8>, String, Action)> = vol
-        .take_changes()
-        .into_iter()
-        .map(|c| (c.dir, String::from_utf16_lossy(&c.name), c.action))
-        .collect();
+    let got = changes(vol);
     assert_eq!(
         got,
         [
@@ -149,11 +153,7 @@ fn a_moved_files_change_is_recorded_where_it_is() {
     vol.take_changes();
     t.close(writer);
     let d = format!("{}/d", vol.root()).into_bytes();
-    let got: Vec<(Vec<u8>, String, Action)> = vol
-        .take_changes()
-        .into_iter()
-        .map(|c| (c.dir, String::from_utf16_lossy(&c.name), c.action))
-        .collect();
+    let got = changes(vol);
     assert_eq!(got, [(d, "moved".to_string(), Action::Modified)]);
 }
 
