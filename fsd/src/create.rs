@@ -203,6 +203,15 @@ fn exact_path(base: &[u8], components: &[&[u16]]) -> Option<Vec<u8>> {
     Some(path)
 }
 
+/// An open added to its file's FCB: what its CCB is made from.
+struct Added {
+    id: u64,
+    node: Node,
+    /// The FCB's descriptor the open uses.
+    fd: i32,
+    granted: u32,
+}
+
 /// An open that makes no system call: `path` is remembered (see
 /// [`crate::cache`]) in `generation`, still the current one, and its FCB
 /// holds the file open the way this open needs. None: not so.
@@ -211,7 +220,7 @@ fn open_cached(
     req: &CreateRequest,
     path: &[u8],
     generation: u64,
-) -> Option<Result<(u64, Node, i32, u32), NtStatus>> {
+) -> Option<Result<Added, NtStatus>> {
     if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
         return None;
     }
@@ -233,7 +242,12 @@ fn open_cached(
     if added.is_ok() {
         fcb.opened_at(path);
     }
-    Some(added.map(|()| (state.new_open_id(), node, fd, granted)))
+    Some(added.map(|()| Added {
+        id: state.new_open_id(),
+        node,
+        fd,
+        granted,
+    }))
 }
 
 /// The quick way to an existing regular file or directory that FILE_OPEN
@@ -316,9 +330,9 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     };
     match generation.and_then(|g| open_cached(vol, req, &path, g)) {
         Some(cached) => {
-            let (id, node, fd, granted) = cached?;
+            let added = cached?;
             Ok(Created {
-                ccb: new_ccb(req, id, node, path, win_path, fd, granted),
+                ccb: new_ccb(req, added, path, win_path),
                 information: FILE_OPENED,
             })
         }
@@ -380,7 +394,7 @@ fn create_uncached(
     // way and the FCB does not hold the file so already; if neither, the
     // file is opened and the FCB looked at again.
     let mut opened = opened.filter(|o| FdKind::of(o.flags) == kind);
-    let (id, fd, spare) = loop {
+    let (added, spare) = loop {
         let mut state = vol.state.lock();
         // Checked again now that a lock or dismount cannot come between.
         vol.check_mounted()?;
@@ -413,34 +427,32 @@ fn create_uncached(
         if let Some(g) = generation.filter(|&g| exactly && vol.names_generation() == Some(g)) {
             state.cache.remember(&path, node, g);
         }
-        break (id, fd, spare);
+        let added = Added {
+            id,
+            node,
+            fd,
+            granted,
+        };
+        break (added, spare);
     };
     // Not needed after all: closed now that the state is unlocked.
     drop(spare);
     Ok(Created {
-        ccb: new_ccb(req, id, node, path, win_path, fd, granted),
+        ccb: new_ccb(req, added, path, win_path),
         information,
     })
 }
 
-/// The CCB of an open of `node`, with the FCB's descriptor `fd`.
-fn new_ccb(
-    req: &CreateRequest,
-    id: u64,
-    node: Node,
-    path: Vec<u8>,
-    win_path: Vec<u16>,
-    fd: i32,
-    granted: u32,
-) -> Ccb {
+/// The CCB of `added`, an open made by `req` by `path`.
+fn new_ccb(req: &CreateRequest, added: Added, path: Vec<u8>, win_path: Vec<u16>) -> Ccb {
     Ccb {
-        id,
-        ino: node.ino,
+        id: added.id,
+        ino: added.node.ino,
         path,
         win_path,
-        fd,
-        is_dir: node.mode & uapi::S_IFMT == uapi::S_IFDIR,
-        access: granted,
+        fd: added.fd,
+        is_dir: added.node.mode & uapi::S_IFMT == uapi::S_IFDIR,
+        access: added.granted,
         share: req.share_access,
         options: req.options,
         delete_on_close: req.options & FILE_DELETE_ON_CLOSE != 0,
