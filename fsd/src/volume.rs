@@ -108,14 +108,18 @@ impl Volume {
             lkl::Errno::EINVAL => NtStatus::UNRECOGNIZED_VOLUME,
             e => crate::status::from_errno(e, crate::status::Missing::Name),
         })?;
-        let st = lkl::sys::statfs(&m.path).map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
-        let root_fd = lkl::sys::openat(
-            lkl::uapi::AT_FDCWD,
-            &m.path,
-            lkl::uapi::O_PATH | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC,
-            0,
-        )
-        .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
+        let opened = lkl::sys::statfs(&m.path).and_then(|st| {
+            let flags = lkl::uapi::O_PATH | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
+            lkl::sys::openat(lkl::uapi::AT_FDCWD, &m.path, flags, 0).map(|fd| (st, fd))
+        });
+        let (st, root_fd) = match opened {
+            Ok(opened) => opened,
+            Err(_) => {
+                // Mounted, but not usable: not left mounted either.
+                let _ = mount::unmount(m);
+                return Err(NtStatus::UNEXPECTED_IO_ERROR);
+            }
+        };
         Ok(Volume {
             root: m.path.clone(),
             fstype: m.fstype.clone(),
