@@ -40,8 +40,11 @@ impl<'a> Out<'a> {
     pub fn name(&mut self, at: usize, name: &[u16]) -> usize {
         let room = self.buf.len().saturating_sub(at) / 2;
         let n = name.len().min(room);
-        for (i, c) in name[..n].iter().enumerate() {
-            self.buf[at + 2 * i..at + 2 * i + 2].copy_from_slice(&c.to_le_bytes());
+        if n == 0 {
+            return 0;
+        }
+        for (out, c) in self.buf[at..at + 2 * n].chunks_exact_mut(2).zip(name) {
+            out.copy_from_slice(&c.to_le_bytes());
         }
         n * 2
     }

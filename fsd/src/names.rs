@@ -30,6 +30,11 @@ const PLAIN_ASCII: [bool; 128] = {
     plain
 };
 
+/// Whether `c` is a plain ASCII character (see [`PLAIN_ASCII`]).
+fn is_plain(c: u16) -> bool {
+    PLAIN_ASCII.get(c as usize).copied().unwrap_or(false)
+}
+
 fn push_char(out: &mut Vec<u16>, c: char) {
     let mut buf = [0u16; 2];
     out.extend_from_slice(c.encode_utf16(&mut buf));
@@ -53,6 +58,23 @@ pub fn push_windows(out: &mut Vec<u16>, name: &[u8]) {
         out.extend(name.iter().map(|&b| b as u16));
         return;
     }
+    if name.iter().all(|&b| is_plain(b.into())) {
+        // Plain ASCII, the usual case: as it is.
+        out.extend(name.iter().map(|&b| u16::from(b)));
+    } else {
+        push_decoded(out, name);
+    }
+    if out.len() > start {
+        let last = out.len() - 1;
+        if out[last] == b'.' as u16 || out[last] == b' ' as u16 {
+            out[last] = (ESCAPE_BASE + out[last] as u32) as u16;
+        }
+    }
+}
+
+/// [`push_windows`] for names with more than plain ASCII: valid UTF-8 as
+/// it is (forbidden characters escaped), each invalid byte escaped.
+fn push_decoded(out: &mut Vec<u16>, name: &[u8]) {
     let mut rest = name;
     while !rest.is_empty() {
         match core::str::from_utf8(rest) {
@@ -71,22 +93,9 @@ pub fn push_windows(out: &mut Vec<u16>, name: &[u8]) {
             }
         }
     }
-    if out.len() > start {
-        let last = out.len() - 1;
-        if out[last] == b'.' as u16 || out[last] == b' ' as u16 {
-            out[last] = (ESCAPE_BASE + out[last] as u32) as u16;
-        }
-    }
 }
 
 fn push_str(out: &mut Vec<u16>, s: &str) {
-    if s.bytes()
-        .all(|b| PLAIN_ASCII.get(b as usize).copied().unwrap_or(false))
-    {
-        // Plain ASCII: the usual case.
-        out.extend(s.bytes().map(u16::from));
-        return;
-    }
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c as u16);
@@ -116,10 +125,7 @@ pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
             NtStatus::NAME_TOO_LONG
         });
     }
-    if name
-        .iter()
-        .all(|&c| PLAIN_ASCII.get(c as usize).copied().unwrap_or(false))
-    {
+    if name.iter().all(|&c| is_plain(c)) {
         // ASCII that Linux and Windows both take as it is: the usual case.
         out.extend(name.iter().map(|&c| c as u8));
         return Ok(());
