@@ -16,6 +16,9 @@ pub struct Ccb {
     /// Where the file is in the kernel's tree (bytes: Linux names need
     /// not be UTF-8).
     pub(crate) path: Vec<u8>,
+    /// The names generation in which `path` was last seen to lead to the
+    /// file (see [`Ccb::path_is_current`]).
+    pub(crate) path_generation: Option<u64>,
     /// Its name from the volume root, as Windows callers spelled it.
     pub(crate) win_path: Vec<u16>,
     pub(crate) fd: i32,
@@ -81,22 +84,31 @@ impl DirScan {
 
 impl Ccb {
     /// Where the open file is now (another open may have renamed it or a
-    /// directory above it): the path it was opened by if that still leads
-    /// to it, else what /proc/self/fd says of its descriptor, checked the
-    /// same way. None once no name leads to the file.
-    pub(crate) fn current_path(&self) -> Option<Vec<u8>> {
-        if self.path_is_current() {
-            return Some(self.path.clone());
+    /// directory above it): its path if that still leads to it, else
+    /// [`Ccb::moved_to`]. None once no name leads to the file.
+    pub(crate) fn current_path(&self, vol: &Volume) -> Option<Vec<u8>> {
+        if self.path_is_current(vol) {
+            Some(self.path.clone())
+        } else {
+            self.moved_to()
         }
+    }
+
+    /// The open's path (as opened, or as renamed through it) still leads to
+    /// its file: surely so while no name has changed since that was last
+    /// seen (the names generation is the same), else as lstat finds.
+    pub(crate) fn path_is_current(&self, vol: &Volume) -> bool {
+        (self.path_generation.is_some() && vol.names_generation() == self.path_generation)
+            || self.leads_here(&self.path)
+    }
+
+    /// Where the file is now that its path no longer leads to it: what
+    /// /proc/self/fd says of its descriptor, checked to lead to it. None
+    /// once no name does.
+    pub(crate) fn moved_to(&self) -> Option<Vec<u8>> {
         let link = alloc::format!("/proc/self/fd/{}", self.fd);
         let path = sys::readlinkat(uapi::AT_FDCWD, link).ok()?;
         self.leads_here(&path).then_some(path)
-    }
-
-    /// The path the file was opened by (or last moved to through this
-    /// open) still leads to it.
-    pub(crate) fn path_is_current(&self) -> bool {
-        self.leads_here(&self.path)
     }
 
     fn leads_here(&self, path: &[u8]) -> bool {
@@ -107,8 +119,8 @@ impl Ccb {
     /// The open's name from the volume root as Windows callers see it now:
     /// as they spelled it, unless another open has moved the file since.
     pub(crate) fn current_win_path(&self, vol: &Volume) -> Vec<u16> {
-        if !self.path_is_current() {
-            if let Some(path) = self.current_path() {
+        if !self.path_is_current(vol) {
+            if let Some(path) = self.moved_to() {
                 return vol.windows_path(&path);
             }
         }
@@ -118,8 +130,12 @@ impl Ccb {
     /// Brings the open's path up to date (see [`Ccb::current_path`]) before
     /// a request that works by path; FILE_DELETED once no name leads to
     /// the file.
-    pub(crate) fn refresh_path(&mut self) -> Result<(), NtStatus> {
-        self.path = self.current_path().ok_or(NtStatus::FILE_DELETED)?;
+    pub(crate) fn refresh_path(&mut self, vol: &Volume) -> Result<(), NtStatus> {
+        let generation = vol.names_generation();
+        if !self.path_is_current(vol) {
+            self.path = self.moved_to().ok_or(NtStatus::FILE_DELETED)?;
+        }
+        self.path_generation = generation;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ pub struct Cleaned {
 }
 
 pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
-    locate_modified(ccb);
+    locate_modified(vol, ccb);
     let mut state = vol.state.lock();
     let (cleaned, delete) = release_handle(&mut state, ccb);
     drop(state);
@@ -33,9 +33,9 @@ pub fn cleanup(vol: &Volume, ccb: &mut Ccb) -> (Completion, Cleaned) {
 /// Brings a modified open's path up to date before cleanup records the
 /// change (another open may have moved the file); with no name left, the
 /// change is recorded under the last one.
-pub(crate) fn locate_modified(ccb: &mut Ccb) {
+pub(crate) fn locate_modified(vol: &Volume, ccb: &mut Ccb) {
     if ccb.modified && !ccb.cleaned_up {
-        let _ = ccb.refresh_path();
+        let _ = ccb.refresh_path(vol);
     }
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn release_handle(state: &mut VolumeState, ccb: &mut Ccb) -> (Cleaned
 pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
     let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
     // No name left: another open deleted it already.
-    if let Some(path) = ccb.current_path() {
+    if let Some(path) = ccb.current_path(vol) {
         if vol
             .changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &path, flags))
             .is_ok()

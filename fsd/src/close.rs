@@ -6,7 +6,7 @@ use crate::status::Completion;
 use crate::volume::Volume;
 
 pub fn close(vol: &Volume, mut ccb: Ccb) -> Completion {
-    locate_modified(&mut ccb);
+    locate_modified(vol, &mut ccb);
     let mut state = vol.state.lock();
     let (_, delete) = release_handle(&mut state, &mut ccb);
     if delete {

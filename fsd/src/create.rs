@@ -305,11 +305,11 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     let generation = vol.names_generation();
     let moved;
     let (base, base_win): (&[u8], &[u16]) = match req.related {
-        Some(r) if r.path_is_current() => (&r.path, &r.win_path),
+        Some(r) if r.path_is_current(vol) => (&r.path, &r.win_path),
         Some(r) => {
             // Another open moved the directory: names are relative to
             // where it is now.
-            let path = r.current_path().ok_or(NtStatus::FILE_DELETED)?;
+            let path = r.moved_to().ok_or(NtStatus::FILE_DELETED)?;
             moved = (vol.windows_path(&path), path);
             (&moved.1, &moved.0)
         }
@@ -332,7 +332,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         Some(cached) => {
             let added = cached?;
             Ok(Created {
-                ccb: new_ccb(req, added, path, win_path),
+                ccb: new_ccb(req, added, generation, path, win_path),
                 information: FILE_OPENED,
             })
         }
@@ -438,17 +438,25 @@ fn create_uncached(
     // Not needed after all: closed now that the state is unlocked.
     drop(spare);
     Ok(Created {
-        ccb: new_ccb(req, added, path, win_path),
+        ccb: new_ccb(req, added, generation, path, win_path),
         information,
     })
 }
 
-/// The CCB of `added`, an open made by `req` by `path`.
-fn new_ccb(req: &CreateRequest, added: Added, path: Vec<u8>, win_path: Vec<u16>) -> Ccb {
+/// The CCB of `added`, an open made by `req` by `path`, looked up in names
+/// `generation`.
+fn new_ccb(
+    req: &CreateRequest,
+    added: Added,
+    generation: Option<u64>,
+    path: Vec<u8>,
+    win_path: Vec<u16>,
+) -> Ccb {
     Ccb {
         id: added.id,
         ino: added.node.ino,
         path,
+        path_generation: generation,
         win_path,
         fd: added.fd,
         is_dir: added.node.mode & uapi::S_IFMT == uapi::S_IFDIR,

@@ -146,7 +146,7 @@ pub fn query_directory(
     }
     if ccb.scan.is_none() || req.restart_scan {
         // Listed by path: the directory's, wherever other opens moved it.
-        if let Err(e) = ccb.refresh_path() {
+        if let Err(e) = ccb.refresh_path(vol) {
             return e.into();
         }
         let pattern = req

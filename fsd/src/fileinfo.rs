@@ -362,7 +362,7 @@ fn set_inner(
         SetRequest::Disposition(_) | SetRequest::Rename { .. } | SetRequest::Link { .. }
     ) {
         // These work by path: the file's, wherever other opens moved it.
-        ccb.refresh_path()?;
+        ccb.refresh_path(vol)?;
     }
     match req {
         SetRequest::Basic {

@@ -79,7 +79,7 @@ pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion 
     if let Err(e) = vol.check_mounted() {
         return e.into();
     }
-    let Some(path) = ccb.current_path() else {
+    let Some(path) = ccb.current_path(vol) else {
         return NtStatus::FILE_DELETED.into();
     };
     let st = match nt(lstat(&path)) {
@@ -188,7 +188,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     vol.check_mounted()?;
     vol.check_writable()?;
     let target = parse_symlink(input)?;
-    ccb.refresh_path()?;
+    ccb.refresh_path(vol)?;
     let st = nt(lstat(&ccb.path))?;
     let empty = if attributes::is_dir(&st) {
         crate::resolve::list(&ccb.path)
@@ -218,7 +218,7 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
     let result = (|| {
         vol.check_mounted()?;
         vol.check_writable()?;
-        ccb.refresh_path()?;
+        ccb.refresh_path(vol)?;
         let st = nt(lstat(&ccb.path))?;
         if !attributes::is_symlink(&st) {
             return Err(NtStatus::NOT_A_REPARSE_POINT);
