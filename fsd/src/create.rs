@@ -236,8 +236,7 @@ fn open_cached(
     };
     let fd = fcb.fd(FdKind::of(flags))?;
     let added = vol
-        .check_mounted()
-        .and_then(|()| vol.check_unlocked())
+        .check_creates_allowed()
         .and_then(|()| fcb.add_open(granted, req.share_access));
     if added.is_ok() {
         fcb.opened_at(path);
@@ -296,8 +295,7 @@ fn open_exact(
 
 /// Performs an IRP_MJ_CREATE.
 pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
-    vol.check_mounted()?;
-    vol.check_unlocked()?;
+    vol.check_creates_allowed()?;
     check_request(req)?;
     let components = names::split_path(req.name)?;
     // Read before any name is looked at: what is learnt from names is used
@@ -397,8 +395,7 @@ fn create_uncached(
     let (added, spare) = loop {
         let mut state = vol.state.lock();
         // Checked again now that a lock or dismount cannot come between.
-        vol.check_mounted()?;
-        vol.check_unlocked()?;
+        vol.check_creates_allowed()?;
         let fcb = state
             .fcbs
             .entry(node.ino)

@@ -193,8 +193,9 @@ impl Volume {
         }
     }
 
-    /// Creates are refused while the volume is locked.
-    pub(crate) fn check_unlocked(&self) -> Result<(), NtStatus> {
+    /// Creates are refused once dismounted and while the volume is locked.
+    pub(crate) fn check_creates_allowed(&self) -> Result<(), NtStatus> {
+        self.check_mounted()?;
         if self.locked.load(Ordering::SeqCst) {
             Err(NtStatus::ACCESS_DENIED)
         } else {
