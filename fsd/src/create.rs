@@ -373,12 +373,12 @@ fn create_uncached(
         }
         None => {
             let target = resolve::resolve(vol.root.as_bytes(), base, components)?;
-            let (path, information, st) = if target.exists {
-                open_existing(vol, req, &target)?
+            if target.exists {
+                let (path, information, st) = open_existing(vol, req, &target)?;
+                (path, information, st, None)
             } else {
                 create_new(vol, req, &target, want_dir)?
-            };
-            (path, information, st, None)
+            }
         }
     };
     let node = Node {
@@ -524,31 +524,37 @@ fn open_existing(
     Ok((path, information, st))
 }
 
+/// Makes the file or directory `target` names. A file is created open the
+/// way the request asks for its data (which serves the open if that is how
+/// it is granted).
 fn create_new(
     vol: &Volume,
     req: &CreateRequest,
     target: &Resolved,
     want_dir: bool,
-) -> Result<(Vec<u8>, u64, Stat), NtStatus> {
+) -> Result<(Vec<u8>, u64, Stat, Option<Opened>), NtStatus> {
     if matches!(req.disposition, FILE_OPEN | FILE_OVERWRITE) {
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
     }
     vol.check_writable()?;
     let path = target.path();
-    let read_only = req.file_attributes & attributes::READONLY != 0;
     if want_dir {
         nt(sys::mkdirat(uapi::AT_FDCWD, &path, 0o755))?;
-    } else {
-        let mode = if read_only { 0o444 } else { 0o644 };
-        let fd = nt(sys::openat(
-            uapi::AT_FDCWD,
-            &path,
-            uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC,
-            mode,
-        ))?;
-        let _ = sys::close(fd);
+        vol.changed(&path, Action::Added);
+        let st = nt(lstat(&path))?;
+        return Ok((path, FILE_CREATED, st, None));
     }
+    let read_only = req.file_attributes & attributes::READONLY != 0;
+    let mode = if read_only { 0o444 } else { 0o644 };
+    let flags = data_mode(map_generic(req.desired_access));
+    let fd = nt(sys::openat(
+        uapi::AT_FDCWD,
+        &path,
+        uapi::O_CREAT | uapi::O_EXCL | flags | uapi::O_CLOEXEC,
+        mode,
+    ))?;
+    let opened = Opened { fd, flags };
     vol.changed(&path, Action::Added);
-    let st = nt(lstat(&path))?;
-    Ok((path, FILE_CREATED, st))
+    let st = nt(sys::fstat(opened.fd))?;
+    Ok((path, FILE_CREATED, st, Some(opened)))
 }
