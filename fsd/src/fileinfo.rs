@@ -411,9 +411,11 @@ fn set_inner(
         }
         &SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
         SetRequest::Rename { flags, name, .. } => {
-            rename(vol, ccb, &target_name(name, root), *flags)?
+            rename(vol, ccb, &target_name(vol, name, root), *flags)?
         }
-        SetRequest::Link { flags, name, .. } => link(vol, ccb, &target_name(name, root), *flags)?,
+        SetRequest::Link { flags, name, .. } => {
+            link(vol, ccb, &target_name(vol, name, root), *flags)?
+        }
         SetRequest::Position(_) => unreachable!("handled above"),
     }
     Ok(())
@@ -458,11 +460,12 @@ fn read_only(st: &lkl::uapi::Stat) -> bool {
     st.st_mode & 0o222 == 0 && !attributes::is_dir(st) && !attributes::is_symlink(st)
 }
 
-/// A rename or link target as a name from the volume root.
-fn target_name(name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
+/// A rename or link target as a name from the volume root (relative to
+/// `root` where it is now).
+fn target_name(vol: &Volume, name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
     match root {
         Some(dir) => {
-            let mut full = dir.win_path.clone();
+            let mut full = dir.current_win_path(vol);
             if full.last() != Some(&(b'\\' as u16)) {
                 full.push(b'\\' as u16);
             }

@@ -329,8 +329,21 @@ fn relative_opens_and_names_follow_a_moved_directory() {
     assert_eq!(name(&c), "\\moved\\data.bin");
     t.close(c);
     assert_eq!(name(&dir), "\\moved");
+    // A rename relative to it (RootDirectory) lands there too.
+    let mut c = t.open("\\readme.txt");
+    let req = fsd::fileinfo::SetRequest::Rename {
+        flags: 0,
+        root_directory: 1,
+        name: w("readme.txt"),
+    };
+    let renamed = fsd::fileinfo::set(t.vol(), &mut c, &req, Some(&dir)).status;
+    assert_eq!(renamed, NtStatus::SUCCESS);
+    assert_eq!(name(&c), "\\moved\\readme.txt");
+    t.close(c);
     t.close(dir);
     t.finish();
+    assert!(t.debugfs("ls /moved").contains("readme.txt"));
+    assert!(!t.debugfs("ls /dir").contains("readme.txt"));
 }
 
 /// A FIFO in the image opens at once (no writer to wait for) and closes;
