@@ -69,15 +69,14 @@ fn set(t: &TestVolume, name: &str, req: SetRequest) -> NtStatus {
 }
 
 fn rename(to: &str, replace: bool) -> SetRequest {
-    SetRequest::Rename {
-        flags: if replace {
+    rename_request(
+        w(to),
+        if replace {
             fileinfo::FILE_RENAME_REPLACE_IF_EXISTS
         } else {
             0
         },
-        root_directory: 0,
-        name: w(to),
-    }
+    )
 }
 
 /// Free bytes, from FileFsSizeInformation.

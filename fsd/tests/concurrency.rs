@@ -125,11 +125,7 @@ fn rename(vol: &Volume, from: &str, to: &str) -> NtStatus {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let req = fsd::fileinfo::SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w(to),
-    };
+    let req = rename_request(w(to), 0);
     let status = fsd::fileinfo::set(vol, &mut c, &req, None).status;
     fsd::close::close(vol, c);
     status

@@ -224,11 +224,7 @@ fn opens_follow_a_rename_through_another_open() {
         .ccb;
     let mut keeper = t.open("\\readme.txt");
     let rename = |c: &mut fsd::Ccb, to: &str| {
-        let req = fsd::fileinfo::SetRequest::Rename {
-            flags: 0,
-            root_directory: 0,
-            name: w(to),
-        };
+        let req = rename_request(w(to), 0);
         fsd::fileinfo::set(t.vol(), c, &req, None).status
     };
     let mut other = t.open("\\doomed.txt");
@@ -302,11 +298,7 @@ fn relative_opens_and_names_follow_a_moved_directory() {
     t.close(c);
 
     let mut mover = t.open("\\dir");
-    let req = fsd::fileinfo::SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w("\\moved"),
-    };
+    let req = rename_request(w("\\moved"), 0);
     let mut move_dir = || fsd::fileinfo::set(t.vol(), &mut mover, &req, None).status;
     assert_eq!(move_dir(), NtStatus::ACCESS_DENIED, "a file below is open");
     t.close(data);

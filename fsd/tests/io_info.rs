@@ -205,11 +205,7 @@ fn queries_follow_the_open_file() {
     );
     let ino = u64::from_le_bytes(data);
     let mut other = t.open("\\dir\\moving.txt");
-    let rename = SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w("\\moved.txt"),
-    };
+    let rename = rename_request(w("\\moved.txt"), 0);
     assert_eq!(
         fileinfo::set(t.vol(), &mut other, &rename, None).status,
         NtStatus::SUCCESS
@@ -269,11 +265,7 @@ fn replacing_a_read_only_file() {
     }
     let mut mover = make("\\mover.txt", false);
     let mut linked = make("\\linked.txt", false);
-    let rename = |flags: u32| SetRequest::Rename {
-        flags,
-        root_directory: 0,
-        name: w("\\locked.txt"),
-    };
+    let rename = |flags: u32| rename_request(w("\\locked.txt"), flags);
     let link = |flags: u32| SetRequest::Link {
         flags,
         root_directory: 0,
@@ -319,11 +311,7 @@ fn set_information_reaches_the_disk() {
     // Times set explicitly stay through this open's own changes.
     let written = fsd::write::write(t.vol(), &mut c, fsd::write::WriteAt::Offset(0), b"W");
     assert_eq!(written.status, NtStatus::SUCCESS);
-    let rename = SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w("\\dir\\renamed.txt"),
-    };
+    let rename = rename_request(w("\\dir\\renamed.txt"), 0);
     assert_eq!(set(&mut c, rename), NtStatus::SUCCESS);
     let mut name = [0u8; 64];
     fileinfo::query(t.vol(), &c, fileinfo::FILE_NAME_INFORMATION, &mut name);
@@ -343,11 +331,7 @@ fn set_information_reaches_the_disk() {
         .create("\\other", FILE_CREATE, 0, RW, ALL_SHARE)
         .unwrap()
         .ccb;
-    let onto_link = SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w("\\hardlink"),
-    };
+    let onto_link = rename_request(w("\\hardlink"), 0);
     assert_eq!(set(&mut other, onto_link), NtStatus::OBJECT_NAME_COLLISION);
     let delete = || SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE);
     assert_eq!(set(&mut other, delete()), NtStatus::SUCCESS);

@@ -101,11 +101,7 @@ fn changes_are_recorded_for_notifications() {
         .ccb;
     fsd::write::write(vol, &mut c, fsd::write::WriteAt::Offset(0), b"data");
     let target = w("\\d\\renamed");
-    let rename = fsd::fileinfo::SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: target,
-    };
+    let rename = rename_request(target, 0);
     assert_eq!(
         fsd::fileinfo::set(vol, &mut c, &rename, None).status,
         NtStatus::SUCCESS
@@ -140,11 +136,7 @@ fn a_moved_files_change_is_recorded_where_it_is() {
     let mut writer = t.open("\\name");
     fsd::write::write(vol, &mut writer, fsd::write::WriteAt::Offset(0), b"more");
     let mut mover = t.open("\\name");
-    let rename = fsd::fileinfo::SetRequest::Rename {
-        flags: 0,
-        root_directory: 0,
-        name: w("\\d\\moved"),
-    };
+    let rename = rename_request(w("\\d\\moved"), 0);
     assert_eq!(
         fsd::fileinfo::set(vol, &mut mover, &rename, None).status,
         NtStatus::SUCCESS

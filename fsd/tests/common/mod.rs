@@ -15,6 +15,16 @@ pub fn w(s: &str) -> Vec<u16> {
     s.encode_utf16().collect()
 }
 
+/// FileRenameInformation(Ex) to `name` from the volume root, with `flags`
+/// (FILE_RENAME_*).
+pub fn rename_request(name: Vec<u16>, flags: u32) -> fsd::fileinfo::SetRequest {
+    fsd::fileinfo::SetRequest::Rename {
+        flags,
+        root_directory: 0,
+        name,
+    }
+}
+
 pub fn kernel() {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     KERNEL.get_or_init(|| Kernel::boot(&Config::default()).unwrap());
