@@ -7,12 +7,17 @@
 # puts it beside the binaries.
 #
 # Usage: scripts/windows.sh CARGO-BUILD-ARGS...   (e.g. -p lkl --example boot)
-# Prints the directory holding the release binaries.
+# Prints the directory holding the release binaries. Runs one at a time
+# (tests build in parallel, and the copy below is not atomic).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 target_dir=$root/target/windows
 triple=x86_64-pc-windows-gnu
 export PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+
+mkdir -p "$target_dir"
+exec 9>"$target_dir/.build.lock"
+flock 9
 
 /usr/bin/cargo build --manifest-path "$root/Cargo.toml" --release --target $triple \
 	-Zbuild-std=std,panic_abort --target-dir "$target_dir" "$@" >&2
