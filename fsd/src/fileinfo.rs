@@ -34,6 +34,7 @@ pub const FILE_END_OF_FILE_INFORMATION: u32 = 20;
 pub const FILE_STREAM_INFORMATION: u32 = 22;
 pub const FILE_NETWORK_OPEN_INFORMATION: u32 = 34;
 pub const FILE_ATTRIBUTE_TAG_INFORMATION: u32 = 35;
+pub const FILE_NORMALIZED_NAME_INFORMATION: u32 = 48;
 pub const FILE_ID_INFORMATION: u32 = 59;
 pub const FILE_DISPOSITION_INFORMATION_EX: u32 = 64;
 pub const FILE_RENAME_INFORMATION_EX: u32 = 65;
@@ -59,7 +60,7 @@ fn min_size(class: u32) -> Option<usize> {
         FILE_INTERNAL_INFORMATION => 8,
         FILE_EA_INFORMATION => 4,
         FILE_ACCESS_INFORMATION => 4,
-        FILE_NAME_INFORMATION => 4,
+        FILE_NAME_INFORMATION | FILE_NORMALIZED_NAME_INFORMATION => 4,
         FILE_POSITION_INFORMATION => 8,
         FILE_MODE_INFORMATION => 4,
         FILE_ALIGNMENT_INFORMATION => 4,
@@ -157,6 +158,12 @@ pub fn query(vol: &Volume, ccb: &Ccb, class: u32, out: &mut [u8]) -> Completion 
         FILE_EA_INFORMATION => o.u32(0, crate::ea::ea_size(ccb.fd)),
         FILE_ACCESS_INFORMATION => o.u32(0, ccb.access),
         FILE_NAME_INFORMATION => return name_info(&mut o, 0, &ccb.current_win_path(vol)),
+        FILE_NORMALIZED_NAME_INFORMATION => {
+            return match ccb.current_path(vol) {
+                Some(path) => name_info(&mut o, 0, &vol.windows_path(&path)),
+                None => NtStatus::FILE_DELETED.into(),
+            }
+        }
         FILE_POSITION_INFORMATION => o.u64(0, ccb.position),
         FILE_MODE_INFORMATION => o.u32(0, ccb.options & 0x103E),
         FILE_ALIGNMENT_INFORMATION => o.u32(0, 0),

@@ -234,6 +234,49 @@ fn queries_follow_the_open_file() {
     assert!(t.debugfs("ls /").contains("moved.txt"));
 }
 
+/// FileNameInformation gives the name as the caller spelled it,
+/// FileNormalizedNameInformation the names on disk (as NTFS does), both
+/// where the file is now.
+#[test]
+fn name_queries_as_opened_and_as_on_disk() {
+    let mut t = TestVolume::new("names", &[], |root| {
+        std::fs::create_dir_all(root.join("Dir")).unwrap();
+        std::fs::write(root.join("Dir/File.txt"), b"x").unwrap();
+    });
+    let c = t.open("\\DIR\\file.TXT");
+    let name = |c: &fsd::Ccb, class| {
+        let mut out = [0u8; 64];
+        let r = fileinfo::query(t.vol(), c, class, &mut out);
+        assert_eq!(r.status, NtStatus::SUCCESS);
+        assert_eq!(r.information, 4 + u64::from(u32_at(&out, 0)));
+        name_at(&out, 4, u32_at(&out, 0) as usize)
+    };
+    assert_eq!(name(&c, fileinfo::FILE_NAME_INFORMATION), "\\DIR\\file.TXT");
+    let normalized = fileinfo::FILE_NORMALIZED_NAME_INFORMATION;
+    assert_eq!(name(&c, normalized), "\\Dir\\File.txt");
+    let mut other = t.open("\\dir\\file.txt");
+    let rename = rename_request(w("\\Moved.TXT"), 0);
+    assert_eq!(
+        fileinfo::set(t.vol(), &mut other, &rename, None).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(name(&other, normalized), "\\Moved.TXT");
+    assert_eq!(name(&c, normalized), "\\Moved.TXT");
+    let mut short = [0u8; 10];
+    let r = fileinfo::query(t.vol(), &c, normalized, &mut short);
+    assert_eq!((r.status, r.information), (NtStatus::BUFFER_OVERFLOW, 10));
+    assert_eq!(u32_at(&short, 0), 20, "FileNameLength is the whole name's");
+    let delete = SetRequest::Disposition(fileinfo::FILE_DISPOSITION_DELETE);
+    assert_eq!(
+        fileinfo::set(t.vol(), &mut other, &delete, None).status,
+        NtStatus::SUCCESS
+    );
+    t.close(other);
+    t.close(c);
+    t.finish();
+    assert!(!t.debugfs("ls /").contains("Moved.TXT"));
+}
+
 /// A read-only file is replaced by a rename or link only when the request
 /// says to ignore the attribute (FILE_RENAME_/FILE_LINK_IGNORE_READONLY_ATTRIBUTE).
 #[test]
