@@ -50,24 +50,63 @@ fn read_all(fd: i32) -> Result<Vec<Ea>, Errno> {
         .filter(|n| n.starts_with(PREFIX))
     {
         let short = &name[PREFIX.len()..];
-        let c = cstring(short);
-        let mut value = alloc::vec![0u8; 64 << 10];
-        let len = call(
-            nr::FGETXATTR,
-            [
-                fd as i64,
-                sys::arg(c.as_ptr()),
-                sys::arg(value.as_mut_ptr()),
-                value.len() as i64,
-                0,
-                0,
-            ],
-        )? as usize;
-        value.truncate(len);
+        let Some(value) = value_of(fd, &cstring(short))? else {
+            // Removed since it was listed.
+            continue;
+        };
         out.push((short.to_ascii_uppercase(), value));
     }
     out.sort();
     Ok(out)
+}
+
+/// The value of xattr `name` (NUL-terminated), None if the file has none.
+fn value_of(fd: i32, name: &[u8]) -> Result<Option<Vec<u8>>, Errno> {
+    let mut value = alloc::vec![0u8; 64 << 10];
+    let got = call(
+        nr::FGETXATTR,
+        [
+            fd as i64,
+            sys::arg(name.as_ptr()),
+            sys::arg(value.as_mut_ptr()),
+            value.len() as i64,
+            0,
+            0,
+        ],
+    );
+    match got {
+        Ok(len) => {
+            value.truncate(len as usize);
+            Ok(Some(value))
+        }
+        Err(Errno::ENODATA) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sets xattr `name` (NUL-terminated) to `value`, or removes it (None).
+fn put(fd: i32, name: &[u8], value: Option<&[u8]>) -> Result<(), Errno> {
+    match value {
+        None => match call(
+            nr::FREMOVEXATTR,
+            [fd as i64, sys::arg(name.as_ptr()), 0, 0, 0, 0],
+        ) {
+            Ok(_) | Err(Errno::ENODATA) => Ok(()),
+            Err(err) => Err(err),
+        },
+        Some(value) => call(
+            nr::FSETXATTR,
+            [
+                fd as i64,
+                sys::arg(name.as_ptr()),
+                sys::arg(value.as_ptr()),
+                value.len() as i64,
+                0,
+                0,
+            ],
+        )
+        .map(drop),
+    }
 }
 
 fn entry_size(name: &[u8], value: &[u8]) -> usize {
@@ -251,34 +290,30 @@ fn parse(input: &[u8]) -> Result<Vec<EaEntry<'_>>, NtStatus> {
 }
 
 /// IRP_MJ_SET_EA: the whole list is checked first; then each EA is set,
-/// or removed when its value is empty.
+/// or removed when its value is empty. If one cannot be (no room left for
+/// it, say), those set before it get their old values back: a request
+/// that fails changes no EA.
 pub fn set(vol: &Volume, ccb: &Ccb, input: &[u8]) -> Completion {
     let result = (|| {
         vol.check_mounted()?;
         vol.check_writable()?;
         let entries = parse(input)?;
+        // Each EA set so far, with the value it had.
+        let mut done: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
         for e in entries {
             let name = cstring(&e.name.to_ascii_lowercase());
-            if e.value.is_empty() {
-                match call(
-                    nr::FREMOVEXATTR,
-                    [ccb.fd as i64, sys::arg(name.as_ptr()), 0, 0, 0, 0],
-                ) {
-                    Ok(_) | Err(Errno::ENODATA) => {}
-                    Err(err) => return nt(Err(err)),
+            let applied = value_of(ccb.fd, &name).and_then(|before| {
+                put(ccb.fd, &name, (!e.value.is_empty()).then_some(e.value))?;
+                Ok(before)
+            });
+            match applied {
+                Ok(before) => done.push((name, before)),
+                Err(err) => {
+                    for (name, before) in done.iter().rev() {
+                        let _ = put(ccb.fd, name, before.as_deref());
+                    }
+                    return nt(Err(err));
                 }
-            } else {
-                nt(call(
-                    nr::FSETXATTR,
-                    [
-                        ccb.fd as i64,
-                        sys::arg(name.as_ptr()),
-                        sys::arg(e.value.as_ptr()),
-                        e.value.len() as i64,
-                        0,
-                        0,
-                    ],
-                ))?;
             }
         }
         Ok(())

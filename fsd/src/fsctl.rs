@@ -200,17 +200,57 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     if !empty {
         return Err(NtStatus::DIRECTORY_NOT_EMPTY);
     }
-    let how = if attributes::is_dir(&st) {
-        uapi::AT_REMOVEDIR
-    } else {
-        0
-    };
     vol.changing_names(|| {
-        nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how))?;
-        nt(sys::symlinkat(&target, uapi::AT_FDCWD, &ccb.path))
+        replace_by_symlink(&ccb.path, &target, st.st_ino, attributes::is_dir(&st))
     })?;
     vol.changed(&ccb.path, Action::Modified);
     Ok(())
+}
+
+/// Puts a symlink to `target` where the empty file or directory `path`
+/// (inode `ino`) is, all at once: the symlink is made under a name of its
+/// own beside it first, so a target the file system does not take (too
+/// long, no room) leaves everything as it was.
+fn replace_by_symlink(path: &[u8], target: &[u8], ino: u64, is_dir: bool) -> Result<(), NtStatus> {
+    let at = uapi::AT_FDCWD;
+    let temp = beside(path, ino);
+    nt(sys::symlinkat(target, at, &temp))?;
+    let replaced = if is_dir {
+        // A directory is not replaced by a rename: swapped, then removed
+        // (swapped back if something came into it meanwhile).
+        sys::renameat2(at, &temp, at, path, uapi::RENAME_EXCHANGE).and_then(|()| {
+            sys::unlinkat(at, &temp, uapi::AT_REMOVEDIR).inspect_err(|_| {
+                let _ = sys::renameat2(at, &temp, at, path, uapi::RENAME_EXCHANGE);
+            })
+        })
+    } else {
+        sys::renameat2(at, &temp, at, path, 0)
+    };
+    if replaced.is_err() {
+        let _ = sys::unlinkat(at, &temp, 0);
+    }
+    nt(replaced)
+}
+
+/// A name in `path`'s directory for what is to replace the file `ino`.
+fn beside(path: &[u8], ino: u64) -> Vec<u8> {
+    let mut temp = Volume::parent_of(path).to_vec();
+    temp.extend_from_slice(alloc::format!("/.fsd-reparse-{ino}").as_bytes());
+    temp
+}
+
+/// Puts an empty file where the symlink `path` (inode `ino`) is, all at
+/// once (made beside it first, as in [`replace_by_symlink`]).
+fn replace_by_empty_file(path: &[u8], ino: u64) -> Result<(), NtStatus> {
+    let at = uapi::AT_FDCWD;
+    let temp = beside(path, ino);
+    let flags = uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC;
+    let _ = sys::close(nt(sys::openat(at, &temp, flags, 0o644))?);
+    let replaced = sys::renameat2(at, &temp, at, path, 0);
+    if replaced.is_err() {
+        let _ = sys::unlinkat(at, &temp, 0);
+    }
+    nt(replaced)
 }
 
 /// FSCTL_DELETE_REPARSE_POINT: the symlink becomes an empty file.
@@ -223,17 +263,7 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
         if !attributes::is_symlink(&st) {
             return Err(NtStatus::NOT_A_REPARSE_POINT);
         }
-        vol.changing_names(|| {
-            nt(sys::unlinkat(uapi::AT_FDCWD, &ccb.path, 0))?;
-            let fd = nt(sys::openat(
-                uapi::AT_FDCWD,
-                &ccb.path,
-                uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC,
-                0o644,
-            ))?;
-            let _ = sys::close(fd);
-            Ok(())
-        })?;
+        vol.changing_names(|| replace_by_empty_file(&ccb.path, st.st_ino))?;
         vol.changed(&ccb.path, Action::Modified);
         Ok(())
     })();

@@ -10,29 +10,6 @@ fn tree(root: &std::path::Path) {
     std::fs::write(root.join("f"), b"x").unwrap();
 }
 
-/// A FILE_FULL_EA_INFORMATION list of (name, value).
-fn ea_list(eas: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, (name, value)) in eas.iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        out.push(0);
-        out.push(name.len() as u8);
-        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(value);
-        if i + 1 < eas.len() {
-            while out.len() % 4 != 0 {
-                out.push(0);
-            }
-            let next = (out.len() - start) as u32;
-            out[start..start + 4].copy_from_slice(&next.to_le_bytes());
-        }
-    }
-    out
-}
-
 /// A FILE_GET_EA_INFORMATION list of names.
 fn get_list(names: &[&str]) -> Vec<u8> {
     let mut out = Vec::new();
