@@ -467,3 +467,100 @@ fn queries_keep_to_their_buffers() {
     t.close(c);
     t.finish();
 }
+
+/// A name made of pieces Windows callers send, well-formed or not:
+/// separators, dots, wildcards, NULs, lone surrogates, private-use code
+/// points, long runs.
+fn random_name(rng: &mut Rng) -> Vec<u16> {
+    const PIECES: [&[u16]; 16] = [
+        &[0x5C],
+        &[0x5C, 0x5C],
+        &[0x2E],
+        &[0x2E, 0x2E],
+        &[0x64, 0x69, 0x72],
+        &[0x61, 0x2E, 0x74, 0x78, 0x74],
+        &[0x41, 0x2E, 0x54, 0x58, 0x54],
+        &[0x2A],
+        &[0x3F, 0x3C, 0x3E, 0x22],
+        &[0x3A],
+        &[0],
+        &[0xD800],
+        &[0xDC00, 0xD800],
+        &[0xF020, 0xF03A],
+        &[0x20],
+        &[0x4E16, 0xD83D, 0xDE00],
+    ];
+    let mut name = Vec::new();
+    for _ in 0..rng.below(8) {
+        if rng.below(16) == 0 {
+            name.extend(std::iter::repeat_n(0x78, 1 + rng.below(300)));
+        } else {
+            name.extend_from_slice(PIECES[rng.below(PIECES.len())]);
+        }
+    }
+    name
+}
+
+#[test]
+fn malformed_names_change_nothing() {
+    let mut t = TestVolume::new("malformed-names", &[], tree);
+    let mut rng = Rng(0x5EED_1234_ABCD_0003);
+    let dispositions = [
+        FILE_SUPERSEDE,
+        FILE_OPEN,
+        FILE_CREATE,
+        FILE_OPEN_IF,
+        FILE_OVERWRITE,
+        FILE_OVERWRITE_IF,
+        6,
+    ];
+    let options = [
+        0,
+        FILE_DIRECTORY_FILE,
+        FILE_NON_DIRECTORY_FILE,
+        FILE_DELETE_ON_CLOSE,
+        FILE_OPEN_REPARSE_POINT,
+    ];
+    let (mut failed, mut succeeded) = (0, 0);
+    for _ in 0..3000 {
+        let name = random_name(&mut rng);
+        let related = match rng.below(3) {
+            0 => Some(open(&t, "\\dir", FILE_DIRECTORY_FILE)),
+            1 => Some(open(&t, "\\dir\\b.txt", 0)),
+            _ => None,
+        };
+        let req = CreateRequest {
+            related: related.as_ref(),
+            name: &name,
+            disposition: dispositions[rng.below(dispositions.len())],
+            options: options[rng.below(options.len())],
+            desired_access: RW,
+            share_access: 7,
+            file_attributes: 0,
+        };
+        let before = snapshot(&t);
+        match create(t.vol(), &req) {
+            Ok(created) => {
+                succeeded += 1;
+                t.close(created.ccb);
+            }
+            Err(status) => {
+                failed += 1;
+                assert_eq!(
+                    snapshot(&t),
+                    before,
+                    "{status:?} for {:?}",
+                    String::from_utf16_lossy(&name)
+                );
+            }
+        }
+        if let Some(r) = related {
+            t.close(r);
+        }
+    }
+    assert!(
+        failed > 1000 && succeeded > 100,
+        "{failed} failed, {succeeded} succeeded"
+    );
+    t.finish();
+}
