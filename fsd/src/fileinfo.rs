@@ -384,13 +384,13 @@ fn set_inner(
             if [a, w, *creation, *change].iter().any(|&t| t < -2) {
                 return Err(NtStatus::INVALID_PARAMETER);
             }
+            if attrs & attributes::DIRECTORY != 0 && !ccb.is_dir {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
             set_times(ccb, a, w)?;
             ccb.modified = true;
             if attrs != 0 {
                 let mode = nt(fstat(ccb.fd))?.st_mode;
-                if attrs & attributes::DIRECTORY != 0 && !ccb.is_dir {
-                    return Err(NtStatus::INVALID_PARAMETER);
-                }
                 let new = if attrs & attributes::READONLY != 0 {
                     mode & !0o222
                 } else if mode & 0o222 == 0 {

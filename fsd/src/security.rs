@@ -251,12 +251,19 @@ fn set_inner(vol: &Volume, ccb: &Ccb, which: u32, sd: &[u8]) -> Result<(), NtSta
         let acl = sd.get(off..).filter(|_| off != 0).ok_or(bad)?;
         mode = mode_of_dacl(acl, uid, gid).ok_or(bad)?;
     }
-    // Everything checked: now the changes.
-    if (uid, gid) != (st.st_uid, st.st_gid) {
-        nt(sys::fchownat(ccb.fd, "", uid, gid, uapi::AT_EMPTY_PATH))?;
+    // Everything checked: now the changes, the owners put back if the
+    // mode cannot follow.
+    let chown = |uid, gid| nt(sys::fchownat(ccb.fd, "", uid, gid, uapi::AT_EMPTY_PATH));
+    let owners_change = (uid, gid) != (st.st_uid, st.st_gid);
+    if owners_change {
+        chown(uid, gid)?;
     }
     if mode != st.st_mode & 0o777 {
-        nt(vol.changing_names(|| fchmod(ccb.fd, (st.st_mode & 0o7000) | mode)))?;
+        let chmod = nt(vol.changing_names(|| fchmod(ccb.fd, (st.st_mode & 0o7000) | mode)));
+        if chmod.is_err() && owners_change {
+            let _ = chown(st.st_uid, st.st_gid);
+        }
+        chmod?;
     }
     Ok(())
 }

@@ -177,12 +177,15 @@ fn fails(s: NtStatus) -> bool {
 
 /// Opens `name` (made anew as an empty file if a request before deleted
 /// or moved it) for `options`.
+fn kernel_path(t: &TestVolume, name: &str) -> String {
+    format!("{}{}", t.vol().root(), name.replace('\\', "/"))
+}
+
 fn open(t: &TestVolume, name: &str, options: u32) -> Ccb {
     let created = t.create(name, FILE_OPEN_IF, options, RW, 7).or_else(|e| {
         // Made read-only by a request before: writable again.
         assert_eq!(e, NtStatus::ACCESS_DENIED, "open {name}");
-        let path = format!("{}{}", t.vol().root(), name.replace('\\', "/"));
-        sys::fchmodat(uapi::AT_FDCWD, &path, 0o755).unwrap();
+        sys::fchmodat(uapi::AT_FDCWD, kernel_path(t, name), 0o755).unwrap();
         t.create(name, FILE_OPEN_IF, options, RW, 7)
     });
     created.unwrap_or_else(|e| panic!("open {name}: {e:?}")).ccb
@@ -200,8 +203,15 @@ fn each_malformed(
     mut request: impl FnMut(&mut Ccb, &[u8]) -> NtStatus,
 ) -> usize {
     let mut failed = 0;
-    for input in malformed(seed, rng) {
+    for (i, input) in malformed(seed, rng).into_iter().enumerate() {
         let mut c = open(t, name, options);
+        // Times no request sets, so that any change of them shows.
+        let time = uapi::Timespec {
+            tv_sec: 1_000_000_000 + i as i64,
+            tv_nsec: 0,
+        };
+        let path = kernel_path(t, name);
+        sys::utimensat(uapi::AT_FDCWD, &path, Some(&[time, time]), 0).unwrap();
         let before = snapshot(t);
         let status = request(&mut c, &input);
         if fails(status) {
@@ -257,8 +267,12 @@ fn malformed_set_requests_change_nothing() {
     let mut basic = vec![0u8; 40];
     basic[16..24].copy_from_slice(&fsd::time::to_windows(1_400_000_000, 0).to_le_bytes());
     basic[32..36].copy_from_slice(&fsd::attributes::READONLY.to_le_bytes());
-    let seeds: [(u32, Vec<u8>); 10] = [
+    // Times with an attribute a file cannot take: neither is set.
+    let mut directory = basic.clone();
+    directory[32..36].copy_from_slice(&fsd::attributes::DIRECTORY.to_le_bytes());
+    let seeds: [(u32, Vec<u8>); 11] = [
         (fileinfo::FILE_BASIC_INFORMATION, basic),
+        (fileinfo::FILE_BASIC_INFORMATION, directory),
         (
             fileinfo::FILE_END_OF_FILE_INFORMATION,
             4u64.to_le_bytes().to_vec(),
