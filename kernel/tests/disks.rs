@@ -86,6 +86,7 @@ fn disks_under_file_systems() {
     four_threads_on_one_file_system();
     host_io_errors_reach_linux();
     memory_disk_round_trip();
+    a_new_disk_gets_its_own_file_system();
 }
 
 fn four_threads_on_one_file_system() {
@@ -196,5 +197,41 @@ fn memory_disk_round_trip() {
         .output()
         .unwrap();
     assert_eq!(out.stdout, b"kept in memory");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A disk removed while its file system is still alive (detached, a file
+/// open) does not hand that file system to the next disk added.
+fn a_new_disk_gets_its_own_file_system() {
+    let dir = scratch("replaced");
+    let (first, second) = (dir.join("first.img"), dir.join("second.img"));
+    mkfs_ext4(&first, "16M");
+    mkfs_ext4(&second, "16M");
+    let disk = lkl::add_disk(Arc::new(FileDisk::open(&first, false).unwrap())).unwrap();
+    let first_device = disk.device(None);
+    let m = mount::mount(&disk, &MountOptions::default()).unwrap();
+    write_file(&format!("{}/first", m.path), b"1").unwrap();
+    let held = sys::openat(AT_FDCWD, format!("{}/first", m.path), uapi::O_RDONLY, 0).unwrap();
+    sys::umount2(&m.path, uapi::MNT_DETACH).unwrap();
+    let removed = disk.remove();
+
+    let disk = lkl::add_disk(Arc::new(FileDisk::open(&second, false).unwrap())).unwrap();
+    assert_ne!(disk.device(None), first_device, "a name still in use");
+    let m = mount::mount(&disk, &MountOptions::default()).unwrap();
+    assert_eq!(
+        sys::newfstatat(AT_FDCWD, format!("{}/first", m.path), 0).err(),
+        Some(Errno::ENOENT),
+        "the first disk's file system, on the second disk (first removed: {removed:?})"
+    );
+    write_file(&format!("{}/second", m.path), b"2").unwrap();
+    mount::unmount(m).unwrap();
+    disk.remove().unwrap();
+    sys::close(held).unwrap();
+    // The first disk's number is free again once its file system is gone.
+    let again = lkl::add_disk(Arc::new(FileDisk::open(&second, true).unwrap())).unwrap();
+    assert_eq!(again.device(None), first_device);
+    again.remove().unwrap();
+    e2fsck_clean(&first);
+    e2fsck_clean(&second);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,6 +31,13 @@ struct disk_cmd {
 
 static int disk_major;
 static struct host_disk *disks[DISKS_MAX];
+/*
+ * Numbers in use: from add until the kernel lets the disk go, which is
+ * later than its removal when a file system outlives it (detached, files
+ * still open). A later disk never gets its device name and number: a
+ * mount of it would meet that file system instead of its own.
+ */
+static DECLARE_BITMAP(ids_taken, DISKS_MAX);
 static DEFINE_MUTEX(disks_lock);
 
 static int fill_segments(struct request *rq, struct disk_cmd *cmd)
@@ -103,8 +110,17 @@ static const struct blk_mq_ops disk_mq_ops = {
 	.queue_rq = disk_queue_rq,
 };
 
+/* The last reference to a removed disk is gone: its number is free. */
+static void disk_free(struct gendisk *disk)
+{
+	mutex_lock(&disks_lock);
+	clear_bit((long)disk->private_data, ids_taken);
+	mutex_unlock(&disks_lock);
+}
+
 static const struct block_device_operations disk_fops = {
 	.owner = THIS_MODULE,
+	.free_disk = disk_free,
 };
 
 void LKL_API lkl_disk_complete(struct lkl_disk_request *req, int status)
@@ -161,6 +177,7 @@ static int disk_create(struct host_disk *hd, int id)
 	disk->first_minor = id * DISK_MINORS;
 	disk->minors = DISK_MINORS;
 	disk->fops = &disk_fops;
+	disk->private_data = (void *)(long)id;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "vd%c", 'a' + id);
 	set_capacity(disk, hd->host.capacity >> SECTOR_SHIFT);
 	set_disk_ro(disk, hd->host.read_only);
@@ -192,14 +209,15 @@ static long disk_add(long arg)
 	hd->host = *host;
 
 	mutex_lock(&disks_lock);
-	for (id = 0; id < DISKS_MAX && disks[id]; id++)
-		;
+	id = find_first_zero_bit(ids_taken, DISKS_MAX);
 	if (id == DISKS_MAX) {
 		err = -ENOSPC;
 	} else {
 		err = disk_create(hd, id);
-		if (!err)
+		if (!err) {
 			disks[id] = hd;
+			set_bit(id, ids_taken);
+		}
 	}
 	mutex_unlock(&disks_lock);
 	if (err) {
