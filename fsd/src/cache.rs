@@ -161,6 +161,18 @@ impl VolumeState {
         }
     }
 
+    /// Every FCB, and the descriptors they hold: for a volume that goes
+    /// away, with it any open not closed yet (none can be used without it).
+    pub fn let_all_go(&mut self) -> Closing {
+        let mut closing = Closing::default();
+        for fcb in self.fcbs.values_mut() {
+            closing.take_all(fcb);
+        }
+        self.fcbs.clear();
+        self.cache.idle.clear();
+        closing
+    }
+
     /// Removes the FCB of `ino` if nothing refers to it (made by a create
     /// that then failed).
     pub fn forget_if_unused(&mut self, ino: u64) {

@@ -247,7 +247,11 @@ impl Volume {
 }
 
 impl Drop for Volume {
+    /// Dismounts, and closes what opens not closed yet held open, so that
+    /// the file system goes with the volume.
     fn drop(&mut self) {
         let _ = self.dismount();
+        let closing = self.state.lock().let_all_go();
+        closing.close();
     }
 }

@@ -131,3 +131,26 @@ fn lock_unlock_and_dismount() {
     t.finish();
     assert_eq!(t.debugfs("cat /file.txt"), "DATA");
 }
+
+/// A volume dropped while files are still open (their closes never come)
+/// takes its file system with it: written out, and nothing left holding
+/// the disk (a file system left behind keeps the disk's name taken).
+#[test]
+fn a_volume_dropped_with_files_open_lets_its_file_system_go() {
+    let mut t = TestVolume::new("dropped", &[], tree);
+    let mut c = t.open("\\file.txt");
+    let w = fsd::write::write(t.vol(), &mut c, fsd::write::WriteAt::Offset(0), b"KEPT");
+    assert_eq!(w.status, NtStatus::SUCCESS);
+    let device = t.disk.as_ref().unwrap().device(None);
+    let registered = format!("/sys/fs/ext4/{}", &device["/dev/".len()..]);
+    assert!(lkl::sys::newfstatat(lkl::uapi::AT_FDCWD, &registered, 0).is_ok());
+    drop(t.vol.take());
+    assert_eq!(
+        lkl::sys::newfstatat(lkl::uapi::AT_FDCWD, &registered, 0).err(),
+        Some(lkl::Errno::ENOENT),
+        "the file system is still there"
+    );
+    drop(c);
+    t.finish();
+    assert_eq!(t.debugfs("cat /file.txt"), "KEPT");
+}
