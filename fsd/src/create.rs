@@ -296,8 +296,20 @@ fn open_exact(
 /// Performs an IRP_MJ_CREATE.
 pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     vol.check_creates_allowed()?;
+    let mut components = names::split_path(req.name)?;
+    // `name::$DATA` is the file `name` itself, which must not be a
+    // directory (a directory has no data stream).
+    let data_stream;
+    let req = if names::strip_default_stream(&mut components)? {
+        data_stream = CreateRequest {
+            options: req.options | FILE_NON_DIRECTORY_FILE,
+            ..*req
+        };
+        &data_stream
+    } else {
+        req
+    };
     check_request(req)?;
-    let components = names::split_path(req.name)?;
     // Read before any name is looked at: what is learnt from names is used
     // or kept only if no change of names came since (see `crate::cache`).
     let generation = vol.names_generation();

@@ -176,6 +176,25 @@ pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     Ok(parts)
 }
 
+/// Takes the default data stream's name (`::$DATA`, in any case) off the
+/// last component: true if it was there. Any other stream is
+/// OBJECT_NAME_INVALID: a Linux file has just the one.
+pub fn strip_default_stream(parts: &mut Components) -> Result<bool, NtStatus> {
+    const DEFAULT: [u16; 7] = [58, 58, 36, 68, 65, 84, 65]; // "::$DATA"
+    let Some(last) = parts.last_mut() else {
+        return Ok(false);
+    };
+    let Some(colon) = last.iter().position(|&c| c == b':' as u16) else {
+        return Ok(false);
+    };
+    let (name, stream) = last.split_at(colon);
+    if name.is_empty() || !eq_ignore_case(stream, &DEFAULT) {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    *last = name;
+    Ok(true)
+}
+
 const INLINE_COMPONENTS: usize = 8;
 
 /// A path's components: the first few without an allocation (a create
@@ -188,6 +207,14 @@ pub struct Components<'a> {
 }
 
 impl<'a> Components<'a> {
+    fn last_mut(&mut self) -> Option<&mut &'a [u16]> {
+        if self.more.is_empty() {
+            self.inline[..self.len].last_mut()
+        } else {
+            self.more.last_mut()
+        }
+    }
+
     fn push(&mut self, part: &'a [u16]) {
         if self.len < INLINE_COMPONENTS {
             self.inline[self.len] = part;

@@ -367,3 +367,65 @@ fn special_files_open_without_waiting() {
         assert_eq!(status, (Ok(FILE_OPENED), true));
     });
 }
+
+/// `name::$DATA` (any case) is the file itself, as NTFS takes it; a named
+/// stream is an invalid name (a Linux file has one stream) and nothing is
+/// made; a directory has no data stream.
+#[test]
+fn the_default_data_stream_is_the_file() {
+    let mut t = TestVolume::new("streams", &[], tree);
+    let inode = |c: &fsd::Ccb| {
+        let mut out = [0u8; 8];
+        fsd::fileinfo::query(
+            t.vol(),
+            c,
+            fsd::fileinfo::FILE_INTERNAL_INFORMATION,
+            &mut out,
+        );
+        u64::from_le_bytes(out)
+    };
+    let plain = t.open("\\readme.txt");
+    let stream = t
+        .create("\\readme.txt::$DATA", FILE_OPEN, 0, RW, ALL_SHARE)
+        .unwrap();
+    assert_eq!(stream.information, FILE_OPENED);
+    assert_eq!(inode(&stream.ccb), inode(&plain));
+    let mut name = [0u8; 64];
+    fsd::fileinfo::query(
+        t.vol(),
+        &stream.ccb,
+        fsd::fileinfo::FILE_NAME_INFORMATION,
+        &mut name,
+    );
+    assert_eq!(name_at(&name, 4, u32_at(&name, 0) as usize), "\\readme.txt");
+    t.close(stream.ccb);
+    t.close(plain);
+    let made = t
+        .create("\\dir\\new.txt::$data", FILE_CREATE, 0, RW, ALL_SHARE)
+        .unwrap();
+    assert_eq!(made.information, FILE_CREATED);
+    t.close(made.ccb);
+    for named in [
+        "\\readme.txt:Zone.Identifier",
+        "\\readme.txt:Zone.Identifier:$DATA",
+        "\\other.txt:s",
+        "\\readme.txt::$INDEX_ALLOCATION",
+        "\\dir::$DATA\\data.bin",
+        "\\::$DATA",
+    ] {
+        assert_eq!(
+            t.create(named, FILE_OPEN_IF, 0, RW, ALL_SHARE).err(),
+            Some(NtStatus::OBJECT_NAME_INVALID),
+            "{named}"
+        );
+    }
+    assert_eq!(
+        t.create("\\dir::$DATA", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE)
+            .err(),
+        Some(NtStatus::FILE_IS_A_DIRECTORY)
+    );
+    t.finish();
+    let root = t.debugfs("ls /");
+    assert!(!root.contains("other") && !root.contains("Zone"), "{root}");
+    assert!(t.debugfs("ls /dir").contains("new.txt"));
+}
