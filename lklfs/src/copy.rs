@@ -40,6 +40,9 @@ pub fn run(
             copy.into_image(opts, sources, &dest)
         }
         None => {
+            if let Some(arg) = args.iter().find(|a| ImagePath::names_missing_image(a)) {
+                return Err(ImagePath::not_an_image_path(arg));
+            }
             let sources = sources
                 .iter()
                 .map(|s| ImagePath::parse(s))

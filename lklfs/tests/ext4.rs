@@ -152,7 +152,7 @@ fn errors_are_clear_and_write_nothing() {
         (&["cat", &img("/fifo")], "lklfs: /fifo: not a regular file"),
         (&["cat", &img("/")], "lklfs: /: Is a directory"),
     ];
-    for (args, message) in cases {
+    let fails_with = |args: &[&str], message: &str| {
         let out = lklfs(args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
@@ -161,7 +161,19 @@ fn errors_are_clear_and_write_nothing() {
             "{args:?}: stderr {err:?}, expected {message:?}"
         );
         assert_eq!(sha256(&image), before, "{args:?} changed the image");
+    };
+    for (args, message) in cases {
+        fails_with(args, message);
     }
+    // An image that is not there is named, in whichever argument.
+    let missing = s.path("missing.img").display().to_string();
+    let in_missing = format!("{missing}:/f");
+    let no_image = format!("{missing}: no such image file");
+    let host = tree.display().to_string();
+    fails_with(&["ls", &in_missing], &no_image);
+    fails_with(&["cp", &in_missing, &host], &no_image);
+    fails_with(&["cp", &host, &in_missing], &no_image);
+    fails_with(&["ls", &host], "expected IMAGE:/PATH");
     let out = s.path("out");
     let copied = lklfs(&["cp", "-r", &img("/"), &out.display().to_string()]);
     let err = String::from_utf8_lossy(&copied.stderr);
