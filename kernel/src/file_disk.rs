@@ -3,7 +3,7 @@
 //! of up to 64 KiB whose data the host already caches are done at once
 //! instead, without blocking (preadv2 with RWF_NOWAIT): no thread hand-off.
 //! On Windows, which has no such read, reads of up to 64 KiB are done at
-//! once, cached or not.
+//! once, cached or not. An image in use is not opened: see [`open_image`].
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::path::Path;
@@ -151,8 +151,21 @@ fn errno(e: std::io::Error) -> Errno {
 }
 
 impl FileDisk {
+    /// Opens an image or device for this program alone: refused while
+    /// another program uses it (see [`open_image`]).
     pub fn open(path: impl AsRef<Path>, read_only: bool) -> std::io::Result<FileDisk> {
-        let mut file = OpenOptions::new().read(true).write(!read_only).open(path)?;
+        Self::with_file(open_image(path.as_ref(), read_only, false)?)
+    }
+
+    /// As [`FileDisk::open`], for a reader that opens the image writable
+    /// only so that Linux may replay a journal: other such readers may have
+    /// it open at the same time, no writer; read-only after all if the host
+    /// kernel has the image attached to a loop device (maybe mounted).
+    pub fn open_shared(path: impl AsRef<Path>, read_only: bool) -> std::io::Result<FileDisk> {
+        Self::with_file(open_image(path.as_ref(), read_only, true)?)
+    }
+
+    fn with_file((mut file, read_only): (File, bool)) -> std::io::Result<FileDisk> {
         let capacity = size(&mut file)? & !511;
         if capacity == 0 {
             return Err(std::io::Error::new(
@@ -179,6 +192,78 @@ impl FileDisk {
             workers: Mutex::new(workers),
         })
     }
+}
+
+/// Opens an image or device so that nobody writes it while it is in use
+/// here, nor uses it while it is written here: a lock on the file, shared
+/// for readers (`read_only` or `shared`) and exclusive for a writer (every
+/// program on this library takes it); a block device to write is also
+/// opened exclusively, which Linux refuses while its own kernel has it
+/// mounted, and an image file the host has on a loop device is not
+/// written. A file that takes no lock (some devices) is used as it is.
+/// Returns the file and whether it is read-only.
+fn open_image(path: &Path, read_only: bool, shared: bool) -> std::io::Result<(File, bool)> {
+    let in_use = |why: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::ResourceBusy,
+            std::format!("in use: {why}"),
+        )
+    };
+    let mut options = OpenOptions::new();
+    options.read(true).write(!read_only);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+        let device = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_block_device());
+        if device && !read_only && !shared {
+            options.custom_flags(libc::O_EXCL);
+        }
+    }
+    let file = options.open(path).map_err(|e| {
+        if cfg!(unix) && e.kind() == std::io::ErrorKind::ResourceBusy {
+            in_use("mounted or open elsewhere")
+        } else {
+            e
+        }
+    })?;
+    #[cfg(target_os = "linux")]
+    if !read_only {
+        if let Some(device) = loop_device_of(&file) {
+            if shared {
+                return open_image(path, true, true);
+            }
+            return Err(in_use(&std::format!("the host has it on {device}")));
+        }
+    }
+    let locked = match (read_only, shared) {
+        (false, false) => file.try_lock(),
+        (true, _) => file.try_lock_shared(),
+        (false, true) if cfg!(unix) => file.try_lock_shared(),
+        // On Windows a shared lock keeps its own handle from writing too.
+        (false, true) => return Ok((file, read_only)),
+    };
+    match locked {
+        Err(std::fs::TryLockError::WouldBlock) => Err(in_use("another program has it open")),
+        _ => Ok((file, read_only)),
+    }
+}
+
+/// The loop device (`/dev/loopN`) the host kernel has on `file`, if any.
+#[cfg(target_os = "linux")]
+fn loop_device_of(file: &File) -> Option<std::string::String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    std::fs::read_dir("/sys/block")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let backing = std::fs::read_to_string(entry.path().join("loop/backing_file")).ok()?;
+            let backing = backing.trim_end_matches('\n');
+            let same = std::fs::metadata(backing)
+                .is_ok_and(|b| b.dev() == meta.dev() && b.ino() == meta.ino());
+            same.then(|| std::format!("/dev/{name}"))
+        })
 }
 
 fn serve(file: &File, rx: &Mutex<Receiver<Request>>) {

@@ -49,16 +49,16 @@ impl Session {
     pub fn open(image: &Path, opts: &ImageOptions, access: Access) -> Result<Session, Error> {
         let name = image.display().to_string();
         // Read commands too open the image writable when they can: Linux
-        // must be able to replay a dirty journal. --ro never writes.
-        let file = match FileDisk::open(image, opts.ro) {
-            Err(e)
-                if !opts.ro
-                    && access == Access::Read
-                    && e.kind() == ErrorKind::PermissionDenied =>
-            {
-                FileDisk::open(image, true)
-            }
-            other => other,
+        // must be able to replay a dirty journal. --ro never writes. Any
+        // number of readers may use an image at once, a writer alone.
+        let file = match access {
+            Access::Write => FileDisk::open(image, opts.ro),
+            Access::Read => match FileDisk::open_shared(image, opts.ro) {
+                Err(e) if !opts.ro && e.kind() == ErrorKind::PermissionDenied => {
+                    FileDisk::open_shared(image, true)
+                }
+                other => other,
+            },
         }
         .at(&name)?;
         let kernel = Kernel::boot(&Config {
@@ -169,6 +169,16 @@ fn mount_error(image: &str, opts: &ImageOptions, e: Errno) -> Error {
         (Errno::EINVAL, _) => Error::Msg(format!(
             "{image}: not a {} file system",
             opts.fstype.as_deref().unwrap_or("")
+        )),
+        // Linux mounts a file system with a journal to replay only if it
+        // may write (ext4: "write access unavailable").
+        (Errno::EROFS, _) => Error::Msg(format!(
+            "{image}: its journal must be replayed, which needs writing to it{}",
+            if opts.ro {
+                " (not with --ro)"
+            } else {
+                " (not while the host has it on a loop device, or without write permission)"
+            }
         )),
         _ => Error::sys(image, e),
     }

@@ -291,3 +291,79 @@ fn damaged_metadata_is_reported_as_such() {
     assert!(header.contains("EFSBADCRC"), "{header}");
     assert_eq!(lklfs_ok(&["cat", &format!("{img}:/fine")]), "kept");
 }
+
+/// Exits 1 with `message` on stderr.
+fn fails_with(args: &[&str], message: &str) {
+    let out = lklfs(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+    assert!(
+        err.contains(message),
+        "{args:?}: {err:?}, expected {message:?}"
+    );
+}
+
+/// An image another program reads may be read too, not written; one
+/// another program writes is left alone; one the host kernel has on a
+/// loop device (mounted) is never written, not even to replay its
+/// journal for a read.
+#[test]
+fn images_in_use_elsewhere_are_left_alone() {
+    let s = Scratch::new("in-use");
+    let image = s.path("u.img");
+    make_ext4(&image, None, &[], "16M");
+    let root = format!("{}:/", image.display());
+    let new_dir = format!("{}:/d", image.display());
+    let before = sha256(&image);
+    let other = std::fs::File::open(&image).unwrap();
+    other.lock_shared().unwrap();
+    lklfs_ok(&["ls", &root]);
+    fails_with(&["mkdir", &new_dir], "in use: another program has it open");
+    other.unlock().unwrap();
+    other.lock().unwrap();
+    fails_with(&["ls", &root], "in use: another program has it open");
+    drop(other);
+    assert_eq!(sha256(&image), before);
+
+    let attached = std::process::Command::new("losetup")
+        .args(["--find", "--show", &image.display().to_string()])
+        .output()
+        .unwrap();
+    if !attached.status.success() {
+        eprintln!(
+            "no loop device here, the host's own use not tried: {}",
+            String::from_utf8_lossy(&attached.stderr)
+        );
+        return;
+    }
+    let device = String::from_utf8(attached.stdout)
+        .unwrap()
+        .trim()
+        .to_string();
+    let mounted = s.path("host-mount");
+    std::fs::create_dir(&mounted).unwrap();
+    let mount = std::process::Command::new("mount")
+        .args([&device, &mounted.display().to_string()])
+        .status()
+        .unwrap();
+    let outcome = std::panic::catch_unwind(|| {
+        if mount.success() {
+            std::fs::write(mounted.join("host"), b"written by the host").unwrap();
+            tool("sync", &[]);
+            // Mounted: its journal needs replaying, which is a write.
+            fails_with(&["ls", &root], "its journal must be replayed");
+        }
+        fails_with(
+            &["mkdir", &new_dir],
+            &format!("the host has it on {device}"),
+        );
+    });
+    if mount.success() {
+        tool("umount", &[&mounted.display().to_string()]);
+    }
+    tool("losetup", &["-d", &device]);
+    outcome.unwrap();
+    e2fsck_clean(&image);
+    lklfs_ok(&["mkdir", &new_dir]);
+    e2fsck_clean(&image);
+}
