@@ -228,7 +228,7 @@ impl Copy {
             }
             let mut file = fs::File::create(target).at(&name)?;
             let progress = &mut self.progress;
-            fsops::copy_out(src, &mut file, &mut |n| progress.add(n))?;
+            fsops::copy_out_sparse(src, &mut file, &mut |n| progress.add(n))?;
         } else {
             let shown = under(&self.image_root, src).unwrap_or_else(|| src.to_string());
             eprintln!("lklfs: {shown}: skipping a special file");

@@ -1,5 +1,5 @@
 //! File operations in the image, over the kernel's system calls.
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use lkl::uapi::{self, Stat, AT_FDCWD};
 use lkl::{sys, Errno};
@@ -8,6 +8,9 @@ use crate::error::{Context, Error};
 use crate::session::check_interrupt;
 
 const CHUNK: usize = 1 << 20;
+/// Copies of files leave out blocks of this many zero bytes: holes in the
+/// copy, as `cp --sparse=always` makes them.
+const BLOCK: usize = 4096;
 
 /// An open file descriptor of the kernel, closed on drop.
 pub struct Fd(pub i32);
@@ -72,7 +75,34 @@ pub fn copy_out(
     }
 }
 
-/// Creates the image file `path` (which must not exist) from `input`.
+/// Copies the image file `path` into the host file `out`, leaving holes
+/// where the file reads as zeros; `progress` gets byte counts.
+pub fn copy_out_sparse(
+    path: &str,
+    out: &mut std::fs::File,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), Error> {
+    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(path)?;
+    let writing = |e: std::io::Error| Error::Msg(format!("writing: {e}"));
+    let mut buf = vec![0u8; CHUNK];
+    let mut at = 0u64;
+    loop {
+        check_interrupt()?;
+        let n = sys::read(fd.0, &mut buf).at(path)?;
+        if n == 0 {
+            return out.set_len(at).map_err(writing);
+        }
+        for (offset, data) in data_runs(&buf[..n], at) {
+            out.seek(SeekFrom::Start(offset)).map_err(writing)?;
+            out.write_all(data).map_err(writing)?;
+        }
+        at += n as u64;
+        progress(n as u64);
+    }
+}
+
+/// Creates the image file `path` (which must not exist) from `input`,
+/// leaving holes where it reads as zeros.
 pub fn copy_in(
     path: &str,
     input: &mut dyn Read,
@@ -81,20 +111,51 @@ pub fn copy_in(
 ) -> Result<(), Error> {
     let fd = Fd::open(path, uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL, mode).at(path)?;
     let mut buf = vec![0u8; CHUNK];
+    let mut at = 0u64;
     loop {
         check_interrupt()?;
         let n = input
             .read(&mut buf)
             .map_err(|e| Error::Msg(format!("reading: {e}")))?;
         if n == 0 {
-            return Ok(());
+            return sys::ftruncate(fd.0, at as i64).at(path);
         }
-        let mut done = 0;
-        while done < n {
-            done += sys::write(fd.0, &buf[done..n]).at(path)?;
+        for (offset, data) in data_runs(&buf[..n], at) {
+            let mut done = 0;
+            while done < data.len() {
+                done +=
+                    sys::pwrite64(fd.0, &data[done..], (offset + done as u64) as i64).at(path)?;
+            }
         }
+        at += n as u64;
         progress(n as u64);
     }
+}
+
+/// The stretches of `data` (read at file offset `at`) to write in a
+/// sparse copy: runs of whole `BLOCK`s, aligned in the file, that are not
+/// all zeros (and a last partial block, whatever it holds).
+fn data_runs(data: &[u8], at: u64) -> impl Iterator<Item = (u64, &[u8])> {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        let block_end = |from: usize| {
+            let in_file = at + from as u64;
+            (from + BLOCK - (in_file % BLOCK as u64) as usize).min(data.len())
+        };
+        let is_zero =
+            |from: usize, to: usize| to - from == BLOCK && data[from..to].iter().all(|&b| b == 0);
+        while start < data.len() && is_zero(start, block_end(start)) {
+            start = block_end(start);
+        }
+        if start == data.len() {
+            return None;
+        }
+        let first = start;
+        while start < data.len() && !is_zero(start, block_end(start)) {
+            start = block_end(start);
+        }
+        Some((at + first as u64, &data[first..start]))
+    })
 }
 
 /// Mode, owner and times of `path` (not following a symlink) from `st`.

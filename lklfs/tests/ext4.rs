@@ -367,3 +367,51 @@ fn images_in_use_elsewhere_are_left_alone() {
     lklfs_ok(&["mkdir", &new_dir]);
     e2fsck_clean(&image);
 }
+
+/// Blocks of zeros become holes both ways (as `cp --sparse=always`): a
+/// 256 MiB file of mostly holes fits a 32 MiB image and comes out taking
+/// next to no space, with the same bytes.
+#[test]
+fn sparse_files_stay_sparse() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Scratch::new("sparse");
+    let tree = s.path("tree");
+    std::fs::create_dir(&tree).unwrap();
+    let sparse = tree.join("sparse");
+    let file = std::fs::File::create(&sparse).unwrap();
+    file.set_len(256 << 20).unwrap();
+    drop(file);
+    let mut contents = std::fs::read(&sparse).unwrap();
+    for (at, data) in [
+        (0usize, &b"head"[..]),
+        (100 << 20, b"middle"),
+        ((256 << 20) - 4, b"tail"),
+    ] {
+        contents[at..at + data.len()].copy_from_slice(data);
+    }
+    std::fs::write(&sparse, &contents).unwrap();
+    // Written whole: punch the holes back with fallocate(1).
+    tool("fallocate", &["--dig-holes", &sparse.display().to_string()]);
+    assert!(std::fs::metadata(&sparse).unwrap().blocks() * 512 < 1 << 20);
+    let image = s.path("s.img");
+    make_ext4(&image, None, &[], "32M");
+
+    let inside = format!("{}:/sparse", image.display());
+    lklfs_ok(&["cp", &sparse.display().to_string(), &inside]);
+    e2fsck_clean(&image);
+    let blocks = tool(
+        "debugfs",
+        &["-R", "stat /sparse", &image.display().to_string()],
+    );
+    assert!(blocks.contains("Size: 268435456"), "{blocks}");
+    let out = s.path("out");
+    lklfs_ok(&["cp", &inside, &out.display().to_string()]);
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!(meta.len(), 256 << 20);
+    assert!(
+        meta.blocks() * 512 < 1 << 20,
+        "{} bytes taken",
+        meta.blocks() * 512
+    );
+    assert!(std::fs::read(&out).unwrap() == contents, "the bytes differ");
+}
