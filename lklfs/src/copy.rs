@@ -26,7 +26,8 @@ pub fn run(
     let copy = Copy {
         recursive,
         preserve,
-        links: HashMap::new(),
+        links_in: HashMap::new(),
+        links_out: HashMap::new(),
         image_root: String::new(),
         progress: Progress::new(),
     };
@@ -66,8 +67,11 @@ fn contents_of(src: &str) -> bool {
 struct Copy {
     recursive: bool,
     preserve: bool,
-    /// Files with several links already copied: (device, inode) to path.
-    links: HashMap<(u64, u64), String>,
+    /// Host files with several links already copied in: (device, inode)
+    /// to the path of the first copy in the kernel's tree.
+    links_in: HashMap<(u64, u64), Vec<u8>>,
+    /// Image files with several links already copied out, likewise.
+    links_out: HashMap<(u64, u64), PathBuf>,
     /// Where the image's root is in the kernel's tree, for messages.
     image_root: String,
     progress: Progress,
@@ -92,20 +96,18 @@ impl Copy {
             }
             let target = if dest_is_dir {
                 match Path::new(src).file_name() {
-                    Some(name) if !contents_of(src) => format!(
-                        "{}/{}",
-                        dest_full.trim_end_matches('/'),
-                        name.to_string_lossy()
-                    ),
+                    Some(name) if !contents_of(src) => {
+                        fsops::child(dest_full.as_bytes(), &hostfs::name_bytes(name))
+                    }
                     // `dir/.`: what is in dir, as cp takes it; `/`, `..`.
-                    _ => dest_full.clone(),
+                    _ => dest_full.clone().into_bytes(),
                 }
             } else if sources.len() > 1 {
                 return Err(Error::sys(&dest.path, Errno::ENOTDIR));
             } else {
                 let parent = fsops::parent(&dest.path);
-                match lstat(&s.path(parent)) {
-                    Ok(st) if is_dir(&st) => dest_full.clone(),
+                match lstat(s.path(parent)) {
+                    Ok(st) if is_dir(&st) => dest_full.clone().into_bytes(),
                     Ok(_) => return Err(Error::sys(parent, Errno::ENOTDIR)),
                     Err(e) => return Err(Error::sys(parent, e)),
                 }
@@ -121,15 +123,16 @@ impl Copy {
         s.close()
     }
 
-    fn host_to_image(&mut self, src: &Path, target: &str) -> Result<(), Error> {
+    fn host_to_image(&mut self, src: &Path, target: &[u8]) -> Result<(), Error> {
         check_interrupt()?;
         let name = src.display().to_string();
+        let shown = fsops::shown(target);
         let meta = fs::symlink_metadata(src).at(&name)?;
         let kind = meta.file_type();
         if kind.is_dir() {
             match sys::mkdirat(AT_FDCWD, target, 0o700) {
                 Ok(()) | Err(Errno::EEXIST) => {}
-                Err(e) => return Err(Error::sys(target, e)),
+                Err(e) => return Err(Error::sys(shown, e)),
             }
             let mut entries: Vec<_> = fs::read_dir(src)
                 .at(&name)?
@@ -137,20 +140,20 @@ impl Copy {
                 .at(&name)?;
             entries.sort_by_key(|e| e.file_name());
             for entry in entries {
-                let child = format!("{target}/{}", entry.file_name().to_string_lossy());
+                let child = fsops::child(target, &hostfs::name_bytes(&entry.file_name()));
                 self.host_to_image(&entry.path(), &child)?;
             }
         } else if kind.is_symlink() {
             let link = hostfs::read_link(src).at(&name)?;
             remove_file(target)?;
-            sys::symlinkat(link, AT_FDCWD, target).at(target)?;
+            sys::symlinkat(link, AT_FDCWD, target).at(&shown)?;
         } else if kind.is_file() {
             if let Some(key) = hostfs::link_key(&meta) {
-                if let Some(first) = self.links.get(&key) {
+                if let Some(first) = self.links_in.get(&key) {
                     remove_file(target)?;
-                    return sys::linkat(AT_FDCWD, first, AT_FDCWD, target, 0).at(target);
+                    return sys::linkat(AT_FDCWD, first, AT_FDCWD, target, 0).at(&shown);
                 }
-                self.links.insert(key, target.to_string());
+                self.links_in.insert(key, target.to_vec());
             }
             remove_file(target)?;
             let mut file = fs::File::open(src).at(&name)?;
@@ -165,7 +168,7 @@ impl Copy {
         if self.preserve {
             fsops::set_attributes(target, &hostfs::stat(&meta), kind.is_symlink())?;
         } else if kind.is_dir() {
-            sys::fchmodat(AT_FDCWD, target, hostfs::mode(&meta) & 0o777).at(target)?;
+            sys::fchmodat(AT_FDCWD, target, hostfs::mode(&meta) & 0o777).at(&shown)?;
         }
         Ok(())
     }
@@ -193,17 +196,18 @@ impl Copy {
             } else {
                 dest.to_path_buf()
             };
-            self.image_to_host(&full, &target)
+            self.image_to_host(full.as_bytes(), &target)
                 .map_err(|e| s.explain(e))?;
         }
         self.progress.finish();
         s.close()
     }
 
-    fn image_to_host(&mut self, src: &str, target: &Path) -> Result<(), Error> {
+    fn image_to_host(&mut self, src: &[u8], target: &Path) -> Result<(), Error> {
         check_interrupt()?;
         let name = target.display().to_string();
-        let st = lstat(src).at(src)?;
+        let shown = fsops::shown(src);
+        let st = lstat(src).at(&shown)?;
         if is_dir(&st) {
             match fs::create_dir(target) {
                 Ok(()) => {}
@@ -211,26 +215,27 @@ impl Copy {
                 Err(e) => return Err(e).at(&name),
             }
             for entry in fsops::read_dir(src)? {
-                let file = String::from_utf8_lossy(&entry.name).into_owned();
-                self.image_to_host(&format!("{src}/{file}"), &target.join(&file))?;
+                let host = target.join(hostfs::host_name(&entry.name));
+                self.image_to_host(&fsops::child(src, &entry.name), &host)?;
             }
         } else if is_symlink(&st) {
-            let link = sys::readlinkat(AT_FDCWD, src).at(src)?;
+            let link = sys::readlinkat(AT_FDCWD, src).at(&shown)?;
             let _ = fs::remove_file(target);
-            hostfs::symlink(&String::from_utf8_lossy(&link), target).at(&name)?;
+            hostfs::symlink(&link, target).at(&name)?;
         } else if st.st_mode & uapi::S_IFMT == uapi::S_IFREG {
             if st.st_nlink > 1 {
-                if let Some(first) = self.links.get(&(st.st_dev, st.st_ino)) {
+                if let Some(first) = self.links_out.get(&(st.st_dev, st.st_ino)) {
                     let _ = fs::remove_file(target);
                     return fs::hard_link(first, target).at(&name);
                 }
-                self.links.insert((st.st_dev, st.st_ino), name.clone());
+                self.links_out
+                    .insert((st.st_dev, st.st_ino), target.to_path_buf());
             }
             let mut file = fs::File::create(target).at(&name)?;
             let progress = &mut self.progress;
             fsops::copy_out_sparse(src, &mut file, &mut |n| progress.add(n))?;
         } else {
-            let shown = under(&self.image_root, src).unwrap_or_else(|| src.to_string());
+            let shown = under(&self.image_root, &shown).unwrap_or(shown);
             eprintln!("lklfs: {shown}: skipping a special file");
             return Ok(());
         }
@@ -242,9 +247,9 @@ impl Copy {
 }
 
 /// Unlinks an existing non-directory at `path` in the image.
-fn remove_file(path: &str) -> Result<(), Error> {
+fn remove_file(path: &[u8]) -> Result<(), Error> {
     match lstat(path) {
-        Ok(st) if !is_dir(&st) => sys::unlinkat(AT_FDCWD, path, 0).at(path),
+        Ok(st) if !is_dir(&st) => sys::unlinkat(AT_FDCWD, path, 0).at(&fsops::shown(path)),
         _ => Ok(()),
     }
 }

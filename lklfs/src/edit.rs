@@ -12,7 +12,7 @@ use crate::ImageOptions;
 /// The directory that will hold `path` must exist.
 fn check_parent(s: &Session, path: &str) -> Result<(), Error> {
     let parent = fsops::parent(path);
-    match lstat(&s.path(parent)) {
+    match lstat(s.path(parent)) {
         Ok(st) if is_dir(&st) => Ok(()),
         Ok(_) => Err(Error::sys(parent, Errno::ENOTDIR)),
         Err(e) => Err(Error::sys(parent, e)),
@@ -21,7 +21,7 @@ fn check_parent(s: &Session, path: &str) -> Result<(), Error> {
 
 pub fn mkdir(opts: &ImageOptions, p: &ImagePath, parents: bool) -> Result<(), Error> {
     let mut s = Session::open(&p.image, opts, Access::Write)?;
-    match lstat(&s.path(&p.path)) {
+    match lstat(s.path(&p.path)) {
         Ok(st) if parents && is_dir(&st) => return s.close(),
         Ok(_) => return Err(Error::sys(&p.path, Errno::EEXIST)),
         Err(Errno::ENOENT) => {}
@@ -45,7 +45,7 @@ pub fn mkdir(opts: &ImageOptions, p: &ImagePath, parents: bool) -> Result<(), Er
 
 pub fn rm(opts: &ImageOptions, p: &ImagePath, recursive: bool) -> Result<(), Error> {
     let mut s = Session::open(&p.image, opts, Access::Write)?;
-    let st = lstat(&s.path(&p.path)).at(&p.path)?;
+    let st = lstat(s.path(&p.path)).at(&p.path)?;
     if p.path.trim_matches('/').is_empty() {
         return Err(Error::Msg("refusing to remove the root directory".into()));
     }
@@ -53,20 +53,21 @@ pub fn rm(opts: &ImageOptions, p: &ImagePath, recursive: bool) -> Result<(), Err
         return Err(Error::sys(&p.path, Errno::EISDIR));
     }
     s.make_writable()?;
-    remove_tree(&s.path(&p.path)).map_err(|e| s.explain(e))?;
+    remove_tree(s.path(&p.path).as_bytes()).map_err(|e| s.explain(e))?;
     s.close()
 }
 
-fn remove_tree(path: &str) -> Result<(), Error> {
+fn remove_tree(path: &[u8]) -> Result<(), Error> {
     check_interrupt()?;
-    let st = lstat(path).at(path)?;
+    let shown = fsops::shown(path);
+    let st = lstat(path).at(&shown)?;
     if !is_dir(&st) {
-        return sys::unlinkat(AT_FDCWD, path, 0).at(path);
+        return sys::unlinkat(AT_FDCWD, path, 0).at(&shown);
     }
     for entry in fsops::read_dir(path)? {
-        remove_tree(&format!("{path}/{}", String::from_utf8_lossy(&entry.name)))?;
+        remove_tree(&fsops::child(path, &entry.name))?;
     }
-    sys::unlinkat(AT_FDCWD, path, uapi::AT_REMOVEDIR).at(path)
+    sys::unlinkat(AT_FDCWD, path, uapi::AT_REMOVEDIR).at(&shown)
 }
 
 pub fn mv(opts: &ImageOptions, old: &ImagePath, new: &ImagePath) -> Result<(), Error> {
@@ -74,7 +75,7 @@ pub fn mv(opts: &ImageOptions, old: &ImagePath, new: &ImagePath) -> Result<(), E
         return Err(Error::Msg("mv works within one image".into()));
     }
     let mut s = Session::open(&old.image, opts, Access::Write)?;
-    lstat(&s.path(&old.path)).at(&old.path)?;
+    lstat(s.path(&old.path)).at(&old.path)?;
     check_parent(&s, &new.path)?;
     s.make_writable()?;
     sys::renameat2(AT_FDCWD, s.path(&old.path), AT_FDCWD, s.path(&new.path), 0).at(&new.path)?;
@@ -83,7 +84,7 @@ pub fn mv(opts: &ImageOptions, old: &ImagePath, new: &ImagePath) -> Result<(), E
 
 pub fn symlink(opts: &ImageOptions, target: &str, p: &ImagePath) -> Result<(), Error> {
     let mut s = Session::open(&p.image, opts, Access::Write)?;
-    match lstat(&s.path(&p.path)) {
+    match lstat(s.path(&p.path)) {
         Ok(_) => return Err(Error::sys(&p.path, Errno::EEXIST)),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(Error::sys(&p.path, e)),

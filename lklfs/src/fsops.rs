@@ -16,7 +16,7 @@ const BLOCK: usize = 4096;
 pub struct Fd(pub i32);
 
 impl Fd {
-    pub fn open(path: &str, flags: i32, mode: u32) -> Result<Fd, Errno> {
+    pub fn open(path: impl AsRef<[u8]>, flags: i32, mode: u32) -> Result<Fd, Errno> {
         sys::openat(AT_FDCWD, path, flags | uapi::O_CLOEXEC, mode).map(Fd)
     }
 }
@@ -27,7 +27,19 @@ impl Drop for Fd {
     }
 }
 
-pub fn lstat(path: &str) -> Result<Stat, Errno> {
+/// A path in the kernel's tree as messages show it: Linux names are
+/// bytes, not always UTF-8.
+pub fn shown(path: &[u8]) -> String {
+    String::from_utf8_lossy(path).into_owned()
+}
+
+/// The path of `name` in the directory `dir` (both in the kernel's tree).
+pub fn child(dir: &[u8], name: &[u8]) -> Vec<u8> {
+    let dir = dir.strip_suffix(b"/").unwrap_or(dir);
+    [dir, b"/", name].concat()
+}
+
+pub fn lstat(path: impl AsRef<[u8]>) -> Result<Stat, Errno> {
     sys::newfstatat(AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
 }
 
@@ -40,12 +52,12 @@ pub fn is_symlink(st: &Stat) -> bool {
 }
 
 /// The entries of a directory, without `.` and `..`, sorted by name.
-pub fn read_dir(path: &str) -> Result<Vec<sys::DirEntry>, Error> {
-    let fd = Fd::open(path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).at(path)?;
+pub fn read_dir(path: &[u8]) -> Result<Vec<sys::DirEntry>, Error> {
+    let fd = Fd::open(path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0).at(&shown(path))?;
     let mut buf = vec![0u8; 64 << 10];
     let mut out = Vec::new();
     loop {
-        let n = sys::getdents64(fd.0, &mut buf).at(path)?;
+        let n = sys::getdents64(fd.0, &mut buf).at(&shown(path))?;
         if n == 0 {
             break;
         }
@@ -57,15 +69,16 @@ pub fn read_dir(path: &str) -> Result<Vec<sys::DirEntry>, Error> {
 
 /// Copies the image file `path` to `out`; `progress` gets byte counts.
 pub fn copy_out(
-    path: &str,
+    path: &[u8],
     out: &mut dyn Write,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), Error> {
-    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(path)?;
+    let name = shown(path);
+    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(&name)?;
     let mut buf = vec![0u8; CHUNK];
     loop {
         check_interrupt()?;
-        let n = sys::read(fd.0, &mut buf).at(path)?;
+        let n = sys::read(fd.0, &mut buf).at(&name)?;
         if n == 0 {
             return Ok(());
         }
@@ -78,17 +91,18 @@ pub fn copy_out(
 /// Copies the image file `path` into the host file `out`, leaving holes
 /// where the file reads as zeros; `progress` gets byte counts.
 pub fn copy_out_sparse(
-    path: &str,
+    path: &[u8],
     out: &mut std::fs::File,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), Error> {
-    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(path)?;
+    let name = shown(path);
+    let fd = Fd::open(path, uapi::O_RDONLY, 0).at(&name)?;
     let writing = |e: std::io::Error| Error::Msg(format!("writing: {e}"));
     let mut buf = vec![0u8; CHUNK];
     let mut at = 0u64;
     loop {
         check_interrupt()?;
-        let n = sys::read(fd.0, &mut buf).at(path)?;
+        let n = sys::read(fd.0, &mut buf).at(&name)?;
         if n == 0 {
             return out.set_len(at).map_err(writing);
         }
@@ -104,12 +118,13 @@ pub fn copy_out_sparse(
 /// Creates the image file `path` (which must not exist) from `input`,
 /// leaving holes where it reads as zeros.
 pub fn copy_in(
-    path: &str,
+    path: &[u8],
     input: &mut dyn Read,
     mode: u32,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), Error> {
-    let fd = Fd::open(path, uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL, mode).at(path)?;
+    let name = shown(path);
+    let fd = Fd::open(path, uapi::O_WRONLY | uapi::O_CREAT | uapi::O_EXCL, mode).at(&name)?;
     let mut buf = vec![0u8; CHUNK];
     let mut at = 0u64;
     loop {
@@ -118,13 +133,13 @@ pub fn copy_in(
             .read(&mut buf)
             .map_err(|e| Error::Msg(format!("reading: {e}")))?;
         if n == 0 {
-            return sys::ftruncate(fd.0, at as i64).at(path);
+            return sys::ftruncate(fd.0, at as i64).at(&name);
         }
         for (offset, data) in data_runs(&buf[..n], at) {
             let mut done = 0;
             while done < data.len() {
                 done +=
-                    sys::pwrite64(fd.0, &data[done..], (offset + done as u64) as i64).at(path)?;
+                    sys::pwrite64(fd.0, &data[done..], (offset + done as u64) as i64).at(&name)?;
             }
         }
         at += n as u64;
@@ -159,7 +174,8 @@ fn data_runs(data: &[u8], at: u64) -> impl Iterator<Item = (u64, &[u8])> {
 }
 
 /// Mode, owner and times of `path` (not following a symlink) from `st`.
-pub fn set_attributes(path: &str, st: &Stat, symlink: bool) -> Result<(), Error> {
+pub fn set_attributes(path: &[u8], st: &Stat, symlink: bool) -> Result<(), Error> {
+    let name = shown(path);
     sys::fchownat(
         AT_FDCWD,
         path,
@@ -167,9 +183,9 @@ pub fn set_attributes(path: &str, st: &Stat, symlink: bool) -> Result<(), Error>
         st.st_gid,
         uapi::AT_SYMLINK_NOFOLLOW,
     )
-    .at(path)?;
+    .at(&name)?;
     if !symlink {
-        sys::fchmodat(AT_FDCWD, path, st.st_mode & 0o7777).at(path)?;
+        sys::fchmodat(AT_FDCWD, path, st.st_mode & 0o7777).at(&name)?;
     }
     let times = [
         uapi::Timespec {
@@ -181,7 +197,7 @@ pub fn set_attributes(path: &str, st: &Stat, symlink: bool) -> Result<(), Error>
             tv_nsec: st.st_mtime_nsec as i64,
         },
     ];
-    sys::utimensat(AT_FDCWD, path, Some(&times), uapi::AT_SYMLINK_NOFOLLOW).at(path)
+    sys::utimensat(AT_FDCWD, path, Some(&times), uapi::AT_SYMLINK_NOFOLLOW).at(&name)
 }
 
 /// The parent directory of an absolute path inside the image.

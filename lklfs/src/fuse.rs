@@ -27,7 +27,8 @@ const TTL: Duration = Duration::from_secs(1);
 struct LklFuse {
     root: String,
     root_ino: u64,
-    paths: HashMap<u64, String>,
+    /// Inodes to their paths in the kernel's tree (Linux names: bytes).
+    paths: HashMap<u64, Vec<u8>>,
     /// Open directories: their entries, read at opendir.
     dirs: HashMap<u64, Vec<(u64, FileType, Vec<u8>)>>,
     next_dir: u64,
@@ -90,46 +91,39 @@ impl LklFuse {
         }
     }
 
-    fn path(&self, ino: u64) -> Result<&str, Errno> {
-        self.paths
-            .get(&ino)
-            .map(String::as_str)
-            .ok_or(Errno::ESTALE)
+    fn path(&self, ino: u64) -> Result<&[u8], Errno> {
+        self.paths.get(&ino).map(Vec::as_slice).ok_or(Errno::ESTALE)
     }
 
-    fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
-        Ok(format!(
-            "{}/{}",
-            self.path(parent)?,
-            String::from_utf8_lossy(name.as_bytes())
-        ))
+    fn child(&self, parent: u64, name: &OsStr) -> Result<Vec<u8>, Errno> {
+        Ok(fsops::child(self.path(parent)?, name.as_bytes()))
     }
 
     /// Stats `path` and remembers it as the path of its inode.
-    fn entry(&mut self, path: String) -> Result<FileAttr, Errno> {
+    fn entry(&mut self, path: Vec<u8>) -> Result<FileAttr, Errno> {
         let st = lstat(&path)?;
         let attr = self.attr(&st);
         self.paths.insert(attr.ino, path);
         Ok(attr)
     }
 
-    fn forget_path(&mut self, path: &str) {
+    fn forget_path(&mut self, path: &[u8]) {
         self.paths.retain(|_, p| p != path);
     }
 
     /// After a rename: everything at or below `old` moves to `new`.
-    fn moved(&mut self, old: &str, new: &str) {
-        let below = format!("{old}/");
+    fn moved(&mut self, old: &[u8], new: &[u8]) {
+        let below = [old, b"/"].concat();
         for p in self.paths.values_mut() {
             if p == old {
-                *p = new.to_string();
-            } else if let Some(rest) = p.strip_prefix(&below) {
-                *p = format!("{new}/{rest}");
+                *p = new.to_vec();
+            } else if let Some(rest) = p.strip_prefix(&below[..]) {
+                *p = fsops::child(new, rest);
             }
         }
     }
 
-    fn reply_entry(&mut self, path: Result<String, Errno>, reply: ReplyEntry) {
+    fn reply_entry(&mut self, path: Result<Vec<u8>, Errno>, reply: ReplyEntry) {
         match path.and_then(|p| self.entry(p)) {
             Ok(attr) => reply.entry(&TTL, &attr, 0),
             Err(e) => reply.error(e.0),
@@ -169,7 +163,7 @@ impl Filesystem for LklFuse {
         reply: ReplyAttr,
     ) {
         let result = (|| {
-            let path = self.path(ino)?.to_string();
+            let path = self.path(ino)?.to_vec();
             if let Some(mode) = mode {
                 sys::fchmodat(AT_FDCWD, &path, mode & 0o7777)?;
             }
@@ -292,7 +286,7 @@ impl Filesystem for LklFuse {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        let path = self.path(ino).map(str::to_string).and_then(|old| {
+        let path = self.path(ino).map(<[u8]>::to_vec).and_then(|old| {
             let new = self.child(newparent, newname)?;
             sys::linkat(AT_FDCWD, &old, AT_FDCWD, &new, 0)?;
             Ok(old)
@@ -403,12 +397,12 @@ impl Filesystem for LklFuse {
     }
 
     fn opendir(&mut self, _req: &Request<'_>, ino: u64, _flags: i32, reply: ReplyOpen) {
-        let listing = self.path(ino).map(str::to_string).and_then(|dir| {
+        let listing = self.path(ino).map(<[u8]>::to_vec).and_then(|dir| {
             let entries = fsops::read_dir(&dir).map_err(|_| Errno::EIO)?;
             let mut out = vec![(ino, FileType::Directory, b".".to_vec())];
             out.push((FUSE_ROOT_ID, FileType::Directory, b"..".to_vec()));
             for e in entries {
-                let st = lstat(&format!("{dir}/{}", String::from_utf8_lossy(&e.name)))?;
+                let st = lstat(fsops::child(&dir, &e.name))?;
                 out.push((self.ino(&st), kind(st.st_mode), e.name));
             }
             Ok(out)
@@ -482,7 +476,7 @@ pub fn mount(opts: &ImageOptions, image: &Path, mountpoint: &Path) -> Result<(),
     let fs = LklFuse {
         root: root.clone(),
         root_ino,
-        paths: HashMap::from([(FUSE_ROOT_ID, root)]),
+        paths: HashMap::from([(FUSE_ROOT_ID, root.into_bytes())]),
         dirs: HashMap::new(),
         next_dir: 0,
     };

@@ -3,6 +3,8 @@
 //! symbolic links). On Windows, modes are synthesized from the file type
 //! and the read-only attribute, and owners are left to the image's defaults.
 use lkl::uapi::Stat;
+use std::borrow::Cow;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -91,18 +93,43 @@ pub fn read_link(path: &Path) -> io::Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
+/// A host file name as a Linux name: the same bytes on Unix.
+#[cfg(unix)]
+pub fn name_bytes(name: &OsStr) -> Cow<'_, [u8]> {
+    Cow::Borrowed(std::os::unix::ffi::OsStrExt::as_bytes(name))
+}
+
+/// A host file name as a Linux name: UTF-8 on Windows.
+#[cfg(windows)]
+pub fn name_bytes(name: &OsStr) -> Cow<'_, [u8]> {
+    Cow::Owned(name.to_string_lossy().into_owned().into_bytes())
+}
+
+/// The host name for Linux name `name`: the same bytes on Unix.
+#[cfg(unix)]
+pub fn host_name(name: &[u8]) -> OsString {
+    <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name).to_os_string()
+}
+
+/// The host name for Linux name `name`: on Windows, its UTF-8 (bytes that
+/// are not become U+FFFD).
+#[cfg(windows)]
+pub fn host_name(name: &[u8]) -> OsString {
+    OsString::from(String::from_utf8_lossy(name).into_owned())
+}
+
 /// Makes a symbolic link at `path` whose text is `target`.
 #[cfg(unix)]
-pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
-    std::os::unix::fs::symlink(target, path)
+pub fn symlink(target: &[u8], path: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(host_name(target), path)
 }
 
 /// Makes a symbolic link at `path` whose text is `target`, with Linux's
 /// slashes turned into Windows' separators. Some hosts (Wine 8) report
 /// success without making the link: that is an error, not a lost file.
 #[cfg(windows)]
-pub fn symlink(target: &str, path: &Path) -> io::Result<()> {
-    let target = target.replace('/', "\\");
+pub fn symlink(target: &[u8], path: &Path) -> io::Result<()> {
+    let target = String::from_utf8_lossy(target).replace('/', "\\");
     let resolved = path.parent().unwrap_or(Path::new(".")).join(&target);
     if resolved.is_dir() {
         std::os::windows::fs::symlink_dir(&target, path)?;

@@ -14,52 +14,58 @@ pub fn ls(s: &Session, path: &str, long: bool, all: bool) -> Result<(), Error> {
     let st = lstat(&full).at(path)?;
     let mut out = std::io::stdout().lock();
     if !is_dir(&st) {
-        return print_entry(&mut out, &full, fsops::file_name(path), &st, long);
+        let name = fsops::file_name(path).as_bytes();
+        return print_entry(&mut out, full.as_bytes(), name, &st, long);
     }
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<Vec<u8>> = Vec::new();
     if all {
-        names.extend([".".to_string(), "..".to_string()]);
+        names.extend([b".".to_vec(), b"..".to_vec()]);
     }
-    for e in fsops::read_dir(&full)? {
-        let name = String::from_utf8_lossy(&e.name).into_owned();
-        if all || !name.starts_with('.') {
-            names.push(name);
+    for e in fsops::read_dir(full.as_bytes())? {
+        if all || !e.name.starts_with(b".") {
+            names.push(e.name);
         }
     }
     for name in names {
-        let child = format!("{}/{name}", full.trim_end_matches('/'));
-        let st = lstat(&child).at(&name)?;
+        let child = fsops::child(full.as_bytes(), &name);
+        let st = lstat(&child).at(&fsops::shown(&name))?;
         print_entry(&mut out, &child, &name, &st, long)?;
     }
     Ok(())
 }
 
+/// One line of `ls`: the name as its bytes are (Linux names need not be
+/// UTF-8), after the details with `long`.
 fn print_entry(
     out: &mut dyn Write,
-    full: &str,
-    name: &str,
+    full: &[u8],
+    name: &[u8],
     st: &Stat,
     long: bool,
 ) -> Result<(), Error> {
-    let line = if long {
-        let mut line = format!(
-            "{} {:>3} {:>5} {:>5} {:>10} {} {name}",
-            mode_string(st.st_mode),
-            st.st_nlink,
-            st.st_uid,
-            st.st_gid,
-            st.st_size,
-            time_string(st.st_mtime)
+    let mut line = Vec::new();
+    if long {
+        line.extend_from_slice(
+            format!(
+                "{} {:>3} {:>5} {:>5} {:>10} {} ",
+                mode_string(st.st_mode),
+                st.st_nlink,
+                st.st_uid,
+                st.st_gid,
+                st.st_size,
+                time_string(st.st_mtime)
+            )
+            .as_bytes(),
         );
-        if fsops::is_symlink(st) {
-            let target = sys::readlinkat(uapi::AT_FDCWD, full).at(name)?;
-            line += &format!(" -> {}", String::from_utf8_lossy(&target));
-        }
-        line
-    } else {
-        name.to_string()
-    };
-    writeln!(out, "{line}").map_err(|e| Error::Msg(e.to_string()))
+    }
+    line.extend_from_slice(name);
+    if long && fsops::is_symlink(st) {
+        let target = sys::readlinkat(uapi::AT_FDCWD, full).at(&fsops::shown(name))?;
+        line.extend_from_slice(b" -> ");
+        line.extend_from_slice(&target);
+    }
+    line.push(b'\n');
+    out.write_all(&line).map_err(|e| Error::Msg(e.to_string()))
 }
 
 pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
@@ -71,12 +77,12 @@ pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
         return Err(Error::Msg(format!("{path}: not a regular file")));
     }
     let mut out = std::io::stdout().lock();
-    fsops::copy_out(&full, &mut out, &mut |_| {})?;
+    fsops::copy_out(full.as_bytes(), &mut out, &mut |_| {})?;
     out.flush().map_err(|e| Error::Msg(e.to_string()))
 }
 
 pub fn stat(s: &Session, path: &str) -> Result<(), Error> {
-    let st = lstat(&s.path(path)).at(path)?;
+    let st = lstat(s.path(path)).at(path)?;
     let kind = match st.st_mode & uapi::S_IFMT {
         uapi::S_IFDIR => "directory",
         uapi::S_IFLNK => "symbolic link",

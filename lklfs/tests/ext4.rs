@@ -415,3 +415,62 @@ fn sparse_files_stay_sparse() {
     );
     assert!(std::fs::read(&out).unwrap() == contents, "the bytes differ");
 }
+
+/// Linux names are bytes: names and link targets that are not UTF-8 come
+/// out, go in, list and are removed as they are.
+#[test]
+fn names_that_are_not_utf8_are_kept() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let s = Scratch::new("bytes");
+    let tree = s.path("tree");
+    let dir = tree.join(OsStr::from_bytes(b"dir-\xff"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(OsStr::from_bytes(b"file-\xfe\x80")), b"latin-1").unwrap();
+    std::fs::write(tree.join(OsStr::from_bytes(b"caf\xe9")), b"other").unwrap();
+    std::os::unix::fs::symlink(OsStr::from_bytes(b"to-\xff"), tree.join("link")).unwrap();
+    let image = s.path("b.img");
+    make_ext4(&image, Some(&tree), &[], "16M");
+    let img = |p: &str| format!("{}:{p}", image.display());
+
+    let listed = lklfs(&["ls", &img("/")]);
+    assert!(listed.status.success());
+    assert!(
+        listed.stdout.windows(5).any(|w| w == b"dir-\xff"),
+        "{:?}",
+        listed.stdout
+    );
+    let out = s.path("out");
+    lklfs_ok(&["cp", "-r", &img("/"), &out.display().to_string()]);
+    let file = out.join(OsStr::from_bytes(b"dir-\xff/file-\xfe\x80"));
+    assert_eq!(std::fs::read(file).unwrap(), b"latin-1");
+    assert_eq!(
+        std::fs::read(out.join(OsStr::from_bytes(b"caf\xe9"))).unwrap(),
+        b"other"
+    );
+    let target = std::fs::read_link(out.join("link")).unwrap();
+    assert_eq!(target.as_os_str().as_bytes(), b"to-\xff");
+
+    lklfs_ok(&["cp", "-r", &tree.display().to_string(), &img("/again")]);
+    e2fsck_clean(&image);
+    let dumped = s.path("dumped");
+    let inside = "/again/dir-\u{fffd}/file-\u{fffd}\u{fffd}";
+    let wrong = tool(
+        "debugfs",
+        &[
+            "-R",
+            &format!("dump {inside} {}", dumped.display()),
+            &image.display().to_string(),
+        ],
+    );
+    assert!(!dumped.exists(), "a name was made UTF-8: {wrong}");
+    let again = s.path("again");
+    lklfs_ok(&["cp", "-r", &img("/again"), &again.display().to_string()]);
+    let file = again.join(OsStr::from_bytes(b"dir-\xff/file-\xfe\x80"));
+    assert_eq!(std::fs::read(file).unwrap(), b"latin-1");
+
+    lklfs_ok(&["rm", "-r", &img("/again")]);
+    e2fsck_clean(&image);
+    let root = tool("debugfs", &["-R", "ls /", &image.display().to_string()]);
+    assert!(!root.contains("again"), "{root}");
+}

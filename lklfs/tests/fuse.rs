@@ -81,6 +81,21 @@ fn ordinary_tools_through_the_mount_point() {
         std::fs::read(mnt.join("moved")).unwrap(),
         std::fs::read(s.path("tree/one")).unwrap()
     );
+    // Names are bytes, not always UTF-8: made, listed, read, renamed.
+    use std::os::unix::ffi::OsStrExt;
+    let latin1 = mnt.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::write(&latin1, b"latin-1").unwrap();
+    let listed: Vec<_> = std::fs::read_dir(&mnt)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        listed.iter().any(|n| n.as_bytes() == b"caf\xe9"),
+        "{listed:?}"
+    );
+    let renamed = mnt.join(std::ffi::OsStr::from_bytes(b"\xff"));
+    std::fs::rename(&latin1, &renamed).unwrap();
+    assert_eq!(std::fs::read(&renamed).unwrap(), b"latin-1");
     tool("fusermount3", &["-u", &mnt.display().to_string()]);
     wait_success(child);
 
@@ -94,6 +109,9 @@ fn ordinary_tools_through_the_mount_point() {
         std::fs::read(s.path("tree/dir/big.bin")).unwrap()
     );
     assert!(debugfs("stat /tree/rel-link").contains("Fast link dest: \"page\""));
+    let dumped = s.path("latin1.dump");
+    debugfs(&format!("dump /\u{fffd} {}", dumped.display()));
+    assert!(!dumped.exists(), "the name was made UTF-8");
 }
 
 #[test]
