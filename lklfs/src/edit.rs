@@ -76,9 +76,19 @@ pub fn mv(opts: &ImageOptions, old: &ImagePath, new: &ImagePath) -> Result<(), E
     }
     let mut s = Session::open(&old.image, opts, Access::Write)?;
     lstat(s.path(&old.path)).at(&old.path)?;
-    check_parent(&s, &new.path)?;
+    // Into an existing directory, as mv(1) moves.
+    let target = match lstat(s.path(&new.path)) {
+        Ok(st)
+            if is_dir(&st) && old.path.trim_end_matches('/') != new.path.trim_end_matches('/') =>
+        {
+            let dir = new.path.trim_end_matches('/');
+            format!("{dir}/{}", fsops::file_name(&old.path))
+        }
+        _ => new.path.clone(),
+    };
+    check_parent(&s, &target)?;
     s.make_writable()?;
-    sys::renameat2(AT_FDCWD, s.path(&old.path), AT_FDCWD, s.path(&new.path), 0).at(&new.path)?;
+    sys::renameat2(AT_FDCWD, s.path(&old.path), AT_FDCWD, s.path(&target), 0).at(&target)?;
     s.close()
 }
 

@@ -59,6 +59,12 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
     std::fs::write(s.path("note.txt"), b"a note\n").unwrap();
     lklfs_ok(&["cp", &s.arg("note.txt"), &img("/a/note.txt")]);
     lklfs_ok(&["mv", &img("/a/note.txt"), &img("/a/b/c/moved.txt")]);
+    // Into an existing directory, as mv(1) moves: a file, then a directory.
+    lklfs_ok(&["mkdir", &img("/into")]);
+    lklfs_ok(&["cp", &s.arg("note.txt"), &img("/second.txt")]);
+    lklfs_ok(&["mv", &img("/second.txt"), &img("/into")]);
+    lklfs_ok(&["mkdir", &img("/sub")]);
+    lklfs_ok(&["mv", &img("/sub"), &img("/into/")]);
     lklfs_ok(&["ln", "-s", "../moved-target", &img("/a/sym")]);
     lklfs_ok(&["rm", &img("/a/b/tree/one")]);
     lklfs_ok(&["rm", "-r", &img("/a/b/tree/dir/deeper")]);
@@ -84,6 +90,8 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
     assert!(debugfs("ls /a/b/tree/dir").contains("big.bin"));
     assert!(!debugfs("ls /a/b/tree/dir").contains("deeper"));
     assert!(!debugfs("ls /a").contains("note.txt"));
+    assert_eq!(debugfs("cat /into/second.txt"), "a note\n");
+    assert!(debugfs("stat /into/sub").contains("Type: directory"));
     let links = debugfs("stat /a/b/tree/hardlink-to-big");
     assert!(links.contains("Links: 2"), "hard link kept: {links}");
 
