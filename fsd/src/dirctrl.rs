@@ -100,7 +100,7 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
     };
     add(&mut scan, b".");
     add(&mut scan, b"..");
-    resolve::for_each_name(&ccb.path, |name| add(&mut scan, name))
+    resolve::for_each_name_in(ccb.fd, |name| add(&mut scan, name))
         .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))?;
     let mut entries = core::mem::take(&mut scan.entries);
     entries[2..].sort_unstable_by(|a, b| {

@@ -439,11 +439,7 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
         {
             return Err(NtStatus::CANNOT_DELETE);
         }
-        if ccb.is_dir
-            && !resolve::list(&ccb.path)
-                .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?
-                .is_empty()
-        {
+        if ccb.is_dir && !nt(resolve::is_empty_dir(ccb.fd))? {
             return Err(NtStatus::DIRECTORY_NOT_EMPTY);
         }
         if flags & FILE_DISPOSITION_POSIX_SEMANTICS != 0 {

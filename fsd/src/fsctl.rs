@@ -191,9 +191,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     ccb.refresh_path(vol)?;
     let st = nt(lstat(&ccb.path))?;
     let empty = if attributes::is_dir(&st) {
-        crate::resolve::list(&ccb.path)
-            .map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?
-            .is_empty()
+        nt(crate::resolve::is_empty_dir(ccb.fd))?
     } else {
         st.st_size == 0 && !attributes::is_symlink(&st)
     };

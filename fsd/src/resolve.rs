@@ -21,16 +21,30 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 /// The Linux names in directory `dir`, without `.` and `..`.
-pub fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
     let mut out = Vec::new();
-    for_each_name(dir, |name| out.push(name.to_vec()))?;
+    for_each_name_at(uapi::AT_FDCWD, dir, |name| out.push(name.to_vec()))?;
     Ok(out)
 }
 
-/// Calls `f` with each Linux name in directory `dir`, without `.` and `..`.
-pub fn for_each_name(dir: &[u8], mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
+/// Calls `f` with each Linux name, but `.` and `..`, in the directory
+/// open as `fd` (O_PATH too), wherever it is now (a deleted one has none).
+pub fn for_each_name_in(fd: i32, f: impl FnMut(&[u8])) -> Result<(), Errno> {
+    for_each_name_at(fd, b".", f)
+}
+
+/// Whether the directory open as `fd` has no entries but `.` and `..`.
+pub fn is_empty_dir(fd: i32) -> Result<bool, Errno> {
+    let mut empty = true;
+    for_each_name_in(fd, |_| empty = false)?;
+    Ok(empty)
+}
+
+/// Calls `f` with each Linux name, but `.` and `..`, in directory `dir`
+/// (relative to `dirfd`).
+fn for_each_name_at(dirfd: i32, dir: &[u8], mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
     let fd = sys::openat(
-        uapi::AT_FDCWD,
+        dirfd,
         dir,
         uapi::O_RDONLY | uapi::O_DIRECTORY | uapi::O_CLOEXEC,
         0,

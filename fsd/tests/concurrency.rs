@@ -239,7 +239,7 @@ fn broken(status: NtStatus) -> bool {
     [NtStatus::UNEXPECTED_IO_ERROR, NtStatus::FILE_CORRUPT_ERROR].contains(&status)
 }
 
-/// Four threads send random requests (creates of every disposition,
+/// Four threads send 20,000 random requests each (creates of every disposition,
 /// reads, writes, renames, deletes, listings, sizes, locks, EAs) on a few
 /// names, each through its own opens. Whatever each answers, none says
 /// the core or the kernel broke, nothing hangs, everything is closed at
@@ -265,7 +265,7 @@ fn random_requests_from_four_threads() {
                 let check = |what: &str, status: NtStatus| {
                     assert!(!broken(status), "thread {seed}: {what}: {status:?}");
                 };
-                for _ in 0..4000 {
+                for _ in 0..20000 {
                     let name = NAMES[rng.below(NAMES.len())];
                     let op = if held.is_empty() { 0 } else { rng.below(10) };
                     let at = rng.below(held.len().max(1));
