@@ -66,6 +66,7 @@ pub(crate) fn release_handle(state: &mut VolumeState, ccb: &mut Ccb) -> (Cleaned
 /// Deletes the file of `ccb`, whose last handle went with delete pending.
 pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
     let flags = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
+    let names = vol.names_lock.lock();
     // No name left: another open deleted it already.
     if let Some(path) = ccb.current_path(vol) {
         if vol
@@ -75,6 +76,7 @@ pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
             vol.changed(&path, Action::Removed);
         }
     }
+    drop(names);
     if let Some(fcb) = vol.state.lock().fcbs.get_mut(&ccb.ino) {
         fcb.delete_pending = false;
     }

@@ -364,11 +364,14 @@ fn set_inner(
         return Ok(());
     }
     vol.check_writable()?;
-    if matches!(
+    let by_path = matches!(
         req,
         SetRequest::Disposition(_) | SetRequest::Rename { .. } | SetRequest::Link { .. }
-    ) {
-        // These work by path: the file's, wherever other opens moved it.
+    );
+    // These work by path: the file's, wherever other opens moved it, and
+    // no other name changes until they are done with it.
+    let _names = by_path.then(|| vol.names_lock.lock());
+    if by_path {
         ccb.refresh_path(vol)?;
     }
     match req {

@@ -188,6 +188,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     vol.check_mounted()?;
     vol.check_writable()?;
     let target = parse_symlink(input)?;
+    let _names = vol.names_lock.lock();
     ccb.refresh_path(vol)?;
     let st = nt(lstat(&ccb.path))?;
     let empty = if attributes::is_dir(&st) {
@@ -256,6 +257,7 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
     let result = (|| {
         vol.check_mounted()?;
         vol.check_writable()?;
+        let _names = vol.names_lock.lock();
         ccb.refresh_path(vol)?;
         let st = nt(lstat(&ccb.path))?;
         if !attributes::is_symlink(&st) {

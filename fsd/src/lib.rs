@@ -37,6 +37,7 @@ pub mod names;
 pub mod read;
 mod resolve;
 pub mod security;
+pub mod sleep_lock;
 pub mod status;
 pub mod time;
 pub mod volinfo;

@@ -11,6 +11,7 @@ use spin::Mutex;
 
 use crate::cache::NameCache;
 use crate::fcb::Fcb;
+use crate::sleep_lock::SleepLock;
 use crate::status::NtStatus;
 
 /// How to present the volume.
@@ -48,6 +49,10 @@ pub struct Volume {
     pub(crate) hide_dotfiles: bool,
     pub(crate) block_size: u32,
     pub(crate) state: Mutex<VolumeState>,
+    /// Held by requests that change names by path, from finding the path
+    /// of their file to their change: no other name changes in between
+    /// (so a path found is still the file's). Taken before `state`.
+    pub(crate) names_lock: SleepLock,
     mount: Mutex<Option<Mount>>,
     /// FSCTL_LOCK_VOLUME holds the volume: no creates until unlocked.
     /// Changed with the state locked; read without the lock for a quick
@@ -127,6 +132,7 @@ impl Volume {
             hide_dotfiles: options.hide_dotfiles,
             block_size: st.f_bsize as u32,
             state: Mutex::new(VolumeState::default()),
+            names_lock: SleepLock::new(),
             mount: Mutex::new(Some(m)),
             locked: AtomicBool::new(false),
             dismounted: AtomicBool::new(false),

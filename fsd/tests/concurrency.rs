@@ -240,7 +240,8 @@ fn broken(status: NtStatus) -> bool {
 }
 
 /// Four threads send 20,000 random requests each (creates of every disposition,
-/// reads, writes, renames, deletes, listings, sizes, locks, EAs) on a few
+/// reads, writes, renames, links, deletes, listings, sizes, times,
+/// attributes, names, locks, EAs) on a few
 /// names, each through its own opens. Whatever each answers, none says
 /// the core or the kernel broke, nothing hangs, everything is closed at
 /// the end (a clean dismount) and e2fsck finds the file system clean.
@@ -267,7 +268,7 @@ fn random_requests_from_four_threads() {
                 };
                 for _ in 0..20000 {
                     let name = NAMES[rng.below(NAMES.len())];
-                    let op = if held.is_empty() { 0 } else { rng.below(10) };
+                    let op = if held.is_empty() { 0 } else { rng.below(13) };
                     let at = rng.below(held.len().max(1));
                     match op {
                         0 => {
@@ -280,7 +281,12 @@ fn random_requests_from_four_threads() {
                                 name: &name,
                                 disposition: rng.below(6) as u32,
                                 options,
-                                desired_access: GENERIC_READ | GENERIC_WRITE | DELETE,
+                                // Read-only files (basic information
+                                // below) open for attributes, to clear it.
+                                desired_access: [
+                                    GENERIC_READ | GENERIC_WRITE | DELETE,
+                                    GENERIC_READ | FILE_WRITE_ATTRIBUTES | DELETE,
+                                ][rng.below(2)],
                                 share_access: [7, 3, 1, 0][rng.below(4)],
                                 file_attributes: 0,
                             };
@@ -355,6 +361,36 @@ fn random_requests_from_four_threads() {
                             let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
                             check("query", r.status);
                         }
+                        9 => {
+                            let req = fsd::fileinfo::SetRequest::Link {
+                                flags: rng.below(2) as u32,
+                                root_directory: 0,
+                                name: w(name),
+                            };
+                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                            check("link", status);
+                        }
+                        10 => {
+                            let req = fsd::fileinfo::SetRequest::Basic {
+                                creation: 0,
+                                access: 0,
+                                write: [0, -1, 130_000_000_000_000_000][rng.below(3)],
+                                change: 0,
+                                attributes: [0, fsd::attributes::READONLY, 0x80][rng.below(3)],
+                            };
+                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                            check("basic", status);
+                        }
+                        11 => {
+                            let mut out = vec![0u8; 512];
+                            let class = [
+                                fsd::fileinfo::FILE_NAME_INFORMATION,
+                                fsd::fileinfo::FILE_NORMALIZED_NAME_INFORMATION,
+                                fsd::fileinfo::FILE_STANDARD_INFORMATION,
+                            ][rng.below(3)];
+                            let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
+                            check("name", r.status);
+                        }
                         _ => check("close", fsd::close::close(vol, held.remove(at)).status),
                     }
                 }
@@ -368,4 +404,58 @@ fn random_requests_from_four_threads() {
     assert_eq!(vol.lock().status, NtStatus::SUCCESS);
     assert_eq!(vol.unlock().status, NtStatus::SUCCESS);
     t.finish();
+}
+
+/// The volume's sleeping lock: threads that hold it across system calls
+/// (and across sleeps) never overlap, and its waits are the kernel's
+/// futexes (FUTEX_WAKE counts none woken, FUTEX_WAIT on a changed word
+/// says so) rather than spinning.
+#[test]
+fn the_sleep_lock_lets_one_thread_in_at_a_time() {
+    use fsd::sleep_lock::SleepLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    kernel();
+    let word = AtomicU32::new(5);
+    let futex = |op: i64, value: i64| {
+        // SAFETY: the word outlives the call; the kernel only reads it.
+        unsafe {
+            lkl::sys::syscall(
+                lkl::uapi::nr::FUTEX,
+                [lkl::sys::arg(word.as_ptr()), op, value, 0, 0, 0],
+            )
+        }
+    };
+    assert_eq!(futex(129, 1), 0, "FUTEX_WAKE_PRIVATE");
+    assert_eq!(
+        futex(128, 4),
+        -11,
+        "FUTEX_WAIT_PRIVATE on a changed word: EAGAIN"
+    );
+
+    let lock = SleepLock::new();
+    let inside = AtomicU32::new(0);
+    let total = AtomicU32::new(0);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (lock, inside, total) = (&lock, &inside, &total);
+            s.spawn(move || {
+                for i in 0..2000 {
+                    let _held = lock.lock();
+                    assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two inside");
+                    if (i + t) % 50 == 0 {
+                        let nap = lkl::uapi::Timespec {
+                            tv_sec: 0,
+                            tv_nsec: 20_000,
+                        };
+                        lkl::sys::nanosleep(&nap).unwrap();
+                    } else {
+                        lkl::sys::getpid().unwrap();
+                    }
+                    total.store(total.load(Ordering::SeqCst) + 1, Ordering::SeqCst);
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(total.load(Ordering::SeqCst), 8000);
 }
