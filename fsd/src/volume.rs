@@ -175,13 +175,22 @@ impl Volume {
             return Ok(());
         };
         let open = self.state.lock().fcbs.values().any(|f| f.opens > 0);
-        let result = if open {
-            // Files still open: write everything out and detach; Linux lets
-            // the file system go when the last of them is closed.
+        let path = m.path.clone();
+        // Files still open, or a descriptor a request of the moment still
+        // holds (a create that will find the volume dismounted, a close
+        // closing): written out and detached; Linux lets the file system
+        // go when the last of them is closed.
+        let detach = || {
             lkl::sys::sync();
-            lkl::sys::umount2(&m.path, lkl::uapi::MNT_DETACH)
+            lkl::sys::umount2(&path, lkl::uapi::MNT_DETACH)
+        };
+        let result = if open {
+            detach()
         } else {
-            mount::unmount(m)
+            match mount::unmount(m) {
+                Err(lkl::Errno::EBUSY) => detach(),
+                other => other,
+            }
         };
         result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
     }

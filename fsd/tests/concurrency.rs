@@ -239,171 +239,197 @@ fn broken(status: NtStatus) -> bool {
     [NtStatus::UNEXPECTED_IO_ERROR, NtStatus::FILE_CORRUPT_ERROR].contains(&status)
 }
 
-/// Four threads send 20,000 random requests each (creates of every disposition,
-/// reads, writes, renames, links, deletes, listings, sizes, times,
-/// attributes, names, locks, EAs) on a few
-/// names, each through its own opens. Whatever each answers, none says
-/// the core or the kernel broke, nothing hangs, everything is closed at
-/// the end (a clean dismount) and e2fsck finds the file system clean.
+const NAMES: [&str; 7] = [
+    "\\a",
+    "\\b",
+    "\\d",
+    "\\d\\c",
+    "\\d\\e",
+    "\\d\\f\\g",
+    "\\d\\f",
+];
+
+/// `requests` random requests (creates of every disposition, reads,
+/// writes, renames, links, deletes, listings, sizes, times, attributes,
+/// names, locks, EAs) on a few names through opens of its own, all closed
+/// at the end; none may answer with a status that says the core or the
+/// kernel broke.
+fn random_requests(vol: &Volume, seed: u64, requests: usize) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+    let mut held: Vec<fsd::Ccb> = Vec::new();
+    let check = |what: &str, status: NtStatus| {
+        assert!(!broken(status), "thread {seed}: {what}: {status:?}");
+    };
+    for _ in 0..requests {
+        let name = NAMES[rng.below(NAMES.len())];
+        let op = if held.is_empty() { 0 } else { rng.below(13) };
+        let at = rng.below(held.len().max(1));
+        match op {
+            0 => {
+                let name = w(name);
+                let options = [0, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE][rng.below(3)]
+                    | [0, FILE_DELETE_ON_CLOSE][rng.below(2)];
+                let req = CreateRequest {
+                    related: None,
+                    name: &name,
+                    disposition: rng.below(6) as u32,
+                    options,
+                    // Read-only files (basic information
+                    // below) open for attributes, to clear it.
+                    desired_access: [
+                        GENERIC_READ | GENERIC_WRITE | DELETE,
+                        GENERIC_READ | FILE_WRITE_ATTRIBUTES | DELETE,
+                    ][rng.below(2)],
+                    share_access: [7, 3, 1, 0][rng.below(4)],
+                    file_attributes: 0,
+                };
+                match create(vol, &req) {
+                    Ok(c) => held.push(c.ccb),
+                    Err(e) => check("create", e),
+                }
+                if held.len() > 4 {
+                    fsd::close::close(vol, held.remove(0));
+                }
+            }
+            1 => {
+                let data = vec![rng.below(256) as u8; rng.below(9000)];
+                let offset = WriteAt::Offset(rng.below(1 << 16) as u64);
+                check("write", write(vol, &mut held[at], offset, &data).status);
+            }
+            2 => {
+                let mut buf = vec![0u8; rng.below(9000)];
+                let offset = Some(rng.below(1 << 16) as u64);
+                check("read", read(vol, &mut held[at], offset, &mut buf).status);
+            }
+            3 => {
+                let req = rename_request(w(name), rng.below(2) as u32);
+                let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                check("rename", status);
+            }
+            4 => {
+                let req = fsd::fileinfo::SetRequest::Disposition(rng.below(4) as u32);
+                let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                check("disposition", status);
+            }
+            5 => {
+                let req = fsd::dirctrl::QueryDirectory {
+                    class: fsd::dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
+                    pattern: None,
+                    restart_scan: rng.below(2) == 0,
+                    return_single_entry: false,
+                    index: None,
+                };
+                let mut out = vec![0u8; 4096];
+                let r = fsd::dirctrl::query_directory(vol, &mut held[at], &req, &mut out);
+                check("directory", r.status);
+            }
+            6 => {
+                let size = rng.below(1 << 17) as u64;
+                let req = fsd::fileinfo::SetRequest::EndOfFile(size);
+                let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                check("end of file", status);
+            }
+            7 => {
+                let lock = fsd::lockctl::LockRequest {
+                    offset: rng.below(1 << 16) as u64,
+                    length: rng.below(4096) as u64,
+                    key: 0,
+                    exclusive: rng.below(2) == 0,
+                    fail_immediately: true,
+                    tag: 0,
+                };
+                check("lock", fsd::lockctl::lock(vol, &held[at], &lock).status);
+                let all = fsd::lockctl::Unlock::All;
+                check(
+                    "unlock",
+                    fsd::lockctl::unlock(vol, &held[at], &all).0.status,
+                );
+            }
+            8 => {
+                let list = ea_list(&[("SEEN", &[seed as u8; 3])]);
+                check("EA", fsd::ea::set(vol, &held[at], &list).status);
+                let mut out = [0u8; 200];
+                let class = fsd::fileinfo::FILE_ALL_INFORMATION;
+                let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
+                check("query", r.status);
+            }
+            9 => {
+                let req = fsd::fileinfo::SetRequest::Link {
+                    flags: rng.below(2) as u32,
+                    root_directory: 0,
+                    name: w(name),
+                };
+                let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                check("link", status);
+            }
+            10 => {
+                let req = fsd::fileinfo::SetRequest::Basic {
+                    creation: 0,
+                    access: 0,
+                    write: [0, -1, 130_000_000_000_000_000][rng.below(3)],
+                    change: 0,
+                    attributes: [0, fsd::attributes::READONLY, 0x80][rng.below(3)],
+                };
+                let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
+                check("basic", status);
+            }
+            11 => {
+                let mut out = vec![0u8; 512];
+                let class = [
+                    fsd::fileinfo::FILE_NAME_INFORMATION,
+                    fsd::fileinfo::FILE_NORMALIZED_NAME_INFORMATION,
+                    fsd::fileinfo::FILE_STANDARD_INFORMATION,
+                ][rng.below(3)];
+                let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
+                check("name", r.status);
+            }
+            _ => check("close", fsd::close::close(vol, held.remove(at)).status),
+        }
+    }
+    for c in held {
+        fsd::close::close(vol, c);
+    }
+}
+
+/// Four threads send 20,000 random requests each: whatever each answers,
+/// none says the core or the kernel broke, nothing hangs, everything is
+/// closed at the end (the volume locks) and e2fsck finds the file system
+/// clean.
 #[test]
 fn random_requests_from_four_threads() {
-    const NAMES: [&str; 7] = [
-        "\\a",
-        "\\b",
-        "\\d",
-        "\\d\\c",
-        "\\d\\e",
-        "\\d\\f\\g",
-        "\\d\\f",
-    ];
     let mut t = TestVolume::new("random-threads", &[], tree);
     let vol = t.vol();
     std::thread::scope(|s| {
         for seed in 1..=4u64 {
-            s.spawn(move || {
-                let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
-                let mut held: Vec<fsd::Ccb> = Vec::new();
-                let check = |what: &str, status: NtStatus| {
-                    assert!(!broken(status), "thread {seed}: {what}: {status:?}");
-                };
-                for _ in 0..20000 {
-                    let name = NAMES[rng.below(NAMES.len())];
-                    let op = if held.is_empty() { 0 } else { rng.below(13) };
-                    let at = rng.below(held.len().max(1));
-                    match op {
-                        0 => {
-                            let name = w(name);
-                            let options = [0, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE]
-                                [rng.below(3)]
-                                | [0, FILE_DELETE_ON_CLOSE][rng.below(2)];
-                            let req = CreateRequest {
-                                related: None,
-                                name: &name,
-                                disposition: rng.below(6) as u32,
-                                options,
-                                // Read-only files (basic information
-                                // below) open for attributes, to clear it.
-                                desired_access: [
-                                    GENERIC_READ | GENERIC_WRITE | DELETE,
-                                    GENERIC_READ | FILE_WRITE_ATTRIBUTES | DELETE,
-                                ][rng.below(2)],
-                                share_access: [7, 3, 1, 0][rng.below(4)],
-                                file_attributes: 0,
-                            };
-                            match create(vol, &req) {
-                                Ok(c) => held.push(c.ccb),
-                                Err(e) => check("create", e),
-                            }
-                            if held.len() > 4 {
-                                fsd::close::close(vol, held.remove(0));
-                            }
-                        }
-                        1 => {
-                            let data = vec![rng.below(256) as u8; rng.below(9000)];
-                            let offset = WriteAt::Offset(rng.below(1 << 16) as u64);
-                            check("write", write(vol, &mut held[at], offset, &data).status);
-                        }
-                        2 => {
-                            let mut buf = vec![0u8; rng.below(9000)];
-                            let offset = Some(rng.below(1 << 16) as u64);
-                            check("read", read(vol, &mut held[at], offset, &mut buf).status);
-                        }
-                        3 => {
-                            let req = rename_request(w(name), rng.below(2) as u32);
-                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
-                            check("rename", status);
-                        }
-                        4 => {
-                            let req = fsd::fileinfo::SetRequest::Disposition(rng.below(4) as u32);
-                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
-                            check("disposition", status);
-                        }
-                        5 => {
-                            let req = fsd::dirctrl::QueryDirectory {
-                                class: fsd::dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION,
-                                pattern: None,
-                                restart_scan: rng.below(2) == 0,
-                                return_single_entry: false,
-                                index: None,
-                            };
-                            let mut out = vec![0u8; 4096];
-                            let r =
-                                fsd::dirctrl::query_directory(vol, &mut held[at], &req, &mut out);
-                            check("directory", r.status);
-                        }
-                        6 => {
-                            let size = rng.below(1 << 17) as u64;
-                            let req = fsd::fileinfo::SetRequest::EndOfFile(size);
-                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
-                            check("end of file", status);
-                        }
-                        7 => {
-                            let lock = fsd::lockctl::LockRequest {
-                                offset: rng.below(1 << 16) as u64,
-                                length: rng.below(4096) as u64,
-                                key: 0,
-                                exclusive: rng.below(2) == 0,
-                                fail_immediately: true,
-                                tag: 0,
-                            };
-                            check("lock", fsd::lockctl::lock(vol, &held[at], &lock).status);
-                            let all = fsd::lockctl::Unlock::All;
-                            check(
-                                "unlock",
-                                fsd::lockctl::unlock(vol, &held[at], &all).0.status,
-                            );
-                        }
-                        8 => {
-                            let list = ea_list(&[("SEEN", &[seed as u8; 3])]);
-                            check("EA", fsd::ea::set(vol, &held[at], &list).status);
-                            let mut out = [0u8; 200];
-                            let class = fsd::fileinfo::FILE_ALL_INFORMATION;
-                            let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
-                            check("query", r.status);
-                        }
-                        9 => {
-                            let req = fsd::fileinfo::SetRequest::Link {
-                                flags: rng.below(2) as u32,
-                                root_directory: 0,
-                                name: w(name),
-                            };
-                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
-                            check("link", status);
-                        }
-                        10 => {
-                            let req = fsd::fileinfo::SetRequest::Basic {
-                                creation: 0,
-                                access: 0,
-                                write: [0, -1, 130_000_000_000_000_000][rng.below(3)],
-                                change: 0,
-                                attributes: [0, fsd::attributes::READONLY, 0x80][rng.below(3)],
-                            };
-                            let status = fsd::fileinfo::set(vol, &mut held[at], &req, None).status;
-                            check("basic", status);
-                        }
-                        11 => {
-                            let mut out = vec![0u8; 512];
-                            let class = [
-                                fsd::fileinfo::FILE_NAME_INFORMATION,
-                                fsd::fileinfo::FILE_NORMALIZED_NAME_INFORMATION,
-                                fsd::fileinfo::FILE_STANDARD_INFORMATION,
-                            ][rng.below(3)];
-                            let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
-                            check("name", r.status);
-                        }
-                        _ => check("close", fsd::close::close(vol, held.remove(at)).status),
-                    }
-                }
-                for c in held {
-                    fsd::close::close(vol, c);
-                }
-            });
+            s.spawn(move || random_requests(vol, seed, 20_000));
         }
     });
     // Every open was released: the volume locks (no file open).
     assert_eq!(vol.lock().status, NtStatus::SUCCESS);
     assert_eq!(vol.unlock().status, NtStatus::SUCCESS);
     t.finish();
+}
+
+/// A dismount (FSCTL_DISMOUNT_VOLUME) while four threads send random
+/// requests: requests before it work, those after it are refused, none
+/// says the core or the kernel broke, every open still closes, and the
+/// file system is written out clean.
+#[test]
+fn a_dismount_amid_random_requests() {
+    for (round, delay) in [0u64, 2, 10, 40].into_iter().enumerate() {
+        let mut t = TestVolume::new(&format!("dismount-amid-{round}"), &[], tree);
+        let vol = t.vol();
+        std::thread::scope(|s| {
+            for seed in 1..=4u64 {
+                s.spawn(move || random_requests(vol, seed + 10 * round as u64, 5_000));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+            assert_eq!(vol.dismount_request().status, NtStatus::SUCCESS);
+        });
+        let created = open(vol, "\\late", FILE_CREATE, GENERIC_WRITE, 0);
+        assert_eq!(created.err(), Some(NtStatus::VOLUME_DISMOUNTED));
+        t.finish();
+    }
 }
 
 /// The volume's sleeping lock: threads that hold it across system calls
