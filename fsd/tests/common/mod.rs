@@ -177,7 +177,20 @@ impl TestVolume {
     /// Dismounts, removes the disk and checks the file system.
     pub fn finish(&mut self) {
         if let Some(v) = self.vol.take() {
+            let device = v.root().trim_start_matches("/mnt/").to_string();
             v.dismount().unwrap();
+            drop(v);
+            // A descriptor left open would keep the file system alive
+            // (detached): ext4 shows it while it lives.
+            if self.fsck[0] == "e2fsck" {
+                let registered = format!("/sys/fs/ext4/{device}");
+                let alive = lkl::sys::newfstatat(lkl::uapi::AT_FDCWD, &registered, 0);
+                assert_eq!(
+                    alive.err(),
+                    Some(lkl::Errno::ENOENT),
+                    "{registered}: a descriptor leaked"
+                );
+            }
         }
         if let Some(d) = self.disk.take() {
             d.remove().unwrap();
