@@ -12,22 +12,12 @@ fn tree(root: &std::path::Path) {
 
 /// A FILE_GET_EA_INFORMATION list of names.
 fn get_list(names: &[&str]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, name) in names.iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        out.push(name.len() as u8);
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        if i + 1 < names.len() {
-            while out.len() % 4 != 0 {
-                out.push(0);
-            }
-            let next = (out.len() - start) as u32;
-            out[start..start + 4].copy_from_slice(&next.to_le_bytes());
-        }
-    }
-    out
+    chained(names.iter().map(|name| {
+        let mut e = vec![0, 0, 0, 0, name.len() as u8];
+        e.extend_from_slice(name.as_bytes());
+        e.push(0);
+        e
+    }))
 }
 
 #[test]

@@ -333,21 +333,9 @@ fn images_in_use_elsewhere_are_left_alone() {
     drop(other);
     assert_eq!(sha256(&image), before);
 
-    let attached = std::process::Command::new("losetup")
-        .args(["--find", "--show", &image.display().to_string()])
-        .output()
-        .unwrap();
-    if !attached.status.success() {
-        eprintln!(
-            "no loop device here, the host's own use not tried: {}",
-            String::from_utf8_lossy(&attached.stderr)
-        );
+    let Some(device) = loop_device(&image, "the host's own use") else {
         return;
-    }
-    let device = String::from_utf8(attached.stdout)
-        .unwrap()
-        .trim()
-        .to_string();
+    };
     let mounted = s.path("host-mount");
     std::fs::create_dir(&mounted).unwrap();
     let mount = std::process::Command::new("mount")

@@ -406,18 +406,10 @@ fn disks_and_volumes_by_device_path() {
 
     let volume = s.path("volume.img");
     make_ext4(&volume, None, &[], "24M");
-    let loop_dev = std::process::Command::new("losetup")
-        .args(["--find", "--show", &volume.display().to_string()])
-        .output()
-        .unwrap();
-    if !loop_dev.status.success() {
-        eprintln!(
-            "no loop device here, block devices not tried: {}",
-            String::from_utf8_lossy(&loop_dev.stderr)
-        );
+    let Some(dev) = loop_device(&volume, "block devices") else {
         return;
-    }
-    let dev = PathBuf::from(String::from_utf8(loop_dev.stdout).unwrap().trim());
+    };
+    let dev = PathBuf::from(dev);
     wine.map_device('X', &dev);
     let copied = run(
         &wine,

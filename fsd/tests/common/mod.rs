@@ -25,27 +25,35 @@ pub fn rename_request(name: Vec<u16>, flags: u32) -> fsd::fileinfo::SetRequest {
     }
 }
 
-/// A FILE_FULL_EA_INFORMATION list of (name, value).
-pub fn ea_list(eas: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (i, (name, value)) in eas.iter().enumerate() {
-        let start = out.len();
-        out.extend_from_slice(&[0; 4]);
-        out.push(0);
-        out.push(name.len() as u8);
-        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(value);
-        if i + 1 < eas.len() {
+/// Entries chained as Windows lists them: each but the last padded to 4
+/// bytes, its first four bytes the offset of the next (NextEntryOffset).
+pub fn chained(entries: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut out: Vec<u8> = Vec::new();
+    let mut last_start = None;
+    for entry in entries {
+        if let Some(start) = last_start {
             while out.len() % 4 != 0 {
                 out.push(0);
             }
             let next = (out.len() - start) as u32;
             out[start..start + 4].copy_from_slice(&next.to_le_bytes());
         }
+        last_start = Some(out.len());
+        out.extend_from_slice(&entry);
     }
     out
+}
+
+/// A FILE_FULL_EA_INFORMATION list of (name, value).
+pub fn ea_list(eas: &[(&str, &[u8])]) -> Vec<u8> {
+    chained(eas.iter().map(|(name, value)| {
+        let mut e = vec![0, 0, 0, 0, 0, name.len() as u8];
+        e.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        e.extend_from_slice(name.as_bytes());
+        e.push(0);
+        e.extend_from_slice(value);
+        e
+    }))
 }
 
 pub fn kernel() {

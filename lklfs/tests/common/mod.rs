@@ -262,3 +262,26 @@ pub fn make_ext4(image: &Path, tree: Option<&Path>, mkfs_args: &[&str], size: &s
 pub fn e2fsck_clean(image: &Path) {
     tool("e2fsck", &["-fn", &image.display().to_string()]);
 }
+
+/// Attaches `image` to a free loop device of the host and returns the
+/// device, or None (saying why, and that `what` is not tried) where this
+/// machine has none to give.
+pub fn loop_device(image: &Path, what: &str) -> Option<String> {
+    let attached = std::process::Command::new("losetup")
+        .args(["--find", "--show", &image.display().to_string()])
+        .output()
+        .unwrap();
+    if !attached.status.success() {
+        eprintln!(
+            "no loop device here, {what} not tried: {}",
+            String::from_utf8_lossy(&attached.stderr)
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8(attached.stdout)
+            .unwrap()
+            .trim()
+            .to_string(),
+    )
+}
