@@ -32,7 +32,7 @@ pub fn chained(entries: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
     let mut last_start = None;
     for entry in entries {
         if let Some(start) = last_start {
-            while out.len() % 4 != 0 {
+            while !out.len().is_multiple_of(4) {
                 out.push(0);
             }
             let next = (out.len() - start) as u32;
