@@ -485,3 +485,41 @@ fn the_sleep_lock_lets_one_thread_in_at_a_time() {
     });
     assert_eq!(total.load(Ordering::SeqCst), 8000);
 }
+
+/// The random requests of two threads on vfat and on btrfs (whose kernel
+/// drivers answer some requests with other errors than ext4: no links on
+/// vfat, say): no status says the core or the kernel broke, and each
+/// file system's own checker finds it clean.
+#[test]
+fn random_requests_on_vfat_and_btrfs() {
+    let volumes: [(
+        &str,
+        &'static [&'static str],
+        fn(&std::path::Path, &std::path::Path),
+    ); 2] = [
+        ("random-vfat", &["fsck.vfat", "-n"], |_, image| {
+            run("mkfs.vfat", &["-C", &image.display().to_string(), "32768"]);
+        }),
+        ("random-btrfs", &["btrfs", "check"], |tree, image| {
+            std::fs::File::create(image)
+                .unwrap()
+                .set_len(128 << 20)
+                .unwrap();
+            let (tree, image) = (tree.display().to_string(), image.display().to_string());
+            run("mkfs.btrfs", &["-q", "--rootdir", &tree, &image]);
+        }),
+    ];
+    for (name, fsck, make) in volumes {
+        let mut t =
+            TestVolume::made_by(name, |_| {}, fsck, make).mounted(fsd::VolumeOptions::default());
+        let vol = t.vol();
+        std::thread::scope(|s| {
+            for seed in 1..=2u64 {
+                s.spawn(move || random_requests(vol, seed, 10_000));
+            }
+        });
+        assert_eq!(vol.lock().status, NtStatus::SUCCESS, "{name}: an open left");
+        assert_eq!(vol.unlock().status, NtStatus::SUCCESS);
+        t.finish();
+    }
+}
