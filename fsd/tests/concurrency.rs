@@ -486,17 +486,18 @@ fn the_sleep_lock_lets_one_thread_in_at_a_time() {
     assert_eq!(total.load(Ordering::SeqCst), 8000);
 }
 
+/// A file system's checker and its arguments before the image.
+type Checker = &'static [&'static str];
+/// Makes an image (the second path) from a tree (the first).
+type MakeImage = fn(&std::path::Path, &std::path::Path);
+
 /// The random requests of two threads on vfat and on btrfs (whose kernel
 /// drivers answer some requests with other errors than ext4: no links on
 /// vfat, say): no status says the core or the kernel broke, and each
 /// file system's own checker finds it clean.
 #[test]
 fn random_requests_on_vfat_and_btrfs() {
-    let volumes: [(
-        &str,
-        &'static [&'static str],
-        fn(&std::path::Path, &std::path::Path),
-    ); 2] = [
+    let volumes: [(&str, Checker, MakeImage); 2] = [
         ("random-vfat", &["fsck.vfat", "-n"], |_, image| {
             run("mkfs.vfat", &["-C", &image.display().to_string(), "32768"]);
         }),
