@@ -10,6 +10,9 @@ pub enum Error {
     Msg(String),
     /// Stopped by Ctrl-C.
     Interrupted,
+    /// Standard output's reader went away (`lklfs cat ... | head`): the
+    /// command stops, quietly.
+    OutputClosed,
 }
 
 /// Kernel path `path` as a path in the file system mounted at `root`,
@@ -44,6 +47,15 @@ impl Error {
         }
     }
 
+    /// A failed write to standard output.
+    pub fn output(e: std::io::Error) -> Error {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Error::OutputClosed
+        } else {
+            Error::Msg(format!("writing: {e}"))
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted => 130,
@@ -73,6 +85,7 @@ impl fmt::Display for Error {
             Error::Sys { what, errno } => write!(f, "{what}: {}", describe(*errno)),
             Error::Msg(m) => f.write_str(m),
             Error::Interrupted => f.write_str("interrupted"),
+            Error::OutputClosed => f.write_str("standard output closed"),
         }
     }
 }

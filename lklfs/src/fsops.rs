@@ -82,8 +82,7 @@ pub fn copy_out(
         if n == 0 {
             return Ok(());
         }
-        out.write_all(&buf[..n])
-            .map_err(|e| Error::Msg(format!("writing: {e}")))?;
+        out.write_all(&buf[..n]).map_err(Error::output)?;
         progress(n as u64);
     }
 }

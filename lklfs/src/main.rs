@@ -105,7 +105,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     session::install_interrupt_handler();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Error::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lklfs: {e}");
             ExitCode::from(e.exit_code())

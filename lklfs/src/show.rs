@@ -65,7 +65,7 @@ fn print_entry(
         line.extend_from_slice(&target);
     }
     line.push(b'\n');
-    out.write_all(&line).map_err(|e| Error::Msg(e.to_string()))
+    out.write_all(&line).map_err(Error::output)
 }
 
 pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
@@ -78,7 +78,7 @@ pub fn cat(s: &Session, path: &str) -> Result<(), Error> {
     }
     let mut out = std::io::stdout().lock();
     fsops::copy_out(full.as_bytes(), &mut out, &mut |_| {})?;
-    out.flush().map_err(|e| Error::Msg(e.to_string()))
+    out.flush().map_err(Error::output)
 }
 
 pub fn stat(s: &Session, path: &str) -> Result<(), Error> {
@@ -92,35 +92,26 @@ pub fn stat(s: &Session, path: &str) -> Result<(), Error> {
         uapi::S_IFIFO => "fifo",
         _ => "socket",
     };
-    println!("  File: {path}");
-    println!(
-        "  Size: {:<12} Blocks: {:<10} {kind}",
-        st.st_size, st.st_blocks
-    );
-    println!("Inode: {:<12} Links: {}", st.st_ino, st.st_nlink);
-    println!(
-        "Access: ({:04o}/{})  Uid: {}  Gid: {}",
+    let text = format!(
+        "  File: {path}\n  Size: {:<12} Blocks: {:<10} {kind}\nInode: {:<12} Links: {}\n\
+         Access: ({:04o}/{})  Uid: {}  Gid: {}\n\
+         Access: {}.{:09}\nModify: {}.{:09}\nChange: {}.{:09}\n",
+        st.st_size,
+        st.st_blocks,
+        st.st_ino,
+        st.st_nlink,
         st.st_mode & 0o7777,
         mode_string(st.st_mode),
         st.st_uid,
-        st.st_gid
-    );
-    println!(
-        "Access: {}.{:09}",
+        st.st_gid,
         time_string(st.st_atime),
-        st.st_atime_nsec
-    );
-    println!(
-        "Modify: {}.{:09}",
+        st.st_atime_nsec,
         time_string(st.st_mtime),
-        st.st_mtime_nsec
-    );
-    println!(
-        "Change: {}.{:09}",
+        st.st_mtime_nsec,
         time_string(st.st_ctime),
         st.st_ctime_nsec
     );
-    Ok(())
+    write_out(text.as_bytes())
 }
 
 pub fn df(s: &Session, image: &Path) -> Result<(), Error> {
@@ -134,14 +125,22 @@ pub fn df(s: &Session, image: &Path) -> Result<(), Error> {
     } else {
         0
     };
-    println!("Type   1K-blocks       Used  Available Use%   Inodes  IFree");
-    println!(
-        "{:<6} {size:>9} {used:>10} {avail:>10} {pct:>3}% {:>8} {:>6}",
+    let text = format!(
+        "Type   1K-blocks       Used  Available Use%   Inodes  IFree\n\
+         {:<6} {size:>9} {used:>10} {avail:>10} {pct:>3}% {:>8} {:>6}\n",
         s.fstype(),
         st.f_files,
         st.f_ffree
     );
-    Ok(())
+    write_out(text.as_bytes())
+}
+
+/// Writes `text` to standard output.
+fn write_out(text: &[u8]) -> Result<(), Error> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)
+        .and_then(|()| out.flush())
+        .map_err(Error::output)
 }
 
 /// `drwxr-xr-x` style.

@@ -470,3 +470,29 @@ fn names_that_are_not_utf8_are_kept() {
     let root = tool("debugfs", &["-R", "ls /", &image.display().to_string()]);
     assert!(!root.contains("again"), "{root}");
 }
+
+/// `lklfs cat IMAGE:/big | head`: when the reader goes, lklfs stops
+/// quietly (no "Broken pipe"), with status 0, and unmounts cleanly.
+#[test]
+fn a_reader_that_goes_early_is_not_an_error() {
+    use std::io::Read;
+    let s = Scratch::new("pipe");
+    let tree = s.path("tree");
+    std::fs::create_dir(&tree).unwrap();
+    std::fs::write(tree.join("big"), vec![b'x'; 4 << 20]).unwrap();
+    let image = s.path("p.img");
+    make_ext4(&image, Some(&tree), &[], "16M");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lklfs"))
+        .args(["cat", &format!("{}:/big", image.display())])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(&first, b"xxxxxxxxxxxxxxxx");
+    assert!(out.status.success(), "{:?}", out.status);
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    e2fsck_clean(&image);
+}
