@@ -7,6 +7,7 @@
 # puts it beside the binaries.
 #
 # Usage: scripts/windows.sh CARGO-BUILD-ARGS...   (e.g. -p lkl --example boot)
+# LKL_BUILD_STD=core,alloc builds without std, as a kernel-mode driver must.
 # Prints the directory holding the release binaries. Runs one at a time
 # (tests build in parallel, and the copy below is not atomic).
 set -euo pipefail
@@ -20,7 +21,7 @@ exec 9>"$target_dir/.build.lock"
 flock 9
 
 /usr/bin/cargo build --manifest-path "$root/Cargo.toml" --release --target $triple \
-	-Zbuild-std=std,panic_abort --target-dir "$target_dir" "$@" >&2
+	-Zbuild-std="${LKL_BUILD_STD:-std,panic_abort}" --target-dir "$target_dir" "$@" >&2
 /usr/bin/cargo build --manifest-path "$root/wine/bcryptprimitives/Cargo.toml" --release \
 	--target $triple -Zbuild-std=core,panic_abort --target-dir "$target_dir" >&2
 
