@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use lkl::uapi::{self, AT_FDCWD};
@@ -145,22 +146,23 @@ impl Copy {
             }
         } else if kind.is_symlink() {
             let link = hostfs::read_link(src).at(&name)?;
-            remove_file(target)?;
-            sys::symlinkat(link, AT_FDCWD, target).at(&shown)?;
+            in_place_of(target, |t| sys::symlinkat(&link, AT_FDCWD, t).at(&shown))?;
         } else if kind.is_file() {
-            if let Some(key) = hostfs::link_key(&meta) {
-                if let Some(first) = self.links_in.get(&key) {
-                    remove_file(target)?;
-                    return sys::linkat(AT_FDCWD, first, AT_FDCWD, target, 0).at(&shown);
-                }
+            let key = hostfs::link_key(&meta);
+            if let Some(first) = key.and_then(|k| self.links_in.get(&k)) {
+                return in_place_of(target, |t| {
+                    sys::linkat(AT_FDCWD, first, AT_FDCWD, t, 0).at(&shown)
+                });
+            }
+            let mut file = fs::File::open(src).at(&name)?;
+            let mode = hostfs::mode(&meta) & 0o777;
+            let progress = &mut self.progress;
+            in_place_of(target, |t| {
+                fsops::copy_in(t, &mut file, mode, &mut |n| progress.add(n))
+            })?;
+            if let Some(key) = key {
                 self.links_in.insert(key, target.to_vec());
             }
-            remove_file(target)?;
-            let mut file = fs::File::open(src).at(&name)?;
-            let progress = &mut self.progress;
-            fsops::copy_in(target, &mut file, hostfs::mode(&meta) & 0o777, &mut |n| {
-                progress.add(n)
-            })?;
         } else {
             eprintln!("lklfs: {name}: skipping a special file");
             return Ok(());
@@ -246,12 +248,25 @@ impl Copy {
     }
 }
 
-/// Unlinks an existing non-directory at `path` in the image.
-fn remove_file(path: &[u8]) -> Result<(), Error> {
-    match lstat(path) {
-        Ok(st) if !is_dir(&st) => sys::unlinkat(AT_FDCWD, path, 0).at(&fsops::shown(path)),
-        _ => Ok(()),
+/// Makes the non-directory `target` in the image by `make`, all at once:
+/// made under a name of its own beside it, then renamed over it. A copy
+/// that fails half-way (no space left, Ctrl-C) leaves what was there
+/// before, and no part of a file.
+fn in_place_of(target: &[u8], make: impl FnOnce(&[u8]) -> Result<(), Error>) -> Result<(), Error> {
+    static MADE: AtomicU32 = AtomicU32::new(0);
+    let temp_name = format!(
+        ".lklfs-copying-{}-{}",
+        std::process::id(),
+        MADE.fetch_add(1, Ordering::Relaxed)
+    );
+    let temp = fsops::child(fsops::parent_of(target), temp_name.as_bytes());
+    let made = make(&temp).and_then(|()| {
+        sys::renameat2(AT_FDCWD, &temp, AT_FDCWD, target, 0).at(&fsops::shown(target))
+    });
+    if made.is_err() {
+        let _ = sys::unlinkat(AT_FDCWD, &temp, 0);
     }
+    made
 }
 
 /// A progress line on a terminal, for copies that take over a second.

@@ -33,6 +33,16 @@ pub fn shown(path: &[u8]) -> String {
     String::from_utf8_lossy(path).into_owned()
 }
 
+/// The directory that holds `path` (a path in the kernel's tree).
+pub fn parent_of(path: &[u8]) -> &[u8] {
+    let path = path.strip_suffix(b"/").unwrap_or(path);
+    match path.iter().rposition(|&c| c == b'/') {
+        Some(0) => b"/",
+        Some(i) => &path[..i],
+        None => b".",
+    }
+}
+
 /// The path of `name` in the directory `dir` (both in the kernel's tree).
 pub fn child(dir: &[u8], name: &[u8]) -> Vec<u8> {
     let dir = dir.strip_suffix(b"/").unwrap_or(dir);

@@ -233,26 +233,30 @@ fn no_space_is_an_error_and_leaves_a_consistent_file_system() {
     let s = Scratch::new("nospace");
     let image = s.path("small.img");
     make_ext4(&image, None, &[], "8M");
+    let img = |p: &str| format!("{}:{p}", image.display());
+    std::fs::write(s.path("small"), b"fits").unwrap();
+    lklfs_ok(&["cp", &s.arg("small"), &img("/kept")]);
     let big: Vec<u8> = (0..20u32 << 20).map(|i| (i % 253) as u8).collect();
     std::fs::write(s.path("big"), &big).unwrap();
-    let out = lklfs(&["cp", &s.arg("big"), &format!("{}:/big", image.display())]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("No space left on device"), "stderr: {err}");
-    e2fsck_clean(&image);
-    // The file system still works: a small file fits after removing the
-    // partial one.
-    lklfs_ok(&["rm", &format!("{}:/big", image.display())]);
-    std::fs::write(s.path("small"), b"fits").unwrap();
-    lklfs_ok(&[
-        "cp",
-        &s.arg("small"),
-        &format!("{}:/small", image.display()),
-    ]);
-    assert_eq!(
-        lklfs_ok(&["cat", &format!("{}:/small", image.display())]),
-        "fits"
-    );
+    // A new file that does not fit, then one that would replace a file:
+    // an error each time, no part of the big file left, the old file as
+    // it was.
+    for target in ["/big", "/kept"] {
+        let out = lklfs(&["cp", &s.arg("big"), &img(target)]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("No space left on device"), "stderr: {err}");
+        e2fsck_clean(&image);
+        assert_eq!(
+            lklfs_ok(&["ls", "-a", &img("/")]),
+            ".\n..\nkept\nlost+found\n"
+        );
+        assert_eq!(lklfs_ok(&["cat", &img("/kept")]), "fits");
+    }
+    // The space the partial copies took is free again: a file of half the
+    // image fits.
+    std::fs::write(s.path("half"), vec![7u8; 3 << 20]).unwrap();
+    lklfs_ok(&["cp", &s.arg("half"), &img("/half")]);
     e2fsck_clean(&image);
 }
 
