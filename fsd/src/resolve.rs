@@ -114,8 +114,11 @@ pub fn follow(root: &[u8], mut path: Vec<u8>) -> Result<Vec<u8>, NtStatus> {
             Ok(st) if crate::attributes::is_symlink(&st) => {}
             _ => return Ok(path),
         }
-        let target =
-            sys::readlinkat(uapi::AT_FDCWD, &path).map_err(|_| NtStatus::UNEXPECTED_IO_ERROR)?;
+        // Changed since the lstat (another open's rename, say): looked at
+        // again.
+        let Ok(target) = sys::readlinkat(uapi::AT_FDCWD, &path) else {
+            continue;
+        };
         if target.first() == Some(&b'/') {
             return Err(NtStatus::REPARSE);
         }
