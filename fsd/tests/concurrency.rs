@@ -251,9 +251,9 @@ const NAMES: [&str; 7] = [
 
 /// `requests` random requests (creates of every disposition, reads,
 /// writes, renames, links, deletes, listings, sizes, times, attributes,
-/// names, locks, EAs) on a few names through opens of its own, all closed
-/// at the end; none may answer with a status that says the core or the
-/// kernel broke.
+/// names, locks, EAs, symlinks) on a few names through opens of its own,
+/// all closed at the end; none may answer with a status that says the
+/// core or the kernel broke.
 fn random_requests(vol: &Volume, seed: u64, requests: usize) {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
     let mut held: Vec<fsd::Ccb> = Vec::new();
@@ -262,7 +262,7 @@ fn random_requests(vol: &Volume, seed: u64, requests: usize) {
     };
     for _ in 0..requests {
         let name = NAMES[rng.below(NAMES.len())];
-        let op = if held.is_empty() { 0 } else { rng.below(13) };
+        let op = if held.is_empty() { 0 } else { rng.below(15) };
         let at = rng.below(held.len().max(1));
         match op {
             0 => {
@@ -382,6 +382,22 @@ fn random_requests(vol: &Volume, seed: u64, requests: usize) {
                 ][rng.below(3)];
                 let r = fsd::fileinfo::query(vol, &held[at], class, &mut out);
                 check("name", r.status);
+            }
+            12 => {
+                // A symlink (to another of the names, relative) in place
+                // of an empty file or directory; opens follow it.
+                let target = NAMES[rng.below(NAMES.len())].trim_start_matches('\\');
+                let status = fsd::fsctl::set_reparse_point(
+                    vol,
+                    &mut held[at],
+                    &symlink_reparse(target, true),
+                )
+                .status;
+                check("set reparse point", status);
+            }
+            13 => {
+                let status = fsd::fsctl::delete_reparse_point(vol, &mut held[at]).status;
+                check("delete reparse point", status);
             }
             _ => check("close", fsd::close::close(vol, held.remove(at)).status),
         }

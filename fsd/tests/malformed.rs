@@ -235,22 +235,6 @@ fn each_malformed(
     failed
 }
 
-/// A symlink reparse buffer for `target`.
-fn symlink_reparse(target: &str, relative: bool) -> Vec<u8> {
-    let name: Vec<u8> = target.encode_utf16().flat_map(u16::to_le_bytes).collect();
-    let mut b = Vec::new();
-    b.extend_from_slice(&fsd::attributes::IO_REPARSE_TAG_SYMLINK.to_le_bytes());
-    b.extend_from_slice(&((12 + 2 * name.len()) as u16).to_le_bytes());
-    b.extend_from_slice(&[0, 0]);
-    for offset_length in [0, name.len(), name.len(), name.len()] {
-        b.extend_from_slice(&(offset_length as u16).to_le_bytes());
-    }
-    b.extend_from_slice(&u32::from(relative).to_le_bytes());
-    b.extend_from_slice(&name);
-    b.extend_from_slice(&name);
-    b
-}
-
 fn rename_buffer(word: u32, name: &str) -> Vec<u8> {
     let name: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
     let mut b = vec![0u8; 20];

@@ -56,6 +56,22 @@ pub fn ea_list(eas: &[(&str, &[u8])]) -> Vec<u8> {
     }))
 }
 
+/// A symlink reparse buffer (IO_REPARSE_TAG_SYMLINK) for `target`.
+pub fn symlink_reparse(target: &str, relative: bool) -> Vec<u8> {
+    let name: Vec<u8> = target.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut b = Vec::new();
+    b.extend_from_slice(&fsd::attributes::IO_REPARSE_TAG_SYMLINK.to_le_bytes());
+    b.extend_from_slice(&((12 + 2 * name.len()) as u16).to_le_bytes());
+    b.extend_from_slice(&[0, 0]);
+    for offset_length in [0, name.len(), name.len(), name.len()] {
+        b.extend_from_slice(&(offset_length as u16).to_le_bytes());
+    }
+    b.extend_from_slice(&u32::from(relative).to_le_bytes());
+    b.extend_from_slice(&name);
+    b.extend_from_slice(&name);
+    b
+}
+
 pub fn kernel() {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     KERNEL.get_or_init(|| Kernel::boot(&Config::default()).unwrap());
