@@ -8,6 +8,8 @@ use crate::linux::{fstat, nt};
 use crate::status::{Completion, NtStatus};
 use crate::volume::Volume;
 
+const PAGE: usize = 4096;
+
 /// Where a write goes.
 #[derive(Clone, Copy, Debug)]
 pub enum WriteAt {
@@ -49,13 +51,24 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
     if locked_out {
         return Err(NtStatus::FILE_LOCK_CONFLICT);
     }
+    // A write of more than a page may stop half-way (no space left): the
+    // size it started from, to go back to then, as if it never began.
+    let size_before = if data.len() > PAGE {
+        Some(nt(fstat(ccb.fd))?.st_size as u64)
+    } else {
+        None
+    };
     let mut done = 0;
     while done < data.len() {
-        done += nt(sys::pwrite64(
-            ccb.fd,
-            &data[done..],
-            (offset + done as u64) as i64,
-        ))?;
+        match sys::pwrite64(ccb.fd, &data[done..], (offset + done as u64) as i64) {
+            Ok(n) => done += n,
+            Err(e) => {
+                if let Some(size) = size_before.filter(|&s| offset + done as u64 > s) {
+                    let _ = sys::ftruncate(ccb.fd, size as i64);
+                }
+                return nt(Err(e));
+            }
+        }
     }
     crate::fileinfo::keep_fixed_times(ccb)?;
     ccb.modified = true;

@@ -465,3 +465,55 @@ fn volume_information() {
         NtStatus::INFO_LENGTH_MISMATCH
     );
 }
+
+/// A write that does not fit: STATUS_DISK_FULL, and the file keeps its
+/// size with the space the write took free again (give or take a block
+/// of its extent tree): nothing of it is left past the old end. Bytes it
+/// covered inside the file may have been written (NTFS writes nothing).
+#[test]
+fn a_write_that_does_not_fit() {
+    let mut t = TestVolume::new("full", &["-b", "1024"], tree);
+    let mut c = t.open("\\file.txt");
+    let free = |t: &TestVolume| lkl::sys::statfs(t.vol().root()).unwrap().f_bfree;
+    let before = free(&t);
+    let big = vec![b'B'; 64 << 20];
+    let contents = |t: &TestVolume, c: &mut fsd::Ccb| {
+        let mut buf = [0u8; 16];
+        let r = read(t.vol(), c, Some(0), &mut buf);
+        buf[..r.information as usize].to_vec()
+    };
+    for at in [
+        WriteAt::Offset(10),
+        WriteAt::Offset(1 << 20),
+        WriteAt::EndOfFile,
+        WriteAt::Offset(4),
+    ] {
+        let r = write(t.vol(), &mut c, at, &big);
+        assert_eq!(
+            (r.status, r.information),
+            (NtStatus::DISK_FULL, 0),
+            "{at:?}"
+        );
+        assert!(
+            before - free(&t) <= 2,
+            "{at:?}: {} blocks kept",
+            before - free(&t)
+        );
+        let mut standard = [0u8; 24];
+        fileinfo::query(
+            t.vol(),
+            &c,
+            fileinfo::FILE_STANDARD_INFORMATION,
+            &mut standard,
+        );
+        assert_eq!(u64_at(&standard, 8), 10, "{at:?}: EndOfFile");
+    }
+    assert_eq!(contents(&t, &mut c), b"0123BBBBBB");
+    assert_eq!(
+        write(t.vol(), &mut c, WriteAt::EndOfFile, b"!").status,
+        NtStatus::SUCCESS
+    );
+    t.close(c);
+    t.finish();
+    assert_eq!(t.debugfs("cat /file.txt"), "0123BBBBBB!");
+}
