@@ -6,9 +6,10 @@
 //! fsd_open_close opens and closes one file again and again, as programs
 //! do: after the first, the FCB cache serves the opens. The cost of an open
 //! the cache cannot serve is fsd_open_close_uncached: the 1,000 files in
-//! turn, more than the cache keeps; its second reference is what any such
-//! create must do at least: open, learn what was opened (its inode, for
-//! the FCB, and its type), close.
+//! turn, more than the cache keeps FCBs for (it still remembers where
+//! their paths lead, so the opens need no fstat); its second reference is
+//! what a create of a name never seen must do at least: open, learn what
+//! was opened (its inode, for the FCB, and its type), close.
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;

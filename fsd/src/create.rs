@@ -212,36 +212,47 @@ struct Added {
     granted: u32,
 }
 
+/// What the FCB cache can do for an open by an exact path.
+enum Cached {
+    /// The open, made without a system call (or refused).
+    Opened(Result<Added, NtStatus>),
+    /// Where the path leads, remembered in the generation looked up in;
+    /// but no FCB holds the file the way the open needs.
+    Known(Node),
+    Unknown,
+}
+
 /// An open that makes no system call: `path` is remembered (see
 /// [`crate::cache`]) in `generation`, still the current one, and its FCB
-/// holds the file open the way this open needs. None: not so.
-fn open_cached(
-    vol: &Volume,
-    req: &CreateRequest,
-    path: &[u8],
-    generation: u64,
-) -> Option<Result<Added, NtStatus>> {
+/// holds the file open the way this open needs.
+fn open_cached(vol: &Volume, req: &CreateRequest, path: &[u8], generation: u64) -> Cached {
     if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
-        return None;
+        return Cached::Unknown;
     }
     let mut state = vol.state.lock();
     if vol.names_generation() != Some(generation) {
-        return None;
+        return Cached::Unknown;
     }
-    let node = state.cache.lookup(path, generation)?;
-    let fcb = state.fcbs.get_mut(&node.ino)?;
+    let Some(node) = state.cache.lookup(path, generation) else {
+        return Cached::Unknown;
+    };
+    let Some(fcb) = state.fcbs.get_mut(&node.ino) else {
+        return Cached::Known(node);
+    };
     let (granted, flags) = match admit(vol, req, FILE_OPENED, node.mode, path) {
         Ok(admitted) => admitted,
-        Err(e) => return Some(Err(e)),
+        Err(e) => return Cached::Opened(Err(e)),
     };
-    let fd = fcb.fd(FdKind::of(flags))?;
+    let Some(fd) = fcb.fd(FdKind::of(flags)) else {
+        return Cached::Known(node);
+    };
     let added = vol
         .check_creates_allowed()
         .and_then(|()| fcb.add_open(granted, req.share_access));
     if added.is_ok() {
         fcb.opened_at(path);
     }
-    Some(added.map(|()| Added {
+    Cached::Opened(added.map(|()| Added {
         id: state.new_open_id(),
         node,
         fd,
@@ -252,16 +263,19 @@ fn open_cached(
 /// The quick way to an existing regular file or directory that FILE_OPEN
 /// or FILE_OPEN_IF names exactly: one openat2 of `path` that follows no
 /// symlink (O_NONBLOCK only keeps a FIFO from blocking; it does nothing to
-/// regular files and directories), then fstat. None sends the request the
-/// careful way: case-insensitive names, symlinks, other file types, any
-/// error.
+/// regular files and directories), then fstat, unless the FCB cache knew
+/// where the path leads (`known`, in `generation`) and no name changed
+/// since. None sends the request the careful way: case-insensitive names,
+/// symlinks, other file types, any error.
 fn open_exact(
     vol: &Volume,
     req: &CreateRequest,
     base: &[u8],
     components: &[&[u16]],
     mut path: Vec<u8>,
-) -> Option<(Vec<u8>, Stat, Opened)> {
+    known: Option<Node>,
+    generation: Option<u64>,
+) -> Option<(Vec<u8>, Node, Opened)> {
     if !matches!(req.disposition, FILE_OPEN | FILE_OPEN_IF) {
         return None;
     }
@@ -288,9 +302,19 @@ fn open_exact(
         fd: fd.ok()?,
         flags,
     };
-    let st = sys::fstat(opened.fd).ok()?;
-    let kind = st.st_mode & uapi::S_IFMT;
-    (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, st, opened))
+    let node = match known.filter(|_| generation.is_some() && vol.names_generation() == generation)
+    {
+        Some(node) => node,
+        None => {
+            let st = sys::fstat(opened.fd).ok()?;
+            Node {
+                ino: st.st_ino,
+                mode: st.st_mode,
+            }
+        }
+    };
+    let kind = node.mode & uapi::S_IFMT;
+    (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, node, opened))
 }
 
 /// Performs an IRP_MJ_CREATE.
@@ -338,64 +362,68 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     let Some(path) = exact_path(base, &components) else {
         return create_uncached(vol, req, generation, base, &components, None, win_path);
     };
-    match generation.and_then(|g| open_cached(vol, req, &path, g)) {
-        Some(cached) => {
-            let added = cached?;
-            Ok(Created {
-                ccb: new_ccb(req, added, generation, path, win_path),
+    let cached = generation.map_or(Cached::Unknown, |g| open_cached(vol, req, &path, g));
+    let known = match cached {
+        Cached::Opened(added) => {
+            return Ok(Created {
+                ccb: new_ccb(req, added?, generation, path, win_path),
                 information: FILE_OPENED,
-            })
+            });
         }
-        None => create_uncached(
-            vol,
-            req,
-            generation,
-            base,
-            &components,
-            Some(path),
-            win_path,
-        ),
-    }
+        Cached::Known(node) => Some(node),
+        Cached::Unknown => None,
+    };
+    create_uncached(
+        vol,
+        req,
+        generation,
+        base,
+        &components,
+        Some((path, known)),
+        win_path,
+    )
 }
 
 /// A create that goes to the kernel: `exact` is the kernel path of the
-/// name as it is spelled, if it has one; `generation` the names generation
-/// read before `base` was.
+/// name as it is spelled, if it has one, with where it leads if the FCB
+/// cache knew; `generation` the names generation read before `base` was.
 fn create_uncached(
     vol: &Volume,
     req: &CreateRequest,
     generation: Option<u64>,
     base: &[u8],
     components: &[&[u16]],
-    exact: Option<Vec<u8>>,
+    exact: Option<(Vec<u8>, Option<Node>)>,
     win_path: Vec<u16>,
 ) -> Result<Created, NtStatus> {
     let want_dir = req.options & FILE_DIRECTORY_FILE != 0;
-    let found = exact.and_then(|path| open_exact(vol, req, base, components, path));
+    let found = exact
+        .and_then(|(path, known)| open_exact(vol, req, base, components, path, known, generation));
     let exactly = found.is_some();
-    let (path, information, st, opened) = match found {
-        Some((path, st, opened)) => (path, FILE_OPENED, st, Some(opened)),
+    let node_of = |st: Stat| Node {
+        ino: st.st_ino,
+        mode: st.st_mode,
+    };
+    let (path, information, node, opened) = match found {
+        Some((path, node, opened)) => (path, FILE_OPENED, node, Some(opened)),
         None if components.is_empty() => {
             // The directory itself (the root, or the related directory).
             let st = nt(lstat(base))?;
             if req.disposition == FILE_CREATE {
                 return Err(NtStatus::OBJECT_NAME_COLLISION);
             }
-            (base.to_vec(), FILE_OPENED, st, None)
+            (base.to_vec(), FILE_OPENED, node_of(st), None)
         }
         None => {
             let target = resolve::resolve(vol.root.as_bytes(), base, components)?;
             if target.exists {
                 let (path, information, st) = open_existing(vol, req, &target)?;
-                (path, information, st, None)
+                (path, information, node_of(st), None)
             } else {
-                create_new(vol, req, &target, want_dir)?
+                let (path, information, st, opened) = create_new(vol, req, &target, want_dir)?;
+                (path, information, node_of(st), opened)
             }
         }
-    };
-    let node = Node {
-        ino: st.st_ino,
-        mode: st.st_mode,
     };
     let (granted, flags) = admit(vol, req, information, node.mode, &path)?;
     let kind = FdKind::of(flags);

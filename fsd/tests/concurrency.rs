@@ -110,9 +110,13 @@ fn threads_on_the_same_files() {
     }
 }
 
+/// More files than the FCB cache keeps idle: opens in turn also take the
+/// way where only their paths are remembered.
+const CHANGING_FILES: usize = 100;
+
 fn changing_tree(root: &std::path::Path) {
     std::fs::create_dir(root.join("x")).unwrap();
-    for k in 0..10 {
+    for k in 0..CHANGING_FILES {
         std::fs::write(root.join(format!("x/f{k}")), k.to_string()).unwrap();
     }
     std::fs::write(root.join("p"), b"P").unwrap();
@@ -175,7 +179,7 @@ fn repeated_opens_while_names_change() {
             s.spawn(|| {
                 let mut served = 0;
                 while !done.load(std::sync::atomic::Ordering::SeqCst) {
-                    for k in 0..10 {
+                    for k in 0..CHANGING_FILES {
                         for dir in ["x", "y"] {
                             let name = format!("\\{dir}\\f{k}");
                             if let Ok(mut c) = open(vol, &name, FILE_OPEN, GENERIC_READ, all) {
