@@ -33,13 +33,16 @@ pub fn shown(path: &[u8]) -> String {
     String::from_utf8_lossy(path).into_owned()
 }
 
-/// The directory that holds `path` (a path in the kernel's tree).
+/// The directory that holds `path`, an absolute path (in the image or
+/// in the kernel's tree; Linux names are bytes).
 pub fn parent_of(path: &[u8]) -> &[u8] {
-    let path = path.strip_suffix(b"/").unwrap_or(path);
-    match path.iter().rposition(|&c| c == b'/') {
-        Some(0) => b"/",
-        Some(i) => &path[..i],
-        None => b".",
+    let mut trimmed = path;
+    while let Some(rest) = trimmed.strip_suffix(b"/") {
+        trimmed = rest;
+    }
+    match trimmed.iter().rposition(|&c| c == b'/') {
+        Some(0) | None => b"/",
+        Some(i) => &trimmed[..i],
     }
 }
 
@@ -211,11 +214,8 @@ pub fn set_attributes(path: &[u8], st: &Stat, symlink: bool) -> Result<(), Error
 
 /// The parent directory of an absolute path inside the image.
 pub fn parent(path: &str) -> &str {
-    let trimmed = path.trim_end_matches('/');
-    match trimmed.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &trimmed[..i],
-    }
+    // Cut at a `/`: still UTF-8.
+    std::str::from_utf8(parent_of(path.as_bytes())).expect("cut at a '/'")
 }
 
 /// The last component of a path.
