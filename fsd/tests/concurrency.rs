@@ -283,7 +283,8 @@ fn random_requests(vol: &Volume, seed: u64, requests: usize) {
                     desired_access: [
                         GENERIC_READ | GENERIC_WRITE | DELETE,
                         GENERIC_READ | FILE_WRITE_ATTRIBUTES | DELETE,
-                    ][rng.below(2)],
+                        GENERIC_READ,
+                    ][rng.below(3)],
                     share_access: [7, 3, 1, 0][rng.below(4)],
                     file_attributes: 0,
                 };
@@ -504,6 +505,38 @@ fn the_sleep_lock_lets_one_thread_in_at_a_time() {
         }
     });
     assert_eq!(total.load(Ordering::SeqCst), 8000);
+}
+
+/// Every name the random requests use, made.
+fn named_tree(root: &std::path::Path) {
+    std::fs::create_dir_all(root.join("d/f")).unwrap();
+    for name in ["a", "b", "d/c", "d/e", "d/f/g"] {
+        std::fs::write(root.join(name), name).unwrap();
+    }
+}
+
+/// On a read-only volume (its disk writable underneath), random requests
+/// from two threads write nothing: the image stays as it was, byte for
+/// byte.
+#[test]
+fn random_requests_on_a_read_only_volume_write_nothing() {
+    let options = fsd::VolumeOptions {
+        read_only: true,
+        ..fsd::VolumeOptions::default()
+    };
+    let mut t = TestVolume::with_options("random-ro", &[], named_tree, options);
+    let before = std::fs::read(&t.image).unwrap();
+    let vol = t.vol();
+    std::thread::scope(|s| {
+        for seed in 1..=2u64 {
+            s.spawn(move || random_requests(vol, seed, 10_000));
+        }
+    });
+    t.finish();
+    assert!(
+        std::fs::read(&t.image).unwrap() == before,
+        "the image changed"
+    );
 }
 
 /// A file system's checker and its arguments before the image.
