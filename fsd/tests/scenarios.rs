@@ -324,20 +324,8 @@ fn windows_programs_on_a_vfat_volume() {
 /// btrfs check and read back with btrfs restore.
 #[test]
 fn windows_programs_on_a_btrfs_volume() {
-    let mut t = TestVolume::made_by(
-        "scenarios-btrfs",
-        tree,
-        &["btrfs", "check"],
-        |tree, image| {
-            std::fs::File::create(image)
-                .unwrap()
-                .set_len(128 << 20)
-                .unwrap();
-            let (tree, image) = (tree.display().to_string(), image.display().to_string());
-            run("mkfs.btrfs", &["-q", "--rootdir", &tree, &image]);
-        },
-    )
-    .mounted(fsd::VolumeOptions::default());
+    let mut t = TestVolume::made_by("scenarios-btrfs", tree, &["btrfs", "check"], make_btrfs)
+        .mounted(fsd::VolumeOptions::default());
     let d = FsdDrive(t.vol());
     plain_files(&d);
     properties(&d);

@@ -85,10 +85,17 @@ impl Drop for Wine {
 }
 
 pub fn build_windows(args: &[&str]) -> PathBuf {
+    build_windows_with(args, &[])
+}
+
+/// As [`build_windows`], with `envs` set for scripts/windows.sh (say
+/// `LKL_BUILD_STD`).
+pub fn build_windows_with(args: &[&str], envs: &[(&str, &str)]) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new("bash")
         .arg(root.join("scripts/windows.sh"))
         .args(args)
+        .envs(envs.iter().copied())
         .output()
         .unwrap();
     assert!(

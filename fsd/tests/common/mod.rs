@@ -72,6 +72,17 @@ pub fn symlink_reparse(target: &str, relative: bool) -> Vec<u8> {
     b
 }
 
+/// Makes a 128 MiB btrfs image at `image` holding `tree` (mkfs.btrfs
+/// --rootdir).
+pub fn make_btrfs(tree: &Path, image: &Path) {
+    std::fs::File::create(image)
+        .unwrap()
+        .set_len(128 << 20)
+        .unwrap();
+    let (tree, image) = (tree.display().to_string(), image.display().to_string());
+    run("mkfs.btrfs", &["-q", "--rootdir", &tree, &image]);
+}
+
 pub fn kernel() {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
     KERNEL.get_or_init(|| Kernel::boot(&Config::default()).unwrap());
