@@ -335,6 +335,17 @@ pub fn chdir(path: impl AsRef<[u8]>) -> Result<(), Errno> {
     call(nr::CHDIR, [ptr(path.as_ptr()), 0, 0, 0, 0, 0]).map(drop)
 }
 
+pub fn fchdir(fd: i32) -> Result<(), Errno> {
+    call(nr::FCHDIR, [fd as i64, 0, 0, 0, 0, 0]).map(drop)
+}
+
+/// Makes `path` the root of the calling process (every host thread's,
+/// in lkl: they are all threads of init).
+pub fn chroot(path: impl AsRef<[u8]>) -> Result<(), Errno> {
+    let path = cstr(path.as_ref())?;
+    call(nr::CHROOT, [ptr(path.as_ptr()), 0, 0, 0, 0, 0]).map(drop)
+}
+
 pub fn symlinkat(
     target: impl AsRef<[u8]>,
     dirfd: i32,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Errno};
 
-use crate::error::{under, Context, Error};
-use crate::fsops::{self, is_dir, is_symlink, lstat};
+use crate::error::{Context, Error};
+use crate::fsops::{self, is_dir, is_symlink, lstat, stat};
 use crate::hostfs;
 use crate::session::{check_interrupt, Access, Session};
 use crate::target::ImagePath;
@@ -29,7 +29,6 @@ pub fn run(
         preserve,
         links_in: HashMap::new(),
         links_out: HashMap::new(),
-        image_root: String::new(),
         progress: Progress::new(),
     };
     match ImagePath::try_parse(dest) {
@@ -73,8 +72,6 @@ struct Copy {
     links_in: HashMap<(u64, u64), Vec<u8>>,
     /// Image files with several links already copied out, likewise.
     links_out: HashMap<(u64, u64), PathBuf>,
-    /// Where the image's root is in the kernel's tree, for messages.
-    image_root: String,
     progress: Progress,
 }
 
@@ -87,7 +84,8 @@ impl Copy {
     ) -> Result<(), Error> {
         let mut s = Session::open(&dest.image, opts, Access::Write)?;
         let dest_full = s.path(&dest.path);
-        let dest_is_dir = lstat(&dest_full).is_ok_and(|st| is_dir(&st));
+        // Into an existing directory (or a symlink to one), as cp(1).
+        let dest_is_dir = stat(&dest_full).is_ok_and(|st| is_dir(&st));
         // Every check before anything is written.
         let mut plan = Vec::new();
         for src in sources {
@@ -107,7 +105,7 @@ impl Copy {
                 return Err(Error::sys(&dest.path, Errno::ENOTDIR));
             } else {
                 let parent = fsops::parent(&dest.path);
-                match lstat(s.path(parent)) {
+                match stat(s.path(parent)) {
                     Ok(st) if is_dir(&st) => dest_full.clone().into_bytes(),
                     Ok(_) => return Err(Error::sys(parent, Errno::ENOTDIR)),
                     Err(e) => return Err(Error::sys(parent, e)),
@@ -117,8 +115,7 @@ impl Copy {
         }
         s.make_writable()?;
         for (src, target) in plan {
-            self.host_to_image(&src, &target)
-                .map_err(|e| s.explain(e))?;
+            self.host_to_image(&src, &target)?;
         }
         self.progress.finish();
         s.close()
@@ -182,7 +179,6 @@ impl Copy {
         dest: &Path,
     ) -> Result<(), Error> {
         let s = Session::open(&sources[0].image, opts, Access::Read)?;
-        self.image_root = s.path("/");
         let dest_is_dir = dest.is_dir();
         if sources.len() > 1 && !dest_is_dir {
             return Err(Error::Msg(format!("{}: not a directory", dest.display())));
@@ -198,8 +194,7 @@ impl Copy {
             } else {
                 dest.to_path_buf()
             };
-            self.image_to_host(full.as_bytes(), &target)
-                .map_err(|e| s.explain(e))?;
+            self.image_to_host(full.as_bytes(), &target)?;
         }
         self.progress.finish();
         s.close()
@@ -237,7 +232,6 @@ impl Copy {
             let progress = &mut self.progress;
             fsops::copy_out_sparse(src, &mut file, &mut |n| progress.add(n))?;
         } else {
-            let shown = under(&self.image_root, &shown).unwrap_or(shown);
             eprintln!("lklfs: {shown}: skipping a special file");
             return Ok(());
         }

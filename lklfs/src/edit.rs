@@ -4,15 +4,16 @@ use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Errno};
 
 use crate::error::{Context, Error};
-use crate::fsops::{self, is_dir, lstat};
+use crate::fsops::{self, is_dir, lstat, stat};
 use crate::session::{check_interrupt, Access, Session};
 use crate::target::ImagePath;
 use crate::ImageOptions;
 
-/// The directory that will hold `path` must exist.
+/// The directory that will hold `path` must exist (a symlink to one
+/// will do).
 fn check_parent(s: &Session, path: &str) -> Result<(), Error> {
     let parent = fsops::parent(path);
-    match lstat(s.path(parent)) {
+    match stat(s.path(parent)) {
         Ok(st) if is_dir(&st) => Ok(()),
         Ok(_) => Err(Error::sys(parent, Errno::ENOTDIR)),
         Err(e) => Err(Error::sys(parent, e)),
@@ -21,8 +22,10 @@ fn check_parent(s: &Session, path: &str) -> Result<(), Error> {
 
 pub fn mkdir(opts: &ImageOptions, p: &ImagePath, parents: bool) -> Result<(), Error> {
     let mut s = Session::open(&p.image, opts, Access::Write)?;
-    match lstat(s.path(&p.path)) {
-        Ok(st) if parents && is_dir(&st) => return s.close(),
+    let full = s.path(&p.path);
+    match lstat(&full) {
+        // With -p, a directory there (or a symlink to one) is all right.
+        Ok(_) if parents && stat(&full).is_ok_and(|st| is_dir(&st)) => return s.close(),
         Ok(_) => return Err(Error::sys(&p.path, Errno::EEXIST)),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(Error::sys(&p.path, e)),
@@ -53,7 +56,7 @@ pub fn rm(opts: &ImageOptions, p: &ImagePath, recursive: bool) -> Result<(), Err
         return Err(Error::sys(&p.path, Errno::EISDIR));
     }
     s.make_writable()?;
-    remove_tree(s.path(&p.path).as_bytes()).map_err(|e| s.explain(e))?;
+    remove_tree(s.path(&p.path).as_bytes())?;
     s.close()
 }
 
@@ -76,8 +79,8 @@ pub fn mv(opts: &ImageOptions, old: &ImagePath, new: &ImagePath) -> Result<(), E
     }
     let mut s = Session::open(&old.image, opts, Access::Write)?;
     lstat(s.path(&old.path)).at(&old.path)?;
-    // Into an existing directory, as mv(1) moves.
-    let target = match lstat(s.path(&new.path)) {
+    // Into an existing directory (or a symlink to one), as mv(1) moves.
+    let target = match stat(s.path(&new.path)) {
         Ok(st)
             if is_dir(&st) && old.path.trim_end_matches('/') != new.path.trim_end_matches('/') =>
         {

@@ -15,18 +15,6 @@ pub enum Error {
     OutputClosed,
 }
 
-/// Kernel path `path` as a path in the file system mounted at `root`,
-/// if it is one.
-pub fn under(root: &str, path: &str) -> Option<String> {
-    let root = root.trim_end_matches('/');
-    match path.strip_prefix(root) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
-            Some(format!("/{}", rest.trim_start_matches('/')))
-        }
-        _ => None,
-    }
-}
-
 impl Error {
     pub fn sys(what: impl Into<String>, errno: Errno) -> Error {
         Error::Sys {
@@ -37,16 +25,6 @@ impl Error {
 
     /// Names a path under `root` (an image's mount point in the kernel's
     /// tree) as the user wrote it: relative to the image's root.
-    pub fn under_root(self, root: &str) -> Error {
-        match self {
-            Error::Sys { what, errno } => Error::Sys {
-                what: under(root, &what).unwrap_or(what),
-                errno,
-            },
-            other => other,
-        }
-    }
-
     /// A failed write to standard output.
     pub fn output(e: std::io::Error) -> Error {
         if e.kind() == std::io::ErrorKind::BrokenPipe {

@@ -52,6 +52,12 @@ pub fn child(dir: &[u8], name: &[u8]) -> Vec<u8> {
     [dir, b"/", name].concat()
 }
 
+/// The status of `path`, following a symlink (which resolves inside the
+/// image: its root is the root).
+pub fn stat(path: impl AsRef<[u8]>) -> Result<Stat, Errno> {
+    sys::newfstatat(AT_FDCWD, path, 0)
+}
+
 pub fn lstat(path: impl AsRef<[u8]>) -> Result<Stat, Errno> {
     sys::newfstatat(AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
 }

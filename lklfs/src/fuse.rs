@@ -471,7 +471,7 @@ pub fn mount(opts: &ImageOptions, image: &Path, mountpoint: &Path) -> Result<(),
     if !opts.ro {
         session.make_writable()?;
     }
-    let root = session.path("/").trim_end_matches('/').to_string();
+    let root = session.path("/");
     let root_ino = lstat(&root).map_err(|e| Error::sys(&root, e))?.st_ino;
     let fs = LklFuse {
         root: root.clone(),

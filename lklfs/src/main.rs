@@ -119,13 +119,13 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Ls { long, all, path } => {
             let p = ImagePath::parse(&path)?;
             let s = Session::open(&p.image, &opts, Access::Read)?;
-            show::ls(&s, &p.path, long, all).map_err(|e| s.explain(e))?;
+            show::ls(&s, &p.path, long, all)?;
             s.close()
         }
         Command::Cat { path } => {
             let p = ImagePath::parse(&path)?;
             let s = Session::open(&p.image, &opts, Access::Read)?;
-            show::cat(&s, &p.path).map_err(|e| s.explain(e))?;
+            show::cat(&s, &p.path)?;
             s.close()
         }
         Command::Stat { path } => {

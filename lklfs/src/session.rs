@@ -37,6 +37,10 @@ pub enum Access {
 
 pub struct Session {
     mount: Option<Mount>,
+    /// The kernel's own root, held open while the image's root is the
+    /// root (so that symlinks in the image resolve in the image, absolute
+    /// ones too, as on the system it belongs to); the way back out.
+    outside: Option<i32>,
     disk: Option<AddedDisk>,
     kernel: Option<Kernel>,
     image: String,
@@ -75,6 +79,7 @@ impl Session {
         };
         let mut session = Session {
             mount: None,
+            outside: None,
             disk: Some(disk),
             kernel: Some(kernel),
             image: name.clone(),
@@ -82,6 +87,7 @@ impl Session {
         };
         let mounted = mount::mount(session.disk.as_ref().unwrap(), &options);
         session.mount = Some(mounted.map_err(|e| mount_error(&name, opts, e))?);
+        session.enter().at(&name)?;
         session.report_recovery();
         Ok(session)
     }
@@ -102,19 +108,27 @@ impl Session {
         }
     }
 
-    /// `path` inside the image as a path in the kernel's tree.
-    pub fn path(&self, path: &str) -> String {
+    /// Makes the image's root the root (see `outside`).
+    fn enter(&mut self) -> Result<(), Errno> {
         let root = &self.mount.as_ref().expect("mounted").path;
-        format!("{root}/{}", path.trim_start_matches('/'))
+        let flags = uapi::O_PATH | uapi::O_DIRECTORY | uapi::O_CLOEXEC;
+        self.outside = Some(sys::openat(uapi::AT_FDCWD, "/", flags, 0)?);
+        sys::chdir(root)?;
+        sys::chroot(".")
     }
 
-    /// An error about a path in the kernel's tree, named as a path in
-    /// the image.
-    pub fn explain(&self, e: Error) -> Error {
-        match &self.mount {
-            Some(m) => e.under_root(&m.path),
-            None => e,
+    /// Back to the kernel's own root.
+    fn leave(&mut self) {
+        if let Some(fd) = self.outside.take() {
+            let _ = sys::fchdir(fd).and_then(|()| sys::chroot("."));
+            let _ = sys::close(fd);
         }
+    }
+
+    /// `path` inside the image as a path in the kernel's tree: the same,
+    /// the image's root being the root.
+    pub fn path(&self, path: &str) -> String {
+        format!("/{}", path.trim_start_matches('/'))
     }
 
     pub fn fstype(&self) -> &str {
@@ -126,8 +140,7 @@ impl Session {
         if self.ro || self.disk.as_ref().is_some_and(|d| d.read_only()) {
             return Err(Error::sys(&self.image, Errno::EROFS));
         }
-        let root = self.mount.as_ref().expect("mounted").path.clone();
-        sys::mount("", &root, "", uapi::MS_REMOUNT, None).at(&self.image)
+        sys::mount("", "/", "", uapi::MS_REMOUNT, None).at(&self.image)
     }
 
     /// Unmounts (writing everything out) and halts; errors if data could
@@ -138,6 +151,7 @@ impl Session {
 
     fn finish(&mut self) -> Result<(), Error> {
         let mut result = Ok(());
+        self.leave();
         if let Some(m) = self.mount.take() {
             result = mount::unmount(m).at(&self.image);
         }
