@@ -124,7 +124,8 @@ impl Host for NtHost {
 
     fn up(sem: &Semaphore) {
         if sem.count.post() {
-            // SAFETY: the address is the live count a sleeper waits on.
+            // SAFETY: a wake by address reads nothing there: the semaphore
+            // may be gone already (its taker may free it at once).
             unsafe { WakeByAddressSingle(sem.count.address().cast()) };
         }
     }

@@ -31,16 +31,36 @@ impl Drop for TaskSlot {
     }
 }
 
+/// FUTEX_WAIT (while `*word` is `value`) or FUTEX_WAKE (`value` threads)
+/// on `word`. A wait that ends early (a wake, another value, a signal)
+/// only makes the caller look again; a wake of an address whose memory
+/// is gone reads nothing.
+fn futex(word: *const u32, op: libc::c_int, value: u32) {
+    // SAFETY: the kernel reads `word` only for a wait, whose caller keeps
+    // the semaphore alive; no timeout and no second address are passed.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word,
+            op,
+            value,
+            core::ptr::null::<libc::timespec>(),
+            core::ptr::null::<u32>(),
+            0u32,
+        );
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A counting semaphore: a lock-free count (see [`crate::sem_count`]);
-/// sleepers wait on a condition variable.
+/// sleepers wait on a futex on its units, so that a post touches nothing
+/// of the semaphore after its unit is there to take (the taker may free
+/// it at once: a thread leaving the kernel frees its own).
 pub struct Semaphore {
     count: Count,
-    lock: Mutex<()>,
-    cond: Condvar,
 }
 
 /// A one-shot timer served by a thread of its own.
@@ -75,17 +95,17 @@ impl Host for PosixHost {
     fn semaphore(count: u32) -> Semaphore {
         Semaphore {
             count: Count::new(count),
-            lock: Mutex::new(()),
-            cond: Condvar::new(),
         }
     }
 
     fn up(sem: &Semaphore) {
         if sem.count.post() {
-            // Taking the lock orders this wake-up after the sleeper's last
-            // look at the count.
-            let _guard = lock(&sem.lock);
-            sem.cond.notify_one();
+            // Only the address: the semaphore may be gone already.
+            futex(
+                sem.count.address(),
+                libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+                1,
+            );
         }
     }
 
@@ -93,10 +113,14 @@ impl Host for PosixHost {
         if sem.count.spin_take() {
             return;
         }
-        let mut guard = lock(&sem.lock);
         sem.count.asleep();
         while !sem.count.try_take() {
-            guard = sem.cond.wait(guard).unwrap_or_else(|e| e.into_inner());
+            // Returns at once if a unit came since try_take looked.
+            futex(
+                sem.count.address(),
+                libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                0,
+            );
         }
         sem.count.awake();
     }

@@ -12,6 +12,10 @@
 #include <linux/time.h>
 #include "internal.h"
 
+/*
+ * The host timer; NULL once halting has freed it, after which the halting
+ * thread may still program the clock event (only the CPU's holder does).
+ */
 static void *timer;
 static u64 boot_ns;
 
@@ -47,13 +51,15 @@ void read_persistent_clock64(struct timespec64 *ts)
 static int timer_next_event(unsigned long delta,
 			    struct clock_event_device *evt)
 {
-	host_ops->timer_arm(timer, delta);
+	if (timer)
+		host_ops->timer_arm(timer, delta);
 	return 0;
 }
 
 static int timer_stop(struct clock_event_device *evt)
 {
-	host_ops->timer_disarm(timer);
+	if (timer)
+		host_ops->timer_disarm(timer);
 	return 0;
 }
 
@@ -101,8 +107,10 @@ void __init time_init(void)
 /* At halt: no callback is running or will run once this returns. */
 void time_halt(void)
 {
-	host_ops->timer_free(timer);
+	void *gone = timer;
+
 	timer = NULL;
+	host_ops->timer_free(gone);
 }
 
 /* Busy waits, on the host clock. */
