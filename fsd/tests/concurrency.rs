@@ -2,6 +2,8 @@
 //! access, writes to disjoint ranges and creates in one directory at once,
 //! opens while names change, and random requests of every kind.
 mod common;
+#[path = "../../tests/support/rng.rs"]
+mod rng;
 
 use common::*;
 use fsd::access::*;
@@ -9,6 +11,7 @@ use fsd::create::*;
 use fsd::read::read;
 use fsd::write::{write, WriteAt};
 use fsd::{NtStatus, Volume};
+use rng::Rng;
 
 fn tree(root: &std::path::Path) {
     std::fs::write(root.join("shared"), vec![0u8; 8 * 4096]).unwrap();
@@ -223,18 +226,6 @@ fn repeated_opens_while_names_change() {
     t.finish();
     assert_eq!(t.debugfs("cat /x/f7"), "7");
     assert_eq!(t.debugfs("cat /q"), "Q");
-}
-
-/// xorshift64*: each thread its own fixed sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
 }
 
 /// Statuses that say the core or the kernel went wrong, whatever the

@@ -6,6 +6,8 @@
 //! owners, sizes, modification times, contents, link targets, xattrs) is
 //! compared through the kernel before and after.
 mod common;
+#[path = "../../tests/support/rng.rs"]
+mod rng;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +18,7 @@ use fsd::fileinfo::{self, SetRequest};
 use fsd::{ea, fsctl, security, volinfo, Ccb, NtStatus};
 use lkl::uapi::{self, nr};
 use lkl::{sys, Errno};
+use rng::Rng;
 
 const RW: u32 = GENERIC_READ | GENERIC_WRITE | DELETE | WRITE_DAC | WRITE_OWNER;
 /// Random mutations of each valid buffer, besides its truncations.
@@ -27,22 +30,6 @@ fn tree(root: &std::path::Path) {
     std::fs::write(root.join("dir/b.txt"), b"other").unwrap();
     std::fs::write(root.join("empty"), b"").unwrap();
     std::os::unix::fs::symlink("dir/a.txt", root.join("link")).unwrap();
-}
-
-/// xorshift64*: the same mutations on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
 }
 
 /// `seed` cut at every length, then `MUTATIONS` copies with a few bytes,

@@ -7,23 +7,14 @@
 //! succeed or fail alike; at the end the image, copied out, is the host
 //! tree, and e2fsck finds it clean.
 mod common;
+#[path = "../../tests/support/rng.rs"]
+mod rng;
 
 use std::fs;
 use std::path::Path;
 
 use common::*;
-
-/// xorshift64*: the same steps on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
+use rng::Rng;
 
 /// A path of one to three of a few names.
 fn random_path(rng: &mut Rng) -> String {
