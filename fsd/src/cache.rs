@@ -18,6 +18,7 @@ use core::sync::atomic::Ordering;
 use hashbrown::HashMap;
 
 use lkl::sys;
+use lkl::uapi::Stat;
 
 use crate::fcb::{Fcb, FdKind};
 use crate::volume::{Volume, VolumeState};
@@ -32,6 +33,16 @@ const PATHS: usize = 4096;
 pub(crate) struct Node {
     pub ino: u64,
     pub mode: u32,
+}
+
+impl Node {
+    /// The node a status describes.
+    pub fn of(st: &Stat) -> Node {
+        Node {
+            ino: st.st_ino,
+            mode: st.st_mode,
+        }
+    }
 }
 
 #[derive(Default)]

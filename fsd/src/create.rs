@@ -305,13 +305,7 @@ fn open_exact(
     let node = match known.filter(|_| generation.is_some() && vol.names_generation() == generation)
     {
         Some(node) => node,
-        None => {
-            let st = sys::fstat(opened.fd).ok()?;
-            Node {
-                ino: st.st_ino,
-                mode: st.st_mode,
-            }
-        }
+        None => Node::of(&sys::fstat(opened.fd).ok()?),
     };
     let kind = node.mode & uapi::S_IFMT;
     (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, node, opened))
@@ -400,10 +394,6 @@ fn create_uncached(
     let found = exact
         .and_then(|(path, known)| open_exact(vol, req, base, components, path, known, generation));
     let exactly = found.is_some();
-    let node_of = |st: Stat| Node {
-        ino: st.st_ino,
-        mode: st.st_mode,
-    };
     let (path, information, node, opened) = match found {
         Some((path, node, opened)) => (path, FILE_OPENED, node, Some(opened)),
         None if components.is_empty() => {
@@ -412,16 +402,16 @@ fn create_uncached(
             if req.disposition == FILE_CREATE {
                 return Err(NtStatus::OBJECT_NAME_COLLISION);
             }
-            (base.to_vec(), FILE_OPENED, node_of(st), None)
+            (base.to_vec(), FILE_OPENED, Node::of(&st), None)
         }
         None => {
             let target = resolve::resolve(vol.root.as_bytes(), base, components)?;
             if target.exists {
                 let (path, information, st) = open_existing(vol, req, &target)?;
-                (path, information, node_of(st), None)
+                (path, information, Node::of(&st), None)
             } else {
                 let (path, information, st, opened) = create_new(vol, req, &target, want_dir)?;
-                (path, information, node_of(st), opened)
+                (path, information, Node::of(&st), opened)
             }
         }
     };
