@@ -2,14 +2,15 @@
 # Installs what building and testing lkl needs on Debian 12: the kernel
 # source, its build tools, ccache, the file system tools the tests check
 # against (e2fsprogs, dosfstools, btrfs-progs, xfsprogs, fdisk, mount for
-# losetup, mtools, fuse3, fuse2fs), mingw-w64 (the reference for Windows
-# structure layouts, and the Windows linker), Debian's Rust for Windows
-# targets (rustc-web, cargo-web, rust-web-src), Wine, and cargo-make.
+# losetup, mtools, fuse3, fuse2fs), util-linux (flock, fallocate),
+# mingw-w64 (the reference for Windows structure layouts, and the Windows
+# linker), Debian's Rust for Windows targets (rustc-web, cargo-web,
+# rust-web-src), Wine, and cargo-make.
 # Idempotent.
 set -euo pipefail
 
 packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
-	  mount xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
+	  mount util-linux xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
 	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 rustc-web cargo-web
 	  rust-web-src wine64)
 missing=()
