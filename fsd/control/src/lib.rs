@@ -1,0 +1,222 @@
+//! The control device of `lklfsd.sys`: its name, IOCTL codes and the
+//! layouts of their buffers (little-endian, packed by hand), shared by the
+//! driver and its user-mode clients. Every input is checked by the driver:
+//! a short, long or odd buffer gets STATUS_INVALID_PARAMETER or
+//! STATUS_BUFFER_TOO_SMALL and changes nothing.
+#![no_std]
+
+/// `\\.\LklFsd` from user mode.
+pub const DEVICE_NAME: &str = "\\Device\\LklFsd";
+pub const DOS_NAME: &str = "\\DosDevices\\LklFsd";
+/// The image disks: `\Device\LklFsdImage0`, ...
+pub const IMAGE_DEVICE_PREFIX: &str = "\\Device\\LklFsdImage";
+/// The mounted volumes: `\Device\LklFsdVolume0`, ... (`\\.\LklFsdVolume0`).
+pub const VOLUME_DEVICE_PREFIX: &str = "\\Device\\LklFsdVolume";
+pub const VOLUME_DOS_PREFIX: &str = "\\DosDevices\\LklFsdVolume";
+
+/// FILE_DEVICE_DISK_FILE_SYSTEM
+const DEVICE_TYPE: u32 = 0x0000_0008;
+const METHOD_BUFFERED: u32 = 0;
+const FILE_ANY_ACCESS: u32 = 0;
+const FILE_WRITE_ACCESS: u32 = 2;
+
+const fn ctl_code(function: u32, access: u32) -> u32 {
+    (DEVICE_TYPE << 16) | (access << 14) | (function << 2) | METHOD_BUFFERED
+}
+
+/// In: [`AttachImage`] then the image's NT path (UTF-16, `\??\C:\x.img`).
+/// Out: the disk's number (u32).
+pub const IOCTL_ATTACH_IMAGE: u32 = ctl_code(0x800, FILE_WRITE_ACCESS);
+/// In: a disk number (u32). Dismounts what is mounted on it first.
+pub const IOCTL_DETACH_IMAGE: u32 = ctl_code(0x801, FILE_WRITE_ACCESS);
+/// Out: [`ImageInfo`] records, one per attached image.
+pub const IOCTL_LIST_IMAGES: u32 = ctl_code(0x802, FILE_ANY_ACCESS);
+/// Out: [`Statistics`], then the last bytes of the kernel's console.
+pub const IOCTL_STATISTICS: u32 = ctl_code(0x803, FILE_ANY_ACCESS);
+/// In: [`MountRequest`]. Mounts a disk (as a Windows MOUNT_VOLUME would)
+/// and makes `\\.\LklFsdVolumeN`. Out: the volume's number (u32).
+pub const IOCTL_MOUNT: u32 = ctl_code(0x804, FILE_WRITE_ACCESS);
+/// In: a disk number (u32): the self-test's IRPs run on that disk's
+/// volume (mounted and dismounted by the test). Out: the report (text).
+/// Test mode only.
+pub const IOCTL_SELF_TEST: u32 = ctl_code(0x810, FILE_WRITE_ACCESS);
+/// A described request relayed as a real IRP (test mode only).
+pub const IOCTL_RELAY: u32 = ctl_code(0x811, FILE_WRITE_ACCESS);
+/// Makes Linux panic (test mode only).
+pub const IOCTL_PANIC: u32 = ctl_code(0x812, FILE_WRITE_ACCESS);
+
+/// Flags of [`AttachImage`].
+pub const ATTACH_READ_ONLY: u32 = 1;
+
+/// The fixed head of IOCTL_ATTACH_IMAGE's input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AttachImage {
+    pub flags: u32,
+}
+
+impl AttachImage {
+    pub const SIZE: usize = 4;
+
+    pub fn encode(&self, path: &[u16], out: &mut [u8]) -> usize {
+        out[..4].copy_from_slice(&self.flags.to_le_bytes());
+        for (i, c) in path.iter().enumerate() {
+            out[4 + 2 * i..6 + 2 * i].copy_from_slice(&c.to_le_bytes());
+        }
+        Self::SIZE + 2 * path.len()
+    }
+
+    /// The head and the path's bytes; None for a short or odd buffer.
+    pub fn decode(input: &[u8]) -> Option<(AttachImage, &[u8])> {
+        let (head, path) = (input.get(..4)?, &input[4..]);
+        if path.is_empty() || path.len() % 2 != 0 {
+            return None;
+        }
+        Some((
+            AttachImage {
+                flags: u32::from_le_bytes(head.try_into().ok()?),
+            },
+            path,
+        ))
+    }
+}
+
+/// One attached image, as IOCTL_LIST_IMAGES reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub disk: u32,
+    pub flags: u32,
+    pub size: u64,
+    /// The volume mounted on it, or u32::MAX.
+    pub volume: u32,
+}
+
+impl ImageInfo {
+    pub const SIZE: usize = 24;
+
+    pub fn encode(&self, out: &mut [u8]) {
+        out[0..4].copy_from_slice(&self.disk.to_le_bytes());
+        out[4..8].copy_from_slice(&self.flags.to_le_bytes());
+        out[8..16].copy_from_slice(&self.size.to_le_bytes());
+        out[16..20].copy_from_slice(&self.volume.to_le_bytes());
+        out[20..24].fill(0);
+    }
+
+    pub fn decode(b: &[u8]) -> Option<ImageInfo> {
+        let b = b.get(..Self::SIZE)?;
+        Some(ImageInfo {
+            disk: u32::from_le_bytes(b[0..4].try_into().ok()?),
+            flags: u32::from_le_bytes(b[4..8].try_into().ok()?),
+            size: u64::from_le_bytes(b[8..16].try_into().ok()?),
+            volume: u32::from_le_bytes(b[16..20].try_into().ok()?),
+        })
+    }
+}
+
+/// IOCTL_MOUNT's input.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MountRequest {
+    pub disk: u32,
+    /// 0: the whole disk; N: Linux's partition N.
+    pub partition: u32,
+    pub flags: u32,
+}
+
+impl MountRequest {
+    pub const SIZE: usize = 12;
+
+    pub fn encode(&self) -> [u8; Self::SIZE] {
+        let mut b = [0; Self::SIZE];
+        b[0..4].copy_from_slice(&self.disk.to_le_bytes());
+        b[4..8].copy_from_slice(&self.partition.to_le_bytes());
+        b[8..12].copy_from_slice(&self.flags.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<MountRequest> {
+        if b.len() != Self::SIZE {
+            return None;
+        }
+        Some(MountRequest {
+            disk: u32::from_le_bytes(b[0..4].try_into().ok()?),
+            partition: u32::from_le_bytes(b[4..8].try_into().ok()?),
+            flags: u32::from_le_bytes(b[8..12].try_into().ok()?),
+        })
+    }
+}
+
+/// IRP major functions, numbered as Windows numbers them (0..=27).
+pub const MAJOR_FUNCTIONS: usize = 28;
+
+/// IOCTL_STATISTICS's fixed part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Statistics {
+    /// Requests by IRP major function.
+    pub requests: [u64; MAJOR_FUNCTIONS],
+    /// Requests completed with an error status.
+    pub errors: u64,
+    /// Pool held by tag: Linux's memory ("LklM") and the driver's heap
+    /// ("LklH"), blocks and bytes.
+    pub linux_blocks: u64,
+    pub linux_bytes: u64,
+    pub heap_blocks: u64,
+    pub heap_bytes: u64,
+    /// Nanoseconds spent running jobs in Linux.
+    pub linux_ns: u64,
+    /// Nanoseconds from DriverEntry's boot to the kernel ready (0 before).
+    pub boot_ns: u64,
+    /// 1 once the kernel has booted, 2 if it died.
+    pub kernel_state: u64,
+    /// Threads of ours that may still run.
+    pub threads: u64,
+    /// Images attached, volumes mounted.
+    pub images: u64,
+    pub volumes: u64,
+}
+
+impl Statistics {
+    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 11);
+
+    pub fn encode(&self, out: &mut [u8]) {
+        let tail = [
+                self.errors,
+                self.linux_blocks,
+                self.linux_bytes,
+                self.heap_blocks,
+                self.heap_bytes,
+                self.linux_ns,
+                self.boot_ns,
+                self.kernel_state,
+                self.threads,
+                self.images,
+                self.volumes,
+        ];
+        let words = self.requests.iter().chain(tail.iter());
+        for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&w.to_le_bytes());
+        }
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Statistics> {
+        let b = b.get(..Self::SIZE)?;
+        let w = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+        let mut requests = [0; MAJOR_FUNCTIONS];
+        for (i, r) in requests.iter_mut().enumerate() {
+            *r = w(i);
+        }
+        let m = MAJOR_FUNCTIONS;
+        Some(Statistics {
+            requests,
+            errors: w(m),
+            linux_blocks: w(m + 1),
+            linux_bytes: w(m + 2),
+            heap_blocks: w(m + 3),
+            heap_bytes: w(m + 4),
+            linux_ns: w(m + 5),
+            boot_ns: w(m + 6),
+            kernel_state: w(m + 7),
+            threads: w(m + 8),
+            images: w(m + 9),
+            volumes: w(m + 10),
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! IRP_MJ_CLOSE: the last reference to a file object went; its open ends.
+use fsd::Completion;
+
+use crate::file;
+use crate::irp::Irp;
+use crate::volume::MountedVolume;
+
+pub fn close(vol: &MountedVolume, irp: Irp) -> Completion {
+    match file::detach(irp.file_object()) {
+        Some(ccb) => fsd::close::close(&vol.core, ccb),
+        None => Completion::ok(0),
+    }
+}

@@ -1,0 +1,160 @@
+//! The control device, `\Device\LklFsd` (`\\.\LklFsd`): the file system's
+//! own device (MOUNT_VOLUME arrives here) and the IOCTLs of
+//! `lklfsd_control`: image disks, mounting, statistics, and in test mode
+//! the self-test and the panic trigger. Every buffer is METHOD_BUFFERED
+//! and checked for its exact size before anything changes.
+use alloc::vec::Vec;
+
+use fsd::{Completion, NtStatus};
+use lkl_ntk::nt;
+use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statistics};
+
+use crate::dispatch::in_linux;
+use crate::irp::Irp;
+use crate::{driver, image_disk, linux, mount, selftest, stats, volume};
+
+pub fn dispatch(irp: Irp) -> i32 {
+    match irp.major() as u32 {
+        nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(Completion::ok(0)),
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL => in_linux(irp, |irp| mount::fsctl(driver(), irp)),
+        nt::IRP_MJ_DEVICE_CONTROL => ioctl(irp),
+        _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+/// The input and the output of a METHOD_BUFFERED IOCTL (one system buffer).
+struct Buffers {
+    input: Vec<u8>,
+    out_len: usize,
+}
+
+fn buffers(irp: Irp) -> Buffers {
+    // SAFETY: the DeviceIoControl view of a DEVICE_CONTROL stack location.
+    let p = unsafe { irp.stack().Parameters.DeviceIoControl };
+    let sys = irp.system_buffer().cast::<u8>();
+    let in_len = p.InputBufferLength as usize;
+    let input = if sys.is_null() || in_len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: the system buffer holds the input's bytes.
+        unsafe { core::slice::from_raw_parts(sys, in_len) }.to_vec()
+    };
+    Buffers {
+        input,
+        out_len: if sys.is_null() { 0 } else { p.OutputBufferLength as usize },
+    }
+}
+
+/// Writes `bytes` to the IOCTL's output; BUFFER_TOO_SMALL if they do not fit.
+fn answer(irp: Irp, out_len: usize, bytes: &[u8]) -> Completion {
+    if bytes.len() > out_len {
+        return NtStatus::BUFFER_TOO_SMALL.into();
+    }
+    // SAFETY: the system buffer has out_len bytes of room.
+    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), irp.system_buffer().cast::<u8>(), bytes.len()) };
+    Completion::ok(bytes.len() as u64)
+}
+
+fn u32_input(input: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(input.try_into().ok()?))
+}
+
+fn ioctl(irp: Irp) -> i32 {
+    // SAFETY: as in buffers.
+    let code = unsafe { irp.stack().Parameters.DeviceIoControl.IoControlCode };
+    let b = buffers(irp);
+    let test_only = matches!(code, ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_RELAY);
+    if test_only && !driver().settings.test_mode {
+        return irp.complete_status(NtStatus::ACCESS_DENIED);
+    }
+    match code {
+        ctl::IOCTL_ATTACH_IMAGE => {
+            let c = match AttachImage::decode(&b.input) {
+                None => NtStatus::INVALID_PARAMETER.into(),
+                Some((head, path)) => match image_disk::attach(driver().object, head.flags, path) {
+                    Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
+                    Err(e) => e.into(),
+                },
+            };
+            irp.complete(c)
+        }
+        ctl::IOCTL_LIST_IMAGES => {
+            let list = image_disk::list();
+            let mut out = alloc::vec![0u8; list.len() * ImageInfo::SIZE];
+            for (i, info) in list.iter().enumerate() {
+                info.encode(&mut out[i * ImageInfo::SIZE..]);
+            }
+            irp.complete(answer(irp, b.out_len, &out))
+        }
+        ctl::IOCTL_STATISTICS => irp.complete(statistics(irp, b.out_len)),
+        ctl::IOCTL_DETACH_IMAGE => match u32_input(&b.input).and_then(image_disk::device) {
+            None => irp.complete_status(NtStatus::INVALID_PARAMETER),
+            Some(device) => {
+                let number = u32_input(&b.input).unwrap_or(u32::MAX);
+                let device = device as usize;
+                in_linux(irp, move |_| {
+                    volume::dismount_on(device as *mut nt::DEVICE_OBJECT);
+                    match image_disk::detach(number) {
+                        Ok(()) => Completion::ok(0),
+                        Err(e) => e.into(),
+                    }
+                })
+            }
+        },
+        ctl::IOCTL_MOUNT => match MountRequest::decode(&b.input) {
+            None => irp.complete_status(NtStatus::INVALID_PARAMETER),
+            Some(req) => match image_disk::device(req.disk).map(|d| d as usize) {
+                None => irp.complete_status(NtStatus::NO_SUCH_DEVICE),
+                Some(device) => in_linux(irp, move |irp| {
+                    let device = device as *mut nt::DEVICE_OBJECT;
+                    let read_only = req.flags & ctl::ATTACH_READ_ONLY != 0;
+                    match mount::mount(driver(), device, core::ptr::null_mut(), req.partition, read_only, true) {
+                        Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
+                        Err(e) => e.into(),
+                    }
+                }),
+            },
+        },
+        ctl::IOCTL_SELF_TEST => match u32_input(&b.input).and_then(image_disk::device) {
+            None => irp.complete_status(NtStatus::INVALID_PARAMETER),
+            Some(device) => {
+                let device = device as usize;
+                in_linux(irp, move |irp| {
+                let report = selftest::run(device as *mut nt::DEVICE_OBJECT);
+                let n = report.len().min(b.out_len);
+                answer(irp, b.out_len, &report.as_bytes()[..n])
+            })
+            }
+        },
+        ctl::IOCTL_PANIC => in_linux(irp, |_| {
+            selftest::panic_linux();
+            NtStatus::DRIVER_INTERNAL_ERROR.into()
+        }),
+        _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
+    }
+}
+
+fn statistics(irp: Irp, out_len: usize) -> Completion {
+    let pool = lkl_ntk::pool::usage();
+    let s = Statistics {
+        requests: stats::requests(),
+        errors: stats::errors(),
+        linux_blocks: pool[0].blocks,
+        linux_bytes: pool[0].bytes,
+        heap_blocks: pool[1].blocks,
+        heap_bytes: pool[1].bytes,
+        linux_ns: stats::linux_ns(),
+        boot_ns: linux::boot_ns(),
+        kernel_state: linux::state(),
+        threads: lkl_ntk::threads::count() as u64,
+        images: image_disk::count() as u64,
+        volumes: volume::count() as u64,
+    };
+    if out_len < Statistics::SIZE {
+        return NtStatus::BUFFER_TOO_SMALL.into();
+    }
+    let mut out = alloc::vec![0u8; out_len.min(Statistics::SIZE + (16 << 10))];
+    s.encode(&mut out);
+    let n = lkl_ntk::console::tail(&mut out[Statistics::SIZE..]);
+    answer(irp, out_len, &out[..Statistics::SIZE + n])
+}

@@ -1,0 +1,54 @@
+//! IRP_MJ_CREATE on a volume: decodes the stack location (disposition and
+//! options, share access, attributes, the security context's access, the
+//! name and the related file object) into the core's request.
+use fsd::create::{self, CreateRequest};
+use fsd::{Completion, NtStatus};
+
+use crate::file;
+use crate::irp::Irp;
+use crate::volume::MountedVolume;
+
+pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
+    let stack = irp.stack();
+    let fo = stack.FileObject;
+    if fo.is_null() {
+        return NtStatus::INVALID_PARAMETER.into();
+    }
+    // SAFETY: the Create view of a CREATE stack location.
+    let p = unsafe { stack.Parameters.Create };
+    // SAFETY: the security context is the sender's, valid during CREATE.
+    let access = unsafe { p.SecurityContext.as_ref() }.map_or(0, |s| s.DesiredAccess);
+    let name = file::name(fo);
+    // SAFETY: the file object of this CREATE.
+    let related_fo = unsafe { (*fo).RelatedFileObject };
+    let related = if related_fo.is_null() {
+        None
+    } else {
+        match file::ccb(related_fo) {
+            Ok(c) => Some(&*c),
+            Err(_) if name.is_empty() => None,
+            Err(e) => return e.into(),
+        }
+    };
+    if name.is_empty() && related.is_none() {
+        // The volume itself (`\\.\LklFsdVolumeN`).
+        file::attach(fo, vol, None);
+        return Completion::ok(fsd::create::FILE_OPENED);
+    }
+    let req = CreateRequest {
+        related,
+        name,
+        disposition: p.Options >> 24,
+        options: p.Options & 0x00FF_FFFF,
+        desired_access: access,
+        share_access: p.ShareAccess as u32,
+        file_attributes: p.FileAttributes as u32,
+    };
+    match create::create(&vol.core, &req) {
+        Ok(created) => {
+            file::attach(fo, vol, Some(created.ccb));
+            Completion::ok(created.information)
+        }
+        Err(e) => e.into(),
+    }
+}

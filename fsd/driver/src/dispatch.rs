@@ -1,0 +1,96 @@
+//! The one dispatch routine of every major function: counts the request,
+//! finds what the device is (control device, image disk, volume), and runs
+//! what needs Linux on a worker (see lkl_ntk::workers): the IRP is marked
+//! pending, a worker serves and completes it, and the dispatch thread
+//! returns STATUS_PENDING at once. On a worker (the self-test, the
+//! benchmark) the request runs in place. After a Linux panic every such
+//! request fails with STATUS_DRIVER_INTERNAL_ERROR (a CLOSE succeeds: the
+//! handle goes, whatever the kernel's state).
+use alloc::boxed::Box;
+
+use fsd::{Completion, NtStatus};
+use lkl_ntk::{nt, workers};
+
+use crate::devices::{self, Kind};
+use crate::image_disk::Image;
+use crate::irp::Irp;
+use crate::volume::MountedVolume;
+use crate::{
+    cleanup, close, control, create, dirctrl, fileinfo, flush, fsctl, read, stats, volinfo, write,
+};
+
+pub unsafe extern "C" fn dispatch(device: *mut nt::DEVICE_OBJECT, irp: *mut nt::IRP) -> nt::NTSTATUS {
+    let irp = Irp(irp);
+    stats::request(irp.major());
+    let ext = devices::extension(device);
+    let status = match ext.kind {
+        // SAFETY: an Image device's object is its Image, alive while the
+        // device is.
+        Kind::Image => unsafe { &*(ext.object as *const Image) }.dispatch(irp),
+        Kind::Control => control::dispatch(irp),
+        Kind::Volume => {
+            let vol = ext.object as *const MountedVolume as usize;
+            in_linux(irp, move |irp| {
+                // SAFETY: a Volume device's object is its MountedVolume,
+                // kept until unload.
+                volume_request(unsafe { &*(vol as *const MountedVolume) }, irp)
+            })
+        }
+    };
+    stats::completed(status);
+    status
+}
+
+fn volume_request(vol: &MountedVolume, irp: Irp) -> Completion {
+    match irp.major() as u32 {
+        nt::IRP_MJ_CREATE => create::create(vol, irp),
+        nt::IRP_MJ_CLOSE => close::close(vol, irp),
+        nt::IRP_MJ_CLEANUP => cleanup::cleanup(vol, irp),
+        nt::IRP_MJ_READ => read::read(vol, irp),
+        nt::IRP_MJ_WRITE => write::write(vol, irp),
+        nt::IRP_MJ_DIRECTORY_CONTROL => dirctrl::directory_control(vol, irp),
+        nt::IRP_MJ_QUERY_INFORMATION => fileinfo::query(vol, irp),
+        nt::IRP_MJ_SET_INFORMATION => fileinfo::set(vol, irp),
+        nt::IRP_MJ_QUERY_VOLUME_INFORMATION => volinfo::query(vol, irp),
+        nt::IRP_MJ_FLUSH_BUFFERS => flush::flush(vol, irp),
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL | nt::IRP_MJ_DEVICE_CONTROL => fsctl::fsctl(vol, irp),
+        _ => NtStatus::INVALID_DEVICE_REQUEST.into(),
+    }
+}
+
+/// Serves `irp` with `serve` in Linux and completes it: in place on a
+/// worker, else pended and posted to one. Returns what dispatch returns.
+pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Completion + Send + 'static) -> i32 {
+    if workers::is_worker() {
+        return irp.complete(timed(serve, irp));
+    }
+    irp.mark_pending();
+    workers::post(workers::Job {
+        work: Box::new(move || {
+            irp.complete(timed(serve, irp));
+        }),
+        if_dead: Box::new(move || {
+            irp.complete(dead(irp));
+        }),
+    });
+    NtStatus::PENDING.0 as i32
+}
+
+fn timed(serve: impl FnOnce(Irp) -> Completion, irp: Irp) -> Completion {
+    if lkl_ntk::death::is_dead() {
+        return dead(irp);
+    }
+    let start = <lkl_ntk::NtkHost as lkl::Host>::monotonic_ns();
+    let c = serve(irp);
+    stats::in_linux(<lkl_ntk::NtkHost as lkl::Host>::monotonic_ns() - start);
+    c
+}
+
+/// What a request gets once Linux died.
+fn dead(irp: Irp) -> Completion {
+    if irp.major() as u32 == nt::IRP_MJ_CLOSE {
+        Completion::ok(0)
+    } else {
+        NtStatus::DRIVER_INTERNAL_ERROR.into()
+    }
+}

@@ -1,0 +1,52 @@
+//! A FILE_OBJECT of ours: FsContext names the volume, FsContext2 holds the
+//! open's CCB (boxed; null for an open of the volume itself).
+use alloc::boxed::Box;
+use core::ptr::null_mut;
+
+use fsd::{Ccb, NtStatus};
+use lkl_ntk::nt;
+
+use crate::volume::MountedVolume;
+
+/// Attaches an open to its file object.
+pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>) {
+    // SAFETY: the file object of the CREATE being served.
+    unsafe {
+        (*file).FsContext = (vol as *const MountedVolume).cast_mut().cast();
+        (*file).FsContext2 = ccb.map_or(null_mut(), |c| Box::into_raw(Box::new(c)).cast());
+    }
+}
+
+/// The open of a file object, if it is a file's (not the volume's).
+pub fn ccb<'a>(file: *mut nt::FILE_OBJECT) -> Result<&'a mut Ccb, NtStatus> {
+    if file.is_null() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    // SAFETY: a file object this driver opened; FsContext2 is its CCB box
+    // or null. Requests on one file object are not run at once by the
+    // I/O manager for synchronous opens; the core's locks cover the rest.
+    unsafe { ((*file).FsContext2 as *mut Ccb).as_mut() }.ok_or(NtStatus::INVALID_PARAMETER)
+}
+
+/// Takes the open out of its file object (CLOSE).
+pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Ccb> {
+    // SAFETY: as in ccb; the box is taken once, and the pointer cleared.
+    unsafe {
+        let p = (*file).FsContext2 as *mut Ccb;
+        (*file).FsContext2 = null_mut();
+        (!p.is_null()).then(|| *Box::from_raw(p))
+    }
+}
+
+/// A file object's name as UTF-16.
+pub fn name<'a>(file: *mut nt::FILE_OBJECT) -> &'a [u16] {
+    // SAFETY: the name the I/O manager (or the sender) set; Length bytes.
+    unsafe {
+        let s = &(*file).FileName;
+        if s.Buffer.is_null() {
+            &[]
+        } else {
+            core::slice::from_raw_parts(s.Buffer, s.Length as usize / 2)
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! IRP_MJ_QUERY_INFORMATION and IRP_MJ_SET_INFORMATION (buffered).
+use fsd::fileinfo::{self, SetRequest};
+use fsd::Completion;
+
+use crate::irp::Irp;
+use crate::volume::MountedVolume;
+use crate::{buffers, file};
+
+pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
+    // SAFETY: the QueryFile view of a QUERY_INFORMATION stack location.
+    let p = unsafe { irp.stack().Parameters.QueryFile };
+    let ccb = match file::ccb(irp.file_object()) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    match buffers::system(irp, p.Length as usize) {
+        Ok(out) => fileinfo::query(&vol.core, ccb, p.FileInformationClass as u32, out),
+        Err(e) => e.into(),
+    }
+}
+
+pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
+    // SAFETY: the SetFile view of a SET_INFORMATION stack location.
+    let p = unsafe { irp.stack().Parameters.SetFile };
+    let ccb = match file::ccb(irp.file_object()) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    let input = match buffers::system(irp, p.Length as usize) {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    let req = match SetRequest::decode(p.FileInformationClass as u32, input) {
+        Ok(r) => r,
+        Err(e) => return e.into(),
+    };
+    // A rename or link names its target relative to this directory.
+    let root = if p.FileObject.is_null() {
+        None
+    } else {
+        file::ccb(p.FileObject).ok().map(|c| &*c)
+    };
+    fileinfo::set(&vol.core, ccb, &req, root)
+}

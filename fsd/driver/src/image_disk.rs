@@ -1,0 +1,411 @@
+//! Image files as disks: IOCTL_ATTACH_IMAGE opens a file (ZwCreateFile,
+//! kernel handle) and makes a disk device, `\Device\LklFsdImageN`
+//! (FILE_DEVICE_DISK, direct I/O), whose reads, writes and flushes a
+//! thread of its own serves with ZwReadFile/ZwWriteFile/ZwFlushBuffersFile,
+//! and which answers the disk IOCTLs a volume's users ask (length,
+//! geometry, writable, check-verify).
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+
+use fsd::{Completion, NtStatus};
+use lkl_ntk::{nt, threads, zeroed, Shared};
+use lklfsd_control::{ImageInfo, ATTACH_READ_ONLY};
+use spin::Mutex;
+
+use crate::devices::{self, Kind, Wide};
+use crate::irp::{mdl_address, Irp};
+
+pub const SECTOR: u64 = 512;
+
+pub struct Image {
+    pub number: u32,
+    pub flags: u32,
+    pub size: u64,
+    pub device: *mut nt::DEVICE_OBJECT,
+    file: nt::HANDLE,
+    /// IRPs for the serving thread; None tells it to end.
+    queue: Mutex<VecDeque<Option<Irp>>>,
+    ready: Shared<nt::KSEMAPHORE>,
+    ended: Shared<nt::KEVENT>,
+}
+
+// SAFETY: the handle and device are kernel objects usable from any
+// thread; the queue is behind a lock.
+unsafe impl Send for Image {}
+// SAFETY: as above.
+unsafe impl Sync for Image {}
+
+/// The attached images, by number.
+static IMAGES: Mutex<Vec<Box<Image>>> = Mutex::new(Vec::new());
+
+fn status(s: i32) -> NtStatus {
+    NtStatus(s as u32)
+}
+
+/// Opens the image at NT path `path` (UTF-16 bytes) and makes its disk.
+pub fn attach(
+    driver: *mut nt::DRIVER_OBJECT,
+    flags: u32,
+    path: &[u8],
+) -> Result<u32, NtStatus> {
+    let units: Vec<u16> = path
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    if units.is_empty() || units.len() > 4096 || units.contains(&0) {
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    let read_only = flags & ATTACH_READ_ONLY != 0;
+    let file = open(Wide::from_units(units), read_only)?;
+    let size = match file_size(file) {
+        Ok(size) if size >= 8 * SECTOR => size / SECTOR * SECTOR,
+        Ok(_) => {
+            close(file);
+            return Err(NtStatus::UNRECOGNIZED_VOLUME);
+        }
+        Err(e) => {
+            close(file);
+            return Err(e);
+        }
+    };
+    let mut images = IMAGES.lock();
+    let number = (0..).find(|n| images.iter().all(|i| i.number != *n)).unwrap();
+    let mut image = Box::new(Image {
+        number,
+        flags,
+        size,
+        device: null_mut(),
+        file,
+        queue: Mutex::new(VecDeque::new()),
+        ready: Shared::new(zeroed()),
+        ended: Shared::new(zeroed()),
+    });
+    // SAFETY: the image's own objects, in its box, before any use.
+    unsafe {
+        nt::KeInitializeSemaphore(image.ready.get(), 0, i32::MAX);
+        nt::KeInitializeEvent(image.ended.get(), nt::NotificationEvent, 0);
+    }
+    let name = format!("{}{number}", lklfsd_control::IMAGE_DEVICE_PREFIX);
+    let object = (&mut *image as *mut Image).cast();
+    let device = match devices::create(
+        driver,
+        &name,
+        nt::FILE_DEVICE_DISK,
+        Kind::Image,
+        object,
+        nt::DO_DIRECT_IO,
+    ) {
+        Ok(d) => d,
+        Err(s) => {
+            close(file);
+            return Err(status(s));
+        }
+    };
+    image.device = device;
+    // SAFETY: sector-sized I/O.
+    unsafe { (*device).SectorSize = SECTOR as u16 };
+    let served = &*image as *const Image as usize;
+    if let Err(s) = threads::spawn(move || {
+        // SAFETY: the image stays in IMAGES until its thread has ended.
+        unsafe { &*(served as *const Image) }.serve()
+    }) {
+        devices::delete(device);
+        close(file);
+        return Err(status(s));
+    }
+    images.push(image);
+    Ok(number)
+}
+
+fn open(mut path: Wide, read_only: bool) -> Result<nt::HANDLE, NtStatus> {
+    let mut attributes: nt::OBJECT_ATTRIBUTES = zeroed();
+    attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
+    attributes.ObjectName = path.ptr();
+    attributes.Attributes = nt::OBJ_KERNEL_HANDLE | nt::OBJ_CASE_INSENSITIVE;
+    let access = if read_only {
+        nt::GENERIC_READ
+    } else {
+        nt::GENERIC_READ | nt::GENERIC_WRITE
+    };
+    let mut file: nt::HANDLE = null_mut();
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    // SAFETY: all pointers are live; a kernel handle for synchronous I/O.
+    let s = unsafe {
+        nt::ZwCreateFile(
+            &mut file,
+            access | nt::SYNCHRONIZE,
+            &mut attributes,
+            &mut iosb,
+            null_mut(),
+            nt::FILE_ATTRIBUTE_NORMAL,
+            nt::FILE_SHARE_READ,
+            nt::FILE_OPEN,
+            nt::FILE_SYNCHRONOUS_IO_NONALERT | nt::FILE_NON_DIRECTORY_FILE,
+            null_mut(),
+            0,
+        )
+    };
+    if s < 0 {
+        return Err(status(s));
+    }
+    Ok(file)
+}
+
+fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
+    let mut info: nt::FILE_STANDARD_INFORMATION = zeroed();
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    // SAFETY: info is a live output of the class's size.
+    let s = unsafe {
+        nt::ZwQueryInformationFile(
+            file,
+            &mut iosb,
+            (&mut info as *mut nt::FILE_STANDARD_INFORMATION).cast(),
+            core::mem::size_of::<nt::FILE_STANDARD_INFORMATION>() as u32,
+            nt::FileStandardInformation,
+        )
+    };
+    if s < 0 {
+        return Err(status(s));
+    }
+    // SAFETY: the integer view of the union.
+    Ok(unsafe { info.EndOfFile.QuadPart } as u64)
+}
+
+fn close(file: nt::HANDLE) {
+    // SAFETY: a handle this module opened, closed once.
+    unsafe { nt::ZwClose(file) };
+}
+
+/// Ends an image's disk: its thread, device and file. `Err` if unknown.
+pub fn detach(number: u32) -> Result<(), NtStatus> {
+    let image = {
+        let mut images = IMAGES.lock();
+        let at = images
+            .iter()
+            .position(|i| i.number == number)
+            .ok_or(NtStatus::NO_SUCH_DEVICE)?;
+        images.remove(at)
+    };
+    image.push(None);
+    // SAFETY: the thread sets the event as it ends.
+    unsafe {
+        nt::KeWaitForSingleObject(
+            image.ended.get().cast(),
+            nt::Executive,
+            nt::KernelMode as i8,
+            0,
+            null_mut(),
+        )
+    };
+    devices::delete(image.device);
+    close(image.file);
+    Ok(())
+}
+
+/// Detaches every image (unload).
+pub fn detach_all() {
+    let numbers: Vec<u32> = IMAGES.lock().iter().map(|i| i.number).collect();
+    for n in numbers {
+        let _ = detach(n);
+    }
+}
+
+pub fn list() -> Vec<ImageInfo> {
+    IMAGES
+        .lock()
+        .iter()
+        .map(|i| ImageInfo {
+            disk: i.number,
+            flags: i.flags,
+            size: i.size,
+            volume: crate::volume::on_device(i.device).unwrap_or(u32::MAX),
+        })
+        .collect()
+}
+
+pub fn count() -> usize {
+    IMAGES.lock().len()
+}
+
+/// The disk device of image `number`.
+pub fn device(number: u32) -> Option<*mut nt::DEVICE_OBJECT> {
+    IMAGES
+        .lock()
+        .iter()
+        .find(|i| i.number == number)
+        .map(|i| i.device)
+}
+
+impl Image {
+    fn push(&self, irp: Option<Irp>) {
+        self.queue.lock().push_back(irp);
+        // SAFETY: the image's semaphore; no wait follows.
+        unsafe { nt::KeReleaseSemaphore(self.ready.get(), 0, 1, 0) };
+    }
+
+    /// A request to the disk device.
+    pub fn dispatch(&self, irp: Irp) -> i32 {
+        let stack = irp.stack();
+        match stack.MajorFunction as u32 {
+            nt::IRP_MJ_READ | nt::IRP_MJ_WRITE => {
+                // SAFETY: Read and Write share the layout of their parameters.
+                let (offset, length) = unsafe {
+                    let p = &stack.Parameters.Read;
+                    (p.ByteOffset.QuadPart, p.Length as u64)
+                };
+                let write = stack.MajorFunction as u32 == nt::IRP_MJ_WRITE;
+                if write && self.flags & ATTACH_READ_ONLY != 0 {
+                    return irp.complete_status(NtStatus::MEDIA_WRITE_PROTECTED);
+                }
+                let fits = offset >= 0
+                    && (offset as u64) % SECTOR == 0
+                    && length % SECTOR == 0
+                    && (offset as u64).checked_add(length).is_some_and(|end| end <= self.size);
+                if !fits {
+                    return irp.complete_status(NtStatus::INVALID_PARAMETER);
+                }
+                self.queue_irp(irp)
+            }
+            nt::IRP_MJ_FLUSH_BUFFERS => self.queue_irp(irp),
+            nt::IRP_MJ_DEVICE_CONTROL | nt::IRP_MJ_INTERNAL_DEVICE_CONTROL => self.ioctl(irp),
+            nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
+                irp.complete(Completion::ok(0))
+            }
+            _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
+        }
+    }
+
+    fn queue_irp(&self, irp: Irp) -> i32 {
+        irp.mark_pending();
+        self.push(Some(irp));
+        NtStatus::PENDING.0 as i32
+    }
+
+    fn ioctl(&self, irp: Irp) -> i32 {
+        // SAFETY: the DeviceIoControl view of a DEVICE_CONTROL stack location.
+        let p = unsafe { irp.stack().Parameters.DeviceIoControl };
+        let out = irp.system_buffer().cast::<u8>();
+        let out_len = p.OutputBufferLength as usize;
+        let answer = |bytes: &[u8]| {
+            if out_len < bytes.len() || out.is_null() {
+                return irp.complete_status(NtStatus::BUFFER_TOO_SMALL);
+            }
+            // SAFETY: a METHOD_BUFFERED system buffer of out_len bytes.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
+            irp.complete(Completion::ok(bytes.len() as u64))
+        };
+        match p.IoControlCode {
+            nt::IOCTL_DISK_GET_LENGTH_INFO => answer(&self.size.to_le_bytes()),
+            nt::IOCTL_DISK_GET_DRIVE_GEOMETRY => answer(&self.geometry()),
+            nt::IOCTL_DISK_IS_WRITABLE => irp.complete_status(if self.flags & ATTACH_READ_ONLY != 0 {
+                NtStatus::MEDIA_WRITE_PROTECTED
+            } else {
+                NtStatus::SUCCESS
+            }),
+            nt::IOCTL_DISK_CHECK_VERIFY | nt::IOCTL_STORAGE_CHECK_VERIFY => {
+                irp.complete(Completion::ok(0))
+            }
+            _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
+        }
+    }
+
+    /// DISK_GEOMETRY: cylinders (i64), media type (FixedMedia), tracks per
+    /// cylinder, sectors per track, bytes per sector.
+    fn geometry(&self) -> [u8; 24] {
+        let (heads, sectors) = (255u64, 63u64);
+        let cylinders = self.size / SECTOR / (heads * sectors);
+        let mut g = [0u8; 24];
+        g[0..8].copy_from_slice(&cylinders.to_le_bytes());
+        g[8..12].copy_from_slice(&12u32.to_le_bytes());
+        g[12..16].copy_from_slice(&(heads as u32).to_le_bytes());
+        g[16..20].copy_from_slice(&(sectors as u32).to_le_bytes());
+        g[20..24].copy_from_slice(&(SECTOR as u32).to_le_bytes());
+        g
+    }
+
+    /// The serving thread: one request at a time, in order.
+    fn serve(&self) {
+        loop {
+            // SAFETY: the image's semaphore.
+            unsafe {
+                nt::KeWaitForSingleObject(
+                    self.ready.get().cast(),
+                    nt::Executive,
+                    nt::KernelMode as i8,
+                    0,
+                    null_mut(),
+                )
+            };
+            let Some(irp) = self.queue.lock().pop_front().flatten() else {
+                // SAFETY: detach waits on this event.
+                unsafe { nt::KeSetEvent(self.ended.get(), 0, 0) };
+                return;
+            };
+            let c = self.transfer(irp);
+            irp.complete(c);
+        }
+    }
+
+    fn transfer(&self, irp: Irp) -> Completion {
+        let stack = irp.stack();
+        let major = stack.MajorFunction as u32;
+        let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+        if major == nt::IRP_MJ_FLUSH_BUFFERS {
+            return self.flush();
+        }
+        // SAFETY: as in dispatch.
+        let (mut offset, length) = unsafe {
+            let p = &stack.Parameters.Read;
+            (p.ByteOffset, p.Length)
+        };
+        let raw = irp.raw();
+        let buffer: *mut c_void = if raw.MdlAddress.is_null() {
+            raw.UserBuffer
+        } else {
+            mdl_address(raw.MdlAddress)
+        };
+        if buffer.is_null() {
+            return NtStatus::INSUFFICIENT_RESOURCES.into();
+        }
+        // SAFETY: a kernel handle for synchronous I/O; buffer holds length
+        // bytes (the IRP's MDL or buffer) until the IRP completes.
+        let s = unsafe {
+            if major == nt::IRP_MJ_READ {
+                nt::ZwReadFile(
+                    self.file, null_mut(), None, null_mut(), &mut iosb, buffer, length, &mut offset,
+                    null_mut(),
+                )
+            } else {
+                nt::ZwWriteFile(
+                    self.file, null_mut(), None, null_mut(), &mut iosb, buffer, length, &mut offset,
+                    null_mut(),
+                )
+            }
+        };
+        if s < 0 {
+            return status(s).into();
+        }
+        if major == nt::IRP_MJ_WRITE && stack.Flags as u32 & nt::SL_WRITE_THROUGH != 0 {
+            let f = self.flush();
+            if f.status.is_error() {
+                return f;
+            }
+        }
+        Completion::ok(iosb.Information)
+    }
+
+    fn flush(&self) -> Completion {
+        let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+        // SAFETY: the image's handle.
+        let s = unsafe { nt::ZwFlushBuffersFile(self.file, &mut iosb) };
+        if s < 0 {
+            status(s).into()
+        } else {
+            Completion::ok(0)
+        }
+    }
+}

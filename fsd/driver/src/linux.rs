@@ -1,0 +1,63 @@
+//! Linux's lifetime in the driver: booted on a worker at the first mount
+//! or image attach (so a loaded driver that mounts nothing holds no
+//! Linux memory), halted at unload. Its memory is non-paged pool of the
+//! size the service key says (`LinuxMemoryMiB`, 64 by default).
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use fsd::NtStatus;
+use lkl::{Config, Kernel};
+use lkl_ntk::{workers, NtkHost};
+use spin::Mutex;
+
+static KERNEL: Mutex<Option<Kernel>> = Mutex::new(None);
+static BOOT_NS: AtomicU64 = AtomicU64::new(0);
+
+/// Boots Linux if it is not running; call on a worker.
+pub fn ensure_booted(memory: usize) -> Result<(), NtStatus> {
+    debug_assert!(workers::is_worker());
+    let mut kernel = KERNEL.lock();
+    if kernel.is_some() {
+        return Ok(());
+    }
+    if lkl_ntk::death::is_dead() {
+        return Err(NtStatus::DRIVER_INTERNAL_ERROR);
+    }
+    let start = lkl_ntk_time();
+    let booted = Kernel::boot_with::<NtkHost>(&Config {
+        memory,
+        cmdline: alloc::string::String::new(),
+    })
+    .map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+    BOOT_NS.store(lkl_ntk_time() - start, Ordering::Relaxed);
+    *kernel = Some(booted);
+    Ok(())
+}
+
+fn lkl_ntk_time() -> u64 {
+    <NtkHost as lkl::Host>::monotonic_ns()
+}
+
+/// 0 before the boot, 1 running, 2 dead.
+pub fn state() -> u64 {
+    if lkl_ntk::death::is_dead() {
+        2
+    } else {
+        KERNEL.lock().is_some() as u64
+    }
+}
+
+/// How long the boot took, in nanoseconds (0 before).
+pub fn boot_ns() -> u64 {
+    BOOT_NS.load(Ordering::Relaxed)
+}
+
+/// Halts Linux if it runs (on a worker); nothing if it died.
+pub fn halt() {
+    if let Some(kernel) = KERNEL.lock().take() {
+        if lkl_ntk::death::is_dead() {
+            core::mem::forget(kernel);
+        } else {
+            let _ = workers::run(move || kernel.halt());
+        }
+    }
+}

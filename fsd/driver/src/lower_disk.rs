@@ -1,0 +1,186 @@
+//! The native disk stub: a Linux disk whose requests become IRPs
+//! (IRP_MJ_READ/WRITE/FLUSH_BUFFERS) to the device a volume is mounted on.
+//! Each buffer of a request goes down as its own IRP with an MDL for it
+//! (Linux's memory is non-paged pool); the completion routine of the last
+//! one completes the request, which raises the disk's LKL IRQ: legal at
+//! DISPATCH_LEVEL, since that only queues the event and releases a
+//! semaphore. Linux keeps as many requests in flight as its queue depth.
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use lkl::{DiskOp, Errno, Request};
+use lkl_ntk::nt;
+use spin::Mutex;
+
+/// The device below, as Linux sees it.
+pub struct LowerDisk {
+    device: *mut nt::DEVICE_OBJECT,
+    capacity: u64,
+    read_only: bool,
+    /// What WRITE_ZEROES requests write from.
+    zeroes: Vec<u8>,
+}
+
+// SAFETY: a device object may be sent IRPs from any thread.
+unsafe impl Send for LowerDisk {}
+// SAFETY: as above; the zero buffer is only read.
+unsafe impl Sync for LowerDisk {}
+
+const ZERO_CHUNK: usize = 256 << 10;
+
+impl LowerDisk {
+    pub fn new(device: *mut nt::DEVICE_OBJECT, capacity: u64, read_only: bool) -> LowerDisk {
+        LowerDisk {
+            device,
+            capacity,
+            read_only,
+            zeroes: vec![0; ZERO_CHUNK],
+        }
+    }
+}
+
+/// One request's IRPs in flight.
+struct Batch {
+    request: Mutex<Option<Request>>,
+    remaining: AtomicUsize,
+    failed: AtomicBool,
+}
+
+impl Batch {
+    fn one_done(this: *const Batch, ok: bool) {
+        // SAFETY: the batch lives until its last IRP is done (below).
+        let batch = unsafe { &*this };
+        if !ok {
+            batch.failed.store(true, Ordering::Relaxed);
+        }
+        if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: the last IRP: nobody else holds the batch.
+            let batch = unsafe { Box::from_raw(this.cast_mut()) };
+            let failed = batch.failed.load(Ordering::Relaxed);
+            let request = batch.request.lock().take();
+            if let Some(request) = request {
+                request.complete(if failed { Err(Errno::EIO) } else { Ok(()) });
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn irp_done(
+    _device: *mut nt::DEVICE_OBJECT,
+    irp: *mut nt::IRP,
+    context: *mut c_void,
+) -> nt::NTSTATUS {
+    // SAFETY: our own IRP, completed: its status is final, its MDL ours.
+    let ok = unsafe {
+        let ok = (*irp).IoStatus.__bindgen_anon_1.Status >= 0;
+        if !(*irp).MdlAddress.is_null() {
+            nt::IoFreeMdl((*irp).MdlAddress);
+        }
+        nt::IoFreeIrp(irp);
+        ok
+    };
+    Batch::one_done(context as *const Batch, ok);
+    nt::STATUS_MORE_PROCESSING_REQUIRED
+}
+
+impl LowerDisk {
+    /// Sends one IRP for `len` bytes at `buf` (null for a flush).
+    fn send(&self, major: u32, buf: *mut u8, len: usize, offset: u64, fua: bool, batch: *const Batch) {
+        // SAFETY: the device is live while mounted; the IRP, its stack
+        // location and its MDL are ours until irp_done frees them.
+        unsafe {
+            let irp = nt::IoAllocateIrp((*self.device).StackSize, 0);
+            if irp.is_null() {
+                return Batch::one_done(batch, false);
+            }
+            (*irp).UserBuffer = buf.cast();
+            if !buf.is_null() {
+                let mdl = nt::IoAllocateMdl(buf.cast(), len as u32, 0, 0, irp);
+                if mdl.is_null() {
+                    nt::IoFreeIrp(irp);
+                    return Batch::one_done(batch, false);
+                }
+                nt::MmBuildMdlForNonPagedPool(mdl);
+            }
+            let next = (*irp)
+                .Tail
+                .Overlay
+                .__bindgen_anon_2
+                .__bindgen_anon_1
+                .CurrentStackLocation
+                .sub(1);
+            (*next).MajorFunction = major as u8;
+            if major != nt::IRP_MJ_FLUSH_BUFFERS {
+                (*next).Parameters.Read.Length = len as u32;
+                (*next).Parameters.Read.ByteOffset.QuadPart = offset as i64;
+            }
+            if fua {
+                (*next).Flags |= nt::SL_WRITE_THROUGH as u8;
+            }
+            (*next).CompletionRoutine = Some(irp_done);
+            (*next).Context = batch.cast_mut().cast();
+            (*next).Control = (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
+            nt::IofCallDriver(self.device, irp);
+        }
+    }
+}
+
+impl lkl::Disk for LowerDisk {
+    fn capacity(&self) -> u64 {
+        self.capacity
+    }
+
+    fn read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn submit(&self, mut request: Request) {
+        let offset = request.offset();
+        let fua = request.fua();
+        // Buffers, or none for a flush; a discard needs nothing done.
+        let mut pieces: Vec<(*mut u8, usize, u64)> = Vec::new();
+        let major = match request.op() {
+            DiskOp::Discard => return request.complete(Ok(())),
+            DiskOp::Flush => {
+                pieces.push((null_mut(), 0, 0));
+                nt::IRP_MJ_FLUSH_BUFFERS
+            }
+            DiskOp::Read | DiskOp::Write => {
+                let mut at = offset;
+                for seg in request.segments() {
+                    pieces.push((seg.as_mut_ptr(), seg.len(), at));
+                    at += seg.len() as u64;
+                }
+                if request.op() == DiskOp::Read {
+                    nt::IRP_MJ_READ
+                } else {
+                    nt::IRP_MJ_WRITE
+                }
+            }
+            DiskOp::WriteZeroes => {
+                let (mut at, end) = (offset, offset + request.len());
+                while at < end {
+                    let n = ((end - at) as usize).min(ZERO_CHUNK);
+                    pieces.push((self.zeroes.as_ptr().cast_mut(), n, at));
+                    at += n as u64;
+                }
+                nt::IRP_MJ_WRITE
+            }
+        };
+        if pieces.is_empty() {
+            return request.complete(Ok(()));
+        }
+        let batch = Box::into_raw(Box::new(Batch {
+            request: Mutex::new(Some(request)),
+            remaining: AtomicUsize::new(pieces.len()),
+            failed: AtomicBool::new(false),
+        }));
+        for (buf, len, at) in pieces {
+            self.send(major, buf, len, at, fua, batch);
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! Mounting: IRP_MN_MOUNT_VOLUME (and IOCTL_MOUNT, its user-mode twin)
+//! reads the start of the device, recognises ext2/3/4, btrfs and xfs
+//! quickly and without Linux (anything else: STATUS_UNRECOGNIZED_VOLUME),
+//! boots Linux if it is not running, adds the device as a Linux disk,
+//! mounts it through the fsd core and makes the volume device.
+use alloc::sync::Arc;
+use alloc::vec;
+use core::ptr::null_mut;
+
+use fsd::{Completion, NtStatus, Volume};
+use lkl_ntk::{nt, zeroed, Shared};
+
+use crate::lower_disk::LowerDisk;
+use crate::{linux, volume, Driver};
+
+/// The file systems this driver mounts, by their superblock's magic.
+pub fn recognise(head: &[u8]) -> Option<&'static str> {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(1024 + 56, &[0x53, 0xEF]) {
+        Some("ext4")
+    } else if at(0x10000 + 64, b"_BHRfS_M") {
+        Some("btrfs")
+    } else if at(0, b"XFSB") {
+        Some("xfs")
+    } else {
+        None
+    }
+}
+
+/// Bytes read to recognise a file system: btrfs's superblock is at 64 KiB.
+const HEAD: usize = 0x10000 + 4096;
+
+/// Reads `buf.len()` bytes at `offset` of `device`, waiting (on a worker).
+pub fn read_device(device: *mut nt::DEVICE_OBJECT, offset: u64, buf: &mut [u8]) -> Result<(), NtStatus> {
+    let done = Shared::new(zeroed::<nt::KEVENT>());
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let mut at: nt::LARGE_INTEGER = zeroed();
+    at.QuadPart = offset as i64;
+    // SAFETY: event, status block, buffer and offset outlive the wait
+    // below; the I/O manager frees the IRP when it completes.
+    unsafe {
+        nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0);
+        let irp = nt::IoBuildSynchronousFsdRequest(
+            nt::IRP_MJ_READ,
+            device,
+            buf.as_mut_ptr().cast(),
+            buf.len() as u32,
+            &mut at,
+            done.get(),
+            &mut iosb,
+        );
+        if irp.is_null() {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        if nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32 {
+            nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut());
+        }
+        let status = iosb.__bindgen_anon_1.Status;
+        if status < 0 {
+            return Err(NtStatus(status as u32));
+        }
+    }
+    Ok(())
+}
+
+/// The size of `device` (IOCTL_DISK_GET_LENGTH_INFO), waiting.
+pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
+    let done = Shared::new(zeroed::<nt::KEVENT>());
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let mut length = 0u64;
+    // SAFETY: as in read_device.
+    unsafe {
+        nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0);
+        let irp = nt::IoBuildDeviceIoControlRequest(
+            nt::IOCTL_DISK_GET_LENGTH_INFO,
+            device,
+            null_mut(),
+            0,
+            (&mut length as *mut u64).cast(),
+            8,
+            0,
+            done.get(),
+            &mut iosb,
+        );
+        if irp.is_null() {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        if nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32 {
+            nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut());
+        }
+        let status = iosb.__bindgen_anon_1.Status;
+        if status < 0 {
+            return Err(NtStatus(status as u32));
+        }
+    }
+    Ok(length)
+}
+
+/// Mounts `target` (on a worker); `partition` 0 is the whole device, and
+/// only then is the superblock checked here (a partition table is
+/// Linux's to read). Returns the volume's number.
+pub fn mount(
+    driver: &Driver,
+    target: *mut nt::DEVICE_OBJECT,
+    vpb: *mut nt::VPB,
+    partition: u32,
+    read_only: bool,
+    link: bool,
+) -> Result<u32, NtStatus> {
+    if partition == 0 {
+        let mut head = vec![0u8; HEAD];
+        read_device(target, 0, &mut head).map_err(|_| NtStatus::UNRECOGNIZED_VOLUME)?;
+        recognise(&head).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
+    }
+    if volume::on_device(target).is_some() {
+        return Err(NtStatus::DEVICE_BUSY);
+    }
+    let size = device_size(target)?;
+    linux::ensure_booted(driver.settings.linux_memory)?;
+    let disk = lkl::add_disk(Arc::new(LowerDisk::new(target, size, read_only)))
+        .map_err(|e| fsd::status::from_errno(e, fsd::status::Missing::Name))?;
+    let core = Volume::mount(&disk, &volume::options(partition, read_only))?;
+    match volume::add(driver.object, core, disk, target, vpb, link) {
+        Ok(n) => Ok(n),
+        Err(e) => Err(e),
+    }
+}
+
+/// IRP_MJ_FILE_SYSTEM_CONTROL to the control device.
+pub fn fsctl(driver: &Driver, irp: crate::irp::Irp) -> Completion {
+    let stack = irp.stack();
+    match stack.MinorFunction as u32 {
+        nt::IRP_MN_MOUNT_VOLUME => {
+            // SAFETY: the MountVolume view of a MOUNT_VOLUME stack location.
+            let (vpb, target) = unsafe {
+                let p = &stack.Parameters.MountVolume;
+                (p.Vpb, p.DeviceObject)
+            };
+            if target.is_null() || vpb.is_null() {
+                return NtStatus::INVALID_PARAMETER.into();
+            }
+            match mount(driver, target, vpb, 0, false, false) {
+                Ok(_) => Completion::ok(0),
+                Err(e) => e.into(),
+            }
+        }
+        _ => NtStatus::INVALID_DEVICE_REQUEST.into(),
+    }
+}

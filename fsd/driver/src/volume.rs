@@ -1,0 +1,158 @@
+//! The mounted volumes: each a volume device object (`\Device\LklFsdVolumeN`)
+//! whose extension points at the fsd core's Volume, the Linux disk under
+//! it, and the device and VPB it was mounted from. A dismounted volume
+//! stays in memory (its device may still get CLOSEs) until unload.
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::vec::Vec;
+use core::ptr::null_mut;
+
+use fsd::{NtStatus, Volume, VolumeOptions};
+use lkl::AddedDisk;
+use lkl_ntk::nt;
+use spin::Mutex;
+
+use crate::devices::{self, Kind};
+
+pub struct MountedVolume {
+    pub number: u32,
+    pub core: Volume,
+    pub disk: Option<AddedDisk>,
+    /// The device mounted from (an image disk, a partition).
+    pub target: *mut nt::DEVICE_OBJECT,
+    pub device: *mut nt::DEVICE_OBJECT,
+    pub vpb: *mut nt::VPB,
+    pub linked: bool,
+    /// Dismounted: its device may still see CLOSEs of files opened
+    /// before, so the volume stays in memory until unload.
+    pub dismounted: bool,
+}
+
+// SAFETY: device objects and VPBs are kernel objects usable from any
+// thread; the core volume is Send + Sync itself.
+unsafe impl Send for MountedVolume {}
+// SAFETY: as above.
+unsafe impl Sync for MountedVolume {}
+
+static VOLUMES: Mutex<Vec<Box<MountedVolume>>> = Mutex::new(Vec::new());
+
+/// Makes the volume device for a mounted core volume; links
+/// `\DosDevices\LklFsdVolumeN` if `link`.
+pub fn add(
+    driver: *mut nt::DRIVER_OBJECT,
+    core: Volume,
+    disk: AddedDisk,
+    target: *mut nt::DEVICE_OBJECT,
+    vpb: *mut nt::VPB,
+    link: bool,
+) -> Result<u32, NtStatus> {
+    let mut volumes = VOLUMES.lock();
+    let number = (0..).find(|n| volumes.iter().all(|v| v.number != *n)).unwrap();
+    let mut v = Box::new(MountedVolume {
+        number,
+        core,
+        disk: Some(disk),
+        target,
+        device: null_mut(),
+        vpb,
+        linked: false,
+        dismounted: false,
+    });
+    let name = format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
+    let object = (&mut *v as *mut MountedVolume).cast();
+    let device = devices::create(
+        driver,
+        &name,
+        nt::FILE_DEVICE_DISK_FILE_SYSTEM,
+        Kind::Volume,
+        object,
+        nt::DO_DIRECT_IO,
+    )
+    .map_err(|s| NtStatus(s as u32))?;
+    // SAFETY: our new device and the target it mounts; the VPB (if any)
+    // is the target's, handed to us by MOUNT_VOLUME.
+    unsafe {
+        (*device).StackSize = (*target).StackSize + 1;
+        (*device).SectorSize = 512;
+        if !vpb.is_null() {
+            (*device).Vpb = vpb;
+            (*vpb).DeviceObject = device;
+            (*vpb).RealDevice = target;
+            (*vpb).Flags |= nt::VPB_MOUNTED as u16;
+        }
+    }
+    v.device = device;
+    if link {
+        let dos = format!("{}{number}", lklfsd_control::VOLUME_DOS_PREFIX);
+        v.linked = devices::link(&dos, &name).is_ok();
+    }
+    volumes.push(v);
+    Ok(number)
+}
+
+/// The volume mounted from `target`, if any.
+pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
+    VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.target == target && !v.dismounted)
+        .map(|v| v.number)
+}
+
+pub fn count() -> usize {
+    VOLUMES.lock().iter().filter(|v| !v.dismounted).count()
+}
+
+/// Dismounts volume `number` (on a worker): the core lets its files go and
+/// unmounts, the Linux disk goes, the VPB is free again, the device is
+/// deleted (the I/O manager keeps it until its last file is closed).
+pub fn dismount(number: u32) -> Result<(), NtStatus> {
+    let mut volumes = VOLUMES.lock();
+    let v = volumes
+        .iter_mut()
+        .find(|v| v.number == number && !v.dismounted)
+        .ok_or(NtStatus::NO_SUCH_DEVICE)?;
+    v.dismounted = true;
+    let result = v.core.dismount();
+    if let Some(disk) = v.disk.take() {
+        let _ = disk.remove();
+    }
+    if v.linked {
+        devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
+    }
+    // SAFETY: the VPB was the target's; it no longer names our device.
+    unsafe {
+        if !v.vpb.is_null() {
+            (*v.vpb).Flags &= !(nt::VPB_MOUNTED as u16);
+            (*v.vpb).DeviceObject = null_mut();
+        }
+    }
+    devices::delete(v.device);
+    result
+}
+
+/// Dismounts every volume mounted from `target` (before its disk goes).
+pub fn dismount_on(target: *mut nt::DEVICE_OBJECT) {
+    while let Some(n) = on_device(target) {
+        let _ = dismount(n);
+    }
+}
+
+/// Dismounts everything and frees the volumes (unload, once their
+/// devices are gone).
+pub fn dismount_all() {
+    let numbers: Vec<u32> = VOLUMES.lock().iter().map(|v| v.number).collect();
+    for n in numbers {
+        let _ = dismount(n);
+    }
+    VOLUMES.lock().clear();
+}
+
+/// Mount options for `partition` (0: whole disk).
+pub fn options(partition: u32, read_only: bool) -> VolumeOptions {
+    VolumeOptions {
+        partition: (partition != 0).then_some(partition),
+        read_only,
+        hide_dotfiles: false,
+    }
+}

@@ -1,0 +1,34 @@
+//! IRP_MJ_WRITE on a file.
+use fsd::write::WriteAt;
+use fsd::Completion;
+
+use crate::irp::Irp;
+use crate::read::USE_FILE_POINTER;
+use crate::volume::MountedVolume;
+use crate::{buffers, file};
+
+/// ByteOffset's "append" (FILE_WRITE_TO_END_OF_FILE).
+const TO_END_OF_FILE: i64 = -1;
+
+pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
+    // SAFETY: the Write view of a WRITE stack location.
+    let (offset, length) = unsafe {
+        let p = &irp.stack().Parameters.Write;
+        (p.ByteOffset.QuadPart, p.Length as usize)
+    };
+    let ccb = match file::ccb(irp.file_object()) {
+        Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    let data = match buffers::data(irp, vol.device, length) {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    let at = match offset {
+        USE_FILE_POINTER => WriteAt::Current,
+        TO_END_OF_FILE => WriteAt::EndOfFile,
+        o if o >= 0 => WriteAt::Offset(o as u64),
+        _ => return fsd::NtStatus::INVALID_PARAMETER.into(),
+    };
+    fsd::write::write(&vol.core, ccb, at, data)
+}

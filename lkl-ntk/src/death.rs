@@ -1,0 +1,86 @@
+//! Containing a Linux panic: instead of bringing Windows down, the kernel
+//! is marked dead, every thread that would run Linux code again parks
+//! (the one that panicked, and every other one as it waits for the CPU),
+//! and the driver fails later requests with a status. Parked threads end
+//! when [`release_parked`] lets them (at unload); Linux's memory can then
+//! be given back, since no thread runs its code any more.
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use spin::Mutex;
+
+use crate::nt;
+use crate::shared::{zeroed, Shared};
+
+static DEAD: AtomicBool = AtomicBool::new(false);
+static MESSAGE: Mutex<([u8; 256], usize)> = Mutex::new(([0; 256], 0));
+/// Signalled when the kernel dies: wakes every thread waiting for the CPU.
+static DIED: Shared<nt::KEVENT> = Shared::new(zeroed());
+/// Signalled at unload after a death: parked threads end.
+static RELEASE: Shared<nt::KEVENT> = Shared::new(zeroed());
+
+/// Prepares the events; once, before the kernel boots.
+pub(crate) fn init() {
+    // SAFETY: static events, initialised before any thread waits on them.
+    unsafe {
+        nt::KeInitializeEvent(DIED.get(), nt::NotificationEvent, 0);
+        nt::KeInitializeEvent(RELEASE.get(), nt::NotificationEvent, 0);
+    }
+}
+
+pub(crate) fn died_event() -> *mut nt::KEVENT {
+    DIED.get()
+}
+
+/// Whether the kernel died.
+pub fn is_dead() -> bool {
+    DEAD.load(Ordering::Acquire)
+}
+
+/// The first death's message (a Linux panic's text), into `out`; its length.
+pub fn message(out: &mut [u8]) -> usize {
+    let m = MESSAGE.lock();
+    let n = m.1.min(out.len());
+    out[..n].copy_from_slice(&m.0[..n]);
+    n
+}
+
+/// The kernel died of `why`: records it, wakes every thread waiting for
+/// the CPU so that it parks too, and parks the calling thread.
+pub fn die(why: &str) -> ! {
+    if !DEAD.swap(true, Ordering::AcqRel) {
+        let mut m = MESSAGE.lock();
+        let n = why.len().min(m.0.len());
+        m.0[..n].copy_from_slice(&why.as_bytes()[..n]);
+        m.1 = n;
+        drop(m);
+        crate::console::print(b"lkl-ntk: the kernel died: ");
+        crate::console::print(why.as_bytes());
+        crate::console::print(b"\n");
+        // SAFETY: DIED was initialised by init.
+        unsafe { nt::KeSetEvent(DIED.get(), 0, 0) };
+    }
+    park()
+}
+
+/// Never runs Linux code again: fails the job this thread serves (if it is
+/// a worker), waits for unload and ends the thread.
+pub(crate) fn park() -> ! {
+    crate::workers::abandon_current();
+    // SAFETY: RELEASE was initialised by init; a kernel-mode wait.
+    unsafe {
+        nt::KeWaitForSingleObject(
+            RELEASE.get().cast(),
+            nt::Executive,
+            nt::KernelMode as i8,
+            0,
+            core::ptr::null_mut(),
+        )
+    };
+    crate::threads::exit_current()
+}
+
+/// Unload after a death: parked threads end.
+pub fn release_parked() {
+    // SAFETY: RELEASE was initialised by init.
+    unsafe { nt::KeSetEvent(RELEASE.get(), 0, 0) };
+}

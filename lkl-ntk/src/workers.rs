@@ -1,0 +1,186 @@
+//! Entering Linux: only threads of ours run Linux code. A system call needs
+//! up to 24 KiB of stack, which an IRP's thread may not have left, and the
+//! kernel keeps a task per thread that must end with the thread: so every
+//! request is a job run by one of a few worker threads (as classic FSDs
+//! post requests to their file system process). A worker's own requests
+//! (the self-test, the benchmark) run at once, on its stack.
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use spin::Mutex;
+
+use crate::shared::{zeroed, Shared};
+use crate::{death, nt, threads};
+
+type Work = Box<dyn FnOnce() + Send>;
+
+/// Work to run in Linux, and what to do instead if the kernel died first
+/// or dies while it runs.
+pub struct Job {
+    pub work: Work,
+    pub if_dead: Work,
+}
+
+const MAX_WORKERS: usize = 8;
+
+struct Worker {
+    thread: AtomicUsize,
+    /// The running job's `if_dead`, taken when the worker parks.
+    if_dead: Mutex<Option<Work>>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const IDLE: Worker = Worker {
+    thread: AtomicUsize::new(0),
+    if_dead: Mutex::new(None),
+};
+static WORKERS: [Worker; MAX_WORKERS] = [IDLE; MAX_WORKERS];
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+/// Jobs waiting; `None` tells one worker to end.
+static QUEUE: Mutex<VecDeque<Option<Job>>> = Mutex::new(VecDeque::new());
+/// One unit per entry of QUEUE.
+static READY: Shared<nt::KSEMAPHORE> = Shared::new(zeroed());
+
+fn current_thread() -> usize {
+    // SAFETY: no arguments; the calling thread's object.
+    unsafe { nt::KeGetCurrentThread() as usize }
+}
+
+fn me() -> Option<&'static Worker> {
+    let thread = current_thread();
+    WORKERS[..STARTED.load(Ordering::Acquire)]
+        .iter()
+        .find(|w| w.thread.load(Ordering::Relaxed) == thread)
+}
+
+/// Whether the calling thread is a worker (and may enter Linux itself).
+pub fn is_worker() -> bool {
+    me().is_some()
+}
+
+/// Starts `n` workers (at most 8).
+pub fn start(n: usize) -> Result<(), nt::NTSTATUS> {
+    // SAFETY: the static semaphore is initialised before any worker waits.
+    unsafe { nt::KeInitializeSemaphore(READY.get(), 0, i32::MAX) };
+    for i in 0..n.min(MAX_WORKERS) {
+        let event = Shared::new(zeroed::<nt::KEVENT>());
+        // SAFETY: a fresh event on this stack, waited on below before the
+        // frame ends.
+        unsafe { nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0) };
+        let registered = event.get() as usize;
+        threads::spawn(move || serve(i, registered as *mut nt::KEVENT))?;
+        // SAFETY: the worker sets the event once registered.
+        unsafe {
+            nt::KeWaitForSingleObject(
+                registered as *mut c_void,
+                nt::Executive,
+                nt::KernelMode as i8,
+                0,
+                null_mut(),
+            )
+        };
+        STARTED.store(i + 1, Ordering::Release);
+    }
+    Ok(())
+}
+
+fn serve(index: usize, registered: *mut nt::KEVENT) {
+    let worker = &WORKERS[index];
+    worker.thread.store(current_thread(), Ordering::Relaxed);
+    // SAFETY: start waits on this event and keeps it alive until set.
+    unsafe { nt::KeSetEvent(registered, 0, 0) };
+    loop {
+        // SAFETY: READY was initialised by start.
+        unsafe {
+            nt::KeWaitForSingleObject(
+                READY.get().cast(),
+                nt::Executive,
+                nt::KernelMode as i8,
+                0,
+                null_mut(),
+            )
+        };
+        let Some(job) = QUEUE.lock().pop_front().flatten() else {
+            worker.thread.store(0, Ordering::Relaxed);
+            return;
+        };
+        if death::is_dead() {
+            (job.if_dead)();
+            continue;
+        }
+        *worker.if_dead.lock() = Some(job.if_dead);
+        (job.work)();
+        worker.if_dead.lock().take();
+    }
+}
+
+fn push(entry: Option<Job>) {
+    QUEUE.lock().push_back(entry);
+    // SAFETY: READY was initialised by start; no wait follows.
+    unsafe { nt::KeReleaseSemaphore(READY.get(), 0, 1, 0) };
+}
+
+/// Queues `job` for a worker (its `if_dead` at once if the kernel died).
+pub fn post(job: Job) {
+    if death::is_dead() {
+        (job.if_dead)();
+    } else {
+        push(Some(job));
+    }
+}
+
+/// Runs `f` in Linux and returns its result: at once on a worker, else on
+/// a worker while this thread waits. None if the kernel died first.
+pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
+    if is_worker() {
+        return if death::is_dead() { None } else { Some(f()) };
+    }
+    let done = Shared::new(zeroed::<nt::KEVENT>());
+    // SAFETY: an event on this stack, alive until the wait below returns.
+    unsafe { nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0) };
+    let mut result: Option<R> = None;
+    let (done_at, result_at) = (done.get() as usize, &mut result as *mut Option<R> as usize);
+    let work: Box<dyn FnOnce() + Send + '_> = Box::new(move || {
+        // SAFETY: this thread waits for the event below, so the slot lives.
+        unsafe { *(result_at as *mut Option<R>) = Some(f()) };
+        // SAFETY: as above, for the event.
+        unsafe { nt::KeSetEvent(done_at as *mut nt::KEVENT, 0, 0) };
+    });
+    // SAFETY: the closure only borrows what lives until the wait below has
+    // returned, and the wait returns only once it ran or was given up (a
+    // parked worker never resumes it).
+    let work: Work = unsafe { core::mem::transmute::<Box<dyn FnOnce() + Send + '_>, Work>(work) };
+    let if_dead: Work = Box::new(move || {
+        // SAFETY: as above.
+        unsafe { nt::KeSetEvent(done_at as *mut nt::KEVENT, 0, 0) };
+    });
+    post(Job { work, if_dead });
+    // SAFETY: the event on this stack.
+    unsafe {
+        nt::KeWaitForSingleObject(
+            done.get().cast(),
+            nt::Executive,
+            nt::KernelMode as i8,
+            0,
+            null_mut(),
+        )
+    };
+    result
+}
+
+/// Tells every worker to end (wait for them with [`threads::wait_all`]).
+pub fn stop() {
+    for _ in 0..STARTED.swap(0, Ordering::AcqRel) {
+        push(None);
+    }
+}
+
+/// A worker that parks gives up the job it serves.
+pub(crate) fn abandon_current() {
+    if let Some(if_dead) = me().and_then(|w| w.if_dead.lock().take()) {
+        if_dead();
+    }
+}
