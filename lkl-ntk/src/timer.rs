@@ -63,8 +63,15 @@ impl Timer {
         // Relative due times are negative, in 100 ns units.
         let mut due: nt::LARGE_INTEGER = zeroed();
         due.QuadPart = -((delta_ns / 100).max(1) as i64);
-        // SAFETY: initialised timer and DPC.
-        unsafe { nt::KeSetTimer(self.0.timer.get(), due, self.0.dpc.get()) };
+        // SAFETY: initialised timer and DPC. Cancelled first: Wine's
+        // KeSetTimer cancels an armed timer itself while holding the lock
+        // that the expiry routine's KeReleaseSemaphore needs, and waits for
+        // that routine: a deadlock whenever the timer is re-armed as it
+        // expires. KeCancelTimer on its own lets the lock go while waiting.
+        unsafe {
+            nt::KeCancelTimer(self.0.timer.get());
+            nt::KeSetTimer(self.0.timer.get(), due, self.0.dpc.get());
+        }
     }
 
     /// Disarms the timer; returns once no expiry routine runs or waits to.

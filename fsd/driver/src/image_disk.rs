@@ -363,11 +363,16 @@ impl Image {
             (p.ByteOffset, p.Length)
         };
         let raw = irp.raw();
-        let buffer: *mut c_void = if raw.MdlAddress.is_null() {
+        let mut buffer: *mut c_void = if raw.MdlAddress.is_null() {
             raw.UserBuffer
         } else {
             mdl_address(raw.MdlAddress)
         };
+        // A kernel-mode sender's buffer is a system address itself (Wine
+        // maps no MDL a driver built).
+        if buffer.is_null() && !irp.from_user() {
+            buffer = raw.UserBuffer;
+        }
         if buffer.is_null() {
             return NtStatus::INSUFFICIENT_RESOURCES.into();
         }

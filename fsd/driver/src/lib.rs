@@ -10,7 +10,8 @@
 //! to CCB), `devices`, `control` (the control device's IOCTLs),
 //! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
-//! `registry` (settings), `stats`, `selftest` and `runtime` (allocator,
+//! `registry` (settings), `send` (IRPs the driver sends), `stats`,
+//! `selftest` and `runtime` (allocator,
 //! panic handler).
 #![cfg(windows)]
 #![no_std]
@@ -38,6 +39,7 @@ mod read;
 mod registry;
 mod runtime;
 mod selftest;
+mod send;
 mod stats;
 mod volinfo;
 mod volume;

@@ -77,10 +77,7 @@ unsafe extern "C" fn irp_done(
     // SAFETY: our own IRP, completed: its status is final, its MDL ours.
     let ok = unsafe {
         let ok = (*irp).IoStatus.__bindgen_anon_1.Status >= 0;
-        if !(*irp).MdlAddress.is_null() {
-            nt::IoFreeMdl((*irp).MdlAddress);
-        }
-        nt::IoFreeIrp(irp);
+        crate::send::free_irp(irp);
         ok
     };
     Batch::one_done(context as *const Batch, ok);

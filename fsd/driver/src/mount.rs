@@ -8,9 +8,12 @@ use alloc::vec;
 use core::ptr::null_mut;
 
 use fsd::{Completion, NtStatus, Volume};
-use lkl_ntk::{nt, zeroed, Shared};
+use core::ffi::c_void;
+
+use lkl_ntk::nt;
 
 use crate::lower_disk::LowerDisk;
+use crate::send::{attach_mdl, send};
 use crate::{linux, volume, Driver};
 
 /// The file systems this driver mounts, by their superblock's magic.
@@ -30,68 +33,37 @@ pub fn recognise(head: &[u8]) -> Option<&'static str> {
 /// Bytes read to recognise a file system: btrfs's superblock is at 64 KiB.
 const HEAD: usize = 0x10000 + 4096;
 
-/// Reads `buf.len()` bytes at `offset` of `device`, waiting (on a worker).
+/// Reads `buf.len()` bytes at `offset` of `device`, waiting.
 pub fn read_device(device: *mut nt::DEVICE_OBJECT, offset: u64, buf: &mut [u8]) -> Result<(), NtStatus> {
-    let done = Shared::new(zeroed::<nt::KEVENT>());
-    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
-    let mut at: nt::LARGE_INTEGER = zeroed();
-    at.QuadPart = offset as i64;
-    // SAFETY: event, status block, buffer and offset outlive the wait
-    // below; the I/O manager frees the IRP when it completes.
-    unsafe {
-        nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0);
-        let irp = nt::IoBuildSynchronousFsdRequest(
-            nt::IRP_MJ_READ,
-            device,
-            buf.as_mut_ptr().cast(),
-            buf.len() as u32,
-            &mut at,
-            done.get(),
-            &mut iosb,
-        );
-        if irp.is_null() {
-            return Err(NtStatus::INSUFFICIENT_RESOURCES);
-        }
-        if nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32 {
-            nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut());
-        }
-        let status = iosb.__bindgen_anon_1.Status;
-        if status < 0 {
-            return Err(NtStatus(status as u32));
-        }
+    let (ptr, len) = (buf.as_mut_ptr(), buf.len());
+    let mut attached = true;
+    let o = send(device, nt::IRP_MJ_READ, 0, null_mut(), |s, irp| {
+        // SAFETY: buf is the driver's heap (non-paged pool), alive until
+        // send returns.
+        attached = unsafe { attach_mdl(irp, ptr, len) };
+        s.Parameters.Read.Length = len as u32;
+        s.Parameters.Read.ByteOffset.QuadPart = offset as i64;
+    });
+    if !attached {
+        return Err(NtStatus::INSUFFICIENT_RESOURCES);
+    }
+    if o.status.is_error() {
+        return Err(o.status);
     }
     Ok(())
 }
 
 /// The size of `device` (IOCTL_DISK_GET_LENGTH_INFO), waiting.
 pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
-    let done = Shared::new(zeroed::<nt::KEVENT>());
-    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
     let mut length = 0u64;
-    // SAFETY: as in read_device.
-    unsafe {
-        nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0);
-        let irp = nt::IoBuildDeviceIoControlRequest(
-            nt::IOCTL_DISK_GET_LENGTH_INFO,
-            device,
-            null_mut(),
-            0,
-            (&mut length as *mut u64).cast(),
-            8,
-            0,
-            done.get(),
-            &mut iosb,
-        );
-        if irp.is_null() {
-            return Err(NtStatus::INSUFFICIENT_RESOURCES);
-        }
-        if nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32 {
-            nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut());
-        }
-        let status = iosb.__bindgen_anon_1.Status;
-        if status < 0 {
-            return Err(NtStatus(status as u32));
-        }
+    let out = (&mut length as *mut u64).cast::<c_void>();
+    let o = send(device, nt::IRP_MJ_DEVICE_CONTROL, 0, null_mut(), |s, irp| {
+        irp.AssociatedIrp.SystemBuffer = out;
+        s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_LENGTH_INFO;
+        s.Parameters.DeviceIoControl.OutputBufferLength = 8;
+    });
+    if o.status.is_error() {
+        return Err(o.status);
     }
     Ok(length)
 }

@@ -10,67 +10,13 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::ffi::c_void;
 use core::ptr::null_mut;
 
 use fsd::NtStatus;
 use lkl_ntk::{nt, zeroed};
 
 use crate::driver;
-
-/// What one IRP came back with.
-struct Outcome {
-    status: NtStatus,
-    information: u64,
-}
-
-unsafe extern "C" fn irp_done(
-    _device: *mut nt::DEVICE_OBJECT,
-    _irp: *mut nt::IRP,
-    _context: *mut c_void,
-) -> nt::NTSTATUS {
-    nt::STATUS_MORE_PROCESSING_REQUIRED
-}
-
-/// Sends an IRP of `major`/`minor` to `device`, with the stack location
-/// and IRP set up by `fill`; the request is served before this returns
-/// (a worker serves requests in place).
-fn send(
-    device: *mut nt::DEVICE_OBJECT,
-    major: u32,
-    minor: u32,
-    file: *mut nt::FILE_OBJECT,
-    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
-) -> Outcome {
-    // SAFETY: a fresh IRP for our own device, its next stack location
-    // filled here; the completion routine keeps it ours to free.
-    unsafe {
-        let irp = nt::IoAllocateIrp((*device).StackSize, 0);
-        if irp.is_null() {
-            return Outcome {
-                status: NtStatus::INSUFFICIENT_RESOURCES,
-                information: 0,
-            };
-        }
-        (*irp).RequestorMode = nt::KernelMode as i8;
-        (*irp).Tail.Overlay.OriginalFileObject = file;
-        let next = &mut *(*irp).Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation.sub(1);
-        next.MajorFunction = major as u8;
-        next.MinorFunction = minor as u8;
-        next.FileObject = file;
-        next.DeviceObject = device;
-        fill(next, &mut *irp);
-        next.CompletionRoutine = Some(irp_done);
-        next.Control = (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
-        nt::IofCallDriver(device, irp);
-        let out = Outcome {
-            status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
-            information: (*irp).IoStatus.Information,
-        };
-        nt::IoFreeIrp(irp);
-        out
-    }
-}
+use crate::send::{send, Outcome};
 
 /// A file object of our own, named `name`, for CREATE and what follows.
 struct File {
@@ -228,9 +174,9 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
 
     let number = crate::volume::on_device(device);
     let o = match number.map(crate::volume::dismount) {
-        Some(Ok(())) => Outcome { status: NtStatus::SUCCESS, information: 0 },
-        Some(Err(e)) => Outcome { status: e, information: 0 },
-        None => Outcome { status: NtStatus::NO_SUCH_DEVICE, information: 0 },
+        Some(Ok(())) => Outcome::of(NtStatus::SUCCESS),
+        Some(Err(e)) => Outcome::of(e),
+        None => Outcome::of(NtStatus::NO_SUCH_DEVICE),
     };
     report.step("dismount", &o, "");
     report.0

@@ -1,0 +1,270 @@
+//! `lklfsd-ctl`: talks to the lklfsd driver's control device and its
+//! volumes from user mode, through ntdll (so every answer is the driver's
+//! exact NTSTATUS). Each command prints one result per line.
+//!
+//! ```text
+//! lklfsd-ctl attach [--ro] PATH       image file -> disk number
+//! lklfsd-ctl detach DISK
+//! lklfsd-ctl list                     disk flags size volume
+//! lklfsd-ctl stats                    counters, then the kernel's console
+//! lklfsd-ctl mount DISK [PART] [--ro] -> volume number (\\.\LklFsdVolumeN)
+//! lklfsd-ctl selftest DISK            (test mode) the in-driver IRP test
+//! lklfsd-ctl panic                    (test mode) makes Linux panic
+//! lklfsd-ctl volume N read OFFSET LEN | write OFFSET LEN | flush
+//!                   | volinfo CLASS LEN | fsctl CODE
+//! lklfsd-ctl raw CODE INLEN OUTLEN    an IOCTL with a buffer of zeroes
+//! ```
+#[cfg(windows)]
+mod windows {
+    use std::ffi::c_void;
+    use std::ptr::null_mut;
+
+    use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statistics};
+
+    type Handle = *mut c_void;
+
+    #[repr(C)]
+    struct IoStatus {
+        status: isize,
+        information: usize,
+    }
+
+    #[link(name = "kernel32")]
+    unsafe extern "system" {
+        fn CreateFileW(name: *const u16, access: u32, share: u32, sa: *mut c_void, disposition: u32, flags: u32, template: Handle) -> Handle;
+        fn CloseHandle(h: Handle) -> i32;
+        fn GetFullPathNameW(name: *const u16, len: u32, buf: *mut u16, file_part: *mut *mut u16) -> u32;
+        fn GetLastError() -> u32;
+    }
+
+    #[link(name = "ntdll")]
+    unsafe extern "system" {
+        fn NtDeviceIoControlFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, code: u32, input: *const c_void, in_len: u32, output: *mut c_void, out_len: u32) -> i32;
+        fn NtFsControlFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, code: u32, input: *const c_void, in_len: u32, output: *mut c_void, out_len: u32) -> i32;
+        fn NtReadFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, buf: *mut c_void, len: u32, offset: *const i64, key: *const u32) -> i32;
+        fn NtWriteFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, buf: *const c_void, len: u32, offset: *const i64, key: *const u32) -> i32;
+        fn NtFlushBuffersFile(h: Handle, iosb: *mut IoStatus) -> i32;
+        fn NtQueryVolumeInformationFile(h: Handle, iosb: *mut IoStatus, buf: *mut c_void, len: u32, class: u32) -> i32;
+    }
+
+    const GENERIC_READ_WRITE: u32 = 0x8000_0000 | 0x4000_0000;
+    const SHARE_ALL: u32 = 7;
+    const OPEN_EXISTING: u32 = 3;
+    const INVALID: Handle = usize::MAX as Handle;
+
+    fn wide(s: &str) -> Vec<u16> {
+        s.encode_utf16().chain([0]).collect()
+    }
+
+    fn open(path: &str) -> Handle {
+        let name = wide(path);
+        // SAFETY: a NUL-terminated name; a synchronous handle.
+        let h = unsafe { CreateFileW(name.as_ptr(), GENERIC_READ_WRITE, SHARE_ALL, null_mut(), OPEN_EXISTING, 0, null_mut()) };
+        if h == INVALID {
+            // SAFETY: no arguments.
+            eprintln!("lklfsd-ctl: cannot open {path}: error {}", unsafe { GetLastError() });
+            std::process::exit(1);
+        }
+        h
+    }
+
+    /// An IOCTL: its status and output.
+    fn ioctl(h: Handle, code: u32, input: &[u8], out_len: usize) -> (i32, Vec<u8>) {
+        let mut out = vec![0u8; out_len];
+        let mut iosb = IoStatus { status: 0, information: 0 };
+        // SAFETY: live buffers of the lengths given.
+        let s = unsafe {
+            NtDeviceIoControlFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, code,
+                input.as_ptr().cast(), input.len() as u32, out.as_mut_ptr().cast(), out_len as u32)
+        };
+        out.truncate(iosb.information.min(out_len));
+        (s, out)
+    }
+
+    fn nt_path(path: &str) -> Vec<u16> {
+        let name = wide(path);
+        let mut buf = vec![0u16; 4096];
+        // SAFETY: a NUL-terminated name and a buffer of the size given.
+        let n = unsafe { GetFullPathNameW(name.as_ptr(), buf.len() as u32, buf.as_mut_ptr(), null_mut()) } as usize;
+        let mut out: Vec<u16> = "\\??\\".encode_utf16().collect();
+        out.extend_from_slice(&buf[..n.min(buf.len())]);
+        out
+    }
+
+    fn status_line(s: i32) -> String {
+        format!("status {:#010x}", s as u32)
+    }
+
+    fn arg(args: &[String], i: usize) -> &str {
+        args.get(i).map(String::as_str).unwrap_or_else(|| {
+            eprintln!("lklfsd-ctl: missing argument (see the source's header for usage)");
+            std::process::exit(2)
+        })
+    }
+
+    fn num(s: &str) -> u64 {
+        let parsed = match s.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => s.parse(),
+        };
+        parsed.unwrap_or_else(|_| {
+            eprintln!("lklfsd-ctl: not a number: {s}");
+            std::process::exit(2)
+        })
+    }
+
+    pub fn main() {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let ro = args.iter().any(|a| a == "--ro");
+        let args: Vec<String> = args.into_iter().filter(|a| a != "--ro").collect();
+        let control = || open("\\\\.\\LklFsd");
+        let code = match arg(&args, 0) {
+            "attach" => {
+                let path = nt_path(arg(&args, 1));
+                let mut input = vec![0u8; AttachImage::SIZE + 2 * path.len()];
+                let flags = if ro { ctl::ATTACH_READ_ONLY } else { 0 };
+                AttachImage { flags }.encode(&path, &mut input);
+                let (s, out) = ioctl(control(), ctl::IOCTL_ATTACH_IMAGE, &input, 4);
+                report(s, || u32::from_le_bytes(out[..4].try_into().unwrap()).to_string())
+            }
+            "detach" => {
+                let disk = num(arg(&args, 1)) as u32;
+                let (s, _) = ioctl(control(), ctl::IOCTL_DETACH_IMAGE, &disk.to_le_bytes(), 0);
+                report(s, String::new)
+            }
+            "list" => {
+                let (s, out) = ioctl(control(), ctl::IOCTL_LIST_IMAGES, &[], 64 * ImageInfo::SIZE);
+                report(s, || {
+                    out.chunks_exact(ImageInfo::SIZE)
+                        .filter_map(ImageInfo::decode)
+                        .map(|i| format!("{} {} {} {}", i.disk, i.flags, i.size, i.volume as i32))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                })
+            }
+            "stats" => {
+                let (s, out) = ioctl(control(), ctl::IOCTL_STATISTICS, &[], Statistics::SIZE + (16 << 10));
+                report(s, || statistics(&out))
+            }
+            "mount" => {
+                let req = MountRequest {
+                    disk: num(arg(&args, 1)) as u32,
+                    partition: args.get(2).map_or(0, |p| num(p) as u32),
+                    flags: if ro { ctl::ATTACH_READ_ONLY } else { 0 },
+                };
+                let (s, out) = ioctl(control(), ctl::IOCTL_MOUNT, &req.encode(), 4);
+                report(s, || u32::from_le_bytes(out[..4].try_into().unwrap()).to_string())
+            }
+            "selftest" => {
+                let disk = num(arg(&args, 1)) as u32;
+                let (s, out) = ioctl(control(), ctl::IOCTL_SELF_TEST, &disk.to_le_bytes(), 64 << 10);
+                report(s, || String::from_utf8_lossy(&out).into_owned())
+            }
+            "panic" => {
+                let (s, _) = ioctl(control(), ctl::IOCTL_PANIC, &[], 0);
+                report(s, String::new)
+            }
+            "raw" => {
+                let input = vec![0u8; num(arg(&args, 2)) as usize];
+                let (s, out) = ioctl(control(), num(arg(&args, 1)) as u32, &input, num(arg(&args, 3)) as usize);
+                report(s, || format!("{} bytes", out.len()))
+            }
+            "volume" => volume(&args),
+            other => {
+                eprintln!("lklfsd-ctl: unknown command {other}");
+                2
+            }
+        };
+        std::process::exit(code);
+    }
+
+    fn volume(args: &[String]) -> i32 {
+        let h = open(&format!("\\\\.\\LklFsdVolume{}", num(arg(args, 1))));
+        let mut iosb = IoStatus { status: 0, information: 0 };
+        let code = match arg(args, 2) {
+            "read" => {
+                let (offset, len) = (num(arg(args, 3)) as i64, num(arg(args, 4)) as usize);
+                let mut buf = vec![0u8; len];
+                // SAFETY: a live buffer of len bytes.
+                let s = unsafe { NtReadFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, buf.as_mut_ptr().cast(), len as u32, &offset, null_mut()) };
+                buf.truncate(iosb.information.min(len));
+                report(s, || buf.iter().map(|b| format!("{b:02x}")).collect())
+            }
+            "write" => {
+                let (offset, len) = (num(arg(args, 3)) as i64, num(arg(args, 4)) as usize);
+                let buf = vec![0u8; len];
+                // SAFETY: a live buffer of len bytes.
+                let s = unsafe { NtWriteFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, buf.as_ptr().cast(), len as u32, &offset, null_mut()) };
+                report(s, || iosb.information.to_string())
+            }
+            "flush" => {
+                // SAFETY: a live status block.
+                let s = unsafe { NtFlushBuffersFile(h, &mut iosb) };
+                report(s, String::new)
+            }
+            "volinfo" => {
+                let (class, len) = (num(arg(args, 3)) as u32, num(arg(args, 4)) as usize);
+                let mut buf = vec![0u8; len];
+                // SAFETY: a live buffer of len bytes.
+                let s = unsafe { NtQueryVolumeInformationFile(h, &mut iosb, buf.as_mut_ptr().cast(), len as u32, class) };
+                buf.truncate(iosb.information.min(len));
+                report(s, || buf.iter().map(|b| format!("{b:02x}")).collect())
+            }
+            "fsctl" => {
+                let code = num(arg(args, 3)) as u32;
+                // SAFETY: no buffers.
+                let s = unsafe { NtFsControlFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, code, std::ptr::null(), 0, null_mut(), 0) };
+                report(s, String::new)
+            }
+            other => {
+                eprintln!("lklfsd-ctl: unknown volume command {other}");
+                2
+            }
+        };
+        // SAFETY: the handle opened above.
+        unsafe { CloseHandle(h) };
+        code
+    }
+
+    fn statistics(out: &[u8]) -> String {
+        let Some(s) = Statistics::decode(out) else {
+            return String::from("short statistics");
+        };
+        let mut text = String::new();
+        for (major, n) in s.requests.iter().enumerate().filter(|(_, n)| **n > 0) {
+            text += &format!("requests.{major} {n}\n");
+        }
+        text += &format!(
+            "errors {}\nlinux_blocks {}\nlinux_bytes {}\nheap_blocks {}\nheap_bytes {}\nlinux_ns {}\nboot_ns {}\nkernel_state {}\nthreads {}\nimages {}\nvolumes {}\n--- console ---\n{}",
+            s.errors, s.linux_blocks, s.linux_bytes, s.heap_blocks, s.heap_bytes, s.linux_ns, s.boot_ns,
+            s.kernel_state, s.threads, s.images, s.volumes,
+            String::from_utf8_lossy(&out[Statistics::SIZE..])
+        );
+        text
+    }
+
+    /// Prints the status line and, on success, what `body` says; the exit code.
+    fn report(status: i32, body: impl FnOnce() -> String) -> i32 {
+        println!("{}", status_line(status));
+        if status >= 0 {
+            let b = body();
+            if !b.is_empty() {
+                println!("{b}");
+            }
+            0
+        } else {
+            1
+        }
+    }
+}
+
+#[cfg(windows)]
+fn main() {
+    windows::main()
+}
+
+#[cfg(not(windows))]
+fn main() {
+    eprintln!("lklfsd-ctl talks to the lklfsd driver, which is for Windows");
+    std::process::exit(2);
+}
