@@ -89,35 +89,34 @@ pub trait Host: 'static {
     fn disarm(timer: &Self::Timer);
 }
 
-/// The C operations of host `H`, as a leaked, process-lifetime table.
+/// The C operations of host `H`: a constant table in static memory (no
+/// allocation, so nothing stays behind when a driver unloads).
 pub(crate) fn ops<H: Host>() -> &'static HostOps {
-    Box::leak(Box::new(Adapter::<H>::table()))
+    &Adapter::<H>::TABLE
 }
 
 struct Adapter<H>(PhantomData<H>);
 
 impl<H: Host> Adapter<H> {
-    fn table() -> HostOps {
-        HostOps {
-            print: Self::print,
-            panic: Self::panic,
-            sem_alloc: Self::sem_alloc,
-            sem_free: Self::sem_free,
-            sem_up: Self::sem_up,
-            sem_down: Self::sem_down,
-            thread_create: Self::thread_create,
-            tls_get: Self::tls_get,
-            tls_set: Self::tls_set,
-            mem_alloc: Self::mem_alloc,
-            mem_free: Self::mem_free,
-            time_ns: Self::time_ns,
-            wall_ns: Self::wall_ns,
-            timer_alloc: Self::timer_alloc,
-            timer_arm: Self::timer_arm,
-            timer_disarm: Self::timer_disarm,
-            timer_free: Self::timer_free,
-        }
-    }
+    const TABLE: HostOps = HostOps {
+        print: Self::print,
+        panic: Self::panic,
+        sem_alloc: Self::sem_alloc,
+        sem_free: Self::sem_free,
+        sem_up: Self::sem_up,
+        sem_down: Self::sem_down,
+        thread_create: Self::thread_create,
+        tls_get: Self::tls_get,
+        tls_set: Self::tls_set,
+        mem_alloc: Self::mem_alloc,
+        mem_free: Self::mem_free,
+        time_ns: Self::time_ns,
+        wall_ns: Self::wall_ns,
+        timer_alloc: Self::timer_alloc,
+        timer_arm: Self::timer_arm,
+        timer_disarm: Self::timer_disarm,
+        timer_free: Self::timer_free,
+    };
 
     unsafe extern "C" fn print(text: *const c_char, len: c_int) {
         // SAFETY: the kernel passes len readable bytes.

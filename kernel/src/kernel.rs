@@ -74,6 +74,18 @@ impl Kernel {
     }
 }
 
+/// Ends the kernel task of the calling host thread, which holds `task` in
+/// its per-thread slot (the host's `tls_get`): a host thread that made
+/// system calls calls this before it ends, while the kernel runs. Hosts
+/// whose threads have an end-of-thread callback do it there.
+///
+/// # Safety
+/// `task` is what the calling thread's slot holds (or null).
+pub unsafe fn release_host_task(task: *mut core::ffi::c_void) {
+    // SAFETY: the caller's promise; the kernel checks that it runs.
+    unsafe { ffi::lkl_host_task_release(task) }
+}
+
 impl Drop for Kernel {
     fn drop(&mut self) {
         let _ = self.halt_now();

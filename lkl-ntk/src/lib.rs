@@ -32,9 +32,9 @@ use lkl::{Errno, Host, ThreadEntry, TimerCallback};
 use spin::Mutex;
 
 pub use clock::system_routine;
-pub use semaphore::Semaphore;
+pub use semaphore::{live as live_semaphores, Semaphore};
 pub use shared::{zeroed, Shared};
-pub use timer::Timer;
+pub use timer::{live as live_timers, Timer};
 
 /// Native operations for the Windows kernel.
 pub struct NtkHost;
@@ -60,6 +60,15 @@ pub fn reclaim_after_death() {
         // SAFETY: a block alloc_pool took and Linux never gave back.
         unsafe { pool::free(pool::Tag::Linux, ptr as *mut u8, size) };
     }
+}
+
+/// Frees what the host's own tables hold, once Linux has halted (or died
+/// and been reclaimed) and every thread has ended: at unload, so that the
+/// pool is back where it was before DriverEntry.
+pub fn release_statics() {
+    workers::release();
+    timer::release();
+    drop(core::mem::take(&mut *LINUX_BLOCKS.lock()));
 }
 
 impl Host for NtkHost {

@@ -3,6 +3,7 @@
 use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::shared::{zeroed, Shared};
 use crate::{death, nt};
@@ -10,11 +11,25 @@ use crate::{death, nt};
 /// A counting semaphore; boxed, since NT objects must not move.
 pub struct Semaphore(Box<Shared<nt::KSEMAPHORE>>);
 
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Semaphores not yet dropped (what a Linux panic leaves behind).
+pub fn live() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
+
+impl Drop for Semaphore {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl Semaphore {
     pub fn new(count: u32) -> Semaphore {
         let sem = Box::new(Shared::new(zeroed::<nt::KSEMAPHORE>()));
         // SAFETY: a fresh semaphore in memory that stays put.
         unsafe { nt::KeInitializeSemaphore(sem.get(), count as i32, i32::MAX) };
+        LIVE.fetch_add(1, Ordering::Relaxed);
         Semaphore(sem)
     }
 

@@ -129,6 +129,26 @@ pub fn wait_all() {
     }
 }
 
+/// Runs `body` on a new system thread and waits until that thread ended
+/// (for work that must run on a thread of ours that then goes, such as
+/// halting Linux).
+pub fn run_on_own_thread(body: impl FnOnce() + Send + 'static) -> Result<(), nt::NTSTATUS> {
+    let done = crate::Shared::new(crate::zeroed::<nt::KEVENT>());
+    // SAFETY: an event on this stack, waited on below.
+    unsafe { nt::KeInitializeEvent(done.get(), nt::NotificationEvent, 0) };
+    let at = done.get() as usize;
+    spawn(move || {
+        body();
+        // SAFETY: the spawner waits for this event before its frame ends.
+        unsafe { nt::KeSetEvent(at as *mut nt::KEVENT, 0, 0) };
+    })?;
+    // SAFETY: the event above.
+    unsafe {
+        nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut())
+    };
+    Ok(())
+}
+
 /// Threads that may still run.
 pub fn count() -> usize {
     THREADS.lock().len()

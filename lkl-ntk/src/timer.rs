@@ -96,6 +96,16 @@ impl Drop for Timer {
     }
 }
 
+/// Timers not yet dropped.
+pub fn live() -> usize {
+    LIVE.lock().len()
+}
+
+/// Frees the registry's memory once Linux has halted (unload).
+pub(crate) fn release() {
+    drop(core::mem::take(&mut *LIVE.lock()));
+}
+
 /// Cancels every live timer and waits for their DPCs (after the kernel
 /// died, when no drop will).
 pub(crate) fn cancel_all() {

@@ -39,6 +39,9 @@ const IDLE: Worker = Worker {
 };
 static WORKERS: [Worker; MAX_WORKERS] = [IDLE; MAX_WORKERS];
 static STARTED: AtomicUsize = AtomicUsize::new(0);
+/// Workers that have not ended; the last to end sets ENDED.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static ENDED: Shared<nt::KEVENT> = Shared::new(zeroed());
 /// Jobs waiting; `None` tells one worker to end.
 static QUEUE: Mutex<VecDeque<Option<Job>>> = Mutex::new(VecDeque::new());
 /// One unit per entry of QUEUE.
@@ -63,15 +66,22 @@ pub fn is_worker() -> bool {
 
 /// Starts `n` workers (at most 8).
 pub fn start(n: usize) -> Result<(), nt::NTSTATUS> {
-    // SAFETY: the static semaphore is initialised before any worker waits.
-    unsafe { nt::KeInitializeSemaphore(READY.get(), 0, i32::MAX) };
+    // SAFETY: the static objects are initialised before any worker runs.
+    unsafe {
+        nt::KeInitializeSemaphore(READY.get(), 0, i32::MAX);
+        nt::KeInitializeEvent(ENDED.get(), nt::NotificationEvent, 0);
+    }
     for i in 0..n.min(MAX_WORKERS) {
         let event = Shared::new(zeroed::<nt::KEVENT>());
         // SAFETY: a fresh event on this stack, waited on below before the
         // frame ends.
         unsafe { nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0) };
         let registered = event.get() as usize;
-        threads::spawn(move || serve(i, registered as *mut nt::KEVENT))?;
+        RUNNING.fetch_add(1, Ordering::AcqRel);
+        if let Err(s) = threads::spawn(move || serve(i, registered as *mut nt::KEVENT)) {
+            RUNNING.fetch_sub(1, Ordering::AcqRel);
+            return Err(s);
+        }
         // SAFETY: the worker sets the event once registered.
         unsafe {
             nt::KeWaitForSingleObject(
@@ -105,6 +115,14 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
         };
         let Some(job) = QUEUE.lock().pop_front().flatten() else {
             worker.thread.store(0, Ordering::Relaxed);
+            if !death::is_dead() {
+                // SAFETY: the slot holds this thread's task (or null).
+                unsafe { lkl::release_host_task(crate::tls::get()) };
+            }
+            if RUNNING.fetch_sub(1, Ordering::AcqRel) == 1 {
+                // SAFETY: ENDED was initialised by start.
+                unsafe { nt::KeSetEvent(ENDED.get(), 0, 0) };
+            }
             return;
         };
         if death::is_dead() {
@@ -171,11 +189,24 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
     result
 }
 
-/// Tells every worker to end (wait for them with [`threads::wait_all`]).
+/// Ends every worker, each after ending its kernel task (so call this
+/// before Linux halts), and waits until they are past their last job
+/// ([`threads::wait_all`] waits for the threads themselves).
 pub fn stop() {
     for _ in 0..STARTED.swap(0, Ordering::AcqRel) {
         push(None);
     }
+    if RUNNING.load(Ordering::Acquire) > 0 {
+        // SAFETY: ENDED was initialised by start.
+        unsafe {
+            nt::KeWaitForSingleObject(ENDED.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut())
+        };
+    }
+}
+
+/// Frees the queue's memory, once the workers have ended (unload).
+pub fn release() {
+    drop(core::mem::take(&mut *QUEUE.lock()));
 }
 
 /// A worker that parks gives up the job it serves.

@@ -34,7 +34,7 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
         FSCTL_LOCK_VOLUME => vol.core.lock(),
         FSCTL_UNLOCK_VOLUME => vol.core.unlock(),
         FSCTL_IS_VOLUME_MOUNTED => {
-            if vol.dismounted {
+            if vol.is_dismounted() {
                 NtStatus::VOLUME_DISMOUNTED.into()
             } else {
                 Completion::ok(0)

@@ -212,6 +212,7 @@ pub fn detach_all() {
     for n in numbers {
         let _ = detach(n);
     }
+    drop(core::mem::take(&mut *IMAGES.lock()));
 }
 
 pub fn list() -> Vec<ImageInfo> {

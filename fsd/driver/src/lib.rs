@@ -55,6 +55,9 @@ pub struct Driver {
     pub object: *mut nt::DRIVER_OBJECT,
     pub control: *mut nt::DEVICE_OBJECT,
     pub settings: registry::Settings,
+    /// The service key's path (for the unload record).
+    registry_path: [u16; 256],
+    registry_len: usize,
 }
 
 static DRIVER: AtomicPtr<Driver> = AtomicPtr::new(null_mut());
@@ -77,10 +80,20 @@ pub unsafe extern "C" fn DriverEntry(
 ) -> nt::NTSTATUS {
     lkl_ntk::init();
     let settings = registry::Settings::read(registry_path);
+    let mut path = [0u16; 256];
+    // SAFETY: the I/O manager's string, Length bytes of UTF-16.
+    let given = unsafe {
+        let p = &*registry_path;
+        core::slice::from_raw_parts(p.Buffer, p.Length as usize / 2)
+    };
+    let registry_len = given.len().min(path.len());
+    path[..registry_len].copy_from_slice(&given[..registry_len]);
     let driver = alloc::boxed::Box::new(Driver {
         object,
         control: null_mut(),
         settings,
+        registry_path: path,
+        registry_len,
     });
     let driver = alloc::boxed::Box::into_raw(driver);
     DRIVER.store(driver, Ordering::Release);
@@ -130,35 +143,61 @@ fn stop_workers() {
 /// parked threads are let go and Linux's memory is freed by us.
 unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let d = driver();
-    if !lkl_ntk::death::is_dead() {
-        let _ = workers::run(volume::dismount_all);
+    if workers::run(volume::dismount_all).is_none() {
+        // Linux died: nothing of it may run again.
+        volume::abandon_all();
     }
     image_disk::detach_all();
-    linux::halt();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::death::release_parked();
     }
-    stop_workers();
+    workers::stop();
+    linux::halt();
+    threads::wait_all();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::reclaim_after_death();
     }
-    volume::dismount_all();
     // SAFETY: our control device; no request can reach it any more.
     unsafe { nt::IoUnregisterFileSystem(d.control) };
     devices::unlink(lklfsd_control::DOS_NAME);
     devices::delete(d.control);
+    let (mut path, path_len) = (d.registry_path, d.registry_len);
     let driver = DRIVER.swap(null_mut(), Ordering::AcqRel);
     // SAFETY: the box DriverEntry leaked; nothing uses it any more.
     drop(unsafe { alloc::boxed::Box::from_raw(driver) });
+    lkl_ntk::release_statics();
+    record_unload(&mut path[..path_len]);
+}
+
+/// Writes what the pool holds after unload, by tag, and the threads still
+/// referenced, to the service key's `LastUnload` value (a test reads it:
+/// everything should be back to zero, or, after a Linux panic, say what
+/// could not be freed).
+fn record_unload(path: &mut [u16]) {
+    struct Text([u8; 200], usize);
+    impl core::fmt::Write for Text {
+        fn write_str(&mut self, s: &str) -> core::fmt::Result {
+            let n = s.len().min(self.0.len() - self.1);
+            self.0[self.1..self.1 + n].copy_from_slice(&s.as_bytes()[..n]);
+            self.1 += n;
+            Ok(())
+        }
+    }
     let pool = lkl_ntk::pool::usage();
-    lkl_ntk::console::print(
-        alloc::format!(
-            "lklfsd: unloaded; pool held: LklM {} blocks {} bytes, LklH {} blocks {} bytes\n",
+    let mut text = Text([0; 200], 0);
+    let _ = core::fmt::Write::write_fmt(
+        &mut text,
+        format_args!(
+            "LklM {} {} LklH {} {} threads {} semaphores {} timers {} dead {}",
             pool[0].blocks,
             pool[0].bytes,
             pool[1].blocks,
-            pool[1].bytes
-        )
-        .as_bytes(),
+            pool[1].bytes,
+            threads::count(),
+            lkl_ntk::live_semaphores(),
+            lkl_ntk::live_timers(),
+            lkl_ntk::death::is_dead() as u8
+        ),
     );
+    registry::record(path, "LastUnload", &text.0[..text.1]);
 }

@@ -51,13 +51,16 @@ pub fn boot_ns() -> u64 {
     BOOT_NS.load(Ordering::Relaxed)
 }
 
-/// Halts Linux if it runs (on a worker); nothing if it died.
+/// Halts Linux if it runs, on a thread of its own (the workers have ended
+/// by then, each with its kernel task); nothing if it died.
 pub fn halt() {
     if let Some(kernel) = KERNEL.lock().take() {
         if lkl_ntk::death::is_dead() {
             core::mem::forget(kernel);
         } else {
-            let _ = workers::run(move || kernel.halt());
+            let _ = lkl_ntk::threads::run_on_own_thread(move || {
+                let _ = kernel.halt();
+            });
         }
     }
 }

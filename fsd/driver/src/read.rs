@@ -1,12 +1,15 @@
-//! IRP_MJ_READ on a file.
-use fsd::Completion;
+//! IRP_MJ_READ: a file's data through the core, or, on an open of the
+//! volume itself, the volume's sectors (DASD) from the device below.
+use fsd::{Completion, NtStatus};
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
-use crate::{buffers, file};
+use crate::{buffers, file, mount};
 
 /// ByteOffset's "the file's current position" (FILE_USE_FILE_POINTER_POSITION).
 pub const USE_FILE_POINTER: i64 = -2;
+
+const SECTOR: u64 = 512;
 
 pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the Read view of a READ stack location.
@@ -14,14 +17,40 @@ pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
         let p = &irp.stack().Parameters.Read;
         (p.ByteOffset.QuadPart, p.Length as usize)
     };
-    let ccb = match file::ccb(irp.file_object()) {
-        Ok(c) => c,
-        Err(e) => return e.into(),
-    };
     let buf = match buffers::data(irp, vol.device, length) {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
-    let at = (offset != USE_FILE_POINTER).then_some(offset as u64);
-    fsd::read::read(&vol.core, ccb, at, buf)
+    match file::ccb(irp.file_object()) {
+        Ok(ccb) => {
+            let at = (offset != USE_FILE_POINTER).then_some(offset as u64);
+            fsd::read::read(&vol.core, ccb, at, buf)
+        }
+        Err(_) => read_sectors(vol, offset, buf),
+    }
+}
+
+/// A read of the volume's own handle: whole sectors from the device the
+/// volume is on, as a volume handle reads on Windows.
+fn read_sectors(vol: &MountedVolume, offset: i64, buf: &mut [u8]) -> Completion {
+    if vol.is_dismounted() {
+        return NtStatus::VOLUME_DISMOUNTED.into();
+    }
+    let aligned = offset >= 0 && offset as u64 % SECTOR == 0 && buf.len() as u64 % SECTOR == 0;
+    if !aligned {
+        return NtStatus::INVALID_PARAMETER.into();
+    }
+    let size = match mount::device_size(vol.target) {
+        Ok(s) => s,
+        Err(e) => return e.into(),
+    };
+    let offset = offset as u64;
+    if offset >= size {
+        return NtStatus::END_OF_FILE.into();
+    }
+    let n = (buf.len() as u64).min(size - offset) as usize;
+    match mount::read_device(vol.target, offset, &mut buf[..n]) {
+        Ok(()) => Completion::ok(n as u64),
+        Err(e) => e.into(),
+    }
 }

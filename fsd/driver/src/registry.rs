@@ -29,17 +29,21 @@ impl Settings {
     }
 }
 
-/// A DWORD value of the service key.
-fn dword(registry_path: *mut nt::UNICODE_STRING, name: &str) -> Option<u32> {
+/// The service key, opened for `access`.
+fn open(registry_path: *mut nt::UNICODE_STRING, access: u32) -> Option<nt::HANDLE> {
     let mut attributes: nt::OBJECT_ATTRIBUTES = lkl_ntk::zeroed();
     attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
     attributes.ObjectName = registry_path;
     attributes.Attributes = nt::OBJ_KERNEL_HANDLE | nt::OBJ_CASE_INSENSITIVE;
     let mut key: nt::HANDLE = null_mut();
-    // SAFETY: attributes name the service key; a kernel handle, closed below.
-    if unsafe { nt::ZwOpenKey(&mut key, nt::KEY_READ, &mut attributes) } < 0 {
-        return None;
-    }
+    // SAFETY: attributes name the service key; a kernel handle, closed by
+    // the caller.
+    (unsafe { nt::ZwOpenKey(&mut key, access, &mut attributes) } >= 0).then_some(key)
+}
+
+/// A DWORD value of the service key.
+fn dword(registry_path: *mut nt::UNICODE_STRING, name: &str) -> Option<u32> {
+    let key = open(registry_path, nt::KEY_READ)?;
     let mut value = Wide::new(name);
     // KEY_VALUE_PARTIAL_INFORMATION: TitleIndex, Type, DataLength, Data.
     let mut info = [0u32; 8];
@@ -58,4 +62,42 @@ fn dword(registry_path: *mut nt::UNICODE_STRING, name: &str) -> Option<u32> {
     // SAFETY: the handle opened above.
     unsafe { nt::ZwClose(key) };
     (status >= 0 && info[1] == nt::REG_DWORD && info[2] == 4).then_some(info[3])
+}
+
+/// UTF-16 of ASCII `s` into `out`, NUL-terminated; the units before the NUL.
+fn ascii_units(s: &[u8], out: &mut [u16]) -> usize {
+    let n = s.len().min(out.len() - 1);
+    for (o, &b) in out.iter_mut().zip(&s[..n]) {
+        *o = b as u16;
+    }
+    out[n] = 0;
+    n
+}
+
+/// Writes `text` (ASCII) as the REG_SZ value `name` of the service key,
+/// whose path is `path`. Uses no pool: unload calls it after freeing
+/// everything, to record what the pool then holds.
+pub fn record(path: &mut [u16], name: &str, text: &[u8]) {
+    let mut key_name = nt::UNICODE_STRING {
+        Length: (path.len() * 2) as u16,
+        MaximumLength: (path.len() * 2) as u16,
+        Buffer: path.as_mut_ptr(),
+    };
+    let Some(key) = open(&mut key_name, nt::KEY_SET_VALUE) else {
+        return;
+    };
+    let mut name_units = [0u16; 32];
+    let n = ascii_units(name.as_bytes(), &mut name_units);
+    let mut value_name = nt::UNICODE_STRING {
+        Length: (n * 2) as u16,
+        MaximumLength: (n * 2) as u16,
+        Buffer: name_units.as_mut_ptr(),
+    };
+    let mut data = [0u16; 256];
+    let len = ascii_units(text, &mut data) + 1;
+    // SAFETY: live strings and data of the sizes given; the handle is ours.
+    unsafe {
+        nt::ZwSetValueKey(key, &mut value_name, 0, nt::REG_SZ, data.as_mut_ptr().cast(), (len * 2) as u32);
+        nt::ZwClose(key);
+    }
 }

@@ -6,6 +6,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use fsd::{NtStatus, Volume, VolumeOptions};
 use lkl::AddedDisk;
@@ -17,7 +18,7 @@ use crate::devices::{self, Kind};
 pub struct MountedVolume {
     pub number: u32,
     pub core: Volume,
-    pub disk: Option<AddedDisk>,
+    disk: Mutex<Option<AddedDisk>>,
     /// The device mounted from (an image disk, a partition).
     pub target: *mut nt::DEVICE_OBJECT,
     pub device: *mut nt::DEVICE_OBJECT,
@@ -25,7 +26,13 @@ pub struct MountedVolume {
     pub linked: bool,
     /// Dismounted: its device may still see CLOSEs of files opened
     /// before, so the volume stays in memory until unload.
-    pub dismounted: bool,
+    dismounted: AtomicBool,
+}
+
+impl MountedVolume {
+    pub fn is_dismounted(&self) -> bool {
+        self.dismounted.load(Ordering::Acquire)
+    }
 }
 
 // SAFETY: device objects and VPBs are kernel objects usable from any
@@ -51,12 +58,12 @@ pub fn add(
     let mut v = Box::new(MountedVolume {
         number,
         core,
-        disk: Some(disk),
+        disk: Mutex::new(Some(disk)),
         target,
         device: null_mut(),
         vpb,
         linked: false,
-        dismounted: false,
+        dismounted: AtomicBool::new(false),
     });
     let name = format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     let object = (&mut *v as *mut MountedVolume).cast();
@@ -95,26 +102,31 @@ pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
     VOLUMES
         .lock()
         .iter()
-        .find(|v| v.target == target && !v.dismounted)
+        .find(|v| v.target == target && !v.is_dismounted())
         .map(|v| v.number)
 }
 
 pub fn count() -> usize {
-    VOLUMES.lock().iter().filter(|v| !v.dismounted).count()
+    VOLUMES.lock().iter().filter(|v| !v.is_dismounted()).count()
 }
 
 /// Dismounts volume `number` (on a worker): the core lets its files go and
 /// unmounts, the Linux disk goes, the VPB is free again, the device is
 /// deleted (the I/O manager keeps it until its last file is closed).
 pub fn dismount(number: u32) -> Result<(), NtStatus> {
-    let mut volumes = VOLUMES.lock();
-    let v = volumes
-        .iter_mut()
-        .find(|v| v.number == number && !v.dismounted)
+    let v = VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.number == number)
+        .filter(|v| !v.dismounted.swap(true, Ordering::AcqRel))
+        .map(|v| &**v as *const MountedVolume)
         .ok_or(NtStatus::NO_SUCH_DEVICE)?;
-    v.dismounted = true;
+    // SAFETY: volumes stay in VOLUMES (boxed) until unload, which runs
+    // after every request; the lock is not held across Linux calls.
+    let v = unsafe { &*v };
     let result = v.core.dismount();
-    if let Some(disk) = v.disk.take() {
+    let disk = v.disk.lock().take();
+    if let Some(disk) = disk {
         let _ = disk.remove();
     }
     if v.linked {
@@ -138,14 +150,28 @@ pub fn dismount_on(target: *mut nt::DEVICE_OBJECT) {
     }
 }
 
-/// Dismounts everything and frees the volumes (unload, once their
-/// devices are gone).
+/// Dismounts everything and frees the volumes (unload, on a worker: a
+/// core volume's drop closes what it held in Linux).
 pub fn dismount_all() {
     let numbers: Vec<u32> = VOLUMES.lock().iter().map(|v| v.number).collect();
     for n in numbers {
         let _ = dismount(n);
     }
-    VOLUMES.lock().clear();
+    drop(core::mem::take(&mut *VOLUMES.lock()));
+}
+
+/// After a Linux panic (unload): the devices go, the volumes' memory is
+/// left as it is (freeing it would run Linux code).
+pub fn abandon_all() {
+    for v in core::mem::take(&mut *VOLUMES.lock()) {
+        if !v.is_dismounted() {
+            if v.linked {
+                devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
+            }
+            devices::delete(v.device);
+        }
+        core::mem::forget(v);
+    }
 }
 
 /// Mount options for `partition` (0: whole disk).

@@ -1,4 +1,4 @@
-//! IRP_MJ_WRITE on a file.
+//! IRP_MJ_WRITE on a file (not on an open of the volume itself).
 use fsd::write::WriteAt;
 use fsd::Completion;
 
@@ -16,9 +16,11 @@ pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
         let p = &irp.stack().Parameters.Write;
         (p.ByteOffset.QuadPart, p.Length as usize)
     };
+    // Writing the volume's sectors under a mounted file system is refused,
+    // as Windows refuses it outside locked or dismounted volumes.
     let ccb = match file::ccb(irp.file_object()) {
         Ok(c) => c,
-        Err(e) => return e.into(),
+        Err(_) => return fsd::NtStatus::ACCESS_DENIED.into(),
     };
     let data = match buffers::data(irp, vol.device, length) {
         Ok(b) => b,

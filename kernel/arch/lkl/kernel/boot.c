@@ -89,6 +89,7 @@ int LKL_API lkl_halt(void)
 	if (!__atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		return err;
 	__atomic_store_n(&running, false, __ATOMIC_SEQ_CST);
+	cpu_free();
 	mem_pool_free();
 	return 0;
 }

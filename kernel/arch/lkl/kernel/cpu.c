@@ -33,6 +33,19 @@ void cpu_init(void)
 	threads_live = 1;
 }
 
+/*
+ * After halt, on the halting thread once no other thread is inside the
+ * kernel: the two semaphores go back to the host (a driver unloading
+ * must find its pool as it was before the boot).
+ */
+void cpu_free(void)
+{
+	host_ops->sem_free(cpu_sem);
+	host_ops->sem_free(gone_sem);
+	cpu_sem = NULL;
+	gone_sem = NULL;
+}
+
 bool cpu_try_acquire(void)
 {
 	return __atomic_exchange_n(&cpu_owned, 1, __ATOMIC_SEQ_CST) == 0;

@@ -18,6 +18,7 @@ void init_finished(void) __noreturn;
 
 /* cpu.c: the lock that makes the host's threads one CPU. */
 void cpu_init(void);
+void cpu_free(void);
 bool cpu_acquire(void);
 bool cpu_try_acquire(void);
 void cpu_release(void);
