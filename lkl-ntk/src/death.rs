@@ -76,6 +76,7 @@ pub(crate) fn park() -> ! {
             core::ptr::null_mut(),
         )
     };
+    crate::workers::end_parked();
     crate::threads::exit_current()
 }
 

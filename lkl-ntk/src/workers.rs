@@ -119,10 +119,7 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
                 // SAFETY: the slot holds this thread's task (or null).
                 unsafe { lkl::release_host_task(crate::tls::get()) };
             }
-            if RUNNING.fetch_sub(1, Ordering::AcqRel) == 1 {
-                // SAFETY: ENDED was initialised by start.
-                unsafe { nt::KeSetEvent(ENDED.get(), 0, 0) };
-            }
+            ended();
             return;
         };
         if death::is_dead() {
@@ -132,6 +129,23 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
         *worker.if_dead.lock() = Some(job.if_dead);
         (job.work)();
         worker.if_dead.lock().take();
+    }
+}
+
+/// A worker is past its last job.
+fn ended() {
+    if RUNNING.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // SAFETY: ENDED was initialised by start.
+        unsafe { nt::KeSetEvent(ENDED.get(), 0, 0) };
+    }
+}
+
+/// A parked thread is about to end: if it is a worker, it counts as ended.
+pub(crate) fn end_parked() {
+    let thread = current_thread();
+    if let Some(w) = WORKERS.iter().find(|w| w.thread.load(Ordering::Relaxed) == thread) {
+        w.thread.store(0, Ordering::Relaxed);
+        ended();
     }
 }
 

@@ -37,7 +37,6 @@ pub unsafe extern "C" fn dispatch(device: *mut nt::DEVICE_OBJECT, irp: *mut nt::
             })
         }
     };
-    stats::completed(status);
     status
 }
 

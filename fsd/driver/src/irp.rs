@@ -75,6 +75,7 @@ impl Irp {
         let raw = self.raw();
         raw.IoStatus.__bindgen_anon_1.Status = c.status.0 as i32;
         raw.IoStatus.Information = c.information;
+        crate::stats::completed(c.status);
         // SAFETY: completed once; the IRP is not touched afterwards.
         unsafe { nt::IofCompleteRequest(self.0, nt::IO_NO_INCREMENT as i8) };
         c.status.0 as i32

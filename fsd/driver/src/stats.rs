@@ -16,8 +16,8 @@ pub fn request(major: u8) {
     }
 }
 
-pub fn completed(status: i32) {
-    if status < 0 {
+pub fn completed(status: fsd::NtStatus) {
+    if status.is_error() {
         ERRORS.fetch_add(1, Ordering::Relaxed);
     }
 }
