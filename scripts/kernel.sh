@@ -5,7 +5,8 @@
 # Everything is cached outside the clone, in $LKL_CACHE (default
 # ~/.cache/lkl): the extracted source, the tree with arch/lkl laid in,
 # and the out-of-tree build directory keyed by source version and config.
-# Compiles go through ccache. Prints the build directory on stdout.
+# Compiles go through ccache. Prints the build directory on stdout. One
+# build at a time (a lock in the cache).
 #
 # LKL_LINUX_SRC=/path uses another Linux 6.12 tree instead of Debian's
 # linux-source-6.12 package. LKL_VARIANT=NAME adds the config fragment
@@ -17,6 +18,12 @@ cache=${LKL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkl}
 arch_dir=$root/kernel/arch/lkl
 jobs=${LKL_JOBS:-$(nproc)}
 log() { echo "kernel: $*" >&2; }
+
+# One build at a time per cache: tests and the Windows builds may start
+# several at once, and two would share (and break) the same directories.
+mkdir -p "$cache"
+exec 8>"$cache/.build.lock"
+flock 8
 
 # The pristine source, extracted once per version.
 if [ -n "${LKL_LINUX_SRC:-}" ]; then

@@ -84,6 +84,15 @@ impl Drop for Wine {
     }
 }
 
+/// The workspace's top directory (the first above the crate with scripts/).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|d| d.join("scripts/windows.sh").exists())
+        .expect("the workspace's scripts/")
+        .to_path_buf()
+}
+
 pub fn build_windows(args: &[&str]) -> PathBuf {
     build_windows_with(args, &[])
 }
@@ -91,7 +100,7 @@ pub fn build_windows(args: &[&str]) -> PathBuf {
 /// As [`build_windows`], with `envs` set for scripts/windows.sh (say
 /// `LKL_BUILD_STD`).
 pub fn build_windows_with(args: &[&str], envs: &[(&str, &str)]) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = workspace_root();
     let out = Command::new("bash")
         .arg(root.join("scripts/windows.sh"))
         .args(args)
@@ -128,4 +137,70 @@ pub fn build_windows_tests(package: &str, tests: &[&str]) -> Vec<PathBuf> {
                 .unwrap_or_else(|| panic!("no {t}-*.exe in {}", deps.display()))
         })
         .collect()
+}
+
+/// Keeps the prefix's services (and so its drivers) running while it
+/// lives: Wine ends them when the last program of the prefix ends.
+pub struct Session(std::process::Child);
+
+impl Wine {
+    pub fn session(&self) -> Session {
+        let child = self
+            .command("cmd")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("wine cmd");
+        Session(child)
+    }
+
+    /// Runs a Wine program (`net`, `reg`, `rundll32`, ...) with `args`;
+    /// its exit status and stdout.
+    pub fn run(&self, program: &str, args: &[&str]) -> (bool, String) {
+        let (ok, out, _) = self.run_to_files(self.command(program).args(args));
+        (ok, out)
+    }
+
+    /// Runs `command` with its output going to files, and waits for the
+    /// program alone: processes it starts (a service, a driver's host)
+    /// inherit its handles, so pipes would stay open after it ended.
+    /// Returns its success, stdout and stderr.
+    pub fn run_to_files(&self, command: &mut Command) -> (bool, String, String) {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::SeqCst);
+        let out_path = self.prefix.join(format!("run-{n}.out"));
+        let err_path = self.prefix.join(format!("run-{n}.err"));
+        let status = command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .status()
+            .unwrap();
+        let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+        let (out, err) = (read(&out_path), read(&err_path));
+        let _ = std::fs::remove_file(out_path);
+        let _ = std::fs::remove_file(err_path);
+        (status.success(), out, err)
+    }
+
+    /// The data of registry value `name` of `key`, as `reg query` shows it.
+    pub fn reg_query(&self, key: &str, name: &str) -> Option<String> {
+        let (ok, out) = self.run("reg", &["query", key, "/v", name]);
+        if !ok {
+            return None;
+        }
+        out.lines().find_map(|l| {
+            let rest = l.trim().strip_prefix(name)?.trim_start();
+            let (_kind, data) = rest.split_once(char::is_whitespace)?;
+            Some(data.trim().to_string())
+        })
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -7,7 +7,11 @@ use crate::volume::MountedVolume;
 
 pub fn close(vol: &MountedVolume, irp: Irp) -> Completion {
     match file::detach(irp.file_object()) {
-        Some(ccb) => fsd::close::close(&vol.core, ccb),
+        Some(open) => {
+            let c = open.map_or(Completion::ok(0), |ccb| fsd::close::close(&vol.core, ccb));
+            vol.closed();
+            c
+        }
         None => Completion::ok(0),
     }
 }

@@ -33,6 +33,7 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
     if name.is_empty() && related.is_none() {
         // The volume itself (`\\.\LklFsdVolumeN`).
         file::attach(fo, vol, None);
+        vol.opened();
         return Completion::ok(fsd::create::FILE_OPENED);
     }
     let req = CreateRequest {
@@ -47,6 +48,7 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
     match create::create(&vol.core, &req) {
         Ok(created) => {
             file::attach(fo, vol, Some(created.ccb));
+            vol.opened();
             Completion::ok(created.information)
         }
         Err(e) => e.into(),

@@ -28,13 +28,22 @@ pub fn ccb<'a>(file: *mut nt::FILE_OBJECT) -> Result<&'a mut Ccb, NtStatus> {
     unsafe { ((*file).FsContext2 as *mut Ccb).as_mut() }.ok_or(NtStatus::INVALID_PARAMETER)
 }
 
-/// Takes the open out of its file object (CLOSE).
-pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Ccb> {
-    // SAFETY: as in ccb; the box is taken once, and the pointer cleared.
+/// Takes the open out of its file object (CLOSE): None if the file object
+/// was never ours (under Wine a CREATE that failed still gets a CLOSE),
+/// else the file's open, if it is not the volume's.
+pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
+    if file.is_null() {
+        return None;
+    }
+    // SAFETY: as in ccb; the box is taken once, and the pointers cleared.
     unsafe {
+        if (*file).FsContext.is_null() {
+            return None;
+        }
         let p = (*file).FsContext2 as *mut Ccb;
+        (*file).FsContext = null_mut();
         (*file).FsContext2 = null_mut();
-        (!p.is_null()).then(|| *Box::from_raw(p))
+        Some((!p.is_null()).then(|| *Box::from_raw(p)))
     }
 }
 

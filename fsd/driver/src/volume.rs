@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fsd::{NtStatus, Volume, VolumeOptions};
 use lkl::AddedDisk;
@@ -27,11 +27,41 @@ pub struct MountedVolume {
     /// Dismounted: its device may still see CLOSEs of files opened
     /// before, so the volume stays in memory until unload.
     dismounted: AtomicBool,
+    /// File objects open on the volume device (files and the volume).
+    opens: AtomicUsize,
+    device_deleted: AtomicBool,
 }
 
 impl MountedVolume {
     pub fn is_dismounted(&self) -> bool {
         self.dismounted.load(Ordering::Acquire)
+    }
+
+    /// A file object was opened on the volume device.
+    pub fn opened(&self) {
+        self.opens.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A file object of the volume device was closed.
+    pub fn closed(&self) {
+        self.opens.fetch_sub(1, Ordering::AcqRel);
+        self.delete_device_if_unused();
+    }
+
+    /// Deletes the device of a dismounted volume once no file object is
+    /// open on it (deleting it under a request fails that request).
+    fn delete_device_if_unused(&self) {
+        let unused = self.is_dismounted() && self.opens.load(Ordering::Acquire) == 0;
+        if unused && !self.device_deleted.swap(true, Ordering::AcqRel) {
+            devices::delete(self.device);
+        }
+    }
+
+    /// Deletes the device whatever is open (unload).
+    fn delete_device(&self) {
+        if !self.device_deleted.swap(true, Ordering::AcqRel) {
+            devices::delete(self.device);
+        }
     }
 }
 
@@ -64,6 +94,8 @@ pub fn add(
         vpb,
         linked: false,
         dismounted: AtomicBool::new(false),
+        opens: AtomicUsize::new(0),
+        device_deleted: AtomicBool::new(false),
     });
     let name = format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     let object = (&mut *v as *mut MountedVolume).cast();
@@ -139,7 +171,7 @@ pub fn dismount(number: u32) -> Result<(), NtStatus> {
             (*v.vpb).DeviceObject = null_mut();
         }
     }
-    devices::delete(v.device);
+    v.delete_device_if_unused();
     result
 }
 
@@ -157,19 +189,19 @@ pub fn dismount_all() {
     for n in numbers {
         let _ = dismount(n);
     }
-    drop(core::mem::take(&mut *VOLUMES.lock()));
+    for v in core::mem::take(&mut *VOLUMES.lock()) {
+        v.delete_device();
+    }
 }
 
 /// After a Linux panic (unload): the devices go, the volumes' memory is
 /// left as it is (freeing it would run Linux code).
 pub fn abandon_all() {
     for v in core::mem::take(&mut *VOLUMES.lock()) {
-        if !v.is_dismounted() {
-            if v.linked {
-                devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
-            }
-            devices::delete(v.device);
+        if v.linked && !v.is_dismounted() {
+            devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
         }
+        v.delete_device();
         core::mem::forget(v);
     }
 }

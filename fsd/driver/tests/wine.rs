@@ -1,0 +1,398 @@
+//! lklfsd.sys under Wine's kernel: built from Linux (scripts/driver.sh),
+//! installed from its INF, started in test mode, and driven through
+//! `lklfsd-ctl.exe`: an ext4 image made by `mkfs.ext4 -d` is attached as a
+//! disk, the in-driver self-test sends real IRPs for what Wine never sends
+//! a driver, a volume handle reads sectors and takes FSCTLs, bad IOCTL
+//! buffers change nothing, and unload gives every pool byte back. The
+//! image is then checked on the Linux side with e2fsck and debugfs.
+#[path = "../../../tests/support/wine.rs"]
+mod wine;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wine::Wine;
+
+const SERVICE_KEY: &str = "HKLM\\System\\CurrentControlSet\\Services\\lklfsd";
+
+/// Builds the driver; the directory with lklfsd.sys and lklfsd.inf.
+fn build_driver() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(wine::workspace_root().join("scripts/driver.sh"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "driver build: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("lklfsd-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An ext4 image of a small tree, made by e2fsprogs.
+fn make_image(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    fs::create_dir_all(tree.join("dir")).unwrap();
+    fs::write(tree.join("hello.txt"), "hello from ext4\n").unwrap();
+    fs::write(tree.join("dir/a.txt"), "a\n").unwrap();
+    fs::write(tree.join("big.bin"), (0..200_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    let image = dir.join("disk.img");
+    let f = fs::File::create(&image).unwrap();
+    f.set_len(64 << 20).unwrap();
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&tree)
+        .arg(&image)
+        .env("E2FSPROGS_FAKE_TIME", "1700000000")
+        .output()
+        .expect("mkfs.ext4 (e2fsprogs)");
+    assert!(out.status.success(), "mkfs.ext4: {}", String::from_utf8_lossy(&out.stderr));
+    image
+}
+
+/// The Windows path Wine gives a Unix path (drive Z: is `/`).
+fn z_path(p: &Path) -> String {
+    format!("Z:{}", p.display()).replace('/', "\\")
+}
+
+/// A Wine prefix with the driver installed from its INF and started in
+/// test mode, and the client program beside it.
+struct Installed {
+    wine: Wine,
+    _session: wine::Session,
+    ctl: String,
+}
+
+impl Installed {
+    fn new(driver: &Path) -> Installed {
+        let client = wine::build_windows(&["-p", "lklfsd-control", "--bin", "lklfsd-ctl"]);
+        let wine = Wine::new();
+        let session = wine.session();
+        let dir = wine.drive_c().join("lklfsd");
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["lklfsd.sys", "lklfsd.inf"] {
+            fs::copy(driver.join(f), dir.join(f)).unwrap();
+        }
+        for f in ["lklfsd-ctl.exe", "bcryptprimitives.dll"] {
+            fs::copy(client.join(f), dir.join(f)).unwrap();
+        }
+        // The INF's DefaultInstall copies the driver, adds the service and
+        // starts it (AddService flag 0x800).
+        let (ok, out) = wine.run(
+            "rundll32",
+            &["setupapi.dll,InstallHinfSection", "DefaultInstall.NTamd64", "132", "C:\\lklfsd\\lklfsd.inf"],
+        );
+        assert!(ok, "INF install: {out}");
+        assert!(wine.drive_c().join("windows/system32/drivers/lklfsd.sys").exists());
+        assert_eq!(wine.reg_query(SERVICE_KEY, "Type").as_deref(), Some("0x2"));
+        assert_eq!(wine.reg_query(SERVICE_KEY, "Start").as_deref(), Some("0x3"));
+        assert_eq!(wine.reg_query(SERVICE_KEY, "Group").as_deref(), Some("File System"));
+        assert_eq!(wine.reg_query(SERVICE_KEY, "LinuxMemoryMiB").as_deref(), Some("0x40"));
+        let installed = Installed {
+            wine,
+            _session: session,
+            ctl: String::from("C:\\lklfsd\\lklfsd-ctl.exe"),
+        };
+        // Out of test mode, the test IOCTLs are refused.
+        let (status, _) = installed.ctl(&["panic"]);
+        assert_eq!(status, 0xC000_0022, "IOCTL_PANIC outside test mode");
+        installed.stop();
+        let (ok, out) = installed.wine.run(
+            "reg",
+            &["add", SERVICE_KEY, "/v", "TestMode", "/t", "REG_DWORD", "/d", "1", "/f"],
+        );
+        assert!(ok, "reg add: {out}");
+        installed.start();
+        installed
+    }
+
+    fn start(&self) {
+        let (ok, out) = self.wine.run("net", &["start", "lklfsd"]);
+        assert!(ok, "net start: {out}");
+    }
+
+    /// Stops the service (unload); the pool and threads it left, as the
+    /// driver recorded them.
+    fn stop(&self) -> String {
+        let (ok, out) = self.wine.run("net", &["stop", "lklfsd"]);
+        assert!(ok, "net stop: {out}");
+        self.wine.reg_query(SERVICE_KEY, "LastUnload").unwrap_or_default()
+    }
+
+    /// Runs the client: the status it printed and the lines after it.
+    fn ctl(&self, args: &[&str]) -> (u32, String) {
+        let (_, text, err) = self.wine.run_to_files(self.wine.command(&self.ctl).args(args));
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let status = first
+            .strip_prefix("status 0x")
+            .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or_else(|| panic!("lklfsd-ctl {args:?}: {text}{err}"));
+        (status, rest.trim_end().to_string())
+    }
+
+    fn ctl_ok(&self, args: &[&str]) -> String {
+        let (status, out) = self.ctl(args);
+        assert_eq!(status, 0, "lklfsd-ctl {args:?}: {status:#x} {out}");
+        out
+    }
+
+    fn stat(&self, name: &str) -> u64 {
+        let stats = self.ctl_ok(&["stats"]);
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {stats}"))
+    }
+}
+
+/// The self-test's report: step -> (status, information, detail).
+fn report(text: &str) -> Vec<(String, String, u64, String)> {
+    text.lines()
+        .map(|l| {
+            let mut parts = l.splitn(4, ' ');
+            let step = parts.next().unwrap().to_string();
+            let status = parts.next().unwrap_or("").to_string();
+            let info = parts.next().unwrap_or("0").parse().unwrap_or(0);
+            (step, status, info, parts.next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+fn e2fsck_clean(image: &Path) {
+    let out = Command::new("e2fsck").arg("-fn").arg(image).output().unwrap();
+    assert!(
+        out.status.success(),
+        "e2fsck -fn: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn debugfs_cat(image: &Path, path: &str) -> Vec<u8> {
+    let out = Command::new("debugfs")
+        .arg("-R")
+        .arg(format!("cat {path}"))
+        .arg(image)
+        .output()
+        .unwrap();
+    out.stdout
+}
+
+#[test]
+fn driver_serves_an_ext4_image_under_wine() {
+    let driver = build_driver();
+    let scratch = Scratch::new("wine");
+    let image = make_image(&scratch.0);
+    let before = fs::read(&image).unwrap();
+    let d = Installed::new(&driver);
+
+    // Loaded, Linux not booted yet (it boots at the first mount).
+    assert_eq!(d.stat("kernel_state"), 0);
+    assert_eq!(d.stat("linux_bytes"), 0);
+
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    let list = d.ctl_ok(&["list"]);
+    assert_eq!(list, format!("0 0 {} -1", 64 << 20));
+
+    // The self-test: MOUNT_VOLUME, then CREATE/QUERY_DIRECTORY/... IRPs.
+    let text = d.ctl_ok(&["selftest", "0"]);
+    let steps = report(&text);
+    for (step, status, _, _) in &steps {
+        assert_eq!(status, "SUCCESS", "self-test step {step}:\n{text}");
+    }
+    let detail = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s.0 == name)
+            .unwrap_or_else(|| panic!("no step {name} in\n{text}"))
+    };
+    let mut names: Vec<String> = fs::read_dir(scratch.0.join("tree"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .chain([".", "..", "lost+found"].map(String::from))
+        .collect();
+    names.sort();
+    assert_eq!(detail("query_directory:\\").3, names.join("|"));
+    let hello = fs::read_to_string(scratch.0.join("tree/hello.txt")).unwrap();
+    assert_eq!(detail("query_information:\\hello.txt").3, format!("size={}", hello.len()));
+    assert_eq!(detail("read:\\hello.txt").2, hello.len() as u64);
+    assert_eq!(detail("read:\\hello.txt").3, hello.replace('\n', "\\n"));
+    assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
+    assert_eq!(detail("write:\\from-driver.txt").2, 29);
+    assert_eq!(d.stat("kernel_state"), 1);
+    assert_eq!(d.stat("volumes"), 0, "the self-test dismounts");
+
+    // A volume handle: sectors read back as the image has them, volume
+    // information, flush, and FSCTL_DISMOUNT_VOLUME (an IOCTL under Wine).
+    let volume = d.ctl_ok(&["mount", "0"]);
+    let sectors = d.ctl_ok(&["volume", &volume, "read", "1024", "1024"]);
+    let image_now = fs::read(&image).unwrap();
+    let hex: String = image_now[1024..2048].iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(sectors, hex, "the superblock through the volume handle");
+    let (status, _) = d.ctl(&["volume", &volume, "read", "1000", "512"]);
+    assert_eq!(status, 0xC000_000D, "an unaligned volume read");
+    let (status, _) = d.ctl(&["volume", &volume, "write", "0", "512"]);
+    assert_eq!(status, 0xC000_0022, "writing a mounted volume's sectors");
+    // FileFsSizeInformation: total and free units, sectors per unit, bytes per sector.
+    let size = d.ctl_ok(&["volume", &volume, "volinfo", "3", "24"]);
+    let bytes: Vec<u8> = (0..size.len()).step_by(2).map(|i| u8::from_str_radix(&size[i..i + 2], 16).unwrap()).collect();
+    let unit = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as u64
+        * u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as u64;
+    let total = u64::from_le_bytes(bytes[0..8].try_into().unwrap()) * unit;
+    assert!(total > 32 << 20 && total <= 64 << 20, "volume size {total}");
+    d.ctl_ok(&["volume", &volume, "flush"]);
+    // The driver completes the dismount with success (its error count does
+    // not move); Wine's ntdll then tries to unmount a Unix device for the
+    // handle and reports STATUS_BAD_DEVICE_TYPE itself.
+    let errors = d.stat("errors");
+    let (status, _) = d.ctl(&["volume", &volume, "fsctl", "0x90020"]);
+    assert!(status == 0 || status == 0xC000_00CB, "FSCTL_DISMOUNT_VOLUME: {status:#x}");
+    assert_eq!(d.stat("errors"), errors, "the driver failed the dismount");
+    assert_eq!(d.stat("volumes"), 0);
+
+    // Bad IOCTL buffers get a status and change nothing.
+    let images = d.ctl_ok(&["list"]);
+    let attach = lklfsd_control_code(0x800, 2);
+    for (code, input, output, want) in [
+        (attach, 3, 4, 0xC000_000D_u32),        // shorter than its head
+        (attach, 7, 4, 0xC000_000D),            // an odd path length
+        (attach, 1 << 20, 4, 0xC000_0033),      // a huge path of NULs
+        (lklfsd_control_code(0x801, 2), 3, 0, 0xC000_000D), // detach: short
+        (lklfsd_control_code(0x803, 0), 0, 10, 0xC000_0023), // statistics: small output
+        (lklfsd_control_code(0x804, 2), 11, 4, 0xC000_000D), // mount: short
+        (lklfsd_control_code(0x804, 2), 13, 4, 0xC000_000D), // mount: long
+        (lklfsd_control_code(0x8ff, 0), 0, 0, 0xC000_0010),  // unknown
+    ] {
+        let (status, _) = d.ctl(&["raw", &code.to_string(), &input.to_string(), &output.to_string()]);
+        assert_eq!(status, want, "IOCTL {code:#x} in {input} out {output}");
+    }
+    assert_eq!(d.ctl_ok(&["list"]), images, "bad buffers changed the images");
+    let (status, _) = d.ctl(&["mount", "7"]);
+    assert_eq!(status, 0xC000_000E, "mount of a disk that is not there");
+    let mut other = scratch.0.join("not-ext4.img");
+    fs::write(&other, vec![0u8; 1 << 20]).unwrap();
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&other)]), "1");
+    let (status, _) = d.ctl(&["mount", "1"]);
+    assert_eq!(status, 0xC000_014F, "a disk of zeroes is not recognised");
+    d.ctl_ok(&["detach", "1"]);
+    other.set_extension("missing");
+    let (status, _) = d.ctl(&["attach", &z_path(&other)]);
+    assert_eq!(status, 0xC000_0034, "attaching a file that does not exist");
+
+    d.ctl_ok(&["detach", "0"]);
+    assert_eq!(d.ctl_ok(&["list"]), "");
+    let requests = d.stat("requests.3");
+    assert!(requests > 0, "READ requests counted");
+    let unload = d.stop();
+    assert_eq!(
+        unload, "LklM 0 0 LklH 0 0 threads 0 semaphores 0 timers 0 dead 0",
+        "what unload left"
+    );
+
+    e2fsck_clean(&image);
+    assert_eq!(debugfs_cat(&image, "/from-driver.txt"), b"written through IRP_MJ_WRITE\n");
+    assert_eq!(debugfs_cat(&image, "/hello.txt"), hello.as_bytes());
+    assert_ne!(fs::read(&image).unwrap(), before, "the driver wrote to the image");
+}
+
+/// CTL_CODE(FILE_DEVICE_DISK_FILE_SYSTEM, function, METHOD_BUFFERED, access).
+fn lklfsd_control_code(function: u32, access: u32) -> u32 {
+    (8 << 16) | (access << 14) | (function << 2)
+}
+
+#[test]
+fn a_linux_panic_is_contained() {
+    let driver = build_driver();
+    let scratch = Scratch::new("panic");
+    let image = make_image(&scratch.0);
+    let d = Installed::new(&driver);
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    d.ctl_ok(&["mount", "0"]);
+    assert_eq!(d.stat("kernel_state"), 1);
+
+    // Linux panics (sysrq's crash): the request that made it fails with a
+    // status, and winedevice (the "Windows kernel") stays up.
+    let (status, _) = d.ctl(&["panic"]);
+    assert_eq!(status, 0xC000_0183, "STATUS_DRIVER_INTERNAL_ERROR");
+    assert_eq!(d.stat("kernel_state"), 2);
+    let console = d.ctl_ok(&["stats"]);
+    assert!(console.contains("sysrq triggered crash"), "{console}");
+    // Every later request that needs Linux fails the same way.
+    let (status, _) = d.ctl(&["volume", "0", "read", "0", "512"]);
+    assert_eq!(status, 0xC000_0183);
+    let (status, _) = d.ctl(&["selftest", "0"]);
+    assert_eq!(status, 0xC000_0183);
+    // What does not need Linux still works.
+    assert_eq!(d.ctl_ok(&["list"]), format!("0 0 {} 0", 64 << 20));
+
+    // Unload after the panic: every thread ends, Linux's memory is freed;
+    // the host objects Linux held (its semaphores) and the abandoned
+    // volume stay, since no code that owns them can run.
+    let unload = d.stop();
+    let fields: Vec<&str> = unload.split(' ').collect();
+    assert_eq!(&fields[..3], ["LklM", "0", "0"], "{unload}");
+    assert_eq!(&fields[6..8], ["threads", "0"], "{unload}");
+    assert_eq!(&fields[12..], ["dead", "1"], "{unload}");
+    // The driver loads again, with a new kernel.
+    d.start();
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    d.ctl_ok(&["mount", "0"]);
+    assert_eq!(d.stat("kernel_state"), 1);
+    d.ctl_ok(&["detach", "0"]);
+    d.stop();
+    // The panic struck a mounted file system: the journal makes it whole.
+    let out = Command::new("e2fsck").arg("-fy").arg(&image).output().unwrap();
+    assert!(out.status.code().unwrap_or(8) < 4, "e2fsck -fy: {}", String::from_utf8_lossy(&out.stdout));
+    e2fsck_clean(&image);
+}
+
+/// Every NT routine the driver imports, checked against the list in the
+/// repository: a new import is a deliberate change (and must be checked
+/// against Wine's stubs, see ../shared/notes/wine-kernel.md).
+#[test]
+fn imports_are_the_listed_ones() {
+    let driver = build_driver();
+    let out = Command::new("x86_64-w64-mingw32-objdump")
+        .arg("-p")
+        .arg(driver.join("lklfsd.sys"))
+        .output()
+        .expect("x86_64-w64-mingw32-objdump (binutils-mingw-w64-x86-64)");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut imports = Vec::new();
+    let mut dll = String::new();
+    for line in text.lines() {
+        if let Some(name) = line.trim().strip_prefix("DLL Name: ") {
+            dll = name.to_ascii_lowercase();
+        } else if !dll.is_empty() {
+            // "	  vma  Hint/Ord Member-Name" rows: hint, then the name.
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() == 3 && cols[1].chars().all(|c| c.is_ascii_digit()) && u64::from_str_radix(cols[0], 16).is_ok() {
+                imports.push(format!("{dll} {}", cols[2]));
+            }
+        }
+    }
+    imports.sort();
+    let listed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("imports.txt")).unwrap();
+    let listed: Vec<String> = listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(String::from)
+        .collect();
+    assert_eq!(imports, listed, "the driver's imports changed: update fsd/driver/imports.txt deliberately");
+}
