@@ -3,15 +3,18 @@
 # source, its build tools, ccache, the file system tools the tests check
 # against (e2fsprogs, dosfstools, btrfs-progs, xfsprogs, fdisk, mount for
 # losetup, mtools, fuse3, fuse2fs), util-linux (flock, fallocate),
-# mingw-w64 (the reference for Windows structure layouts, and the Windows
-# linker), Debian's Rust for Windows targets (rustc-web, cargo-web,
-# rust-web-src), Wine, and cargo-make.
+# mingw-w64 (the reference for Windows structure layouts, the Windows
+# linker, and the DDK headers and import libraries the driver is built
+# from), libclang (bindgen reads those headers), osslsigncode and openssl
+# (test-signing the driver), Debian's Rust for Windows targets (rustc-web,
+# cargo-web, rust-web-src), Wine, and cargo-make.
 # Idempotent.
 set -euo pipefail
 
 packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
 	  mount util-linux xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
-	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 rustc-web cargo-web
+	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
+	  libclang-dev osslsigncode openssl rustc-web cargo-web
 	  rust-web-src wine64)
 missing=()
 for p in "${packages[@]}"; do

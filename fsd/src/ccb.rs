@@ -143,6 +143,12 @@ impl Ccb {
         self.is_dir
     }
 
+    /// Where the file was last seen in the kernel's tree (what change
+    /// notifications are matched against).
+    pub fn kernel_path(&self) -> &[u8] {
+        &self.path
+    }
+
     /// The access this open was granted.
     pub fn granted_access(&self) -> u32 {
         self.access

@@ -93,6 +93,18 @@ pub fn lock(vol: &Volume, ccb: &Ccb, req: &LockRequest) -> Completion {
     NtStatus::PENDING.into()
 }
 
+/// The waiting request named `tag` is given up (its IRP was cancelled):
+/// true if it was still waiting (then the caller completes it), false if
+/// it was granted or released meanwhile.
+pub fn cancel_waiting(vol: &Volume, tag: u64) -> bool {
+    let mut state = vol.state.lock();
+    state.fcbs.values_mut().any(|fcb| {
+        let before = fcb.waiting.len();
+        fcb.waiting.retain(|w| w.tag != tag);
+        before != fcb.waiting.len()
+    })
+}
+
 /// Which locks an unlock request releases.
 pub enum Unlock {
     /// IRP_MN_UNLOCK_SINGLE: exactly this range and key.

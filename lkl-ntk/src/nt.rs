@@ -1,6 +1,13 @@
 //! The NT kernel's types and routines, as bindgen made them from mingw-w64's
 //! DDK headers (see build.rs).
-#![allow(non_camel_case_types, non_snake_case, non_upper_case_globals, dead_code, unnecessary_transmutes, clippy::all)]
+#![allow(
+    non_camel_case_types,
+    non_snake_case,
+    non_upper_case_globals,
+    dead_code,
+    unnecessary_transmutes,
+    clippy::all
+)]
 include!(concat!(env!("OUT_DIR"), "/nt.rs"));
 
 /// What the headers give only as enumerators the allowlist leaves out, or

@@ -144,7 +144,13 @@ pub fn run_on_own_thread(body: impl FnOnce() + Send + 'static) -> Result<(), nt:
     })?;
     // SAFETY: the event above.
     unsafe {
-        nt::KeWaitForSingleObject(done.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut())
+        nt::KeWaitForSingleObject(
+            done.get().cast(),
+            nt::Executive,
+            nt::KernelMode as i8,
+            0,
+            null_mut(),
+        )
     };
     Ok(())
 }

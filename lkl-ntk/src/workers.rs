@@ -143,7 +143,10 @@ fn ended() {
 /// A parked thread is about to end: if it is a worker, it counts as ended.
 pub(crate) fn end_parked() {
     let thread = current_thread();
-    if let Some(w) = WORKERS.iter().find(|w| w.thread.load(Ordering::Relaxed) == thread) {
+    if let Some(w) = WORKERS
+        .iter()
+        .find(|w| w.thread.load(Ordering::Relaxed) == thread)
+    {
         w.thread.store(0, Ordering::Relaxed);
         ended();
     }
@@ -213,7 +216,13 @@ pub fn stop() {
     if RUNNING.load(Ordering::Acquire) > 0 {
         // SAFETY: ENDED was initialised by start.
         unsafe {
-            nt::KeWaitForSingleObject(ENDED.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut())
+            nt::KeWaitForSingleObject(
+                ENDED.get().cast(),
+                nt::Executive,
+                nt::KernelMode as i8,
+                0,
+                null_mut(),
+            )
         };
     }
 }

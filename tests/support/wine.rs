@@ -177,7 +177,8 @@ impl Wine {
             .stderr(std::fs::File::create(&err_path).unwrap())
             .status()
             .unwrap();
-        let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
+        let read =
+            |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned();
         let (out, err) = (read(&out_path), read(&err_path));
         let _ = std::fs::remove_file(out_path);
         let _ = std::fs::remove_file(err_path);

@@ -178,17 +178,17 @@ impl Statistics {
 
     pub fn encode(&self, out: &mut [u8]) {
         let tail = [
-                self.errors,
-                self.linux_blocks,
-                self.linux_bytes,
-                self.heap_blocks,
-                self.heap_bytes,
-                self.linux_ns,
-                self.boot_ns,
-                self.kernel_state,
-                self.threads,
-                self.images,
-                self.volumes,
+            self.errors,
+            self.linux_blocks,
+            self.linux_bytes,
+            self.heap_blocks,
+            self.heap_bytes,
+            self.linux_ns,
+            self.boot_ns,
+            self.kernel_state,
+            self.threads,
+            self.images,
+            self.volumes,
         ];
         let words = self.requests.iter().chain(tail.iter());
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {

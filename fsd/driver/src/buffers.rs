@@ -9,7 +9,11 @@ use lkl_ntk::nt;
 use crate::irp::Irp;
 
 /// `len` bytes of the request's data buffer.
-pub fn data<'a>(irp: Irp, device: *mut nt::DEVICE_OBJECT, len: usize) -> Result<&'a mut [u8], NtStatus> {
+pub fn data<'a>(
+    irp: Irp,
+    device: *mut nt::DEVICE_OBJECT,
+    len: usize,
+) -> Result<&'a mut [u8], NtStatus> {
     if len == 0 {
         return Ok(&mut []);
     }

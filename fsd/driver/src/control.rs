@@ -15,11 +15,20 @@ use crate::{driver, image_disk, linux, mount, selftest, stats, volume};
 
 pub fn dispatch(irp: Irp) -> i32 {
     match irp.major() as u32 {
-        nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(Completion::ok(0)),
-        nt::IRP_MJ_FILE_SYSTEM_CONTROL => in_linux(irp, |irp| mount::fsctl(driver(), irp)),
+        nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
+            irp.complete(Completion::ok(0))
+        }
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL => {
+            completed_in_linux(irp, |irp| mount::fsctl(driver(), irp))
+        }
         nt::IRP_MJ_DEVICE_CONTROL => ioctl(irp),
         _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
     }
+}
+
+/// Serves a control request in Linux; control requests are never pended.
+fn completed_in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Completion + Send + 'static) -> i32 {
+    in_linux(irp, move |irp| Some(serve(irp)))
 }
 
 /// The input and the output of a METHOD_BUFFERED IOCTL (one system buffer).
@@ -41,7 +50,11 @@ fn buffers(irp: Irp) -> Buffers {
     };
     Buffers {
         input,
-        out_len: if sys.is_null() { 0 } else { p.OutputBufferLength as usize },
+        out_len: if sys.is_null() {
+            0
+        } else {
+            p.OutputBufferLength as usize
+        },
     }
 }
 
@@ -51,7 +64,13 @@ fn answer(irp: Irp, out_len: usize, bytes: &[u8]) -> Completion {
         return NtStatus::BUFFER_TOO_SMALL.into();
     }
     // SAFETY: the system buffer has out_len bytes of room.
-    unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), irp.system_buffer().cast::<u8>(), bytes.len()) };
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            bytes.as_ptr(),
+            irp.system_buffer().cast::<u8>(),
+            bytes.len(),
+        )
+    };
     Completion::ok(bytes.len() as u64)
 }
 
@@ -63,7 +82,10 @@ fn ioctl(irp: Irp) -> i32 {
     // SAFETY: as in buffers.
     let code = unsafe { irp.stack().Parameters.DeviceIoControl.IoControlCode };
     let b = buffers(irp);
-    let test_only = matches!(code, ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_RELAY);
+    let test_only = matches!(
+        code,
+        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_RELAY
+    );
     if test_only && !driver().settings.test_mode {
         return irp.complete_status(NtStatus::ACCESS_DENIED);
     }
@@ -92,7 +114,7 @@ fn ioctl(irp: Irp) -> i32 {
             Some(device) => {
                 let number = u32_input(&b.input).unwrap_or(u32::MAX);
                 let device = device as usize;
-                in_linux(irp, move |_| {
+                completed_in_linux(irp, move |_| {
                     volume::dismount_on(device as *mut nt::DEVICE_OBJECT);
                     match image_disk::detach(number) {
                         Ok(()) => Completion::ok(0),
@@ -105,10 +127,17 @@ fn ioctl(irp: Irp) -> i32 {
             None => irp.complete_status(NtStatus::INVALID_PARAMETER),
             Some(req) => match image_disk::device(req.disk).map(|d| d as usize) {
                 None => irp.complete_status(NtStatus::NO_SUCH_DEVICE),
-                Some(device) => in_linux(irp, move |irp| {
+                Some(device) => completed_in_linux(irp, move |irp| {
                     let device = device as *mut nt::DEVICE_OBJECT;
                     let read_only = req.flags & ctl::ATTACH_READ_ONLY != 0;
-                    match mount::mount(driver(), device, core::ptr::null_mut(), req.partition, read_only, true) {
+                    match mount::mount(
+                        driver(),
+                        device,
+                        core::ptr::null_mut(),
+                        req.partition,
+                        read_only,
+                        true,
+                    ) {
                         Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
                         Err(e) => e.into(),
                     }
@@ -119,14 +148,14 @@ fn ioctl(irp: Irp) -> i32 {
             None => irp.complete_status(NtStatus::INVALID_PARAMETER),
             Some(device) => {
                 let device = device as usize;
-                in_linux(irp, move |irp| {
-                let report = selftest::run(device as *mut nt::DEVICE_OBJECT);
-                let n = report.len().min(b.out_len);
-                answer(irp, b.out_len, &report.as_bytes()[..n])
-            })
+                completed_in_linux(irp, move |irp| {
+                    let report = selftest::run(device as *mut nt::DEVICE_OBJECT);
+                    let n = report.len().min(b.out_len);
+                    answer(irp, b.out_len, &report.as_bytes()[..n])
+                })
             }
         },
-        ctl::IOCTL_PANIC => in_linux(irp, |_| {
+        ctl::IOCTL_PANIC => completed_in_linux(irp, |_| {
             selftest::panic_linux();
             NtStatus::DRIVER_INTERNAL_ERROR.into()
         }),

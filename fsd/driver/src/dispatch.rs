@@ -16,10 +16,14 @@ use crate::image_disk::Image;
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{
-    cleanup, close, control, create, dirctrl, fileinfo, flush, fsctl, read, stats, volinfo, write,
+    cleanup, close, control, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, read, security,
+    stats, volinfo, write,
 };
 
-pub unsafe extern "C" fn dispatch(device: *mut nt::DEVICE_OBJECT, irp: *mut nt::IRP) -> nt::NTSTATUS {
+pub unsafe extern "C" fn dispatch(
+    device: *mut nt::DEVICE_OBJECT,
+    irp: *mut nt::IRP,
+) -> nt::NTSTATUS {
     let irp = Irp(irp);
     stats::request(irp.major());
     let ext = devices::extension(device);
@@ -40,33 +44,49 @@ pub unsafe extern "C" fn dispatch(device: *mut nt::DEVICE_OBJECT, irp: *mut nt::
     status
 }
 
-fn volume_request(vol: &MountedVolume, irp: Irp) -> Completion {
-    match irp.major() as u32 {
+/// Serves a request on a volume; None when it was pended (a lock that
+/// waits, a change notification), to be completed later. Whatever it
+/// changed completes the notifications waiting for it.
+fn volume_request(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
+    let c = match irp.major() as u32 {
         nt::IRP_MJ_CREATE => create::create(vol, irp),
         nt::IRP_MJ_CLOSE => close::close(vol, irp),
         nt::IRP_MJ_CLEANUP => cleanup::cleanup(vol, irp),
         nt::IRP_MJ_READ => read::read(vol, irp),
         nt::IRP_MJ_WRITE => write::write(vol, irp),
-        nt::IRP_MJ_DIRECTORY_CONTROL => dirctrl::directory_control(vol, irp),
+        nt::IRP_MJ_DIRECTORY_CONTROL => dirctrl::directory_control(vol, irp)?,
         nt::IRP_MJ_QUERY_INFORMATION => fileinfo::query(vol, irp),
         nt::IRP_MJ_SET_INFORMATION => fileinfo::set(vol, irp),
+        nt::IRP_MJ_QUERY_EA => ea::query(vol, irp),
+        nt::IRP_MJ_SET_EA => ea::set(vol, irp),
         nt::IRP_MJ_QUERY_VOLUME_INFORMATION => volinfo::query(vol, irp),
         nt::IRP_MJ_FLUSH_BUFFERS => flush::flush(vol, irp),
         nt::IRP_MJ_FILE_SYSTEM_CONTROL | nt::IRP_MJ_DEVICE_CONTROL => fsctl::fsctl(vol, irp),
+        nt::IRP_MJ_LOCK_CONTROL => lockctl::lock_control(vol, irp)?,
+        nt::IRP_MJ_QUERY_SECURITY => security::query(vol, irp),
+        nt::IRP_MJ_SET_SECURITY => security::set(vol, irp),
         _ => NtStatus::INVALID_DEVICE_REQUEST.into(),
-    }
+    };
+    dirctrl::deliver(vol);
+    Some(c)
 }
 
-/// Serves `irp` with `serve` in Linux and completes it: in place on a
-/// worker, else pended and posted to one. Returns what dispatch returns.
-pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Completion + Send + 'static) -> i32 {
+/// Serves `irp` with `serve` in Linux and completes it (unless `serve`
+/// pended it): in place on a worker, else marked pending and posted to
+/// one. Returns what dispatch returns.
+pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Option<Completion> + Send + 'static) -> i32 {
     if workers::is_worker() {
-        return irp.complete(timed(serve, irp));
+        return match timed(serve, irp) {
+            Some(c) => irp.complete(c),
+            None => NtStatus::PENDING.0 as i32,
+        };
     }
     irp.mark_pending();
     workers::post(workers::Job {
         work: Box::new(move || {
-            irp.complete(timed(serve, irp));
+            if let Some(c) = timed(serve, irp) {
+                irp.complete(c);
+            }
         }),
         if_dead: Box::new(move || {
             irp.complete(dead(irp));
@@ -75,9 +95,9 @@ pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Completion + Send + 'static
     NtStatus::PENDING.0 as i32
 }
 
-fn timed(serve: impl FnOnce(Irp) -> Completion, irp: Irp) -> Completion {
+fn timed(serve: impl FnOnce(Irp) -> Option<Completion>, irp: Irp) -> Option<Completion> {
     if lkl_ntk::death::is_dead() {
-        return dead(irp);
+        return Some(dead(irp));
     }
     let start = <lkl_ntk::NtkHost as lkl::Host>::monotonic_ns();
     let c = serve(irp);

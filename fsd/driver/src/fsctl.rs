@@ -20,7 +20,11 @@ fn request(irp: Irp) -> (u32, usize, usize) {
     // SAFETY: FileSystemControl and DeviceIoControl share their layout:
     // OutputBufferLength, InputBufferLength, code, Type3InputBuffer.
     let p = unsafe { stack.Parameters.DeviceIoControl };
-    (p.IoControlCode, p.InputBufferLength as usize, p.OutputBufferLength as usize)
+    (
+        p.IoControlCode,
+        p.InputBufferLength as usize,
+        p.OutputBufferLength as usize,
+    )
 }
 
 pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {

@@ -47,11 +47,7 @@ fn status(s: i32) -> NtStatus {
 }
 
 /// Opens the image at NT path `path` (UTF-16 bytes) and makes its disk.
-pub fn attach(
-    driver: *mut nt::DRIVER_OBJECT,
-    flags: u32,
-    path: &[u8],
-) -> Result<u32, NtStatus> {
+pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result<u32, NtStatus> {
     let units: Vec<u16> = path
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -73,7 +69,9 @@ pub fn attach(
         }
     };
     let mut images = IMAGES.lock();
-    let number = (0..).find(|n| images.iter().all(|i| i.number != *n)).unwrap();
+    let number = (0..)
+        .find(|n| images.iter().all(|i| i.number != *n))
+        .unwrap();
     let mut image = Box::new(Image {
         number,
         flags,
@@ -265,7 +263,9 @@ impl Image {
                 let fits = offset >= 0
                     && (offset as u64) % SECTOR == 0
                     && length % SECTOR == 0
-                    && (offset as u64).checked_add(length).is_some_and(|end| end <= self.size);
+                    && (offset as u64)
+                        .checked_add(length)
+                        .is_some_and(|end| end <= self.size);
                 if !fits {
                     return irp.complete_status(NtStatus::INVALID_PARAMETER);
                 }
@@ -302,11 +302,13 @@ impl Image {
         match p.IoControlCode {
             nt::IOCTL_DISK_GET_LENGTH_INFO => answer(&self.size.to_le_bytes()),
             nt::IOCTL_DISK_GET_DRIVE_GEOMETRY => answer(&self.geometry()),
-            nt::IOCTL_DISK_IS_WRITABLE => irp.complete_status(if self.flags & ATTACH_READ_ONLY != 0 {
-                NtStatus::MEDIA_WRITE_PROTECTED
-            } else {
-                NtStatus::SUCCESS
-            }),
+            nt::IOCTL_DISK_IS_WRITABLE => {
+                irp.complete_status(if self.flags & ATTACH_READ_ONLY != 0 {
+                    NtStatus::MEDIA_WRITE_PROTECTED
+                } else {
+                    NtStatus::SUCCESS
+                })
+            }
             nt::IOCTL_DISK_CHECK_VERIFY | nt::IOCTL_STORAGE_CHECK_VERIFY => {
                 irp.complete(Completion::ok(0))
             }
@@ -382,12 +384,26 @@ impl Image {
         let s = unsafe {
             if major == nt::IRP_MJ_READ {
                 nt::ZwReadFile(
-                    self.file, null_mut(), None, null_mut(), &mut iosb, buffer, length, &mut offset,
+                    self.file,
+                    null_mut(),
+                    None,
+                    null_mut(),
+                    &mut iosb,
+                    buffer,
+                    length,
+                    &mut offset,
                     null_mut(),
                 )
             } else {
                 nt::ZwWriteFile(
-                    self.file, null_mut(), None, null_mut(), &mut iosb, buffer, length, &mut offset,
+                    self.file,
+                    null_mut(),
+                    None,
+                    null_mut(),
+                    &mut iosb,
+                    buffer,
+                    length,
+                    &mut offset,
                     null_mut(),
                 )
             }

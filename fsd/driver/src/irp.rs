@@ -18,7 +18,14 @@ unsafe impl Send for Irp {}
 impl Irp {
     pub fn stack(&self) -> &mut nt::IO_STACK_LOCATION {
         // SAFETY: an IRP in dispatch has a current stack location.
-        unsafe { &mut *(*self.0).Tail.Overlay.__bindgen_anon_2.__bindgen_anon_1.CurrentStackLocation }
+        unsafe {
+            &mut *(*self.0)
+                .Tail
+                .Overlay
+                .__bindgen_anon_2
+                .__bindgen_anon_1
+                .CurrentStackLocation
+        }
     }
 
     pub fn raw(&self) -> &mut nt::IRP {
@@ -95,7 +102,8 @@ pub fn mdl_address(mdl: *mut nt::MDL) -> *mut c_void {
     // SAFETY: a live MDL of an IRP in service.
     unsafe {
         let m = &*mdl;
-        if m.MdlFlags as u32 & (nt::MDL_MAPPED_TO_SYSTEM_VA | nt::MDL_SOURCE_IS_NONPAGED_POOL) != 0 {
+        if m.MdlFlags as u32 & (nt::MDL_MAPPED_TO_SYSTEM_VA | nt::MDL_SOURCE_IS_NONPAGED_POOL) != 0
+        {
             m.MappedSystemVa
         } else {
             nt::MmMapLockedPagesSpecifyCache(

@@ -3,10 +3,12 @@
 //! kernel and serves IRPs for Linux volumes through the `fsd` core.
 //!
 //! One module per IRP major function (create, close, cleanup, read,
-//! write, dirctrl, fileinfo, volinfo, fsctl, flush) decodes its stack
+//! write, dirctrl, fileinfo, ea, volinfo, fsctl, flush, lockctl,
+//! security) decodes its stack
 //! location into the core's request and completes the IRP, over support
 //! modules: `dispatch` (routing, and posting to the workers that alone
-//! run Linux code), `irp` and `buffers` (IRP access), `file` (file object
+//! run Linux code), `pending` (IRPs that wait), `irp` and `buffers` (IRP
+//! access), `file` (file object
 //! to CCB), `devices`, `control` (the control device's IOCTLs),
 //! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
@@ -26,6 +28,7 @@ mod create;
 mod devices;
 mod dirctrl;
 mod dispatch;
+mod ea;
 mod file;
 mod fileinfo;
 mod flush;
@@ -33,11 +36,14 @@ mod fsctl;
 mod image_disk;
 mod irp;
 mod linux;
+mod lockctl;
 mod lower_disk;
 mod mount;
+mod pending;
 mod read;
 mod registry;
 mod runtime;
+mod security;
 mod selftest;
 mod send;
 mod stats;
@@ -147,6 +153,7 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
         // Linux died: nothing of it may run again.
         volume::abandon_all();
     }
+    pending::cancel_all();
     image_disk::detach_all();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::death::release_parked();

@@ -86,7 +86,15 @@ unsafe extern "C" fn irp_done(
 
 impl LowerDisk {
     /// Sends one IRP for `len` bytes at `buf` (null for a flush).
-    fn send(&self, major: u32, buf: *mut u8, len: usize, offset: u64, fua: bool, batch: *const Batch) {
+    fn send(
+        &self,
+        major: u32,
+        buf: *mut u8,
+        len: usize,
+        offset: u64,
+        fua: bool,
+        batch: *const Batch,
+    ) {
         // SAFETY: the device is live while mounted; the IRP, its stack
         // location and its MDL are ours until irp_done frees them.
         unsafe {
@@ -120,7 +128,8 @@ impl LowerDisk {
             }
             (*next).CompletionRoutine = Some(irp_done);
             (*next).Context = batch.cast_mut().cast();
-            (*next).Control = (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
+            (*next).Control =
+                (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
             nt::IofCallDriver(self.device, irp);
         }
     }

@@ -7,8 +7,8 @@ use alloc::sync::Arc;
 use alloc::vec;
 use core::ptr::null_mut;
 
-use fsd::{Completion, NtStatus, Volume};
 use core::ffi::c_void;
+use fsd::{Completion, NtStatus, Volume};
 
 use lkl_ntk::nt;
 
@@ -34,7 +34,11 @@ pub fn recognise(head: &[u8]) -> Option<&'static str> {
 const HEAD: usize = 0x10000 + 4096;
 
 /// Reads `buf.len()` bytes at `offset` of `device`, waiting.
-pub fn read_device(device: *mut nt::DEVICE_OBJECT, offset: u64, buf: &mut [u8]) -> Result<(), NtStatus> {
+pub fn read_device(
+    device: *mut nt::DEVICE_OBJECT,
+    offset: u64,
+    buf: &mut [u8],
+) -> Result<(), NtStatus> {
     let (ptr, len) = (buf.as_mut_ptr(), buf.len());
     let mut attached = true;
     let o = send(device, nt::IRP_MJ_READ, 0, null_mut(), |s, irp| {
@@ -57,11 +61,17 @@ pub fn read_device(device: *mut nt::DEVICE_OBJECT, offset: u64, buf: &mut [u8]) 
 pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
     let mut length = 0u64;
     let out = (&mut length as *mut u64).cast::<c_void>();
-    let o = send(device, nt::IRP_MJ_DEVICE_CONTROL, 0, null_mut(), |s, irp| {
-        irp.AssociatedIrp.SystemBuffer = out;
-        s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_LENGTH_INFO;
-        s.Parameters.DeviceIoControl.OutputBufferLength = 8;
-    });
+    let o = send(
+        device,
+        nt::IRP_MJ_DEVICE_CONTROL,
+        0,
+        null_mut(),
+        |s, irp| {
+            irp.AssociatedIrp.SystemBuffer = out;
+            s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_LENGTH_INFO;
+            s.Parameters.DeviceIoControl.OutputBufferLength = 8;
+        },
+    );
     if o.status.is_error() {
         return Err(o.status);
     }

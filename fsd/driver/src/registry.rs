@@ -97,7 +97,14 @@ pub fn record(path: &mut [u16], name: &str, text: &[u8]) {
     let len = ascii_units(text, &mut data) + 1;
     // SAFETY: live strings and data of the sizes given; the handle is ours.
     unsafe {
-        nt::ZwSetValueKey(key, &mut value_name, 0, nt::REG_SZ, data.as_mut_ptr().cast(), (len * 2) as u32);
+        nt::ZwSetValueKey(
+            key,
+            &mut value_name,
+            0,
+            nt::REG_SZ,
+            data.as_mut_ptr().cast(),
+            (len * 2) as u32,
+        );
         nt::ZwClose(key);
     }
 }

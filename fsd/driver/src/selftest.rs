@@ -50,7 +50,10 @@ struct Report(String);
 
 impl Report {
     fn step(&mut self, name: &str, o: &Outcome, detail: &str) {
-        let status = o.status.name().map_or_else(|| format!("{:#010x}", o.status.0), String::from);
+        let status = o
+            .status
+            .name()
+            .map_or_else(|| format!("{:#010x}", o.status.0), String::from);
         self.0 += &format!("{name} {status} {} {detail}\n", o.information);
     }
 }
@@ -64,7 +67,13 @@ const FILE_CREATE: u32 = 2;
 const FILE_NAMES_INFORMATION: u32 = 12;
 const FILE_STANDARD_INFORMATION: u32 = 5;
 
-fn create(vdo: *mut nt::DEVICE_OBJECT, f: &mut File, disposition: u32, options: u32, access: u32) -> Outcome {
+fn create(
+    vdo: *mut nt::DEVICE_OBJECT,
+    f: &mut File,
+    disposition: u32,
+    options: u32,
+    access: u32,
+) -> Outcome {
     let mut security: nt::IO_SECURITY_CONTEXT = zeroed();
     security.DesiredAccess = access;
     let sec = &mut security as *mut nt::IO_SECURITY_CONTEXT;
@@ -102,18 +111,105 @@ fn names(buf: &[u8]) -> Vec<String> {
     out
 }
 
-/// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs,
-/// and dismounts it.
+const FILE_NOTIFY_CHANGE_FILE_NAME: u32 = 1;
+const OWNER_GROUP_DACL: u32 = 1 | 2 | 4;
+const FILE_END_OF_FILE_INFORMATION: u32 = 20;
+const FSCTL_LOCK_VOLUME: u32 = 0x0009_0018;
+const FSCTL_UNLOCK_VOLUME: u32 = 0x0009_001C;
+const FSCTL_DISMOUNT_VOLUME: u32 = 0x0009_0020;
+const IRP_MN_LOCK: u32 = 1;
+const IRP_MN_UNLOCK_SINGLE: u32 = 2;
+
+/// A FILE_FULL_EA_INFORMATION of one EA.
+fn full_ea(name: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut ea = vec![0u8; 8];
+    ea[5] = name.len() as u8;
+    ea[6..8].copy_from_slice(&(value.len() as u16).to_le_bytes());
+    ea.extend_from_slice(name);
+    ea.push(0);
+    ea.extend_from_slice(value);
+    ea
+}
+
+/// The first EA of a FILE_FULL_EA_INFORMATION list, as `NAME=value`.
+fn first_ea(buf: &[u8]) -> String {
+    if buf.len() < 8 {
+        return String::new();
+    }
+    let (n, v) = (
+        buf[5] as usize,
+        u16::from_le_bytes([buf[6], buf[7]]) as usize,
+    );
+    let name = buf.get(8..8 + n).unwrap_or(&[]);
+    let value = buf.get(9 + n..9 + n + v).unwrap_or(&[]);
+    format!(
+        "{}={}",
+        String::from_utf8_lossy(name),
+        String::from_utf8_lossy(value)
+    )
+}
+
+/// The first FILE_NOTIFY_INFORMATION record, as `action:name`.
+fn first_notification(buf: &[u8]) -> String {
+    if buf.len() < 12 {
+        return String::new();
+    }
+    let action = u32::from_le_bytes(buf[4..8].try_into().unwrap());
+    let len = u32::from_le_bytes(buf[8..12].try_into().unwrap()) as usize;
+    let units: Vec<u16> = buf[12..(12 + len).min(buf.len())]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    format!("{action}:{}", String::from_utf16_lossy(&units))
+}
+
+/// A byte-range lock request (IRP_MN_LOCK or IRP_MN_UNLOCK_SINGLE).
+fn lock_irp(
+    vdo: *mut nt::DEVICE_OBJECT,
+    f: &mut File,
+    minor: u32,
+    length: &mut nt::LARGE_INTEGER,
+    flags: u32,
+) -> crate::send::Sent {
+    let len: *mut nt::LARGE_INTEGER = length;
+    crate::send::start(vdo, nt::IRP_MJ_LOCK_CONTROL, minor, f.ptr(), |s, _| {
+        s.Parameters.LockControl.Length = len;
+        s.Parameters.LockControl.ByteOffset.QuadPart = 0;
+        s.Flags = flags as u8;
+    })
+}
+
+fn fsctl(vdo: *mut nt::DEVICE_OBJECT, f: &mut File, code: u32) -> Outcome {
+    send(
+        vdo,
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL,
+        nt::IRP_MN_USER_FS_REQUEST,
+        f.ptr(),
+        |s, _| {
+            s.Parameters.FileSystemControl.FsControlCode = code;
+        },
+    )
+}
+
+/// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs
+/// of every major function a file system serves, and dismounts it with
+/// FSCTL_DISMOUNT_VOLUME.
 pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     let mut report = Report(String::new());
     let mut vpb: Box<nt::VPB> = Box::new(zeroed());
     vpb.Size = core::mem::size_of::<nt::VPB>() as i16;
     vpb.RealDevice = device;
     let vpb_ptr: *mut nt::VPB = &mut *vpb;
-    let o = send(driver().control, nt::IRP_MJ_FILE_SYSTEM_CONTROL, nt::IRP_MN_MOUNT_VOLUME, null_mut(), |s, _| {
-        s.Parameters.MountVolume.Vpb = vpb_ptr;
-        s.Parameters.MountVolume.DeviceObject = device;
-    });
+    let o = send(
+        driver().control,
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL,
+        nt::IRP_MN_MOUNT_VOLUME,
+        null_mut(),
+        |s, _| {
+            s.Parameters.MountVolume.Vpb = vpb_ptr;
+            s.Parameters.MountVolume.DeviceObject = device;
+        },
+    );
     report.step("mount", &o, "");
     let vdo = vpb.DeviceObject;
     if o.status.is_error() || vdo.is_null() {
@@ -121,31 +217,74 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     }
 
     let mut root = File::new("\\");
-    let o = create(vdo, &mut root, FILE_OPEN, FILE_DIRECTORY_FILE, FILE_LIST_DIRECTORY);
+    let o = create(
+        vdo,
+        &mut root,
+        FILE_OPEN,
+        FILE_DIRECTORY_FILE,
+        FILE_LIST_DIRECTORY,
+    );
     report.step("create:\\", &o, "");
     let mut listing = vec![0u8; 64 << 10];
     let buf = listing.as_mut_ptr();
-    let o = send(vdo, nt::IRP_MJ_DIRECTORY_CONTROL, nt::IRP_MN_QUERY_DIRECTORY, root.ptr(), |s, irp| {
-        irp.UserBuffer = buf.cast();
-        s.Parameters.QueryDirectory.Length = (64 << 10) as u32;
-        s.Parameters.QueryDirectory.FileInformationClass = FILE_NAMES_INFORMATION;
-        s.Flags = nt::SL_RESTART_SCAN as u8;
-    });
+    let o = send(
+        vdo,
+        nt::IRP_MJ_DIRECTORY_CONTROL,
+        nt::IRP_MN_QUERY_DIRECTORY,
+        root.ptr(),
+        |s, irp| {
+            irp.UserBuffer = buf.cast();
+            s.Parameters.QueryDirectory.Length = (64 << 10) as u32;
+            s.Parameters.QueryDirectory.FileInformationClass = FILE_NAMES_INFORMATION;
+            s.Flags = nt::SL_RESTART_SCAN as u8;
+        },
+    );
     let mut listed = names(&listing[..(o.information as usize).min(listing.len())]);
     listed.sort();
     report.step("query_directory:\\", &o, &listed.join("|"));
-    close(vdo, &mut root, &mut report, "\\");
+    // A change notification on the root, pended until a file is made.
+    let mut notified = vec![0u8; 4096];
+    let nbuf = notified.as_mut_ptr();
+    let notify = crate::send::start(
+        vdo,
+        nt::IRP_MJ_DIRECTORY_CONTROL,
+        nt::IRP_MN_NOTIFY_CHANGE_DIRECTORY,
+        root.ptr(),
+        |s, irp| {
+            irp.UserBuffer = nbuf.cast();
+            s.Parameters.NotifyDirectory.Length = 4096;
+            s.Parameters.NotifyDirectory.CompletionFilter = FILE_NOTIFY_CHANGE_FILE_NAME;
+        },
+    );
+    let o = Outcome::of(if notify.is_done() {
+        NtStatus::UNEXPECTED_IO_ERROR
+    } else {
+        NtStatus::PENDING
+    });
+    report.step("notify_pending:\\", &o, "");
 
     let mut hello = File::new("\\hello.txt");
-    let o = create(vdo, &mut hello, FILE_OPEN, FILE_NON_DIRECTORY_FILE, GENERIC_READ_WRITE);
+    let o = create(
+        vdo,
+        &mut hello,
+        FILE_OPEN,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ_WRITE,
+    );
     report.step("create:\\hello.txt", &o, "");
     let mut info = [0u8; 24];
     let info_ptr = info.as_mut_ptr();
-    let o = send(vdo, nt::IRP_MJ_QUERY_INFORMATION, 0, hello.ptr(), |s, irp| {
-        irp.AssociatedIrp.SystemBuffer = info_ptr.cast();
-        s.Parameters.QueryFile.Length = 24;
-        s.Parameters.QueryFile.FileInformationClass = FILE_STANDARD_INFORMATION;
-    });
+    let o = send(
+        vdo,
+        nt::IRP_MJ_QUERY_INFORMATION,
+        0,
+        hello.ptr(),
+        |s, irp| {
+            irp.AssociatedIrp.SystemBuffer = info_ptr.cast();
+            s.Parameters.QueryFile.Length = 24;
+            s.Parameters.QueryFile.FileInformationClass = FILE_STANDARD_INFORMATION;
+        },
+    );
     let size = u64::from_le_bytes(info[8..16].try_into().unwrap());
     report.step("query_information:\\hello.txt", &o, &format!("size={size}"));
     let mut data = vec![0u8; 4096];
@@ -155,13 +294,111 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         s.Parameters.Read.Length = 4096;
         s.Parameters.Read.ByteOffset.QuadPart = 0;
     });
-    let text = String::from_utf8_lossy(&data[..(o.information as usize).min(4096)]).replace('\n', "\\n");
+    let text =
+        String::from_utf8_lossy(&data[..(o.information as usize).min(4096)]).replace('\n', "\\n");
     report.step("read:\\hello.txt", &o, &text);
+
+    // Extended attributes: set one, read it back.
+    let mut ea = full_ea(b"SELFTEST", b"through IRP_MJ_SET_EA");
+    let (ea_ptr, ea_len) = (ea.as_mut_ptr(), ea.len());
+    let o = send(vdo, nt::IRP_MJ_SET_EA, 0, hello.ptr(), |s, irp| {
+        irp.UserBuffer = ea_ptr.cast();
+        s.Parameters.SetEa.Length = ea_len as u32;
+    });
+    report.step("set_ea:\\hello.txt", &o, "");
+    let mut eas = vec![0u8; 1024];
+    let eas_ptr = eas.as_mut_ptr();
+    let o = send(vdo, nt::IRP_MJ_QUERY_EA, 0, hello.ptr(), |s, irp| {
+        irp.UserBuffer = eas_ptr.cast();
+        s.Parameters.QueryEa.Length = 1024;
+        s.Flags = nt::SL_RESTART_SCAN as u8;
+    });
+    report.step(
+        "query_ea:\\hello.txt",
+        &o,
+        &first_ea(&eas[..(o.information as usize).min(1024)]),
+    );
+
+    // Security: the descriptor made from owner, group and mode, and set
+    // back unchanged.
+    let mut sd = vec![0u8; 4096];
+    let sd_ptr = sd.as_mut_ptr();
+    let o = send(vdo, nt::IRP_MJ_QUERY_SECURITY, 0, hello.ptr(), |s, irp| {
+        irp.UserBuffer = sd_ptr.cast();
+        s.Parameters.QuerySecurity.SecurityInformation = OWNER_GROUP_DACL;
+        s.Parameters.QuerySecurity.Length = 4096;
+    });
+    report.step("query_security:\\hello.txt", &o, "");
+    let o = send(vdo, nt::IRP_MJ_SET_SECURITY, 0, hello.ptr(), |s, _| {
+        s.Parameters.SetSecurity.SecurityInformation = OWNER_GROUP_DACL;
+        s.Parameters.SetSecurity.SecurityDescriptor = sd_ptr.cast();
+    });
+    report.step("set_security:\\hello.txt", &o, "");
+
+    // Byte-range locks: a second open's lock waits (pended) until the
+    // first open unlocks.
+    let mut other = File::new("\\hello.txt");
+    let o = create(
+        vdo,
+        &mut other,
+        FILE_OPEN,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ_WRITE,
+    );
+    report.step("create:\\hello.txt#2", &o, "");
+    let mut ten: nt::LARGE_INTEGER = zeroed();
+    ten.QuadPart = 10;
+    let first = lock_irp(
+        vdo,
+        &mut hello,
+        IRP_MN_LOCK,
+        &mut ten,
+        nt::SL_EXCLUSIVE_LOCK | nt::SL_FAIL_IMMEDIATELY,
+    )
+    .wait();
+    report.step("lock", &first, "");
+    let waiting = lock_irp(
+        vdo,
+        &mut other,
+        IRP_MN_LOCK,
+        &mut ten,
+        nt::SL_EXCLUSIVE_LOCK,
+    );
+    let o = Outcome::of(if waiting.is_done() {
+        NtStatus::UNEXPECTED_IO_ERROR
+    } else {
+        NtStatus::PENDING
+    });
+    report.step("lock_pending", &o, "");
+    let o = lock_irp(vdo, &mut hello, IRP_MN_UNLOCK_SINGLE, &mut ten, 0).wait();
+    report.step("unlock", &o, "");
+    report.step("lock_granted", &waiting.wait(), "");
+    close(vdo, &mut other, &mut report, "\\hello.txt#2");
     close(vdo, &mut hello, &mut report, "\\hello.txt");
 
     let mut made = File::new("\\from-driver.txt");
-    let o = create(vdo, &mut made, FILE_CREATE, FILE_NON_DIRECTORY_FILE, GENERIC_READ_WRITE);
+    let o = create(
+        vdo,
+        &mut made,
+        FILE_CREATE,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ_WRITE,
+    );
     report.step("create:\\from-driver.txt", &o, "");
+    // Completed by the create; if not, the root's cleanup below ends it.
+    let mut unfinished = None;
+    if notify.is_done() {
+        let o = notify.wait();
+        let d = first_notification(&notified[..(o.information as usize).min(4096)]);
+        report.step("notify_completed:\\", &o, &d);
+    } else {
+        report.step(
+            "notify_completed:\\",
+            &Outcome::of(NtStatus::UNEXPECTED_IO_ERROR),
+            "still pending",
+        );
+        unfinished = Some(notify);
+    }
     let mut written = *b"written through IRP_MJ_WRITE\n";
     let w = written.as_mut_ptr();
     let o = send(vdo, nt::IRP_MJ_WRITE, 0, made.ptr(), |s, irp| {
@@ -170,21 +407,64 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         s.Parameters.Write.ByteOffset.QuadPart = 0;
     });
     report.step("write:\\from-driver.txt", &o, "");
+    let o = send(vdo, nt::IRP_MJ_FLUSH_BUFFERS, 0, made.ptr(), |_, _| {});
+    report.step("flush:\\from-driver.txt", &o, "");
     close(vdo, &mut made, &mut report, "\\from-driver.txt");
 
-    let number = crate::volume::on_device(device);
-    let o = match number.map(crate::volume::dismount) {
-        Some(Ok(())) => Outcome::of(NtStatus::SUCCESS),
-        Some(Err(e)) => Outcome::of(e),
-        None => Outcome::of(NtStatus::NO_SUCH_DEVICE),
-    };
-    report.step("dismount", &o, "");
+    let mut sized = File::new("\\sized.bin");
+    let o = create(
+        vdo,
+        &mut sized,
+        FILE_CREATE,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ_WRITE,
+    );
+    report.step("create:\\sized.bin", &o, "");
+    let mut eof = 12345u64.to_le_bytes();
+    let eof_ptr = eof.as_mut_ptr();
+    let o = send(vdo, nt::IRP_MJ_SET_INFORMATION, 0, sized.ptr(), |s, irp| {
+        irp.AssociatedIrp.SystemBuffer = eof_ptr.cast();
+        s.Parameters.SetFile.Length = 8;
+        s.Parameters.SetFile.FileInformationClass = FILE_END_OF_FILE_INFORMATION;
+    });
+    report.step("set_information:\\sized.bin", &o, "");
+    close(vdo, &mut sized, &mut report, "\\sized.bin");
+    close(vdo, &mut root, &mut report, "\\");
+    if let Some(notify) = unfinished {
+        report.step("notify_cleanup:\\", &notify.wait(), "");
+    }
+
+    // The volume itself: lock, unlock, dismount.
+    let mut whole = File::new("");
+    let o = create(vdo, &mut whole, FILE_OPEN, 0, GENERIC_READ_WRITE);
+    report.step("create:volume", &o, "");
+    report.step(
+        "fsctl:lock_volume",
+        &fsctl(vdo, &mut whole, FSCTL_LOCK_VOLUME),
+        "",
+    );
+    report.step(
+        "fsctl:unlock_volume",
+        &fsctl(vdo, &mut whole, FSCTL_UNLOCK_VOLUME),
+        "",
+    );
+    report.step(
+        "fsctl:dismount_volume",
+        &fsctl(vdo, &mut whole, FSCTL_DISMOUNT_VOLUME),
+        "",
+    );
+    close(vdo, &mut whole, &mut report, "volume");
     report.0
 }
 
 /// Makes Linux panic, as a crash inside the kernel would (sysrq's "c").
 pub fn panic_linux() {
-    let fd = lkl::sys::openat(lkl::uapi::AT_FDCWD, "/proc/sysrq-trigger", lkl::uapi::O_WRONLY, 0);
+    let fd = lkl::sys::openat(
+        lkl::uapi::AT_FDCWD,
+        "/proc/sysrq-trigger",
+        lkl::uapi::O_WRONLY,
+        0,
+    );
     if let Ok(fd) = fd {
         let _ = lkl::sys::write(fd, b"c");
         let _ = lkl::sys::close(fd);

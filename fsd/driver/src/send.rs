@@ -4,6 +4,7 @@
 //! location, and the completion routine hands it back (so its status and
 //! Information can be read) by setting an event; then it is freed, with
 //! the MDL it may carry.
+use alloc::boxed::Box;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 
@@ -44,15 +45,32 @@ pub fn send(
     file: *mut nt::FILE_OBJECT,
     fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
 ) -> Outcome {
-    let event = Shared::new(zeroed::<nt::KEVENT>());
+    start(device, major, minor, file, fill).wait()
+}
+
+/// An IRP sent and not yet waited for (one that may stay pending).
+pub struct Sent {
+    irp: *mut nt::IRP,
+    event: Box<Shared<nt::KEVENT>>,
+}
+
+/// Sends an IRP as [`send`] does, without waiting for it.
+pub fn start(
+    device: *mut nt::DEVICE_OBJECT,
+    major: u32,
+    minor: u32,
+    file: *mut nt::FILE_OBJECT,
+    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+) -> Sent {
+    let event = Box::new(Shared::new(zeroed::<nt::KEVENT>()));
     // SAFETY: a fresh IRP for `device`, its next stack location filled
-    // here; the completion routine gives it back to us, and the wait
-    // keeps the event alive until then.
+    // here; the completion routine gives it back to us, and the event
+    // (boxed) lives until the Sent is waited for.
     unsafe {
         nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0);
         let irp = nt::IoAllocateIrp((*device).StackSize, 0);
         if irp.is_null() {
-            return Outcome::of(NtStatus::INSUFFICIENT_RESOURCES);
+            return Sent { irp, event };
         }
         (*irp).RequestorMode = nt::KernelMode as i8;
         (*irp).Tail.Overlay.OriginalFileObject = file;
@@ -70,15 +88,52 @@ pub fn send(
         fill(next, &mut *irp);
         next.CompletionRoutine = Some(done);
         next.Context = event.get().cast();
-        next.Control = (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
+        next.Control =
+            (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
         nt::IofCallDriver(device, irp);
-        nt::KeWaitForSingleObject(event.get().cast(), nt::Executive, nt::KernelMode as i8, 0, null_mut());
-        let out = Outcome {
-            status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
-            information: (*irp).IoStatus.Information,
-        };
-        free_irp(irp);
-        out
+        Sent { irp, event }
+    }
+}
+
+impl Sent {
+    /// Whether the IRP has completed.
+    pub fn is_done(&self) -> bool {
+        // SAFETY: the Sent's own event; a zero timeout only polls.
+        self.irp.is_null()
+            || unsafe {
+                let mut zero: nt::LARGE_INTEGER = zeroed();
+                nt::KeWaitForSingleObject(
+                    self.event.get().cast(),
+                    nt::Executive,
+                    nt::KernelMode as i8,
+                    0,
+                    &mut zero,
+                ) == 0
+            }
+    }
+
+    /// Waits for the IRP's completion; its status and Information.
+    pub fn wait(self) -> Outcome {
+        if self.irp.is_null() {
+            return Outcome::of(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        // SAFETY: the event the completion routine sets; then the IRP is
+        // ours again, read and freed once.
+        unsafe {
+            nt::KeWaitForSingleObject(
+                self.event.get().cast(),
+                nt::Executive,
+                nt::KernelMode as i8,
+                0,
+                null_mut(),
+            );
+            let out = Outcome {
+                status: NtStatus((*self.irp).IoStatus.__bindgen_anon_1.Status as u32),
+                information: (*self.irp).IoStatus.Information,
+            };
+            free_irp(self.irp);
+            out
+        }
     }
 }
 

@@ -84,7 +84,9 @@ pub fn add(
     link: bool,
 ) -> Result<u32, NtStatus> {
     let mut volumes = VOLUMES.lock();
-    let number = (0..).find(|n| volumes.iter().all(|v| v.number != *n)).unwrap();
+    let number = (0..)
+        .find(|n| volumes.iter().all(|v| v.number != *n))
+        .unwrap();
     let mut v = Box::new(MountedVolume {
         number,
         core,
@@ -162,7 +164,11 @@ pub fn dismount(number: u32) -> Result<(), NtStatus> {
         let _ = disk.remove();
     }
     if v.linked {
-        devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
+        devices::unlink(&format!(
+            "{}{}",
+            lklfsd_control::VOLUME_DOS_PREFIX,
+            v.number
+        ));
     }
     // SAFETY: the VPB was the target's; it no longer names our device.
     unsafe {
@@ -199,7 +205,11 @@ pub fn dismount_all() {
 pub fn abandon_all() {
     for v in core::mem::take(&mut *VOLUMES.lock()) {
         if v.linked && !v.is_dismounted() {
-            devices::unlink(&format!("{}{}", lklfsd_control::VOLUME_DOS_PREFIX, v.number));
+            devices::unlink(&format!(
+                "{}{}",
+                lklfsd_control::VOLUME_DOS_PREFIX,
+                v.number
+            ));
         }
         v.delete_device();
         core::mem::forget(v);

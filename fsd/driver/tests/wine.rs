@@ -22,7 +22,11 @@ fn build_driver() -> PathBuf {
         .arg(wine::workspace_root().join("scripts/driver.sh"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "driver build: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "driver build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
@@ -50,7 +54,13 @@ fn make_image(dir: &Path) -> PathBuf {
     fs::create_dir_all(tree.join("dir")).unwrap();
     fs::write(tree.join("hello.txt"), "hello from ext4\n").unwrap();
     fs::write(tree.join("dir/a.txt"), "a\n").unwrap();
-    fs::write(tree.join("big.bin"), (0..200_000u32).map(|i| (i % 251) as u8).collect::<Vec<u8>>()).unwrap();
+    fs::write(
+        tree.join("big.bin"),
+        (0..200_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     let image = dir.join("disk.img");
     let f = fs::File::create(&image).unwrap();
     f.set_len(64 << 20).unwrap();
@@ -61,7 +71,11 @@ fn make_image(dir: &Path) -> PathBuf {
         .env("E2FSPROGS_FAKE_TIME", "1700000000")
         .output()
         .expect("mkfs.ext4 (e2fsprogs)");
-    assert!(out.status.success(), "mkfs.ext4: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mkfs.ext4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     image
 }
 
@@ -95,14 +109,28 @@ impl Installed {
         // starts it (AddService flag 0x800).
         let (ok, out) = wine.run(
             "rundll32",
-            &["setupapi.dll,InstallHinfSection", "DefaultInstall.NTamd64", "132", "C:\\lklfsd\\lklfsd.inf"],
+            &[
+                "setupapi.dll,InstallHinfSection",
+                "DefaultInstall.NTamd64",
+                "132",
+                "C:\\lklfsd\\lklfsd.inf",
+            ],
         );
         assert!(ok, "INF install: {out}");
-        assert!(wine.drive_c().join("windows/system32/drivers/lklfsd.sys").exists());
+        assert!(wine
+            .drive_c()
+            .join("windows/system32/drivers/lklfsd.sys")
+            .exists());
         assert_eq!(wine.reg_query(SERVICE_KEY, "Type").as_deref(), Some("0x2"));
         assert_eq!(wine.reg_query(SERVICE_KEY, "Start").as_deref(), Some("0x3"));
-        assert_eq!(wine.reg_query(SERVICE_KEY, "Group").as_deref(), Some("File System"));
-        assert_eq!(wine.reg_query(SERVICE_KEY, "LinuxMemoryMiB").as_deref(), Some("0x40"));
+        assert_eq!(
+            wine.reg_query(SERVICE_KEY, "Group").as_deref(),
+            Some("File System")
+        );
+        assert_eq!(
+            wine.reg_query(SERVICE_KEY, "LinuxMemoryMiB").as_deref(),
+            Some("0x40")
+        );
         let installed = Installed {
             wine,
             _session: session,
@@ -114,7 +142,17 @@ impl Installed {
         installed.stop();
         let (ok, out) = installed.wine.run(
             "reg",
-            &["add", SERVICE_KEY, "/v", "TestMode", "/t", "REG_DWORD", "/d", "1", "/f"],
+            &[
+                "add",
+                SERVICE_KEY,
+                "/v",
+                "TestMode",
+                "/t",
+                "REG_DWORD",
+                "/d",
+                "1",
+                "/f",
+            ],
         );
         assert!(ok, "reg add: {out}");
         installed.start();
@@ -131,12 +169,16 @@ impl Installed {
     fn stop(&self) -> String {
         let (ok, out) = self.wine.run("net", &["stop", "lklfsd"]);
         assert!(ok, "net stop: {out}");
-        self.wine.reg_query(SERVICE_KEY, "LastUnload").unwrap_or_default()
+        self.wine
+            .reg_query(SERVICE_KEY, "LastUnload")
+            .unwrap_or_default()
     }
 
     /// Runs the client: the status it printed and the lines after it.
     fn ctl(&self, args: &[&str]) -> (u32, String) {
-        let (_, text, err) = self.wine.run_to_files(self.wine.command(&self.ctl).args(args));
+        let (_, text, err) = self
+            .wine
+            .run_to_files(self.wine.command(&self.ctl).args(args));
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let status = first
             .strip_prefix("status 0x")
@@ -174,7 +216,11 @@ fn report(text: &str) -> Vec<(String, String, u64, String)> {
 }
 
 fn e2fsck_clean(image: &Path) {
-    let out = Command::new("e2fsck").arg("-fn").arg(image).output().unwrap();
+    let out = Command::new("e2fsck")
+        .arg("-fn")
+        .arg(image)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "e2fsck -fn: {}{}",
@@ -213,8 +259,55 @@ fn driver_serves_an_ext4_image_under_wine() {
     let text = d.ctl_ok(&["selftest", "0"]);
     let steps = report(&text);
     for (step, status, _, _) in &steps {
-        assert_eq!(status, "SUCCESS", "self-test step {step}:\n{text}");
+        let want = if step.ends_with("_pending") || step.starts_with("notify_pending") {
+            "PENDING"
+        } else {
+            "SUCCESS"
+        };
+        assert_eq!(status, want, "self-test step {step}:\n{text}");
     }
+    let expected_steps = [
+        "mount",
+        "create:\\",
+        "query_directory:\\",
+        "notify_pending:\\",
+        "create:\\hello.txt",
+        "query_information:\\hello.txt",
+        "read:\\hello.txt",
+        "set_ea:\\hello.txt",
+        "query_ea:\\hello.txt",
+        "query_security:\\hello.txt",
+        "set_security:\\hello.txt",
+        "create:\\hello.txt#2",
+        "lock",
+        "lock_pending",
+        "unlock",
+        "lock_granted",
+        "cleanup:\\hello.txt#2",
+        "close:\\hello.txt#2",
+        "cleanup:\\hello.txt",
+        "close:\\hello.txt",
+        "create:\\from-driver.txt",
+        "notify_completed:\\",
+        "write:\\from-driver.txt",
+        "flush:\\from-driver.txt",
+        "cleanup:\\from-driver.txt",
+        "close:\\from-driver.txt",
+        "create:\\sized.bin",
+        "set_information:\\sized.bin",
+        "cleanup:\\sized.bin",
+        "close:\\sized.bin",
+        "cleanup:\\",
+        "close:\\",
+        "create:volume",
+        "fsctl:lock_volume",
+        "fsctl:unlock_volume",
+        "fsctl:dismount_volume",
+        "cleanup:volume",
+        "close:volume",
+    ];
+    let done: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(done, expected_steps, "self-test steps:\n{text}");
     let detail = |name: &str| {
         steps
             .iter()
@@ -229,11 +322,24 @@ fn driver_serves_an_ext4_image_under_wine() {
     names.sort();
     assert_eq!(detail("query_directory:\\").3, names.join("|"));
     let hello = fs::read_to_string(scratch.0.join("tree/hello.txt")).unwrap();
-    assert_eq!(detail("query_information:\\hello.txt").3, format!("size={}", hello.len()));
+    assert_eq!(
+        detail("query_information:\\hello.txt").3,
+        format!("size={}", hello.len())
+    );
     assert_eq!(detail("read:\\hello.txt").2, hello.len() as u64);
     assert_eq!(detail("read:\\hello.txt").3, hello.replace('\n', "\\n"));
     assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
     assert_eq!(detail("write:\\from-driver.txt").2, 29);
+    assert_eq!(
+        detail("query_ea:\\hello.txt").3,
+        "SELFTEST=through IRP_MJ_SET_EA"
+    );
+    assert!(
+        detail("query_security:\\hello.txt").2 > 20,
+        "a security descriptor"
+    );
+    // FILE_ACTION_ADDED (1) of the file made after the notification.
+    assert_eq!(detail("notify_completed:\\").3, "1:from-driver.txt");
     assert_eq!(d.stat("kernel_state"), 1);
     assert_eq!(d.stat("volumes"), 0, "the self-test dismounts");
 
@@ -242,7 +348,10 @@ fn driver_serves_an_ext4_image_under_wine() {
     let volume = d.ctl_ok(&["mount", "0"]);
     let sectors = d.ctl_ok(&["volume", &volume, "read", "1024", "1024"]);
     let image_now = fs::read(&image).unwrap();
-    let hex: String = image_now[1024..2048].iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = image_now[1024..2048]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     assert_eq!(sectors, hex, "the superblock through the volume handle");
     let (status, _) = d.ctl(&["volume", &volume, "read", "1000", "512"]);
     assert_eq!(status, 0xC000_000D, "an unaligned volume read");
@@ -250,7 +359,10 @@ fn driver_serves_an_ext4_image_under_wine() {
     assert_eq!(status, 0xC000_0022, "writing a mounted volume's sectors");
     // FileFsSizeInformation: total and free units, sectors per unit, bytes per sector.
     let size = d.ctl_ok(&["volume", &volume, "volinfo", "3", "24"]);
-    let bytes: Vec<u8> = (0..size.len()).step_by(2).map(|i| u8::from_str_radix(&size[i..i + 2], 16).unwrap()).collect();
+    let bytes: Vec<u8> = (0..size.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&size[i..i + 2], 16).unwrap())
+        .collect();
     let unit = u32::from_le_bytes(bytes[16..20].try_into().unwrap()) as u64
         * u32::from_le_bytes(bytes[20..24].try_into().unwrap()) as u64;
     let total = u64::from_le_bytes(bytes[0..8].try_into().unwrap()) * unit;
@@ -261,7 +373,10 @@ fn driver_serves_an_ext4_image_under_wine() {
     // handle and reports STATUS_BAD_DEVICE_TYPE itself.
     let errors = d.stat("errors");
     let (status, _) = d.ctl(&["volume", &volume, "fsctl", "0x90020"]);
-    assert!(status == 0 || status == 0xC000_00CB, "FSCTL_DISMOUNT_VOLUME: {status:#x}");
+    assert!(
+        status == 0 || status == 0xC000_00CB,
+        "FSCTL_DISMOUNT_VOLUME: {status:#x}"
+    );
     assert_eq!(d.stat("errors"), errors, "the driver failed the dismount");
     assert_eq!(d.stat("volumes"), 0);
 
@@ -269,19 +384,28 @@ fn driver_serves_an_ext4_image_under_wine() {
     let images = d.ctl_ok(&["list"]);
     let attach = lklfsd_control_code(0x800, 2);
     for (code, input, output, want) in [
-        (attach, 3, 4, 0xC000_000D_u32),        // shorter than its head
-        (attach, 7, 4, 0xC000_000D),            // an odd path length
-        (attach, 1 << 20, 4, 0xC000_0033),      // a huge path of NULs
+        (attach, 3, 4, 0xC000_000D_u32),   // shorter than its head
+        (attach, 7, 4, 0xC000_000D),       // an odd path length
+        (attach, 1 << 20, 4, 0xC000_0033), // a huge path of NULs
         (lklfsd_control_code(0x801, 2), 3, 0, 0xC000_000D), // detach: short
         (lklfsd_control_code(0x803, 0), 0, 10, 0xC000_0023), // statistics: small output
         (lklfsd_control_code(0x804, 2), 11, 4, 0xC000_000D), // mount: short
         (lklfsd_control_code(0x804, 2), 13, 4, 0xC000_000D), // mount: long
-        (lklfsd_control_code(0x8ff, 0), 0, 0, 0xC000_0010),  // unknown
+        (lklfsd_control_code(0x8ff, 0), 0, 0, 0xC000_0010), // unknown
     ] {
-        let (status, _) = d.ctl(&["raw", &code.to_string(), &input.to_string(), &output.to_string()]);
+        let (status, _) = d.ctl(&[
+            "raw",
+            &code.to_string(),
+            &input.to_string(),
+            &output.to_string(),
+        ]);
         assert_eq!(status, want, "IOCTL {code:#x} in {input} out {output}");
     }
-    assert_eq!(d.ctl_ok(&["list"]), images, "bad buffers changed the images");
+    assert_eq!(
+        d.ctl_ok(&["list"]),
+        images,
+        "bad buffers changed the images"
+    );
     let (status, _) = d.ctl(&["mount", "7"]);
     assert_eq!(status, 0xC000_000E, "mount of a disk that is not there");
     let mut other = scratch.0.join("not-ext4.img");
@@ -305,9 +429,37 @@ fn driver_serves_an_ext4_image_under_wine() {
     );
 
     e2fsck_clean(&image);
-    assert_eq!(debugfs_cat(&image, "/from-driver.txt"), b"written through IRP_MJ_WRITE\n");
+    assert_eq!(
+        debugfs_cat(&image, "/from-driver.txt"),
+        b"written through IRP_MJ_WRITE\n"
+    );
     assert_eq!(debugfs_cat(&image, "/hello.txt"), hello.as_bytes());
-    assert_ne!(fs::read(&image).unwrap(), before, "the driver wrote to the image");
+    // Windows EA names are case-insensitive: the core keeps them in lower case.
+    let ea = Command::new("debugfs")
+        .args(["-R", "ea_list /hello.txt"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    let ea = String::from_utf8_lossy(&ea.stdout);
+    assert!(
+        ea.contains("user.selftest (21) = \"through IRP_MJ_SET_EA\""),
+        "{ea}"
+    );
+    let stat = Command::new("debugfs")
+        .args(["-R", "stat /sized.bin"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&stat.stdout).contains("Size: 12345"),
+        "{}",
+        String::from_utf8_lossy(&stat.stdout)
+    );
+    assert_ne!(
+        fs::read(&image).unwrap(),
+        before,
+        "the driver wrote to the image"
+    );
 }
 
 /// CTL_CODE(FILE_DEVICE_DISK_FILE_SYSTEM, function, METHOD_BUFFERED, access).
@@ -356,8 +508,16 @@ fn a_linux_panic_is_contained() {
     d.ctl_ok(&["detach", "0"]);
     d.stop();
     // The panic struck a mounted file system: the journal makes it whole.
-    let out = Command::new("e2fsck").arg("-fy").arg(&image).output().unwrap();
-    assert!(out.status.code().unwrap_or(8) < 4, "e2fsck -fy: {}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("e2fsck")
+        .arg("-fy")
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().unwrap_or(8) < 4,
+        "e2fsck -fy: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     e2fsck_clean(&image);
 }
 
@@ -382,17 +542,24 @@ fn imports_are_the_listed_ones() {
         } else if !dll.is_empty() {
             // "	  vma  Hint/Ord Member-Name" rows: hint, then the name.
             let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() == 3 && cols[1].chars().all(|c| c.is_ascii_digit()) && u64::from_str_radix(cols[0], 16).is_ok() {
+            if cols.len() == 3
+                && cols[1].chars().all(|c| c.is_ascii_digit())
+                && u64::from_str_radix(cols[0], 16).is_ok()
+            {
                 imports.push(format!("{dll} {}", cols[2]));
             }
         }
     }
     imports.sort();
-    let listed = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("imports.txt")).unwrap();
+    let listed =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("imports.txt")).unwrap();
     let listed: Vec<String> = listed
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(String::from)
         .collect();
-    assert_eq!(imports, listed, "the driver's imports changed: update fsd/driver/imports.txt deliberately");
+    assert_eq!(
+        imports, listed,
+        "the driver's imports changed: update fsd/driver/imports.txt deliberately"
+    );
 }

@@ -31,20 +31,81 @@ mod windows {
 
     #[link(name = "kernel32")]
     unsafe extern "system" {
-        fn CreateFileW(name: *const u16, access: u32, share: u32, sa: *mut c_void, disposition: u32, flags: u32, template: Handle) -> Handle;
+        fn CreateFileW(
+            name: *const u16,
+            access: u32,
+            share: u32,
+            sa: *mut c_void,
+            disposition: u32,
+            flags: u32,
+            template: Handle,
+        ) -> Handle;
         fn CloseHandle(h: Handle) -> i32;
-        fn GetFullPathNameW(name: *const u16, len: u32, buf: *mut u16, file_part: *mut *mut u16) -> u32;
+        fn GetFullPathNameW(
+            name: *const u16,
+            len: u32,
+            buf: *mut u16,
+            file_part: *mut *mut u16,
+        ) -> u32;
         fn GetLastError() -> u32;
     }
 
     #[link(name = "ntdll")]
     unsafe extern "system" {
-        fn NtDeviceIoControlFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, code: u32, input: *const c_void, in_len: u32, output: *mut c_void, out_len: u32) -> i32;
-        fn NtFsControlFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, code: u32, input: *const c_void, in_len: u32, output: *mut c_void, out_len: u32) -> i32;
-        fn NtReadFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, buf: *mut c_void, len: u32, offset: *const i64, key: *const u32) -> i32;
-        fn NtWriteFile(h: Handle, event: Handle, apc: *mut c_void, ctx: *mut c_void, iosb: *mut IoStatus, buf: *const c_void, len: u32, offset: *const i64, key: *const u32) -> i32;
+        fn NtDeviceIoControlFile(
+            h: Handle,
+            event: Handle,
+            apc: *mut c_void,
+            ctx: *mut c_void,
+            iosb: *mut IoStatus,
+            code: u32,
+            input: *const c_void,
+            in_len: u32,
+            output: *mut c_void,
+            out_len: u32,
+        ) -> i32;
+        fn NtFsControlFile(
+            h: Handle,
+            event: Handle,
+            apc: *mut c_void,
+            ctx: *mut c_void,
+            iosb: *mut IoStatus,
+            code: u32,
+            input: *const c_void,
+            in_len: u32,
+            output: *mut c_void,
+            out_len: u32,
+        ) -> i32;
+        fn NtReadFile(
+            h: Handle,
+            event: Handle,
+            apc: *mut c_void,
+            ctx: *mut c_void,
+            iosb: *mut IoStatus,
+            buf: *mut c_void,
+            len: u32,
+            offset: *const i64,
+            key: *const u32,
+        ) -> i32;
+        fn NtWriteFile(
+            h: Handle,
+            event: Handle,
+            apc: *mut c_void,
+            ctx: *mut c_void,
+            iosb: *mut IoStatus,
+            buf: *const c_void,
+            len: u32,
+            offset: *const i64,
+            key: *const u32,
+        ) -> i32;
         fn NtFlushBuffersFile(h: Handle, iosb: *mut IoStatus) -> i32;
-        fn NtQueryVolumeInformationFile(h: Handle, iosb: *mut IoStatus, buf: *mut c_void, len: u32, class: u32) -> i32;
+        fn NtQueryVolumeInformationFile(
+            h: Handle,
+            iosb: *mut IoStatus,
+            buf: *mut c_void,
+            len: u32,
+            class: u32,
+        ) -> i32;
     }
 
     const GENERIC_READ_WRITE: u32 = 0x8000_0000 | 0x4000_0000;
@@ -59,10 +120,22 @@ mod windows {
     fn open(path: &str) -> Handle {
         let name = wide(path);
         // SAFETY: a NUL-terminated name; a synchronous handle.
-        let h = unsafe { CreateFileW(name.as_ptr(), GENERIC_READ_WRITE, SHARE_ALL, null_mut(), OPEN_EXISTING, 0, null_mut()) };
+        let h = unsafe {
+            CreateFileW(
+                name.as_ptr(),
+                GENERIC_READ_WRITE,
+                SHARE_ALL,
+                null_mut(),
+                OPEN_EXISTING,
+                0,
+                null_mut(),
+            )
+        };
         if h == INVALID {
             // SAFETY: no arguments.
-            eprintln!("lklfsd-ctl: cannot open {path}: error {}", unsafe { GetLastError() });
+            eprintln!("lklfsd-ctl: cannot open {path}: error {}", unsafe {
+                GetLastError()
+            });
             std::process::exit(1);
         }
         h
@@ -71,11 +144,24 @@ mod windows {
     /// An IOCTL: its status and output.
     fn ioctl(h: Handle, code: u32, input: &[u8], out_len: usize) -> (i32, Vec<u8>) {
         let mut out = vec![0u8; out_len];
-        let mut iosb = IoStatus { status: 0, information: 0 };
+        let mut iosb = IoStatus {
+            status: 0,
+            information: 0,
+        };
         // SAFETY: live buffers of the lengths given.
         let s = unsafe {
-            NtDeviceIoControlFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, code,
-                input.as_ptr().cast(), input.len() as u32, out.as_mut_ptr().cast(), out_len as u32)
+            NtDeviceIoControlFile(
+                h,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+                &mut iosb,
+                code,
+                input.as_ptr().cast(),
+                input.len() as u32,
+                out.as_mut_ptr().cast(),
+                out_len as u32,
+            )
         };
         out.truncate(iosb.information.min(out_len));
         (s, out)
@@ -85,7 +171,14 @@ mod windows {
         let name = wide(path);
         let mut buf = vec![0u16; 4096];
         // SAFETY: a NUL-terminated name and a buffer of the size given.
-        let n = unsafe { GetFullPathNameW(name.as_ptr(), buf.len() as u32, buf.as_mut_ptr(), null_mut()) } as usize;
+        let n = unsafe {
+            GetFullPathNameW(
+                name.as_ptr(),
+                buf.len() as u32,
+                buf.as_mut_ptr(),
+                null_mut(),
+            )
+        } as usize;
         let mut out: Vec<u16> = "\\??\\".encode_utf16().collect();
         out.extend_from_slice(&buf[..n.min(buf.len())]);
         out
@@ -125,7 +218,9 @@ mod windows {
                 let flags = if ro { ctl::ATTACH_READ_ONLY } else { 0 };
                 AttachImage { flags }.encode(&path, &mut input);
                 let (s, out) = ioctl(control(), ctl::IOCTL_ATTACH_IMAGE, &input, 4);
-                report(s, || u32::from_le_bytes(out[..4].try_into().unwrap()).to_string())
+                report(s, || {
+                    u32::from_le_bytes(out[..4].try_into().unwrap()).to_string()
+                })
             }
             "detach" => {
                 let disk = num(arg(&args, 1)) as u32;
@@ -143,7 +238,12 @@ mod windows {
                 })
             }
             "stats" => {
-                let (s, out) = ioctl(control(), ctl::IOCTL_STATISTICS, &[], Statistics::SIZE + (16 << 10));
+                let (s, out) = ioctl(
+                    control(),
+                    ctl::IOCTL_STATISTICS,
+                    &[],
+                    Statistics::SIZE + (16 << 10),
+                );
                 report(s, || statistics(&out))
             }
             "mount" => {
@@ -153,11 +253,18 @@ mod windows {
                     flags: if ro { ctl::ATTACH_READ_ONLY } else { 0 },
                 };
                 let (s, out) = ioctl(control(), ctl::IOCTL_MOUNT, &req.encode(), 4);
-                report(s, || u32::from_le_bytes(out[..4].try_into().unwrap()).to_string())
+                report(s, || {
+                    u32::from_le_bytes(out[..4].try_into().unwrap()).to_string()
+                })
             }
             "selftest" => {
                 let disk = num(arg(&args, 1)) as u32;
-                let (s, out) = ioctl(control(), ctl::IOCTL_SELF_TEST, &disk.to_le_bytes(), 64 << 10);
+                let (s, out) = ioctl(
+                    control(),
+                    ctl::IOCTL_SELF_TEST,
+                    &disk.to_le_bytes(),
+                    64 << 10,
+                );
                 report(s, || String::from_utf8_lossy(&out).into_owned())
             }
             "panic" => {
@@ -166,7 +273,12 @@ mod windows {
             }
             "raw" => {
                 let input = vec![0u8; num(arg(&args, 2)) as usize];
-                let (s, out) = ioctl(control(), num(arg(&args, 1)) as u32, &input, num(arg(&args, 3)) as usize);
+                let (s, out) = ioctl(
+                    control(),
+                    num(arg(&args, 1)) as u32,
+                    &input,
+                    num(arg(&args, 3)) as usize,
+                );
                 report(s, || format!("{} bytes", out.len()))
             }
             "volume" => volume(&args),
@@ -180,13 +292,28 @@ mod windows {
 
     fn volume(args: &[String]) -> i32 {
         let h = open(&format!("\\\\.\\LklFsdVolume{}", num(arg(args, 1))));
-        let mut iosb = IoStatus { status: 0, information: 0 };
+        let mut iosb = IoStatus {
+            status: 0,
+            information: 0,
+        };
         let code = match arg(args, 2) {
             "read" => {
                 let (offset, len) = (num(arg(args, 3)) as i64, num(arg(args, 4)) as usize);
                 let mut buf = vec![0u8; len];
                 // SAFETY: a live buffer of len bytes.
-                let s = unsafe { NtReadFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, buf.as_mut_ptr().cast(), len as u32, &offset, null_mut()) };
+                let s = unsafe {
+                    NtReadFile(
+                        h,
+                        null_mut(),
+                        null_mut(),
+                        null_mut(),
+                        &mut iosb,
+                        buf.as_mut_ptr().cast(),
+                        len as u32,
+                        &offset,
+                        null_mut(),
+                    )
+                };
                 buf.truncate(iosb.information.min(len));
                 report(s, || buf.iter().map(|b| format!("{b:02x}")).collect())
             }
@@ -194,7 +321,19 @@ mod windows {
                 let (offset, len) = (num(arg(args, 3)) as i64, num(arg(args, 4)) as usize);
                 let buf = vec![0u8; len];
                 // SAFETY: a live buffer of len bytes.
-                let s = unsafe { NtWriteFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, buf.as_ptr().cast(), len as u32, &offset, null_mut()) };
+                let s = unsafe {
+                    NtWriteFile(
+                        h,
+                        null_mut(),
+                        null_mut(),
+                        null_mut(),
+                        &mut iosb,
+                        buf.as_ptr().cast(),
+                        len as u32,
+                        &offset,
+                        null_mut(),
+                    )
+                };
                 report(s, || iosb.information.to_string())
             }
             "flush" => {
@@ -206,14 +345,35 @@ mod windows {
                 let (class, len) = (num(arg(args, 3)) as u32, num(arg(args, 4)) as usize);
                 let mut buf = vec![0u8; len];
                 // SAFETY: a live buffer of len bytes.
-                let s = unsafe { NtQueryVolumeInformationFile(h, &mut iosb, buf.as_mut_ptr().cast(), len as u32, class) };
+                let s = unsafe {
+                    NtQueryVolumeInformationFile(
+                        h,
+                        &mut iosb,
+                        buf.as_mut_ptr().cast(),
+                        len as u32,
+                        class,
+                    )
+                };
                 buf.truncate(iosb.information.min(len));
                 report(s, || buf.iter().map(|b| format!("{b:02x}")).collect())
             }
             "fsctl" => {
                 let code = num(arg(args, 3)) as u32;
                 // SAFETY: no buffers.
-                let s = unsafe { NtFsControlFile(h, null_mut(), null_mut(), null_mut(), &mut iosb, code, std::ptr::null(), 0, null_mut(), 0) };
+                let s = unsafe {
+                    NtFsControlFile(
+                        h,
+                        null_mut(),
+                        null_mut(),
+                        null_mut(),
+                        &mut iosb,
+                        code,
+                        std::ptr::null(),
+                        0,
+                        null_mut(),
+                        0,
+                    )
+                };
                 report(s, String::new)
             }
             other => {
