@@ -11,7 +11,7 @@ use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statisti
 
 use crate::dispatch::in_linux;
 use crate::irp::Irp;
-use crate::{driver, image_disk, linux, mount, selftest, stats, volume};
+use crate::{bench, driver, image_disk, linux, mount, selftest, stats, volume};
 
 pub fn dispatch(irp: Irp) -> i32 {
     match irp.major() as u32 {
@@ -152,6 +152,18 @@ fn ioctl(irp: Irp) -> i32 {
                     let report = selftest::run(device as *mut nt::DEVICE_OBJECT);
                     let n = report.len().min(b.out_len);
                     answer(irp, b.out_len, &report.as_bytes()[..n])
+                })
+            }
+        },
+        ctl::IOCTL_BENCH => match u32_input(&b.input).and_then(image_disk::device) {
+            None => irp.complete_status(NtStatus::INVALID_PARAMETER),
+            Some(device) => {
+                let device = device as usize;
+                completed_in_linux(irp, move |irp| {
+                    match bench::run(device as *mut nt::DEVICE_OBJECT) {
+                        Ok(text) => answer(irp, b.out_len, text.as_bytes()),
+                        Err(e) => e.into(),
+                    }
                 })
             }
         },

@@ -13,13 +13,14 @@
 //! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
 //! `registry` (settings), `send` (IRPs the driver sends), `stats`,
-//! `selftest` and `runtime` (allocator,
+//! `selftest`, `bench` and `runtime` (allocator,
 //! panic handler).
 #![cfg(windows)]
 #![no_std]
 
 extern crate alloc;
 
+mod bench;
 mod buffers;
 mod cleanup;
 mod close;

@@ -19,7 +19,7 @@ use crate::driver;
 use crate::send::{send, Outcome};
 
 /// A file object of our own, named `name`, for CREATE and what follows.
-struct File {
+pub(crate) struct File {
     object: Box<nt::FILE_OBJECT>,
     _name: Vec<u16>,
 }
@@ -27,7 +27,7 @@ struct File {
 const IO_TYPE_FILE: i16 = 5;
 
 impl File {
-    fn new(name: &str) -> File {
+    pub(crate) fn new(name: &str) -> File {
         let mut units: Vec<u16> = name.encode_utf16().collect();
         let mut object: Box<nt::FILE_OBJECT> = Box::new(zeroed());
         object.Type = IO_TYPE_FILE;
@@ -41,7 +41,7 @@ impl File {
         }
     }
 
-    fn ptr(&mut self) -> *mut nt::FILE_OBJECT {
+    pub(crate) fn ptr(&mut self) -> *mut nt::FILE_OBJECT {
         &mut *self.object
     }
 }
@@ -67,7 +67,7 @@ const FILE_CREATE: u32 = 2;
 const FILE_NAMES_INFORMATION: u32 = 12;
 const FILE_STANDARD_INFORMATION: u32 = 5;
 
-fn create(
+pub(crate) fn create(
     vdo: *mut nt::DEVICE_OBJECT,
     f: &mut File,
     disposition: u32,

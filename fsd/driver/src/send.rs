@@ -45,32 +45,34 @@ pub fn send(
     file: *mut nt::FILE_OBJECT,
     fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
 ) -> Outcome {
-    start(device, major, minor, file, fill).wait()
+    let event = Shared::new(zeroed::<nt::KEVENT>());
+    // SAFETY: the event lives on this stack until the IRP is waited for
+    // and freed below.
+    let (irp, pending) = unsafe { call(device, major, minor, file, fill, event.get()) };
+    // SAFETY: as above.
+    unsafe { finish(irp, pending, event.get()) }
 }
 
-/// An IRP sent and not yet waited for (one that may stay pending).
-pub struct Sent {
-    irp: *mut nt::IRP,
-    event: Box<Shared<nt::KEVENT>>,
-}
-
-/// Sends an IRP as [`send`] does, without waiting for it.
-pub fn start(
+/// Allocates, fills and sends the IRP; its pointer (null if none could be
+/// allocated) and whether the driver below left it pending.
+///
+/// # Safety
+/// `event` stays alive until [`finish`] has run for this IRP.
+unsafe fn call(
     device: *mut nt::DEVICE_OBJECT,
     major: u32,
     minor: u32,
     file: *mut nt::FILE_OBJECT,
     fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
-) -> Sent {
-    let event = Box::new(Shared::new(zeroed::<nt::KEVENT>()));
+    event: *mut nt::KEVENT,
+) -> (*mut nt::IRP, bool) {
     // SAFETY: a fresh IRP for `device`, its next stack location filled
-    // here; the completion routine gives it back to us, and the event
-    // (boxed) lives until the Sent is waited for.
+    // here; the completion routine gives it back to us.
     unsafe {
-        nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0);
+        nt::KeInitializeEvent(event, nt::NotificationEvent, 0);
         let irp = nt::IoAllocateIrp((*device).StackSize, 0);
         if irp.is_null() {
-            return Sent { irp, event };
+            return (irp, false);
         }
         (*irp).RequestorMode = nt::KernelMode as i8;
         (*irp).Tail.Overlay.OriginalFileObject = file;
@@ -87,21 +89,78 @@ pub fn start(
         next.DeviceObject = device;
         fill(next, &mut *irp);
         next.CompletionRoutine = Some(done);
-        next.Context = event.get().cast();
+        next.Context = event.cast();
         next.Control =
             (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
-        nt::IofCallDriver(device, irp);
-        Sent { irp, event }
+        let pending = nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32;
+        (irp, pending)
+    }
+}
+
+/// Waits for the IRP (only if it was left pending: otherwise it has
+/// completed already, and waiting would be a trip to the wineserver under
+/// Wine), reads its outcome and frees it.
+///
+/// # Safety
+/// `irp` and `event` come from one [`call`]; called once.
+unsafe fn finish(irp: *mut nt::IRP, pending: bool, event: *mut nt::KEVENT) -> Outcome {
+    if irp.is_null() {
+        return Outcome::of(NtStatus::INSUFFICIENT_RESOURCES);
+    }
+    // SAFETY: the caller's promise; after the completion routine ran the
+    // IRP is ours again.
+    unsafe {
+        if pending {
+            nt::KeWaitForSingleObject(
+                event.cast(),
+                nt::Executive,
+                nt::KernelMode as i8,
+                0,
+                null_mut(),
+            );
+        }
+        let out = Outcome {
+            status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
+            information: (*irp).IoStatus.Information,
+        };
+        free_irp(irp);
+        out
+    }
+}
+
+/// An IRP sent and not yet waited for (one that may stay pending).
+pub struct Sent {
+    irp: *mut nt::IRP,
+    event: Box<Shared<nt::KEVENT>>,
+    pending: bool,
+}
+
+/// Sends an IRP as [`send`] does, without waiting for it.
+pub fn start(
+    device: *mut nt::DEVICE_OBJECT,
+    major: u32,
+    minor: u32,
+    file: *mut nt::FILE_OBJECT,
+    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+) -> Sent {
+    let event = Box::new(Shared::new(zeroed::<nt::KEVENT>()));
+    // SAFETY: the event is boxed in the Sent, alive until its wait.
+    let (irp, pending) = unsafe { call(device, major, minor, file, fill, event.get()) };
+    Sent {
+        irp,
+        event,
+        pending,
     }
 }
 
 impl Sent {
     /// Whether the IRP has completed.
     pub fn is_done(&self) -> bool {
+        let mut zero: nt::LARGE_INTEGER = zeroed();
         // SAFETY: the Sent's own event; a zero timeout only polls.
         self.irp.is_null()
+            || !self.pending
             || unsafe {
-                let mut zero: nt::LARGE_INTEGER = zeroed();
                 nt::KeWaitForSingleObject(
                     self.event.get().cast(),
                     nt::Executive,
@@ -114,26 +173,8 @@ impl Sent {
 
     /// Waits for the IRP's completion; its status and Information.
     pub fn wait(self) -> Outcome {
-        if self.irp.is_null() {
-            return Outcome::of(NtStatus::INSUFFICIENT_RESOURCES);
-        }
-        // SAFETY: the event the completion routine sets; then the IRP is
-        // ours again, read and freed once.
-        unsafe {
-            nt::KeWaitForSingleObject(
-                self.event.get().cast(),
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            );
-            let out = Outcome {
-                status: NtStatus((*self.irp).IoStatus.__bindgen_anon_1.Status as u32),
-                information: (*self.irp).IoStatus.Information,
-            };
-            free_irp(self.irp);
-            out
-        }
+        // SAFETY: the IRP and event of one call, finished once.
+        unsafe { finish(self.irp, self.pending, self.event.get()) }
     }
 }
 

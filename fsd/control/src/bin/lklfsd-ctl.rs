@@ -9,6 +9,7 @@
 //! lklfsd-ctl stats                    counters, then the kernel's console
 //! lklfsd-ctl mount DISK [PART] [--ro] -> volume number (\\.\LklFsdVolumeN)
 //! lklfsd-ctl selftest DISK            (test mode) the in-driver IRP test
+//! lklfsd-ctl bench DISK               (test mode) IRP path vs core, in the driver
 //! lklfsd-ctl panic                    (test mode) makes Linux panic
 //! lklfsd-ctl volume N read OFFSET LEN | write OFFSET LEN | flush
 //!                   | volinfo CLASS LEN | fsctl CODE
@@ -265,6 +266,11 @@ mod windows {
                     &disk.to_le_bytes(),
                     64 << 10,
                 );
+                report(s, || String::from_utf8_lossy(&out).into_owned())
+            }
+            "bench" => {
+                let disk = num(arg(&args, 1)) as u32;
+                let (s, out) = ioctl(control(), ctl::IOCTL_BENCH, &disk.to_le_bytes(), 4096);
                 report(s, || String::from_utf8_lossy(&out).into_owned())
             }
             "panic" => {

@@ -1,0 +1,201 @@
+//! lklfsd.sys under Wine for the tests and the benchmark: the driver
+//! built from Linux, a Wine prefix with it installed from its INF and
+//! started in test mode, the client program beside it, and the images the
+//! driver works on (made by e2fsprogs).
+#![allow(dead_code)]
+#[path = "../../../../tests/support/wine.rs"]
+pub mod wine;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use wine::Wine;
+
+pub const SERVICE_KEY: &str = "HKLM\\System\\CurrentControlSet\\Services\\lklfsd";
+
+/// Builds the driver; the directory with lklfsd.sys and lklfsd.inf.
+pub fn build_driver() -> PathBuf {
+    let out = Command::new("bash")
+        .arg(wine::workspace_root().join("scripts/driver.sh"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "driver build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// A temporary directory, removed on drop.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(tag: &str) -> Scratch {
+        let p = std::env::temp_dir().join(format!("lklfsd-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        Scratch(p)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An ext4 image of a small tree, made by e2fsprogs.
+pub fn make_image(dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    fs::create_dir_all(tree.join("dir")).unwrap();
+    fs::write(tree.join("hello.txt"), "hello from ext4\n").unwrap();
+    fs::write(tree.join("dir/a.txt"), "a\n").unwrap();
+    fs::write(
+        tree.join("big.bin"),
+        (0..200_000u32)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let image = dir.join("disk.img");
+    let f = fs::File::create(&image).unwrap();
+    f.set_len(64 << 20).unwrap();
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-d"])
+        .arg(&tree)
+        .arg(&image)
+        .env("E2FSPROGS_FAKE_TIME", "1700000000")
+        .output()
+        .expect("mkfs.ext4 (e2fsprogs)");
+    assert!(
+        out.status.success(),
+        "mkfs.ext4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image
+}
+
+/// The Windows path Wine gives a Unix path (drive Z: is `/`).
+pub fn z_path(p: &Path) -> String {
+    format!("Z:{}", p.display()).replace('/', "\\")
+}
+
+/// A Wine prefix with the driver installed from its INF and started in
+/// test mode, and the client program beside it.
+pub struct Installed {
+    pub wine: Wine,
+    _session: wine::Session,
+    ctl: String,
+}
+
+impl Installed {
+    pub fn new(driver: &Path) -> Installed {
+        let client = wine::build_windows(&["-p", "lklfsd-control", "--bin", "lklfsd-ctl"]);
+        let wine = Wine::new();
+        let session = wine.session();
+        let dir = wine.drive_c().join("lklfsd");
+        fs::create_dir_all(&dir).unwrap();
+        for f in ["lklfsd.sys", "lklfsd.inf"] {
+            fs::copy(driver.join(f), dir.join(f)).unwrap();
+        }
+        for f in ["lklfsd-ctl.exe", "bcryptprimitives.dll"] {
+            fs::copy(client.join(f), dir.join(f)).unwrap();
+        }
+        // The INF's DefaultInstall copies the driver, adds the service and
+        // starts it (AddService flag 0x800).
+        let (ok, out) = wine.run(
+            "rundll32",
+            &[
+                "setupapi.dll,InstallHinfSection",
+                "DefaultInstall.NTamd64",
+                "132",
+                "C:\\lklfsd\\lklfsd.inf",
+            ],
+        );
+        assert!(ok, "INF install: {out}");
+        assert!(wine
+            .drive_c()
+            .join("windows/system32/drivers/lklfsd.sys")
+            .exists());
+        assert_eq!(wine.reg_query(SERVICE_KEY, "Type").as_deref(), Some("0x2"));
+        assert_eq!(wine.reg_query(SERVICE_KEY, "Start").as_deref(), Some("0x3"));
+        assert_eq!(
+            wine.reg_query(SERVICE_KEY, "Group").as_deref(),
+            Some("File System")
+        );
+        assert_eq!(
+            wine.reg_query(SERVICE_KEY, "LinuxMemoryMiB").as_deref(),
+            Some("0x40")
+        );
+        let installed = Installed {
+            wine,
+            _session: session,
+            ctl: String::from("C:\\lklfsd\\lklfsd-ctl.exe"),
+        };
+        // Out of test mode, the test IOCTLs are refused.
+        let (status, _) = installed.ctl(&["panic"]);
+        assert_eq!(status, 0xC000_0022, "IOCTL_PANIC outside test mode");
+        installed.stop();
+        let (ok, out) = installed.wine.run(
+            "reg",
+            &[
+                "add",
+                SERVICE_KEY,
+                "/v",
+                "TestMode",
+                "/t",
+                "REG_DWORD",
+                "/d",
+                "1",
+                "/f",
+            ],
+        );
+        assert!(ok, "reg add: {out}");
+        installed.start();
+        installed
+    }
+
+    pub fn start(&self) {
+        let (ok, out) = self.wine.run("net", &["start", "lklfsd"]);
+        assert!(ok, "net start: {out}");
+    }
+
+    /// Stops the service (unload); the pool and threads it left, as the
+    /// driver recorded them.
+    pub fn stop(&self) -> String {
+        let (ok, out) = self.wine.run("net", &["stop", "lklfsd"]);
+        assert!(ok, "net stop: {out}");
+        self.wine
+            .reg_query(SERVICE_KEY, "LastUnload")
+            .unwrap_or_default()
+    }
+
+    /// Runs the client: the status it printed and the lines after it.
+    pub fn ctl(&self, args: &[&str]) -> (u32, String) {
+        let (_, text, err) = self
+            .wine
+            .run_to_files(self.wine.command(&self.ctl).args(args));
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let status = first
+            .strip_prefix("status 0x")
+            .and_then(|s| u32::from_str_radix(s.trim(), 16).ok())
+            .unwrap_or_else(|| panic!("lklfsd-ctl {args:?}: {text}{err}"));
+        (status, rest.trim_end().to_string())
+    }
+
+    pub fn ctl_ok(&self, args: &[&str]) -> String {
+        let (status, out) = self.ctl(args);
+        assert_eq!(status, 0, "lklfsd-ctl {args:?}: {status:#x} {out}");
+        out
+    }
+
+    pub fn stat(&self, name: &str) -> u64 {
+        let stats = self.ctl_ok(&["stats"]);
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {stats}"))
+    }
+}
