@@ -9,6 +9,7 @@
 //! the driver's workers ([`workers`]) and Linux's own threads run Linux
 //! code; a Linux panic parks them all instead of stopping Windows
 //! ([`death`]).
+#![cfg(windows)]
 #![no_std]
 
 extern crate alloc;
