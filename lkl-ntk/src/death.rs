@@ -67,15 +67,7 @@ pub fn die(why: &str) -> ! {
 pub(crate) fn park() -> ! {
     crate::workers::abandon_current();
     // SAFETY: RELEASE was initialised by init; a kernel-mode wait.
-    unsafe {
-        nt::KeWaitForSingleObject(
-            RELEASE.get().cast(),
-            nt::Executive,
-            nt::KernelMode as i8,
-            0,
-            core::ptr::null_mut(),
-        )
-    };
+    unsafe { crate::wait(RELEASE.get()) };
     crate::workers::end_parked();
     crate::threads::exit_current()
 }

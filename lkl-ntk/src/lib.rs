@@ -34,7 +34,7 @@ use spin::Mutex;
 
 pub use clock::system_routine;
 pub use semaphore::{live as live_semaphores, Semaphore};
-pub use shared::{zeroed, Shared};
+pub use shared::{signalled, wait, zeroed, Shared};
 pub use timer::{live as live_timers, Timer};
 
 /// Native operations for the Windows kernel.

@@ -85,17 +85,8 @@ pub fn exit_current() -> ! {
 }
 
 fn has_ended(object: usize) -> bool {
-    let mut zero: nt::LARGE_INTEGER = crate::shared::zeroed();
-    // SAFETY: object is a referenced thread object; a wait that does not block.
-    unsafe {
-        nt::KeWaitForSingleObject(
-            object as *mut c_void,
-            nt::Executive,
-            nt::KernelMode as i8,
-            0,
-            &mut zero,
-        ) == 0
-    }
+    // SAFETY: object is a referenced thread object.
+    unsafe { crate::signalled(object as *mut c_void) }
 }
 
 /// Drops the references of threads that have ended.
@@ -117,13 +108,7 @@ pub fn wait_all() {
         // SAFETY: a referenced thread object: waits for its end, then
         // drops the reference.
         unsafe {
-            nt::KeWaitForSingleObject(
-                object as *mut c_void,
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            );
+            crate::wait(object as *mut c_void);
             nt::ObfDereferenceObject(object as *mut c_void);
         }
     }
@@ -143,15 +128,7 @@ pub fn run_on_own_thread(body: impl FnOnce() + Send + 'static) -> Result<(), nt:
         unsafe { nt::KeSetEvent(at as *mut nt::KEVENT, 0, 0) };
     })?;
     // SAFETY: the event above.
-    unsafe {
-        nt::KeWaitForSingleObject(
-            done.get().cast(),
-            nt::Executive,
-            nt::KernelMode as i8,
-            0,
-            null_mut(),
-        )
-    };
+    unsafe { crate::wait(done.get()) };
     Ok(())
 }
 

@@ -6,8 +6,6 @@
 //! (the self-test, the benchmark) run at once, on its stack.
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use core::ffi::c_void;
-use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use spin::Mutex;
@@ -83,15 +81,7 @@ pub fn start(n: usize) -> Result<(), nt::NTSTATUS> {
             return Err(s);
         }
         // SAFETY: the worker sets the event once registered.
-        unsafe {
-            nt::KeWaitForSingleObject(
-                registered as *mut c_void,
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            )
-        };
+        unsafe { crate::wait(registered as *mut nt::KEVENT) };
         STARTED.store(i + 1, Ordering::Release);
     }
     Ok(())
@@ -104,15 +94,7 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
     unsafe { nt::KeSetEvent(registered, 0, 0) };
     loop {
         // SAFETY: READY was initialised by start.
-        unsafe {
-            nt::KeWaitForSingleObject(
-                READY.get().cast(),
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            )
-        };
+        unsafe { crate::wait(READY.get()) };
         let Some(job) = QUEUE.lock().pop_front().flatten() else {
             worker.thread.store(0, Ordering::Relaxed);
             if !death::is_dead() {
@@ -194,15 +176,7 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
     });
     post(Job { work, if_dead });
     // SAFETY: the event on this stack.
-    unsafe {
-        nt::KeWaitForSingleObject(
-            done.get().cast(),
-            nt::Executive,
-            nt::KernelMode as i8,
-            0,
-            null_mut(),
-        )
-    };
+    unsafe { crate::wait(done.get()) };
     result
 }
 
@@ -215,15 +189,7 @@ pub fn stop() {
     }
     if RUNNING.load(Ordering::Acquire) > 0 {
         // SAFETY: ENDED was initialised by start.
-        unsafe {
-            nt::KeWaitForSingleObject(
-                ENDED.get().cast(),
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            )
-        };
+        unsafe { crate::wait(ENDED.get()) };
     }
 }
 

@@ -8,26 +8,20 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::ptr::null_mut;
 
-use fsd::create::{self, CreateRequest};
-use fsd::dirctrl::{self, QueryDirectory};
+use fsd::access::{FILE_LIST_DIRECTORY, GENERIC_READ};
+use fsd::create::{self, CreateRequest, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN};
+use fsd::dirctrl::{self, QueryDirectory, FILE_DIRECTORY_INFORMATION};
 use fsd::NtStatus;
 use lkl::Host;
-use lkl_ntk::{nt, zeroed, NtkHost};
+use lkl_ntk::{nt, NtkHost};
 
 use crate::devices;
-use crate::driver;
-use crate::selftest::{create as create_irp, File};
+use crate::selftest::{create as create_irp, mount_volume, File};
 use crate::send::send;
 use crate::volume::MountedVolume;
 
 const ROUNDS: usize = 7;
-const FILE_OPEN: u32 = 1;
-const FILE_NON_DIRECTORY_FILE: u32 = 0x40;
-const FILE_DIRECTORY_FILE: u32 = 1;
-const GENERIC_READ: u32 = 0x8000_0000;
-const FILE_DIRECTORY_INFORMATION: u32 = 1;
 const READ_SIZE: usize = 64 << 10;
 
 /// Nanoseconds per call of each of `subjects`, interleaved over rounds.
@@ -61,19 +55,7 @@ fn name(s: &str) -> Vec<u16> {
 /// Runs the benchmark on disk `device`; one line per measurement:
 /// `name irp_ns core_ns`, then `boot_ns N` and `pool_after_mount N`.
 pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
-    let mut vpb: alloc::boxed::Box<nt::VPB> = alloc::boxed::Box::new(zeroed());
-    vpb.Size = core::mem::size_of::<nt::VPB>() as i16;
-    let vpb_ptr: *mut nt::VPB = &mut *vpb;
-    let o = send(
-        driver().control,
-        nt::IRP_MJ_FILE_SYSTEM_CONTROL,
-        nt::IRP_MN_MOUNT_VOLUME,
-        null_mut(),
-        |s, _| {
-            s.Parameters.MountVolume.Vpb = vpb_ptr;
-            s.Parameters.MountVolume.DeviceObject = device;
-        },
-    );
+    let (vpb, o) = mount_volume(device);
     if o.status.is_error() {
         return Err(o.status);
     }
@@ -155,7 +137,13 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
 
     // List a directory of 1,000 entries from the start.
     let mut d = File::new("\\dir1000");
-    let o = create_irp(vdo, &mut d, FILE_OPEN, FILE_DIRECTORY_FILE, 1);
+    let o = create_irp(
+        vdo,
+        &mut d,
+        FILE_OPEN,
+        FILE_DIRECTORY_FILE,
+        FILE_LIST_DIRECTORY,
+    );
     if o.status.is_error() {
         return Err(o.status);
     }

@@ -190,15 +190,7 @@ pub fn detach(number: u32) -> Result<(), NtStatus> {
     };
     image.push(None);
     // SAFETY: the thread sets the event as it ends.
-    unsafe {
-        nt::KeWaitForSingleObject(
-            image.ended.get().cast(),
-            nt::Executive,
-            nt::KernelMode as i8,
-            0,
-            null_mut(),
-        )
-    };
+    unsafe { lkl_ntk::wait(image.ended.get()) };
     devices::delete(image.device);
     close(image.file);
     Ok(())
@@ -334,15 +326,7 @@ impl Image {
     fn serve(&self) {
         loop {
             // SAFETY: the image's semaphore.
-            unsafe {
-                nt::KeWaitForSingleObject(
-                    self.ready.get().cast(),
-                    nt::Executive,
-                    nt::KernelMode as i8,
-                    0,
-                    null_mut(),
-                )
-            };
+            unsafe { lkl_ntk::wait(self.ready.get()) };
             let Some(irp) = self.queue.lock().pop_front().flatten() else {
                 // SAFETY: detach waits on this event.
                 unsafe { nt::KeSetEvent(self.ended.get(), 0, 0) };
@@ -379,34 +363,25 @@ impl Image {
         if buffer.is_null() {
             return NtStatus::INSUFFICIENT_RESOURCES.into();
         }
+        let transfer = if major == nt::IRP_MJ_READ {
+            nt::ZwReadFile
+        } else {
+            nt::ZwWriteFile
+        };
         // SAFETY: a kernel handle for synchronous I/O; buffer holds length
         // bytes (the IRP's MDL or buffer) until the IRP completes.
         let s = unsafe {
-            if major == nt::IRP_MJ_READ {
-                nt::ZwReadFile(
-                    self.file,
-                    null_mut(),
-                    None,
-                    null_mut(),
-                    &mut iosb,
-                    buffer,
-                    length,
-                    &mut offset,
-                    null_mut(),
-                )
-            } else {
-                nt::ZwWriteFile(
-                    self.file,
-                    null_mut(),
-                    None,
-                    null_mut(),
-                    &mut iosb,
-                    buffer,
-                    length,
-                    &mut offset,
-                    null_mut(),
-                )
-            }
+            transfer(
+                self.file,
+                null_mut(),
+                None,
+                null_mut(),
+                &mut iosb,
+                buffer,
+                length,
+                &mut offset,
+                null_mut(),
+            )
         };
         if s < 0 {
             return status(s).into();

@@ -96,40 +96,33 @@ impl LowerDisk {
         batch: *const Batch,
     ) {
         // SAFETY: the device is live while mounted; the IRP, its stack
-        // location and its MDL are ours until irp_done frees them.
+        // location and its MDL are ours until irp_done frees them, and the
+        // batch lives until its last IRP is done.
         unsafe {
-            let irp = nt::IoAllocateIrp((*self.device).StackSize, 0);
+            let irp = crate::send::build(
+                self.device,
+                major,
+                0,
+                null_mut(),
+                |next, _| {
+                    if major != nt::IRP_MJ_FLUSH_BUFFERS {
+                        next.Parameters.Read.Length = len as u32;
+                        next.Parameters.Read.ByteOffset.QuadPart = offset as i64;
+                    }
+                    if fua {
+                        next.Flags |= nt::SL_WRITE_THROUGH as u8;
+                    }
+                },
+                Some(irp_done),
+                batch.cast_mut().cast(),
+            );
             if irp.is_null() {
                 return Batch::one_done(batch, false);
             }
-            (*irp).UserBuffer = buf.cast();
-            if !buf.is_null() {
-                let mdl = nt::IoAllocateMdl(buf.cast(), len as u32, 0, 0, irp);
-                if mdl.is_null() {
-                    nt::IoFreeIrp(irp);
-                    return Batch::one_done(batch, false);
-                }
-                nt::MmBuildMdlForNonPagedPool(mdl);
+            if !buf.is_null() && !crate::send::attach_mdl(&mut *irp, buf, len) {
+                nt::IoFreeIrp(irp);
+                return Batch::one_done(batch, false);
             }
-            let next = (*irp)
-                .Tail
-                .Overlay
-                .__bindgen_anon_2
-                .__bindgen_anon_1
-                .CurrentStackLocation
-                .sub(1);
-            (*next).MajorFunction = major as u8;
-            if major != nt::IRP_MJ_FLUSH_BUFFERS {
-                (*next).Parameters.Read.Length = len as u32;
-                (*next).Parameters.Read.ByteOffset.QuadPart = offset as i64;
-            }
-            if fua {
-                (*next).Flags |= nt::SL_WRITE_THROUGH as u8;
-            }
-            (*next).CompletionRoutine = Some(irp_done);
-            (*next).Context = batch.cast_mut().cast();
-            (*next).Control =
-                (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
             nt::IofCallDriver(self.device, irp);
         }
     }

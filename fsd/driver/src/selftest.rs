@@ -12,6 +12,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
 
+use fsd::access::{FILE_LIST_DIRECTORY, GENERIC_READ, GENERIC_WRITE};
+use fsd::create::{FILE_CREATE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN};
+use fsd::dirctrl::FILE_NAMES_INFORMATION;
+use fsd::fileinfo::{FILE_END_OF_FILE_INFORMATION, FILE_STANDARD_INFORMATION};
+use fsd::fsctl::{FSCTL_DISMOUNT_VOLUME, FSCTL_LOCK_VOLUME, FSCTL_UNLOCK_VOLUME};
 use fsd::NtStatus;
 use lkl_ntk::{nt, zeroed};
 
@@ -58,14 +63,7 @@ impl Report {
     }
 }
 
-const GENERIC_READ_WRITE: u32 = 0x8000_0000 | 0x4000_0000;
-const FILE_LIST_DIRECTORY: u32 = 1;
-const FILE_DIRECTORY_FILE: u32 = 1;
-const FILE_NON_DIRECTORY_FILE: u32 = 0x40;
-const FILE_OPEN: u32 = 1;
-const FILE_CREATE: u32 = 2;
-const FILE_NAMES_INFORMATION: u32 = 12;
-const FILE_STANDARD_INFORMATION: u32 = 5;
+const GENERIC_READ_WRITE: u32 = GENERIC_READ | GENERIC_WRITE;
 
 pub(crate) fn create(
     vdo: *mut nt::DEVICE_OBJECT,
@@ -113,10 +111,6 @@ fn names(buf: &[u8]) -> Vec<String> {
 
 const FILE_NOTIFY_CHANGE_FILE_NAME: u32 = 1;
 const OWNER_GROUP_DACL: u32 = 1 | 2 | 4;
-const FILE_END_OF_FILE_INFORMATION: u32 = 20;
-const FSCTL_LOCK_VOLUME: u32 = 0x0009_0018;
-const FSCTL_UNLOCK_VOLUME: u32 = 0x0009_001C;
-const FSCTL_DISMOUNT_VOLUME: u32 = 0x0009_0020;
 const IRP_MN_LOCK: u32 = 1;
 const IRP_MN_UNLOCK_SINGLE: u32 = 2;
 
@@ -191,11 +185,10 @@ fn fsctl(vdo: *mut nt::DEVICE_OBJECT, f: &mut File, code: u32) -> Outcome {
     )
 }
 
-/// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs
-/// of every major function a file system serves, and dismounts it with
-/// FSCTL_DISMOUNT_VOLUME.
-pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
-    let mut report = Report(String::new());
+/// Sends MOUNT_VOLUME for `device` to the control device with a VPB of
+/// our own (the I/O manager's part): the VPB, which must outlive the
+/// volume (its dismount writes to it), and the outcome.
+pub(crate) fn mount_volume(device: *mut nt::DEVICE_OBJECT) -> (Box<nt::VPB>, Outcome) {
     let mut vpb: Box<nt::VPB> = Box::new(zeroed());
     vpb.Size = core::mem::size_of::<nt::VPB>() as i16;
     vpb.RealDevice = device;
@@ -210,6 +203,15 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
             s.Parameters.MountVolume.DeviceObject = device;
         },
     );
+    (vpb, o)
+}
+
+/// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs
+/// of every major function a file system serves, and dismounts it with
+/// FSCTL_DISMOUNT_VOLUME.
+pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
+    let mut report = Report(String::new());
+    let (vpb, o) = mount_volume(device);
     report.step("mount", &o, "");
     let vdo = vpb.DeviceObject;
     if o.status.is_error() || vdo.is_null() {

@@ -53,26 +53,28 @@ pub fn send(
     unsafe { finish(irp, pending, event.get()) }
 }
 
-/// Allocates, fills and sends the IRP; its pointer (null if none could be
-/// allocated) and whether the driver below left it pending.
+/// Allocates an IRP for `device` and fills its next stack location: the
+/// function, the file object, what `fill` sets, and `completion` with
+/// `context`, called whatever the outcome. Null if none could be had.
 ///
 /// # Safety
-/// `event` stays alive until [`finish`] has run for this IRP.
-unsafe fn call(
+/// `device` is a live device object; `completion` may be called with
+/// `context` from any thread until the IRP is freed.
+pub unsafe fn build(
     device: *mut nt::DEVICE_OBJECT,
     major: u32,
     minor: u32,
     file: *mut nt::FILE_OBJECT,
     fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
-    event: *mut nt::KEVENT,
-) -> (*mut nt::IRP, bool) {
+    completion: nt::PIO_COMPLETION_ROUTINE,
+    context: *mut c_void,
+) -> *mut nt::IRP {
     // SAFETY: a fresh IRP for `device`, its next stack location filled
-    // here; the completion routine gives it back to us.
+    // here; the caller's promise for the rest.
     unsafe {
-        nt::KeInitializeEvent(event, nt::NotificationEvent, 0);
         let irp = nt::IoAllocateIrp((*device).StackSize, 0);
         if irp.is_null() {
-            return (irp, false);
+            return irp;
         }
         (*irp).RequestorMode = nt::KernelMode as i8;
         (*irp).Tail.Overlay.OriginalFileObject = file;
@@ -88,10 +90,35 @@ unsafe fn call(
         next.FileObject = file;
         next.DeviceObject = device;
         fill(next, &mut *irp);
-        next.CompletionRoutine = Some(done);
-        next.Context = event.cast();
+        next.CompletionRoutine = completion;
+        next.Context = context;
         next.Control =
             (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
+        irp
+    }
+}
+
+/// Builds and sends the IRP, whose completion sets `event`; the IRP (null
+/// if none could be allocated) and whether the driver below left it
+/// pending.
+///
+/// # Safety
+/// `event` stays alive until [`finish`] has run for this IRP.
+unsafe fn call(
+    device: *mut nt::DEVICE_OBJECT,
+    major: u32,
+    minor: u32,
+    file: *mut nt::FILE_OBJECT,
+    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+    event: *mut nt::KEVENT,
+) -> (*mut nt::IRP, bool) {
+    // SAFETY: the caller keeps the event alive for the completion routine.
+    unsafe {
+        nt::KeInitializeEvent(event, nt::NotificationEvent, 0);
+        let irp = build(device, major, minor, file, fill, Some(done), event.cast());
+        if irp.is_null() {
+            return (irp, false);
+        }
         let pending = nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32;
         (irp, pending)
     }
@@ -111,13 +138,7 @@ unsafe fn finish(irp: *mut nt::IRP, pending: bool, event: *mut nt::KEVENT) -> Ou
     // IRP is ours again.
     unsafe {
         if pending {
-            nt::KeWaitForSingleObject(
-                event.cast(),
-                nt::Executive,
-                nt::KernelMode as i8,
-                0,
-                null_mut(),
-            );
+            lkl_ntk::wait(event);
         }
         let out = Outcome {
             status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
@@ -156,19 +177,9 @@ pub fn start(
 impl Sent {
     /// Whether the IRP has completed.
     pub fn is_done(&self) -> bool {
-        let mut zero: nt::LARGE_INTEGER = zeroed();
-        // SAFETY: the Sent's own event; a zero timeout only polls.
-        self.irp.is_null()
-            || !self.pending
-            || unsafe {
-                nt::KeWaitForSingleObject(
-                    self.event.get().cast(),
-                    nt::Executive,
-                    nt::KernelMode as i8,
-                    0,
-                    &mut zero,
-                ) == 0
-            }
+        // SAFETY: the Sent's own event (a notification event: polling
+        // leaves it set).
+        self.irp.is_null() || !self.pending || unsafe { lkl_ntk::signalled(self.event.get()) }
     }
 
     /// Waits for the IRP's completion; its status and Information.
