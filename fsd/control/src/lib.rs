@@ -40,8 +40,6 @@ pub const IOCTL_MOUNT: u32 = ctl_code(0x804, FILE_WRITE_ACCESS);
 /// volume (mounted and dismounted by the test). Out: the report (text).
 /// Test mode only.
 pub const IOCTL_SELF_TEST: u32 = ctl_code(0x810, FILE_WRITE_ACCESS);
-/// A described request relayed as a real IRP (test mode only).
-pub const IOCTL_RELAY: u32 = ctl_code(0x811, FILE_WRITE_ACCESS);
 /// In: a disk number (u32). The IRP path against the core's functions on
 /// that disk's volume; out: the results (text). Test mode only.
 pub const IOCTL_BENCH: u32 = ctl_code(0x813, FILE_WRITE_ACCESS);

@@ -84,7 +84,7 @@ fn ioctl(irp: Irp) -> i32 {
     let b = buffers(irp);
     let test_only = matches!(
         code,
-        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_RELAY
+        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_BENCH
     );
     if test_only && !driver().settings.test_mode {
         return irp.complete_status(NtStatus::ACCESS_DENIED);

@@ -135,8 +135,10 @@ impl Installed {
             ctl: String::from("C:\\lklfsd\\lklfsd-ctl.exe"),
         };
         // Out of test mode, the test IOCTLs are refused.
-        let (status, _) = installed.ctl(&["panic"]);
-        assert_eq!(status, 0xC000_0022, "IOCTL_PANIC outside test mode");
+        for args in [&["panic"][..], &["selftest", "0"], &["bench", "0"]] {
+            let (status, _) = installed.ctl(args);
+            assert_eq!(status, 0xC000_0022, "{args:?} outside test mode");
+        }
         installed.stop();
         let (ok, out) = installed.wine.run(
             "reg",
