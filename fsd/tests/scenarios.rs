@@ -1,12 +1,15 @@
 //! Scenarios written the way Windows programs use files, each generic over
 //! a [`Drive`]: here run on the fsd core on ext4, vfat and btrfs (checked on
 //! disk with each file system's own tools: debugfs and e2fsck, mtools and
-//! fsck.vfat, btrfs restore and btrfs check); the Windows half can run
-//! them unchanged on a drive letter.
+//! fsck.vfat, btrfs restore and btrfs check), and through the Windows half
+//! (lklfsd.sys under Wine, each request relayed as a real IRP).
 mod common;
+#[path = "common/driver_drive.rs"]
+mod driver_drive;
 
 use common::drive::{Drive, FsdDrive};
 use common::*;
+use driver_drive::{build_driver, z_path, DriverDrive, Installed};
 use fsd::access::*;
 use fsd::create::*;
 use fsd::{dirctrl, fileinfo, security, volinfo, NtStatus};
@@ -351,4 +354,49 @@ fn windows_programs_on_a_btrfs_volume() {
         std::fs::read_link(out.join("shortcut")).unwrap(),
         std::path::Path::new("docs/a.txt")
     );
+}
+
+/// The same scenarios through lklfsd.sys under Wine: every request a
+/// real IRP served by the driver's per-major-function modules on an ext4
+/// image made by mkfs.ext4 -d; checked with debugfs and e2fsck.
+#[test]
+fn windows_programs_through_the_driver_under_wine() {
+    let driver = build_driver();
+    let dir = std::env::temp_dir().join(format!("fsd-scenarios-driver-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tree")).unwrap();
+    tree(&dir.join("tree"));
+    let image = dir.join("disk.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(64 << 20)
+        .unwrap();
+    run(
+        "mkfs.ext4",
+        &[
+            "-q",
+            "-F",
+            "-d",
+            &dir.join("tree").display().to_string(),
+            &image.display().to_string(),
+        ],
+    );
+    let installed = Installed::new(&driver);
+    assert_eq!(installed.ctl_ok(&["attach", &z_path(&image)]), "0");
+    let volume: u32 = installed.ctl_ok(&["mount", "0"]).parse().unwrap();
+    let d = DriverDrive::start(&installed, volume);
+    plain_files(&d);
+    properties(&d);
+    drop(d);
+    installed.ctl_ok(&["detach", "0"]);
+    installed.stop();
+    let debugfs = |req: &str| run("debugfs", &["-R", req, &image.display().to_string()]);
+    assert_eq!(debugfs("cat /note.txt"), "final");
+    assert_eq!(debugfs("cat /target.txt"), "new contents");
+    assert!(!debugfs("ls /").contains("target.tmp"));
+    assert!(!debugfs("ls /").contains("scratch.tmp"));
+    assert_eq!(debugfs("cat /docs/b.txt"), "zytxt");
+    assert!(debugfs("ea_list /docs/c.log").contains("user.author"));
+    run("e2fsck", &["-fn", &image.display().to_string()]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

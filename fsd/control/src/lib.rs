@@ -5,6 +5,10 @@
 //! STATUS_BUFFER_TOO_SMALL and changes nothing.
 #![no_std]
 
+extern crate alloc;
+
+use alloc::vec::Vec;
+
 /// `\\.\LklFsd` from user mode.
 pub const DEVICE_NAME: &str = "\\Device\\LklFsd";
 pub const DOS_NAME: &str = "\\DosDevices\\LklFsd";
@@ -218,6 +222,124 @@ impl Statistics {
             threads: w(m + 8),
             images: w(m + 9),
             volumes: w(m + 10),
+        })
+    }
+}
+
+/// In: [`RelayRequest`] and its name and data; out: [`RelayReply`] and
+/// the request's output bytes. A described request becomes a real IRP
+/// sent through IoCallDriver to a mounted volume (test mode only): what
+/// lets a user-mode program run requests Wine never sends a driver.
+pub const IOCTL_RELAY: u32 = ctl_code(0x811, FILE_WRITE_ACCESS);
+
+/// What [`IOCTL_RELAY`] asks: the IRP's major and minor function, the
+/// volume, the relay handle the request is on (its file object; a CREATE
+/// makes a new one), four request-specific words, an offset, and how many
+/// output bytes the caller wants. The name (UTF-16) and the input data
+/// follow.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RelayRequest {
+    pub major: u32,
+    pub minor: u32,
+    pub volume: u32,
+    pub handle: u32,
+    /// CREATE: disposition, options, access, share. Queries: the class
+    /// (a), flags (b). Locks: the length (a, b as low and high words).
+    pub a: u32,
+    pub b: u32,
+    pub c: u32,
+    pub d: u32,
+    pub offset: u64,
+    pub output: u32,
+}
+
+impl RelayRequest {
+    pub const SIZE: usize = 4 * 9 + 8 + 8;
+
+    /// The request, `name` and `data`, as IOCTL_RELAY's input.
+    pub fn encode(&self, name: &[u16], data: &[u8]) -> Vec<u8> {
+        let mut b = Vec::with_capacity(Self::SIZE + 2 * name.len() + data.len());
+        let words = [
+            self.major,
+            self.minor,
+            self.volume,
+            self.handle,
+            self.a,
+            self.b,
+            self.c,
+            self.d,
+        ];
+        for w in words {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        b.extend_from_slice(&self.offset.to_le_bytes());
+        b.extend_from_slice(&self.output.to_le_bytes());
+        b.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        for u in name {
+            b.extend_from_slice(&u.to_le_bytes());
+        }
+        b.extend_from_slice(data);
+        b
+    }
+
+    /// The request, its name's bytes and its data; None if the input is
+    /// short, long, or its lengths disagree.
+    pub fn decode(input: &[u8]) -> Option<(RelayRequest, &[u8], &[u8])> {
+        let word = |i: usize| -> Option<u32> {
+            Some(u32::from_le_bytes(
+                input.get(4 * i..4 * i + 4)?.try_into().ok()?,
+            ))
+        };
+        let offset = u64::from_le_bytes(input.get(32..40)?.try_into().ok()?);
+        let output = word(10)?;
+        let name_len = word(11)? as usize;
+        let data_len = word(12)? as usize;
+        let name_end = Self::SIZE.checked_add(name_len.checked_mul(2)?)?;
+        if input.len() != name_end.checked_add(data_len)? {
+            return None;
+        }
+        let req = RelayRequest {
+            major: word(0)?,
+            minor: word(1)?,
+            volume: word(2)?,
+            handle: word(3)?,
+            a: word(4)?,
+            b: word(5)?,
+            c: word(6)?,
+            d: word(7)?,
+            offset,
+            output,
+        };
+        Some((req, &input[Self::SIZE..name_end], &input[name_end..]))
+    }
+}
+
+/// The head of IOCTL_RELAY's output: the IRP's status and Information,
+/// and the relay handle (a CREATE's new one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RelayReply {
+    pub status: u32,
+    pub handle: u32,
+    pub information: u64,
+}
+
+impl RelayReply {
+    pub const SIZE: usize = 16;
+
+    pub fn encode(&self) -> [u8; Self::SIZE] {
+        let mut b = [0u8; Self::SIZE];
+        b[0..4].copy_from_slice(&self.status.to_le_bytes());
+        b[4..8].copy_from_slice(&self.handle.to_le_bytes());
+        b[8..16].copy_from_slice(&self.information.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<RelayReply> {
+        Some(RelayReply {
+            status: u32::from_le_bytes(b.get(0..4)?.try_into().ok()?),
+            handle: u32::from_le_bytes(b.get(4..8)?.try_into().ok()?),
+            information: u64::from_le_bytes(b.get(8..16)?.try_into().ok()?),
         })
     }
 }

@@ -11,7 +11,7 @@ use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statisti
 
 use crate::dispatch::in_linux;
 use crate::irp::Irp;
-use crate::{bench, driver, image_disk, linux, mount, selftest, stats, volume};
+use crate::{bench, driver, image_disk, linux, mount, relay, selftest, stats, volume};
 
 pub fn dispatch(irp: Irp) -> i32 {
     match irp.major() as u32 {
@@ -84,7 +84,7 @@ fn ioctl(irp: Irp) -> i32 {
     let b = buffers(irp);
     let test_only = matches!(
         code,
-        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_BENCH
+        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_BENCH | ctl::IOCTL_RELAY
     );
     if test_only && !driver().settings.test_mode {
         return irp.complete_status(NtStatus::ACCESS_DENIED);
@@ -167,6 +167,10 @@ fn ioctl(irp: Irp) -> i32 {
                 })
             }
         },
+        ctl::IOCTL_RELAY => completed_in_linux(irp, move |irp| match relay::relay(&b.input) {
+            Ok(reply) => answer(irp, b.out_len, &reply),
+            Err(e) => e.into(),
+        }),
         ctl::IOCTL_PANIC => completed_in_linux(irp, |_| {
             selftest::panic_linux();
             NtStatus::DRIVER_INTERNAL_ERROR.into()

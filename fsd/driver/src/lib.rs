@@ -12,7 +12,8 @@
 //! to CCB), `devices`, `control` (the control device's IOCTLs),
 //! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
-//! `registry` (settings), `send` (IRPs the driver sends), `stats`,
+//! `registry` (settings), `send` (IRPs the driver sends), `relay` (test
+//! requests relayed as IRPs), `stats`,
 //! `selftest`, `bench` and `runtime` (allocator,
 //! panic handler).
 #![cfg(windows)]
@@ -43,6 +44,7 @@ mod mount;
 mod pending;
 mod read;
 mod registry;
+mod relay;
 mod runtime;
 mod security;
 mod selftest;
@@ -150,7 +152,11 @@ fn stop_workers() {
 /// parked threads are let go and Linux's memory is freed by us.
 unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let d = driver();
-    if workers::run(volume::dismount_all).is_none() {
+    let closed = workers::run(|| {
+        relay::close_all();
+        volume::dismount_all();
+    });
+    if closed.is_none() {
         // Linux died: nothing of it may run again.
         volume::abandon_all();
     }

@@ -33,7 +33,10 @@ const IO_TYPE_FILE: i16 = 5;
 
 impl File {
     pub(crate) fn new(name: &str) -> File {
-        let mut units: Vec<u16> = name.encode_utf16().collect();
+        File::from_units(name.encode_utf16().collect())
+    }
+
+    pub(crate) fn from_units(mut units: Vec<u16>) -> File {
         let mut object: Box<nt::FILE_OBJECT> = Box::new(zeroed());
         object.Type = IO_TYPE_FILE;
         object.Size = core::mem::size_of::<nt::FILE_OBJECT>() as i16;
@@ -44,6 +47,11 @@ impl File {
             object,
             _name: units,
         }
+    }
+
+    /// The file object, for requests made while others may look at it.
+    pub(crate) fn raw(&self) -> *mut nt::FILE_OBJECT {
+        (&*self.object as *const nt::FILE_OBJECT).cast_mut()
     }
 
     pub(crate) fn ptr(&mut self) -> *mut nt::FILE_OBJECT {

@@ -140,6 +140,15 @@ pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
         .map(|v| v.number)
 }
 
+/// The device of mounted volume `number`.
+pub fn device(number: u32) -> Option<*mut nt::DEVICE_OBJECT> {
+    VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.number == number && !v.is_dismounted())
+        .map(|v| v.device)
+}
+
 pub fn count() -> usize {
     VOLUMES.lock().iter().filter(|v| !v.is_dismounted()).count()
 }

@@ -14,13 +14,19 @@
 //! lklfsd-ctl volume N read OFFSET LEN | write OFFSET LEN | flush
 //!                   | volinfo CLASS LEN | fsctl CODE
 //! lklfsd-ctl raw CODE INLEN OUTLEN    an IOCTL with a buffer of zeroes
+//! lklfsd-ctl relay                    (test mode) requests from stdin, one a line:
+//!     MAJOR MINOR VOLUME HANDLE A B C D OFFSET OUTPUT NAME-HEX DATA-HEX
+//!   (numbers in decimal, `-` for empty hex), each answered on stdout
+//!   with STATUS HANDLE INFORMATION OUTPUT-HEX
 //! ```
 #[cfg(windows)]
 mod windows {
     use std::ffi::c_void;
     use std::ptr::null_mut;
 
-    use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statistics};
+    use lklfsd_control::{
+        self as ctl, AttachImage, ImageInfo, MountRequest, RelayReply, RelayRequest, Statistics,
+    };
 
     type Handle = *mut c_void;
 
@@ -288,6 +294,7 @@ mod windows {
                 report(s, || format!("{} bytes", out.len()))
             }
             "volume" => volume(&args),
+            "relay" => relay(control()),
             other => {
                 eprintln!("lklfsd-ctl: unknown command {other}");
                 2
@@ -390,6 +397,81 @@ mod windows {
         // SAFETY: the handle opened above.
         unsafe { CloseHandle(h) };
         code
+    }
+
+    fn hex(b: &[u8]) -> String {
+        if b.is_empty() {
+            return String::from("-");
+        }
+        b.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        if s == "-" {
+            return Vec::new();
+        }
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect()
+    }
+
+    /// Relays requests read from stdin until it ends (see the header).
+    fn relay(control: Handle) -> i32 {
+        use std::io::{BufRead, Write};
+        let stdin = std::io::stdin();
+        let mut stdout = std::io::stdout();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            let f: Vec<&str> = line.split(' ').collect();
+            if f.len() != 12 {
+                let _ = writeln!(stdout, "bad request");
+                continue;
+            }
+            let n = |i: usize| f[i].parse::<u64>().unwrap_or(0);
+            let req = RelayRequest {
+                major: n(0) as u32,
+                minor: n(1) as u32,
+                volume: n(2) as u32,
+                handle: n(3) as u32,
+                a: n(4) as u32,
+                b: n(5) as u32,
+                c: n(6) as u32,
+                d: n(7) as u32,
+                offset: n(8),
+                output: n(9) as u32,
+            };
+            let name: Vec<u16> = unhex(f[10])
+                .chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
+            let input = req.encode(&name, &unhex(f[11]));
+            let (s, out) = ioctl(
+                control,
+                ctl::IOCTL_RELAY,
+                &input,
+                RelayReply::SIZE + req.output as usize,
+            );
+            let reply = if s < 0 {
+                RelayReply {
+                    status: s as u32,
+                    handle: u32::MAX,
+                    information: 0,
+                }
+            } else {
+                RelayReply::decode(&out).unwrap_or_default()
+            };
+            let data = out.get(RelayReply::SIZE..).unwrap_or(&[]);
+            let _ = writeln!(
+                stdout,
+                "{} {} {} {}",
+                reply.status,
+                reply.handle,
+                reply.information,
+                hex(data)
+            );
+            let _ = stdout.flush();
+        }
+        0
     }
 
     fn statistics(out: &[u8]) -> String {

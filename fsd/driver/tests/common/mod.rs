@@ -87,7 +87,8 @@ pub fn z_path(p: &Path) -> String {
 pub struct Installed {
     pub wine: Wine,
     _session: wine::Session,
-    ctl: String,
+    /// The client program's Windows path.
+    pub ctl: String,
 }
 
 impl Installed {
