@@ -21,6 +21,7 @@ pub mod nt;
 pub mod pool;
 mod semaphore;
 mod shared;
+mod stack;
 pub mod threads;
 mod timer;
 mod tls;

@@ -3,7 +3,8 @@
 //! kernel keeps a task per thread that must end with the thread: so every
 //! request is a job run by one of a few worker threads (as classic FSDs
 //! post requests to their file system process). A worker's own requests
-//! (the self-test, the benchmark) run at once, on its stack.
+//! (the self-test, the benchmark) run at once, on its stack. Each job
+//! runs on an expanded stack (see `stack`).
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -109,7 +110,12 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
             continue;
         }
         *worker.if_dead.lock() = Some(job.if_dead);
-        (job.work)();
+        let mut work = Some(job.work);
+        crate::stack::run(|| {
+            if let Some(work) = work.take() {
+                work();
+            }
+        });
         worker.if_dead.lock().take();
     }
 }

@@ -1,5 +1,5 @@
-//! IRP_MJ_FILE_SYSTEM_CONTROL on a volume: lock, unlock, dismount, "is
-//! mounted", reparse points; the user-requested FSCTLs arrive as
+//! IRP_MJ_FILE_SYSTEM_CONTROL on a volume: verify, lock, unlock, dismount,
+//! "is mounted", reparse points; the user-requested FSCTLs arrive as
 //! IRP_MN_USER_FS_REQUEST (under Wine as DEVICE_CONTROL, routed here too).
 use fsd::fsctl::{
     FSCTL_DELETE_REPARSE_POINT, FSCTL_DISMOUNT_VOLUME, FSCTL_GET_REPARSE_POINT, FSCTL_LOCK_VOLUME,
@@ -28,6 +28,11 @@ fn request(irp: Irp) -> (u32, usize, usize) {
 }
 
 pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
+    if irp.major() as u32 == nt::IRP_MJ_FILE_SYSTEM_CONTROL
+        && irp.minor() as u32 == nt::IRP_MN_VERIFY_VOLUME
+    {
+        return crate::mount::verify(vol);
+    }
     let user_request = irp.major() as u32 == nt::IRP_MJ_DEVICE_CONTROL
         || irp.minor() as u32 == nt::IRP_MN_USER_FS_REQUEST;
     if !user_request {

@@ -17,17 +17,27 @@ use crate::send::{attach_mdl, send};
 use crate::{linux, volume, Driver};
 
 /// The file systems this driver mounts, by their superblock's magic.
-pub fn recognise(head: &[u8]) -> Option<&'static str> {
+/// Which file system a device's first bytes hold: its UUID, as the
+/// superblock records it (what VERIFY_VOLUME compares).
+pub fn identify(head: &[u8]) -> Option<[u8; 16]> {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let uuid_at = |offset: usize| head.get(offset..offset + 16)?.try_into().ok();
     if at(1024 + 56, &[0x53, 0xEF]) {
-        Some("ext4")
+        uuid_at(1024 + 0x68)
     } else if at(0x10000 + 64, b"_BHRfS_M") {
-        Some("btrfs")
+        uuid_at(0x10000 + 0x20)
     } else if at(0, b"XFSB") {
-        Some("xfs")
+        uuid_at(32)
     } else {
         None
     }
+}
+
+/// The identity of the file system at the start of `device`.
+fn identity_of(device: *mut nt::DEVICE_OBJECT) -> Option<[u8; 16]> {
+    let mut head = vec![0u8; HEAD];
+    read_device(device, 0, &mut head).ok()?;
+    identify(&head)
 }
 
 /// Bytes read to recognise a file system: btrfs's superblock is at 64 KiB.
@@ -89,11 +99,10 @@ pub fn mount(
     read_only: bool,
     link: bool,
 ) -> Result<u32, NtStatus> {
-    if partition == 0 {
-        let mut head = vec![0u8; HEAD];
-        read_device(target, 0, &mut head).map_err(|_| NtStatus::UNRECOGNIZED_VOLUME)?;
-        recognise(&head).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
-    }
+    let identity = match partition {
+        0 => Some(identity_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?),
+        _ => None,
+    };
     if volume::on_device(target).is_some() {
         return Err(NtStatus::DEVICE_BUSY);
     }
@@ -102,10 +111,23 @@ pub fn mount(
     let disk = lkl::add_disk(Arc::new(LowerDisk::new(target, size, read_only)))
         .map_err(|e| fsd::status::from_errno(e, fsd::status::Missing::Name))?;
     let core = Volume::mount(&disk, &volume::options(partition, read_only))?;
-    match volume::add(driver.object, core, disk, target, vpb, link) {
-        Ok(n) => Ok(n),
-        Err(e) => Err(e),
+    volume::add(driver.object, core, disk, target, vpb, identity, link)
+}
+
+/// IRP_MN_VERIFY_VOLUME (the device said its media may have changed): the
+/// same file system still there lets the volume stay (and the device's
+/// verify flag is cleared); anything else is STATUS_WRONG_VOLUME.
+pub fn verify(vol: &crate::volume::MountedVolume) -> Completion {
+    let same = !vol.is_dismounted()
+        && vol
+            .identity
+            .is_none_or(|id| identity_of(vol.target) == Some(id));
+    if !same {
+        return NtStatus::WRONG_VOLUME.into();
     }
+    // SAFETY: the device the volume is on, live while it is mounted.
+    unsafe { (*vol.target).Flags &= !nt::DO_VERIFY_VOLUME };
+    Completion::ok(0)
 }
 
 /// IRP_MJ_FILE_SYSTEM_CONTROL to the control device.

@@ -226,6 +226,21 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         return report.0;
     }
 
+    // VERIFY_VOLUME, as the I/O manager sends it when the device says its
+    // media may have changed: the same file system is still there.
+    let vpb_ptr = &*vpb as *const nt::VPB as *mut nt::VPB;
+    let o = send(
+        vdo,
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL,
+        nt::IRP_MN_VERIFY_VOLUME,
+        null_mut(),
+        |s, _| {
+            s.Parameters.VerifyVolume.Vpb = vpb_ptr;
+            s.Parameters.VerifyVolume.DeviceObject = device;
+        },
+    );
+    report.step("verify_volume", &o, "");
+
     let mut root = File::new("\\");
     let o = create(
         vdo,

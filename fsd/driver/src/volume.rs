@@ -23,6 +23,9 @@ pub struct MountedVolume {
     pub target: *mut nt::DEVICE_OBJECT,
     pub device: *mut nt::DEVICE_OBJECT,
     pub vpb: *mut nt::VPB,
+    /// The file system's UUID when the whole device was mounted (what
+    /// VERIFY_VOLUME checks is still there).
+    pub identity: Option<[u8; 16]>,
     pub linked: bool,
     /// Dismounted: its device may still see CLOSEs of files opened
     /// before, so the volume stays in memory until unload.
@@ -81,6 +84,7 @@ pub fn add(
     disk: AddedDisk,
     target: *mut nt::DEVICE_OBJECT,
     vpb: *mut nt::VPB,
+    identity: Option<[u8; 16]>,
     link: bool,
 ) -> Result<u32, NtStatus> {
     let mut volumes = VOLUMES.lock();
@@ -94,6 +98,7 @@ pub fn add(
         target,
         device: null_mut(),
         vpb,
+        identity,
         linked: false,
         dismounted: AtomicBool::new(false),
         opens: AtomicUsize::new(0),

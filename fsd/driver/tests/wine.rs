@@ -79,6 +79,7 @@ fn driver_serves_an_ext4_image_under_wine() {
     }
     let expected_steps = [
         "mount",
+        "verify_volume",
         "create:\\",
         "query_directory:\\",
         "notify_pending:\\",
