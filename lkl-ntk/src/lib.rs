@@ -33,7 +33,7 @@ use core::ffi::c_void;
 use lkl::{Errno, Host, ThreadEntry, TimerCallback};
 use spin::Mutex;
 
-pub use clock::system_routine;
+pub use clock::{interval_ns, system_routine};
 pub use semaphore::{live as live_semaphores, Semaphore};
 pub use shared::{signalled, wait, zeroed, Shared};
 pub use timer::{live as live_timers, Timer};

@@ -99,9 +99,9 @@ fn timed(serve: impl FnOnce(Irp) -> Option<Completion>, irp: Irp) -> Option<Comp
     if lkl_ntk::death::is_dead() {
         return Some(dead(irp));
     }
-    let start = <lkl_ntk::NtkHost as lkl::Host>::monotonic_ns();
+    let start = lkl_ntk::interval_ns();
     let c = serve(irp);
-    stats::in_linux(<lkl_ntk::NtkHost as lkl::Host>::monotonic_ns() - start);
+    stats::in_linux(lkl_ntk::interval_ns().saturating_sub(start));
     c
 }
 
