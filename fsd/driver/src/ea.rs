@@ -1,12 +1,12 @@
 //! IRP_MJ_QUERY_EA and IRP_MJ_SET_EA: extended attributes through the
 //! core (Linux's `user.` xattrs).
 use fsd::ea::{self, QueryEa};
-use fsd::{Completion, NtStatus};
+use fsd::Completion;
 use lkl_ntk::nt;
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
-use crate::{buffers, file};
+use crate::{buffers, file, user};
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let stack = irp.stack();
@@ -17,14 +17,20 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
-    if !p.EaList.is_null() && irp.from_user() {
-        // The list is the caller's own memory: not read unprobed.
-        return NtStatus::INVALID_DEVICE_REQUEST.into();
-    }
-    let list = (!p.EaList.is_null()).then(|| {
+    // The list of EAs asked for: a user-mode caller's is copied in under SEH.
+    let copied;
+    let list = if p.EaList.is_null() {
+        None
+    } else if irp.from_user() {
+        copied = match user::copy_in(p.EaList as *const u8, p.EaListLength as usize) {
+            Ok(bytes) => bytes,
+            Err(e) => return e.into(),
+        };
+        Some(&copied[..])
+    } else {
         // SAFETY: a kernel-mode sender's list of EaListLength bytes.
-        unsafe { core::slice::from_raw_parts(p.EaList as *const u8, p.EaListLength as usize) }
-    });
+        Some(unsafe { core::slice::from_raw_parts(p.EaList as *const u8, p.EaListLength as usize) })
+    };
     let out = match buffers::data(irp, vol.device, p.Length as usize) {
         Ok(b) => b,
         Err(e) => return e.into(),

@@ -14,7 +14,8 @@
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
 //! `registry` (settings), `send` (IRPs the driver sends), `relay` (test
 //! requests relayed as IRPs), `stats`,
-//! `selftest`, `bench` and `runtime` (allocator,
+//! `selftest`, `bench`, `user` (user-mode buffers copied under SEH) and
+//! `runtime` (allocator,
 //! panic handler).
 #![cfg(windows)]
 #![no_std]
@@ -50,6 +51,7 @@ mod security;
 mod selftest;
 mod send;
 mod stats;
+mod user;
 mod volinfo;
 mod volume;
 mod write;

@@ -1,13 +1,16 @@
 //! IRP_MJ_QUERY_SECURITY and IRP_MJ_SET_SECURITY: security descriptors
 //! made from and applied to Linux's owner, group and mode by the core.
-//! Both buffers are the caller's own (neither I/O): kernel-mode senders'
-//! are used as they are; user-mode ones wait for probing under SEH and are
-//! refused until then.
+//! Both buffers are the caller's own (neither I/O): a kernel-mode
+//! sender's are used as they are; a user-mode caller's are copied in and
+//! out under SEH (see `user`).
+use alloc::vec;
+use alloc::vec::Vec;
+
 use fsd::{Completion, NtStatus};
 
-use crate::file;
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
+use crate::{file, user};
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the QuerySecurity view of its stack location.
@@ -17,28 +20,36 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
         Err(e) => return e.into(),
     };
     let raw = irp.raw();
-    if irp.from_user() && raw.MdlAddress.is_null() {
-        return NtStatus::INVALID_DEVICE_REQUEST.into();
+    let length = p.Length as usize;
+    if irp.from_user() {
+        let mut out = vec![0u8; length];
+        let c = fsd::security::query(&vol.core, ccb, p.SecurityInformation, &mut out);
+        let n = (c.information as usize).min(length);
+        if c.status.is_error() || n == 0 {
+            return c;
+        }
+        return match user::copy_out(raw.UserBuffer.cast(), &out[..n]) {
+            Ok(()) => c,
+            Err(e) => e.into(),
+        };
     }
-    let out: &mut [u8] = if p.Length == 0 || raw.UserBuffer.is_null() {
+    let out: &mut [u8] = if length == 0 || raw.UserBuffer.is_null() {
         &mut []
     } else {
         // SAFETY: a kernel-mode sender's buffer of Length bytes.
-        unsafe { core::slice::from_raw_parts_mut(raw.UserBuffer.cast::<u8>(), p.Length as usize) }
+        unsafe { core::slice::from_raw_parts_mut(raw.UserBuffer.cast::<u8>(), length) }
     };
     fsd::security::query(&vol.core, ccb, p.SecurityInformation, out)
 }
 
 /// The size of a self-relative security descriptor: its header and the
-/// furthest of its SIDs and ACLs (at most `limit`). Reads only the header
-/// and the size fields it points at.
-///
-/// # Safety
-/// `sd` points at a self-relative descriptor whose offsets lead to
-/// readable SIDs and ACLs.
-unsafe fn descriptor_length(sd: *const u8, limit: usize) -> Option<usize> {
-    // SAFETY: the header's 20 bytes belong to the descriptor.
-    let header = unsafe { core::slice::from_raw_parts(sd, 20) };
+/// furthest of its SIDs and ACLs (at most `limit`), from what `read(at,
+/// n)` gives of it: the header and the size fields its offsets lead to.
+fn descriptor_length(
+    read: impl Fn(usize, usize) -> Option<Vec<u8>>,
+    limit: usize,
+) -> Option<usize> {
+    let header = read(0, 20)?;
     let offset_at = |at: usize| u32::from_le_bytes(header[at..at + 4].try_into().unwrap()) as usize;
     let mut end = 20;
     for (field, is_acl) in [(4, false), (8, false), (12, true), (16, true)] {
@@ -49,15 +60,13 @@ unsafe fn descriptor_length(sd: *const u8, limit: usize) -> Option<usize> {
         if offset >= limit {
             return None;
         }
-        // SAFETY: the caller's promise: the offset leads into the
-        // descriptor; a SID's count of sub-authorities is its second byte,
-        // an ACL's size its third and fourth.
-        let size = unsafe {
-            if is_acl {
-                u16::from_le_bytes([*sd.add(offset + 2), *sd.add(offset + 3)]) as usize
-            } else {
-                8 + 4 * *sd.add(offset + 1) as usize
-            }
+        // A SID's count of sub-authorities is its second byte, an ACL's
+        // size its third and fourth.
+        let head = read(offset, 4)?;
+        let size = if is_acl {
+            u16::from_le_bytes([head[2], head[3]]) as usize
+        } else {
+            8 + 4 * head[1] as usize
         };
         end = end.max(offset + size);
     }
@@ -71,16 +80,30 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
-    if irp.from_user() || p.SecurityDescriptor.is_null() {
-        return NtStatus::INVALID_DEVICE_REQUEST.into();
-    }
-    // A kernel-mode sender's descriptor; 64 KiB bounds what is read of it.
-    let sd = p.SecurityDescriptor as *const u8;
-    // SAFETY: a kernel-mode sender's self-relative descriptor.
-    let Some(len) = (unsafe { descriptor_length(sd, 64 << 10) }) else {
+    if p.SecurityDescriptor.is_null() {
         return NtStatus::INVALID_PARAMETER.into();
+    }
+    // 64 KiB bounds what is read of a descriptor.
+    const LIMIT: usize = 64 << 10;
+    let sd = p.SecurityDescriptor as *const u8;
+    let descriptor: Vec<u8> = if irp.from_user() {
+        let read = |at: usize, n: usize| user::copy_in(sd.wrapping_add(at), n).ok();
+        match descriptor_length(read, LIMIT).map(|len| user::copy_in(sd, len)) {
+            Some(Ok(bytes)) => bytes,
+            Some(Err(e)) => return e.into(),
+            None => return NtStatus::INVALID_PARAMETER.into(),
+        }
+    } else {
+        // SAFETY: a kernel-mode sender's self-relative descriptor, whose
+        // offsets lead inside it.
+        let read = |at: usize, n: usize| {
+            Some(unsafe { core::slice::from_raw_parts(sd.add(at), n) }.to_vec())
+        };
+        match descriptor_length(read, LIMIT) {
+            // SAFETY: len bytes of it, as just measured.
+            Some(len) => unsafe { core::slice::from_raw_parts(sd, len) }.to_vec(),
+            None => return NtStatus::INVALID_PARAMETER.into(),
+        }
     };
-    // SAFETY: len bytes of it, as just measured.
-    let sd = unsafe { core::slice::from_raw_parts(sd, len) };
-    fsd::security::set(&vol.core, ccb, p.SecurityInformation, sd)
+    fsd::security::set(&vol.core, ccb, p.SecurityInformation, &descriptor)
 }

@@ -241,6 +241,19 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     );
     report.step("verify_volume", &o, "");
 
+    // The SEH-guarded copy: an address no memory can be at (not
+    // canonical) fails with the access violation's code instead of taking
+    // the process (or Windows) down.
+    let mut probe = [0u8; 16];
+    let nowhere = 0x8000_0000_0000_0000_usize as *const u8;
+    // SAFETY: probe is ours; the other side is guarded.
+    let code = unsafe { crate::user::guarded_copy(probe.as_mut_ptr(), nowhere, 16) };
+    report.step(
+        "guarded_copy_fault",
+        &Outcome::of(NtStatus(code as u32)),
+        "",
+    );
+
     let mut root = File::new("\\");
     let o = create(
         vdo,
