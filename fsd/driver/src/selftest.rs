@@ -411,6 +411,27 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     let o = lock_irp(vdo, &mut hello, IRP_MN_UNLOCK_SINGLE, &mut ten, 0).wait();
     report.step("unlock", &o, "");
     report.step("lock_granted", &waiting.wait(), "");
+    // The same wait again, given up: IoCancelIrp runs the cancel routine.
+    let o = lock_irp(vdo, &mut other, IRP_MN_UNLOCK_SINGLE, &mut ten, 0).wait();
+    report.step("unlock#2", &o, "");
+    let o = lock_irp(
+        vdo,
+        &mut hello,
+        IRP_MN_LOCK,
+        &mut ten,
+        nt::SL_EXCLUSIVE_LOCK | nt::SL_FAIL_IMMEDIATELY,
+    )
+    .wait();
+    report.step("lock_again", &o, "");
+    let waiting = lock_irp(
+        vdo,
+        &mut other,
+        IRP_MN_LOCK,
+        &mut ten,
+        nt::SL_EXCLUSIVE_LOCK,
+    );
+    waiting.cancel();
+    report.step("lock_cancelled", &waiting.wait(), "");
     close(vdo, &mut other, &mut report, "\\hello.txt#2");
     close(vdo, &mut hello, &mut report, "\\hello.txt");
 

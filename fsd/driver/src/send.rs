@@ -182,6 +182,15 @@ impl Sent {
         self.irp.is_null() || !self.pending || unsafe { lkl_ntk::signalled(self.event.get()) }
     }
 
+    /// Cancels the IRP (IoCancelIrp), as the I/O manager does when its
+    /// thread or handle goes; wait for it as for any other.
+    pub fn cancel(&self) {
+        if !self.irp.is_null() && self.pending {
+            // SAFETY: the IRP is ours and not freed before `wait`.
+            unsafe { nt::IoCancelIrp(self.irp) };
+        }
+    }
+
     /// Waits for the IRP's completion; its status and Information.
     pub fn wait(self) -> Outcome {
         // SAFETY: the IRP and event of one call, finished once.

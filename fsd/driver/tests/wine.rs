@@ -72,6 +72,8 @@ fn driver_serves_an_ext4_image_under_wine() {
     for (step, status, _, _) in &steps {
         let want = if step.ends_with("_pending") || step.starts_with("notify_pending") {
             "PENDING"
+        } else if step == "lock_cancelled" {
+            "0xc0000120"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -99,6 +101,9 @@ fn driver_serves_an_ext4_image_under_wine() {
         "lock_pending",
         "unlock",
         "lock_granted",
+        "unlock#2",
+        "lock_again",
+        "lock_cancelled",
         "cleanup:\\hello.txt#2",
         "close:\\hello.txt#2",
         "cleanup:\\hello.txt",
