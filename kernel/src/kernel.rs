@@ -74,6 +74,19 @@ impl Kernel {
     }
 }
 
+/// After a halt, gives back the last host objects the kernel holds (the
+/// two semaphores of its CPU lock), for a host that must get all it lent
+/// back (a driver that unloads). `EBUSY` while the kernel runs.
+///
+/// # Safety
+/// No host thread calls into the kernel again: no system call, no
+/// [`release_host_task`] (the user-space hosts' thread-exit callbacks
+/// would, so they never call this).
+pub unsafe fn release_after_halt() -> Result<(), Errno> {
+    // SAFETY: the caller's promise; the kernel checks it has halted.
+    Errno::from_ret(unsafe { ffi::lkl_release() } as i64).map(|_| ())
+}
+
 /// Ends the kernel task of the calling host thread, which holds `task` in
 /// its per-thread slot (the host's `tls_get`): a host thread that made
 /// system calls calls this before it ends, while the kernel runs. Hosts

@@ -6,13 +6,10 @@
 //! be given back, since no thread runs its code any more.
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use spin::Mutex;
-
 use crate::nt;
 use crate::shared::{zeroed, Shared};
 
 static DEAD: AtomicBool = AtomicBool::new(false);
-static MESSAGE: Mutex<([u8; 256], usize)> = Mutex::new(([0; 256], 0));
 /// Signalled when the kernel dies: wakes every thread waiting for the CPU.
 static DIED: Shared<nt::KEVENT> = Shared::new(zeroed());
 /// Signalled at unload after a death: parked threads end.
@@ -36,23 +33,11 @@ pub fn is_dead() -> bool {
     DEAD.load(Ordering::Acquire)
 }
 
-/// The first death's message (a Linux panic's text), into `out`; its length.
-pub fn message(out: &mut [u8]) -> usize {
-    let m = MESSAGE.lock();
-    let n = m.1.min(out.len());
-    out[..n].copy_from_slice(&m.0[..n]);
-    n
-}
-
-/// The kernel died of `why`: records it, wakes every thread waiting for
-/// the CPU so that it parks too, and parks the calling thread.
+/// The kernel died of `why`: says so on the console (whose tail the
+/// statistics IOCTL returns), wakes every thread waiting for the CPU so
+/// that it parks too, and parks the calling thread.
 pub fn die(why: &str) -> ! {
     if !DEAD.swap(true, Ordering::AcqRel) {
-        let mut m = MESSAGE.lock();
-        let n = why.len().min(m.0.len());
-        m.0[..n].copy_from_slice(&why.as_bytes()[..n]);
-        m.1 = n;
-        drop(m);
         crate::console::print(b"lkl-ntk: the kernel died: ");
         crate::console::print(why.as_bytes());
         crate::console::print(b"\n");

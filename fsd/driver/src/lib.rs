@@ -169,7 +169,6 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     }
     workers::stop();
     linux::halt();
-    threads::wait_all();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::reclaim_after_death();
     }

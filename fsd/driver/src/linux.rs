@@ -52,15 +52,27 @@ pub fn boot_ns() -> u64 {
 }
 
 /// Halts Linux if it runs, on a thread of its own (the workers have ended
-/// by then, each with its kernel task); nothing if it died.
+/// by then, each with its kernel task), waits for every thread, and has
+/// Linux give back its last host objects; after a death only waits.
 pub fn halt() {
-    if let Some(kernel) = KERNEL.lock().take() {
-        if lkl_ntk::death::is_dead() {
-            core::mem::forget(kernel);
-        } else {
+    let kernel = KERNEL.lock().take();
+    let halted = match kernel {
+        Some(kernel) if !lkl_ntk::death::is_dead() => {
             let _ = lkl_ntk::threads::run_on_own_thread(move || {
                 let _ = kernel.halt();
             });
+            true
         }
+        Some(kernel) => {
+            core::mem::forget(kernel);
+            false
+        }
+        None => false,
+    };
+    lkl_ntk::threads::wait_all();
+    if halted {
+        // SAFETY: the workers and Linux's threads have all ended, and
+        // nothing else of ours enters Linux.
+        let _ = unsafe { lkl::release_after_halt() };
     }
 }

@@ -89,8 +89,21 @@ int LKL_API lkl_halt(void)
 	if (!__atomic_load_n(&halting, __ATOMIC_SEQ_CST))
 		return err;
 	__atomic_store_n(&running, false, __ATOMIC_SEQ_CST);
-	cpu_free();
 	mem_pool_free();
+	return 0;
+}
+
+/*
+ * After halt, when the host knows no thread will call into the kernel
+ * again (a late lkl_host_task_release or lkl_syscall still takes the CPU
+ * lock's semaphores, so user-space hosts, whose threads end whenever they
+ * like, never call this): the last host objects go back.
+ */
+int LKL_API lkl_release(void)
+{
+	if (__atomic_load_n(&running, __ATOMIC_SEQ_CST))
+		return -EBUSY;
+	cpu_free();
 	return 0;
 }
 

@@ -34,9 +34,9 @@ void cpu_init(void)
 }
 
 /*
- * After halt, on the halting thread once no other thread is inside the
- * kernel: the two semaphores go back to the host (a driver unloading
- * must find its pool as it was before the boot).
+ * After halt, once no thread will enter the kernel again (lkl_release):
+ * the two semaphores go back to the host (a driver unloading must find
+ * its pool as it was before the boot).
  */
 void cpu_free(void)
 {
