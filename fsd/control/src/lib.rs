@@ -343,3 +343,30 @@ impl RelayReply {
         })
     }
 }
+
+/// Bytes as the relay's text lines carry them: lower-case hex, `-` for
+/// none (`lklfsd-ctl relay` and its callers).
+pub fn hex(b: &[u8]) -> alloc::string::String {
+    use core::fmt::Write;
+    if b.is_empty() {
+        return alloc::string::String::from("-");
+    }
+    let mut s = alloc::string::String::with_capacity(2 * b.len());
+    for byte in b {
+        let _ = write!(s, "{byte:02x}");
+    }
+    s
+}
+
+/// The bytes of [`hex`]'s text; None if it is not such text.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s == "-" {
+        return Some(Vec::new());
+    }
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}

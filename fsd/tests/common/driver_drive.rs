@@ -9,6 +9,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 
 use fsd::{Completion, NtStatus};
+use lklfsd_control::{hex, unhex};
 
 use super::drive::Drive;
 #[path = "../../driver/tests/common/mod.rs"]
@@ -58,22 +59,6 @@ const SL_EXCLUSIVE_LOCK: u32 = 2;
 /// The relay's flag: the request's name is a directory query's pattern.
 const WITH_PATTERN: u32 = 0x100;
 const NO_HANDLE: u32 = u32::MAX;
-
-fn hex(b: &[u8]) -> String {
-    if b.is_empty() {
-        return String::from("-");
-    }
-    b.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    if s == "-" {
-        return Vec::new();
-    }
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
-        .collect()
-}
 
 impl DriverDrive {
     /// The relay for volume `volume` of the driver installed in `d`.
@@ -133,7 +118,7 @@ impl DriverDrive {
             status: NtStatus(f[0].parse().unwrap()),
             handle: f[1].parse().unwrap(),
             information: f[2].parse().unwrap(),
-            data: unhex(f[3]),
+            data: unhex(f[3]).expect("the relay's hex"),
         }
     }
 

@@ -399,22 +399,6 @@ mod windows {
         code
     }
 
-    fn hex(b: &[u8]) -> String {
-        if b.is_empty() {
-            return String::from("-");
-        }
-        b.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        if s == "-" {
-            return Vec::new();
-        }
-        (0..s.len() / 2)
-            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0))
-            .collect()
-    }
-
     /// Relays requests read from stdin until it ends (see the header).
     fn relay(control: Handle) -> i32 {
         use std::io::{BufRead, Write};
@@ -440,11 +424,12 @@ mod windows {
                 offset: n(8),
                 output: n(9) as u32,
             };
-            let name: Vec<u16> = unhex(f[10])
+            let name: Vec<u16> = ctl::unhex(f[10])
+                .unwrap_or_default()
                 .chunks_exact(2)
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
                 .collect();
-            let input = req.encode(&name, &unhex(f[11]));
+            let input = req.encode(&name, &ctl::unhex(f[11]).unwrap_or_default());
             let (s, out) = ioctl(
                 control,
                 ctl::IOCTL_RELAY,
@@ -467,7 +452,7 @@ mod windows {
                 reply.status,
                 reply.handle,
                 reply.information,
-                hex(data)
+                ctl::hex(data)
             );
             let _ = stdout.flush();
         }
