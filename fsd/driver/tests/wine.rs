@@ -384,3 +384,91 @@ fn imports_are_the_listed_ones() {
         "the driver's imports changed: update fsd/driver/imports.txt deliberately"
     );
 }
+
+/// The name in a FILE_FS_ATTRIBUTE_INFORMATION (hex as lklfsd-ctl prints it).
+fn file_system_name(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let len = u32::from_le_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let units: Vec<u16> = bytes[12..12 + len]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    String::from_utf16(&units).unwrap()
+}
+
+/// MOUNT_VOLUME's recognition of btrfs and xfs (made by their own mkfs),
+/// their volumes' names and sectors through a handle, and their checkers
+/// after the driver let them go.
+#[test]
+fn btrfs_and_xfs_are_recognised_and_mounted() {
+    let driver = build_driver();
+    let scratch = Scratch::new("btrfs-xfs");
+    let tree = scratch.0.join("tree");
+    fs::create_dir_all(&tree).unwrap();
+    fs::write(tree.join("hello.txt"), "hello from btrfs\n").unwrap();
+    let btrfs = scratch.0.join("btrfs.img");
+    fs::File::create(&btrfs)
+        .unwrap()
+        .set_len(128 << 20)
+        .unwrap();
+    let out = Command::new("mkfs.btrfs")
+        .args(["-q", "--rootdir"])
+        .arg(&tree)
+        .arg(&btrfs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mkfs.btrfs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let xfs = scratch.0.join("xfs.img");
+    fs::File::create(&xfs).unwrap().set_len(320 << 20).unwrap();
+    let out = Command::new("mkfs.xfs")
+        .args(["-q", "-f"])
+        .arg(&xfs)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mkfs.xfs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let d = Installed::new(&driver);
+    for (disk, image, name, superblock) in [("0", &btrfs, "btrfs", 0x10000), ("1", &xfs, "xfs", 0)]
+    {
+        assert_eq!(d.ctl_ok(&["attach", &z_path(image)]), disk);
+        let volume = d.ctl_ok(&["mount", disk]);
+        // FileFsAttributeInformation: the file system's name.
+        let attributes = d.ctl_ok(&["volume", &volume, "volinfo", "5", "64"]);
+        assert_eq!(file_system_name(&attributes), name);
+        let sectors = d.ctl_ok(&["volume", &volume, "read", &superblock.to_string(), "512"]);
+        let bytes = fs::read(image).unwrap();
+        let hex: String = bytes[superblock..superblock + 512]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            sectors, hex,
+            "{name}'s superblock through the volume handle"
+        );
+    }
+    d.ctl_ok(&["detach", "0"]);
+    d.ctl_ok(&["detach", "1"]);
+    d.stop();
+    let check = |tool: &str, args: &[&str], image: &Path| {
+        let out = Command::new(tool).args(args).arg(image).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    check("btrfs", &["check"], &btrfs);
+    check("xfs_repair", &["-n"], &xfs);
+}
