@@ -10,8 +10,10 @@ use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use crate::nt;
 
 static FREQUENCY: AtomicU64 = AtomicU64::new(0);
-/// Time-stamp counter ticks per 2^20 ns, measured at init.
-static TSC_PER_2_20_NS: AtomicU64 = AtomicU64::new(0);
+/// Nanoseconds per time-stamp counter tick, times 2^32, measured at init
+/// (a multiplication per reading; a 128-bit division would cost more
+/// than the reading).
+static NS_PER_TICK_2_32: AtomicU64 = AtomicU64::new(0);
 static WALL_ROUTINE: AtomicUsize = AtomicUsize::new(0);
 
 /// 100 ns intervals from 1601-01-01 to 1970-01-01.
@@ -64,16 +66,16 @@ fn calibrate_tsc() {
         core::hint::spin_loop();
         n1 = monotonic_ns();
     }
-    let ticks = tsc().saturating_sub(t0) as u128;
-    let per = (ticks << 20) / (n1 - n0).max(1) as u128;
-    TSC_PER_2_20_NS.store((per as u64).max(1), Ordering::Relaxed);
+    let ticks = tsc().saturating_sub(t0).max(1) as u128;
+    let per = (((n1 - n0) as u128) << 32) / ticks;
+    NS_PER_TICK_2_32.store(per as u64, Ordering::Relaxed);
 }
 
 /// Nanoseconds of the time-stamp counter, for measuring intervals on one
 /// machine (not a clock for Linux: only differences mean anything).
 pub fn interval_ns() -> u64 {
-    let per = TSC_PER_2_20_NS.load(Ordering::Relaxed).max(1) as u128;
-    ((tsc() as u128) << 20).checked_div(per).unwrap_or(0) as u64
+    let per = NS_PER_TICK_2_32.load(Ordering::Relaxed) as u128;
+    ((tsc() as u128 * per) >> 32) as u64
 }
 
 /// Nanoseconds of the performance counter.

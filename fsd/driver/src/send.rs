@@ -53,13 +53,11 @@ pub fn send(
     unsafe { finish(irp, pending, event.get()) }
 }
 
-/// Allocates an IRP for `device` and fills its next stack location: the
-/// function, the file object, what `fill` sets, and `completion` with
-/// `context`, called whatever the outcome. Null if none could be had.
+/// Allocates an IRP for `device` and fills its next stack location (see
+/// [`fill_next`]). Null if none could be had.
 ///
 /// # Safety
-/// `device` is a live device object; `completion` may be called with
-/// `context` from any thread until the IRP is freed.
+/// As for [`fill_next`].
 pub unsafe fn build(
     device: *mut nt::DEVICE_OBJECT,
     major: u32,
@@ -69,13 +67,36 @@ pub unsafe fn build(
     completion: nt::PIO_COMPLETION_ROUTINE,
     context: *mut c_void,
 ) -> *mut nt::IRP {
-    // SAFETY: a fresh IRP for `device`, its next stack location filled
-    // here; the caller's promise for the rest.
+    // SAFETY: a fresh IRP for a live device; the caller's promise.
     unsafe {
         let irp = nt::IoAllocateIrp((*device).StackSize, 0);
-        if irp.is_null() {
-            return irp;
+        if !irp.is_null() {
+            fill_next(irp, device, major, minor, file, fill, completion, context);
         }
+        irp
+    }
+}
+
+/// Fills the next stack location of `irp` (allocated for `device`, not
+/// yet sent): the function, the file object, what `fill` sets, and
+/// `completion` with `context`, called whatever the outcome.
+///
+/// # Safety
+/// `irp` is ours and unsent; `device` is live; `completion` may be called
+/// with `context` from any thread until the IRP is freed or reused.
+#[allow(clippy::too_many_arguments)]
+unsafe fn fill_next(
+    irp: *mut nt::IRP,
+    device: *mut nt::DEVICE_OBJECT,
+    major: u32,
+    minor: u32,
+    file: *mut nt::FILE_OBJECT,
+    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+    completion: nt::PIO_COMPLETION_ROUTINE,
+    context: *mut c_void,
+) {
+    // SAFETY: the caller's promise: the IRP and its stack are ours.
+    unsafe {
         (*irp).RequestorMode = nt::KernelMode as i8;
         (*irp).Tail.Overlay.OriginalFileObject = file;
         let next = &mut *(*irp)
@@ -94,7 +115,63 @@ pub unsafe fn build(
         next.Context = context;
         next.Control =
             (nt::SL_INVOKE_ON_SUCCESS | nt::SL_INVOKE_ON_ERROR | nt::SL_INVOKE_ON_CANCEL) as u8;
-        irp
+    }
+}
+
+/// One IRP sent again and again, as the I/O manager takes its IRPs from a
+/// lookaside list rather than the pool: the benchmark's sender, so that
+/// it measures the driver's part of a request.
+pub struct Reused {
+    irp: *mut nt::IRP,
+}
+
+impl Reused {
+    pub fn new(device: *mut nt::DEVICE_OBJECT) -> Option<Reused> {
+        // SAFETY: a live device; the IRP is freed by drop.
+        let irp = unsafe { nt::IoAllocateIrp((*device).StackSize, 0) };
+        (!irp.is_null()).then_some(Reused { irp })
+    }
+
+    /// Sends the IRP, filled anew, and waits for its completion.
+    pub fn send(
+        &mut self,
+        device: *mut nt::DEVICE_OBJECT,
+        major: u32,
+        minor: u32,
+        file: *mut nt::FILE_OBJECT,
+        fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+    ) -> Outcome {
+        let event = Shared::new(zeroed::<nt::KEVENT>());
+        // SAFETY: the IRP is ours again (completed, or never sent), reset
+        // by IoReuseIrp; the event lives until the wait below.
+        unsafe {
+            nt::IoReuseIrp(self.irp, 0);
+            nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0);
+            fill_next(
+                self.irp,
+                device,
+                major,
+                minor,
+                file,
+                fill,
+                Some(done),
+                event.get().cast(),
+            );
+            if nt::IofCallDriver(device, self.irp) == NtStatus::PENDING.0 as i32 {
+                lkl_ntk::wait(event.get());
+            }
+            Outcome {
+                status: NtStatus((*self.irp).IoStatus.__bindgen_anon_1.Status as u32),
+                information: (*self.irp).IoStatus.Information,
+            }
+        }
+    }
+}
+
+impl Drop for Reused {
+    fn drop(&mut self) {
+        // SAFETY: completed (send waits), freed once.
+        unsafe { free_irp(self.irp) };
     }
 }
 
