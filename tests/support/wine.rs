@@ -15,26 +15,31 @@ pub struct Wine {
 }
 
 impl Wine {
+    /// A fresh prefix. Making one (wineboot) now and then fails under load
+    /// ("could not load kernel32.dll", seen with two cores busy): such a
+    /// prefix is thrown away and made again, up to three times.
     pub fn new() -> Wine {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let prefix = std::env::temp_dir().join(format!(
-            "lkl-wine-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&prefix);
-        let wine = Wine { prefix };
-        let out = wine
-            .command("wineboot")
-            .arg("-i")
-            .output()
-            .expect("wine64 (package wine64)");
-        assert!(
-            out.status.success(),
-            "wineboot: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        wine
+        let mut failures = String::new();
+        for _ in 0..3 {
+            let prefix = std::env::temp_dir().join(format!(
+                "lkl-wine-{}-{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst)
+            ));
+            let _ = std::fs::remove_dir_all(&prefix);
+            let wine = Wine { prefix };
+            let out = wine
+                .command("wineboot")
+                .arg("-i")
+                .output()
+                .expect("wine64 (package wine64)");
+            if out.status.success() {
+                return wine;
+            }
+            failures += &String::from_utf8_lossy(&out.stderr);
+        }
+        panic!("wineboot failed three times: {failures}");
     }
 
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {

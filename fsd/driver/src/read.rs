@@ -36,6 +36,11 @@ fn read_sectors(vol: &MountedVolume, offset: i64, buf: &mut [u8]) -> Completion 
     if vol.is_dismounted() {
         return NtStatus::VOLUME_DISMOUNTED.into();
     }
+    if vol.identity.is_none() {
+        // A partition Linux found: where it starts is Linux's to know,
+        // so its sectors are not offered (rather than the disk's).
+        return NtStatus::INVALID_DEVICE_REQUEST.into();
+    }
     let aligned = offset >= 0 && offset as u64 % SECTOR == 0 && buf.len() as u64 % SECTOR == 0;
     if !aligned {
         return NtStatus::INVALID_PARAMETER.into();

@@ -24,7 +24,7 @@ pub struct MountedVolume {
     pub device: *mut nt::DEVICE_OBJECT,
     pub vpb: *mut nt::VPB,
     /// The file system's UUID when the whole device was mounted (what
-    /// VERIFY_VOLUME checks is still there).
+    /// VERIFY_VOLUME checks is still there); none for a partition of it.
     pub identity: Option<[u8; 16]>,
     pub linked: bool,
     /// Dismounted: its device may still see CLOSEs of files opened

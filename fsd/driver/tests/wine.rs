@@ -400,10 +400,11 @@ fn file_system_name(hex: &str) -> String {
 }
 
 /// MOUNT_VOLUME's recognition of btrfs and xfs (made by their own mkfs),
-/// their volumes' names and sectors through a handle, and their checkers
+/// their volumes' names and sectors through a handle, an ext4 partition
+/// of a GPT disk (Linux reads the partition table), and their checkers
 /// after the driver let them go.
 #[test]
-fn btrfs_and_xfs_are_recognised_and_mounted() {
+fn btrfs_xfs_and_a_partition_are_mounted() {
     let driver = build_driver();
     let scratch = Scratch::new("btrfs-xfs");
     let tree = scratch.0.join("tree");
@@ -438,6 +439,35 @@ fn btrfs_and_xfs_are_recognised_and_mounted() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // A GPT disk (sfdisk) whose partition 1, at 1 MiB, is ext4 of the tree.
+    let gpt = scratch.0.join("gpt.img");
+    fs::File::create(&gpt).unwrap().set_len(48 << 20).unwrap();
+    let layout = "label: gpt\nstart=2048, size=65536, type=linux\n";
+    let out = Command::new("sh")
+        .args([
+            "-c",
+            &format!("printf '{layout}' | sfdisk -q {}", gpt.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "sfdisk: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-E", "offset=1048576", "-d"])
+        .arg(&tree)
+        .arg(&gpt)
+        .arg("32768k")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mkfs.ext4: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let d = Installed::new(&driver);
     for (disk, image, name, superblock) in [("0", &btrfs, "btrfs", 0x10000), ("1", &xfs, "xfs", 0)]
     {
@@ -457,9 +487,6 @@ fn btrfs_and_xfs_are_recognised_and_mounted() {
             "{name}'s superblock through the volume handle"
         );
     }
-    d.ctl_ok(&["detach", "0"]);
-    d.ctl_ok(&["detach", "1"]);
-    d.stop();
     let check = |tool: &str, args: &[&str], image: &Path| {
         let out = Command::new(tool).args(args).arg(image).output().unwrap();
         assert!(
@@ -469,6 +496,26 @@ fn btrfs_and_xfs_are_recognised_and_mounted() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&gpt)]), "2");
+    // The whole disk holds no file system; its partition 1 does.
+    let (status, _) = d.ctl(&["mount", "2"]);
+    assert_eq!(status, 0xC000_014F, "a partitioned disk is not a volume");
+    let volume = d.ctl_ok(&["mount", "2", "1"]);
+    let attributes = d.ctl_ok(&["volume", &volume, "volinfo", "5", "64"]);
+    assert_eq!(file_system_name(&attributes), "ext4");
+    let (status, _) = d.ctl(&["volume", &volume, "read", "0", "512"]);
+    assert_eq!(status, 0xC000_0010, "a partition's sectors are not offered");
+    for disk in ["0", "1", "2"] {
+        d.ctl_ok(&["detach", disk]);
+    }
+    d.stop();
+    let partition = scratch.0.join("partition.img");
+    fs::write(
+        &partition,
+        &fs::read(&gpt).unwrap()[1 << 20..(1 << 20) + (32 << 20)],
+    )
+    .unwrap();
+    check("e2fsck", &["-fn"], &partition);
     check("btrfs", &["check"], &btrfs);
     check("xfs_repair", &["-n"], &xfs);
 }
