@@ -27,8 +27,8 @@ pub fn lock_control(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     };
     let length = || {
         // SAFETY: Length points at the sender's LARGE_INTEGER (buffered by
-        // the I/O manager for user-mode callers).
-        unsafe { p.Length.as_ref() }.map(|l| unsafe { l.QuadPart } as u64)
+        // the I/O manager for user-mode callers), read as its integer view.
+        unsafe { p.Length.as_ref().map(|l| l.QuadPart as u64) }
     };
     // SAFETY: the integer view of the union.
     let offset = unsafe { p.ByteOffset.QuadPart } as u64;
