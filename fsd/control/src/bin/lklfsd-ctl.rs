@@ -476,14 +476,21 @@ mod windows {
         text
     }
 
-    /// Prints the status line and, on success, what `body` says; the exit code.
+    /// Prints the status line and, on success, what `body` says; the exit
+    /// code. A reader that goes early (`| head`) ends the output quietly.
     fn report(status: i32, body: impl FnOnce() -> String) -> i32 {
-        println!("{}", status_line(status));
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let mut text = status_line(status) + "\n";
         if status >= 0 {
             let b = body();
             if !b.is_empty() {
-                println!("{b}");
+                text += &b;
+                text.push('\n');
             }
+        }
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        if status >= 0 {
             0
         } else {
             1
