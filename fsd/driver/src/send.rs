@@ -146,24 +146,8 @@ impl Reused {
         // by IoReuseIrp; the event lives until the wait below.
         unsafe {
             nt::IoReuseIrp(self.irp, 0);
-            nt::KeInitializeEvent(event.get(), nt::NotificationEvent, 0);
-            fill_next(
-                self.irp,
-                device,
-                major,
-                minor,
-                file,
-                fill,
-                Some(done),
-                event.get().cast(),
-            );
-            if nt::IofCallDriver(device, self.irp) == NtStatus::PENDING.0 as i32 {
-                lkl_ntk::wait(event.get());
-            }
-            Outcome {
-                status: NtStatus((*self.irp).IoStatus.__bindgen_anon_1.Status as u32),
-                information: (*self.irp).IoStatus.Information,
-            }
+            let pending = dispatch(self.irp, device, major, minor, file, fill, event.get());
+            outcome(self.irp, pending, event.get())
         }
     }
 }
@@ -175,7 +159,7 @@ impl Drop for Reused {
     }
 }
 
-/// Builds and sends the IRP, whose completion sets `event`; the IRP (null
+/// Allocates and sends the IRP, whose completion sets `event`; the IRP (null
 /// if none could be allocated) and whether the driver below left it
 /// pending.
 ///
@@ -189,21 +173,69 @@ unsafe fn call(
     fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
     event: *mut nt::KEVENT,
 ) -> (*mut nt::IRP, bool) {
-    // SAFETY: the caller keeps the event alive for the completion routine.
+    // SAFETY: a fresh IRP for a live device; the caller keeps the event
+    // alive for the completion routine.
     unsafe {
-        nt::KeInitializeEvent(event, nt::NotificationEvent, 0);
-        let irp = build(device, major, minor, file, fill, Some(done), event.cast());
+        let irp = nt::IoAllocateIrp((*device).StackSize, 0);
         if irp.is_null() {
             return (irp, false);
         }
-        let pending = nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32;
-        (irp, pending)
+        (irp, dispatch(irp, device, major, minor, file, fill, event))
+    }
+}
+
+/// Fills `irp` (ours, unsent) for `device` with a completion that sets
+/// `event`, and sends it; whether the driver below left it pending.
+///
+/// # Safety
+/// As for [`fill_next`]; `event` stays alive until [`outcome`] has run.
+unsafe fn dispatch(
+    irp: *mut nt::IRP,
+    device: *mut nt::DEVICE_OBJECT,
+    major: u32,
+    minor: u32,
+    file: *mut nt::FILE_OBJECT,
+    fill: impl FnOnce(&mut nt::IO_STACK_LOCATION, &mut nt::IRP),
+    event: *mut nt::KEVENT,
+) -> bool {
+    // SAFETY: the caller's promise.
+    unsafe {
+        nt::KeInitializeEvent(event, nt::NotificationEvent, 0);
+        fill_next(
+            irp,
+            device,
+            major,
+            minor,
+            file,
+            fill,
+            Some(done),
+            event.cast(),
+        );
+        nt::IofCallDriver(device, irp) == NtStatus::PENDING.0 as i32
     }
 }
 
 /// Waits for the IRP (only if it was left pending: otherwise it has
 /// completed already, and waiting would be a trip to the wineserver under
-/// Wine), reads its outcome and frees it.
+/// Wine) and reads its status and Information.
+///
+/// # Safety
+/// `irp` and `event` come from one [`dispatch`].
+unsafe fn outcome(irp: *mut nt::IRP, pending: bool, event: *mut nt::KEVENT) -> Outcome {
+    // SAFETY: the caller's promise; after the completion routine ran the
+    // IRP is ours again.
+    unsafe {
+        if pending {
+            lkl_ntk::wait(event);
+        }
+        Outcome {
+            status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
+            information: (*irp).IoStatus.Information,
+        }
+    }
+}
+
+/// The outcome of an IRP from [`call`], which is then freed.
 ///
 /// # Safety
 /// `irp` and `event` come from one [`call`]; called once.
@@ -211,16 +243,9 @@ unsafe fn finish(irp: *mut nt::IRP, pending: bool, event: *mut nt::KEVENT) -> Ou
     if irp.is_null() {
         return Outcome::of(NtStatus::INSUFFICIENT_RESOURCES);
     }
-    // SAFETY: the caller's promise; after the completion routine ran the
-    // IRP is ours again.
+    // SAFETY: the caller's promise.
     unsafe {
-        if pending {
-            lkl_ntk::wait(event);
-        }
-        let out = Outcome {
-            status: NtStatus((*irp).IoStatus.__bindgen_anon_1.Status as u32),
-            information: (*irp).IoStatus.Information,
-        };
+        let out = outcome(irp, pending, event);
         free_irp(irp);
         out
     }
