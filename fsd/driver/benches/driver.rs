@@ -12,7 +12,7 @@ use std::fs;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{build_driver, z_path, Installed, Scratch};
+use common::{build_driver, tool, z_path, Installed, Scratch};
 use lkl::bench::Measurement;
 
 /// An ext4 image with `data.bin` (1 MiB) and `dir1000/` (1,000 files).
@@ -32,16 +32,11 @@ fn bench_image(dir: &std::path::Path) -> PathBuf {
         .unwrap()
         .set_len(128 << 20)
         .unwrap();
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-d"])
-        .arg(&tree)
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mkfs.ext4: {}",
-        String::from_utf8_lossy(&out.stderr)
+    tool(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-d"])
+            .arg(&tree)
+            .arg(&image),
     );
     image
 }

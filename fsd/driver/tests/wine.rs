@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{build_driver, make_image, z_path, Installed, Scratch};
+use common::{build_driver, make_image, tool, z_path, Installed, Scratch};
 
 /// The self-test's report: step -> (status, information, detail).
 fn report(text: &str) -> Vec<(String, String, u64, String)> {
@@ -27,17 +27,7 @@ fn report(text: &str) -> Vec<(String, String, u64, String)> {
 }
 
 fn e2fsck_clean(image: &Path) {
-    let out = Command::new("e2fsck")
-        .arg("-fn")
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "e2fsck -fn: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tool(Command::new("e2fsck").arg("-fn").arg(image));
 }
 
 fn debugfs_cat(image: &Path, path: &str) -> Vec<u8> {
@@ -256,26 +246,21 @@ fn driver_serves_an_ext4_image_under_wine() {
     );
     assert_eq!(debugfs_cat(&image, "/hello.txt"), hello.as_bytes());
     // Windows EA names are case-insensitive: the core keeps them in lower case.
-    let ea = Command::new("debugfs")
-        .args(["-R", "ea_list /hello.txt"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    let ea = String::from_utf8_lossy(&ea.stdout);
+    let ea = tool(
+        Command::new("debugfs")
+            .args(["-R", "ea_list /hello.txt"])
+            .arg(&image),
+    );
     assert!(
         ea.contains("user.selftest (21) = \"through IRP_MJ_SET_EA\""),
         "{ea}"
     );
-    let stat = Command::new("debugfs")
-        .args(["-R", "stat /sized.bin"])
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&stat.stdout).contains("Size: 12345"),
-        "{}",
-        String::from_utf8_lossy(&stat.stdout)
+    let stat = tool(
+        Command::new("debugfs")
+            .args(["-R", "stat /sized.bin"])
+            .arg(&image),
     );
+    assert!(stat.contains("Size: 12345"), "{stat}");
     assert_ne!(
         fs::read(&image).unwrap(),
         before,
@@ -415,57 +400,30 @@ fn btrfs_xfs_and_a_partition_are_mounted() {
         .unwrap()
         .set_len(128 << 20)
         .unwrap();
-    let out = Command::new("mkfs.btrfs")
-        .args(["-q", "--rootdir"])
-        .arg(&tree)
-        .arg(&btrfs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mkfs.btrfs: {}",
-        String::from_utf8_lossy(&out.stderr)
+    tool(
+        Command::new("mkfs.btrfs")
+            .args(["-q", "--rootdir"])
+            .arg(&tree)
+            .arg(&btrfs),
     );
     let xfs = scratch.0.join("xfs.img");
     fs::File::create(&xfs).unwrap().set_len(320 << 20).unwrap();
-    let out = Command::new("mkfs.xfs")
-        .args(["-q", "-f"])
-        .arg(&xfs)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mkfs.xfs: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tool(Command::new("mkfs.xfs").args(["-q", "-f"]).arg(&xfs));
 
     // A GPT disk (sfdisk) whose partition 1, at 1 MiB, is ext4 of the tree.
     let gpt = scratch.0.join("gpt.img");
     fs::File::create(&gpt).unwrap().set_len(48 << 20).unwrap();
     let layout = "label: gpt\nstart=2048, size=65536, type=linux\n";
-    let out = Command::new("sh")
-        .args([
-            "-c",
-            &format!("printf '{layout}' | sfdisk -q {}", gpt.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sfdisk: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-E", "offset=1048576", "-d"])
-        .arg(&tree)
-        .arg(&gpt)
-        .arg("32768k")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mkfs.ext4: {}",
-        String::from_utf8_lossy(&out.stderr)
+    tool(Command::new("sh").args([
+        "-c",
+        &format!("printf '{layout}' | sfdisk -q {}", gpt.display()),
+    ]));
+    tool(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-E", "offset=1048576", "-d"])
+            .arg(&tree)
+            .arg(&gpt)
+            .arg("32768k"),
     );
 
     let d = Installed::new(&driver);
@@ -487,15 +445,6 @@ fn btrfs_xfs_and_a_partition_are_mounted() {
             "{name}'s superblock through the volume handle"
         );
     }
-    let check = |tool: &str, args: &[&str], image: &Path| {
-        let out = Command::new(tool).args(args).arg(image).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
     assert_eq!(d.ctl_ok(&["attach", &z_path(&gpt)]), "2");
     // The whole disk holds no file system; its partition 1 does.
     let (status, _) = d.ctl(&["mount", "2"]);
@@ -515,7 +464,7 @@ fn btrfs_xfs_and_a_partition_are_mounted() {
         &fs::read(&gpt).unwrap()[1 << 20..(1 << 20) + (32 << 20)],
     )
     .unwrap();
-    check("e2fsck", &["-fn"], &partition);
-    check("btrfs", &["check"], &btrfs);
-    check("xfs_repair", &["-n"], &xfs);
+    e2fsck_clean(&partition);
+    tool(Command::new("btrfs").arg("check").arg(&btrfs));
+    tool(Command::new("xfs_repair").arg("-n").arg(&xfs));
 }

@@ -62,19 +62,28 @@ pub fn make_image(dir: &Path) -> PathBuf {
     let image = dir.join("disk.img");
     let f = fs::File::create(&image).unwrap();
     f.set_len(64 << 20).unwrap();
-    let out = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-d"])
-        .arg(&tree)
-        .arg(&image)
-        .env("E2FSPROGS_FAKE_TIME", "1700000000")
-        .output()
-        .expect("mkfs.ext4 (e2fsprogs)");
-    assert!(
-        out.status.success(),
-        "mkfs.ext4: {}",
-        String::from_utf8_lossy(&out.stderr)
+    tool(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-d"])
+            .arg(&tree)
+            .arg(&image)
+            .env("E2FSPROGS_FAKE_TIME", "1700000000"),
     );
     image
+}
+
+/// Runs a Linux tool (mkfs, a checker, ...) and requires its success;
+/// its stdout.
+pub fn tool(command: &mut Command) -> String {
+    let out = command.output().expect("a tool scripts/deps.sh installs");
+    assert!(
+        out.status.success(),
+        "{:?}: {}{}",
+        command,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The Windows path Wine gives a Unix path (drive Z: is `/`).
