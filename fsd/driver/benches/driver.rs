@@ -2,7 +2,8 @@
 //! (IRPs built and sent through IoCallDriver to the volume device, served
 //! by the per-major-function modules) against the core's functions called
 //! directly, on one volume, in interleaved rounds: open+close of one file,
-//! a 64 KiB read, listing 1,000 entries. Also the boot of Linux inside the
+//! a 64 KiB read, listing 1,000 entries. Also what one IRP that does
+//! nothing costs (the I/O manager's part and the dispatch), the boot of Linux inside the
 //! driver and the pool held once a volume is mounted. Rows `driver_irp_*`
 //! and `driver_*` in target/bench/results.jsonl.
 #[path = "../tests/common/mod.rs"]
@@ -75,6 +76,7 @@ fn main() {
         .report(&target);
     }
     for (bench, name, unit, scale) in [
+        ("driver_irp_null", "null_irp", "us", 1e3),
         ("driver_boot", "boot_ns", "ms", 1e6),
         (
             "driver_pool_after_mount",

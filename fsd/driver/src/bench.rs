@@ -67,6 +67,21 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
     let pool: u64 = lkl_ntk::pool::usage().iter().map(|u| u.bytes).sum();
     let mut out = String::new();
 
+    // One IRP that does nothing (a major function volumes do not serve):
+    // what the I/O manager and the dispatch cost each request.
+    let mut irp = Reused::new(vdo).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
+    let mut null = || {
+        irp.send(
+            vdo,
+            nt::IRP_MJ_SHUTDOWN,
+            0,
+            core::ptr::null_mut(),
+            |_, _| {},
+        );
+    };
+    let t = measure(20000, &mut [&mut null]);
+    out += &format!("null_irp {}\n", t[0]);
+
     // Open and close one file.
     let (data, dir) = (name("\\data.bin"), name("\\dir1000"));
     let request = |n, options| CreateRequest {
@@ -83,7 +98,6 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
     // One file object, opened and closed again and again (a CLOSE leaves
     // it as it was before its CREATE).
     let mut opened = File::new("\\data.bin");
-    let mut irp = Reused::new(vdo).ok_or(NtStatus::INSUFFICIENT_RESOURCES)?;
     let mut security: nt::IO_SECURITY_CONTEXT = lkl_ntk::zeroed();
     security.DesiredAccess = GENERIC_READ;
     let sec: *mut nt::IO_SECURITY_CONTEXT = &mut security;

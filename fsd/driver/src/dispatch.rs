@@ -72,11 +72,17 @@ fn volume_request(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
 }
 
 /// Serves `irp` with `serve` in Linux and completes it (unless `serve`
-/// pended it): in place on a worker, else marked pending and posted to
-/// one. Returns what dispatch returns.
+/// pended it): in place on a worker (its time counted with the request
+/// that worker serves), else marked pending and posted to one. Returns
+/// what dispatch returns.
 pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Option<Completion> + Send + 'static) -> i32 {
     if workers::is_worker() {
-        return match timed(serve, irp) {
+        let c = if lkl_ntk::death::is_dead() {
+            Some(dead(irp))
+        } else {
+            serve(irp)
+        };
+        return match c {
             Some(c) => irp.complete(c),
             None => NtStatus::PENDING.0 as i32,
         };

@@ -1,19 +1,22 @@
 //! A FILE_OBJECT of ours: FsContext names the volume, FsContext2 holds the
-//! open's CCB (boxed; null for an open of the volume itself).
-use alloc::boxed::Box;
+//! open's CCB (in a box of the CCB lookaside list; null for an open of the
+//! volume itself).
 use core::ptr::null_mut;
 
 use fsd::{Ccb, NtStatus};
 use lkl_ntk::nt;
 
+use crate::lookaside::Lookaside;
 use crate::volume::MountedVolume;
+
+static CCBS: Lookaside<Ccb> = Lookaside::new();
 
 /// Attaches an open to its file object.
 pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>) {
     // SAFETY: the file object of the CREATE being served.
     unsafe {
         (*file).FsContext = (vol as *const MountedVolume).cast_mut().cast();
-        (*file).FsContext2 = ccb.map_or(null_mut(), |c| Box::into_raw(Box::new(c)).cast());
+        (*file).FsContext2 = ccb.map_or(null_mut(), |c| CCBS.put(c).cast());
     }
 }
 
@@ -35,7 +38,7 @@ pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
     if file.is_null() {
         return None;
     }
-    // SAFETY: as in ccb; the box is taken once, and the pointers cleared.
+    // SAFETY: as in ccb; the CCB is taken once, and the pointers cleared.
     unsafe {
         if (*file).FsContext.is_null() {
             return None;
@@ -43,7 +46,7 @@ pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
         let p = (*file).FsContext2 as *mut Ccb;
         (*file).FsContext = null_mut();
         (*file).FsContext2 = null_mut();
-        Some((!p.is_null()).then(|| *Box::from_raw(p)))
+        Some((!p.is_null()).then(|| CCBS.take(p)))
     }
 }
 
@@ -58,4 +61,9 @@ pub fn name<'a>(file: *mut nt::FILE_OBJECT) -> &'a [u16] {
             core::slice::from_raw_parts(s.Buffer, s.Length as usize / 2)
         }
     }
+}
+
+/// Frees the CCB boxes kept for reuse (unload).
+pub fn release() {
+    CCBS.drain();
 }

@@ -9,7 +9,7 @@
 //! modules: `dispatch` (routing, and posting to the workers that alone
 //! run Linux code), `pending` (IRPs that wait), `irp` and `buffers` (IRP
 //! access), `file` (file object
-//! to CCB), `devices`, `control` (the control device's IOCTLs),
+//! to CCB), `lookaside` (boxes kept for reuse), `devices`, `control` (the control device's IOCTLs),
 //! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
 //! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
 //! `registry` (settings), `send` (IRPs the driver sends), `relay` (test
@@ -40,6 +40,7 @@ mod image_disk;
 mod irp;
 mod linux;
 mod lockctl;
+mod lookaside;
 mod lower_disk;
 mod mount;
 mod pending;
@@ -180,6 +181,7 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let driver = DRIVER.swap(null_mut(), Ordering::AcqRel);
     // SAFETY: the box DriverEntry leaked; nothing uses it any more.
     drop(unsafe { alloc::boxed::Box::from_raw(driver) });
+    file::release();
     lkl_ntk::release_statics();
     record_unload(&mut path[..path_len]);
 }

@@ -98,6 +98,9 @@ pub fn take(mut keep: impl FnMut(&Pended) -> bool) -> Vec<Pended> {
 
 /// The pended lock requests named by `tags`, which the core granted.
 pub fn grant_locks(tags: &[u64], status: NtStatus) {
+    if tags.is_empty() {
+        return;
+    }
     for p in take(|p| !matches!(p.wait, Wait::Lock { tag } if tags.contains(&tag))) {
         complete(p, status.into());
     }

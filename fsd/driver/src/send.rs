@@ -26,13 +26,21 @@ impl Outcome {
     }
 }
 
+/// The completion routine of the IRPs sent here: keeps the IRP (to be
+/// read and freed or reused by the sender) and wakes the sender, which
+/// waits only when the IRP was left pending.
 unsafe extern "C" fn done(
     _device: *mut nt::DEVICE_OBJECT,
-    _irp: *mut nt::IRP,
+    irp: *mut nt::IRP,
     event: *mut c_void,
 ) -> nt::NTSTATUS {
-    // SAFETY: the sender's event, alive until its wait has returned.
-    unsafe { nt::KeSetEvent(event.cast(), 0, 0) };
+    // SAFETY: the IRP being completed; the sender's event, alive until its
+    // wait has returned.
+    unsafe {
+        if (*irp).PendingReturned != 0 {
+            nt::KeSetEvent(event.cast(), 0, 0);
+        }
+    }
     nt::STATUS_MORE_PROCESSING_REQUIRED
 }
 
