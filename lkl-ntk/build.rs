@@ -1,5 +1,6 @@
 //! NT kernel bindings: bindgen over mingw-w64's DDK headers (`src/nt.h`),
-//! for Windows targets built on Linux. Only the types, functions and
+//! for Windows targets built on Linux (with the `wdk` feature, on Windows,
+//! they come from wdk-sys instead). Only the types, functions and
 //! constants the host and the driver use are kept.
 use std::env;
 use std::path::PathBuf;
@@ -10,8 +11,11 @@ fn main() {
     println!("cargo:rerun-if-changed=src/nt.h");
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("nt.rs");
-    if env::var("CARGO_CFG_TARGET_OS").unwrap() != "windows" {
-        // Host builds (cargo check/clippy of the workspace) see no bindings.
+    if env::var("CARGO_CFG_TARGET_OS").unwrap() != "windows"
+        || env::var_os("CARGO_FEATURE_WDK").is_some()
+    {
+        // Host builds (cargo check/clippy of the workspace) see no
+        // bindings; the WDK build takes wdk-sys's.
         std::fs::write(&out, "").unwrap();
         return;
     }

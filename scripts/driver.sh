@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds lklfsd.sys on Linux with Debian's packages only: the driver crate
-# (fsd/driver) as a static library for x86_64-pc-windows-gnu with
+# (fsd/driver, a cdylib for the WDK build on Windows) as a static library for x86_64-pc-windows-gnu with
 # -Zbuild-std=core,alloc and panic=abort, NT bindings from mingw-w64's DDK
 # headers (lkl-ntk's build script), the kernel as the ms_abi COFF object
 # (lkl's build script), linked by mingw's ld as a native-subsystem driver
@@ -22,8 +22,9 @@ mkdir -p "$target_dir" "$out"
 exec 9>"$target_dir/.build.lock"
 flock 9
 
-/usr/bin/cargo build --manifest-path "$root/Cargo.toml" --release --target $triple \
-	-Zbuild-std=core,alloc --target-dir "$target_dir" -p lklfsd >&2
+/usr/bin/cargo rustc --manifest-path "$root/Cargo.toml" --release --target $triple \
+	-Zbuild-std=core,alloc --target-dir "$target_dir" -p lklfsd --lib \
+	--crate-type staticlib >&2
 release=$target_dir/$triple/release
 lkl_obj=$(ls -t "$release"/build/lkl-*/out/lkl.obj | head -1)
 

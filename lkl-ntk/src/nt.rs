@@ -1,5 +1,8 @@
-//! The NT kernel's types and routines, as bindgen made them from mingw-w64's
-//! DDK headers (see build.rs).
+//! The NT kernel's types and routines: as bindgen made them from mingw-w64's
+//! DDK headers (see build.rs) for the build on Linux, or, with the `wdk`
+//! feature (the build on Windows), wdk-sys's bindings to the WDK, with
+//! the enumerators this crate and the driver use brought to the top as
+//! the mingw bindings have them. Either way the items below are ours.
 #![allow(
     non_camel_case_types,
     non_snake_case,
@@ -8,7 +11,32 @@
     unnecessary_transmutes,
     clippy::all
 )]
+#[cfg(not(feature = "wdk"))]
 include!(concat!(env!("OUT_DIR"), "/nt.rs"));
+
+#[cfg(feature = "wdk")]
+pub use wdk::*;
+
+#[cfg(feature = "wdk")]
+mod wdk {
+    pub use wdk_sys::ntddk::*;
+    pub use wdk_sys::_EVENT_TYPE::NotificationEvent;
+    pub use wdk_sys::_FILE_INFORMATION_CLASS::FileStandardInformation;
+    pub use wdk_sys::_KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation;
+    pub use wdk_sys::_KWAIT_REASON::Executive;
+    pub use wdk_sys::_MEMORY_CACHING_TYPE::MmCached;
+    pub use wdk_sys::_MM_PAGE_PRIORITY::NormalPagePriority;
+    pub use wdk_sys::_POOL_TYPE::NonPagedPoolNx;
+    pub use wdk_sys::_WAIT_TYPE::WaitAny;
+    pub use wdk_sys::*;
+
+    extern "system" {
+        /// Left out of wdk-sys as deprecated (for ExAllocatePool2, which
+        /// Windows before 10 2004 and Wine lack): the pool module looks
+        /// ExAllocatePool2 up at run time and falls back to this.
+        pub fn ExAllocatePoolWithTag(pool: POOL_TYPE, bytes: SIZE_T, tag: ULONG) -> PVOID;
+    }
+}
 
 /// What the headers give only as enumerators the allowlist leaves out, or
 /// as inline functions (which under Wine read nothing: the exported

@@ -1,9 +1,13 @@
 //! Pool memory by tag: every allocation of Linux and of the driver's Rust
-//! code comes from ExAllocatePoolWithTag (non-paged, no-execute) under one
-//! of our tags and is counted, so that unload can check that everything
-//! went back and the statistics IOCTL can say what is held.
+//! code is non-paged, no-execute pool under one of our tags, counted, so
+//! that unload can check that everything went back and the statistics
+//! IOCTL can say what is held. It comes from ExAllocatePool2 where the
+//! system has it (Windows 10 2004 on; looked up at run time, since
+//! importing it would stop the driver loading elsewhere), else from
+//! ExAllocatePoolWithTag (older Windows, Wine).
 use core::alloc::{GlobalAlloc, Layout};
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crate::nt;
 
@@ -68,11 +72,45 @@ pub fn usage() -> [Usage; 2] {
     })
 }
 
+type AllocatePool2 = unsafe extern "C" fn(flags: u64, bytes: u64, tag: u32) -> *mut c_void;
+
+/// ExAllocatePool2's flags: non-paged (and so no-execute), left
+/// uninitialised as ExAllocatePoolWithTag leaves it (Linux and Rust
+/// initialise what they use).
+const POOL_FLAG_NON_PAGED: u64 = 0x40;
+const POOL_FLAG_UNINITIALIZED: u64 = 0x2;
+
+/// ExAllocatePool2's address, 1 when the system lacks it, 0 before the
+/// lookup.
+static ALLOCATE_POOL2: AtomicUsize = AtomicUsize::new(0);
+
+fn allocate_pool2() -> Option<AllocatePool2> {
+    let mut r = ALLOCATE_POOL2.load(Ordering::Relaxed);
+    if r == 0 {
+        let found = crate::system_routine("ExAllocatePool2") as usize;
+        r = if found == 0 { 1 } else { found };
+        ALLOCATE_POOL2.store(r, Ordering::Relaxed);
+    }
+    // SAFETY: a non-sentinel value is the address of the exported
+    // routine, whose signature AllocatePool2 states.
+    (r != 1).then(|| unsafe { core::mem::transmute::<usize, AllocatePool2>(r) })
+}
+
 /// `size` bytes of non-paged, no-execute pool, 16-byte aligned; null when
 /// the pool has none.
 pub fn alloc(tag: Tag, size: usize) -> *mut u8 {
-    // SAFETY: plain pool allocation; a null result is passed on.
-    let p = unsafe { nt::ExAllocatePoolWithTag(nt::NonPagedPoolNx, size as u64, tag.value()) };
+    let p = match allocate_pool2() {
+        // SAFETY: plain pool allocation; a null result is passed on.
+        Some(allocate) => unsafe {
+            allocate(
+                POOL_FLAG_NON_PAGED | POOL_FLAG_UNINITIALIZED,
+                size as u64,
+                tag.value(),
+            )
+        },
+        // SAFETY: as above.
+        None => unsafe { nt::ExAllocatePoolWithTag(nt::NonPagedPoolNx, size as u64, tag.value()) },
+    };
     if !p.is_null() {
         let c = &COUNTERS[tag as usize];
         c.blocks.fetch_add(1, Ordering::Relaxed);
