@@ -235,8 +235,12 @@ impl Copy {
             eprintln!("lklfs: {shown}: skipping a special file");
             return Ok(());
         }
-        if self.preserve && !is_symlink(&st) {
-            hostfs::set_attributes(target, &st).at(&name)?;
+        if self.preserve {
+            if is_symlink(&st) {
+                hostfs::set_link_attributes(target, &st).at(&name)?;
+            } else {
+                hostfs::set_attributes(target, &st).at(&name)?;
+            }
         }
         Ok(())
     }

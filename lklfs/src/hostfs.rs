@@ -189,3 +189,54 @@ fn open_for_times(path: &Path) -> io::Result<fs::File> {
         .custom_flags(FILE_FLAG_BACKUP_SEMANTICS)
         .open(path)
 }
+
+/// Gives a host symbolic link the image link's owner (where allowed) and
+/// times, on the link itself, as `cp -p` does (a link has no mode of its
+/// own to set).
+#[cfg(unix)]
+pub fn set_link_attributes(path: &Path, st: &Stat) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    // Not root: the link stays the user's, as cp -p does.
+    let _ = std::os::unix::fs::lchown(path, Some(st.st_uid), Some(st.st_gid));
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    let time = |sec: i64, nsec: u64| libc::timespec {
+        tv_sec: sec,
+        tv_nsec: nsec as i64,
+    };
+    let times = [
+        time(st.st_atime, st.st_atime_nsec),
+        time(st.st_mtime, st.st_mtime_nsec),
+    ];
+    // SAFETY: a NUL-terminated path and two timespecs, alive for the call.
+    let r = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Gives a host symbolic link the image link's times, on the link itself
+/// (opened as a reparse point, not followed).
+#[cfg(windows)]
+pub fn set_link_attributes(path: &Path, st: &Stat) -> io::Result<()> {
+    use std::os::windows::fs::OpenOptionsExt;
+    const FILE_WRITE_ATTRIBUTES: u32 = 0x0100;
+    const FILE_FLAG_BACKUP_SEMANTICS: u32 = 0x0200_0000;
+    const FILE_FLAG_OPEN_REPARSE_POINT: u32 = 0x0020_0000;
+    let times = fs::FileTimes::new()
+        .set_accessed(to_system(st.st_atime, st.st_atime_nsec))
+        .set_modified(to_system(st.st_mtime, st.st_mtime_nsec));
+    fs::OpenOptions::new()
+        .access_mode(FILE_WRITE_ATTRIBUTES)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT)
+        .open(path)?
+        .set_times(times)
+}
