@@ -25,16 +25,43 @@ pub enum DiskOp {
 
 /// One request from the kernel. Complete it exactly once, from any thread;
 /// a request dropped without completion fails with `EIO`.
-pub struct Request(NonNull<ffi::DiskRequest>);
+pub struct Request {
+    raw: NonNull<ffi::DiskRequest>,
+    /// Told the result just before the kernel is (see [`Request::observe`]).
+    observer: Option<Observer>,
+}
+
+/// What [`Request::observe`] calls with the request's result.
+pub type Observer = Box<dyn FnOnce(Result<(), Errno>) + Send>;
 
 // SAFETY: the request belongs to whoever holds this value until it is
 // completed; the kernel does not touch it meanwhile.
 unsafe impl Send for Request {}
 
 impl Request {
+    fn new(raw: NonNull<ffi::DiskRequest>) -> Request {
+        Request {
+            raw,
+            observer: None,
+        }
+    }
+
     fn raw(&self) -> &ffi::DiskRequest {
         // SAFETY: the kernel keeps the request alive until completion.
-        unsafe { self.0.as_ref() }
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Has `observer` told the result when the request completes (or is
+    /// dropped, failing), before the kernel learns it: how a disk that
+    /// wraps another sees its completions. After any earlier observer.
+    pub fn observe(&mut self, observer: impl FnOnce(Result<(), Errno>) + Send + 'static) {
+        self.observer = Some(match self.observer.take() {
+            None => Box::new(observer),
+            Some(first) => Box::new(move |r| {
+                first(r);
+                observer(r);
+            }),
+        });
     }
 
     pub fn op(&self) -> DiskOp {
@@ -81,22 +108,28 @@ impl Request {
     }
 
     /// Ends the request; an error reaches Linux as an I/O error.
-    pub fn complete(self, result: Result<(), Errno>) {
+    pub fn complete(mut self, result: Result<(), Errno>) {
+        self.finish(result);
+        core::mem::forget(self);
+    }
+
+    fn finish(&mut self, result: Result<(), Errno>) {
+        if let Some(observer) = self.observer.take() {
+            observer(result);
+        }
         let status = match result {
             Ok(()) => 0,
             Err(e) => -e.0,
         };
-        let raw = self.0.as_ptr();
-        core::mem::forget(self);
-        // SAFETY: raw is a request the kernel handed out and not yet completed.
-        unsafe { ffi::lkl_disk_complete(raw, status) }
+        // SAFETY: a request the kernel handed out and not yet completed
+        // (complete and drop each end it once).
+        unsafe { ffi::lkl_disk_complete(self.raw.as_ptr(), status) }
     }
 }
 
 impl Drop for Request {
     fn drop(&mut self) {
-        // SAFETY: as in complete: a request not yet completed.
-        unsafe { ffi::lkl_disk_complete(self.0.as_ptr(), -Errno::EIO.0) }
+        self.finish(Err(Errno::EIO));
     }
 }
 
@@ -126,7 +159,7 @@ unsafe extern "C" fn submit(handle: *mut c_void, req: *mut ffi::DiskRequest) -> 
     let slot = unsafe { &*handle.cast::<Slot>() };
     match NonNull::new(req) {
         Some(req) => {
-            slot.disk.submit(Request(req));
+            slot.disk.submit(Request::new(req));
             0
         }
         None => -Errno::EINVAL.0,

@@ -293,6 +293,9 @@ pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<(), Errno>
 }
 
 /// Mounts `fstype` from `source` on `target`; `data` is the option string.
+/// The kernel's page size: what mount(2) reads of its options.
+const MOUNT_DATA_SIZE: usize = 4096;
+
 pub fn mount(
     source: impl AsRef<[u8]>,
     target: impl AsRef<[u8]>,
@@ -305,7 +308,18 @@ pub fn mount(
         cstr(target.as_ref())?,
         cstr(fstype.as_ref())?,
     );
-    let data = data.map(cstr).transpose()?;
+    // mount(2) copies a whole page of options whatever their length (real
+    // Linux stops early at a fault; with no MMU a copy past the end of a
+    // short string can run off mapped memory): hand it a full page.
+    let data = match data {
+        Some(d) if d.len() >= MOUNT_DATA_SIZE => return Err(Errno::EINVAL),
+        Some(d) => {
+            let mut page = alloc::vec![0u8; MOUNT_DATA_SIZE];
+            page[..d.len()].copy_from_slice(d);
+            Some(page)
+        }
+        None => None,
+    };
     let data_ptr = data.as_ref().map_or(0, |d| ptr(d.as_ptr()));
     call(
         nr::MOUNT,

@@ -1,0 +1,12 @@
+//! Crash consistency for the kernel's file systems on our block layer:
+//! [`RecordingDisk`] records every request a file system sends (with each
+//! write's data) and the order they complete in, and [`crash_states`]
+//! turns a recording into the disk contents a crash could leave behind:
+//! after every completed request, and within each flush epoch the states
+//! a volatile write cache allows (completed writes not yet flushed may or
+//! may not have reached the medium, in any combination).
+mod recording;
+mod states;
+
+pub use recording::{Event, Log, RecordingDisk};
+pub use states::{crash_states, CrashState, Limits};

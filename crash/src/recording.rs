@@ -1,0 +1,108 @@
+//! A disk that records: it wraps any other disk and logs every request
+//! in the order submitted (operation, range, FUA, a write's data) and the
+//! order they complete in, plus marks the caller puts in (what a workload
+//! had done by then). Cheap enough for real workloads: one lock and, for a
+//! write, one copy of its data.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use lkl::{Disk, DiskOp, Request};
+
+/// One entry of the log.
+#[derive(Clone, Debug)]
+pub enum Event {
+    Submitted {
+        id: u64,
+        op: DiskOp,
+        offset: u64,
+        len: u64,
+        fua: bool,
+        /// A write's data (None for the other operations).
+        data: Option<Arc<[u8]>>,
+    },
+    Completed {
+        id: u64,
+        ok: bool,
+    },
+    /// Put in by [`RecordingDisk::mark`].
+    Mark(u32),
+}
+
+/// The recording: the events in the order they happened.
+#[derive(Clone, Debug, Default)]
+pub struct Log {
+    pub events: Vec<Event>,
+}
+
+pub struct RecordingDisk {
+    inner: Arc<dyn Disk>,
+    log: Arc<Mutex<Log>>,
+    next_id: AtomicU64,
+}
+
+impl RecordingDisk {
+    pub fn new(inner: Arc<dyn Disk>) -> RecordingDisk {
+        RecordingDisk {
+            inner,
+            log: Arc::new(Mutex::new(Log::default())),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    /// Puts `tag` in the log: what happened before it (every request
+    /// completed so far) came first.
+    pub fn mark(&self, tag: u32) {
+        lock(&self.log).events.push(Event::Mark(tag));
+    }
+
+    /// The recording so far.
+    pub fn log(&self) -> Log {
+        lock(&self.log).clone()
+    }
+}
+
+fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Disk for RecordingDisk {
+    fn capacity(&self) -> u64 {
+        self.inner.capacity()
+    }
+
+    fn block_size(&self) -> u32 {
+        self.inner.block_size()
+    }
+
+    fn read_only(&self) -> bool {
+        self.inner.read_only()
+    }
+
+    fn submit(&self, mut request: Request) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let op = request.op();
+        let data = (op == DiskOp::Write).then(|| {
+            let mut data = Vec::with_capacity(request.len() as usize);
+            for seg in request.segments() {
+                data.extend_from_slice(seg);
+            }
+            Arc::from(data)
+        });
+        lock(&self.log).events.push(Event::Submitted {
+            id,
+            op,
+            offset: request.offset(),
+            len: request.len(),
+            fua: request.fua(),
+            data,
+        });
+        let log = self.log.clone();
+        request.observe(move |result| {
+            lock(&log).events.push(Event::Completed {
+                id,
+                ok: result.is_ok(),
+            });
+        });
+        self.inner.submit(request);
+    }
+}

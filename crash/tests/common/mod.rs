@@ -1,0 +1,377 @@
+//! What the crash tests share: one kernel per process; a workload run on
+//! a recording disk, saying as it goes what must hold from then on
+//! (promises, put in the log as marks); and the check of every crash
+//! state of its recording: mount through the library (journal replay),
+//! every promise in force, no byte in any file that the workload never
+//! wrote there, unmount, and the file system's own checker.
+#![allow(dead_code)]
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use lkl::mount::{self, MountOptions};
+use lkl::uapi::{self, AT_FDCWD};
+use lkl::{add_disk, sys, Config, Errno, Kernel, MemDisk};
+use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk};
+
+pub fn kernel() -> &'static Kernel {
+    static KERNEL: OnceLock<Kernel> = OnceLock::new();
+    KERNEL.get_or_init(|| Kernel::boot(&Config::default()).expect("boot"))
+}
+
+/// What must hold in every crash state after the workload said so (until
+/// a later promise about the same path replaces it).
+#[derive(Clone, Debug)]
+pub enum Promise {
+    /// The file is there with exactly these bytes.
+    File(String, Vec<u8>),
+    /// The file is there and holds one of these, whole.
+    OneOf(String, Vec<Vec<u8>>),
+    /// The file is there and starts with these bytes.
+    Prefix(String, Vec<u8>),
+    /// A directory is there.
+    Dir(String),
+    /// A symbolic link is there with this text.
+    Symlink(String, String),
+    /// Nothing is there.
+    Absent(String),
+    /// The workload is changing the path: nothing is promised of it until
+    /// its next promise (the check that files hold only bytes written to
+    /// them still applies).
+    Changing(String),
+}
+
+impl Promise {
+    fn path(&self) -> &str {
+        match self {
+            Promise::File(p, _)
+            | Promise::OneOf(p, _)
+            | Promise::Prefix(p, _)
+            | Promise::Dir(p)
+            | Promise::Symlink(p, _)
+            | Promise::Absent(p)
+            | Promise::Changing(p) => p,
+        }
+    }
+}
+
+/// A workload's view: the mounted directory, and what it promises.
+pub struct Run {
+    pub root: String,
+    disk: Arc<RecordingDisk>,
+    promises: Mutex<Vec<Promise>>,
+    /// Every version of every file's bytes the workload wrote, by path.
+    versions: Mutex<HashMap<String, Vec<Vec<u8>>>>,
+}
+
+impl Run {
+    pub fn path(&self, p: &str) -> String {
+        format!("{}/{p}", self.root)
+    }
+
+    /// From now on `promise` holds (it replaces earlier ones of its path).
+    pub fn promise(&self, promise: Promise) {
+        let mut promises = self.promises.lock().unwrap();
+        promises.push(promise);
+        self.disk.mark(promises.len() as u32 - 1);
+    }
+
+    /// Remembers bytes the workload put in file `p` (all versions count
+    /// as written).
+    pub fn wrote(&self, p: &str, data: &[u8]) {
+        self.versions
+            .lock()
+            .unwrap()
+            .entry(p.to_string())
+            .or_default()
+            .push(data.to_vec());
+    }
+
+    /// Writes `data` as the whole of file `p`, then fsyncs it if asked.
+    pub fn write_file(&self, p: &str, data: &[u8], fsync: bool) {
+        self.wrote(p, data);
+        let fd = sys::openat(
+            AT_FDCWD,
+            self.path(p),
+            uapi::O_WRONLY | uapi::O_CREAT | uapi::O_TRUNC,
+            0o644,
+        )
+        .expect(p);
+        write_all(fd, data);
+        if fsync {
+            sys::fsync(fd).expect("fsync");
+        }
+        sys::close(fd).unwrap();
+    }
+
+    /// fsync of directory `p` ("" for the root).
+    pub fn fsync_dir(&self, p: &str) {
+        let fd = sys::openat(
+            AT_FDCWD,
+            self.path(p),
+            uapi::O_RDONLY | uapi::O_DIRECTORY,
+            0,
+        )
+        .expect(p);
+        sys::fsync(fd).expect("fsync dir");
+        sys::close(fd).unwrap();
+    }
+}
+
+pub fn write_all(fd: i32, data: &[u8]) {
+    let mut done = 0;
+    while done < data.len() {
+        done += sys::write(fd, &data[done..]).expect("write");
+    }
+}
+
+/// `len` bytes that name their file and version: none is zero, and two
+/// files' (or versions') bytes differ, so stale blocks show.
+pub fn pattern(file: u32, version: u32, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|i| {
+            (((i as u32 / 7) ^ file.wrapping_mul(97) ^ version.wrapping_mul(31)) % 255 + 1) as u8
+        })
+        .collect()
+}
+
+/// A file system to test: how to make it, mount it and check it.
+pub struct Fs {
+    pub name: &'static str,
+    pub mkfs: &'static [&'static str],
+    pub size: u64,
+    pub fstype: &'static str,
+    pub options: &'static str,
+    pub check: &'static [&'static str],
+}
+
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lkl-crash-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_tool(args: &[&str], file: &Path) -> (bool, String) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", args[0]));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The workload's recording on a fresh file system: the image before,
+/// and the log.
+pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run, lkl_crash::Log) {
+    kernel();
+    let image = dir.join("base.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(fs.size)
+        .unwrap();
+    let (ok, text) = run_tool(fs.mkfs, &image);
+    assert!(ok, "{}: {text}", fs.mkfs[0]);
+    let base = std::fs::read(&image).unwrap();
+    let disk = Arc::new(RecordingDisk::new(Arc::new(MemDisk::new(base.clone()))));
+    let added = add_disk(disk.clone()).unwrap();
+    let m = mount::mount(&added, &options(fs)).expect("mount");
+    let run = Run {
+        root: m.path.clone(),
+        disk: disk.clone(),
+        promises: Mutex::new(Vec::new()),
+        versions: Mutex::new(HashMap::new()),
+    };
+    workload(&run);
+    mount::unmount(m).expect("unmount");
+    drop(added);
+    let log = disk.log();
+    (base, run, log)
+}
+
+fn options(fs: &Fs) -> MountOptions {
+    MountOptions {
+        fstype: Some(fs.fstype.to_string()),
+        options: fs.options.to_string(),
+        ..MountOptions::default()
+    }
+}
+
+/// What checking a recording found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub states: usize,
+    pub failures: Vec<String>,
+}
+
+/// Checks every crash state of the recording (within `limits`).
+pub fn check_states(
+    fs: &Fs,
+    dir: &Path,
+    base: &[u8],
+    run: &Run,
+    log: &lkl_crash::Log,
+    limits: Limits,
+) -> Checked {
+    let all = crash_states(log, limits);
+    let promises = run.promises.lock().unwrap().clone();
+    let versions = run.versions.lock().unwrap().clone();
+    let mut checked = Checked::default();
+    let file = dir.join("state.img");
+    for state in &all.states {
+        checked.states += 1;
+        let image = all.image(base, state);
+        if let Err(e) = check_state(fs, &file, image, state, &promises, &versions) {
+            checked.failures.push(format!(
+                "cut {} (volatile writes kept {} of {}, marks {:?}): {e}",
+                state.cut, state.volatile_kept, state.volatile, state.marks
+            ));
+            if checked.failures.len() >= 5 {
+                break;
+            }
+        }
+    }
+    checked
+}
+
+fn check_state(
+    fs: &Fs,
+    file: &Path,
+    image: Vec<u8>,
+    state: &CrashState,
+    promises: &[Promise],
+    versions: &HashMap<String, Vec<Vec<u8>>>,
+) -> Result<(), String> {
+    let disk = Arc::new(MemDisk::new(image));
+    let added = add_disk(disk.clone()).map_err(|e| format!("add disk: {e:?}"))?;
+    let m = mount::mount(&added, &options(fs)).map_err(|e| format!("mount: {e:?}"))?;
+    // The promises in force: the last of each path.
+    let mut in_force: HashMap<&str, &Promise> = HashMap::new();
+    for &i in &state.marks {
+        let p = &promises[i as usize];
+        in_force.insert(p.path(), p);
+    }
+    let mut found = Vec::new();
+    for p in in_force.values() {
+        if let Err(e) = keeps(&m.path, p) {
+            found.push(e);
+        }
+    }
+    for (path, vs) in versions {
+        if let Err(e) = only_written(&format!("{}/{path}", m.path), vs) {
+            found.push(format!("{path}: {e}"));
+        }
+    }
+    mount::unmount(m).map_err(|e| format!("unmount: {e:?}"))?;
+    drop(added);
+    std::fs::write(file, disk.contents()).unwrap();
+    let (ok, text) = run_tool(fs.check, file);
+    if !ok {
+        found.push(format!("{}: {text}", fs.check[0]));
+    }
+    if found.is_empty() {
+        Ok(())
+    } else {
+        Err(found.join("; "))
+    }
+}
+
+fn read(path: &str) -> Result<Vec<u8>, Errno> {
+    let fd = sys::openat(AT_FDCWD, path, uapi::O_RDONLY, 0)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = sys::read(fd, &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    sys::close(fd)?;
+    Ok(out)
+}
+
+fn keeps(root: &str, p: &Promise) -> Result<(), String> {
+    let at = format!("{root}/{}", p.path());
+    let what = |e: Errno| format!("{}: {e:?} ({p:?})", p.path());
+    let short = |data: &[u8]| format!("{} bytes", data.len());
+    match p {
+        Promise::File(_, want) => {
+            let got = read(&at).map_err(what)?;
+            (got == *want).then_some(()).ok_or_else(|| {
+                format!(
+                    "{}: {} instead of its {}",
+                    p.path(),
+                    short(&got),
+                    short(want)
+                )
+            })
+        }
+        Promise::OneOf(_, wants) => {
+            let got = read(&at).map_err(what)?;
+            wants.contains(&got).then_some(()).ok_or_else(|| {
+                format!(
+                    "{}: {} matching none of its versions",
+                    p.path(),
+                    short(&got)
+                )
+            })
+        }
+        Promise::Prefix(_, want) => {
+            let got = read(&at).map_err(what)?;
+            got.starts_with(want).then_some(()).ok_or_else(|| {
+                format!(
+                    "{}: {} not starting with its {}",
+                    p.path(),
+                    short(&got),
+                    short(want)
+                )
+            })
+        }
+        Promise::Dir(_) => {
+            let st = sys::newfstatat(AT_FDCWD, &at, uapi::AT_SYMLINK_NOFOLLOW).map_err(what)?;
+            (st.st_mode & uapi::S_IFMT == uapi::S_IFDIR)
+                .then_some(())
+                .ok_or_else(|| format!("{}: not a directory", p.path()))
+        }
+        Promise::Symlink(_, want) => {
+            let got = sys::readlinkat(AT_FDCWD, &at).map_err(what)?;
+            (got == want.as_bytes()).then_some(()).ok_or_else(|| {
+                format!(
+                    "{}: link text {:?}",
+                    p.path(),
+                    String::from_utf8_lossy(&got)
+                )
+            })
+        }
+        Promise::Changing(_) => Ok(()),
+        Promise::Absent(_) => match sys::newfstatat(AT_FDCWD, &at, uapi::AT_SYMLINK_NOFOLLOW) {
+            Err(Errno::ENOENT) => Ok(()),
+            other => Err(format!("{}: still there ({other:?})", p.path())),
+        },
+    }
+}
+
+/// A file, if there, holds at each position a byte some version the
+/// workload wrote had there (so no stale or zeroed blocks).
+fn only_written(path: &str, versions: &[Vec<u8>]) -> Result<(), String> {
+    let data = match read(path) {
+        Ok(d) => d,
+        Err(Errno::ENOENT) => return Ok(()),
+        Err(e) => return Err(format!("{e:?}")),
+    };
+    match (0..data.len()).find(|&i| !versions.iter().any(|v| v.get(i) == Some(&data[i]))) {
+        None => Ok(()),
+        Some(i) => Err(format!(
+            "byte {i} of {} is {:#x}, which no version had there",
+            data.len(),
+            data[i]
+        )),
+    }
+}
