@@ -299,7 +299,7 @@ fn read(path: &str) -> Result<Vec<u8>, Errno> {
 
 fn keeps(root: &str, p: &Promise) -> Result<(), String> {
     let at = format!("{root}/{}", p.path());
-    let what = |e: Errno| format!("{}: {e:?} ({p:?})", p.path());
+    let what = |e: Errno| format!("{}: {e:?}", p.path());
     let short = |data: &[u8]| format!("{} bytes", data.len());
     match p {
         Promise::File(_, want) => {
