@@ -92,7 +92,8 @@ impl Random {
 /// The crash states of `log` within `limits`.
 pub fn crash_states(log: &Log, limits: Limits) -> CrashStates {
     let mut random = Random(limits.seed);
-    let mut submitted: HashMap<u64, (DiskOp, u64, u64, bool, Option<Arc<[u8]>>)> = HashMap::new();
+    // Requests not yet completed, by id.
+    let mut submitted: HashMap<u64, &Event> = HashMap::new();
     // Completed writes, in completion order; which are durable; which are
     // volatile (indices), and for each flush in flight the volatile
     // writes it will make durable.
@@ -106,26 +107,31 @@ pub fn crash_states(log: &Log, limits: Limits) -> CrashStates {
     for (cut, event) in log.events.iter().enumerate() {
         match event {
             Event::Mark(tag) => marks.push(*tag),
-            Event::Submitted {
-                id,
-                op,
-                offset,
-                len,
-                fua,
-                data,
-            } => {
+            Event::Submitted { id, op, .. } => {
                 if *op == DiskOp::Flush {
                     flushes.insert(*id, volatile.clone());
                 }
-                submitted.insert(*id, (*op, *offset, *len, *fua, data.clone()));
+                submitted.insert(*id, event);
             }
             Event::Completed { id, ok } => {
-                let Some((op, offset, len, fua, data)) = submitted.remove(id) else {
+                let Some(&Event::Submitted {
+                    op,
+                    offset,
+                    len,
+                    fua,
+                    ref data,
+                    ..
+                }) = submitted.remove(id)
+                else {
                     continue;
                 };
                 match op {
                     DiskOp::Write | DiskOp::WriteZeroes | DiskOp::Discard if *ok => {
-                        writes.push(Write { offset, len, data });
+                        writes.push(Write {
+                            offset,
+                            len,
+                            data: data.clone(),
+                        });
                         let w = writes.len() - 1;
                         if fua && op == DiskOp::Write {
                             durable.push(w);

@@ -165,7 +165,10 @@ fn copy_tree(run: &Run) {
     }
 }
 
-const WORKLOADS: &[(&str, fn(&Run))] = &[
+/// A workload: its name, and what it does on the mounted file system.
+type Workload = (&'static str, fn(&Run));
+
+const WORKLOADS: &[Workload] = &[
     ("save_documents", save_documents),
     ("appends", appends),
     ("directories_and_links", directories_and_links),

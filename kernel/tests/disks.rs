@@ -1,6 +1,8 @@
 //! Disks under the kernel's file systems: concurrent I/O, host I/O errors,
 //! a memory disk, and journal replay after a crash.
 mod common;
+#[path = "../../tests/support/lkl_read.rs"]
+mod lkl_read;
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,6 +11,7 @@ use std::sync::Arc;
 use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{sys, Disk, DiskOp, Errno, FileDisk, MemDisk, Request};
+use lkl_read::read_file;
 
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("lkl-disks-{}-{name}", std::process::id()));
@@ -62,21 +65,6 @@ fn write_file(path: &str, data: &[u8]) -> Result<(), Errno> {
     let synced = sys::fsync(fd);
     sys::close(fd)?;
     synced
-}
-
-fn read_file(path: &str) -> Result<Vec<u8>, Errno> {
-    let fd = sys::openat(AT_FDCWD, path, uapi::O_RDONLY, 0)?;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = sys::read(fd, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    sys::close(fd)?;
-    Ok(out)
 }
 
 /// Everything that needs a disk runs in one test: one kernel per process.

@@ -37,6 +37,18 @@ pub fn system_routine(name: &str) -> *mut c_void {
     unsafe { nt::MmGetSystemRoutineAddress(&mut s) }
 }
 
+/// The address of an exported kernel routine that may be missing, looked
+/// up once into `cache` (0: not yet; 1: missing).
+pub(crate) fn cached_routine(cache: &AtomicUsize, name: &str) -> Option<usize> {
+    let mut r = cache.load(Ordering::Relaxed);
+    if r == 0 {
+        let found = system_routine(name) as usize;
+        r = if found == 0 { 1 } else { found };
+        cache.store(r, Ordering::Relaxed);
+    }
+    (r != 1).then_some(r)
+}
+
 /// Looks up what the clocks need; once, before the kernel boots.
 pub(crate) fn init() {
     let mut f: nt::LARGE_INTEGER = crate::shared::zeroed();

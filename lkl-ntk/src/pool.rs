@@ -85,15 +85,10 @@ const POOL_FLAG_UNINITIALIZED: u64 = 0x2;
 static ALLOCATE_POOL2: AtomicUsize = AtomicUsize::new(0);
 
 fn allocate_pool2() -> Option<AllocatePool2> {
-    let mut r = ALLOCATE_POOL2.load(Ordering::Relaxed);
-    if r == 0 {
-        let found = crate::system_routine("ExAllocatePool2") as usize;
-        r = if found == 0 { 1 } else { found };
-        ALLOCATE_POOL2.store(r, Ordering::Relaxed);
-    }
-    // SAFETY: a non-sentinel value is the address of the exported
-    // routine, whose signature AllocatePool2 states.
-    (r != 1).then(|| unsafe { core::mem::transmute::<usize, AllocatePool2>(r) })
+    let r = crate::clock::cached_routine(&ALLOCATE_POOL2, "ExAllocatePool2")?;
+    // SAFETY: the address of the exported routine, whose signature
+    // AllocatePool2 states.
+    Some(unsafe { core::mem::transmute::<usize, AllocatePool2>(r) })
 }
 
 /// `size` bytes of non-paged, no-execute pool, 16-byte aligned; null when

@@ -5,7 +5,7 @@
 //! (Windows Vista and later; Wine only calls the callout, on its 2 MB
 //! thread stacks). Where the routine is missing the job runs as it is.
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::AtomicUsize;
 
 use crate::nt;
 
@@ -25,15 +25,10 @@ type Expand = unsafe extern "C" fn(
 static ROUTINE: AtomicUsize = AtomicUsize::new(0);
 
 fn routine() -> Option<Expand> {
-    let mut r = ROUTINE.load(Ordering::Relaxed);
-    if r == 0 {
-        let found = crate::system_routine("KeExpandKernelStackAndCalloutEx") as usize;
-        r = if found == 0 { 1 } else { found };
-        ROUTINE.store(r, Ordering::Relaxed);
-    }
-    // SAFETY: a non-sentinel value is the address of the exported
-    // routine, whose signature Expand states.
-    (r != 1).then(|| unsafe { core::mem::transmute::<usize, Expand>(r) })
+    let r = crate::clock::cached_routine(&ROUTINE, "KeExpandKernelStackAndCalloutEx")?;
+    // SAFETY: the address of the exported routine, whose signature Expand
+    // states.
+    Some(unsafe { core::mem::transmute::<usize, Expand>(r) })
 }
 
 unsafe extern "C" fn callout(parameter: *mut c_void) {

@@ -5,6 +5,9 @@
 //! every promise in force, no byte in any file that the workload never
 //! wrote there, unmount, and the file system's own checker.
 #![allow(dead_code)]
+#[path = "../../../tests/support/lkl_read.rs"]
+mod lkl_read;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +17,7 @@ use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{add_disk, sys, Config, Errno, Kernel, MemDisk};
 use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk};
+use lkl_read::read_file;
 
 pub fn kernel() -> &'static Kernel {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
@@ -282,28 +286,13 @@ fn check_state(
     }
 }
 
-fn read(path: &str) -> Result<Vec<u8>, Errno> {
-    let fd = sys::openat(AT_FDCWD, path, uapi::O_RDONLY, 0)?;
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = sys::read(fd, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    sys::close(fd)?;
-    Ok(out)
-}
-
 fn keeps(root: &str, p: &Promise) -> Result<(), String> {
     let at = format!("{root}/{}", p.path());
     let what = |e: Errno| format!("{}: {e:?}", p.path());
     let short = |data: &[u8]| format!("{} bytes", data.len());
     match p {
         Promise::File(_, want) => {
-            let got = read(&at).map_err(what)?;
+            let got = read_file(&at).map_err(what)?;
             (got == *want).then_some(()).ok_or_else(|| {
                 format!(
                     "{}: {} instead of its {}",
@@ -314,7 +303,7 @@ fn keeps(root: &str, p: &Promise) -> Result<(), String> {
             })
         }
         Promise::OneOf(_, wants) => {
-            let got = read(&at).map_err(what)?;
+            let got = read_file(&at).map_err(what)?;
             wants.contains(&got).then_some(()).ok_or_else(|| {
                 format!(
                     "{}: {} matching none of its versions",
@@ -324,7 +313,7 @@ fn keeps(root: &str, p: &Promise) -> Result<(), String> {
             })
         }
         Promise::Prefix(_, want) => {
-            let got = read(&at).map_err(what)?;
+            let got = read_file(&at).map_err(what)?;
             got.starts_with(want).then_some(()).ok_or_else(|| {
                 format!(
                     "{}: {} not starting with its {}",
@@ -361,7 +350,7 @@ fn keeps(root: &str, p: &Promise) -> Result<(), String> {
 /// A file, if there, holds at each position a byte some version the
 /// workload wrote had there (so no stale or zeroed blocks).
 fn only_written(path: &str, versions: &[Vec<u8>]) -> Result<(), String> {
-    let data = match read(path) {
+    let data = match read_file(path) {
         Ok(d) => d,
         Err(Errno::ENOENT) => return Ok(()),
         Err(e) => return Err(format!("{e:?}")),
