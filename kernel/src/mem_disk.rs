@@ -20,6 +20,11 @@ impl MemDisk {
     pub fn contents(&self) -> Vec<u8> {
         self.data.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
+
+    /// The disk's contents, without a copy.
+    pub fn into_contents(self) -> Vec<u8> {
+        self.data.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Disk for MemDisk {

@@ -40,6 +40,10 @@ pub enum Promise {
     Symlink(String, String),
     /// Nothing is there.
     Absent(String),
+    /// The file is there and each of its blocks of this size is that block
+    /// of one of these versions (which have one length): what a database
+    /// overwriting blocks in place may find.
+    Blocks(String, Vec<Vec<u8>>, usize),
     /// The workload is changing the path: nothing is promised of it until
     /// its next promise (the check that files hold only bytes written to
     /// them still applies).
@@ -55,6 +59,7 @@ impl Promise {
             | Promise::Dir(p)
             | Promise::Symlink(p, _)
             | Promise::Absent(p)
+            | Promise::Blocks(p, _, _)
             | Promise::Changing(p) => p,
         }
     }
@@ -150,8 +155,17 @@ pub struct Fs {
     pub check: &'static [&'static str],
 }
 
+/// A fresh directory for one test's images: in memory (/dev/shm) where
+/// the machine has it, since every crash state is written out for the
+/// checker.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lkl-crash-{}-{name}", std::process::id()));
+    let shm = Path::new("/dev/shm");
+    let base = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    let dir = base.join(format!("lkl-crash-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -214,6 +228,39 @@ pub struct Checked {
     pub failures: Vec<String>,
 }
 
+/// The image file the checker reads, rewritten for each state where it
+/// differs from the last (states differ in a few blocks: writing all of
+/// an image took half the time of a state).
+struct StateFile {
+    file: std::fs::File,
+    last: Vec<u8>,
+}
+
+impl StateFile {
+    fn new(path: &Path) -> StateFile {
+        StateFile {
+            file: std::fs::File::create(path).unwrap(),
+            last: Vec::new(),
+        }
+    }
+
+    fn update(&mut self, image: Vec<u8>) {
+        use std::os::unix::fs::FileExt;
+        const CHUNK: usize = 64 << 10;
+        if self.last.len() != image.len() {
+            self.file.set_len(0).unwrap();
+            self.file.write_all_at(&image, 0).unwrap();
+        } else {
+            for (i, (new, old)) in image.chunks(CHUNK).zip(self.last.chunks(CHUNK)).enumerate() {
+                if new != old {
+                    self.file.write_all_at(new, (i * CHUNK) as u64).unwrap();
+                }
+            }
+        }
+        self.last = image;
+    }
+}
+
 /// Checks every crash state of the recording (within `limits`).
 pub fn check_states(
     fs: &Fs,
@@ -227,11 +274,12 @@ pub fn check_states(
     let promises = run.promises.lock().unwrap().clone();
     let versions = run.versions.lock().unwrap().clone();
     let mut checked = Checked::default();
-    let file = dir.join("state.img");
+    let path = dir.join("state.img");
+    let mut file = StateFile::new(&path);
     for state in &all.states {
         checked.states += 1;
         let image = all.image(base, state);
-        if let Err(e) = check_state(fs, &file, image, state, &promises, &versions) {
+        if let Err(e) = check_state(fs, (&mut file, &path), image, state, &promises, &versions) {
             checked.failures.push(format!(
                 "cut {} (volatile writes kept {} of {}, marks {:?}): {e}",
                 state.cut, state.volatile_kept, state.volatile, state.marks
@@ -246,7 +294,7 @@ pub fn check_states(
 
 fn check_state(
     fs: &Fs,
-    file: &Path,
+    (file, path): (&mut StateFile, &Path),
     image: Vec<u8>,
     state: &CrashState,
     promises: &[Promise],
@@ -274,8 +322,9 @@ fn check_state(
     }
     mount::unmount(m).map_err(|e| format!("unmount: {e:?}"))?;
     drop(added);
-    std::fs::write(file, disk.contents()).unwrap();
-    let (ok, text) = run_tool(fs.check, file);
+    let image = Arc::try_unwrap(disk).map_or_else(|d| d.contents(), MemDisk::into_contents);
+    file.update(image);
+    let (ok, text) = run_tool(fs.check, path);
     if !ok {
         found.push(format!("{}: {text}", fs.check[0]));
     }
@@ -338,6 +387,25 @@ fn keeps(root: &str, p: &Promise) -> Result<(), String> {
                     String::from_utf8_lossy(&got)
                 )
             })
+        }
+        Promise::Blocks(_, versions, size) => {
+            let got = read_file(&at).map_err(what)?;
+            if got.len() != versions[0].len() {
+                return Err(format!(
+                    "{}: {} instead of {}",
+                    p.path(),
+                    short(&got),
+                    short(&versions[0])
+                ));
+            }
+            match got.chunks(*size).enumerate().find(|(i, block)| {
+                !versions
+                    .iter()
+                    .any(|v| v.chunks(*size).nth(*i) == Some(*block))
+            }) {
+                None => Ok(()),
+                Some((i, _)) => Err(format!("{}: block {i} is of no version", p.path())),
+            }
         }
         Promise::Changing(_) => Ok(()),
         Promise::Absent(_) => match sys::newfstatat(AT_FDCWD, &at, uapi::AT_SYMLINK_NOFOLLOW) {
