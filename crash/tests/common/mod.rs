@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 #[path = "../../../tests/support/lkl_read.rs"]
 mod lkl_read;
+pub mod workloads;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -149,6 +150,8 @@ pub fn pattern(file: u32, version: u32, len: usize) -> Vec<u8> {
 pub struct Fs {
     pub name: &'static str,
     pub mkfs: &'static [&'static str],
+    /// The environment mkfs runs with (beside the caller's).
+    pub mkfs_env: &'static [(&'static str, &'static str)],
     pub size: u64,
     pub fstype: &'static str,
     pub options: &'static str,
@@ -171,9 +174,10 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn run_tool(args: &[&str], file: &Path) -> (bool, String) {
+fn run_tool(args: &[&str], env: &[(&str, &str)], file: &Path) -> (bool, String) {
     let out = Command::new(args[0])
         .args(&args[1..])
+        .envs(env.iter().copied())
         .arg(file)
         .output()
         .unwrap_or_else(|e| panic!("{}: {e}", args[0]));
@@ -194,7 +198,7 @@ pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run
         .unwrap()
         .set_len(fs.size)
         .unwrap();
-    let (ok, text) = run_tool(fs.mkfs, &image);
+    let (ok, text) = run_tool(fs.mkfs, fs.mkfs_env, &image);
     assert!(ok, "{}: {text}", fs.mkfs[0]);
     let base = std::fs::read(&image).unwrap();
     let disk = Arc::new(RecordingDisk::new(Arc::new(MemDisk::new(base.clone()))));
@@ -324,7 +328,7 @@ fn check_state(
     drop(added);
     let image = Arc::try_unwrap(disk).map_or_else(|d| d.contents(), MemDisk::into_contents);
     file.update(image);
-    let (ok, text) = run_tool(fs.check, path);
+    let (ok, text) = run_tool(fs.check, &[], path);
     if !ok {
         found.push(format!("{}: {text}", fs.check[0]));
     }
@@ -431,4 +435,53 @@ fn only_written(path: &str, versions: &[Vec<u8>]) -> Result<(), String> {
             data[i]
         )),
     }
+}
+
+/// Records every workload on `fs` and checks its crash states (within
+/// `limits` for each workload): the states checked, and what failed.
+pub fn crash_test(fs: &Fs, limits: Limits) -> (usize, Vec<String>) {
+    let mut states = 0;
+    let mut failures = Vec::new();
+    for (name, workload) in workloads::WORKLOADS {
+        let dir = scratch(&format!("{}-{name}", fs.name));
+        let (base, run, log) = record(fs, &dir, workload);
+        let checked = check_states(fs, &dir, &base, &run, &log, limits);
+        eprintln!(
+            "{} {name}: {} events, {} crash states checked",
+            fs.name,
+            log.events.len(),
+            checked.states
+        );
+        states += checked.states;
+        failures.extend(
+            checked
+                .failures
+                .into_iter()
+                .map(|f| format!("{} {name}: {f}", fs.name)),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    (states, failures)
+}
+
+/// Runs `crash_test` on each of `variants` side by side (one kernel
+/// serves them all; the checkers run in parallel); fails on any failure
+/// or fewer than `at_least` states in all.
+pub fn crash_test_all(variants: &[Fs], limits: Limits, at_least: usize) {
+    let results: Vec<(usize, Vec<String>)> = std::thread::scope(|s| {
+        let runs: Vec<_> = variants
+            .iter()
+            .map(|fs| s.spawn(move || crash_test(fs, limits)))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let states: usize = results.iter().map(|r| r.0).sum();
+    let failures: Vec<&str> = results
+        .iter()
+        .flat_map(|r| &r.1)
+        .map(|f| f.as_str())
+        .collect();
+    eprintln!("{states} crash states checked");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(states >= at_least, "only {states} crash states");
 }
