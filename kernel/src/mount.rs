@@ -10,6 +10,28 @@ use crate::{sys, AddedDisk, Errno};
 /// The file systems tried, in order, when none is named.
 pub const KNOWN_FILESYSTEMS: &[&str] = &["ext4", "btrfs", "xfs", "vfat"];
 
+/// How many bytes from the start of a device [`identify`] reads: btrfs's
+/// superblock is at 64 KiB.
+pub const IDENTIFY_BYTES: usize = 0x10000 + 4096;
+
+/// Which file system a device's first bytes hold, by its superblock's
+/// magic (ext2/3/4, btrfs, xfs), and its UUID as the superblock records
+/// it; without Linux.
+pub fn identify(head: &[u8]) -> Option<(&'static str, [u8; 16])> {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let uuid_at =
+        |offset: usize| -> Option<[u8; 16]> { head.get(offset..offset + 16)?.try_into().ok() };
+    if at(1024 + 56, &[0x53, 0xEF]) {
+        Some(("ext4", uuid_at(1024 + 0x68)?))
+    } else if at(0x10000 + 64, b"_BHRfS_M") {
+        Some(("btrfs", uuid_at(0x10000 + 0x20)?))
+    } else if at(0, b"XFSB") {
+        Some(("xfs", uuid_at(32)?))
+    } else {
+        None
+    }
+}
+
 /// Where and how to mount.
 #[derive(Clone, Debug, Default)]
 pub struct MountOptions {

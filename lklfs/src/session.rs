@@ -85,8 +85,14 @@ impl Session {
             image: name.clone(),
             ro: opts.ro,
         };
-        let mounted = mount::mount(session.disk.as_ref().unwrap(), &options);
-        session.mount = Some(mounted.map_err(|e| mount_error(&name, opts, e))?);
+        let disk = session.disk.as_ref().unwrap();
+        let console_before = lkl::console_output().len();
+        let mounted = mount::mount(disk, &options);
+        session.mount = Some(mounted.map_err(|e| {
+            let device = disk.device(opts.partition);
+            let why = refusal(&device, console_before);
+            mount_error(&name, opts, e, why)
+        })?);
         session.enter().at(&name)?;
         session.report_recovery();
         Ok(session)
@@ -173,20 +179,66 @@ impl Drop for Session {
     }
 }
 
-fn mount_error(image: &str, opts: &ImageOptions, e: Errno) -> Error {
-    match (e, opts.partition) {
-        (Errno::ENXIO, Some(n)) => Error::Msg(format!("{image}: no partition {n}")),
-        (Errno::EINVAL, _) if opts.fstype.is_none() => Error::Msg(format!(
+/// Why the file system on `device` would not mount, if the device holds
+/// one we know by its superblock: its type and what its driver said on
+/// the console (since the console held `since` bytes): a short device, a
+/// damaged superblock.
+fn refusal(device: &str, since: usize) -> Option<(&'static str, Vec<String>)> {
+    let mut head = vec![0u8; mount::IDENTIFY_BYTES];
+    let fd = sys::openat(uapi::AT_FDCWD, device, uapi::O_RDONLY, 0).ok()?;
+    let read = sys::pread64(fd, &mut head, 0);
+    let _ = sys::close(fd);
+    head.truncate(read.ok()?);
+    let (fstype, _) = mount::identify(&head)?;
+    let name = &device["/dev/".len()..];
+    let tag = match fstype {
+        "ext4" => format!("EXT4-fs ({name})"),
+        "btrfs" => format!("(device {name})"),
+        _ => format!("XFS ({name})"),
+    };
+    let console = lkl::console_output();
+    let new = String::from_utf8_lossy(console.get(since..).unwrap_or_default()).into_owned();
+    let said = new
+        .lines()
+        .filter(|l| l.contains(tag.as_str()))
+        .map(|l| {
+            l.split_once("] ")
+                .map_or(l, |(_, rest)| rest)
+                .trim()
+                .to_string()
+        })
+        .collect();
+    Some((fstype, said))
+}
+
+fn mount_error(
+    image: &str,
+    opts: &ImageOptions,
+    e: Errno,
+    refusal: Option<(&str, Vec<String>)>,
+) -> Error {
+    match (e, opts.partition, refusal) {
+        (Errno::ENXIO, Some(n), _) => Error::Msg(format!("{image}: no partition {n}")),
+        (Errno::EINVAL, _, Some((fstype, said)))
+            if opts.fstype.as_deref().is_none_or(|t| t == fstype) =>
+        {
+            Error::Msg(format!(
+                "{image}: its {fstype} file system cannot be mounted{}{}",
+                if said.is_empty() { "" } else { ": " },
+                said.join("; ")
+            ))
+        }
+        (Errno::EINVAL, _, _) if opts.fstype.is_none() => Error::Msg(format!(
             "{image}: not a known file system (tried {})",
             mount::KNOWN_FILESYSTEMS.join(", ")
         )),
-        (Errno::EINVAL, _) => Error::Msg(format!(
+        (Errno::EINVAL, _, _) => Error::Msg(format!(
             "{image}: not a {} file system",
             opts.fstype.as_deref().unwrap_or("")
         )),
         // Linux mounts a file system with a journal to replay only if it
         // may write (ext4: "write access unavailable").
-        (Errno::EROFS, _) => Error::Msg(format!(
+        (Errno::EROFS, _, _) => Error::Msg(format!(
             "{image}: its journal must be replayed, which needs writing to it{}",
             if opts.ro {
                 " (not with --ro)"

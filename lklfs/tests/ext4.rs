@@ -130,6 +130,34 @@ fn writes_are_what_debugfs_shows_and_fsck_is_clean() {
     e2fsck_clean(&image);
 }
 
+/// An image cut short (a partial download, a copy that stopped): lklfs
+/// says which file system it holds and why Linux will not mount it,
+/// changes nothing, and exits 1.
+#[test]
+fn a_short_image_says_why() {
+    let s = Scratch::new("short");
+    let image = s.path("short.img");
+    make_ext4(&image, None, &[], "16M");
+    std::fs::File::options()
+        .write(true)
+        .open(&image)
+        .unwrap()
+        .set_len(12 << 20)
+        .unwrap();
+    let before = sha256(&image);
+    let out = lklfs(&["ls", &format!("{}:/", image.display())]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: its ext4 file system cannot be mounted",
+            image.display()
+        )) && err.contains("exceeds size of device"),
+        "{err}"
+    );
+    assert_eq!(sha256(&image), before);
+}
+
 #[test]
 fn errors_are_clear_and_write_nothing() {
     let s = Scratch::new("errors");

@@ -16,21 +16,10 @@ use crate::lower_disk::LowerDisk;
 use crate::send::{attach_mdl, send};
 use crate::{linux, volume, Driver};
 
-/// The file systems this driver mounts, by their superblock's magic.
 /// Which file system a device's first bytes hold: its UUID, as the
 /// superblock records it (what VERIFY_VOLUME compares).
 pub fn identify(head: &[u8]) -> Option<[u8; 16]> {
-    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-    let uuid_at = |offset: usize| head.get(offset..offset + 16)?.try_into().ok();
-    if at(1024 + 56, &[0x53, 0xEF]) {
-        uuid_at(1024 + 0x68)
-    } else if at(0x10000 + 64, b"_BHRfS_M") {
-        uuid_at(0x10000 + 0x20)
-    } else if at(0, b"XFSB") {
-        uuid_at(32)
-    } else {
-        None
-    }
+    lkl::mount::identify(head).map(|(_, uuid)| uuid)
 }
 
 /// The identity of the file system at the start of `device`.
@@ -40,8 +29,8 @@ fn identity_of(device: *mut nt::DEVICE_OBJECT) -> Option<[u8; 16]> {
     identify(&head)
 }
 
-/// Bytes read to recognise a file system: btrfs's superblock is at 64 KiB.
-const HEAD: usize = 0x10000 + 4096;
+/// Bytes read to recognise a file system.
+const HEAD: usize = lkl::mount::IDENTIFY_BYTES;
 
 /// Reads `buf.len()` bytes at `offset` of `device`, waiting.
 pub fn read_device(
