@@ -4,9 +4,14 @@
 //! turns a recording into the disk contents a crash could leave behind:
 //! after every completed request, and within each flush epoch the states
 //! a volatile write cache allows (completed writes not yet flushed may or
-//! may not have reached the medium, in any combination).
+//! may not have reached the medium, in any combination). [`FaultyDisk`]
+//! and [`ShuffledDisk`] misbehave as real disks do: failed requests, a
+//! disk that goes away or is shorter than its file system, late and
+//! reordered completions.
+mod faults;
 mod recording;
 mod states;
 
+pub use faults::{Fault, FaultyDisk, ShuffledDisk};
 pub use recording::{Event, Log, RecordingDisk};
 pub use states::{crash_states, CrashState, Limits};

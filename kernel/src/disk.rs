@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use core::ffi::{c_int, c_void};
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::{ffi, Errno};
 
@@ -29,6 +30,8 @@ pub struct Request {
     raw: NonNull<ffi::DiskRequest>,
     /// Told the result just before the kernel is (see [`Request::observe`]).
     observer: Option<Observer>,
+    /// Its disk's count of failed requests (see [`AddedDisk::errors`]).
+    errors: Arc<AtomicU64>,
 }
 
 /// What [`Request::observe`] calls with the request's result.
@@ -39,10 +42,11 @@ pub type Observer = Box<dyn FnOnce(Result<(), Errno>) + Send>;
 unsafe impl Send for Request {}
 
 impl Request {
-    fn new(raw: NonNull<ffi::DiskRequest>) -> Request {
+    fn new(raw: NonNull<ffi::DiskRequest>, errors: Arc<AtomicU64>) -> Request {
         Request {
             raw,
             observer: None,
+            errors,
         }
     }
 
@@ -117,6 +121,9 @@ impl Request {
         if let Some(observer) = self.observer.take() {
             observer(result);
         }
+        if result.is_err() {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+        }
         let status = match result {
             Ok(()) => 0,
             Err(e) => -e.0,
@@ -151,6 +158,7 @@ pub trait Disk: Send + Sync + 'static {
 struct Slot {
     c: ffi::Disk,
     disk: Arc<dyn Disk>,
+    errors: Arc<AtomicU64>,
 }
 
 unsafe extern "C" fn submit(handle: *mut c_void, req: *mut ffi::DiskRequest) -> c_int {
@@ -159,7 +167,7 @@ unsafe extern "C" fn submit(handle: *mut c_void, req: *mut ffi::DiskRequest) -> 
     let slot = unsafe { &*handle.cast::<Slot>() };
     match NonNull::new(req) {
         Some(req) => {
-            slot.disk.submit(Request::new(req));
+            slot.disk.submit(Request::new(req, slot.errors.clone()));
             0
         }
         None => -Errno::EINVAL.0,
@@ -190,6 +198,7 @@ pub fn add_disk(disk: Arc<dyn Disk>) -> Result<AddedDisk, Errno> {
             submit,
         },
         disk,
+        errors: Arc::new(AtomicU64::new(0)),
     });
     slot.c.handle = (&*slot as *const Slot).cast_mut().cast();
     // SAFETY: the struct and its handle stay alive (boxed, owned by the
@@ -203,6 +212,18 @@ pub fn add_disk(disk: Arc<dyn Disk>) -> Result<AddedDisk, Errno> {
 }
 
 impl AddedDisk {
+    /// How many of its requests have failed so far (the disk's own
+    /// errors: a file system may retry, or say nothing, as at unmount).
+    pub fn errors(&self) -> u64 {
+        self.error_counter().load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn error_counter(&self) -> Arc<AtomicU64> {
+        self.slot
+            .as_ref()
+            .map_or_else(Default::default, |s| s.errors.clone())
+    }
+
     /// The disk's number: its device is `/dev/vd` + `a` + number.
     pub fn id(&self) -> u32 {
         self.id as u32

@@ -2,7 +2,9 @@
 //! unmounting it with its data written out.
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use crate::uapi::{self, AT_FDCWD};
 use crate::{sys, AddedDisk, Errno};
@@ -50,6 +52,8 @@ pub struct Mount {
     /// The mount point in the kernel's file system tree.
     pub path: String,
     pub fstype: String,
+    /// The disk's count of failed requests.
+    disk_errors: Arc<AtomicU64>,
 }
 
 /// Mounts a file system of `disk` on `/mnt/<device name>`.
@@ -86,6 +90,7 @@ pub fn mount(disk: &AddedDisk, options: &MountOptions) -> Result<Mount, Errno> {
                 return Ok(Mount {
                     path,
                     fstype: fstype.to_string(),
+                    disk_errors: disk.error_counter(),
                 })
             }
             // Not this file system (or not one at all): try the next.
@@ -105,12 +110,23 @@ pub fn mount(disk: &AddedDisk, options: &MountOptions) -> Result<Mount, Errno> {
 }
 
 /// Writes out everything and unmounts. An error from writing (say `EIO`)
-/// is returned, after the unmount.
+/// is returned, after the unmount; so is `EIO` when the disk failed a
+/// request while the file system was being unmounted (its last writes,
+/// the superblock, the journal's: umount(2) itself reports none).
 pub fn unmount(mount: Mount) -> Result<(), Errno> {
-    let fd = sys::openat(AT_FDCWD, &mount.path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0)?;
-    let synced = sys::syncfs(fd);
-    sys::close(fd)?;
+    let before = mount.disk_errors.load(Ordering::Relaxed);
+    // A file system shut down by an error may not even open its root: it
+    // is unmounted all the same.
+    let synced = sys::openat(AT_FDCWD, &mount.path, uapi::O_RDONLY | uapi::O_DIRECTORY, 0)
+        .and_then(|fd| {
+            let synced = sys::syncfs(fd);
+            sys::close(fd).and(synced)
+        });
     sys::umount2(&mount.path, 0)?;
     let _ = sys::unlinkat(AT_FDCWD, &mount.path, uapi::AT_REMOVEDIR);
-    synced
+    synced?;
+    if mount.disk_errors.load(Ordering::Relaxed) > before {
+        return Err(Errno::EIO);
+    }
+    Ok(())
 }
