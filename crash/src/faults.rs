@@ -28,7 +28,7 @@ pub enum Fault {
 
 pub struct FaultyDisk {
     inner: Arc<dyn Disk>,
-    fault: Fault,
+    fault: Mutex<Fault>,
     capacity: u64,
     /// Requests seen, by operation (DiskOp as index) and in all.
     seen: [AtomicU64; 5],
@@ -51,7 +51,7 @@ impl FaultyDisk {
         let capacity = inner.capacity();
         FaultyDisk {
             inner,
-            fault,
+            fault: Mutex::new(fault),
             capacity,
             seen: Default::default(),
             all: AtomicU64::new(0),
@@ -67,6 +67,20 @@ impl FaultyDisk {
         }
     }
 
+    /// Fails requests as `fault` says from now on (its counts are of all
+    /// requests since the disk was made; see [`FaultyDisk::seen`]).
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// How many requests of `op` (of any kind: None) the disk has had.
+    pub fn seen(&self, op: Option<DiskOp>) -> u64 {
+        match op {
+            Some(op) => self.seen[index(op)].load(Ordering::Relaxed),
+            None => self.all.load(Ordering::Relaxed),
+        }
+    }
+
     /// How many requests were failed so far.
     pub fn failed(&self) -> u64 {
         self.failed.load(Ordering::Relaxed)
@@ -75,7 +89,7 @@ impl FaultyDisk {
     fn fails(&self, op: DiskOp) -> bool {
         let nth = self.seen[index(op)].fetch_add(1, Ordering::Relaxed);
         let all = self.all.fetch_add(1, Ordering::Relaxed);
-        match self.fault {
+        match *self.fault.lock().unwrap() {
             Fault::Once { op: o, nth: n } => o == op && nth == n,
             Fault::From { op: o, nth: n } => o == op && nth >= n,
             Fault::Gone { nth: n } => all >= n,

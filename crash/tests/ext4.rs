@@ -5,21 +5,22 @@
 //! promises kept, no stale bytes, `e2fsck -fn` clean.
 mod common;
 
-use common::{crash_test_all, Fs};
-use lkl_crash::Limits;
+use common::{crash_test_all, limits, Fs};
 
 const EXT4: Fs = Fs {
     name: "ext4",
     mkfs: &["mkfs.ext4", "-q", "-F"],
     mkfs_env: &[],
+    reorder: None,
     size: 8 << 20,
     fstype: "ext4",
     options: "",
     check: &["e2fsck", "-fn"],
 };
 
-/// ext4 with default options, `nodelalloc` and `journal_checksum`, and
-/// ext3, side by side: at least 20,000 crash states in all, none failing.
+/// ext4 with default options, `nodelalloc` and `journal_checksum`, on a
+/// disk that completes out of order, and ext3, side by side: at least
+/// 20,000 crash states in all, none failing.
 #[test]
 fn every_crash_state_of_ext4_and_ext3() {
     let variants = [
@@ -35,15 +36,15 @@ fn every_crash_state_of_ext4_and_ext3() {
             ..EXT4
         },
         Fs {
+            name: "ext4-reordered",
+            reorder: Some(8),
+            ..EXT4
+        },
+        Fs {
             name: "ext3",
             mkfs: &["mkfs.ext3", "-q", "-F"],
             ..EXT4
         },
     ];
-    let limits = Limits {
-        per_cut: 96,
-        total: 5000,
-        seed: 1,
-    };
-    crash_test_all(&variants, limits, 20_000);
+    crash_test_all(&variants, limits(96, 5000), 20_000);
 }

@@ -5,8 +5,7 @@
 //! and their checkers slower, so fewer states are taken per cut.
 mod common;
 
-use common::{crash_test_all, Fs};
-use lkl_crash::Limits;
+use common::{crash_test_all, limits, Fs};
 
 #[test]
 fn every_crash_state_of_btrfs_and_xfs() {
@@ -16,6 +15,7 @@ fn every_crash_state_of_btrfs_and_xfs() {
             // Mixed block groups: the smallest btrfs (16 MiB).
             mkfs: &["mkfs.btrfs", "-q", "-f", "--mixed"],
             mkfs_env: &[],
+            reorder: None,
             size: 16 << 20,
             fstype: "btrfs",
             options: "",
@@ -31,16 +31,12 @@ fn every_crash_state_of_btrfs_and_xfs() {
                 ("TEST_DEV", "/dev/null"),
                 ("QA_CHECK_FS", "xfs"),
             ],
+            reorder: None,
             size: 32 << 20,
             fstype: "xfs",
             options: "",
             check: &["xfs_repair", "-n"],
         },
     ];
-    let limits = Limits {
-        per_cut: 16,
-        total: 300,
-        seed: 1,
-    };
-    crash_test_all(&variants, limits, 1_000);
+    crash_test_all(&variants, limits(16, 300), 1_000);
 }

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
-use lkl::{add_disk, sys, Config, Errno, Kernel, MemDisk};
-use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk};
+use lkl::{add_disk, sys, Config, Disk, Errno, Kernel, MemDisk};
+use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk, ShuffledDisk};
 use lkl_read::read_file;
 
 pub fn kernel() -> &'static Kernel {
@@ -152,6 +152,9 @@ pub struct Fs {
     pub mkfs: &'static [&'static str],
     /// The environment mkfs runs with (beside the caller's).
     pub mkfs_env: &'static [(&'static str, &'static str)],
+    /// Whether the disk completes requests late and out of order (a
+    /// ShuffledDisk holding up to this many) under the recording.
+    pub reorder: Option<usize>,
     pub size: u64,
     pub fstype: &'static str,
     pub options: &'static str,
@@ -201,7 +204,12 @@ pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run
     let (ok, text) = run_tool(fs.mkfs, fs.mkfs_env, &image);
     assert!(ok, "{}: {text}", fs.mkfs[0]);
     let base = std::fs::read(&image).unwrap();
-    let disk = Arc::new(RecordingDisk::new(Arc::new(MemDisk::new(base.clone()))));
+    let medium: Arc<dyn Disk> = Arc::new(MemDisk::new(base.clone()));
+    let below: Arc<dyn Disk> = match fs.reorder {
+        Some(depth) => Arc::new(ShuffledDisk::new(medium, depth, 7)),
+        None => medium,
+    };
+    let disk = Arc::new(RecordingDisk::new(below));
     let added = add_disk(disk.clone()).unwrap();
     let m = mount::mount(&added, &options(fs)).expect("mount");
     let run = Run {
@@ -214,6 +222,22 @@ pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run
     mount::unmount(m).expect("unmount");
     drop(added);
     let log = disk.log();
+    if fs.reorder.is_some() {
+        // Completions really came out of order.
+        let completed: Vec<u64> = log
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                lkl_crash::Event::Completed { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            completed.windows(2).any(|w| w[1] < w[0]),
+            "{}: the disk completed in order",
+            fs.name
+        );
+    }
     (base, run, log)
 }
 
@@ -462,6 +486,24 @@ pub fn crash_test(fs: &Fs, limits: Limits) -> (usize, Vec<String>) {
         let _ = std::fs::remove_dir_all(&dir);
     }
     (states, failures)
+}
+
+/// `per_cut` and `total` states per workload, from seed 1: or, for a
+/// longer campaign (scripts/crash-soak.sh), times `LKL_CRASH_SCALE`, from
+/// seed `LKL_CRASH_SEED`.
+pub fn limits(per_cut: usize, total: usize) -> Limits {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let scale = var("LKL_CRASH_SCALE", 1).max(1) as usize;
+    Limits {
+        per_cut: per_cut * scale,
+        total: total * scale,
+        seed: var("LKL_CRASH_SEED", 1),
+    }
 }
 
 /// Runs `crash_test` on each of `variants` side by side (one kernel
