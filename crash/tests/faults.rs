@@ -13,15 +13,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{kernel, pattern, scratch, write_all, Fs};
+use common::{kernel, pattern, read_file, scratch, write_all, Fs};
 use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{add_disk, sys, DiskOp, Errno, MemDisk};
 use lkl_crash::{Fault, FaultyDisk};
-
-#[path = "../../tests/support/lkl_read.rs"]
-mod lkl_read;
-use lkl_read::read_file;
 
 /// A file system, and how its checker repairs and then checks a disk.
 struct Checked {

@@ -18,7 +18,7 @@ use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{add_disk, sys, Config, Disk, Errno, Kernel, MemDisk};
 use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk, ShuffledDisk};
-use lkl_read::read_file;
+pub use lkl_read::read_file;
 
 pub fn kernel() -> &'static Kernel {
     static KERNEL: OnceLock<Kernel> = OnceLock::new();
