@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use lkl::mount::{self, MountOptions};
 use lkl::uapi::{self, AT_FDCWD};
-use lkl::{add_disk, sys, Config, Disk, Errno, Kernel, MemDisk};
+use lkl::{add_disk, sys, AddedDisk, Config, Disk, Errno, Kernel, MemDisk};
 use lkl_crash::{crash_states, CrashState, Limits, RecordingDisk, ShuffledDisk};
 pub use lkl_read::read_file;
 
@@ -45,6 +45,10 @@ pub enum Promise {
     /// of one of these versions (which have one length): what a database
     /// overwriting blocks in place may find.
     Blocks(String, Vec<Vec<u8>>, usize),
+    /// At least one of these paths is there holding one of its versions,
+    /// whole (a save that renames the old file away before the new one
+    /// takes its name).
+    AnyOf(Vec<(String, Vec<Vec<u8>>)>),
     /// The workload is changing the path: nothing is promised of it until
     /// its next promise (the check that files hold only bytes written to
     /// them still applies).
@@ -62,6 +66,7 @@ impl Promise {
             | Promise::Absent(p)
             | Promise::Blocks(p, _, _)
             | Promise::Changing(p) => p,
+            Promise::AnyOf(choices) => &choices[0].0,
         }
     }
 }
@@ -192,9 +197,32 @@ fn run_tool(args: &[&str], env: &[(&str, &str)], file: &Path) -> (bool, String) 
     (out.status.success(), text)
 }
 
-/// The workload's recording on a fresh file system: the image before,
-/// and the log.
+/// The workload's recording on a fresh file system mounted through the
+/// library: the image before, and the log.
 pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run, lkl_crash::Log) {
+    record_with(
+        fs,
+        dir,
+        |added| {
+            let m = mount::mount(added, &options(fs)).expect("mount");
+            (m.path.clone(), m)
+        },
+        |m| mount::unmount(m).expect("unmount"),
+        |run, _| workload(run),
+    )
+}
+
+/// The same, with the file system mounted by `mount` (which gives its
+/// root in the kernel's tree and what `unmount` takes) and the workload
+/// given that too: how a user of the library such as the fsd core is
+/// recorded.
+pub fn record_with<M>(
+    fs: &Fs,
+    dir: &Path,
+    mount: impl FnOnce(&AddedDisk) -> (String, M),
+    unmount: impl FnOnce(M),
+    workload: impl FnOnce(&Run, &M),
+) -> (Vec<u8>, Run, lkl_crash::Log) {
     kernel();
     let image = dir.join("base.img");
     std::fs::File::create(&image)
@@ -211,15 +239,15 @@ pub fn record(fs: &Fs, dir: &Path, workload: impl FnOnce(&Run)) -> (Vec<u8>, Run
     };
     let disk = Arc::new(RecordingDisk::new(below));
     let added = add_disk(disk.clone()).unwrap();
-    let m = mount::mount(&added, &options(fs)).expect("mount");
+    let (root, mounted) = mount(&added);
     let run = Run {
-        root: m.path.clone(),
+        root,
         disk: disk.clone(),
         promises: Mutex::new(Vec::new()),
         versions: Mutex::new(HashMap::new()),
     };
-    workload(&run);
-    mount::unmount(m).expect("unmount");
+    workload(&run, &mounted);
+    unmount(mounted);
     drop(added);
     let log = disk.log();
     if fs.reorder.is_some() {
@@ -433,6 +461,19 @@ fn keeps(root: &str, p: &Promise) -> Result<(), String> {
             }) {
                 None => Ok(()),
                 Some((i, _)) => Err(format!("{}: block {i} is of no version", p.path())),
+            }
+        }
+        Promise::AnyOf(choices) => {
+            let holds = |(path, versions): &(String, Vec<Vec<u8>>)| {
+                read_file(&format!("{root}/{path}")).is_ok_and(|got| versions.contains(&got))
+            };
+            if choices.iter().any(holds) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "none of {:?} holds a version of it",
+                    choices.iter().map(|c| &c.0).collect::<Vec<_>>()
+                ))
             }
         }
         Promise::Changing(_) => Ok(()),
