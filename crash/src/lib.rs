@@ -7,8 +7,10 @@
 //! may not have reached the medium, in any combination). [`FaultyDisk`]
 //! and [`ShuffledDisk`] misbehave as real disks do: failed requests, a
 //! disk that goes away or is shorter than its file system, late and
-//! reordered completions.
+//! reordered completions. A recording made in another process comes in a
+//! file ([`Log::save`], [`Log::load`]).
 mod faults;
+mod log_file;
 mod recording;
 mod states;
 

@@ -34,6 +34,74 @@ pub struct Log {
     pub events: Vec<Event>,
 }
 
+impl Log {
+    /// The disk as the recording left it: every completed write applied to
+    /// `base`, in completion order.
+    pub fn final_image(&self, base: &[u8]) -> Vec<u8> {
+        let mut image = base.to_vec();
+        let mut writes = std::collections::HashMap::new();
+        for event in &self.events {
+            match event {
+                Event::Submitted {
+                    id,
+                    op: op @ (DiskOp::Write | DiskOp::WriteZeroes | DiskOp::Discard),
+                    offset,
+                    len,
+                    data,
+                    ..
+                } => {
+                    writes.insert(*id, (*op, *offset, *len, data.clone()));
+                }
+                Event::Completed { id, ok: true } => {
+                    if let Some((op, offset, len, data)) = writes.remove(id) {
+                        let range = offset as usize..(offset + len) as usize;
+                        match (op, data) {
+                            (DiskOp::Write, Some(d)) => image[range].copy_from_slice(&d),
+                            (DiskOp::Discard, _) => {}
+                            _ => image[range].fill(0),
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        image
+    }
+
+    /// How many completed writes no completed flush covers at the end (a
+    /// flush covers the writes completed before it was submitted): what a
+    /// crash could still lose; none, for a tool that ended cleanly. A FUA
+    /// write needs no flush.
+    pub fn unflushed_at_end(&self) -> usize {
+        let mut kinds = std::collections::HashMap::new();
+        let mut unflushed = std::collections::HashSet::new();
+        let mut flushes = std::collections::HashMap::new();
+        for event in &self.events {
+            match event {
+                Event::Submitted { id, op, fua, .. } => {
+                    if *op == DiskOp::Flush {
+                        flushes.insert(*id, unflushed.clone());
+                    }
+                    kinds.insert(*id, (*op, *fua));
+                }
+                Event::Completed { id, ok: true } => match kinds.get(id) {
+                    Some((DiskOp::Flush, _)) => {
+                        for w in flushes.remove(id).unwrap_or_default() {
+                            unflushed.remove(&w);
+                        }
+                    }
+                    Some((DiskOp::Read, _)) | Some((_, true)) | None => {}
+                    Some(_) => {
+                        unflushed.insert(*id);
+                    }
+                },
+                _ => {}
+            }
+        }
+        unflushed.len()
+    }
+}
+
 pub struct RecordingDisk {
     inner: Arc<dyn Disk>,
     log: Arc<Mutex<Log>>,

@@ -57,16 +57,19 @@ fn one_idle_second_costs_under_5_percent_of_a_core() {
         used < Duration::from_millis(50),
         "idle second used {used:?} of CPU"
     );
-    // The measure itself sees a busy spell.
+    // The measure itself sees a busy spell: spinning shows as CPU time
+    // (within seconds however busy the machine's other cores are).
     let before = process_cpu();
     let start = std::time::Instant::now();
-    while start.elapsed() < Duration::from_millis(200) {
-        std::hint::spin_loop();
+    while process_cpu() - before < Duration::from_millis(100) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "10 s of spinning measured as {:?} of CPU",
+            process_cpu() - before
+        );
+        for _ in 0..10_000 {
+            std::hint::spin_loop();
+        }
     }
-    let busy = process_cpu() - before;
-    assert!(
-        busy >= Duration::from_millis(100),
-        "200 ms of spinning measured as {busy:?} of CPU"
-    );
     kernel.halt().unwrap();
 }

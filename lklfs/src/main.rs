@@ -47,6 +47,11 @@ pub struct ImageOptions {
     /// Never write to the image
     #[arg(long, global = true)]
     pub ro: bool,
+    /// Record every block request made to the image, with each write's
+    /// data and the order they completed in, into FILE (for crash
+    /// analysis with lkl_crash)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]

@@ -4,12 +4,13 @@
 //! a command that fails early writes nothing. The file system is
 //! unmounted cleanly on every way out, Ctrl-C included.
 use std::io::ErrorKind;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use lkl::mount::{self, Mount, MountOptions};
-use lkl::{sys, uapi, AddedDisk, Config, Errno, FileDisk, Kernel};
+use lkl::{sys, uapi, AddedDisk, Config, Disk, Errno, FileDisk, Kernel};
+use lkl_crash::RecordingDisk;
 
 use crate::error::{Context, Error};
 use crate::ImageOptions;
@@ -45,6 +46,8 @@ pub struct Session {
     kernel: Option<Kernel>,
     image: String,
     ro: bool,
+    /// `--record`: where the recording goes, and the disk making it.
+    recording: Option<(PathBuf, Arc<RecordingDisk>)>,
 }
 
 const KERNEL_MEMORY: usize = 256 << 20;
@@ -70,7 +73,16 @@ impl Session {
             ..Config::default()
         })
         .map_err(|e| Error::sys("cannot boot the kernel", e))?;
-        let disk = lkl::add_disk(Arc::new(file)).at(&name)?;
+        let file: Arc<dyn Disk> = Arc::new(file);
+        let recording = opts
+            .record
+            .as_ref()
+            .map(|path| (path.clone(), Arc::new(RecordingDisk::new(file.clone()))));
+        let disk = match &recording {
+            Some((_, r)) => lkl::add_disk(r.clone()),
+            None => lkl::add_disk(file),
+        }
+        .at(&name)?;
         let options = MountOptions {
             partition: opts.partition,
             fstype: opts.fstype.clone(),
@@ -84,6 +96,7 @@ impl Session {
             kernel: Some(kernel),
             image: name.clone(),
             ro: opts.ro,
+            recording,
         };
         let disk = session.disk.as_ref().unwrap();
         let console_before = lkl::console_output().len();
@@ -166,6 +179,11 @@ impl Session {
         }
         if let Some(k) = self.kernel.take() {
             let _ = k.halt();
+        }
+        if let Some((path, disk)) = self.recording.take() {
+            let saved = std::fs::File::create(&path)
+                .and_then(|f| disk.log().save(&mut std::io::BufWriter::new(f)));
+            result = result.and(saved.at(&path.display().to_string()));
         }
         result
     }

@@ -326,16 +326,32 @@ pub fn check_states(
     log: &lkl_crash::Log,
     limits: Limits,
 ) -> Checked {
-    let all = crash_states(log, limits);
     let promises = run.promises.lock().unwrap().clone();
     let versions = run.versions.lock().unwrap().clone();
+    check_recording(fs, dir, base, log, &promises, &versions, limits)
+}
+
+/// Checks every crash state of a recording (within `limits`) against
+/// `promises` (marks in the log are their indices) and the `versions`
+/// each file may hold: for a recording made elsewhere.
+pub fn check_recording(
+    fs: &Fs,
+    dir: &Path,
+    base: &[u8],
+    log: &lkl_crash::Log,
+    promises: &[Promise],
+    versions: &HashMap<String, Vec<Vec<u8>>>,
+    limits: Limits,
+) -> Checked {
+    kernel();
+    let all = crash_states(log, limits);
     let mut checked = Checked::default();
     let path = dir.join("state.img");
     let mut file = StateFile::new(&path);
     for state in &all.states {
         checked.states += 1;
         let image = all.image(base, state);
-        if let Err(e) = check_state(fs, (&mut file, &path), image, state, &promises, &versions) {
+        if let Err(e) = check_state(fs, (&mut file, &path), image, state, promises, versions) {
             checked.failures.push(format!(
                 "cut {} (volatile writes kept {} of {}, marks {:?}): {e}",
                 state.cut, state.volatile_kept, state.volatile, state.marks
