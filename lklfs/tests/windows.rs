@@ -3,6 +3,8 @@
 //! debugfs, fsck.vfat and mtools; bad images fail with a clear error and
 //! stay unchanged; disks and volumes by device path (`\\.\X:`).
 mod common;
+#[path = "../../crash/tests/common/mod.rs"]
+mod crash_common;
 #[path = "../../tests/support/wine.rs"]
 mod wine;
 
@@ -433,4 +435,80 @@ fn disks_and_volumes_by_device_path() {
         &["-R", "cat /in.txt", &volume.display().to_string()],
     );
     assert_eq!(cat, "through a device path");
+}
+
+/// `lklfs.exe --record`: the NT host's file disk recorded while lklfs.exe
+/// copies a tree in (under Wine); the recording is the image's history
+/// (base plus recorded writes is the image, nothing left unflushed), and
+/// every crash state of it mounts here and is clean (no byte a file never
+/// had, e2fsck -fn), as for lklfs on Linux (tests/crash.rs).
+#[test]
+fn a_recorded_copy_is_crash_consistent() {
+    let s = Scratch::new("win-record");
+    let tree = s.path("tree");
+    let mut versions = std::collections::HashMap::new();
+    for d in 0..4 {
+        std::fs::create_dir_all(tree.join(format!("d{d}"))).unwrap();
+        for f in 0..6 {
+            let data: Vec<u8> = (0..1500 * (f + 1))
+                .map(|i| (i % 251) as u8 ^ (d * 16 + f) as u8)
+                .collect();
+            std::fs::write(tree.join(format!("d{d}/f{f}")), &data).unwrap();
+            versions.insert(format!("t/d{d}/f{f}"), vec![data]);
+        }
+    }
+    let image = s.path("rec.img");
+    make_ext4(&image, None, &[], "16M");
+    let base = std::fs::read(&image).unwrap();
+    let record = s.path("rec.log");
+    let wine = Wine::new();
+    run_ok(
+        &wine,
+        &[
+            "--record",
+            &z(&record),
+            "cp",
+            "-r",
+            &z(&tree),
+            &format!("{}:/t", z(&image)),
+        ],
+    );
+    let log = lkl_crash::Log::load(&mut std::io::BufReader::new(
+        std::fs::File::open(&record).unwrap(),
+    ))
+    .unwrap();
+    assert!(
+        log.final_image(&base) == std::fs::read(&image).unwrap(),
+        "the recording is not what lklfs.exe wrote"
+    );
+    assert_eq!(
+        log.unflushed_at_end(),
+        0,
+        "lklfs.exe ended with writes unflushed"
+    );
+    let fs = crash_common::Fs {
+        name: "lklfs-exe-cp",
+        mkfs: &["mkfs.ext4", "-q", "-F"],
+        mkfs_env: &[],
+        reorder: None,
+        size: 16 << 20,
+        fstype: "ext4",
+        options: "",
+        check: &["e2fsck", "-fn"],
+    };
+    let checked = crash_common::check_recording(
+        &fs,
+        &s.0,
+        &base,
+        &log,
+        &[],
+        &versions,
+        crash_common::limits(32, 2000),
+    );
+    assert!(
+        checked.failures.is_empty(),
+        "{}",
+        checked.failures.join("\n")
+    );
+    assert!(checked.states >= 30, "only {} crash states", checked.states);
 }
