@@ -1,7 +1,8 @@
 //! Disk faults under ext4, btrfs and xfs: a read, a write or a flush that
 //! fails, every write failing from some point on, a disk that goes away
 //! (FaultyDisk), at many points of a workload that writes and fsyncs
-//! files and reads them back. In every case: no kernel panic and no hang
+//! files and reads them back; and a device shorter than its file system.
+//! In every case: no kernel panic and no hang
 //! (a watchdog ends the test), a failed write or flush reaches the caller
 //! as an error (fsync, close, unmount), nothing read back is wrong, and
 //! afterwards the file system's own checker repairs the disk and every
@@ -248,9 +249,40 @@ fn faults() -> Vec<Fault> {
     all
 }
 
+/// The disk shorter than its file system (a partial copy, a device that
+/// shrank): the mount fails with an error, and nothing is written.
+fn short_device(c: &Checked, dir: &Path) {
+    let fs = &c.fs;
+    let image = dir.join("short.img");
+    std::fs::File::create(&image)
+        .unwrap()
+        .set_len(fs.size)
+        .unwrap();
+    let mkfs = Command::new(fs.mkfs[0])
+        .args(&fs.mkfs[1..])
+        .envs(fs.mkfs_env.iter().copied())
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(mkfs.status.success());
+    let before = std::fs::read(&image).unwrap();
+    let medium = Arc::new(MemDisk::new(before.clone()));
+    let short = Arc::new(FaultyDisk::short(medium.clone(), fs.size * 3 / 4));
+    let added = add_disk(short).unwrap();
+    let mounted = mount::mount(&added, &options(fs));
+    assert!(mounted.is_err(), "{}: a short device mounted", fs.name);
+    drop(added);
+    assert!(
+        medium.contents() == before,
+        "{}: the short device was written",
+        fs.name
+    );
+}
+
 fn fault_test(c: Checked) {
     kernel();
     let dir = scratch(&format!("faults-{}", c.fs.name));
+    short_device(&c, &dir);
     let mut failures = Vec::new();
     let mut injected = 0;
     let tried = faults();

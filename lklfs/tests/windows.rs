@@ -510,5 +510,6 @@ fn a_recorded_copy_is_crash_consistent() {
         "{}",
         checked.failures.join("\n")
     );
+    eprintln!("{} crash states checked", checked.states);
     assert!(checked.states >= 30, "only {} crash states", checked.states);
 }
