@@ -141,9 +141,5 @@ fn a_windows_save_survives_every_crash() {
         "{}",
         checked.failures.join("\n")
     );
-    assert!(
-        checked.states >= 100,
-        "only {} crash states",
-        checked.states
-    );
+    assert!(checked.states >= 40, "only {} crash states", checked.states);
 }
