@@ -37,13 +37,7 @@ pub struct FaultyDisk {
 }
 
 fn index(op: DiskOp) -> usize {
-    match op {
-        DiskOp::Read => 0,
-        DiskOp::Write => 1,
-        DiskOp::Flush => 2,
-        DiskOp::Discard => 3,
-        DiskOp::WriteZeroes => 4,
-    }
+    crate::log_file::op_code(op) as usize
 }
 
 impl FaultyDisk {
@@ -191,17 +185,7 @@ impl Drop for ShuffledDisk {
 }
 
 impl Disk for ShuffledDisk {
-    fn capacity(&self) -> u64 {
-        self.inner.capacity()
-    }
-
-    fn block_size(&self) -> u32 {
-        self.inner.block_size()
-    }
-
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
+    same_geometry_as_inner!();
 
     fn submit(&self, request: Request) {
         self.queue.0.lock().unwrap().held.push(request);

@@ -9,6 +9,24 @@
 //! disk that goes away or is shorter than its file system, late and
 //! reordered completions. A recording made in another process comes in a
 //! file ([`Log::save`], [`Log::load`]).
+/// The `Disk` methods of a disk that wraps another (its field `inner`)
+/// and is as large, as sized and as writable as it.
+macro_rules! same_geometry_as_inner {
+    () => {
+        fn capacity(&self) -> u64 {
+            self.inner.capacity()
+        }
+
+        fn block_size(&self) -> u32 {
+            self.inner.block_size()
+        }
+
+        fn read_only(&self) -> bool {
+            self.inner.read_only()
+        }
+    };
+}
+
 mod faults;
 mod log_file;
 mod recording;

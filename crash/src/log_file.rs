@@ -11,7 +11,8 @@ use crate::recording::{Event, Log};
 
 const HEADER: &[u8] = b"lkl-crash log 1\n";
 
-fn op_code(op: DiskOp) -> u8 {
+/// The operation's number in the file (also an index by operation).
+pub(crate) fn op_code(op: DiskOp) -> u8 {
     match op {
         DiskOp::Read => 0,
         DiskOp::Write => 1,

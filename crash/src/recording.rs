@@ -134,17 +134,7 @@ fn lock(log: &Mutex<Log>) -> MutexGuard<'_, Log> {
 }
 
 impl Disk for RecordingDisk {
-    fn capacity(&self) -> u64 {
-        self.inner.capacity()
-    }
-
-    fn block_size(&self) -> u32 {
-        self.inner.block_size()
-    }
-
-    fn read_only(&self) -> bool {
-        self.inner.read_only()
-    }
+    same_geometry_as_inner!();
 
     fn submit(&self, mut request: Request) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);

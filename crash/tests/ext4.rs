@@ -5,18 +5,7 @@
 //! promises kept, no stale bytes, `e2fsck -fn` clean.
 mod common;
 
-use common::{crash_test_all, limits, Fs};
-
-const EXT4: Fs = Fs {
-    name: "ext4",
-    mkfs: &["mkfs.ext4", "-q", "-F"],
-    mkfs_env: &[],
-    reorder: None,
-    size: 8 << 20,
-    fstype: "ext4",
-    options: "",
-    check: &["e2fsck", "-fn"],
-};
+use common::{crash_test_all, limits, Fs, EXT4};
 
 /// ext4 with default options, `nodelalloc` and `journal_checksum`, on a
 /// disk that completes out of order, and ext3, side by side: at least

@@ -10,18 +10,20 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{kernel, pattern, read_file, scratch, write_all, Fs};
-use lkl::mount::{self, MountOptions};
+use common::{
+    kernel, make_image, options, pattern, read_file, run_tool, scratch, write_all, Fs, BTRFS, EXT4,
+    XFS,
+};
+use lkl::mount;
 use lkl::uapi::{self, AT_FDCWD};
 use lkl::{add_disk, sys, DiskOp, Errno, MemDisk};
 use lkl_crash::{Fault, FaultyDisk};
 
 /// A file system, and how its checker repairs and then checks a disk.
-struct Checked {
+struct Repairable {
     fs: Fs,
     repair: &'static [&'static str],
     /// Exit codes of `repair` that mean repaired (or nothing to do).
@@ -38,14 +40,6 @@ struct Seen {
     errors: Vec<String>,
     /// Files read back with other bytes than written (never allowed).
     wrong: Vec<String>,
-}
-
-fn options(fs: &Fs) -> MountOptions {
-    MountOptions {
-        fstype: Some(fs.fstype.to_string()),
-        options: fs.options.to_string(),
-        ..MountOptions::default()
-    }
 }
 
 fn write_synced(root: &str, name: &str, data: &[u8]) -> Result<(), Errno> {
@@ -108,20 +102,6 @@ fn workload(root: &str, seen: &mut Seen) {
     }
 }
 
-fn run(args: &[&str], file: &Path) -> (i32, String) {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .arg(file)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", args[0]));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
 /// The last lines of a tool's output (where it says what it concluded).
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
@@ -130,25 +110,11 @@ fn tail(text: &str) -> String {
 
 /// One fault on a fresh file system: whether a request failed at all,
 /// or what went wrong.
-fn one_fault(c: &Checked, dir: &Path, fault: Fault) -> Result<bool, String> {
+fn one_fault(c: &Repairable, dir: &Path, fault: Fault) -> Result<bool, String> {
     let fs = &c.fs;
     let image = dir.join("disk.img");
-    std::fs::File::create(&image)
-        .unwrap()
-        .set_len(fs.size)
-        .unwrap();
-    let mkfs = Command::new(fs.mkfs[0])
-        .args(&fs.mkfs[1..])
-        .envs(fs.mkfs_env.iter().copied())
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        mkfs.status.success(),
-        "{}",
-        String::from_utf8_lossy(&mkfs.stderr)
-    );
-    let medium = Arc::new(MemDisk::new(std::fs::read(&image).unwrap()));
+    let base = make_image(fs, &image);
+    let medium = Arc::new(MemDisk::new(base));
     let faulty = Arc::new(FaultyDisk::new(medium.clone(), fault));
     let mut seen = Seen::default();
     let added = add_disk(faulty.clone()).map_err(|e| format!("add disk: {e:?}"))?;
@@ -187,7 +153,7 @@ fn one_fault(c: &Checked, dir: &Path, fault: Fault) -> Result<bool, String> {
             .map_err(|e| format!("mount and unmount after the fault: {e:?}"));
     }
     std::fs::write(&image, medium.contents()).unwrap();
-    let (code, text) = run(c.repair, &image);
+    let (code, text) = run_tool(c.repair, &[], &image);
     if !c.repaired.contains(&code) {
         return Err(format!(
             "{replay:?}; {} exit {code}: {}",
@@ -195,7 +161,7 @@ fn one_fault(c: &Checked, dir: &Path, fault: Fault) -> Result<bool, String> {
             tail(&text)
         ));
     }
-    let (code, text) = run(fs.check, &image);
+    let (code, text) = run_tool(fs.check, &[], &image);
     if code != 0 {
         return Err(format!(
             "after repair, {} exit {code}: {}",
@@ -251,21 +217,9 @@ fn faults() -> Vec<Fault> {
 
 /// The disk shorter than its file system (a partial copy, a device that
 /// shrank): the mount fails with an error, and nothing is written.
-fn short_device(c: &Checked, dir: &Path) {
+fn short_device(c: &Repairable, dir: &Path) {
     let fs = &c.fs;
-    let image = dir.join("short.img");
-    std::fs::File::create(&image)
-        .unwrap()
-        .set_len(fs.size)
-        .unwrap();
-    let mkfs = Command::new(fs.mkfs[0])
-        .args(&fs.mkfs[1..])
-        .envs(fs.mkfs_env.iter().copied())
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(mkfs.status.success());
-    let before = std::fs::read(&image).unwrap();
+    let before = make_image(fs, &dir.join("short.img"));
     let medium = Arc::new(MemDisk::new(before.clone()));
     let short = Arc::new(FaultyDisk::short(medium.clone(), fs.size * 3 / 4));
     let added = add_disk(short).unwrap();
@@ -279,7 +233,7 @@ fn short_device(c: &Checked, dir: &Path) {
     );
 }
 
-fn fault_test(c: Checked) {
+fn fault_test(c: Repairable) {
     kernel();
     let dir = scratch(&format!("faults-{}", c.fs.name));
     short_device(&c, &dir);
@@ -324,17 +278,8 @@ fn watchdog() {
 #[test]
 fn ext4_survives_disk_faults() {
     watchdog();
-    fault_test(Checked {
-        fs: Fs {
-            name: "ext4",
-            mkfs: &["mkfs.ext4", "-q", "-F"],
-            mkfs_env: &[],
-            reorder: None,
-            size: 8 << 20,
-            fstype: "ext4",
-            options: "",
-            check: &["e2fsck", "-fn"],
-        },
+    fault_test(Repairable {
+        fs: EXT4,
         repair: &["e2fsck", "-fy"],
         repaired: &[0, 1],
     });
@@ -343,17 +288,8 @@ fn ext4_survives_disk_faults() {
 #[test]
 fn btrfs_survives_disk_faults() {
     watchdog();
-    fault_test(Checked {
-        fs: Fs {
-            name: "btrfs",
-            mkfs: &["mkfs.btrfs", "-q", "-f", "--mixed"],
-            mkfs_env: &[],
-            reorder: None,
-            size: 16 << 20,
-            fstype: "btrfs",
-            options: "",
-            check: &["btrfs", "check"],
-        },
+    fault_test(Repairable {
+        fs: BTRFS,
         // Copy-on-write: what is on the disk is always consistent, so
         // nothing to repair (btrfs check --repair is not to be run lightly).
         repair: &["btrfs", "check"],
@@ -364,21 +300,8 @@ fn btrfs_survives_disk_faults() {
 #[test]
 fn xfs_survives_disk_faults() {
     watchdog();
-    fault_test(Checked {
-        fs: Fs {
-            name: "xfs",
-            mkfs: &["mkfs.xfs", "-q", "-f"],
-            mkfs_env: &[
-                ("TEST_DIR", "/tmp"),
-                ("TEST_DEV", "/dev/null"),
-                ("QA_CHECK_FS", "xfs"),
-            ],
-            reorder: None,
-            size: 32 << 20,
-            fstype: "xfs",
-            options: "",
-            check: &["xfs_repair", "-n"],
-        },
+    fault_test(Repairable {
+        fs: XFS,
         repair: &["xfs_repair"],
         repaired: &[0],
     });

@@ -14,15 +14,10 @@ use fsd::fileinfo::{self, SetRequest, FILE_DISPOSITION_DELETE, FILE_RENAME_REPLA
 use fsd::write::WriteAt;
 use fsd::{Ccb, NtStatus, Volume, VolumeOptions};
 
+/// ext4, named for this test's scratch directory.
 const EXT4: Fs = Fs {
     name: "ext4-fsd",
-    mkfs: &["mkfs.ext4", "-q", "-F"],
-    mkfs_env: &[],
-    reorder: None,
-    size: 8 << 20,
-    fstype: "ext4",
-    options: "",
-    check: &["e2fsck", "-fn"],
+    ..common::EXT4
 };
 
 fn w(s: &str) -> Vec<u16> {
@@ -135,11 +130,5 @@ fn a_windows_save_survives_every_crash() {
     );
     let checked = check_states(&EXT4, &dir, &base, &run, &log, limits(64, 3000));
     let _ = std::fs::remove_dir_all(&dir);
-    eprintln!("{} crash states checked", checked.states);
-    assert!(
-        checked.failures.is_empty(),
-        "{}",
-        checked.failures.join("\n")
-    );
-    assert!(checked.states >= 40, "only {} crash states", checked.states);
+    checked.assert_clean(40);
 }

@@ -32,6 +32,8 @@ pub struct Request {
     observer: Option<Observer>,
     /// Its disk's count of failed requests (see [`AddedDisk::errors`]).
     errors: Arc<AtomicU64>,
+    /// Completed: the kernel has its result.
+    done: bool,
 }
 
 /// What [`Request::observe`] calls with the request's result.
@@ -47,6 +49,7 @@ impl Request {
             raw,
             observer: None,
             errors,
+            done: false,
         }
     }
 
@@ -114,10 +117,10 @@ impl Request {
     /// Ends the request; an error reaches Linux as an I/O error.
     pub fn complete(mut self, result: Result<(), Errno>) {
         self.finish(result);
-        core::mem::forget(self);
     }
 
     fn finish(&mut self, result: Result<(), Errno>) {
+        self.done = true;
         if let Some(observer) = self.observer.take() {
             observer(result);
         }
@@ -129,14 +132,16 @@ impl Request {
             Err(e) => -e.0,
         };
         // SAFETY: a request the kernel handed out and not yet completed
-        // (complete and drop each end it once).
+        // (finish runs once: complete's drop sees `done`).
         unsafe { ffi::lkl_disk_complete(self.raw.as_ptr(), status) }
     }
 }
 
 impl Drop for Request {
     fn drop(&mut self) {
-        self.finish(Err(Errno::EIO));
+        if !self.done {
+            self.finish(Err(Errno::EIO));
+        }
     }
 }
 

@@ -13,18 +13,13 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use common::{lklfs_ok, make_ext4, sample_tree, Scratch};
-use crash_common::{check_recording, limits, Fs};
-use lkl_crash::Log;
+use crash_common::{check_recorded_file, Fs};
 
+/// ext4 as the image is made here (16 MiB, for the sample tree).
 const EXT4: Fs = Fs {
     name: "lklfs-cp",
-    mkfs: &["mkfs.ext4", "-q", "-F"],
-    mkfs_env: &[],
-    reorder: None,
     size: 16 << 20,
-    fstype: "ext4",
-    options: "",
-    check: &["e2fsck", "-fn"],
+    ..crash_common::EXT4
 };
 
 /// The bytes of every regular file under `dir`, by its path under `under`.
@@ -58,27 +53,7 @@ fn every_crash_state_of_lklfs_cp() {
         &tree.display().to_string(),
         &format!("{}:/t", image.display()),
     ]);
-    let log = Log::load(&mut std::io::BufReader::new(
-        std::fs::File::open(&record).unwrap(),
-    ))
-    .unwrap();
-    assert!(
-        log.final_image(&base) == std::fs::read(&image).unwrap(),
-        "the recording is not what lklfs wrote"
-    );
-    assert_eq!(
-        log.unflushed_at_end(),
-        0,
-        "lklfs ended with writes unflushed"
-    );
     let mut versions = HashMap::new();
     contents(&tree, "t", &mut versions);
-    let checked = check_recording(&EXT4, &s.0, &base, &log, &[], &versions, limits(32, 2000));
-    eprintln!("{} crash states checked", checked.states);
-    assert!(
-        checked.failures.is_empty(),
-        "{}",
-        checked.failures.join("\n")
-    );
-    assert!(checked.states >= 50, "only {} crash states", checked.states);
+    check_recorded_file(&EXT4, &s.0, &base, &image, &record, &versions).assert_clean(50);
 }

@@ -473,43 +473,11 @@ fn a_recorded_copy_is_crash_consistent() {
             &format!("{}:/t", z(&image)),
         ],
     );
-    let log = lkl_crash::Log::load(&mut std::io::BufReader::new(
-        std::fs::File::open(&record).unwrap(),
-    ))
-    .unwrap();
-    assert!(
-        log.final_image(&base) == std::fs::read(&image).unwrap(),
-        "the recording is not what lklfs.exe wrote"
-    );
-    assert_eq!(
-        log.unflushed_at_end(),
-        0,
-        "lklfs.exe ended with writes unflushed"
-    );
     let fs = crash_common::Fs {
         name: "lklfs-exe-cp",
-        mkfs: &["mkfs.ext4", "-q", "-F"],
-        mkfs_env: &[],
-        reorder: None,
         size: 16 << 20,
-        fstype: "ext4",
-        options: "",
-        check: &["e2fsck", "-fn"],
+        ..crash_common::EXT4
     };
-    let checked = crash_common::check_recording(
-        &fs,
-        &s.0,
-        &base,
-        &log,
-        &[],
-        &versions,
-        crash_common::limits(32, 2000),
-    );
-    assert!(
-        checked.failures.is_empty(),
-        "{}",
-        checked.failures.join("\n")
-    );
-    eprintln!("{} crash states checked", checked.states);
-    assert!(checked.states >= 30, "only {} crash states", checked.states);
+    crash_common::check_recorded_file(&fs, &s.0, &base, &image, &record, &versions)
+        .assert_clean(30);
 }

@@ -166,6 +166,47 @@ pub struct Fs {
     pub check: &'static [&'static str],
 }
 
+/// ext4 as mkfs.ext4 makes it, small enough that a state is quick.
+pub const EXT4: Fs = Fs {
+    name: "ext4",
+    mkfs: &["mkfs.ext4", "-q", "-F"],
+    mkfs_env: &[],
+    reorder: None,
+    size: 8 << 20,
+    fstype: "ext4",
+    options: "",
+    check: &["e2fsck", "-fn"],
+};
+
+/// The smallest btrfs: mixed block groups, 16 MiB.
+pub const BTRFS: Fs = Fs {
+    name: "btrfs",
+    mkfs: &["mkfs.btrfs", "-q", "-f", "--mixed"],
+    mkfs_env: &[],
+    reorder: None,
+    size: 16 << 20,
+    fstype: "btrfs",
+    options: "",
+    check: &["btrfs", "check"],
+};
+
+/// A 32 MiB xfs: xfsprogs makes file systems under 300 MB only for
+/// fstests, which it recognises by these variables.
+pub const XFS: Fs = Fs {
+    name: "xfs",
+    mkfs: &["mkfs.xfs", "-q", "-f"],
+    mkfs_env: &[
+        ("TEST_DIR", "/tmp"),
+        ("TEST_DEV", "/dev/null"),
+        ("QA_CHECK_FS", "xfs"),
+    ],
+    reorder: None,
+    size: 32 << 20,
+    fstype: "xfs",
+    options: "",
+    check: &["xfs_repair", "-n"],
+};
+
 /// A fresh directory for one test's images: in memory (/dev/shm) where
 /// the machine has it, since every crash state is written out for the
 /// checker.
@@ -182,7 +223,9 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn run_tool(args: &[&str], env: &[(&str, &str)], file: &Path) -> (bool, String) {
+/// Runs `args` on `file` (with `env` beside the caller's environment):
+/// its exit code (-1 if killed) and what it printed.
+pub fn run_tool(args: &[&str], env: &[(&str, &str)], file: &Path) -> (i32, String) {
     let out = Command::new(args[0])
         .args(&args[1..])
         .envs(env.iter().copied())
@@ -194,7 +237,18 @@ fn run_tool(args: &[&str], env: &[(&str, &str)], file: &Path) -> (bool, String) 
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.success(), text)
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// A fresh file system of `fs` in the file `image`: its bytes.
+pub fn make_image(fs: &Fs, image: &Path) -> Vec<u8> {
+    std::fs::File::create(image)
+        .unwrap()
+        .set_len(fs.size)
+        .unwrap();
+    let (code, text) = run_tool(fs.mkfs, fs.mkfs_env, image);
+    assert_eq!(code, 0, "{}: {text}", fs.mkfs[0]);
+    std::fs::read(image).unwrap()
 }
 
 /// The workload's recording on a fresh file system mounted through the
@@ -224,14 +278,7 @@ pub fn record_with<M>(
     workload: impl FnOnce(&Run, &M),
 ) -> (Vec<u8>, Run, lkl_crash::Log) {
     kernel();
-    let image = dir.join("base.img");
-    std::fs::File::create(&image)
-        .unwrap()
-        .set_len(fs.size)
-        .unwrap();
-    let (ok, text) = run_tool(fs.mkfs, fs.mkfs_env, &image);
-    assert!(ok, "{}: {text}", fs.mkfs[0]);
-    let base = std::fs::read(&image).unwrap();
+    let base = make_image(fs, &dir.join("base.img"));
     let medium: Arc<dyn Disk> = Arc::new(MemDisk::new(base.clone()));
     let below: Arc<dyn Disk> = match fs.reorder {
         Some(depth) => Arc::new(ShuffledDisk::new(medium, depth, 7)),
@@ -269,7 +316,8 @@ pub fn record_with<M>(
     (base, run, log)
 }
 
-fn options(fs: &Fs) -> MountOptions {
+/// How `fs` is mounted through the library.
+pub fn options(fs: &Fs) -> MountOptions {
     MountOptions {
         fstype: Some(fs.fstype.to_string()),
         options: fs.options.to_string(),
@@ -282,6 +330,39 @@ fn options(fs: &Fs) -> MountOptions {
 pub struct Checked {
     pub states: usize,
     pub failures: Vec<String>,
+}
+
+impl Checked {
+    /// Fails on any failure, or on fewer than `at_least` states.
+    pub fn assert_clean(&self, at_least: usize) {
+        eprintln!("{} crash states checked", self.states);
+        assert!(self.failures.is_empty(), "{}", self.failures.join("\n"));
+        assert!(self.states >= at_least, "only {} crash states", self.states);
+    }
+}
+
+/// A recording another process made into the file `record` while it
+/// changed `image` (whose bytes were `base` before; `lklfs --record`):
+/// checked to be the image's history (`base` plus the recorded writes is
+/// the image, and nothing was left unflushed), then every crash state of
+/// it (no promises: files may hold only their `versions`).
+pub fn check_recorded_file(
+    fs: &Fs,
+    dir: &Path,
+    base: &[u8],
+    image: &Path,
+    record: &Path,
+    versions: &HashMap<String, Vec<Vec<u8>>>,
+) -> Checked {
+    let file = std::fs::File::open(record).unwrap();
+    let log = lkl_crash::Log::load(&mut std::io::BufReader::new(file)).unwrap();
+    assert!(
+        log.final_image(base) == std::fs::read(image).unwrap(),
+        "the recording is not what was written to {}",
+        image.display()
+    );
+    assert_eq!(log.unflushed_at_end(), 0, "writes left unflushed at exit");
+    check_recording(fs, dir, base, &log, &[], versions, limits(32, 2000))
 }
 
 /// The image file the checker reads, rewritten for each state where it
@@ -396,8 +477,8 @@ fn check_state(
     drop(added);
     let image = Arc::try_unwrap(disk).map_or_else(|d| d.contents(), MemDisk::into_contents);
     file.update(image);
-    let (ok, text) = run_tool(fs.check, &[], path);
-    if !ok {
+    let (code, text) = run_tool(fs.check, &[], path);
+    if code != 0 {
         found.push(format!("{}: {text}", fs.check[0]));
     }
     if found.is_empty() {
@@ -584,13 +665,9 @@ pub fn crash_test_all(variants: &[Fs], limits: Limits, at_least: usize) {
             .collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    let states: usize = results.iter().map(|r| r.0).sum();
-    let failures: Vec<&str> = results
-        .iter()
-        .flat_map(|r| &r.1)
-        .map(|f| f.as_str())
-        .collect();
-    eprintln!("{states} crash states checked");
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert!(states >= at_least, "only {states} crash states");
+    Checked {
+        states: results.iter().map(|r| r.0).sum(),
+        failures: results.into_iter().flat_map(|r| r.1).collect(),
+    }
+    .assert_clean(at_least);
 }
