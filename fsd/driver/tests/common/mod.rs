@@ -186,9 +186,17 @@ impl Installed {
 
     /// Runs the client: the status it printed and the lines after it.
     pub fn ctl(&self, args: &[&str]) -> (u32, String) {
-        let (_, text, err) = self
-            .wine
-            .run_to_files(self.wine.command(&self.ctl).args(args));
+        let run = || {
+            self.wine
+                .run_to_files(self.wine.command(&self.ctl).args(args))
+        };
+        let (_, mut text, mut err) = run();
+        if text.is_empty() && err.is_empty() {
+            // Under load Wine has (once in many runs) started the client
+            // and ended it before it printed anything: one more try.
+            eprintln!("lklfsd-ctl {args:?}: nothing printed; again");
+            (_, text, err) = run();
+        }
         let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
         let status = first
             .strip_prefix("status 0x")
