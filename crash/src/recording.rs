@@ -140,11 +140,18 @@ impl Disk for RecordingDisk {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let op = request.op();
         let data = (op == DiskOp::Write).then(|| {
-            let mut data = Vec::with_capacity(request.len() as usize);
+            // One copy, straight into the shared buffer.
+            let mut data = Arc::<[u8]>::new_uninit_slice(request.len() as usize);
+            let slots = Arc::get_mut(&mut data).expect("not shared yet");
+            let mut at = 0;
             for seg in request.segments() {
-                data.extend_from_slice(seg);
+                slots[at..at + seg.len()].write_copy_of_slice(seg);
+                at += seg.len();
             }
-            Arc::from(data)
+            assert_eq!(at, slots.len(), "a write's segments are its length");
+            // SAFETY: every byte was written above (the segments cover the
+            // request's length, as just checked).
+            unsafe { data.assume_init() }
         });
         lock(&self.log).events.push(Event::Submitted {
             id,
