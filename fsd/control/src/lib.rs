@@ -7,6 +7,9 @@
 
 extern crate alloc;
 
+#[cfg(all(windows, feature = "client"))]
+pub mod client;
+
 use alloc::vec::Vec;
 
 /// `\\.\LklFsd` from user mode.

@@ -24,6 +24,7 @@ mod windows {
     use std::ffi::c_void;
     use std::ptr::null_mut;
 
+    use lklfsd_control::client::{ioctl, nt_path, Device};
     use lklfsd_control::{
         self as ctl, AttachImage, ImageInfo, MountRequest, RelayReply, RelayRequest, Statistics,
     };
@@ -38,39 +39,11 @@ mod windows {
 
     #[link(name = "kernel32")]
     unsafe extern "system" {
-        fn CreateFileW(
-            name: *const u16,
-            access: u32,
-            share: u32,
-            sa: *mut c_void,
-            disposition: u32,
-            flags: u32,
-            template: Handle,
-        ) -> Handle;
         fn CloseHandle(h: Handle) -> i32;
-        fn GetFullPathNameW(
-            name: *const u16,
-            len: u32,
-            buf: *mut u16,
-            file_part: *mut *mut u16,
-        ) -> u32;
-        fn GetLastError() -> u32;
     }
 
     #[link(name = "ntdll")]
     unsafe extern "system" {
-        fn NtDeviceIoControlFile(
-            h: Handle,
-            event: Handle,
-            apc: *mut c_void,
-            ctx: *mut c_void,
-            iosb: *mut IoStatus,
-            code: u32,
-            input: *const c_void,
-            in_len: u32,
-            output: *mut c_void,
-            out_len: u32,
-        ) -> i32;
         fn NtFsControlFile(
             h: Handle,
             event: Handle,
@@ -115,80 +88,20 @@ mod windows {
         ) -> i32;
     }
 
-    const GENERIC_READ_WRITE: u32 = 0x8000_0000 | 0x4000_0000;
-    const SHARE_ALL: u32 = 7;
-    const OPEN_EXISTING: u32 = 3;
-    const INVALID: Handle = usize::MAX as Handle;
-
-    fn wide(s: &str) -> Vec<u16> {
-        s.encode_utf16().chain([0]).collect()
-    }
-
+    /// Opens a device for the rest of the run (the process's end closes
+    /// it), or ends the run.
     fn open(path: &str) -> Handle {
-        let name = wide(path);
-        // SAFETY: a NUL-terminated name; a synchronous handle.
-        let h = unsafe {
-            CreateFileW(
-                name.as_ptr(),
-                GENERIC_READ_WRITE,
-                SHARE_ALL,
-                null_mut(),
-                OPEN_EXISTING,
-                0,
-                null_mut(),
-            )
-        };
-        if h == INVALID {
-            // SAFETY: no arguments.
-            eprintln!("lklfsd-ctl: cannot open {path}: error {}", unsafe {
-                GetLastError()
-            });
-            std::process::exit(1);
+        match Device::open(path) {
+            Ok(d) => {
+                let h = d.handle();
+                std::mem::forget(d);
+                h
+            }
+            Err(e) => {
+                eprintln!("lklfsd-ctl: cannot open {path}: error {e}");
+                std::process::exit(1);
+            }
         }
-        h
-    }
-
-    /// An IOCTL: its status and output.
-    fn ioctl(h: Handle, code: u32, input: &[u8], out_len: usize) -> (i32, Vec<u8>) {
-        let mut out = vec![0u8; out_len];
-        let mut iosb = IoStatus {
-            status: 0,
-            information: 0,
-        };
-        // SAFETY: live buffers of the lengths given.
-        let s = unsafe {
-            NtDeviceIoControlFile(
-                h,
-                null_mut(),
-                null_mut(),
-                null_mut(),
-                &mut iosb,
-                code,
-                input.as_ptr().cast(),
-                input.len() as u32,
-                out.as_mut_ptr().cast(),
-                out_len as u32,
-            )
-        };
-        out.truncate(iosb.information.min(out_len));
-        (s, out)
-    }
-
-    fn nt_path(path: &str) -> Vec<u16> {
-        let name = wide(path);
-        let mut buf = vec![0u16; 4096];
-        // SAFETY: a NUL-terminated name and a buffer of the size given.
-        let n = unsafe {
-            GetFullPathNameW(
-                name.as_ptr(),
-                buf.len() as u32,
-                buf.as_mut_ptr(),
-                null_mut(),
-            )
-        } as usize;
-        let mut out: Vec<u16> = "\\??\\".encode_utf16().collect();
-        out.extend_from_slice(&buf[..n.min(buf.len())]);
-        out
     }
 
     fn status_line(s: i32) -> String {
