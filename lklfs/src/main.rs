@@ -2,6 +2,7 @@
 //! the Linux kernel's own file system code (through the lkl library),
 //! without root or kernel modules.
 mod copy;
+mod driver;
 mod edit;
 mod error;
 mod fsops;
@@ -104,6 +105,13 @@ enum Command {
     /// Serve the image through FUSE until unmounted
     #[cfg(unix)]
     Mount { image: PathBuf, mountpoint: PathBuf },
+    /// Windows: attach the image to the lklfsd driver and mount its file
+    /// system (-P N: a partition; --ro: read-only)
+    Attach { image: PathBuf },
+    /// Windows: dismount and detach a disk that `attach` made
+    Detach { disk: u32 },
+    /// Windows: the images attached to the lklfsd driver
+    Volumes,
 }
 
 fn main() -> ExitCode {
@@ -159,5 +167,8 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         #[cfg(unix)]
         Command::Mount { image, mountpoint } => fuse::mount(&opts, &image, &mountpoint),
+        Command::Attach { image } => driver::attach(&opts, &image),
+        Command::Detach { disk } => driver::detach(disk),
+        Command::Volumes => driver::volumes(),
     }
 }

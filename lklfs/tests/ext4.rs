@@ -184,6 +184,8 @@ fn errors_are_clear_and_write_nothing() {
         (&["--ro", "mkdir", &img("/d")], "Read-only file system"),
         (&["-P", "2", "ls", &img("/")], "no partition 2"),
         (&["-t", "xfs", "ls", &img("/")], "not a xfs file system"),
+        // The driver's commands, on Linux.
+        (&["volumes"], "the lklfsd driver, which is for Windows"),
         // Nothing to read, and no writer could ever come: not a wait.
         (&["cat", &img("/fifo")], "lklfs: /fifo: not a regular file"),
         (&["cat", &img("/")], "lklfs: /: Is a directory"),

@@ -468,3 +468,50 @@ fn btrfs_xfs_and_a_partition_are_mounted() {
     tool(Command::new("btrfs").arg("check").arg(&btrfs));
     tool(Command::new("xfs_repair").arg("-n").arg(&xfs));
 }
+
+/// `lklfs.exe attach`, `volumes` and `detach` with the driver installed:
+/// an ext4 image attached and mounted (its volume then reads the image's
+/// bytes), listed, a second image refused with the driver's reason and
+/// left detached, the first detached again; the image checks clean.
+#[test]
+fn lklfs_exe_attaches_lists_and_detaches() {
+    let driver = build_driver();
+    let lklfs = common::wine::build_windows(&["-p", "lklfs"]).join("lklfs.exe");
+    let scratch = Scratch::new("lklfs-attach");
+    let image = make_image(&scratch.0);
+    let d = Installed::new(&driver);
+    let run = |args: &[&str]| {
+        let (ok, out, err) = d.wine.run_to_files(d.wine.command(&lklfs).args(args));
+        (ok, out.trim_end().to_string(), err)
+    };
+    let (ok, out, err) = run(&["attach", &z_path(&image)]);
+    assert!(ok, "attach: {out}{err}");
+    assert!(out.ends_with("mounted as \\\\.\\LklFsdVolume0"), "{out}");
+    let (ok, out, err) = run(&["volumes"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        format!("disk 0 {} bytes \\\\.\\LklFsdVolume0", 64 << 20)
+    );
+    // The volume is the image's file system: its first sector through it.
+    let sector = d.ctl_ok(&["volume", "0", "read", "1024", "1024"]);
+    let bytes = fs::read(&image).unwrap();
+    assert_eq!(sector, lklfsd_control::hex(&bytes[1024..2048]));
+
+    let zeroes = scratch.0.join("zeroes.img");
+    fs::write(&zeroes, vec![0u8; 1 << 20]).unwrap();
+    let (ok, _, err) = run(&["attach", &z_path(&zeroes)]);
+    assert!(!ok, "a disk of zeroes attached");
+    assert!(err.contains("no file system it knows"), "{err}");
+    assert_eq!(
+        run(&["volumes"]).1.lines().count(),
+        1,
+        "the refused image stays detached"
+    );
+
+    let (ok, _, err) = run(&["detach", "0"]);
+    assert!(ok, "detach: {err}");
+    assert_eq!(run(&["volumes"]).1, "");
+    d.stop();
+    e2fsck_clean(&image);
+}
