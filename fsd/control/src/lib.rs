@@ -17,6 +17,11 @@ pub const DEVICE_NAME: &str = "\\Device\\LklFsd";
 pub const DOS_NAME: &str = "\\DosDevices\\LklFsd";
 /// The image disks: `\Device\LklFsdImage0`, ...
 pub const IMAGE_DEVICE_PREFIX: &str = "\\Device\\LklFsdImage";
+/// The NT name of image disk `number`.
+pub fn image_device_name(number: u32) -> alloc::string::String {
+    alloc::format!("{IMAGE_DEVICE_PREFIX}{number}")
+}
+
 /// The mounted volumes: `\Device\LklFsdVolume0`, ... (`\\.\LklFsdVolume0`).
 pub const VOLUME_DEVICE_PREFIX: &str = "\\Device\\LklFsdVolume";
 pub const VOLUME_DOS_PREFIX: &str = "\\DosDevices\\LklFsdVolume";

@@ -3,10 +3,11 @@
 //! (FILE_DEVICE_DISK, direct I/O), whose reads, writes and flushes a
 //! thread of its own serves with ZwReadFile/ZwWriteFile/ZwFlushBuffersFile,
 //! and which answers the disk IOCTLs a volume's users ask (length,
-//! geometry, writable, check-verify).
+//! geometry, writable, check-verify) and the Mount Manager's (its device
+//! name, and a unique ID: the file system's UUID).
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::format;
+use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
@@ -25,6 +26,8 @@ pub struct Image {
     pub number: u32,
     pub flags: u32,
     pub size: u64,
+    /// What the Mount Manager knows it by (IOCTL_MOUNTDEV_QUERY_UNIQUE_ID).
+    unique_id: Vec<u8>,
     pub device: *mut nt::DEVICE_OBJECT,
     file: nt::HANDLE,
     /// IRPs for the serving thread; None tells it to end.
@@ -44,6 +47,63 @@ static IMAGES: Mutex<Vec<Box<Image>>> = Mutex::new(Vec::new());
 
 fn status(s: i32) -> NtStatus {
     NtStatus(s as u32)
+}
+
+/// Answers with a USHORT byte count and the bytes (MOUNTDEV_NAME,
+/// MOUNTDEV_UNIQUE_ID), as the Mount Manager asks: a buffer too small for
+/// the count is a bad request; one too small for the bytes gets the count
+/// alone and STATUS_BUFFER_OVERFLOW, so that the caller asks again with
+/// room.
+fn counted(irp: Irp, out: *mut u8, out_len: usize, bytes: &[u8]) -> i32 {
+    /// sizeof(MOUNTDEV_NAME): the count and one unit, padded.
+    const HEAD: usize = 4;
+    if out.is_null() || out_len < HEAD {
+        return irp.complete_status(NtStatus::INVALID_PARAMETER);
+    }
+    let count = (bytes.len() as u16).to_le_bytes();
+    // SAFETY: a METHOD_BUFFERED system buffer of out_len bytes (at least
+    // HEAD, and 2 + bytes.len() where that is written).
+    unsafe {
+        core::ptr::copy_nonoverlapping(count.as_ptr(), out, 2);
+        if out_len < 2 + bytes.len() {
+            return irp.complete(Completion {
+                status: NtStatus::BUFFER_OVERFLOW,
+                information: HEAD as u64,
+            });
+        }
+        core::ptr::copy_nonoverlapping(bytes.as_ptr(), out.add(2), bytes.len());
+    }
+    irp.complete(Completion::ok(2 + bytes.len() as u64))
+}
+
+/// What identifies the image to the Mount Manager, stable for the same
+/// file system wherever its image lies (so that its letter is kept): the
+/// UUID its superblock holds; for anything else, the image's path.
+fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
+    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let mut offset: nt::LARGE_INTEGER = zeroed();
+    // SAFETY: a kernel handle for synchronous I/O and a buffer of the
+    // length given.
+    let s = unsafe {
+        nt::ZwReadFile(
+            file,
+            null_mut(),
+            None,
+            null_mut(),
+            &mut iosb,
+            head.as_mut_ptr().cast(),
+            head.len() as u32,
+            &mut offset,
+            null_mut(),
+        )
+    };
+    let read = if s < 0 { 0 } else { iosb.Information as usize };
+    head.truncate(read);
+    match lkl::mount::identify(&head) {
+        Some((_, uuid)) => [b"lklfsd-uuid:".as_slice(), &uuid].concat(),
+        None => [b"lklfsd-path:".as_slice(), path].concat(),
+    }
 }
 
 /// Opens the image at NT path `path` (UTF-16 bytes) and makes its disk.
@@ -68,6 +128,7 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
             return Err(e);
         }
     };
+    let unique_id = unique_id(file, path);
     let mut images = IMAGES.lock();
     let number = (0..)
         .find(|n| images.iter().all(|i| i.number != *n))
@@ -76,6 +137,7 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
         number,
         flags,
         size,
+        unique_id,
         device: null_mut(),
         file,
         queue: Mutex::new(VecDeque::new()),
@@ -87,7 +149,7 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
         nt::KeInitializeSemaphore(image.ready.get(), 0, i32::MAX);
         nt::KeInitializeEvent(image.ended.get(), nt::NotificationEvent, 0);
     }
-    let name = format!("{}{number}", lklfsd_control::IMAGE_DEVICE_PREFIX);
+    let name = lklfsd_control::image_device_name(number);
     let object = (&mut *image as *mut Image).cast();
     let device = match devices::create(
         driver,
@@ -303,6 +365,16 @@ impl Image {
             }
             nt::IOCTL_DISK_CHECK_VERIFY | nt::IOCTL_STORAGE_CHECK_VERIFY => {
                 irp.complete(Completion::ok(0))
+            }
+            nt::IOCTL_MOUNTDEV_QUERY_DEVICE_NAME => {
+                let name = lklfsd_control::image_device_name(self.number);
+                let bytes: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+                counted(irp, out, out_len, &bytes)
+            }
+            nt::IOCTL_MOUNTDEV_QUERY_UNIQUE_ID => counted(irp, out, out_len, &self.unique_id),
+            // No letter asked for: the Mount Manager picks one.
+            nt::IOCTL_MOUNTDEV_QUERY_SUGGESTED_LINK_NAME => {
+                irp.complete_status(NtStatus(nt::STATUS_NOT_FOUND as u32))
             }
             _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
         }

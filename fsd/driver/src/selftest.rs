@@ -217,8 +217,51 @@ pub(crate) fn mount_volume(device: *mut nt::DEVICE_OBJECT) -> (Box<nt::VPB>, Out
 /// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs
 /// of every major function a file system serves, and dismounts it with
 /// FSCTL_DISMOUNT_VOLUME.
+/// A Mount Manager question (IOCTL_MOUNTDEV_*) to the disk, with an
+/// answer buffer of `room` bytes: the outcome and the answer (its count
+/// and bytes).
+fn mountdev(device: *mut nt::DEVICE_OBJECT, code: u32, room: usize) -> (Outcome, Vec<u8>) {
+    let mut answer = vec![0u8; room];
+    let out = answer.as_mut_ptr();
+    let o = send(
+        device,
+        nt::IRP_MJ_DEVICE_CONTROL,
+        0,
+        null_mut(),
+        |s, irp| {
+            irp.AssociatedIrp.SystemBuffer = out.cast();
+            s.Parameters.DeviceIoControl.IoControlCode = code;
+            s.Parameters.DeviceIoControl.OutputBufferLength = room as u32;
+        },
+    );
+    answer.truncate(o.information as usize);
+    (o, answer)
+}
+
 pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     let mut report = Report(String::new());
+    // What the Mount Manager asks a disk before it gives it a letter: its
+    // name (first with room for the count only, as it does) and its
+    // unique ID.
+    let (o, short) = mountdev(device, nt::IOCTL_MOUNTDEV_QUERY_DEVICE_NAME, 4);
+    let count = short
+        .get(..2)
+        .map_or(0, |c| u16::from_le_bytes([c[0], c[1]]));
+    report.step("mountdev_name_short", &o, &format!("{count}"));
+    let (o, name) = mountdev(device, nt::IOCTL_MOUNTDEV_QUERY_DEVICE_NAME, 512);
+    let units: Vec<u16> = name
+        .get(2..)
+        .unwrap_or_default()
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    report.step("mountdev_name", &o, &String::from_utf16_lossy(&units));
+    let (o, id) = mountdev(device, nt::IOCTL_MOUNTDEV_QUERY_UNIQUE_ID, 512);
+    report.step(
+        "mountdev_unique_id",
+        &o,
+        &lklfsd_control::hex(id.get(2..).unwrap_or_default()),
+    );
     let (vpb, o) = mount_volume(device);
     report.step("mount", &o, "");
     let vdo = vpb.DeviceObject;

@@ -64,6 +64,8 @@ fn driver_serves_an_ext4_image_under_wine() {
             "PENDING"
         } else if step == "lock_cancelled" {
             "0xc0000120"
+        } else if step == "mountdev_name_short" {
+            "BUFFER_OVERFLOW"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -73,6 +75,9 @@ fn driver_serves_an_ext4_image_under_wine() {
         assert_eq!(status, want, "self-test step {step}:\n{text}");
     }
     let expected_steps = [
+        "mountdev_name_short",
+        "mountdev_name",
+        "mountdev_unique_id",
         "mount",
         "verify_volume",
         "guarded_copy_fault",
@@ -132,6 +137,22 @@ fn driver_serves_an_ext4_image_under_wine() {
         .collect();
     names.sort();
     assert_eq!(detail("query_directory:\\").3, names.join("|"));
+    // The Mount Manager's answers: the disk's NT name (its length first,
+    // when the buffer holds only that), and the file system's UUID.
+    let name = "\\Device\\LklFsdImage0";
+    assert_eq!(
+        detail("mountdev_name_short").3,
+        (2 * name.len()).to_string()
+    );
+    assert_eq!(detail("mountdev_name").3, name);
+    let uuid = tool(
+        Command::new("blkid")
+            .args(["-s", "UUID", "-o", "value"])
+            .arg(&image),
+    );
+    let uuid = lklfsd_control::unhex(&uuid.trim().replace('-', "")).unwrap();
+    let want = [b"lklfsd-uuid:".as_slice(), &uuid].concat();
+    assert_eq!(detail("mountdev_unique_id").3, lklfsd_control::hex(&want));
     let hello = fs::read_to_string(scratch.0.join("tree/hello.txt")).unwrap();
     assert_eq!(
         detail("query_information:\\hello.txt").3,
