@@ -292,10 +292,11 @@ pub fn fallocate(fd: i32, mode: i32, offset: i64, len: i64) -> Result<(), Errno>
     call(nr::FALLOCATE, [fd as i64, mode as i64, offset, len, 0, 0]).map(drop)
 }
 
-/// Mounts `fstype` from `source` on `target`; `data` is the option string.
 /// The kernel's page size: what mount(2) reads of its options.
 const MOUNT_DATA_SIZE: usize = 4096;
 
+/// Mounts `fstype` from `source` on `target`; `data` is the option string
+/// (`EINVAL` if it does not fit in a page).
 pub fn mount(
     source: impl AsRef<[u8]>,
     target: impl AsRef<[u8]>,

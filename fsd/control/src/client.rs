@@ -59,12 +59,12 @@ const OPEN_EXISTING: u32 = 3;
 const INVALID: Handle = usize::MAX as Handle;
 
 /// `s` as a NUL-terminated UTF-16 string.
-pub fn wide(s: &str) -> Vec<u16> {
+fn wide(s: &str) -> Vec<u16> {
     s.encode_utf16().chain([0]).collect()
 }
 
 /// A host path as the NT path the driver opens (`\??\C:\dir\x.img`).
-pub fn nt_path(path: &str) -> Vec<u16> {
+fn nt_path(path: &str) -> Vec<u16> {
     let name = wide(path);
     let mut buf = vec![0u16; 4096];
     // SAFETY: a NUL-terminated name and a buffer of the size given.
@@ -83,7 +83,7 @@ pub fn nt_path(path: &str) -> Vec<u16> {
 
 /// An IOCTL on an open handle: its status and output (at most `out_len`
 /// bytes).
-pub fn ioctl(h: *mut c_void, code: u32, input: &[u8], out_len: usize) -> (i32, Vec<u8>) {
+fn ioctl(h: *mut c_void, code: u32, input: &[u8], out_len: usize) -> (i32, Vec<u8>) {
     let mut out = vec![0u8; out_len];
     let mut iosb = IoStatus {
         status: 0,
@@ -107,6 +107,9 @@ pub fn ioctl(h: *mut c_void, code: u32, input: &[u8], out_len: usize) -> (i32, V
     out.truncate(iosb.information.min(out_len));
     (s, out)
 }
+
+/// The control device from user mode.
+pub const CONTROL_PATH: &str = "\\\\.\\LklFsd";
 
 /// An open device (the control device, a volume), closed on drop.
 pub struct Device(Handle);
@@ -138,7 +141,7 @@ impl Device {
 
     /// The control device.
     pub fn control() -> Result<Device, u32> {
-        Device::open("\\\\.\\LklFsd")
+        Device::open(CONTROL_PATH)
     }
 
     pub fn handle(&self) -> *mut c_void {

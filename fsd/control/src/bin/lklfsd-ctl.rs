@@ -24,10 +24,8 @@ mod windows {
     use std::ffi::c_void;
     use std::ptr::null_mut;
 
-    use lklfsd_control::client::{ioctl, nt_path, Device};
-    use lklfsd_control::{
-        self as ctl, AttachImage, ImageInfo, MountRequest, RelayReply, RelayRequest, Statistics,
-    };
+    use lklfsd_control::client::Device;
+    use lklfsd_control::{self as ctl, RelayReply, RelayRequest, Statistics};
 
     type Handle = *mut c_void;
 
@@ -35,11 +33,6 @@ mod windows {
     struct IoStatus {
         status: isize,
         information: usize,
-    }
-
-    #[link(name = "kernel32")]
-    unsafe extern "system" {
-        fn CloseHandle(h: Handle) -> i32;
     }
 
     #[link(name = "ntdll")]
@@ -88,20 +81,12 @@ mod windows {
         ) -> i32;
     }
 
-    /// Opens a device for the rest of the run (the process's end closes
-    /// it), or ends the run.
-    fn open(path: &str) -> Handle {
-        match Device::open(path) {
-            Ok(d) => {
-                let h = d.handle();
-                std::mem::forget(d);
-                h
-            }
-            Err(e) => {
-                eprintln!("lklfsd-ctl: cannot open {path}: error {e}");
-                std::process::exit(1);
-            }
-        }
+    /// Opens a device, or ends the run.
+    fn open(path: &str) -> Device {
+        Device::open(path).unwrap_or_else(|e| {
+            eprintln!("lklfsd-ctl: cannot open {path}: error {e}");
+            std::process::exit(1);
+        })
     }
 
     fn status_line(s: i32) -> String {
@@ -130,76 +115,47 @@ mod windows {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let ro = args.iter().any(|a| a == "--ro");
         let args: Vec<String> = args.into_iter().filter(|a| a != "--ro").collect();
-        let control = || open("\\\\.\\LklFsd");
+        let control = || open(ctl::client::CONTROL_PATH);
         let code = match arg(&args, 0) {
-            "attach" => {
-                let path = nt_path(arg(&args, 1));
-                let mut input = vec![0u8; AttachImage::SIZE + 2 * path.len()];
-                let flags = if ro { ctl::ATTACH_READ_ONLY } else { 0 };
-                AttachImage { flags }.encode(&path, &mut input);
-                let (s, out) = ioctl(control(), ctl::IOCTL_ATTACH_IMAGE, &input, 4);
-                report(s, || {
-                    u32::from_le_bytes(out[..4].try_into().unwrap()).to_string()
-                })
-            }
-            "detach" => {
-                let disk = num(arg(&args, 1)) as u32;
-                let (s, _) = ioctl(control(), ctl::IOCTL_DETACH_IMAGE, &disk.to_le_bytes(), 0);
-                report(s, String::new)
-            }
-            "list" => {
-                let (s, out) = ioctl(control(), ctl::IOCTL_LIST_IMAGES, &[], 64 * ImageInfo::SIZE);
-                report(s, || {
-                    out.chunks_exact(ImageInfo::SIZE)
-                        .filter_map(ImageInfo::decode)
-                        .map(|i| format!("{} {} {} {}", i.disk, i.flags, i.size, i.volume as i32))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-            }
+            "attach" => answer(control().attach(arg(&args, 1), ro), |n| n.to_string()),
+            "detach" => answer(control().detach(num(arg(&args, 1)) as u32), |()| {
+                String::new()
+            }),
+            "list" => answer(control().list(), |images| {
+                images
+                    .iter()
+                    .map(|i| format!("{} {} {} {}", i.disk, i.flags, i.size, i.volume as i32))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
             "stats" => {
-                let (s, out) = ioctl(
-                    control(),
-                    ctl::IOCTL_STATISTICS,
-                    &[],
-                    Statistics::SIZE + (16 << 10),
-                );
+                let (s, out) =
+                    control().ioctl(ctl::IOCTL_STATISTICS, &[], Statistics::SIZE + (16 << 10));
                 report(s, || statistics(&out))
             }
             "mount" => {
-                let req = MountRequest {
-                    disk: num(arg(&args, 1)) as u32,
-                    partition: args.get(2).map_or(0, |p| num(p) as u32),
-                    flags: if ro { ctl::ATTACH_READ_ONLY } else { 0 },
-                };
-                let (s, out) = ioctl(control(), ctl::IOCTL_MOUNT, &req.encode(), 4);
-                report(s, || {
-                    u32::from_le_bytes(out[..4].try_into().unwrap()).to_string()
+                let (disk, partition) = (num(arg(&args, 1)), args.get(2).map_or(0, |p| num(p)));
+                answer(control().mount(disk as u32, partition as u32, ro), |n| {
+                    n.to_string()
                 })
             }
             "selftest" => {
                 let disk = num(arg(&args, 1)) as u32;
-                let (s, out) = ioctl(
-                    control(),
-                    ctl::IOCTL_SELF_TEST,
-                    &disk.to_le_bytes(),
-                    64 << 10,
-                );
+                let (s, out) = control().ioctl(ctl::IOCTL_SELF_TEST, &disk.to_le_bytes(), 64 << 10);
                 report(s, || String::from_utf8_lossy(&out).into_owned())
             }
             "bench" => {
                 let disk = num(arg(&args, 1)) as u32;
-                let (s, out) = ioctl(control(), ctl::IOCTL_BENCH, &disk.to_le_bytes(), 4096);
+                let (s, out) = control().ioctl(ctl::IOCTL_BENCH, &disk.to_le_bytes(), 4096);
                 report(s, || String::from_utf8_lossy(&out).into_owned())
             }
             "panic" => {
-                let (s, _) = ioctl(control(), ctl::IOCTL_PANIC, &[], 0);
+                let (s, _) = control().ioctl(ctl::IOCTL_PANIC, &[], 0);
                 report(s, String::new)
             }
             "raw" => {
                 let input = vec![0u8; num(arg(&args, 2)) as usize];
-                let (s, out) = ioctl(
-                    control(),
+                let (s, out) = control().ioctl(
                     num(arg(&args, 1)) as u32,
                     &input,
                     num(arg(&args, 3)) as usize,
@@ -207,7 +163,7 @@ mod windows {
                 report(s, || format!("{} bytes", out.len()))
             }
             "volume" => volume(&args),
-            "relay" => relay(control()),
+            "relay" => relay(&control()),
             other => {
                 eprintln!("lklfsd-ctl: unknown command {other}");
                 2
@@ -217,7 +173,8 @@ mod windows {
     }
 
     fn volume(args: &[String]) -> i32 {
-        let h = open(&format!("\\\\.\\LklFsdVolume{}", num(arg(args, 1))));
+        let volume = open(&format!("\\\\.\\LklFsdVolume{}", num(arg(args, 1))));
+        let h = volume.handle();
         let mut iosb = IoStatus {
             status: 0,
             information: 0,
@@ -307,13 +264,11 @@ mod windows {
                 2
             }
         };
-        // SAFETY: the handle opened above.
-        unsafe { CloseHandle(h) };
         code
     }
 
     /// Relays requests read from stdin until it ends (see the header).
-    fn relay(control: Handle) -> i32 {
+    fn relay(control: &Device) -> i32 {
         use std::io::{BufRead, Write};
         let stdin = std::io::stdin();
         let mut stdout = std::io::stdout();
@@ -343,8 +298,7 @@ mod windows {
                 .map(|c| u16::from_le_bytes([c[0], c[1]]))
                 .collect();
             let input = req.encode(&name, &ctl::unhex(f[11]).unwrap_or_default());
-            let (s, out) = ioctl(
-                control,
+            let (s, out) = control.ioctl(
                 ctl::IOCTL_RELAY,
                 &input,
                 RelayReply::SIZE + req.output as usize,
@@ -391,6 +345,15 @@ mod windows {
 
     /// Prints the status line and, on success, what `body` says; the exit
     /// code. A reader that goes early (`| head`) ends the output quietly.
+    /// Reports a call's result: its status, then what `body` makes of its
+    /// value.
+    fn answer<T>(result: Result<T, i32>, body: impl FnOnce(T) -> String) -> i32 {
+        match result {
+            Ok(v) => report(0, || body(v)),
+            Err(s) => report(s, String::new),
+        }
+    }
+
     fn report(status: i32, body: impl FnOnce() -> String) -> i32 {
         use std::io::Write;
         let mut out = std::io::stdout();
