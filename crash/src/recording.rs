@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use lkl::{Disk, DiskOp, Request};
 
+use crate::states::Write;
+
 /// One entry of the log.
 #[derive(Clone, Debug)]
 pub enum Event {
@@ -42,24 +44,25 @@ impl Log {
         let mut writes = std::collections::HashMap::new();
         for event in &self.events {
             match event {
+                // Discards: our disks leave the data as it was.
                 Event::Submitted {
                     id,
-                    op: op @ (DiskOp::Write | DiskOp::WriteZeroes | DiskOp::Discard),
+                    op: DiskOp::Write | DiskOp::WriteZeroes,
                     offset,
                     len,
                     data,
                     ..
                 } => {
-                    writes.insert(*id, (*op, *offset, *len, data.clone()));
+                    let write = Write {
+                        offset: *offset,
+                        len: *len,
+                        data: data.clone(),
+                    };
+                    writes.insert(*id, write);
                 }
                 Event::Completed { id, ok: true } => {
-                    if let Some((op, offset, len, data)) = writes.remove(id) {
-                        let range = offset as usize..(offset + len) as usize;
-                        match (op, data) {
-                            (DiskOp::Write, Some(d)) => image[range].copy_from_slice(&d),
-                            (DiskOp::Discard, _) => {}
-                            _ => image[range].fill(0),
-                        }
+                    if let Some(w) = writes.remove(id) {
+                        w.apply(&mut image);
                     }
                 }
                 _ => {}

@@ -31,10 +31,21 @@ pub struct Limits {
 
 /// A write the disk completed: its range and data (None: zeroes).
 #[derive(Clone, Debug)]
-struct Write {
-    offset: u64,
-    len: u64,
-    data: Option<Arc<[u8]>>,
+pub(crate) struct Write {
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+    pub(crate) data: Option<Arc<[u8]>>,
+}
+
+impl Write {
+    /// The write done to `image`.
+    pub(crate) fn apply(&self, image: &mut [u8]) {
+        let range = self.offset as usize..(self.offset + self.len) as usize;
+        match &self.data {
+            Some(data) => image[range].copy_from_slice(data),
+            None => image[range].fill(0),
+        }
+    }
 }
 
 /// What the disk may hold after a crash at one point.
@@ -65,12 +76,7 @@ impl CrashStates {
     pub fn image(&self, base: &[u8], state: &CrashState) -> Vec<u8> {
         let mut image = base.to_vec();
         for &w in &state.writes {
-            let w = &self.writes[w];
-            let range = w.offset as usize..(w.offset + w.len) as usize;
-            match &w.data {
-                Some(data) => image[range].copy_from_slice(data),
-                None => image[range].fill(0),
-            }
+            self.writes[w].apply(&mut image);
         }
         image
     }

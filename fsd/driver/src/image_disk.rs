@@ -76,30 +76,62 @@ fn counted(irp: Irp, out: *mut u8, out_len: usize, bytes: &[u8]) -> i32 {
     irp.complete(Completion::ok(2 + bytes.len() as u64))
 }
 
-/// What identifies the image to the Mount Manager, stable for the same
-/// file system wherever its image lies (so that its letter is kept): the
-/// UUID its superblock holds; for anything else, the image's path.
-fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
-    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+/// ZwReadFile or ZwWriteFile (`transfer`) of `len` bytes at `buffer`,
+/// at byte `offset` of the image file: the bytes moved.
+///
+/// # Safety
+/// `buffer` holds `len` bytes for the call.
+unsafe fn file_io(
+    transfer: unsafe extern "C" fn(
+        nt::HANDLE,
+        nt::HANDLE,
+        nt::PIO_APC_ROUTINE,
+        nt::PVOID,
+        nt::PIO_STATUS_BLOCK,
+        nt::PVOID,
+        nt::ULONG,
+        nt::PLARGE_INTEGER,
+        nt::PULONG,
+    ) -> nt::NTSTATUS,
+    file: nt::HANDLE,
+    buffer: *mut c_void,
+    len: u32,
+    offset: i64,
+) -> Result<u64, NtStatus> {
     let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
-    let mut offset: nt::LARGE_INTEGER = zeroed();
-    // SAFETY: a kernel handle for synchronous I/O and a buffer of the
-    // length given.
+    let mut at: nt::LARGE_INTEGER = zeroed();
+    at.QuadPart = offset;
+    // SAFETY: a kernel handle for synchronous I/O; the caller's promise
+    // for the buffer.
     let s = unsafe {
-        nt::ZwReadFile(
+        transfer(
             file,
             null_mut(),
             None,
             null_mut(),
             &mut iosb,
-            head.as_mut_ptr().cast(),
-            head.len() as u32,
-            &mut offset,
+            buffer,
+            len,
+            &mut at,
             null_mut(),
         )
     };
-    let read = if s < 0 { 0 } else { iosb.Information as usize };
-    head.truncate(read);
+    if s < 0 {
+        Err(status(s))
+    } else {
+        Ok(iosb.Information)
+    }
+}
+
+/// What identifies the image to the Mount Manager, stable for the same
+/// file system wherever its image lies (so that its letter is kept): the
+/// UUID its superblock holds; for anything else, the image's path.
+fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
+    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+    let (ptr, len) = (head.as_mut_ptr().cast(), head.len() as u32);
+    // SAFETY: a buffer of the length given, alive for the call.
+    let read = unsafe { file_io(nt::ZwReadFile, file, ptr, len, 0) }.unwrap_or(0);
+    head.truncate(read as usize);
     match lkl::mount::identify(&head) {
         Some((_, uuid)) => [b"lklfsd-uuid:".as_slice(), &uuid].concat(),
         None => [b"lklfsd-path:".as_slice(), path].concat(),
@@ -412,14 +444,13 @@ impl Image {
     fn transfer(&self, irp: Irp) -> Completion {
         let stack = irp.stack();
         let major = stack.MajorFunction as u32;
-        let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
         if major == nt::IRP_MJ_FLUSH_BUFFERS {
             return self.flush();
         }
         // SAFETY: as in dispatch.
-        let (mut offset, length) = unsafe {
+        let (offset, length) = unsafe {
             let p = &stack.Parameters.Read;
-            (p.ByteOffset, p.Length)
+            (p.ByteOffset.QuadPart, p.Length)
         };
         let raw = irp.raw();
         let mut buffer: *mut c_void = if raw.MdlAddress.is_null() {
@@ -440,31 +471,19 @@ impl Image {
         } else {
             nt::ZwWriteFile
         };
-        // SAFETY: a kernel handle for synchronous I/O; buffer holds length
-        // bytes (the IRP's MDL or buffer) until the IRP completes.
-        let s = unsafe {
-            transfer(
-                self.file,
-                null_mut(),
-                None,
-                null_mut(),
-                &mut iosb,
-                buffer,
-                length,
-                &mut offset,
-                null_mut(),
-            )
+        // SAFETY: buffer holds length bytes (the IRP's MDL or buffer) until
+        // the IRP completes.
+        let done = match unsafe { file_io(transfer, self.file, buffer, length, offset) } {
+            Ok(n) => n,
+            Err(s) => return s.into(),
         };
-        if s < 0 {
-            return status(s).into();
-        }
         if major == nt::IRP_MJ_WRITE && stack.Flags as u32 & nt::SL_WRITE_THROUGH != 0 {
             let f = self.flush();
             if f.status.is_error() {
                 return f;
             }
         }
-        Completion::ok(iosb.Information)
+        Completion::ok(done)
     }
 
     fn flush(&self) -> Completion {

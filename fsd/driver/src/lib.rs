@@ -4,19 +4,17 @@
 //!
 //! One module per IRP major function (create, close, cleanup, read,
 //! write, dirctrl, fileinfo, ea, volinfo, fsctl, flush, lockctl,
-//! security) decodes its stack
-//! location into the core's request and completes the IRP, over support
-//! modules: `dispatch` (routing, and posting to the workers that alone
-//! run Linux code), `pending` (IRPs that wait), `irp` and `buffers` (IRP
-//! access), `file` (file object
-//! to CCB), `lookaside` (boxes kept for reuse), `devices`, `control` (the control device's IOCTLs),
-//! `image_disk` (image files as disks), `lower_disk` (the Linux disk over
-//! a lower device), `mount`, `volume`, `linux` (Linux's lifetime),
-//! `registry` (settings), `send` (IRPs the driver sends), `relay` (test
-//! requests relayed as IRPs), `stats`,
+//! security) decodes its stack location into the core's request and
+//! completes the IRP, over support modules: `dispatch` (routing, and
+//! posting to the workers that alone run Linux code), `pending` (IRPs
+//! that wait), `irp` and `buffers` (IRP access), `file` (file object to
+//! CCB), `lookaside` (boxes kept for reuse), `devices`, `control` (the
+//! control device's IOCTLs), `image_disk` (image files as disks),
+//! `lower_disk` (the Linux disk over a lower device), `mount`, `volume`,
+//! `linux` (Linux's lifetime), `registry` (settings), `send` (IRPs the
+//! driver sends), `relay` (test requests relayed as IRPs), `stats`,
 //! `selftest`, `bench`, `user` (user-mode buffers copied under SEH) and
-//! `runtime` (allocator,
-//! panic handler).
+//! `runtime` (allocator, panic handler).
 #![cfg(windows)]
 #![no_std]
 
