@@ -526,12 +526,19 @@ fn open_existing(
             if st.st_mode & 0o222 == 0 {
                 return Err(NtStatus::ACCESS_DENIED);
             }
-            if vol.state.lock().fcbs.get(&st.st_ino).is_some_and(|f| {
-                f.share
+            // Everything that could refuse the open is asked before the
+            // data goes: a refused open changes nothing.
+            admit(vol, req, FILE_OVERWRITTEN, st.st_mode, &path)?;
+            if let Some(f) = vol.state.lock().fcbs.get(&st.st_ino) {
+                if f.delete_pending {
+                    return Err(NtStatus::DELETE_PENDING);
+                }
+                if f.share
                     .check(access::FILE_WRITE_DATA, req.share_access)
                     .is_err()
-            }) {
-                return Err(NtStatus::SHARING_VIOLATION);
+                {
+                    return Err(NtStatus::SHARING_VIOLATION);
+                }
             }
             // Non-blocking: a FIFO without a reader fails instead of waiting.
             let fd = nt(sys::openat(

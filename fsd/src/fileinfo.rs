@@ -491,6 +491,21 @@ fn target_of(vol: &Volume, target: &[u16]) -> Result<resolve::Resolved, NtStatus
     resolve::resolve(vol.root.as_bytes(), vol.root.as_bytes(), &parts)
 }
 
+/// Whether an existing rename target `t` (at `path`) is the open's own
+/// name, maybe in other case (a file system that ignores case finds it
+/// under either spelling).
+fn names_itself(ccb: &Ccb, t: &resolve::Resolved, path: &[u8]) -> bool {
+    if path == ccb.path.as_slice() {
+        return true;
+    }
+    let (own_parent, own_name) = match ccb.path.iter().rposition(|&c| c == b'/') {
+        Some(i) => (&ccb.path[..i], &ccb.path[i + 1..]),
+        None => return false,
+    };
+    own_parent == t.parent.as_slice()
+        && names::eq_ignore_case(&names::to_windows(own_name), &names::to_windows(&t.name))
+}
+
 fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(), NtStatus> {
     require(ccb, access::DELETE)?;
     // Windows does not move a directory while a file below it is open.
@@ -505,8 +520,18 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
         return Err(NtStatus::ACCESS_DENIED);
     }
     let t = target_of(vol, target)?;
-    let new_path = resolve::join(&t.parent, &t.name);
-    if t.exists && new_path != ccb.path {
+    let mut new_path = resolve::join(&t.parent, &t.name);
+    let itself = t.exists && names_itself(ccb, &t, &new_path);
+    if itself {
+        // The file itself, named in other case: it takes the caller's
+        // spelling (a rename to the very same name changes nothing).
+        let parts = names::split_path(target)?;
+        let spelled = names::to_linux(parts.last().ok_or(NtStatus::OBJECT_NAME_INVALID)?)?;
+        new_path = resolve::join(&t.parent, &spelled);
+        if new_path == ccb.path {
+            return Ok(());
+        }
+    } else if t.exists {
         if flags & FILE_RENAME_REPLACE_IF_EXISTS == 0 {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
@@ -529,8 +554,20 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
             return Err(NtStatus::ACCESS_DENIED);
         }
     }
+    // FAT's rename(2) takes a name that differs only in case for the
+    // file's own and changes nothing: it goes by a name of its own first.
+    let by_other_name = itself && vol.fstype() == "vfat";
     nt(vol.changing_names(|| {
-        sys::renameat2(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0)
+        if by_other_name {
+            let between = resolve::join(&t.parent, b".lklfsd-case-rename");
+            let (at, no_replace) = (uapi::AT_FDCWD, uapi::RENAME_NOREPLACE);
+            sys::renameat2(at, &ccb.path, at, &between, no_replace)?;
+            sys::renameat2(at, &between, at, &new_path, 0).inspect_err(|_| {
+                let _ = sys::renameat2(at, &between, at, &ccb.path, 0);
+            })
+        } else {
+            sys::renameat2(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0)
+        }
     }))?;
     vol.changed(&ccb.path, Action::RenamedOldName);
     vol.changed(&new_path, Action::RenamedNewName);

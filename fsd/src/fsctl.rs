@@ -1,5 +1,6 @@
 //! IRP_MJ_FILE_SYSTEM_CONTROL: locking, unlocking and dismounting the
-//! volume, and symlinks as reparse points (IO_REPARSE_TAG_SYMLINK).
+//! volume, symlinks as reparse points (IO_REPARSE_TAG_SYMLINK), and
+//! sparse files.
 use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
@@ -19,6 +20,7 @@ pub const FSCTL_DISMOUNT_VOLUME: u32 = 0x0009_0020;
 pub const FSCTL_SET_REPARSE_POINT: u32 = 0x0009_00A4;
 pub const FSCTL_GET_REPARSE_POINT: u32 = 0x0009_00A8;
 pub const FSCTL_DELETE_REPARSE_POINT: u32 = 0x0009_00AC;
+pub const FSCTL_SET_SPARSE: u32 = 0x0009_00C4;
 
 /// SYMLINK_FLAG_RELATIVE in a symlink's reparse data.
 pub const SYMLINK_FLAG_RELATIVE: u32 = 1;
@@ -270,5 +272,29 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
     match result {
         Ok(()) => Completion::ok(0),
         Err(e) => e.into(),
+    }
+}
+
+/// FSCTL_SET_SPARSE: Linux files on a file system with holes are sparse
+/// already (what is never written takes no space and reads as zeros), so
+/// marking one sparse changes nothing, and neither does clearing the mark
+/// (`input`: FILE_SET_SPARSE_BUFFER, or nothing for "set"). Needs an open
+/// of a regular file with write access, as on NTFS; FAT has no holes.
+pub fn set_sparse(vol: &Volume, ccb: &Ccb, input: &[u8]) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    if !vol.supports_sparse_files() || ccb.is_dir {
+        return NtStatus::INVALID_PARAMETER.into();
+    }
+    if ccb.access & (crate::access::FILE_WRITE_DATA | crate::access::FILE_WRITE_ATTRIBUTES) == 0 {
+        return NtStatus::ACCESS_DENIED.into();
+    }
+    if vol.is_read_only() {
+        return NtStatus::MEDIA_WRITE_PROTECTED.into();
+    }
+    match input.first() {
+        None | Some(0) | Some(1) => Completion::ok(0),
+        Some(_) => NtStatus::INVALID_PARAMETER.into(),
     }
 }

@@ -20,6 +20,7 @@ pub const FILE_FS_SECTOR_SIZE_INFORMATION: u32 = 11;
 pub const FILE_CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;
 pub const FILE_CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
 pub const FILE_UNICODE_ON_DISK: u32 = 0x0000_0004;
+pub const FILE_SUPPORTS_SPARSE_FILES: u32 = 0x0000_0040;
 pub const FILE_SUPPORTS_REPARSE_POINTS: u32 = 0x0000_0080;
 pub const FILE_SUPPORTS_POSIX_UNLINK_RENAME: u32 = 0x0000_0400;
 pub const FILE_READ_ONLY_VOLUME: u32 = 0x0008_0000;
@@ -74,6 +75,11 @@ impl Volume {
         buf[..end].to_vec()
     }
 
+    /// Whether files can have holes (every Linux file system here but FAT).
+    pub fn supports_sparse_files(&self) -> bool {
+        self.fstype != "vfat"
+    }
+
     /// Attribute flags that tell what the file system and this driver do.
     pub fn attribute_flags(&self) -> u32 {
         let mut flags =
@@ -83,6 +89,9 @@ impl Volume {
                 | FILE_SUPPORTS_HARD_LINKS
                 | FILE_SUPPORTS_REPARSE_POINTS
                 | FILE_SUPPORTS_EXTENDED_ATTRIBUTES;
+        }
+        if self.supports_sparse_files() {
+            flags |= FILE_SUPPORTS_SPARSE_FILES;
         }
         if self.read_only {
             flags |= FILE_READ_ONLY_VOLUME;
@@ -128,6 +137,21 @@ pub fn query(vol: &Volume, class: u32, out: &mut [u8]) -> Completion {
     };
     if out.len() < min {
         return NtStatus::INFO_LENGTH_MISMATCH.into();
+    }
+    if matches!(
+        class,
+        FILE_FS_SIZE_INFORMATION | FILE_FS_FULL_SIZE_INFORMATION
+    ) && vol.fstype() == "btrfs"
+    {
+        // btrfs counts the space of data written since its last commit
+        // only when the transaction commits (up to 30 s later, fsync or
+        // not): committed first, free space shows what was written. (Not
+        // through the volume's root descriptor: syncfs takes no O_PATH.)
+        let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
+        if let Ok(fd) = sys::openat(lkl::uapi::AT_FDCWD, &vol.root, flags, 0) {
+            let _ = sys::syncfs(fd);
+            let _ = sys::close(fd);
+        }
     }
     let statfs = match nt(sys::statfs(&vol.root)) {
         Ok(s) => s,

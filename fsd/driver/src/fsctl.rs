@@ -1,9 +1,9 @@
 //! IRP_MJ_FILE_SYSTEM_CONTROL on a volume: verify, lock, unlock, dismount,
-//! "is mounted", reparse points; the user-requested FSCTLs arrive as
+//! "is mounted", reparse points, sparse files; the user-requested FSCTLs arrive as
 //! IRP_MN_USER_FS_REQUEST (under Wine as DEVICE_CONTROL, routed here too).
 use fsd::fsctl::{
     FSCTL_DELETE_REPARSE_POINT, FSCTL_DISMOUNT_VOLUME, FSCTL_GET_REPARSE_POINT, FSCTL_LOCK_VOLUME,
-    FSCTL_SET_REPARSE_POINT, FSCTL_UNLOCK_VOLUME,
+    FSCTL_SET_REPARSE_POINT, FSCTL_SET_SPARSE, FSCTL_UNLOCK_VOLUME,
 };
 use fsd::{Completion, NtStatus};
 use lkl_ntk::nt;
@@ -73,6 +73,16 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
             }
             match buffers::system(irp, input_len) {
                 Ok(input) => fsd::fsctl::set_reparse_point(&vol.core, ccb, input),
+                Err(e) => e.into(),
+            }
+        }
+        FSCTL_SET_SPARSE => {
+            let ccb = match file::ccb(irp.file_object()) {
+                Ok(c) => c,
+                Err(e) => return e.into(),
+            };
+            match buffers::system(irp, input_len) {
+                Ok(input) => fsd::fsctl::set_sparse(&vol.core, ccb, input),
                 Err(e) => e.into(),
             }
         }

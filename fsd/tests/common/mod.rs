@@ -1,7 +1,6 @@
 //! Test support: one kernel per test process, ext4 images made by
 //! mkfs.ext4 -d, volumes on them, and debugfs/e2fsck as the reference.
 #![allow(dead_code)]
-pub mod drive;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

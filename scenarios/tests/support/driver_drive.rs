@@ -11,8 +11,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use fsd::{Completion, NtStatus};
 use lklfsd_control::{hex, unhex};
 
-use super::drive::Drive;
-#[path = "../../driver/tests/common/mod.rs"]
+use fsd_scenarios::Drive;
+#[path = "../../../fsd/driver/tests/common/mod.rs"]
 pub mod installed;
 
 pub use installed::{build_driver, z_path, Installed};
@@ -42,6 +42,7 @@ const IRP_MJ_CLOSE: u32 = 2;
 const IRP_MJ_READ: u32 = 3;
 const IRP_MJ_WRITE: u32 = 4;
 const IRP_MJ_QUERY_INFORMATION: u32 = 5;
+const IRP_MJ_FLUSH_BUFFERS: u32 = 9;
 const IRP_MJ_SET_INFORMATION: u32 = 6;
 const IRP_MJ_QUERY_EA: u32 = 7;
 const IRP_MJ_SET_EA: u32 = 8;
@@ -191,6 +192,10 @@ impl Drive for DriverDrive {
         Self::completion(self.call(IRP_MJ_WRITE, 0, *h, [0; 4], at, 0, "", data))
     }
 
+    fn flush(&self, h: &mut u32) -> Completion {
+        Self::completion(self.call(IRP_MJ_FLUSH_BUFFERS, 0, *h, [0; 4], 0, 0, "", &[]))
+    }
+
     fn query_information(&self, h: &u32, class: u32, buf: &mut [u8]) -> Completion {
         let r = self.call(
             IRP_MJ_QUERY_INFORMATION,
@@ -255,18 +260,18 @@ impl Drive for DriverDrive {
         self.query(r, buf)
     }
 
-    fn get_reparse_point(&self, h: &u32, buf: &mut [u8]) -> Completion {
+    fn fsctl(&self, h: &mut u32, code: u32, input: &[u8], output: &mut [u8]) -> Completion {
         let r = self.call(
             IRP_MJ_FILE_SYSTEM_CONTROL,
             0,
             *h,
-            [fsd::fsctl::FSCTL_GET_REPARSE_POINT, 0, 0, 0],
+            [code, 0, 0, 0],
             0,
-            buf.len(),
+            output.len(),
             "",
-            &[],
+            input,
         );
-        self.query(r, buf)
+        self.query(r, output)
     }
 
     fn lock(&self, h: &u32, offset: u64, length: u64, exclusive: bool) -> Completion {

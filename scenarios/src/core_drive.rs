@@ -1,55 +1,68 @@
-//! The scenario suite's view of a volume: the operations a Windows program
-//! makes (NtCreateFile, NtReadFile, NtQueryInformationFile, ...), with raw
-//! buffers in the documented layouts. `FsdDrive` answers them through the
-//! fsd core; the Windows half of the driver can answer the same suite
-//! through the real system calls on a drive letter, with NTFS as the
-//! reference.
-#![allow(dead_code)]
+//! The suite on the fsd core in-process: a Linux image (or one of its
+//! partitions) added as a disk of the kernel linked into this program and
+//! mounted as an fsd `Volume`, each request a call into the core.
+use std::path::Path;
+use std::sync::Arc;
+
 use fsd::create::{self, CreateRequest};
 use fsd::dirctrl::{self, QueryDirectory};
 use fsd::ea::{self, QueryEa};
 use fsd::fileinfo::{self, SetRequest};
 use fsd::lockctl::{self, LockRequest, Unlock};
 use fsd::write::WriteAt;
-use fsd::{fsctl, security, volinfo, Ccb, Completion, NtStatus, Volume};
+use fsd::{fsctl, security, volinfo, Ccb, Completion, NtStatus, Volume, VolumeOptions};
+use lkl::{AddedDisk, FileDisk};
 
-pub trait Drive {
-    type Handle;
+use crate::drive::Drive;
 
-    /// NtCreateFile: the handle and the IoStatus Information.
-    fn create(
-        &self,
-        name: &str,
-        disposition: u32,
-        options: u32,
-        access: u32,
-        share: u32,
-    ) -> Result<(Self::Handle, u64), NtStatus>;
-    fn close(&self, h: Self::Handle);
-    fn read(&self, h: &mut Self::Handle, offset: u64, buf: &mut [u8]) -> Completion;
-    /// `offset` None: FILE_WRITE_TO_END_OF_FILE.
-    fn write(&self, h: &mut Self::Handle, offset: Option<u64>, data: &[u8]) -> Completion;
-    fn query_information(&self, h: &Self::Handle, class: u32, buf: &mut [u8]) -> Completion;
-    fn set_information(&self, h: &mut Self::Handle, class: u32, input: &[u8]) -> Completion;
-    fn query_directory(
-        &self,
-        h: &mut Self::Handle,
-        class: u32,
-        pattern: Option<&str>,
-        restart: bool,
-        buf: &mut [u8],
-    ) -> Completion;
-    fn query_volume_information(&self, class: u32, buf: &mut [u8]) -> Completion;
-    fn get_reparse_point(&self, h: &Self::Handle, buf: &mut [u8]) -> Completion;
-    fn lock(&self, h: &Self::Handle, offset: u64, length: u64, exclusive: bool) -> Completion;
-    fn unlock(&self, h: &Self::Handle, offset: u64, length: u64) -> Completion;
-    fn query_ea(&self, h: &mut Self::Handle, buf: &mut [u8]) -> Completion;
-    fn set_ea(&self, h: &Self::Handle, input: &[u8]) -> Completion;
-    fn query_security(&self, h: &Self::Handle, which: u32, buf: &mut [u8]) -> Completion;
+/// The suite on a mounted fsd volume.
+pub struct FsdDrive<'a>(pub &'a Volume);
+
+/// An image file mounted through the core; dismounted and its disk
+/// removed by [`ImageVolume::finish`].
+pub struct ImageVolume {
+    volume: Option<Volume>,
+    disk: Option<AddedDisk>,
 }
 
-/// The suite on the fsd core.
-pub struct FsdDrive<'a>(pub &'a Volume);
+impl ImageVolume {
+    /// Adds `image` as a disk of the running kernel and mounts its file
+    /// system (of partition `partition`, if given).
+    pub fn mount(image: &Path, partition: Option<u32>) -> Result<ImageVolume, String> {
+        let file = FileDisk::open(image, false).map_err(|e| format!("{}: {e}", image.display()))?;
+        let disk = lkl::add_disk(Arc::new(file)).map_err(|e| format!("adding the disk: {e:?}"))?;
+        let options = VolumeOptions {
+            partition,
+            ..VolumeOptions::default()
+        };
+        match Volume::mount(&disk, &options) {
+            Ok(volume) => Ok(ImageVolume {
+                volume: Some(volume),
+                disk: Some(disk),
+            }),
+            Err(status) => {
+                let _ = disk.remove();
+                Err(format!("{}: mounting: {status:?}", image.display()))
+            }
+        }
+    }
+
+    pub fn volume(&self) -> &Volume {
+        self.volume.as_ref().expect("mounted")
+    }
+
+    /// Dismounts (Linux writes everything back) and removes the disk.
+    pub fn finish(mut self) -> Result<(), String> {
+        if let Some(v) = self.volume.take() {
+            v.dismount().map_err(|s| format!("dismounting: {s:?}"))?;
+        }
+        if let Some(d) = self.disk.take() {
+            d.remove()
+                .map_err(|e| format!("removing the disk: {e:?}"))?;
+        }
+        Ok(())
+    }
+}
 
 impl Drive for FsdDrive<'_> {
     type Handle = Ccb;
@@ -78,7 +91,8 @@ impl Drive for FsdDrive<'_> {
         .map(|c| (c.ccb, c.information))
     }
 
-    fn close(&self, h: Ccb) {
+    fn close(&self, mut h: Ccb) {
+        fsd::cleanup::cleanup(self.0, &mut h);
         fsd::close::close(self.0, h);
     }
 
@@ -89,6 +103,10 @@ impl Drive for FsdDrive<'_> {
     fn write(&self, h: &mut Ccb, offset: Option<u64>, data: &[u8]) -> Completion {
         let at = offset.map_or(WriteAt::EndOfFile, WriteAt::Offset);
         fsd::write::write(self.0, h, at, data)
+    }
+
+    fn flush(&self, h: &mut Ccb) -> Completion {
+        fsd::flush::flush(self.0, h)
     }
 
     fn query_information(&self, h: &Ccb, class: u32, buf: &mut [u8]) -> Completion {
@@ -129,8 +147,14 @@ impl Drive for FsdDrive<'_> {
         volinfo::query(self.0, class, buf)
     }
 
-    fn get_reparse_point(&self, h: &Ccb, buf: &mut [u8]) -> Completion {
-        fsctl::get_reparse_point(self.0, h, buf)
+    fn fsctl(&self, h: &mut Ccb, code: u32, input: &[u8], output: &mut [u8]) -> Completion {
+        match code {
+            fsctl::FSCTL_GET_REPARSE_POINT => fsctl::get_reparse_point(self.0, h, output),
+            fsctl::FSCTL_SET_REPARSE_POINT => fsctl::set_reparse_point(self.0, h, input),
+            fsctl::FSCTL_DELETE_REPARSE_POINT => fsctl::delete_reparse_point(self.0, h),
+            fsctl::FSCTL_SET_SPARSE => fsctl::set_sparse(self.0, h, input),
+            _ => Completion::error(NtStatus::INVALID_DEVICE_REQUEST),
+        }
     }
 
     fn lock(&self, h: &Ccb, offset: u64, length: u64, exclusive: bool) -> Completion {

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The Windows CI's test disks, made and checked on Linux with each file
+# system's own tools (the first and last jobs of .github/workflows/windows.yml;
+# also runnable by hand, and tested in cargo make test).
+#
+#   scripts/test-disks.sh make DIR    makes DIR/*.img from a tree, then DIR/*.vhdx
+#   scripts/test-disks.sh check DIR   turns DIR/*.vhdx back into raw images and
+#                                     checks them: e2fsck -fn, fsck.vfat -n,
+#                                     btrfs check, and the tree's checksums
+#
+# The disks: gpt (GPT: a Linux data partition with ext4, a basic-data one
+# with FAT), mbr (MBR: one type 0x83 partition with ext4), whole (ext4 on the
+# whole disk, no partition table), btrfs (btrfs on the whole disk). Each file
+# system holds examples/sample-tree, a 3 MiB file of fixed bytes and
+# SHA256SUMS of the files, which the Windows job checks too.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$PATH:/usr/sbin:/sbin"
+
+# Sectors of 512 bytes.
+GPT_EXT4_START=2048 GPT_EXT4_SECTORS=98304 GPT_FAT_START=100352 GPT_FAT_SECTORS=40960
+MBR_START=2048
+
+die() { echo "test-disks: $*" >&2; exit 1; }
+
+tree() {
+	local t=$1
+	mkdir -p "$t"
+	cp -r "$root/examples/sample-tree/." "$t/"
+	# 3 MiB of bytes that look random and are the same every time.
+	head -c $((3 << 20)) /dev/zero | openssl enc -aes-128-ctr -nosalt \
+		-K 000102030405060708090a0b0c0d0e0f -iv 0 >"$t/known.bin"
+	(cd "$t" && find . -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS)
+}
+
+make_disks() {
+	local dir=$1 t
+	mkdir -p "$dir"
+	t=$(mktemp -d)
+	trap 'rm -rf "$t"' RETURN
+	tree "$t/tree"
+
+	rm -f "$dir"/*.img "$dir"/*.vhdx
+	truncate -s 96M "$dir/gpt.img"
+	sfdisk -q "$dir/gpt.img" <<-EOF
+		label: gpt
+		start=$GPT_EXT4_START, size=$GPT_EXT4_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="linux"
+		start=$GPT_FAT_START, size=$GPT_FAT_SECTORS, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="fat"
+	EOF
+	mkfs.ext4 -q -F -L lkl-gpt -E offset=$((GPT_EXT4_START * 512)) -d "$t/tree" \
+		"$dir/gpt.img" $((GPT_EXT4_SECTORS / 2))k
+	mkfs.vfat -n LKLFAT --offset $GPT_FAT_START "$dir/gpt.img" $((GPT_FAT_SECTORS / 2)) >/dev/null
+	MTOOLS_SKIP_CHECK=1 mcopy -s -i "$dir/gpt.img@@$((GPT_FAT_START * 512))" "$t/tree/"* ::/
+
+	truncate -s 64M "$dir/mbr.img"
+	printf 'label: dos\nstart=%d, type=83\n' $MBR_START | sfdisk -q "$dir/mbr.img"
+	mkfs.ext4 -q -F -L lkl-mbr -E offset=$((MBR_START * 512)) -d "$t/tree" "$dir/mbr.img" 63M
+
+	truncate -s 64M "$dir/whole.img"
+	mkfs.ext4 -q -F -L lkl-whole -d "$t/tree" "$dir/whole.img"
+
+	truncate -s 128M "$dir/btrfs.img"
+	mkfs.btrfs -q -L lkl-btrfs --rootdir "$t/tree" "$dir/btrfs.img"
+
+	for img in "$dir"/*.img; do
+		qemu-img convert -f raw -O vhdx "$img" "${img%.img}.vhdx"
+	done
+	ls "$dir"/*.vhdx
+}
+
+# Checks the files of the tree in a file system that debugfs (ext4) or a
+# mounted-free copy-out (mtools, btrfs restore) put in directory $1.
+check_sums() {
+	(cd "$1" && sha256sum --quiet -c SHA256SUMS) || die "$2: checksums differ"
+}
+
+check_disks() {
+	local dir=$1 t img
+	t=$(mktemp -d)
+	trap 'rm -rf "$t"' RETURN
+	for name in gpt mbr whole btrfs; do
+		[ -f "$dir/$name.vhdx" ] || die "$dir/$name.vhdx: missing"
+		qemu-img convert -f vhdx -O raw "$dir/$name.vhdx" "$t/$name.img"
+	done
+	for spec in "gpt:$((GPT_EXT4_START * 512))" "mbr:$((MBR_START * 512))" "whole:0"; do
+		img="$t/${spec%%:*}.img?offset=${spec#*:}"
+		e2fsck -fn "$img" >"$t/fsck.log" 2>&1 || { cat "$t/fsck.log" >&2; die "$spec: e2fsck"; }
+		mkdir -p "$t/out-${spec%%:*}"
+		debugfs -R "rdump / $t/out-${spec%%:*}" "$img" 2>/dev/null
+		check_sums "$t/out-${spec%%:*}" "$spec"
+	done
+	dd if="$t/gpt.img" of="$t/fat.img" bs=512 skip=$GPT_FAT_START count=$GPT_FAT_SECTORS status=none
+	fsck.vfat -n "$t/fat.img" >"$t/fsck.log" 2>&1 || { cat "$t/fsck.log" >&2; die "gpt: fsck.vfat"; }
+	mkdir -p "$t/out-fat"
+	MTOOLS_SKIP_CHECK=1 mcopy -s -n -i "$t/fat.img" ::/ "$t/out-fat"
+	check_sums "$t/out-fat" "gpt FAT"
+	btrfs check "$t/btrfs.img" >"$t/fsck.log" 2>&1 || { cat "$t/fsck.log" >&2; die "btrfs check"; }
+	mkdir -p "$t/out-btrfs"
+	btrfs restore "$t/btrfs.img" "$t/out-btrfs" >/dev/null
+	check_sums "$t/out-btrfs" "btrfs"
+	echo "test-disks: all clean"
+}
+
+case "${1:-}" in
+make) make_disks "${2:?DIR}" ;;
+check) check_disks "${2:?DIR}" ;;
+*) die "usage: $0 make|check DIR" ;;
+esac
