@@ -195,6 +195,27 @@ impl Volume {
         result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
     }
 
+    /// For IRP_MJ_SHUTDOWN, before [`Volume::dismount`]: Windows is going
+    /// down. A file system that open files would keep alive past the
+    /// dismount is written out and frozen first, so what is on the disk
+    /// is clean (ext4: no journal to replay) however the power goes;
+    /// nothing may be written to it after (a close that would write waits
+    /// for ever, as nothing runs for long after shutdown).
+    pub fn prepare_for_shutdown(&self) {
+        let open = self.state.lock().fcbs.values().any(|f| f.opens > 0);
+        let Some(path) = self.mount.lock().as_ref().map(|m| m.path.clone()) else {
+            return;
+        };
+        if open {
+            let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
+            if let Ok(fd) = lkl::sys::openat(lkl::uapi::AT_FDCWD, &path, flags, 0) {
+                let _ = lkl::sys::syncfs(fd);
+                let _ = lkl::sys::freeze(fd);
+                let _ = lkl::sys::close(fd);
+            }
+        }
+    }
+
     /// The root directory's descriptor (-1 once dismounted).
     pub(crate) fn root_fd(&self) -> i32 {
         self.root_fd.load(Ordering::SeqCst)

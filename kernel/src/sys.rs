@@ -471,6 +471,13 @@ pub fn syncfs(fd: i32) -> Result<(), Errno> {
     call(nr::SYNCFS, [fd as i64, 0, 0, 0, 0, 0]).map(drop)
 }
 
+/// FIFREEZE on the file system of `fd`: everything written out (a
+/// journal made clean on disk, as after an unmount) and every later write
+/// made to wait, until FITHAW.
+pub fn freeze(fd: i32) -> Result<(), Errno> {
+    call(nr::IOCTL, [fd as i64, uapi::FIFREEZE as i64, 0, 0, 0, 0]).map(drop)
+}
+
 pub fn sync() {
     let _ = call(nr::SYNC, [0; 6]);
 }

@@ -79,12 +79,19 @@ impl Wine {
     }
 }
 
-impl Drop for Wine {
-    fn drop(&mut self) {
+impl Wine {
+    /// Ends every process of the prefix at once (wineserver -k).
+    pub fn kill(&self) {
         let _ = Command::new("/usr/lib/wine/wineserver")
             .arg("-k")
             .env("WINEPREFIX", &self.prefix)
             .status();
+    }
+}
+
+impl Drop for Wine {
+    fn drop(&mut self) {
+        self.kill();
         let _ = std::fs::remove_dir_all(&self.prefix);
     }
 }

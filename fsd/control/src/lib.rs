@@ -240,6 +240,9 @@ impl Statistics {
 /// lets a user-mode program run requests Wine never sends a driver.
 pub const IOCTL_RELAY: u32 = ctl_code(0x811, FILE_WRITE_ACCESS);
 
+/// The `volume` of a [`RelayRequest`] for the control device (IRP_MJ_SHUTDOWN).
+pub const RELAY_TO_CONTROL: u32 = u32::MAX;
+
 /// What [`IOCTL_RELAY`] asks: the IRP's major and minor function, the
 /// volume, the relay handle the request is on (its file object; a CREATE
 /// makes a new one), four request-specific words, an offset, and how many

@@ -22,6 +22,7 @@ pub fn dispatch(irp: Irp) -> i32 {
             completed_in_linux(irp, |irp| mount::fsctl(driver(), irp))
         }
         nt::IRP_MJ_DEVICE_CONTROL => ioctl(irp),
+        nt::IRP_MJ_SHUTDOWN => completed_in_linux(irp, |_| crate::shutdown::shutdown()),
         _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
     }
 }

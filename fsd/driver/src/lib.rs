@@ -49,6 +49,7 @@ mod runtime;
 mod security;
 mod selftest;
 mod send;
+mod shutdown;
 mod stats;
 mod user;
 mod volinfo;
@@ -138,8 +139,13 @@ pub unsafe extern "C" fn DriverEntry(
         stop_workers();
         return s;
     }
-    // SAFETY: our control device, registered once.
-    unsafe { nt::IoRegisterFileSystem(control) };
+    // SAFETY: our control device, registered once each way. Without the
+    // shutdown notification (it fails only for want of memory) volumes
+    // are still dismounted at unload, only not at shutdown.
+    unsafe {
+        nt::IoRegisterFileSystem(control);
+        nt::IoRegisterShutdownNotification(control);
+    }
     0
 }
 
@@ -172,7 +178,10 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
         lkl_ntk::reclaim_after_death();
     }
     // SAFETY: our control device; no request can reach it any more.
-    unsafe { nt::IoUnregisterFileSystem(d.control) };
+    unsafe {
+        nt::IoUnregisterShutdownNotification(d.control);
+        nt::IoUnregisterFileSystem(d.control);
+    }
     devices::unlink(lklfsd_control::DOS_NAME);
     devices::delete(d.control);
     let (mut path, path_len) = (d.registry_path, d.registry_len);

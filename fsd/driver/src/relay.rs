@@ -1,6 +1,6 @@
 //! IOCTL_RELAY (test mode only): a request described by a user-mode
 //! program becomes a real IRP, built here and sent through IoCallDriver
-//! to a mounted volume's device, where the per-major-function modules
+//! to a mounted volume's device (or the control device), where the per-major-function modules
 //! serve it as any other. Each CREATE makes a relay handle (a file object
 //! of ours) that later requests name; closing one sends its CLEANUP and
 //! CLOSE. Buffers are the driver's own: system buffers for the buffered
@@ -43,7 +43,11 @@ pub fn relay(input: &[u8]) -> Result<Vec<u8>, NtStatus> {
     if req.output > 16 << 20 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let device = volume::device(req.volume).ok_or(NtStatus::NO_SUCH_DEVICE)?;
+    let device = if req.volume == lklfsd_control::RELAY_TO_CONTROL {
+        crate::driver().control
+    } else {
+        volume::device(req.volume).ok_or(NtStatus::NO_SUCH_DEVICE)?
+    };
     let name: Vec<u16> = name
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))

@@ -136,6 +136,26 @@ pub fn add(
     Ok(number)
 }
 
+/// The numbers of the volumes (dismounted ones too, until unload).
+pub fn numbers() -> Vec<u32> {
+    VOLUMES.lock().iter().map(|v| v.number).collect()
+}
+
+/// Readies volume `number` for shutdown (see the core's
+/// `prepare_for_shutdown`), unless it is dismounted already.
+pub fn prepare_for_shutdown(number: u32) {
+    let v = VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.number == number && !v.is_dismounted())
+        .map(|v| &**v as *const MountedVolume);
+    // SAFETY: volumes stay in VOLUMES (boxed) until unload, which runs
+    // after every request; the lock is not held across Linux calls.
+    if let Some(v) = v.map(|v| unsafe { &*v }) {
+        v.core.prepare_for_shutdown();
+    }
+}
+
 /// The volume mounted from `target`, if any.
 pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
     VOLUMES
@@ -205,8 +225,7 @@ pub fn dismount_on(target: *mut nt::DEVICE_OBJECT) {
 /// Dismounts everything and frees the volumes (unload, on a worker: a
 /// core volume's drop closes what it held in Linux).
 pub fn dismount_all() {
-    let numbers: Vec<u32> = VOLUMES.lock().iter().map(|v| v.number).collect();
-    for n in numbers {
+    for n in numbers() {
         let _ = dismount(n);
     }
     for v in core::mem::take(&mut *VOLUMES.lock()) {

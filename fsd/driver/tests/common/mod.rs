@@ -184,6 +184,36 @@ impl Installed {
             .unwrap_or_default()
     }
 
+    /// Sends relay requests (lines of `lklfsd-ctl relay`: major, minor,
+    /// volume, handle, four words, offset, output length, name and data in
+    /// hex) and returns the replies (status, handle, information, data).
+    pub fn relay(&self, lines: &[String]) -> Vec<String> {
+        let dir = self.wine.drive_c().join("lklfsd");
+        fs::write(dir.join("relay.in"), lines.concat()).unwrap();
+        let status = self
+            .wine
+            .command(&self.ctl)
+            .arg("relay")
+            .stdin(fs::File::open(dir.join("relay.in")).unwrap())
+            .stdout(fs::File::create(dir.join("relay.out")).unwrap())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let out = fs::read_to_string(dir.join("relay.out")).unwrap();
+        let replies: Vec<String> = out.lines().map(str::to_string).collect();
+        assert!(
+            status.success() && replies.len() == lines.len(),
+            "relay: {out}"
+        );
+        replies
+    }
+
+    /// Ends Wine at once (as a power cut ends Windows): no unload, no
+    /// dismount.
+    pub fn kill(&self) {
+        self.wine.kill();
+    }
+
     /// Runs the client: the status it printed and the lines after it.
     pub fn ctl(&self, args: &[&str]) -> (u32, String) {
         let run = || {
