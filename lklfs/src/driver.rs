@@ -16,13 +16,39 @@ fn for_windows() -> Error {
     )
 }
 
+/// A drive letter as given: `X:` or `X` (any case); the letter, upper.
+pub fn letter(s: &str) -> Result<char, Error> {
+    let mut chars = s.chars();
+    match (chars.next(), chars.as_str()) {
+        (Some(c), "" | ":") if c.is_ascii_alphabetic() => Ok(c.to_ascii_uppercase()),
+        _ => Err(Error::Msg(format!("{s}: not a drive letter (say X:)"))),
+    }
+}
+
+/// What `detach` names: a drive letter or a disk's number (only Windows
+/// looks inside).
+#[cfg_attr(not(windows), allow(dead_code))]
+pub enum Target {
+    Letter(char),
+    Disk(u32),
+}
+
+impl Target {
+    pub fn parse(s: &str) -> Result<Target, Error> {
+        match s.parse() {
+            Ok(disk) => Ok(Target::Disk(disk)),
+            Err(_) => letter(s).map(Target::Letter),
+        }
+    }
+}
+
 #[cfg(not(windows))]
-pub fn attach(_opts: &ImageOptions, _image: &Path) -> Result<(), Error> {
+pub fn attach(_opts: &ImageOptions, _image: &Path, _letter: Option<char>) -> Result<(), Error> {
     Err(for_windows())
 }
 
 #[cfg(not(windows))]
-pub fn detach(_disk: u32) -> Result<(), Error> {
+pub fn detach(_target: &Target) -> Result<(), Error> {
     Err(for_windows())
 }
 
@@ -59,16 +85,20 @@ fn refused(what: &str, status: i32) -> Error {
     ))
 }
 
-/// Attaches the image and mounts its file system (or partition -P N):
-/// prints the disk's number and the volume's path.
+/// Attaches the image, mounts its file system (or partition -P N) and
+/// gives it drive letter `letter` if asked: prints where it is.
 #[cfg(windows)]
-pub fn attach(opts: &ImageOptions, image: &Path) -> Result<(), Error> {
+pub fn attach(opts: &ImageOptions, image: &Path, letter: Option<char>) -> Result<(), Error> {
     let name = image.display().to_string();
     let c = control()?;
     let disk = c.attach(&name, opts.ro).map_err(|s| refused(&name, s))?;
-    match c.mount(disk, opts.partition.unwrap_or(0), opts.ro) {
-        Ok(volume) => {
-            println!("disk {disk}: {name} mounted as \\\\.\\LklFsdVolume{volume}");
+    match c.mount(disk, opts.partition.unwrap_or(0), opts.ro, letter) {
+        Ok(m) => {
+            let volume = format!("\\\\.\\LklFsdVolume{}", m.volume);
+            match letter {
+                Some(l) => println!("disk {disk}: {name} mounted as {l}: ({volume})"),
+                None => println!("disk {disk}: {name} mounted as {volume}"),
+            }
             Ok(())
         }
         Err(s) => {
@@ -78,15 +108,25 @@ pub fn attach(opts: &ImageOptions, image: &Path) -> Result<(), Error> {
     }
 }
 
-/// Dismounts and detaches disk `disk`.
+/// Dismounts and detaches the disk named by its letter or number.
 #[cfg(windows)]
-pub fn detach(disk: u32) -> Result<(), Error> {
-    control()?
-        .detach(disk)
+pub fn detach(target: &Target) -> Result<(), Error> {
+    let c = control()?;
+    let disk = match *target {
+        Target::Disk(disk) => disk,
+        Target::Letter(l) => c
+            .list()
+            .map_err(|s| refused("list", s))?
+            .iter()
+            .find(|i| i.letter == l as u16)
+            .map(|i| i.disk)
+            .ok_or_else(|| Error::Msg(format!("{l}: is not a drive of the lklfsd driver")))?,
+    };
+    c.detach(disk)
         .map_err(|s| refused(&format!("disk {disk}"), s))
 }
 
-/// One line an attached image: disk, size, read-only, volume.
+/// One line an attached image: disk, size, read-only, letter, volume.
 #[cfg(windows)]
 pub fn volumes() -> Result<(), Error> {
     for image in control()?.list().map_err(|s| refused("list", s))? {
@@ -100,7 +140,13 @@ pub fn volumes() -> Result<(), Error> {
         } else {
             ""
         };
-        println!("disk {} {} bytes{ro} {volume}", image.disk, image.size);
+        let letter = char::from_u32(u32::from(image.letter))
+            .filter(|_| image.letter != 0)
+            .map_or(String::new(), |l| format!(" {l}:"));
+        println!(
+            "disk {} {} bytes{ro}{letter} {volume}",
+            image.disk, image.size
+        );
     }
     Ok(())
 }

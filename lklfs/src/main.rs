@@ -105,11 +105,16 @@ enum Command {
     /// Serve the image through FUSE until unmounted
     #[cfg(unix)]
     Mount { image: PathBuf, mountpoint: PathBuf },
-    /// Windows: attach the image to the lklfsd driver and mount its file
-    /// system (-P N: a partition; --ro: read-only)
-    Attach { image: PathBuf },
-    /// Windows: dismount and detach a disk that `attach` made
-    Detach { disk: u32 },
+    /// Windows: attach the image to the lklfsd driver, mount its file
+    /// system (-P N: a partition; --ro: read-only) and give it drive
+    /// letter X: if one is named
+    Attach {
+        image: PathBuf,
+        letter: Option<String>,
+    },
+    /// Windows: dismount and detach what `attach` made (X: or the disk's
+    /// number)
+    Detach { target: String },
     /// Windows: the images attached to the lklfsd driver
     Volumes,
 }
@@ -167,8 +172,11 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         #[cfg(unix)]
         Command::Mount { image, mountpoint } => fuse::mount(&opts, &image, &mountpoint),
-        Command::Attach { image } => driver::attach(&opts, &image),
-        Command::Detach { disk } => driver::detach(disk),
+        Command::Attach { image, letter } => {
+            let letter = letter.as_deref().map(driver::letter).transpose()?;
+            driver::attach(&opts, &image, letter)
+        }
+        Command::Detach { target } => driver::detach(&driver::Target::parse(&target)?),
         Command::Volumes => driver::volumes(),
     }
 }

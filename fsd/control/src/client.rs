@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
 
-use crate::{AttachImage, ImageInfo, MountRequest};
+use crate::{AttachImage, ImageInfo, MountRequest, Mounted};
 
 type Handle = *mut c_void;
 
@@ -53,6 +53,9 @@ unsafe extern "system" {
     ) -> i32;
 }
 
+/// What an answer of the wrong size is taken for:
+/// STATUS_INVALID_DEVICE_STATE.
+const WRONG_SIZE: i32 = 0xC000_0184_u32 as i32;
 const GENERIC_READ_WRITE: u32 = 0x8000_0000 | 0x4000_0000;
 const SHARE_ALL: u32 = 7;
 const OPEN_EXISTING: u32 = 3;
@@ -157,8 +160,7 @@ impl Device {
     fn ioctl_u32(&self, code: u32, input: &[u8]) -> Result<u32, i32> {
         match self.ioctl(code, input, 4) {
             (0, out) if out.len() == 4 => Ok(u32::from_le_bytes([out[0], out[1], out[2], out[3]])),
-            // An answer of the wrong size: STATUS_INVALID_DEVICE_STATE.
-            (0, _) => Err(0xC000_0184_u32 as i32),
+            (0, _) => Err(WRONG_SIZE),
             (s, _) => Err(s),
         }
     }
@@ -177,8 +179,15 @@ impl Device {
     }
 
     /// Mounts the file system of `disk` (or of its `partition`, 0 for the
-    /// whole disk): the volume's number (`\\.\LklFsdVolumeN`).
-    pub fn mount(&self, disk: u32, partition: u32, read_only: bool) -> Result<u32, i32> {
+    /// whole disk) and gives the disk drive letter `letter` (if any): the
+    /// volume's number (`\\.\LklFsdVolumeN`) and how the letter was made.
+    pub fn mount(
+        &self,
+        disk: u32,
+        partition: u32,
+        read_only: bool,
+        letter: Option<char>,
+    ) -> Result<Mounted, i32> {
         let req = MountRequest {
             disk,
             partition,
@@ -187,8 +196,12 @@ impl Device {
             } else {
                 0
             },
+            letter: letter.map_or(0, |l| l.to_ascii_uppercase() as u32),
         };
-        self.ioctl_u32(crate::IOCTL_MOUNT, &req.encode())
+        match self.ioctl(crate::IOCTL_MOUNT, &req.encode(), Mounted::SIZE) {
+            (0, out) => Mounted::decode(&out).ok_or(WRONG_SIZE),
+            (s, _) => Err(s),
+        }
     }
 
     /// Dismounts what is mounted on `disk` and detaches it.

@@ -45,8 +45,10 @@ pub const IOCTL_DETACH_IMAGE: u32 = ctl_code(0x801, FILE_WRITE_ACCESS);
 pub const IOCTL_LIST_IMAGES: u32 = ctl_code(0x802, FILE_ANY_ACCESS);
 /// Out: [`Statistics`], then the last bytes of the kernel's console.
 pub const IOCTL_STATISTICS: u32 = ctl_code(0x803, FILE_ANY_ACCESS);
-/// In: [`MountRequest`]. Mounts a disk (as a Windows MOUNT_VOLUME would)
-/// and makes `\\.\LklFsdVolumeN`. Out: the volume's number (u32).
+/// In: [`MountRequest`]. Mounts a disk (as a Windows MOUNT_VOLUME would,
+/// in the disk's own VPB, so that opens of the disk's names reach the
+/// volume), makes `\\.\LklFsdVolumeN`, and gives the disk the drive
+/// letter asked for. Out: [`Mounted`].
 pub const IOCTL_MOUNT: u32 = ctl_code(0x804, FILE_WRITE_ACCESS);
 /// In: a disk number (u32): the self-test's IRPs run on that disk's
 /// volume (mounted and dismounted by the test). Out: the report (text).
@@ -101,6 +103,8 @@ pub struct ImageInfo {
     pub size: u64,
     /// The volume mounted on it, or u32::MAX.
     pub volume: u32,
+    /// Its drive letter ('A'..='Z' as UTF-16), or 0.
+    pub letter: u16,
 }
 
 impl ImageInfo {
@@ -111,7 +115,8 @@ impl ImageInfo {
         out[4..8].copy_from_slice(&self.flags.to_le_bytes());
         out[8..16].copy_from_slice(&self.size.to_le_bytes());
         out[16..20].copy_from_slice(&self.volume.to_le_bytes());
-        out[20..24].fill(0);
+        out[20..22].copy_from_slice(&self.letter.to_le_bytes());
+        out[22..24].fill(0);
     }
 
     pub fn decode(b: &[u8]) -> Option<ImageInfo> {
@@ -121,6 +126,7 @@ impl ImageInfo {
             flags: u32::from_le_bytes(b[4..8].try_into().ok()?),
             size: u64::from_le_bytes(b[8..16].try_into().ok()?),
             volume: u32::from_le_bytes(b[16..20].try_into().ok()?),
+            letter: u16::from_le_bytes(b[20..22].try_into().ok()?),
         })
     }
 }
@@ -132,16 +138,19 @@ pub struct MountRequest {
     /// 0: the whole disk; N: Linux's partition N.
     pub partition: u32,
     pub flags: u32,
+    /// A drive letter to give the disk ('A'..='Z' as UTF-16), or 0.
+    pub letter: u32,
 }
 
 impl MountRequest {
-    pub const SIZE: usize = 12;
+    pub const SIZE: usize = 16;
 
     pub fn encode(&self) -> [u8; Self::SIZE] {
         let mut b = [0; Self::SIZE];
         b[0..4].copy_from_slice(&self.disk.to_le_bytes());
         b[4..8].copy_from_slice(&self.partition.to_le_bytes());
         b[8..12].copy_from_slice(&self.flags.to_le_bytes());
+        b[12..16].copy_from_slice(&self.letter.to_le_bytes());
         b
     }
 
@@ -149,10 +158,47 @@ impl MountRequest {
         if b.len() != Self::SIZE {
             return None;
         }
+        let word = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
         Some(MountRequest {
-            disk: u32::from_le_bytes(b[0..4].try_into().ok()?),
-            partition: u32::from_le_bytes(b[4..8].try_into().ok()?),
-            flags: u32::from_le_bytes(b[8..12].try_into().ok()?),
+            disk: word(0),
+            partition: word(4),
+            flags: word(8),
+            letter: word(12),
+        })
+    }
+}
+
+/// IOCTL_MOUNT's output: the volume's number, and how its letter was made
+/// (`LETTER_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Mounted {
+    pub volume: u32,
+    pub letter_by: u32,
+}
+
+/// No letter was asked for.
+pub const LETTER_NONE: u32 = 0;
+/// The Mount Manager made the letter (Windows).
+pub const LETTER_BY_MOUNT_MANAGER: u32 = 1;
+/// A symbolic link in `\DosDevices` is the letter (where the Mount
+/// Manager refused: Wine).
+pub const LETTER_BY_LINK: u32 = 2;
+
+impl Mounted {
+    pub const SIZE: usize = 8;
+
+    pub fn encode(&self) -> [u8; Self::SIZE] {
+        let mut b = [0; Self::SIZE];
+        b[0..4].copy_from_slice(&self.volume.to_le_bytes());
+        b[4..8].copy_from_slice(&self.letter_by.to_le_bytes());
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Mounted> {
+        let b = b.get(..Self::SIZE)?;
+        Some(Mounted {
+            volume: u32::from_le_bytes(b[0..4].try_into().ok()?),
+            letter_by: u32::from_le_bytes(b[4..8].try_into().ok()?),
         })
     }
 }

@@ -7,11 +7,13 @@ use alloc::vec::Vec;
 
 use fsd::{Completion, NtStatus};
 use lkl_ntk::nt;
-use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Statistics};
+use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Mounted, Statistics};
 
 use crate::dispatch::in_linux;
 use crate::irp::Irp;
-use crate::{bench, driver, image_disk, linux, mount, relay, selftest, stats, volume};
+use crate::{
+    bench, drive_letters, driver, image_disk, linux, mount, relay, selftest, stats, volume,
+};
 
 pub fn dispatch(irp: Irp) -> i32 {
     match irp.major() as u32 {
@@ -25,6 +27,37 @@ pub fn dispatch(irp: Irp) -> i32 {
         nt::IRP_MJ_SHUTDOWN => completed_in_linux(irp, |_| crate::shutdown::shutdown()),
         _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
     }
+}
+
+/// IOCTL_MOUNT: the image disk `device`'s file system mounted in the
+/// disk's own VPB (when the I/O manager has not mounted one there), and
+/// the letter asked for given to the disk; a letter that cannot be had
+/// undoes the mount.
+fn mount_image(device: *mut nt::DEVICE_OBJECT, req: &MountRequest) -> Result<Mounted, NtStatus> {
+    // SAFETY: our image disk's device; its VPB (if the I/O manager gave
+    // it one) is read under no lock: a mount by the I/O manager cannot
+    // come before the disk has a letter.
+    let vpb = unsafe {
+        let vpb = (*device).Vpb;
+        if vpb.is_null() || (*vpb).Flags & nt::VPB_MOUNTED as u16 != 0 {
+            core::ptr::null_mut()
+        } else {
+            vpb
+        }
+    };
+    let read_only = req.flags & ctl::ATTACH_READ_ONLY != 0;
+    let volume = mount::mount(driver(), device, vpb, req.partition, read_only, true)?;
+    let letter_by = match req.letter {
+        0 => ctl::LETTER_NONE,
+        letter => match drive_letters::assign(req.disk, letter as u16) {
+            Ok(how) => how as u32,
+            Err(e) => {
+                let _ = volume::dismount(volume);
+                return Err(e);
+            }
+        },
+    };
+    Ok(Mounted { volume, letter_by })
 }
 
 /// Serves a control request in Linux; control requests are never pended.
@@ -116,6 +149,7 @@ fn ioctl(irp: Irp) -> i32 {
                 let number = u32_input(&b.input).unwrap_or(u32::MAX);
                 let device = device as usize;
                 completed_in_linux(irp, move |_| {
+                    drive_letters::release(number);
                     volume::dismount_on(device as *mut nt::DEVICE_OBJECT);
                     match image_disk::detach(number) {
                         Ok(()) => Completion::ok(0),
@@ -129,17 +163,8 @@ fn ioctl(irp: Irp) -> i32 {
             Some(req) => match image_disk::device(req.disk).map(|d| d as usize) {
                 None => irp.complete_status(NtStatus::NO_SUCH_DEVICE),
                 Some(device) => completed_in_linux(irp, move |irp| {
-                    let device = device as *mut nt::DEVICE_OBJECT;
-                    let read_only = req.flags & ctl::ATTACH_READ_ONLY != 0;
-                    match mount::mount(
-                        driver(),
-                        device,
-                        core::ptr::null_mut(),
-                        req.partition,
-                        read_only,
-                        true,
-                    ) {
-                        Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
+                    match mount_image(device as *mut nt::DEVICE_OBJECT, &req) {
+                        Ok(m) => answer(irp, b.out_len, &m.encode()),
                         Err(e) => e.into(),
                     }
                 }),

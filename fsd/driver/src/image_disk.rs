@@ -213,7 +213,8 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
     Ok(number)
 }
 
-fn open(mut path: Wide, read_only: bool) -> Result<nt::HANDLE, NtStatus> {
+/// Opens `path` (a file, or a device) for synchronous I/O.
+pub(crate) fn open(mut path: Wide, read_only: bool) -> Result<nt::HANDLE, NtStatus> {
     let mut attributes: nt::OBJECT_ATTRIBUTES = zeroed();
     attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
     attributes.ObjectName = path.ptr();
@@ -267,7 +268,7 @@ fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
     Ok(unsafe { info.EndOfFile.QuadPart } as u64)
 }
 
-fn close(file: nt::HANDLE) {
+pub(crate) fn close(file: nt::HANDLE) {
     // SAFETY: a handle this module opened, closed once.
     unsafe { nt::ZwClose(file) };
 }
@@ -308,6 +309,7 @@ pub fn list() -> Vec<ImageInfo> {
             flags: i.flags,
             size: i.size,
             volume: crate::volume::on_device(i.device).unwrap_or(u32::MAX),
+            letter: crate::drive_letters::of(i.number),
         })
         .collect()
 }

@@ -29,6 +29,7 @@ mod create;
 mod devices;
 mod dirctrl;
 mod dispatch;
+mod drive_letters;
 mod ea;
 mod file;
 mod fileinfo;
@@ -168,6 +169,7 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
         volume::abandon_all();
     }
     pending::cancel_all();
+    drive_letters::release_all();
     image_disk::detach_all();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::death::release_parked();

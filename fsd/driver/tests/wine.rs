@@ -54,7 +54,7 @@ fn driver_serves_an_ext4_image_under_wine() {
 
     assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
     let list = d.ctl_ok(&["list"]);
-    assert_eq!(list, format!("0 0 {} -1", 64 << 20));
+    assert_eq!(list, format!("0 0 {} -1 -", 64 << 20));
 
     // The self-test: MOUNT_VOLUME, then CREATE/QUERY_DIRECTORY/... IRPs.
     let text = d.ctl_ok(&["selftest", "0"]);
@@ -221,8 +221,8 @@ fn driver_serves_an_ext4_image_under_wine() {
         (attach, 1 << 20, 4, 0xC000_0033), // a huge path of NULs
         (lklfsd_control_code(0x801, 2), 3, 0, 0xC000_000D), // detach: short
         (lklfsd_control_code(0x803, 0), 0, 10, 0xC000_0023), // statistics: small output
-        (lklfsd_control_code(0x804, 2), 11, 4, 0xC000_000D), // mount: short
-        (lklfsd_control_code(0x804, 2), 13, 4, 0xC000_000D), // mount: long
+        (lklfsd_control_code(0x804, 2), 15, 8, 0xC000_000D), // mount: short
+        (lklfsd_control_code(0x804, 2), 17, 8, 0xC000_000D), // mount: long
         (lklfsd_control_code(0x8ff, 0), 0, 0, 0xC000_0010), // unknown
     ] {
         let (status, _) = d.ctl(&[
@@ -317,7 +317,7 @@ fn a_linux_panic_is_contained() {
     let (status, _) = d.ctl(&["selftest", "0"]);
     assert_eq!(status, 0xC000_0183);
     // What does not need Linux still works.
-    assert_eq!(d.ctl_ok(&["list"]), format!("0 0 {} 0", 64 << 20));
+    assert_eq!(d.ctl_ok(&["list"]), format!("0 0 {} 0 -", 64 << 20));
 
     // Unload after the panic: every thread ends, Linux's memory is freed;
     // the host objects Linux held (its semaphores) and the abandoned
@@ -505,19 +505,32 @@ fn lklfs_exe_attaches_lists_and_detaches() {
         let (ok, out, err) = d.wine.run_to_files(d.wine.command(&lklfs).args(args));
         (ok, out.trim_end().to_string(), err)
     };
-    let (ok, out, err) = run(&["attach", &z_path(&image)]);
+    let (ok, out, err) = run(&["attach", &z_path(&image), "l:"]);
     assert!(ok, "attach: {out}{err}");
-    assert!(out.ends_with("mounted as \\\\.\\LklFsdVolume0"), "{out}");
+    assert!(
+        out.ends_with("mounted as L: (\\\\.\\LklFsdVolume0)"),
+        "{out}"
+    );
     let (ok, out, err) = run(&["volumes"]);
     assert!(ok, "{err}");
     assert_eq!(
         out,
-        format!("disk 0 {} bytes \\\\.\\LklFsdVolume0", 64 << 20)
+        format!("disk 0 {} bytes L: \\\\.\\LklFsdVolume0", 64 << 20)
     );
-    // The volume is the image's file system: its first sector through it.
-    let sector = d.ctl_ok(&["volume", "0", "read", "1024", "1024"]);
+    // The volume is the image's file system: its first sector through it,
+    // and through the letter (Wine's Mount Manager refuses the letter, so
+    // it is a symbolic link to the image disk, which `\\.\L:` opens).
     let bytes = fs::read(&image).unwrap();
+    let sector = d.ctl_ok(&["volume", "0", "read", "1024", "1024"]);
     assert_eq!(sector, lklfsd_control::hex(&bytes[1024..2048]));
+    let sector = d.ctl_ok(&["volume", "L:", "read", "1024", "1024"]);
+    assert_eq!(sector, lklfsd_control::hex(&bytes[1024..2048]));
+    let (ok, _, err) = run(&["attach", &z_path(&image), "7:"]);
+    assert!(!ok && err.contains("not a drive letter"), "{err}");
+    let copy = scratch.0.join("copy.img");
+    fs::copy(&image, &copy).unwrap();
+    let (ok, _, err) = run(&["attach", &z_path(&copy), "L:"]);
+    assert!(!ok && err.contains("0xc0000035"), "a letter taken: {err}");
 
     let zeroes = scratch.0.join("zeroes.img");
     fs::write(&zeroes, vec![0u8; 1 << 20]).unwrap();
@@ -530,9 +543,18 @@ fn lklfs_exe_attaches_lists_and_detaches() {
         "the refused image stays detached"
     );
 
-    let (ok, _, err) = run(&["detach", "0"]);
+    let (ok, _, err) = run(&["detach", "L:"]);
     assert!(ok, "detach: {err}");
     assert_eq!(run(&["volumes"]).1, "");
+    let gone = d.wine.run_to_files(
+        d.wine
+            .command(&d.ctl)
+            .args(["volume", "L:", "read", "1024", "1024"]),
+    );
+    assert!(
+        !gone.0 && gone.2.contains("cannot open \\\\.\\L:"),
+        "the letter is gone with the disk: {gone:?}"
+    );
     d.stop();
     e2fsck_clean(&image);
 }

@@ -5,13 +5,16 @@
 //! ```text
 //! lklfsd-ctl attach [--ro] PATH       image file -> disk number
 //! lklfsd-ctl detach DISK
-//! lklfsd-ctl list                     disk flags size volume
+//! lklfsd-ctl list                     disk flags size volume letter
 //! lklfsd-ctl stats                    counters, then the kernel's console
-//! lklfsd-ctl mount DISK [PART] [--ro] -> volume number (\\.\LklFsdVolumeN)
+//! lklfsd-ctl mount DISK [PART] [X:] [--ro]
+//!                                     -> volume number (\\.\LklFsdVolumeN), and
+//!                                        with a letter how it was made
+//!                                        (1 Mount Manager, 2 symbolic link)
 //! lklfsd-ctl selftest DISK            (test mode) the in-driver IRP test
 //! lklfsd-ctl bench DISK               (test mode) IRP path vs core, in the driver
 //! lklfsd-ctl panic                    (test mode) makes Linux panic
-//! lklfsd-ctl volume N read OFFSET LEN | write OFFSET LEN | flush
+//! lklfsd-ctl volume N|X: read OFFSET LEN | write OFFSET LEN | flush
 //!                   | volinfo CLASS LEN | fsctl CODE
 //! lklfsd-ctl raw CODE INLEN OUTLEN    an IOCTL with a buffer of zeroes
 //! lklfsd-ctl relay                    (test mode) requests from stdin, one a line:
@@ -124,7 +127,14 @@ mod windows {
             "list" => answer(control().list(), |images| {
                 images
                     .iter()
-                    .map(|i| format!("{} {} {} {}", i.disk, i.flags, i.size, i.volume as i32))
+                    .map(|i| {
+                        let letter = char::from_u32(u32::from(i.letter)).filter(|_| i.letter != 0);
+                        let letter = letter.map_or("-".to_string(), |l| format!("{l}:"));
+                        format!(
+                            "{} {} {} {} {letter}",
+                            i.disk, i.flags, i.size, i.volume as i32
+                        )
+                    })
                     .collect::<Vec<_>>()
                     .join("\n")
             }),
@@ -134,10 +144,21 @@ mod windows {
                 report(s, || statistics(&out))
             }
             "mount" => {
-                let (disk, partition) = (num(arg(&args, 1)), args.get(2).map_or(0, |p| num(p)));
-                answer(control().mount(disk as u32, partition as u32, ro), |n| {
-                    n.to_string()
-                })
+                // mount DISK [PARTITION] [X:]
+                let rest = args.get(2..).unwrap_or(&[]);
+                let letter = rest
+                    .iter()
+                    .find(|a| a.len() == 2 && a.ends_with(':'))
+                    .and_then(|a| a.chars().next());
+                let partition = rest.iter().find(|a| !a.ends_with(':'));
+                let (disk, partition) = (num(arg(&args, 1)), partition.map_or(0, |p| num(p)));
+                answer(
+                    control().mount(disk as u32, partition as u32, ro, letter),
+                    |m| match m.letter_by {
+                        ctl::LETTER_NONE => m.volume.to_string(),
+                        by => format!("{} {by}", m.volume),
+                    },
+                )
             }
             "selftest" => {
                 let disk = num(arg(&args, 1)) as u32;
@@ -173,7 +194,13 @@ mod windows {
     }
 
     fn volume(args: &[String]) -> i32 {
-        let volume = open(&format!("\\\\.\\LklFsdVolume{}", num(arg(args, 1))));
+        // N: volume N; X: a drive letter (the disk it names).
+        let which = arg(args, 1);
+        let volume = if which.ends_with(':') {
+            open(&format!("\\\\.\\{which}"))
+        } else {
+            open(&format!("\\\\.\\LklFsdVolume{}", num(which)))
+        };
         let h = volume.handle();
         let mut iosb = IoStatus {
             status: 0,
