@@ -6,7 +6,8 @@
 #   scripts/test-disks.sh make DIR    makes DIR/*.img from a tree, then DIR/*.vhdx
 #   scripts/test-disks.sh check DIR   turns DIR/*.vhdx back into raw images and
 #                                     checks them: e2fsck -fn, fsck.vfat -n,
-#                                     btrfs check, and the tree's checksums
+#                                     btrfs check, the tree's checksums, and
+#                                     what the Windows CI wrote (if it did)
 #
 # The disks: gpt (GPT: a Linux data partition with ext4, a basic-data one
 # with FAT), mbr (MBR: one type 0x83 partition with ext4), whole (ext4 on the
@@ -74,6 +75,16 @@ check_sums() {
 	(cd "$1" && sha256sum --quiet -c SHA256SUMS) || die "$2: checksums differ"
 }
 
+# What the Windows CI wrote, where it did (scripts/windows-ci.ps1): the
+# tree robocopy copied in, and a file the scenario suite saved.
+check_windows_writes() {
+	local out=$1 name=$2
+	[ -d "$out/ci" ] || return 0
+	diff -r "$root/examples/sample-tree" "$out/ci/robocopy" >&2 || die "$name: robocopy's copy differs"
+	[ "$(cat "$out/ci/run-editor_saves/note.txt")" = "final text" ] || die "$name: the suite's note.txt"
+	echo "test-disks: $name holds what Windows wrote"
+}
+
 check_disks() {
 	local dir=$1 t img
 	t=$(mktemp -d)
@@ -88,6 +99,7 @@ check_disks() {
 		mkdir -p "$t/out-${spec%%:*}"
 		debugfs -R "rdump / $t/out-${spec%%:*}" "$img" 2>/dev/null
 		check_sums "$t/out-${spec%%:*}" "$spec"
+		check_windows_writes "$t/out-${spec%%:*}" "$spec"
 	done
 	dd if="$t/gpt.img" of="$t/fat.img" bs=512 skip=$GPT_FAT_START count=$GPT_FAT_SECTORS status=none
 	fsck.vfat -n "$t/fat.img" >"$t/fsck.log" 2>&1 || { cat "$t/fsck.log" >&2; die "gpt: fsck.vfat"; }
@@ -98,6 +110,7 @@ check_disks() {
 	mkdir -p "$t/out-btrfs"
 	btrfs restore "$t/btrfs.img" "$t/out-btrfs" >/dev/null
 	check_sums "$t/out-btrfs" "btrfs"
+	check_windows_writes "$t/out-btrfs" "btrfs"
 	echo "test-disks: all clean"
 }
 

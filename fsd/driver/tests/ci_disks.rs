@@ -1,7 +1,8 @@
 //! The Windows CI's test disks (scripts/test-disks.sh): made from the
 //! sample tree on GPT, MBR, whole-disk ext4 and btrfs, converted to VHDX
-//! and back, and found clean with the tree's checksums intact; a file's
-//! byte changed on one disk makes the check fail.
+//! and back, and found clean with the tree's checksums intact; what the
+//! Windows CI writes is checked when it is there (a wrong note fails);
+//! a file's byte changed on one disk makes the check fail.
 use std::path::Path;
 use std::process::Command;
 
@@ -33,9 +34,26 @@ fn test_disks_are_made_converted_and_checked() {
     }
     let (clean, out) = script(&["check", &d]);
     assert!(clean && out.contains("all clean"), "{out}");
+    assert!(!out.contains("what Windows wrote"), "{out}");
+
+    // What the Windows CI writes (robocopy's copy of the tree, the
+    // suite's note), put there by debugfs: checked; then a wrong note.
+    let whole = format!("{d}/whole.img");
+    for note in ["final text", "draft"] {
+        windows_writes(&dir, &whole, note, note == "final text");
+        to_vhdx(&whole, &format!("{d}/whole.vhdx"));
+        let (clean, out) = script(&["check", &d]);
+        if note == "final text" {
+            assert!(
+                clean && out.contains("whole:0 holds what Windows wrote"),
+                "{out}"
+            );
+        } else {
+            assert!(!clean && out.contains("the suite's note.txt"), "{out}");
+        }
+    }
 
     // One byte of known.bin on the whole-disk ext4, found with debugfs.
-    let whole = format!("{d}/whole.img");
     let blocks = Command::new("debugfs")
         .args(["-R", "bmap /known.bin 1", &whole])
         .output()
@@ -75,4 +93,68 @@ fn test_disks_are_made_converted_and_checked() {
     let (clean, out) = script(&["check", &d]);
     assert!(!clean && out.contains("checksums differ"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn to_vhdx(raw: &str, vhdx: &str) {
+    let status = Command::new("qemu-img")
+        .args(["convert", "-f", "raw", "-O", "vhdx", raw, vhdx])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Writes into the ext4 image `image` what the Windows CI leaves: the
+/// sample tree under /ci/robocopy, and /ci/run-editor_saves/note.txt
+/// holding `note` (debugfs commands, run from `dir`); the tree only if
+/// `with_tree` (debugfs makes a second directory of a name that exists).
+fn windows_writes(dir: &Path, image: &str, note: &str, with_tree: bool) {
+    let tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample-tree");
+    let note_file = dir.join("note.txt");
+    std::fs::write(&note_file, note).unwrap();
+    let mut commands = vec![
+        "rm /ci/run-editor_saves/note.txt".to_string(),
+        format!(
+            "write {} /ci/run-editor_saves/note.txt",
+            note_file.display()
+        ),
+    ];
+    if with_tree {
+        commands.splice(
+            0..0,
+            [
+                "mkdir /ci",
+                "mkdir /ci/robocopy",
+                "mkdir /ci/run-editor_saves",
+            ]
+            .map(String::from),
+        );
+    }
+    let mut dirs = if with_tree {
+        vec![tree.clone()]
+    } else {
+        vec![]
+    };
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let inside = path.strip_prefix(&tree).unwrap().display().to_string();
+            if path.is_dir() {
+                commands.push(format!("mkdir /ci/robocopy/{inside}"));
+                dirs.push(path);
+            } else {
+                commands.push(format!("write {} /ci/robocopy/{inside}", path.display()));
+            }
+        }
+    }
+    let script = dir.join("debugfs.cmd");
+    std::fs::write(&script, commands.join("\n") + "\n").unwrap();
+    let out = Command::new("debugfs")
+        .args(["-w", "-f", &script.display().to_string(), image])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -1,0 +1,282 @@
+# The Windows half of the Windows CI (.github/workflows/windows.yml), one
+# step at a time or all of them, so that every step also runs by hand on a
+# Windows machine with test signing on (bcdedit /set testsigning on), as an
+# administrator, in PowerShell 7:
+#
+#   ./scripts/windows-ci.ps1 -Step Wdk        # the WDK (NuGet), cargo-make, LLVM
+#   ./scripts/windows-ci.ps1 -Step BuildWdk   # lklfsd.sys the Windows way -> out/driver-wdk
+#   ./scripts/windows-ci.ps1 -Step Test -Driver out/driver-linux
+#
+# `out` is what the Linux job made (scripts/test-disks.sh, scripts/driver.sh,
+# scripts/windows.sh, scripts/kernel-kit.sh): out/driver-linux (lklfsd.sys,
+# lklfsd.inf), out/bin (lklfs.exe, lklfsd-ctl.exe, fsd-scenarios.exe,
+# bcryptprimitives.dll), out/lkl-kit, out/disks/*.vhdx. Test signs and
+# installs the driver, turns on Driver Verifier (volatile: hosted runners
+# cannot reboot), attaches the VHDX disks, waits for their letters, runs
+# the scenario suite on each Linux letter and on an NTFS reference, runs
+# Windows' own tools on the drives, detaches, and says what Driver
+# Verifier saw. Logs go to out/logs. Written from Microsoft's
+# documentation (pnputil, verifier, Mount-DiskImage, diskpart, robocopy,
+# fsutil, inf2cat, signtool): see the README for what has been run where.
+param(
+    [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Install', 'Verifier', 'Attach',
+        'Scenarios', 'Tools', 'Detach', 'Uninstall')]
+    [string]$Step = 'Test',
+    [string]$Out = 'out',
+    [string]$Driver = 'out/driver-linux',
+    # Seconds to wait for a letter, and for pnputil.
+    [int]$Wait = 120
+)
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Out = (New-Item -ItemType Directory -Force $Out).FullName
+$Logs = (New-Item -ItemType Directory -Force (Join-Path $Out 'logs')).FullName
+$Bin = Join-Path $Out 'bin'
+$Disks = Join-Path $Out 'disks'
+$State = Join-Path $Out 'ci-state.json'
+
+function Log([string]$What) {
+    $line = "$(Get-Date -Format 'HH:mm:ss') $What"
+    Write-Host $line
+    Add-Content -Path (Join-Path $Logs 'ci.log') -Value $line
+}
+
+# Runs a program, logs its output, fails on a bad exit code (robocopy's
+# 0-7 are successes).
+function Run([string]$Exe, [string[]]$Arguments, [int]$MaxOk = 0, [string]$LogName = '') {
+    Log "> $Exe $($Arguments -join ' ')"
+    $output = & $Exe @Arguments 2>&1 | Out-String
+    $code = $LASTEXITCODE
+    if ($LogName) { Set-Content -Path (Join-Path $Logs $LogName) -Value $output }
+    Write-Host $output
+    if ($code -gt $MaxOk -or $code -lt 0) { throw "$Exe exited with $code" }
+    return $output
+}
+
+function Save-State($Value) { $Value | ConvertTo-Json -Depth 5 | Set-Content $State }
+function Load-State { if (Test-Path $State) { Get-Content $State -Raw | ConvertFrom-Json } else { $null } }
+
+# The WDK's tools (inf2cat, signtool, stampinf): from the NuGet package,
+# or an installed WDK.
+function Wdk-Tool([string]$Name) {
+    $found = Get-ChildItem -Recurse -Filter "$Name.exe" -ErrorAction SilentlyContinue `
+        -Path (Join-Path $Out 'wdk'), "${env:ProgramFiles(x86)}\Windows Kits\10\bin" |
+        Where-Object { $_.FullName -match 'x64|x86' } | Select-Object -First 1
+    if (-not $found) { throw "$Name.exe: no WDK (run -Step Wdk)" }
+    return $found.FullName
+}
+
+function Step-Wdk {
+    # The WDK as NuGet packages (no installer, no reboot), as
+    # windows-drivers-rs documents for CI.
+    $nuget = Join-Path $Out 'nuget.exe'
+    if (-not (Test-Path $nuget)) {
+        Invoke-WebRequest 'https://dist.nuget.org/win-x86-commandline/latest/nuget.exe' -OutFile $nuget
+    }
+    foreach ($package in 'Microsoft.Windows.SDK.CPP', 'Microsoft.Windows.SDK.CPP.x64', 'Microsoft.Windows.WDK.x64') {
+        Run $nuget @('install', $package, '-OutputDirectory', (Join-Path $Out 'wdk'), '-NonInteractive')
+    }
+    if (-not (Get-Command clang -ErrorAction SilentlyContinue)) { Run winget @('install', '--silent', 'LLVM.LLVM') }
+    if (-not (Get-Command cargo-make -ErrorAction SilentlyContinue)) { Run cargo @('install', '--locked', 'cargo-make') }
+}
+
+function Step-BuildWdk {
+    $env:LKL_KERNEL_BUILD = Join-Path $Out 'lkl-kit'
+    Run cargo @('make', 'driver-windows')
+    $package = Get-ChildItem -Recurse -Directory -Filter 'lklfsd_package' target | Select-Object -First 1
+    if (-not $package) { throw 'the WDK build made no lklfsd_package' }
+    $dest = New-Item -ItemType Directory -Force (Join-Path $Out 'driver-wdk')
+    Copy-Item (Join-Path $package.FullName '*') $dest -Force
+    Log "WDK build: $((Get-ChildItem $dest).Name -join ', ')"
+}
+
+# A test certificate of our own, trusted on this machine; the .sys and a
+# catalog made by inf2cat signed with it.
+function Step-Sign {
+    $work = New-Item -ItemType Directory -Force (Join-Path $Out 'signed')
+    Copy-Item (Join-Path $Driver 'lklfsd.sys'), (Join-Path $Driver 'lklfsd.inf') $work -Force
+    $cert = New-SelfSignedCertificate -Type CodeSigningCert -Subject 'CN=lklfsd CI test' `
+        -CertStoreLocation Cert:\LocalMachine\My -NotAfter (Get-Date).AddDays(2)
+    $cer = Join-Path $work 'lklfsd-test.cer'
+    Export-Certificate -Cert $cert -FilePath $cer | Out-Null
+    Run certutil @('-addstore', 'Root', $cer)
+    Run certutil @('-addstore', 'TrustedPublisher', $cer)
+    Run (Wdk-Tool inf2cat) @("/driver:$work", '/os:10_x64,Server10_x64', '/uselocaltime')
+    foreach ($file in 'lklfsd.sys', 'lklfsd.cat') {
+        Run (Wdk-Tool signtool) @('sign', '/fd', 'SHA256', '/sm', '/s', 'My', '/sha1', $cert.Thumbprint,
+            (Join-Path $work $file))
+    }
+    Run (Wdk-Tool signtool) @('verify', '/pa', '/v', (Join-Path $work 'lklfsd.sys')) -LogName 'signtool-verify.txt'
+}
+
+function Step-Install {
+    $inf = Join-Path $Out 'signed\lklfsd.inf'
+    # pnputil waits for ever on a signer it does not trust: with a timeout.
+    $p = Start-Process pnputil -ArgumentList @('/add-driver', $inf, '/install') -PassThru -NoNewWindow `
+        -RedirectStandardOutput (Join-Path $Logs 'pnputil.txt')
+    if (-not $p.WaitForExit($Wait * 1000)) { $p.Kill(); throw "pnputil did not finish in $Wait s" }
+    Get-Content (Join-Path $Logs 'pnputil.txt') | Write-Host
+    if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
+    # The cached mode (the cache manager, oplocks) is the default; the
+    # tests run it. (Wine's runs set CacheMode 0.)
+    Run reg @('add', 'HKLM\System\CurrentControlSet\Services\lklfsd', '/v', 'CacheMode', '/t', 'REG_DWORD', '/d', '1', '/f')
+}
+
+# Driver Verifier in its volatile form (no reboot), with the standard
+# checks where the runner takes them; what it took is logged.
+function Step-Verifier {
+    Run verifier @('/volatile', '/adddriver', 'lklfsd.sys') -MaxOk 255 -LogName 'verifier-add.txt' | Out-Null
+    $taken = $null
+    # Standard flags (0x209BB), then without DDI compliance checking and
+    # deadlock detection, which volatile mode may refuse, then the basics.
+    foreach ($flags in '0x209BB', '0x009BB', '0x0009B') {
+        $text = & verifier /volatile /flags $flags 2>&1 | Out-String
+        Log "verifier /volatile /flags ${flags}: exit $LASTEXITCODE $($text.Trim())"
+        if ($LASTEXITCODE -eq 0) { $taken = $flags; break }
+    }
+    if (-not $taken) { throw 'Driver Verifier took none of the flag sets' }
+    Set-Content (Join-Path $Logs 'verifier-flags.txt') $taken
+    Run sc.exe @('start', 'lklfsd') -MaxOk 1056 | Out-Null   # 1056: already running
+    Run verifier @('/query') -MaxOk 255 -LogName 'verifier-start.txt' | Out-Null
+}
+
+# The Linux file systems' letters: volumes whose file system is one of ours.
+function Linux-Volumes {
+    Get-Volume | Where-Object { $_.DriveLetter -and $_.FileSystemType -in @('ext2', 'ext3', 'ext4', 'btrfs', 'xfs') }
+}
+
+function Step-Attach {
+    $images = @()
+    foreach ($vhdx in Get-ChildItem (Join-Path $Disks '*.vhdx')) {
+        Log "attaching $($vhdx.Name)"
+        $images += (Mount-DiskImage -ImagePath $vhdx.FullName -Access ReadWrite -PassThru).ImagePath
+    }
+    # gpt: ext4 (+ FAT, Windows' own); mbr, whole: ext4; btrfs.
+    $want = 4
+    $deadline = (Get-Date).AddSeconds($Wait)
+    while (@(Linux-Volumes).Count -lt $want -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
+    $found = @(Linux-Volumes)
+    Get-Volume | Format-Table -AutoSize | Out-String | Set-Content (Join-Path $Logs 'volumes.txt')
+    if ($found.Count -lt $want) { throw "$($found.Count) of $want Linux volumes got a letter in $Wait s" }
+    # An image file with a letter of lklfs' choosing, and the NTFS reference.
+    $image = Join-Path $Out 'image-copy.img'
+    Copy-Item (Join-Path $Disks 'whole.img') $image -ErrorAction SilentlyContinue
+    if (Test-Path $image) {
+        Run (Join-Path $Bin 'lklfs.exe') @('attach', $image, 'W:') | Out-Null
+    }
+    $ntfs = New-NtfsReference
+    Save-State @{ images = $images; ntfs = $ntfs; linux = @($found.DriveLetter | ForEach-Object { "$_" }) }
+}
+
+# A VHDX formatted NTFS by Windows, as the reference the suite is held to.
+function New-NtfsReference {
+    $vhdx = Join-Path $Out 'ntfs-reference.vhdx'
+    Remove-Item $vhdx -ErrorAction SilentlyContinue
+    $script = Join-Path $Out 'diskpart.txt'
+    @(
+        "create vdisk file=`"$vhdx`" maximum=256 type=expandable",
+        "select vdisk file=`"$vhdx`"",
+        'attach vdisk',
+        'create partition primary',
+        'format fs=ntfs quick label=REFERENCE',
+        'assign letter=R'
+    ) | Set-Content $script -Encoding ascii
+    Run diskpart @('/s', $script) -LogName 'diskpart.txt' | Out-Null
+    return $vhdx
+}
+
+# The scenario suite on every Linux letter and on NTFS, strict (a skip is
+# a failure), then random sequences on both.
+function Step-Scenarios {
+    $state = Load-State
+    $suite = Join-Path $Bin 'fsd-scenarios.exe'
+    $targets = @($state.linux) + @('R')
+    if (Test-Path W:\) { $targets += 'W' }
+    $failed = @()
+    foreach ($letter in $targets) {
+        New-Item -ItemType Directory -Force "${letter}:\ci" | Out-Null
+        $text = & $suite --strict --prefix run- "${letter}:\ci" 2>&1 | Out-String
+        Set-Content (Join-Path $Logs "scenarios-$letter.txt") $text
+        Log "scenarios on ${letter}: exit $LASTEXITCODE, $(($text -split "`n" | Select-Object -Last 2) -join ' ')"
+        if ($LASTEXITCODE -ne 0) { $failed += $letter }
+        foreach ($seed in 2..6) {
+            $text = & $suite --only random_sequence --seed $seed --steps 20000 --prefix "seed$seed-" "${letter}:\ci" 2>&1 | Out-String
+            Add-Content (Join-Path $Logs "random-$letter.txt") $text
+            if ($LASTEXITCODE -ne 0) { $failed += "$letter (seed $seed)" }
+        }
+    }
+    if ($failed) { throw "the scenario suite failed on: $($failed -join ', ')" }
+}
+
+# Windows' own tools on each Linux letter.
+function Step-Tools {
+    $state = Load-State
+    $tree = Join-Path $PSScriptRoot '..\examples\sample-tree'
+    foreach ($letter in $state.linux) {
+        $drive = "${letter}:"
+        Log "tools on $drive"
+        # The tree the disks were made with: every file's SHA-256 as listed.
+        foreach ($line in Get-Content "$drive\SHA256SUMS") {
+            $hash, $name = $line -split '\s+', 2
+            $got = (Get-FileHash -Algorithm SHA256 (Join-Path $drive $name.TrimStart('*'))).Hash
+            if ($got -ne $hash.ToUpper()) { throw "${drive}\${name}: SHA-256 $got, made with $hash" }
+        }
+        # robocopy in and out, compared byte for byte with fc /b.
+        Run robocopy @($tree, "$drive\ci\robocopy", '/E', '/NP') -MaxOk 7 | Out-Null
+        $back = Join-Path $env:TEMP "robocopy-back-$letter"
+        Run robocopy @("$drive\ci\robocopy", $back, '/E', '/NP') -MaxOk 7 | Out-Null
+        foreach ($file in Get-ChildItem -Recurse -File $tree) {
+            $relative = $file.FullName.Substring((Resolve-Path $tree).Path.Length)
+            Run fc.exe @('/b', $file.FullName, (Join-Path $back $relative)) | Out-Null
+        }
+        Run fsutil @('fsinfo', 'volumeinfo', $drive) -LogName "fsutil-volumeinfo-$letter.txt" | Out-Null
+        Run fsutil @('fsinfo', 'sectorinfo', $drive) -LogName "fsutil-sectorinfo-$letter.txt" | Out-Null
+        Run fsutil @('file', 'createnew', "$drive\ci\big.bin", '104857600') | Out-Null
+        Run fsutil @('sparse', 'setflag', "$drive\ci\big.bin") | Out-Null
+        Run fsutil @('file', 'queryallocranges', 'offset=0', 'length=104857600', "$drive\ci\big.bin") | Out-Null
+        # A program run from the drive.
+        Copy-Item "$env:windir\System32\whoami.exe" "$drive\ci\whoami.exe"
+        Run "$drive\ci\whoami.exe" @() | Out-Null
+        # A memory-mapped write read back non-cached: the suite's scenario.
+        Run (Join-Path $Bin 'fsd-scenarios.exe') @('--strict', '--only', 'memory_mapped', '--prefix', 'tools-', "$drive\ci") | Out-Null
+    }
+}
+
+function Step-Detach {
+    $state = Load-State
+    if (Test-Path W:\) { Run (Join-Path $Bin 'lklfs.exe') @('detach', 'W:') | Out-Null }
+    foreach ($image in $state.images) { Dismount-DiskImage -ImagePath $image | Out-Null }
+    $script = Join-Path $Out 'diskpart-detach.txt'
+    @("select vdisk file=`"$($state.ntfs)`"", 'detach vdisk') | Set-Content $script -Encoding ascii
+    Run diskpart @('/s', $script) | Out-Null
+    # Alive and answering: Driver Verifier would have stopped the machine
+    # on a violation; its counters say what it checked.
+    $query = Run verifier @('/query') -MaxOk 255 -LogName 'verifier-end.txt'
+    if ($query -notmatch 'lklfsd.sys') { throw 'Driver Verifier no longer lists lklfsd.sys' }
+    Run sc.exe @('query', 'lklfsd') -LogName 'service-end.txt' | Out-Null
+    Get-WinEvent -LogName System -MaxEvents 200 | Where-Object { $_.ProviderName -match 'lklfsd|Verifier|BugCheck' } |
+        Format-List | Out-String | Set-Content (Join-Path $Logs 'events.txt')
+}
+
+function Step-Uninstall {
+    Run sc.exe @('stop', 'lklfsd') -MaxOk 1062 | Out-Null   # 1062: not started
+    Run verifier @('/volatile', '/removedriver', 'lklfsd.sys') -MaxOk 255 | Out-Null
+}
+
+switch ($Step) {
+    'Wdk' { Step-Wdk }
+    'BuildWdk' { Step-BuildWdk }
+    'Sign' { Step-Sign }
+    'Install' { Step-Install }
+    'Verifier' { Step-Verifier }
+    'Attach' { Step-Attach }
+    'Scenarios' { Step-Scenarios }
+    'Tools' { Step-Tools }
+    'Detach' { Step-Detach }
+    'Uninstall' { Step-Uninstall }
+    'Test' {
+        Step-Sign; Step-Install; Step-Verifier; Step-Attach
+        try { Step-Scenarios; Step-Tools } finally { Step-Detach; Step-Uninstall }
+    }
+}
+Log "step $Step done"
