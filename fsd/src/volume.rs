@@ -59,6 +59,9 @@ pub struct Volume {
     /// answer, and with it where it must not change meanwhile.
     pub(crate) locked: AtomicBool,
     pub(crate) dismounted: AtomicBool,
+    /// Dismounted with writes Linux could not make (see
+    /// [`Volume::mark_writes_lost`]).
+    writes_lost: AtomicBool,
     /// The root directory, held open (O_PATH) for names relative to it;
     /// -1 once dismounted.
     root_fd: AtomicI32,
@@ -136,6 +139,7 @@ impl Volume {
             mount: Mutex::new(Some(m)),
             locked: AtomicBool::new(false),
             dismounted: AtomicBool::new(false),
+            writes_lost: AtomicBool::new(false),
             root_fd: AtomicI32::new(root_fd),
             names_generation: AtomicU64::new(0),
             names_changing: AtomicU32::new(0),
@@ -195,6 +199,11 @@ impl Volume {
         result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
     }
 
+    /// Whether any file of the volume is open.
+    pub fn has_open_files(&self) -> bool {
+        self.state.lock().fcbs.values().any(|f| f.opens > 0)
+    }
+
     /// For IRP_MJ_SHUTDOWN, before [`Volume::dismount`]: Windows is going
     /// down. A file system that open files would keep alive past the
     /// dismount is written out and frozen first, so what is on the disk
@@ -202,7 +211,7 @@ impl Volume {
     /// nothing may be written to it after (a close that would write waits
     /// for ever, as nothing runs for long after shutdown).
     pub fn prepare_for_shutdown(&self) {
-        let open = self.state.lock().fcbs.values().any(|f| f.opens > 0);
+        let open = self.has_open_files();
         let Some(path) = self.mount.lock().as_ref().map(|m| m.path.clone()) else {
             return;
         };
@@ -222,11 +231,21 @@ impl Volume {
     }
 
     pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
-        if self.dismounted.load(Ordering::SeqCst) {
+        if self.writes_lost.load(Ordering::SeqCst) {
+            Err(NtStatus::LOST_WRITEBEHIND_DATA)
+        } else if self.dismounted.load(Ordering::SeqCst) {
             Err(NtStatus::VOLUME_DISMOUNTED)
         } else {
             Ok(())
         }
+    }
+
+    /// The disk went before Linux had written everything back (surprise
+    /// removal): the requests of the opens left fail with
+    /// STATUS_LOST_WRITEBEHIND_DATA, which says so, instead of
+    /// STATUS_VOLUME_DISMOUNTED.
+    pub fn mark_writes_lost(&self) {
+        self.writes_lost.store(true, Ordering::SeqCst);
     }
 
     /// Creates are refused once dismounted and while the volume is locked.

@@ -57,11 +57,24 @@ pub const IOCTL_SELF_TEST: u32 = ctl_code(0x810, FILE_WRITE_ACCESS);
 /// In: a disk number (u32). The IRP path against the core's functions on
 /// that disk's volume; out: the results (text). Test mode only.
 pub const IOCTL_BENCH: u32 = ctl_code(0x813, FILE_WRITE_ACCESS);
+/// In: an NT path (UTF-16). Treats the device there as one that just
+/// arrived (what the driver does on a PnP arrival: attached if it holds a
+/// Linux file system, given a letter by the Mount Manager). Out: the
+/// disk's number. Test mode only.
+pub const IOCTL_TEST_ARRIVAL: u32 = ctl_code(0x814, FILE_WRITE_ACCESS);
+/// In: a u32 (1: surprise removal, the device gone before we hear of it;
+/// 0: an orderly removal) and an NT path. What the driver does when that
+/// device goes. Test mode only.
+pub const IOCTL_TEST_DEPARTURE: u32 = ctl_code(0x815, FILE_WRITE_ACCESS);
 /// Makes Linux panic (test mode only).
 pub const IOCTL_PANIC: u32 = ctl_code(0x812, FILE_WRITE_ACCESS);
 
 /// Flags of [`AttachImage`].
 pub const ATTACH_READ_ONLY: u32 = 1;
+/// A disk or partition Windows presents, which the driver found holding a
+/// Linux file system and attached itself (a device path, shared with the
+/// system, instead of an image file of ours alone).
+pub const ATTACH_FOUND: u32 = 2;
 
 /// The fixed head of IOCTL_ATTACH_IMAGE's input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -12,7 +12,8 @@ use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Mounted,
 use crate::dispatch::in_linux;
 use crate::irp::Irp;
 use crate::{
-    bench, drive_letters, driver, image_disk, linux, mount, relay, selftest, stats, volume,
+    bench, drive_letters, driver, found_disks, image_disk, linux, mount, relay, selftest, stats,
+    volume,
 };
 
 pub fn dispatch(irp: Irp) -> i32 {
@@ -58,6 +59,18 @@ fn mount_image(device: *mut nt::DEVICE_OBJECT, req: &MountRequest) -> Result<Mou
         },
     };
     Ok(Mounted { volume, letter_by })
+}
+
+/// A non-empty UTF-16 path without NULs, from its bytes.
+fn units(input: &[u8]) -> Option<Vec<u16>> {
+    if input.is_empty() || input.len() % 2 != 0 || input.len() > 8192 {
+        return None;
+    }
+    let units: Vec<u16> = input
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    (!units.contains(&0)).then_some(units)
 }
 
 /// Serves a control request in Linux; control requests are never pended.
@@ -118,7 +131,12 @@ fn ioctl(irp: Irp) -> i32 {
     let b = buffers(irp);
     let test_only = matches!(
         code,
-        ctl::IOCTL_SELF_TEST | ctl::IOCTL_PANIC | ctl::IOCTL_BENCH | ctl::IOCTL_RELAY
+        ctl::IOCTL_SELF_TEST
+            | ctl::IOCTL_PANIC
+            | ctl::IOCTL_BENCH
+            | ctl::IOCTL_RELAY
+            | ctl::IOCTL_TEST_ARRIVAL
+            | ctl::IOCTL_TEST_DEPARTURE
     );
     if test_only && !driver().settings.test_mode {
         return irp.complete_status(NtStatus::ACCESS_DENIED);
@@ -197,6 +215,25 @@ fn ioctl(irp: Irp) -> i32 {
             Ok(reply) => answer(irp, b.out_len, &reply),
             Err(e) => e.into(),
         }),
+        ctl::IOCTL_TEST_ARRIVAL => match units(&b.input) {
+            None => irp.complete_status(NtStatus::INVALID_PARAMETER),
+            Some(path) => completed_in_linux(irp, move |irp| match found_disks::arrived(&path) {
+                Ok(disk) => answer(irp, b.out_len, &disk.to_le_bytes()),
+                Err(e) => e.into(),
+            }),
+        },
+        ctl::IOCTL_TEST_DEPARTURE => match (
+            u32_input(b.input.get(..4).unwrap_or(&[])),
+            units(b.input.get(4..).unwrap_or(&[])),
+        ) {
+            (Some(surprise), Some(path)) => completed_in_linux(irp, move |_| {
+                match found_disks::departed(&path, surprise != 0) {
+                    Ok(()) => Completion::ok(0),
+                    Err(e) => e.into(),
+                }
+            }),
+            _ => irp.complete_status(NtStatus::INVALID_PARAMETER),
+        },
         ctl::IOCTL_PANIC => completed_in_linux(irp, |_| {
             selftest::panic_linux();
             NtStatus::DRIVER_INTERNAL_ERROR.into()

@@ -19,8 +19,14 @@ use crate::image_disk;
 /// How a letter was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum How {
+    /// Asked of the Mount Manager (`lklfs attach IMAGE X:`).
     MountManager = 1,
+    /// A `\DosDevices` link of ours.
     SymbolicLink = 2,
+    /// The Mount Manager's own choice for a disk the driver found, which
+    /// its database keeps for the file system's unique ID: on departure
+    /// only the link goes, so the same letter comes back with the disk.
+    Remembered = 3,
 }
 
 struct Letter {
@@ -38,6 +44,7 @@ const fn mountmgr_code(function: u32, access: u32) -> u32 {
 }
 const IOCTL_MOUNTMGR_CREATE_POINT: u32 = mountmgr_code(0, 3);
 const IOCTL_MOUNTMGR_DELETE_POINTS: u32 = mountmgr_code(1, 3);
+const IOCTL_MOUNTMGR_NEXT_DRIVE_LETTER: u32 = mountmgr_code(4, 3);
 const IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION: u32 = mountmgr_code(11, 1);
 /// MOUNTMGR_MOUNT_POINT: three (offset, length) pairs of 8 bytes.
 const MOUNT_POINT_SIZE: usize = 24;
@@ -55,7 +62,7 @@ fn bytes(units: &[u16]) -> impl Iterator<Item = u8> + '_ {
 
 /// An IOCTL to the Mount Manager, waiting; the status.
 fn mount_manager(code: u32, input: &[u8], output: &mut [u8]) -> Result<(), NtStatus> {
-    let file = image_disk::open(Wide::new(MOUNT_MANAGER), false)?;
+    let file = image_disk::open(Wide::new(MOUNT_MANAGER), false, true)?;
     let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
     // SAFETY: a kernel handle opened for synchronous I/O; live buffers of
     // the lengths given.
@@ -81,16 +88,19 @@ fn mount_manager(code: u32, input: &[u8], output: &mut [u8]) -> Result<(), NtSta
     }
 }
 
+/// A USHORT byte count and the name (MOUNTMGR_TARGET_NAME and
+/// MOUNTMGR_DRIVE_LETTER_TARGET).
+fn target_name(device: &[u16]) -> Vec<u8> {
+    let mut target = Vec::new();
+    target.extend(((device.len() * 2) as u16).to_le_bytes());
+    target.extend(bytes(device));
+    target
+}
+
 /// Tells the Mount Manager of `device` and asks it for `letter`.
 fn through_mount_manager(letter: u16, device: &[u16]) -> Result<(), NtStatus> {
-    let mut arrival = Vec::new();
-    arrival.extend(((device.len() * 2) as u16).to_le_bytes());
-    arrival.extend(bytes(device));
-    mount_manager(
-        IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION,
-        &arrival,
-        &mut [],
-    )?;
+    let target = target_name(device);
+    mount_manager(IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION, &target, &mut [])?;
     let link = dos_name(letter);
     // MOUNTMGR_CREATE_POINT_INPUT: link (offset, length), device (offset,
     // length), then the names.
@@ -141,6 +151,32 @@ pub fn assign(disk: u32, letter: u16) -> Result<How, NtStatus> {
     Ok(how)
 }
 
+/// Tells the Mount Manager of disk `disk` (one the driver found) and has
+/// it give the disk a letter: the one its database keeps for the file
+/// system's unique ID, else the next free one. The letter, if any.
+pub fn announce(disk: u32) -> Result<u16, NtStatus> {
+    let device: Vec<u16> = lklfsd_control::image_device_name(disk)
+        .encode_utf16()
+        .collect();
+    let target = target_name(&device);
+    mount_manager(IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION, &target, &mut [])?;
+    // MOUNTMGR_DRIVE_LETTER_INFORMATION: assigned now?, the letter.
+    let mut info = [0u8; 2];
+    mount_manager(IOCTL_MOUNTMGR_NEXT_DRIVE_LETTER, &target, &mut info)?;
+    let letter = info[1].to_ascii_uppercase();
+    if letter.is_ascii_uppercase() {
+        let letter = u16::from(letter);
+        LETTERS.lock().push(Letter {
+            letter,
+            disk,
+            how: How::Remembered,
+        });
+        Ok(letter)
+    } else {
+        Err(NtStatus(nt::STATUS_NOT_FOUND as u32))
+    }
+}
+
 /// The letter of image disk `disk`, or 0.
 pub fn of(disk: u32) -> u16 {
     LETTERS
@@ -176,7 +212,7 @@ fn remove(letter: u16, how: How) {
             let mut out = alloc::vec![0u8; 1024];
             let _ = mount_manager(IOCTL_MOUNTMGR_DELETE_POINTS, &point, &mut out);
         }
-        How::SymbolicLink => {
+        How::SymbolicLink | How::Remembered => {
             devices::unlink(&alloc::string::String::from_utf16_lossy(&link));
         }
     }

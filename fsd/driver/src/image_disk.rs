@@ -11,10 +11,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 use fsd::{Completion, NtStatus};
 use lkl_ntk::{nt, threads, zeroed, Shared};
-use lklfsd_control::{ImageInfo, ATTACH_READ_ONLY};
+use lklfsd_control::{ImageInfo, ATTACH_FOUND, ATTACH_READ_ONLY};
 use spin::Mutex;
 
 use crate::devices::{self, Kind, Wide};
@@ -28,6 +29,10 @@ pub struct Image {
     pub size: u64,
     /// What the Mount Manager knows it by (IOCTL_MOUNTDEV_QUERY_UNIQUE_ID).
     unique_id: Vec<u8>,
+    /// The NT path it was attached from.
+    source: Vec<u16>,
+    /// The device under it went (surprise removal): every transfer fails.
+    gone: AtomicBool,
     pub device: *mut nt::DEVICE_OBJECT,
     file: nt::HANDLE,
     /// IRPs for the serving thread; None tells it to end.
@@ -123,14 +128,19 @@ unsafe fn file_io(
     }
 }
 
+/// Reads `buf.len()` bytes at `offset` of `file`: the bytes read.
+pub(crate) fn read_at(file: nt::HANDLE, buf: &mut [u8], offset: i64) -> Result<u64, NtStatus> {
+    let (ptr, len) = (buf.as_mut_ptr().cast(), buf.len() as u32);
+    // SAFETY: a buffer of the length given, alive for the call.
+    unsafe { file_io(nt::ZwReadFile, file, ptr, len, offset) }
+}
+
 /// What identifies the image to the Mount Manager, stable for the same
 /// file system wherever its image lies (so that its letter is kept): the
 /// UUID its superblock holds; for anything else, the image's path.
 fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
     let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
-    let (ptr, len) = (head.as_mut_ptr().cast(), head.len() as u32);
-    // SAFETY: a buffer of the length given, alive for the call.
-    let read = unsafe { file_io(nt::ZwReadFile, file, ptr, len, 0) }.unwrap_or(0);
+    let read = read_at(file, &mut head, 0).unwrap_or(0);
     head.truncate(read as usize);
     match lkl::mount::identify(&head) {
         Some((_, uuid)) => [b"lklfsd-uuid:".as_slice(), &uuid].concat(),
@@ -148,7 +158,12 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
     let read_only = flags & ATTACH_READ_ONLY != 0;
-    let file = open(Wide::from_units(units), read_only)?;
+    // A device the system presents is shared; an image file is ours alone.
+    let file = open(
+        Wide::from_units(units.clone()),
+        read_only,
+        flags & ATTACH_FOUND != 0,
+    )?;
     let size = match file_size(file) {
         Ok(size) if size >= 8 * SECTOR => size / SECTOR * SECTOR,
         Ok(_) => {
@@ -170,6 +185,8 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
         flags,
         size,
         unique_id,
+        source: units,
+        gone: AtomicBool::new(false),
         device: null_mut(),
         file,
         queue: Mutex::new(VecDeque::new()),
@@ -213,8 +230,9 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
     Ok(number)
 }
 
-/// Opens `path` (a file, or a device) for synchronous I/O.
-pub(crate) fn open(mut path: Wide, read_only: bool) -> Result<nt::HANDLE, NtStatus> {
+/// Opens `path` (a file, or a device) for synchronous I/O, letting others
+/// read it, and write it too if `shared`.
+pub(crate) fn open(mut path: Wide, read_only: bool, shared: bool) -> Result<nt::HANDLE, NtStatus> {
     let mut attributes: nt::OBJECT_ATTRIBUTES = zeroed();
     attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
     attributes.ObjectName = path.ptr();
@@ -235,7 +253,11 @@ pub(crate) fn open(mut path: Wide, read_only: bool) -> Result<nt::HANDLE, NtStat
             &mut iosb,
             null_mut(),
             nt::FILE_ATTRIBUTE_NORMAL,
-            nt::FILE_SHARE_READ,
+            if shared {
+                nt::FILE_SHARE_READ | nt::FILE_SHARE_WRITE
+            } else {
+                nt::FILE_SHARE_READ
+            },
             nt::FILE_OPEN,
             nt::FILE_SYNCHRONOUS_IO_NONALERT | nt::FILE_NON_DIRECTORY_FILE,
             null_mut(),
@@ -265,7 +287,34 @@ fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
         return Err(status(s));
     }
     // SAFETY: the integer view of the union.
-    Ok(unsafe { info.EndOfFile.QuadPart } as u64)
+    match unsafe { info.EndOfFile.QuadPart } as u64 {
+        // A device: its length, as a disk or volume says it.
+        0 => {
+            let mut length = 0u64;
+            let out = (&mut length as *mut u64).cast();
+            // SAFETY: an 8-byte output for GET_LENGTH_INFO.
+            let s = unsafe {
+                nt::ZwDeviceIoControlFile(
+                    file,
+                    null_mut(),
+                    None,
+                    null_mut(),
+                    &mut iosb,
+                    nt::IOCTL_DISK_GET_LENGTH_INFO,
+                    null_mut(),
+                    0,
+                    out,
+                    8,
+                )
+            };
+            if s < 0 {
+                Err(status(s))
+            } else {
+                Ok(length)
+            }
+        }
+        size => Ok(size),
+    }
 }
 
 pub(crate) fn close(file: nt::HANDLE) {
@@ -289,6 +338,21 @@ pub fn detach(number: u32) -> Result<(), NtStatus> {
     devices::delete(image.device);
     close(image.file);
     Ok(())
+}
+
+/// The disk attached from NT path `source`, if any.
+pub fn by_source(source: &[u16]) -> Option<u32> {
+    let images = IMAGES.lock();
+    let found = images.iter().find(|i| i.source.as_slice() == source);
+    found.map(|i| i.number)
+}
+
+/// Marks disk `number`'s device gone (surprise removal): its transfers
+/// fail from now on, as the device's would.
+pub fn mark_gone(number: u32) {
+    if let Some(i) = IMAGES.lock().iter().find(|i| i.number == number) {
+        i.gone.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Detaches every image (unload).
@@ -444,6 +508,9 @@ impl Image {
     }
 
     fn transfer(&self, irp: Irp) -> Completion {
+        if self.gone.load(Ordering::SeqCst) {
+            return NtStatus::NO_SUCH_DEVICE.into();
+        }
         let stack = irp.stack();
         let major = stack.MajorFunction as u32;
         if major == nt::IRP_MJ_FLUSH_BUFFERS {

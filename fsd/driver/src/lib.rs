@@ -34,6 +34,7 @@ mod ea;
 mod file;
 mod fileinfo;
 mod flush;
+mod found_disks;
 mod fsctl;
 mod image_disk;
 mod irp;
@@ -147,6 +148,7 @@ pub unsafe extern "C" fn DriverEntry(
         nt::IoRegisterFileSystem(control);
         nt::IoRegisterShutdownNotification(control);
     }
+    found_disks::watch(object);
     0
 }
 
@@ -160,6 +162,7 @@ fn stop_workers() {
 /// parked threads are let go and Linux's memory is freed by us.
 unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let d = driver();
+    found_disks::stop();
     let closed = workers::run(|| {
         relay::close_all();
         volume::dismount_all();

@@ -43,10 +43,17 @@ pub fn relay(input: &[u8]) -> Result<Vec<u8>, NtStatus> {
     if req.output > 16 << 20 {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    let device = if req.volume == lklfsd_control::RELAY_TO_CONTROL {
-        crate::driver().control
-    } else {
-        volume::device(req.volume).ok_or(NtStatus::NO_SUCH_DEVICE)?
+    // A request on a handle goes to the device the handle was opened on
+    // (which outlives a dismount, as a file object's device does).
+    let of_handle = HANDLES
+        .lock()
+        .iter()
+        .find(|h| h.id == req.handle && req.major != nt::IRP_MJ_CREATE)
+        .map(|h| h.device as *mut nt::DEVICE_OBJECT);
+    let device = match of_handle {
+        Some(device) => device,
+        None if req.volume == lklfsd_control::RELAY_TO_CONTROL => crate::driver().control,
+        None => volume::device(req.volume).ok_or(NtStatus::NO_SUCH_DEVICE)?,
     };
     let name: Vec<u16> = name
         .chunks_exact(2)

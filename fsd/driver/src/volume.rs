@@ -156,6 +156,23 @@ pub fn prepare_for_shutdown(number: u32) {
     }
 }
 
+/// Whether files are open on volume `number`.
+pub fn has_open_files(number: u32) -> bool {
+    VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.number == number)
+        .is_some_and(|v| v.core.has_open_files())
+}
+
+/// Marks volume `number` as dismounted with writes lost (see the core's
+/// `mark_writes_lost`).
+pub fn mark_writes_lost(number: u32) {
+    if let Some(v) = VOLUMES.lock().iter().find(|v| v.number == number) {
+        v.core.mark_writes_lost();
+    }
+}
+
 /// The volume mounted from `target`, if any.
 pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
     VOLUMES
@@ -179,7 +196,8 @@ pub fn count() -> usize {
 }
 
 /// Dismounts volume `number` (on a worker): the core lets its files go and
-/// unmounts, the Linux disk goes, the VPB is free again, the device is
+/// unmounts (STATUS_LOST_WRITEBEHIND_DATA if writes failed meanwhile),
+/// the Linux disk goes, the VPB is free again, the device is
 /// deleted (the I/O manager keeps it until its last file is closed).
 pub fn dismount(number: u32) -> Result<(), NtStatus> {
     let v = VOLUMES
@@ -192,9 +210,15 @@ pub fn dismount(number: u32) -> Result<(), NtStatus> {
     // SAFETY: volumes stay in VOLUMES (boxed) until unload, which runs
     // after every request; the lock is not held across Linux calls.
     let v = unsafe { &*v };
-    let result = v.core.dismount();
+    let errors_before = v.disk.lock().as_ref().map(|d| d.errors());
+    let mut result = v.core.dismount();
     let disk = v.disk.lock().take();
     if let Some(disk) = disk {
+        // Writes that failed on the way out (a detach with files open
+        // reports none itself): the data they held is lost.
+        if result.is_ok() && errors_before.is_some_and(|before| disk.errors() > before) {
+            result = Err(NtStatus::LOST_WRITEBEHIND_DATA);
+        }
         let _ = disk.remove();
     }
     if v.linked {

@@ -640,3 +640,96 @@ fn shutdown_unmounts_every_volume_cleanly() {
         }
     }
 }
+
+/// A disk Windows presents, as the driver's PnP arrival handler sees it
+/// (under Wine, a Unix file behind `\\.\X:`, as Wine makes drives'
+/// devices; the handler runs through the test-mode IOCTLs that stand for
+/// the PnP notifications): a disk holding ext4 is attached (flag 2,
+/// found), one of zeroes is not; the found disk mounts and reads as the
+/// image; an orderly removal (an eject) is refused while a file is open
+/// and goes cleanly after, leaving no journal to replay; a surprise
+/// removal with data Linux had not written back makes the volume's open
+/// handle answer STATUS_LOST_WRITEBEHIND_DATA, and the file system is
+/// repairable.
+#[test]
+fn found_disks_arrive_and_depart() {
+    let driver = build_driver();
+    let scratch = Scratch::new("found");
+    let image = make_image(&scratch.0);
+    let zeroes = scratch.0.join("zeroes.img");
+    fs::write(&zeroes, vec![0u8; 4 << 20]).unwrap();
+    let d = Installed::new(&driver);
+    d.wine.map_device('x', &image);
+    d.wine.map_device('y', &zeroes);
+    let (status, _) = d.ctl(&["arrive", "\\??\\Y:"]);
+    assert_eq!(status, 0xC000_014F, "a disk of zeroes is not ours");
+    assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0");
+    assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0", "arriving twice");
+    assert_eq!(d.ctl_ok(&["list"]), format!("0 2 {} -1 -", 64 << 20));
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+    let bytes = fs::read(&image).unwrap();
+    let sector = d.ctl_ok(&["volume", &volume.to_string(), "read", "1024", "1024"]);
+    assert_eq!(sector, lklfsd_control::hex(&bytes[1024..2048]));
+
+    let data = b"on a disk Windows presents";
+    let replies = d.relay(&[
+        relay_line(
+            0,
+            volume,
+            u32::MAX,
+            [5, 0, 0x4000_0000, 7],
+            "\\found.txt",
+            &[],
+        ),
+        relay_line(4, volume, 0, [0; 4], "", data),
+    ]);
+    assert!(replies.iter().all(|r| r.starts_with("0 ")), "{replies:?}");
+    let (status, _) = d.ctl(&["depart", "\\??\\X:"]);
+    assert_eq!(status, 0xC000_0022, "an eject while a file is open");
+    assert_eq!(d.ctl_ok(&["list"]), format!("0 2 {} {volume} -", 64 << 20));
+    d.relay(&[relay_line(2, volume, 0, [0; 4], "", &[])]);
+    d.ctl_ok(&["depart", "\\??\\X:"]);
+    assert_eq!(d.ctl_ok(&["list"]), "");
+    assert!(
+        !needs_recovery(&image),
+        "an orderly removal unmounts cleanly"
+    );
+    e2fsck_clean(&image);
+    assert_eq!(debugfs_cat(&image, "/found.txt"), data);
+
+    // Surprise: the device goes with a file's data still in Linux.
+    assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0");
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+    let big = vec![0x5au8; 1 << 20];
+    let replies = d.relay(&[
+        relay_line(
+            0,
+            volume,
+            u32::MAX,
+            [5, 0, 0x4000_0000, 7],
+            "\\lost.bin",
+            &[],
+        ),
+        relay_line(4, volume, 0, [0; 4], "", &big),
+    ]);
+    assert!(replies.iter().all(|r| r.starts_with("0 ")), "{replies:?}");
+    d.ctl_ok(&["depart", "--surprise", "\\??\\X:"]);
+    assert_eq!(d.ctl_ok(&["list"]), "");
+    let replies = d.relay(&[relay_line(4, volume, 0, [0; 4], "", b"more")]);
+    assert!(
+        replies[0].starts_with(&format!("{} ", 0xC000_0222_u32)),
+        "the open handle after a surprise removal: {replies:?}"
+    );
+    d.relay(&[relay_line(2, volume, 0, [0; 4], "", &[])]);
+    d.stop();
+    let repair = Command::new("e2fsck")
+        .arg("-fy")
+        .arg(&image)
+        .status()
+        .unwrap();
+    assert!(
+        repair.code().is_some_and(|c| c <= 2),
+        "e2fsck -fy: {repair}"
+    );
+    e2fsck_clean(&image);
+}

@@ -14,6 +14,8 @@
 //! lklfsd-ctl selftest DISK            (test mode) the in-driver IRP test
 //! lklfsd-ctl bench DISK               (test mode) IRP path vs core, in the driver
 //! lklfsd-ctl panic                    (test mode) makes Linux panic
+//! lklfsd-ctl arrive NT-PATH           (test mode) as if that device arrived -> disk
+//! lklfsd-ctl depart [--surprise] NT-PATH  (test mode) as if it went
 //! lklfsd-ctl volume N|X: read OFFSET LEN | write OFFSET LEN | flush
 //!                   | volinfo CLASS LEN | fsctl CODE
 //! lklfsd-ctl raw CODE INLEN OUTLEN    an IOCTL with a buffer of zeroes
@@ -169,6 +171,26 @@ mod windows {
                 let disk = num(arg(&args, 1)) as u32;
                 let (s, out) = control().ioctl(ctl::IOCTL_BENCH, &disk.to_le_bytes(), 4096);
                 report(s, || String::from_utf8_lossy(&out).into_owned())
+            }
+            "arrive" => {
+                let path: Vec<u8> = arg(&args, 1)
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect();
+                let (s, out) = control().ioctl(ctl::IOCTL_TEST_ARRIVAL, &path, 4);
+                report(s, || {
+                    out.get(..4).map_or(String::new(), |b| {
+                        u32::from_le_bytes(b.try_into().unwrap()).to_string()
+                    })
+                })
+            }
+            "depart" => {
+                let surprise = args.get(1).is_some_and(|a| a == "--surprise");
+                let path = arg(&args, 1 + usize::from(surprise));
+                let mut input = u32::from(surprise).to_le_bytes().to_vec();
+                input.extend(path.encode_utf16().flat_map(u16::to_le_bytes));
+                let (s, _) = control().ioctl(ctl::IOCTL_TEST_DEPARTURE, &input, 0);
+                report(s, String::new)
             }
             "panic" => {
                 let (s, _) = control().ioctl(ctl::IOCTL_PANIC, &[], 0);

@@ -1,0 +1,328 @@
+//! Linux file systems on the disks and partitions Windows presents.
+//! Windows gives a GPT Linux data partition, an MBR type 0x83 one or a
+//! disk without a partition table no drive letter, and asks no file system
+//! to mount it. So the driver watches disks and volumes arrive
+//! (IoRegisterPlugPlayNotification for GUID_DEVINTERFACE_DISK, _VOLUME and
+//! _HIDDEN_VOLUME), reads the start of each, and one holding ext2/3/4,
+//! btrfs or xfs it attaches as a disk of its own (an `image_disk` whose
+//! data is the device's), which the Mount Manager gives a letter (the one
+//! its database keeps for the file system's UUID, else the next free one)
+//! and which our file system mounts when it is first opened. A simpler
+//! design than a PnP bus of our own (WinBtrfs' way): no second INF, no
+//! device node, the same disk code as images.
+//!
+//! When the device goes the disk is dismounted and detached: on the
+//! interface's removal, on a removal query (an eject: the device may go
+//! once our handle is closed), and on surprise removal, where the device
+//! is gone before we hear of it. What Linux could not write then fails
+//! the volume's open handles with STATUS_LOST_WRITEBEHIND_DATA instead of
+//! being dropped silently.
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::ffi::c_void;
+use core::ptr::null_mut;
+
+use fsd::NtStatus;
+use lkl_ntk::{nt, workers};
+use lklfsd_control::ATTACH_FOUND;
+use spin::Mutex;
+
+use crate::devices::Wide;
+use crate::{drive_letters, image_disk, volume};
+
+/// A GUID as the DDK spells it: Data1, Data2, Data3, Data4.
+#[repr(C)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Guid(u32, u16, u16, [u8; 8]);
+
+const GUID_DEVINTERFACE_DISK: Guid = Guid(
+    0x53f5_6307,
+    0xb6bf,
+    0x11d0,
+    [0x94, 0xf2, 0x00, 0xa0, 0xc9, 0x1e, 0xfb, 0x8b],
+);
+const GUID_DEVINTERFACE_VOLUME: Guid = Guid(
+    0x53f5_630d,
+    0xb6bf,
+    0x11d0,
+    [0x94, 0xf2, 0x00, 0xa0, 0xc9, 0x1e, 0xfb, 0x8b],
+);
+const GUID_DEVINTERFACE_HIDDEN_VOLUME: Guid = Guid(
+    0x7f10_8a28,
+    0x9833,
+    0x4b3b,
+    [0xb7, 0x80, 0x2c, 0x6b, 0x5f, 0xa5, 0xc0, 0x62],
+);
+const GUID_DEVICE_INTERFACE_ARRIVAL: Guid = Guid(
+    0xcb3a_4004,
+    0x46f0,
+    0x11d0,
+    [0xb0, 0x8f, 0x00, 0x60, 0x97, 0x13, 0x05, 0x3f],
+);
+const GUID_DEVICE_INTERFACE_REMOVAL: Guid = Guid(
+    0xcb3a_4005,
+    0x46f0,
+    0x11d0,
+    [0xb0, 0x8f, 0x00, 0x60, 0x97, 0x13, 0x05, 0x3f],
+);
+const GUID_TARGET_DEVICE_QUERY_REMOVE: Guid = Guid(
+    0xcb3a_4001,
+    0x46f0,
+    0x11d0,
+    [0xb0, 0x8f, 0x00, 0x60, 0x97, 0x13, 0x05, 0x3f],
+);
+const GUID_TARGET_DEVICE_REMOVE_COMPLETE: Guid = Guid(
+    0xcb3a_4003,
+    0x46f0,
+    0x11d0,
+    [0xb0, 0x8f, 0x00, 0x60, 0x97, 0x13, 0x05, 0x3f],
+);
+
+/// DEVICE_INTERFACE_CHANGE_NOTIFICATION.
+#[repr(C)]
+struct InterfaceChange {
+    version: u16,
+    size: u16,
+    event: Guid,
+    class: Guid,
+    link: *mut nt::UNICODE_STRING,
+}
+
+/// TARGET_DEVICE_REMOVAL_NOTIFICATION.
+#[repr(C)]
+struct TargetChange {
+    version: u16,
+    size: u16,
+    event: Guid,
+    file: *mut nt::FILE_OBJECT,
+}
+
+const PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES: u32 = 1;
+
+/// What a found disk is watched by: its device's path, and the
+/// target-device notification for its handle.
+struct Watched {
+    path: Vec<u16>,
+    /// The target-device notification entry (null: none).
+    entry: usize,
+    /// Its device's file object, referenced while watched.
+    file: usize,
+}
+
+/// The interface notifications registered at load.
+static REGISTERED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
+
+/// Registers for disk and volume arrivals (those present now included).
+/// A failure leaves images working, only found disks unseen.
+pub fn watch(driver: *mut nt::DRIVER_OBJECT) {
+    for class in [
+        GUID_DEVINTERFACE_DISK,
+        GUID_DEVINTERFACE_VOLUME,
+        GUID_DEVINTERFACE_HIDDEN_VOLUME,
+    ] {
+        let class = Box::into_raw(Box::new(class));
+        let mut entry = null_mut();
+        // SAFETY: the class GUID outlives the registration (kept until
+        // unload); the callback is ours, for the life of the driver.
+        let s = unsafe {
+            nt::IoRegisterPlugPlayNotification(
+                nt::EventCategoryDeviceInterfaceChange,
+                PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
+                class.cast(),
+                driver,
+                Some(interface_changed),
+                null_mut(),
+                &mut entry,
+            )
+        };
+        // SAFETY: the PnP manager copied what it needed of the GUID.
+        drop(unsafe { Box::from_raw(class) });
+        if s >= 0 {
+            REGISTERED.lock().push(entry as usize);
+        }
+    }
+}
+
+/// Stops watching (unload): no callback runs after this.
+pub fn stop() {
+    for entry in core::mem::take(&mut *REGISTERED.lock()) {
+        unregister(entry);
+    }
+    let watched = core::mem::take(&mut *WATCHED.lock());
+    for w in watched {
+        forget(w);
+    }
+}
+
+fn forget(w: Watched) {
+    if w.entry != 0 {
+        unregister(w.entry);
+    }
+    if w.file != 0 {
+        // SAFETY: the file object this module referenced, released once.
+        unsafe { nt::ObfDereferenceObject(w.file as *mut c_void) };
+    }
+}
+
+/// Ends a registration (an entry IoRegisterPlugPlayNotification gave):
+/// with IoUnregisterPlugPlayNotificationEx, which a callback may call,
+/// where the system has it (looked up at run time: Wine 8 lacks it), else
+/// IoUnregisterPlugPlayNotification.
+fn unregister(entry: usize) {
+    type Unregister = unsafe extern "C" fn(*mut c_void) -> i32;
+    let ex = lkl_ntk::system_routine("IoUnregisterPlugPlayNotificationEx");
+    // SAFETY: the routine's documented signature, on an entry of ours,
+    // ended once.
+    unsafe {
+        if ex.is_null() {
+            nt::IoUnregisterPlugPlayNotification(entry as *mut c_void);
+        } else {
+            core::mem::transmute::<*mut c_void, Unregister>(ex)(entry as *mut c_void);
+        }
+    }
+}
+
+/// The PnP manager's call: a disk or volume came or went. The work is a
+/// worker's (it reads the device, and Linux may have to dismount).
+unsafe extern "C" fn interface_changed(structure: *mut c_void, _context: *mut c_void) -> i32 {
+    // SAFETY: an interface change notification, valid for the call.
+    let change = unsafe { &*(structure as *const InterfaceChange) };
+    // SAFETY: its symbolic link name, likewise.
+    let path = unsafe {
+        let link = &*change.link;
+        core::slice::from_raw_parts(link.Buffer, link.Length as usize / 2).to_vec()
+    };
+    let event = change.event;
+    workers::post(workers::Job {
+        work: Box::new(move || {
+            if event == GUID_DEVICE_INTERFACE_ARRIVAL {
+                if let Ok(disk) = arrived(&path) {
+                    watch_removal(disk, &path);
+                }
+            } else if event == GUID_DEVICE_INTERFACE_REMOVAL {
+                let _ = departed(&path, true);
+            }
+        }),
+        if_dead: Box::new(|| {}),
+    });
+    0
+}
+
+/// A device at NT path `path` arrived: attached and given a letter if it
+/// holds a file system of ours. The disk's number.
+pub fn arrived(path: &[u16]) -> Result<u32, NtStatus> {
+    if let Some(disk) = image_disk::by_source(path) {
+        return Ok(disk);
+    }
+    let file = image_disk::open(Wide::from_units(path.to_vec()), true, true)?;
+    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+    let read = image_disk::read_at(file, &mut head, 0);
+    image_disk::close(file);
+    head.truncate(read.unwrap_or(0) as usize);
+    if lkl::mount::identify(&head).is_none() {
+        return Err(NtStatus::UNRECOGNIZED_VOLUME);
+    }
+    let bytes: Vec<u8> = path.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let disk = image_disk::attach(crate::driver().object, ATTACH_FOUND, &bytes)?;
+    // Without a Mount Manager (Wine) the disk has no letter; it is still
+    // there to mount (IOCTL_MOUNT) and list.
+    let _ = drive_letters::announce(disk);
+    Ok(disk)
+}
+
+/// The device at `path` goes: its volumes dismounted, its disk detached.
+/// An orderly removal (an eject) is refused with STATUS_ACCESS_DENIED
+/// while files are open on it, as NTFS refuses it (Windows then says the
+/// device is in use). On a surprise removal the device is gone before we
+/// hear of it, so nothing reaches it any more: a volume that could not
+/// write everything back is marked so.
+pub fn departed(path: &[u16], surprise: bool) -> Result<(), NtStatus> {
+    let Some(disk) = image_disk::by_source(path) else {
+        return Ok(());
+    };
+    let device = image_disk::device(disk).ok_or(NtStatus::NO_SUCH_DEVICE)?;
+    if surprise {
+        image_disk::mark_gone(disk);
+    } else if volume::on_device(device).is_some_and(volume::has_open_files) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    while let Some(n) = volume::on_device(device) {
+        if volume::dismount(n).is_err() {
+            volume::mark_writes_lost(n);
+        }
+    }
+    drive_letters::release(disk);
+    let _ = image_disk::detach(disk);
+    let w = {
+        let mut watched = WATCHED.lock();
+        let at = watched.iter().position(|w| w.path.as_slice() == path);
+        at.map(|at| watched.swap_remove(at))
+    };
+    if let Some(w) = w {
+        forget(w);
+    }
+    Ok(())
+}
+
+/// Registers for the target-device notifications of disk `disk`'s device,
+/// so that a removal query (an eject) lets it go.
+fn watch_removal(disk: u32, path: &[u16]) {
+    let Ok(handle) = image_disk::open(Wide::from_units(path.to_vec()), true, true) else {
+        return;
+    };
+    let mut file: *mut c_void = null_mut();
+    // SAFETY: our kernel handle; any object type; a referenced pointer out.
+    let s =
+        unsafe { nt::ObReferenceObjectByHandle(handle, 0, null_mut(), 0, &mut file, null_mut()) };
+    image_disk::close(handle);
+    if s < 0 {
+        return;
+    }
+    let mut entry = null_mut();
+    // SAFETY: the file object stays referenced until the entry goes; the
+    // context is the disk's number.
+    let s = unsafe {
+        nt::IoRegisterPlugPlayNotification(
+            nt::EventCategoryTargetDeviceChange,
+            0,
+            file,
+            crate::driver().object,
+            Some(target_changed),
+            disk as usize as *mut c_void,
+            &mut entry,
+        )
+    };
+    let entry = if s >= 0 { entry as usize } else { 0 };
+    WATCHED.lock().push(Watched {
+        path: path.to_vec(),
+        entry,
+        file: file as usize,
+    });
+}
+
+/// A removal query or completion for a found disk's device: the disk lets
+/// go of it (waiting, so that the removal can go on once we return).
+unsafe extern "C" fn target_changed(structure: *mut c_void, context: *mut c_void) -> i32 {
+    // SAFETY: a target device notification, valid for the call.
+    let event = unsafe { (*(structure as *const TargetChange)).event };
+    if event != GUID_TARGET_DEVICE_QUERY_REMOVE && event != GUID_TARGET_DEVICE_REMOVE_COMPLETE {
+        return 0;
+    }
+    let disk = context as usize as u32;
+    let path = WATCHED
+        .lock()
+        .iter()
+        .find(|w| image_disk::by_source(&w.path) == Some(disk))
+        .map(|w| w.path.clone());
+    let Some(path) = path else {
+        return 0;
+    };
+    let surprise = event == GUID_TARGET_DEVICE_REMOVE_COMPLETE;
+    match workers::run(move || departed(&path, surprise)) {
+        // A refused query vetoes the removal.
+        Some(Err(e)) => e.0 as i32,
+        _ => 0,
+    }
+}
