@@ -19,7 +19,7 @@
 # documentation (pnputil, verifier, Mount-DiskImage, diskpart, robocopy,
 # fsutil, inf2cat, signtool): see the README for what has been run where.
 param(
-    [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Install', 'Verifier', 'Attach',
+    [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
         'Scenarios', 'Tools', 'Detach', 'Uninstall')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
@@ -109,6 +109,18 @@ function Step-Sign {
     Run (Wdk-Tool signtool) @('verify', '/pa', '/v', (Join-Path $work 'lklfsd.sys')) -LogName 'signtool-verify.txt'
 }
 
+# The release .zip: the signed package, its test certificate, the
+# installer, and the programs.
+function Step-Package {
+    $signed = Join-Path $Out 'signed'
+    $zip = Join-Path $Out 'lklfsd-x64.zip'
+    $files = @('lklfsd.sys', 'lklfsd.inf', 'lklfsd.cat', 'lklfsd-test.cer' | ForEach-Object { Join-Path $signed $_ })
+    $files += Join-Path $PSScriptRoot '..\inf\install.cmd'
+    $files += 'lklfs.exe', 'lklfsd-ctl.exe', 'fsd-scenarios.exe' | ForEach-Object { Join-Path $Bin $_ }
+    Compress-Archive -Path $files -DestinationPath $zip -Force
+    Log "release package: $zip"
+}
+
 function Step-Install {
     $inf = Join-Path $Out 'signed\lklfsd.inf'
     # pnputil waits for ever on a signer it does not trust: with a timeout.
@@ -117,9 +129,6 @@ function Step-Install {
     if (-not $p.WaitForExit($Wait * 1000)) { $p.Kill(); throw "pnputil did not finish in $Wait s" }
     Get-Content (Join-Path $Logs 'pnputil.txt') | Write-Host
     if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
-    # The cached mode (the cache manager, oplocks) is the default; the
-    # tests run it. (Wine's runs set CacheMode 0.)
-    Run reg @('add', 'HKLM\System\CurrentControlSet\Services\lklfsd', '/v', 'CacheMode', '/t', 'REG_DWORD', '/d', '1', '/f')
 }
 
 # Driver Verifier in its volatile form (no reboot), with the standard
@@ -267,6 +276,7 @@ switch ($Step) {
     'Wdk' { Step-Wdk }
     'BuildWdk' { Step-BuildWdk }
     'Sign' { Step-Sign }
+    'Package' { Step-Package }
     'Install' { Step-Install }
     'Verifier' { Step-Verifier }
     'Attach' { Step-Attach }
@@ -275,7 +285,7 @@ switch ($Step) {
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
-        Step-Sign; Step-Install; Step-Verifier; Step-Attach
+        Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
         try { Step-Scenarios; Step-Tools } finally { Step-Detach; Step-Uninstall }
     }
 }
