@@ -67,7 +67,16 @@ impl Wine {
 
     /// Runs `program` with `args`, requires success, and returns stdout.
     pub fn run_ok(&self, program: &Path, args: &[&str]) -> String {
-        let out = self.command(program).args(args).output().unwrap();
+        let mut out = self.command(program).args(args).output().unwrap();
+        if !out.status.success() && out.stdout.is_empty() && out.stderr.is_empty() {
+            // Under load Wine has (once in many runs) started a program
+            // and ended it before it did anything: one more try.
+            eprintln!(
+                "{} {args:?}: ended with nothing printed; again",
+                program.display()
+            );
+            out = self.command(program).args(args).output().unwrap();
+        }
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(
             out.status.success(),
