@@ -154,6 +154,12 @@ impl Ccb {
         self.access
     }
 
+    /// The file's identity on the volume (its inode): the opens of one
+    /// file share it.
+    pub fn file_id(&self) -> u64 {
+        self.ino
+    }
+
     pub fn position(&self) -> u64 {
         self.position
     }

@@ -16,6 +16,58 @@ pub fn read(vol: &Volume, ccb: &mut Ccb, offset: Option<u64>, buf: &mut [u8]) ->
     }
 }
 
+/// Paging I/O (the cache and memory managers filling pages): reads into
+/// `buf` from `offset` whatever the byte-range locks and the open's
+/// access (checked when the data entered the cache), and leaves the
+/// position alone. Bytes past the end of the file read as zeros.
+pub fn read_paging(vol: &Volume, ccb: &Ccb, offset: u64, buf: &mut [u8]) -> Completion {
+    let mut inner = || -> Result<usize, NtStatus> {
+        vol.check_mounted()?;
+        let mut done = 0;
+        while done < buf.len() {
+            match nt(sys::pread64(
+                ccb.fd,
+                &mut buf[done..],
+                (offset + done as u64) as i64,
+            ))? {
+                0 => break,
+                n => done += n,
+            }
+        }
+        Ok(done)
+    };
+    match inner() {
+        Ok(done) => {
+            buf[done..].fill(0);
+            Completion::ok(buf.len() as u64)
+        }
+        Err(e) => e.into(),
+    }
+}
+
+/// Whether the open may read (`write`: write) `length` bytes at `offset`
+/// past the other opens' byte-range locks (for the cached path, which
+/// checks before it copies).
+pub fn check_locks(
+    vol: &Volume,
+    ccb: &Ccb,
+    offset: u64,
+    length: u64,
+    write: bool,
+) -> Result<(), NtStatus> {
+    let locked_out = vol
+        .state
+        .lock()
+        .fcbs
+        .get(&ccb.ino)
+        .is_some_and(|f| !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, length, write));
+    if locked_out {
+        Err(NtStatus::FILE_LOCK_CONFLICT)
+    } else {
+        Ok(())
+    }
+}
+
 fn read_inner(
     vol: &Volume,
     ccb: &mut Ccb,
@@ -37,12 +89,7 @@ fn read_inner(
         // No file reaches that far.
         return Err(NtStatus::END_OF_FILE);
     }
-    let locked_out = vol.state.lock().fcbs.get(&ccb.ino).is_some_and(|f| {
-        !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, buf.len() as u64, false)
-    });
-    if locked_out {
-        return Err(NtStatus::FILE_LOCK_CONFLICT);
-    }
+    check_locks(vol, ccb, offset, buf.len() as u64, false)?;
     let mut done = 0;
     while done < buf.len() {
         let n = nt(sys::pread64(

@@ -84,6 +84,7 @@ statuses! {
     DEVICE_BUSY = 0x8000_0011,
     WRONG_VOLUME = 0xC000_0012,
     LOST_WRITEBEHIND_DATA = 0xC000_0222,
+    USER_MAPPED_FILE = 0xC000_0243,
 }
 
 impl NtStatus {

@@ -199,6 +199,16 @@ impl Volume {
         result.map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))
     }
 
+    /// How many handles are open on file `id` (a CCB's `file_id`): an
+    /// exclusive oplock goes only to a lone opener.
+    pub fn handles_of(&self, id: u64) -> u32 {
+        self.state
+            .lock()
+            .fcbs
+            .get(&id)
+            .map_or(0, |f| f.handles as u32)
+    }
+
     /// Whether any file of the volume is open.
     pub fn has_open_files(&self) -> bool {
         self.state.lock().fcbs.values().any(|f| f.opens > 0)

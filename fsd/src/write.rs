@@ -28,6 +28,37 @@ pub fn write(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Completio
     }
 }
 
+/// Paging I/O (the cache and memory managers writing pages back): writes
+/// `data` at `offset` whatever the byte-range locks and the open's access
+/// (checked when the data entered the cache), never past the end of the
+/// file (a page's tail beyond it is not the file's), and leaves the
+/// position alone.
+pub fn write_paging(vol: &Volume, ccb: &mut Ccb, offset: u64, data: &[u8]) -> Completion {
+    let inner = || -> Result<usize, NtStatus> {
+        vol.check_mounted()?;
+        vol.check_writable()?;
+        let size = nt(fstat(ccb.fd))?.st_size as u64;
+        let end = (offset + data.len() as u64).min(size.max(offset));
+        let data = &data[..(end - offset) as usize];
+        let mut done = 0;
+        while done < data.len() {
+            done += nt(sys::pwrite64(
+                ccb.fd,
+                &data[done..],
+                (offset + done as u64) as i64,
+            ))?;
+        }
+        Ok(done)
+    };
+    match inner() {
+        Ok(_) => {
+            ccb.modified = true;
+            Completion::ok(data.len() as u64)
+        }
+        Err(e) => Completion::error(e),
+    }
+}
+
 fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<usize, NtStatus> {
     vol.check_mounted()?;
     if ccb.is_dir {
@@ -45,12 +76,7 @@ fn write_inner(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Result<
         WriteAt::Current => ccb.position,
         WriteAt::EndOfFile => nt(fstat(ccb.fd))?.st_size as u64,
     };
-    let locked_out = vol.state.lock().fcbs.get(&ccb.ino).is_some_and(|f| {
-        !crate::lockctl::io_allowed(&f.locks, ccb.id, offset, data.len() as u64, true)
-    });
-    if locked_out {
-        return Err(NtStatus::FILE_LOCK_CONFLICT);
-    }
+    crate::read::check_locks(vol, ccb, offset, data.len() as u64, true)?;
     // A write of more than a page may stop half-way (no space left): the
     // size it started from, to go back to then, as if it never began.
     let size_before = if data.len() > PAGE {

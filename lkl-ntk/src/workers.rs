@@ -4,7 +4,9 @@
 //! request is a job run by one of a few worker threads (as classic FSDs
 //! post requests to their file system process). A worker's own requests
 //! (the self-test, the benchmark) run at once, on its stack. Each job
-//! runs on an expanded stack (see `stack`).
+//! runs on an expanded stack (see `stack`). Paging I/O has workers of its
+//! own (`post_paging`): a cached read waiting for a page must never wait
+//! for a worker busy with another such read.
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -41,10 +43,24 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 /// Workers that have not ended; the last to end sets ENDED.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 static ENDED: Shared<nt::KEVENT> = Shared::new(zeroed());
-/// Jobs waiting; `None` tells one worker to end.
-static QUEUE: Mutex<VecDeque<Option<Job>>> = Mutex::new(VecDeque::new());
-/// One unit per entry of QUEUE.
-static READY: Shared<nt::KSEMAPHORE> = Shared::new(zeroed());
+/// Jobs waiting for the workers of one kind; `None` tells one to end.
+struct Lane {
+    queue: Mutex<VecDeque<Option<Job>>>,
+    /// One unit per entry of the queue.
+    ready: Shared<nt::KSEMAPHORE>,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const LANE: Lane = Lane {
+    queue: Mutex::new(VecDeque::new()),
+    ready: Shared::new(zeroed()),
+};
+/// Requests, then paging I/O.
+static LANES: [Lane; 2] = [LANE; 2];
+const REQUESTS: usize = 0;
+const PAGING: usize = 1;
+/// Workers 0..GENERAL serve requests; the rest paging I/O.
+static GENERAL: AtomicUsize = AtomicUsize::new(0);
 
 fn current_thread() -> usize {
     // SAFETY: no arguments; the calling thread's object.
@@ -63,14 +79,18 @@ pub fn is_worker() -> bool {
     me().is_some()
 }
 
-/// Starts `n` workers (at most 8).
-pub fn start(n: usize) -> Result<(), nt::NTSTATUS> {
+/// Starts `requests` workers for requests and `paging` for paging I/O
+/// (at most 8 in all).
+pub fn start(requests: usize, paging: usize) -> Result<(), nt::NTSTATUS> {
     // SAFETY: the static objects are initialised before any worker runs.
     unsafe {
-        nt::KeInitializeSemaphore(READY.get(), 0, i32::MAX);
+        for lane in &LANES {
+            nt::KeInitializeSemaphore(lane.ready.get(), 0, i32::MAX);
+        }
         nt::KeInitializeEvent(ENDED.get(), nt::NotificationEvent, 0);
     }
-    for i in 0..n.min(MAX_WORKERS) {
+    GENERAL.store(requests, Ordering::Release);
+    for i in 0..(requests + paging).min(MAX_WORKERS) {
         let event = Shared::new(zeroed::<nt::KEVENT>());
         // SAFETY: a fresh event on this stack, waited on below before the
         // frame ends.
@@ -88,15 +108,25 @@ pub fn start(n: usize) -> Result<(), nt::NTSTATUS> {
     Ok(())
 }
 
+/// The lane worker `index` serves.
+fn lane_of(index: usize) -> &'static Lane {
+    &LANES[if index < GENERAL.load(Ordering::Acquire) {
+        REQUESTS
+    } else {
+        PAGING
+    }]
+}
+
 fn serve(index: usize, registered: *mut nt::KEVENT) {
     let worker = &WORKERS[index];
+    let lane = lane_of(index);
     worker.thread.store(current_thread(), Ordering::Relaxed);
     // SAFETY: start waits on this event and keeps it alive until set.
     unsafe { nt::KeSetEvent(registered, 0, 0) };
     loop {
-        // SAFETY: READY was initialised by start.
-        unsafe { crate::wait(READY.get()) };
-        let Some(job) = QUEUE.lock().pop_front().flatten() else {
+        // SAFETY: the lane's semaphore was initialised by start.
+        unsafe { crate::wait(lane.ready.get()) };
+        let Some(job) = lane.queue.lock().pop_front().flatten() else {
             worker.thread.store(0, Ordering::Relaxed);
             if !death::is_dead() {
                 // SAFETY: the slot holds this thread's task (or null).
@@ -140,18 +170,28 @@ pub(crate) fn end_parked() {
     }
 }
 
-fn push(entry: Option<Job>) {
-    QUEUE.lock().push_back(entry);
-    // SAFETY: READY was initialised by start; no wait follows.
-    unsafe { nt::KeReleaseSemaphore(READY.get(), 0, 1, 0) };
+fn push(lane: &Lane, entry: Option<Job>) {
+    lane.queue.lock().push_back(entry);
+    // SAFETY: the lane's semaphore was initialised by start; no wait
+    // follows.
+    unsafe { nt::KeReleaseSemaphore(lane.ready.get(), 0, 1, 0) };
 }
 
 /// Queues `job` for a worker (its `if_dead` at once if the kernel died).
 pub fn post(job: Job) {
+    post_to(&LANES[REQUESTS], job);
+}
+
+/// Queues paging I/O `job` for a paging worker.
+pub fn post_paging(job: Job) {
+    post_to(&LANES[PAGING], job);
+}
+
+fn post_to(lane: &Lane, job: Job) {
     if death::is_dead() {
         (job.if_dead)();
     } else {
-        push(Some(job));
+        push(lane, Some(job));
     }
 }
 
@@ -190,8 +230,8 @@ pub fn run<R: Send>(f: impl FnOnce() -> R + Send) -> Option<R> {
 /// before Linux halts), and waits until they are past their last job
 /// ([`threads::wait_all`] waits for the threads themselves).
 pub fn stop() {
-    for _ in 0..STARTED.swap(0, Ordering::AcqRel) {
-        push(None);
+    for i in 0..STARTED.swap(0, Ordering::AcqRel) {
+        push(lane_of(i), None);
     }
     if RUNNING.load(Ordering::Acquire) > 0 {
         // SAFETY: ENDED was initialised by start.
@@ -201,7 +241,9 @@ pub fn stop() {
 
 /// Frees the queue's memory, once the workers have ended (unload).
 pub fn release() {
-    drop(core::mem::take(&mut *QUEUE.lock()));
+    for lane in &LANES {
+        drop(core::mem::take(&mut *lane.queue.lock()));
+    }
 }
 
 /// A worker that parks gives up the job it serves.

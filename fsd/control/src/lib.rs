@@ -243,10 +243,13 @@ pub struct Statistics {
     /// Images attached, volumes mounted.
     pub images: u64,
     pub volumes: u64,
+    /// 1 in the full mode (cache manager, sections, oplocks), 0 in the
+    /// non-cached one (the service key's `NonCached`).
+    pub cached: u64,
 }
 
 impl Statistics {
-    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 11);
+    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 12);
 
     pub fn encode(&self, out: &mut [u8]) {
         let tail = [
@@ -261,6 +264,7 @@ impl Statistics {
             self.threads,
             self.images,
             self.volumes,
+            self.cached,
         ];
         let words = self.requests.iter().chain(tail.iter());
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
@@ -289,6 +293,7 @@ impl Statistics {
             threads: w(m + 8),
             images: w(m + 9),
             volumes: w(m + 10),
+            cached: w(m + 11),
         })
     }
 }

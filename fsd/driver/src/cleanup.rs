@@ -1,17 +1,21 @@
 //! IRP_MJ_CLEANUP: the last handle of a file object went (share access,
 //! byte-range locks, delete-on-close); its pended lock requests are
-//! cancelled, others' that its locks held back are granted, and its
-//! pended notifications end.
+//! cancelled, others' that its locks held back are granted, its pended
+//! notifications end, and its cache map goes (the full mode).
 use fsd::{Completion, NtStatus};
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
-use crate::{file, pending};
+use crate::{cached_io, file, pending};
 
 pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
     pending::cleanup(irp.file_object());
     match file::ccb(irp.file_object()) {
         Ok(ccb) => {
+            if file::fcb(irp.file_object()).is_some_and(|f| f.cached) {
+                let deleted = vol.core.handles_of(ccb.file_id()) <= 1 && delete_pending(vol, ccb);
+                cached_io::cleanup(irp.file_object(), deleted);
+            }
             let (c, cleaned) = fsd::cleanup::cleanup(&vol.core, ccb);
             pending::grant_locks(&cleaned.granted, NtStatus::SUCCESS);
             pending::grant_locks(&cleaned.cancelled, pending::STATUS_CANCELLED);
@@ -19,4 +23,17 @@ pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
         }
         Err(_) => Completion::ok(0),
     }
+}
+
+/// Whether the file goes with this cleanup (its cache is then dropped
+/// rather than written back).
+fn delete_pending(vol: &MountedVolume, ccb: &fsd::Ccb) -> bool {
+    let mut standard = [0u8; 24];
+    let c = fsd::fileinfo::query(
+        &vol.core,
+        ccb,
+        fsd::fileinfo::FILE_STANDARD_INFORMATION,
+        &mut standard,
+    );
+    !c.status.is_error() && standard[20] != 0
 }

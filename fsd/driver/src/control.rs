@@ -257,6 +257,7 @@ fn statistics(irp: Irp, out_len: usize) -> Completion {
         threads: lkl_ntk::threads::count() as u64,
         images: image_disk::count() as u64,
         volumes: volume::count() as u64,
+        cached: driver().settings.cached as u64,
     };
     if out_len < Statistics::SIZE {
         return NtStatus::BUFFER_TOO_SMALL.into();

@@ -1,12 +1,14 @@
 //! IRP_MJ_CREATE on a volume: decodes the stack location (disposition and
 //! options, share access, attributes, the security context's access, the
-//! name and the related file object) into the core's request.
+//! name and the related file object) into the core's request; in the full
+//! mode, the oplocks other opens hold on the file are broken as the new
+//! open needs (and an open that cannot have them is undone).
 use fsd::create::{self, CreateRequest};
 use fsd::{Completion, NtStatus};
 
-use crate::file;
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
+use crate::{cached_io, file};
 
 pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
     let stack = irp.stack();
@@ -45,12 +47,40 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
         share_access: p.ShareAccess as u32,
         file_attributes: p.FileAttributes as u32,
     };
-    match create::create(&vol.core, &req) {
-        Ok(created) => {
-            file::attach(fo, vol, Some(created.ccb));
-            vol.opened();
-            Completion::ok(created.information)
+    let created = match create::create(&vol.core, &req) {
+        Ok(created) => created,
+        Err(e) => return e.into(),
+    };
+    let emptied = matches!(
+        created.information,
+        fsd::create::FILE_OVERWRITTEN | fsd::create::FILE_SUPERSEDED
+    );
+    file::attach(fo, vol, Some(created.ccb));
+    let oplocks = match (file::fcb(fo), file::ccb(fo)) {
+        (Some(fcb), Ok(ccb)) if fcb.cached => {
+            let purged = if emptied {
+                cached_io::overwritten(vol, ccb, fcb)
+            } else {
+                Ok(())
+            };
+            purged.and_then(|()| cached_io::oplock_create(fcb, irp))
         }
-        Err(e) => e.into(),
+        _ => Ok(NtStatus::SUCCESS),
+    };
+    match oplocks {
+        Ok(status) => {
+            vol.opened();
+            Completion {
+                status,
+                information: created.information,
+            }
+        }
+        Err(e) => {
+            if let Some(Some(mut ccb)) = file::detach(fo) {
+                let _ = fsd::cleanup::cleanup(&vol.core, &mut ccb);
+                fsd::close::close(&vol.core, ccb);
+            }
+            e.into()
+        }
     }
 }

@@ -16,8 +16,8 @@ use crate::image_disk::Image;
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{
-    cleanup, close, control, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, read, security,
-    stats, volinfo, write,
+    cached_io, cleanup, close, control, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, read,
+    security, stats, volinfo, write,
 };
 
 pub unsafe extern "C" fn dispatch(
@@ -33,15 +33,59 @@ pub unsafe extern "C" fn dispatch(
         Kind::Image => unsafe { &*(ext.object as *const Image) }.dispatch(irp),
         Kind::Control => control::dispatch(irp),
         Kind::Volume => {
-            let vol = ext.object as *const MountedVolume as usize;
-            in_linux(irp, move |irp| {
-                // SAFETY: a Volume device's object is its MountedVolume,
-                // kept until unload.
+            // SAFETY: a Volume device's object is its MountedVolume, kept
+            // until unload.
+            let vol = unsafe { &*(ext.object as *const MountedVolume) };
+            if let Some(status) = oplock_request(vol, irp) {
+                return status;
+            }
+            let vol = vol as *const MountedVolume as usize;
+            let serve = move |irp| {
+                // SAFETY: as above.
                 volume_request(unsafe { &*(vol as *const MountedVolume) }, irp)
-            })
+            };
+            if irp.raw().Flags & IRP_PAGING_IO != 0 {
+                in_linux_on(Lane::Paging, irp, serve)
+            } else {
+                in_linux(irp, serve)
+            }
         }
     };
     status
+}
+
+/// IRP flags (wdm.h): paging I/O, from the cache or memory manager.
+const IRP_PAGING_IO: u32 = 0x2;
+
+/// What the oplock package serves on the dispatch thread, without Linux
+/// (the full mode's cached files): oplock FSCTLs, which FsRtl completes or
+/// pends itself, and a cleanup's release of its oplock (then served as
+/// usual). A create waiting for an oplock break holds a worker until the
+/// holder acknowledges or closes: neither may wait for a worker. The
+/// status to return, if the request was served here.
+fn oplock_request(vol: &MountedVolume, irp: Irp) -> Option<i32> {
+    let file = irp.file_object();
+    let fcb = crate::file::fcb(file).filter(|f| f.cached)?;
+    match irp.major() as u32 {
+        nt::IRP_MJ_CLEANUP => {
+            cached_io::oplock_cleanup(fcb, irp);
+            None
+        }
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL if irp.minor() as u32 == nt::IRP_MN_USER_FS_REQUEST => {
+            // SAFETY: the FileSystemControl view of an FSCTL stack location.
+            let code = unsafe { irp.stack().Parameters.FileSystemControl.FsControlCode };
+            if !cached_io::is_oplock_fsctl(code) {
+                return None;
+            }
+            let ccb = crate::file::ccb(file).ok()?;
+            Some(cached_io::oplock_fsctl(
+                fcb,
+                irp,
+                vol.core.handles_of(ccb.file_id()),
+            ))
+        }
+        _ => None,
+    }
 }
 
 /// Serves a request on a volume; None when it was pended (a lock that
@@ -76,6 +120,23 @@ fn volume_request(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
 /// that worker serves), else marked pending and posted to one. Returns
 /// what dispatch returns.
 pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Option<Completion> + Send + 'static) -> i32 {
+    in_linux_on(Lane::Requests, irp, serve)
+}
+
+/// Which workers serve a request.
+#[derive(Clone, Copy)]
+pub enum Lane {
+    Requests,
+    /// Paging I/O, which a cached request may be waiting for.
+    Paging,
+}
+
+/// As [`in_linux`], on the workers of `lane`.
+pub fn in_linux_on(
+    lane: Lane,
+    irp: Irp,
+    serve: impl FnOnce(Irp) -> Option<Completion> + Send + 'static,
+) -> i32 {
     if workers::is_worker() {
         let c = if lkl_ntk::death::is_dead() {
             Some(dead(irp))
@@ -88,7 +149,7 @@ pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Option<Completion> + Send +
         };
     }
     irp.mark_pending();
-    workers::post(workers::Job {
+    let job = workers::Job {
         work: Box::new(move || {
             if let Some(c) = timed(serve, irp) {
                 irp.complete(c);
@@ -97,7 +158,11 @@ pub fn in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Option<Completion> + Send +
         if_dead: Box::new(move || {
             irp.complete(dead(irp));
         }),
-    });
+    };
+    match lane {
+        Lane::Requests => workers::post(job),
+        Lane::Paging => workers::post_paging(job),
+    }
     NtStatus::PENDING.0 as i32
 }
 

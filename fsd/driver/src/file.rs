@@ -1,23 +1,60 @@
-//! A FILE_OBJECT of ours: FsContext names the volume, FsContext2 holds the
-//! open's CCB (in a box of the CCB lookaside list; null for an open of the
-//! volume itself).
+//! A FILE_OBJECT of ours: FsContext is the file's FCB (`file_control`:
+//! what the cache and memory managers read; its SECTION_OBJECT_POINTERS
+//! are the file object's in the full mode, so the file can be cached and
+//! mapped), FsContext2 the open's CCB (in a box of the CCB lookaside list;
+//! null for an open of the volume itself).
 use core::ptr::null_mut;
 
 use fsd::{Ccb, NtStatus};
 use lkl_ntk::nt;
 
+use crate::file_control::{self, FileControl};
 use crate::lookaside::Lookaside;
 use crate::volume::MountedVolume;
 
 static CCBS: Lookaside<Ccb> = Lookaside::new();
 
-/// Attaches an open to its file object.
+/// Attaches an open to its file object: the file's FCB (made with its
+/// first open, sized as the core says) and the open's CCB.
 pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>) {
-    // SAFETY: the file object of the CREATE being served.
+    let volume = vol as *const MountedVolume as usize;
+    let fcb = match &ccb {
+        None => file_control::attach(volume, file_control::VOLUME_ID, false, (0, 0)),
+        Some(c) => {
+            let cached = crate::driver().settings.cached && !c.is_directory();
+            file_control::attach(volume, c.file_id(), cached, sizes(vol, c))
+        }
+    };
+    // SAFETY: the file object of the CREATE being served; the FCB lives
+    // until this file object's CLOSE releases it.
     unsafe {
-        (*file).FsContext = (vol as *const MountedVolume).cast_mut().cast();
+        (*file).FsContext = fcb.cast();
         (*file).FsContext2 = ccb.map_or(null_mut(), |c| CCBS.put(c).cast());
+        if (*fcb).cached {
+            (*file).SectionObjectPointer = &mut (*fcb).section;
+        }
     }
+}
+
+/// A file's allocation and end of file, as the core reports them.
+pub fn sizes(vol: &MountedVolume, ccb: &Ccb) -> (u64, u64) {
+    let mut standard = [0u8; 24];
+    let c = fsd::fileinfo::query(
+        &vol.core,
+        ccb,
+        fsd::fileinfo::FILE_STANDARD_INFORMATION,
+        &mut standard,
+    );
+    if c.status.is_error() {
+        return (0, 0);
+    }
+    let field = |at: usize| u64::from_le_bytes(standard[at..at + 8].try_into().unwrap());
+    (field(0), field(8))
+}
+
+/// The FCB of a file object of ours.
+pub fn fcb<'a>(file: *mut nt::FILE_OBJECT) -> Option<&'a mut FileControl> {
+    file_control::of(file)
 }
 
 /// The open of a file object, if it is a file's (not the volume's).
@@ -38,14 +75,18 @@ pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
     if file.is_null() {
         return None;
     }
-    // SAFETY: as in ccb; the CCB is taken once, and the pointers cleared.
+    // SAFETY: as in ccb; the CCB is taken once, the FCB released once, and
+    // the pointers cleared.
     unsafe {
-        if (*file).FsContext.is_null() {
+        let fcb = (*file).FsContext as *mut FileControl;
+        if fcb.is_null() {
             return None;
         }
         let p = (*file).FsContext2 as *mut Ccb;
         (*file).FsContext = null_mut();
         (*file).FsContext2 = null_mut();
+        (*file).SectionObjectPointer = null_mut();
+        file_control::release(fcb);
         Some((!p.is_null()).then(|| CCBS.take(p)))
     }
 }

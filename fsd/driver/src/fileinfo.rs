@@ -4,7 +4,7 @@ use fsd::Completion;
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
-use crate::{buffers, file};
+use crate::{buffers, cached_io, file};
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the QueryFile view of a QUERY_INFORMATION stack location.
@@ -34,6 +34,13 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(r) => r,
         Err(e) => return e.into(),
     };
+    // A cached file's size changes through the cache (and may not cut a
+    // mapped section short).
+    if let (SetRequest::EndOfFile(_) | SetRequest::Allocation(_), Some(fcb)) =
+        (&req, file::fcb(irp.file_object()).filter(|f| f.cached))
+    {
+        return cached_io::set_size(vol, irp.file_object(), ccb, fcb, &req);
+    }
     // A rename or link names its target relative to this directory.
     let root = if p.FileObject.is_null() {
         None

@@ -22,6 +22,7 @@ extern crate alloc;
 
 mod bench;
 mod buffers;
+mod cached_io;
 mod cleanup;
 mod close;
 mod control;
@@ -32,6 +33,7 @@ mod dispatch;
 mod drive_letters;
 mod ea;
 mod file;
+mod file_control;
 mod fileinfo;
 mod flush;
 mod found_disks;
@@ -49,6 +51,7 @@ mod registry;
 mod relay;
 mod runtime;
 mod security;
+mod seh;
 mod selftest;
 mod send;
 mod shutdown;
@@ -85,6 +88,8 @@ pub fn driver() -> &'static Driver {
 /// Workers that may run Linux code at once (one runs while others wait
 /// for the disk or the CPU).
 const WORKERS: usize = 4;
+/// Workers for paging I/O alone (see lkl_ntk::workers).
+const PAGING_WORKERS: usize = 2;
 
 #[no_mangle]
 pub unsafe extern "C" fn DriverEntry(
@@ -117,7 +122,7 @@ pub unsafe extern "C" fn DriverEntry(
         }
         (*object).DriverUnload = Some(unload);
     }
-    if let Err(s) = workers::start(WORKERS) {
+    if let Err(s) = workers::start(WORKERS, PAGING_WORKERS) {
         return s;
     }
     let control = match devices::create(
@@ -194,6 +199,7 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     // SAFETY: the box DriverEntry leaked; nothing uses it any more.
     drop(unsafe { alloc::boxed::Box::from_raw(driver) });
     file::release();
+    file_control::release_all();
     lkl_ntk::release_statics();
     record_unload(&mut path[..path_len]);
 }

@@ -1,7 +1,9 @@
-//! IRP_MJ_READ: a file's data through the core, or, on an open of the
-//! volume itself, the volume's sectors (DASD) from the device below.
+//! IRP_MJ_READ: a file's data through the cache manager (the full mode's
+//! cached files: `cached_io`) or the core, or, on an open of the volume
+//! itself, the volume's sectors (DASD) from the device below.
 use fsd::{Completion, NtStatus};
 
+use crate::cached_io::{self, Path};
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{buffers, file, mount};
@@ -21,12 +23,21 @@ pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
-    match file::ccb(irp.file_object()) {
-        Ok(ccb) => {
+    let (Ok(ccb), Some(fcb)) = (file::ccb(irp.file_object()), file::fcb(irp.file_object())) else {
+        return read_sectors(vol, offset, buf);
+    };
+    match cached_io::path(irp, fcb) {
+        Path::Cached => cached_io::read(vol, irp, ccb, fcb, offset, buf),
+        Path::Paging => cached_io::paging(vol, ccb, false, offset, buf),
+        Path::Direct => {
+            if fcb.cached {
+                if let Err(e) = cached_io::make_coherent(fcb, false, offset, length) {
+                    return e.into();
+                }
+            }
             let at = (offset != USE_FILE_POINTER).then_some(offset as u64);
             fsd::read::read(&vol.core, ccb, at, buf)
         }
-        Err(_) => read_sectors(vol, offset, buf),
     }
 }
 

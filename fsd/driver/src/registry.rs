@@ -1,6 +1,9 @@
 //! The driver's settings, from its service key: `TestMode` (DWORD, 1 lets
-//! the test IOCTLs run; only an administrator can set it) and
-//! `LinuxMemoryMiB` (DWORD: Linux's memory, which is non-paged pool).
+//! the test IOCTLs run; only an administrator can set it),
+//! `LinuxMemoryMiB` (DWORD: Linux's memory, which is non-paged pool) and
+//! `NonCached` (DWORD, 1: every request served without the cache manager,
+//! sections or oplocks, which is all Wine can run; by default files are
+//! cached and can be mapped, as on any Windows file system).
 use core::ptr::null_mut;
 
 use lkl_ntk::nt;
@@ -11,6 +14,8 @@ use crate::devices::Wide;
 pub struct Settings {
     pub test_mode: bool,
     pub linux_memory: usize,
+    /// The full mode: the cache manager, sections, oplocks.
+    pub cached: bool,
 }
 
 /// Linux's memory when the key does not say: enough for ext4's journal
@@ -25,6 +30,7 @@ impl Settings {
         Settings {
             test_mode: dword(registry_path, "TestMode") == Some(1),
             linux_memory: (memory as usize) << 20,
+            cached: dword(registry_path, "NonCached") != Some(1),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Buffers a user-mode caller passes by its own address (neither I/O):
 //! their range is checked to lie in user space, as ProbeForRead and
 //! ProbeForWrite check it, and they are copied in or out by the SEH-guarded
-//! shim (shim/copy_user.S), so a bad address fails the request with the
+//! shim (shim/seh.S), so a bad address fails the request with the
 //! exception's status (STATUS_ACCESS_VIOLATION) instead of a bug check.
 use alloc::vec;
 use alloc::vec::Vec;

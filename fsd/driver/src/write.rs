@@ -1,14 +1,17 @@
-//! IRP_MJ_WRITE on a file (not on an open of the volume itself).
+//! IRP_MJ_WRITE on a file (not on an open of the volume itself): through
+//! the cache manager (the full mode's cached files: `cached_io`) or the
+//! core.
 use fsd::write::WriteAt;
 use fsd::Completion;
 
+use crate::cached_io::{self, Path};
 use crate::irp::Irp;
 use crate::read::USE_FILE_POINTER;
 use crate::volume::MountedVolume;
 use crate::{buffers, file};
 
 /// ByteOffset's "append" (FILE_WRITE_TO_END_OF_FILE).
-const TO_END_OF_FILE: i64 = -1;
+pub const TO_END_OF_FILE: i64 = -1;
 
 pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the Write view of a WRITE stack location.
@@ -26,11 +29,31 @@ pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
+    let Some(fcb) = file::fcb(irp.file_object()) else {
+        return fsd::NtStatus::INVALID_PARAMETER.into();
+    };
+    match cached_io::path(irp, fcb) {
+        Path::Cached => return cached_io::write(vol, irp, ccb, fcb, offset, data),
+        Path::Paging => return cached_io::paging(vol, ccb, true, offset, data),
+        Path::Direct if fcb.cached => {
+            if let Err(e) = cached_io::make_coherent(fcb, true, offset, length) {
+                return e.into();
+            }
+        }
+        Path::Direct => {}
+    }
     let at = match offset {
         USE_FILE_POINTER => WriteAt::Current,
         TO_END_OF_FILE => WriteAt::EndOfFile,
         o if o >= 0 => WriteAt::Offset(o as u64),
         _ => return fsd::NtStatus::INVALID_PARAMETER.into(),
     };
-    fsd::write::write(&vol.core, ccb, at, data)
+    let c = fsd::write::write(&vol.core, ccb, at, data);
+    if fcb.cached && !c.status.is_error() {
+        // A direct write may have grown the file: the header follows.
+        if let Err(e) = cached_io::set_sizes(vol, irp.file_object(), ccb, fcb) {
+            return e.into();
+        }
+    }
+    c
 }

@@ -144,6 +144,9 @@ impl Installed {
             _session: session,
             ctl: String::from("C:\\lklfsd\\lklfsd-ctl.exe"),
         };
+        // The full mode (cache manager, sections, oplocks) unless the
+        // service key says NonCached: the INF leaves it on.
+        assert_eq!(installed.stat("cached"), 1, "the default mode");
         // Out of test mode, the test IOCTLs are refused.
         for args in [&["panic"][..], &["selftest", "0"], &["bench", "0"]] {
             let (status, _) = installed.ctl(args);
@@ -165,7 +168,25 @@ impl Installed {
             ],
         );
         assert!(ok, "reg add: {out}");
+        // Wine has no cache manager, sections or oplocks: the non-cached
+        // mode (every FsRtl and Cc routine aborts winedevice).
+        let (ok, out) = installed.wine.run(
+            "reg",
+            &[
+                "add",
+                SERVICE_KEY,
+                "/v",
+                "NonCached",
+                "/t",
+                "REG_DWORD",
+                "/d",
+                "1",
+                "/f",
+            ],
+        );
+        assert!(ok, "reg add: {out}");
         installed.start();
+        assert_eq!(installed.stat("cached"), 0, "NonCached = 1");
         installed
     }
 

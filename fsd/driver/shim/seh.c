@@ -1,4 +1,7 @@
 /*
+ * The driver's structured exception handling (MSVC form), which Rust
+ * cannot express.
+ *
  * lklfsd_copy_user(dst, src, len): copies len bytes under structured
  * exception handling, which Rust cannot express: an exception while
  * copying ends the copy and returns its code; otherwise it returns 0.
@@ -23,6 +26,24 @@ long lklfsd_copy_user(void *dst, const void *src, size_t len)
 
 		for (i = 0; i < len; i++)
 			d[i] = s[i];
+	} __except (code = GetExceptionCode(), 1) {
+		return code;
+	}
+	return 0;
+}
+
+/*
+ * lklfsd_guarded_call(f, context): calls f(context) under structured
+ * exception handling: an exception raised in it (the cache manager
+ * raises one when a page cannot be read) ends the call and returns its
+ * code; otherwise 0.
+ */
+long lklfsd_guarded_call(void (*f)(void *), void *context)
+{
+	long code = 0;
+
+	__try {
+		f(context);
 	} __except (code = GetExceptionCode(), 1) {
 		return code;
 	}

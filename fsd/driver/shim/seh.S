@@ -1,4 +1,6 @@
 /*
+ * The driver's structured exception handling, which Rust cannot express.
+ *
  * lklfsd_copy_user(dst, src, len): copies len bytes with the structured
  * exception handling Rust cannot express: an access violation (or any
  * other exception) while copying ends the copy and returns its code;
@@ -49,5 +51,44 @@ lklfsd_copy_user:
 	.rva	.Lguarded_start, .Lguarded_end
 	.long	1
 	.rva	.Lexcept
+	.text
+	.seh_endproc
+
+/*
+ * lklfsd_guarded_call(f, context): calls f(context) under structured
+ * exception handling: an exception raised in it (the cache manager
+ * raises one when a page cannot be read) ends the call and returns its
+ * code (STATUS_UNSUCCESSFUL where Wine passes none); otherwise 0. No
+ * frame f unwinds may hold anything to drop.
+ */
+	.text
+	.globl	lklfsd_guarded_call
+	.def	lklfsd_guarded_call; .scl 2; .type 32; .endef
+	.seh_proc lklfsd_guarded_call
+lklfsd_guarded_call:
+	subq	$40, %rsp
+	.seh_stackalloc 40
+	.seh_endprologue
+	movq	%rcx, %rax
+	movq	%rdx, %rcx
+.Lcall_start:
+	callq	*%rax
+	nop
+.Lcall_end:
+	xorl	%eax, %eax
+.Lcall_leave:
+	addq	$40, %rsp
+	ret
+.Lcall_except:
+	testl	%eax, %eax
+	jnz	.Lcall_leave
+	movl	$0xC0000001, %eax
+	jmp	.Lcall_leave
+	.seh_handler __C_specific_handler, @except
+	.seh_handlerdata
+	.long	1
+	.rva	.Lcall_start, .Lcall_end
+	.long	1
+	.rva	.Lcall_except
 	.text
 	.seh_endproc

@@ -1,0 +1,465 @@
+//! The full mode's data path (a regular file's FCB is `cached`): reads and
+//! writes through the cache manager (CcInitializeCacheMap on a file
+//! object's first, CcCopyRead / CcCopyWrite), paging I/O (the cache and
+//! memory managers filling and writing back pages) to the core uncached;
+//! a read or write that asks for no cache sees the cached data first
+//! (flush, and for a write a purge, as fastfat keeps them coherent);
+//! sizes kept in the FCB's header and told to the cache manager; the
+//! callbacks by which the lazy writer and read-ahead take the FCB's
+//! resources (paging I/O, then main: the order every path here takes
+//! them in); and oplocks through the FsRtl package. Every cache manager
+//! call that can raise runs guarded (`seh`). None of this runs under Wine
+//! (its Cc and FsRtl routines abort): the non-cached mode serves there.
+use core::ffi::c_void;
+use core::ptr::null_mut;
+
+use fsd::fileinfo::SetRequest;
+use fsd::{Ccb, Completion, NtStatus};
+use lkl_ntk::{nt, zeroed};
+
+use crate::file_control::FileControl;
+use crate::irp::Irp;
+use crate::seh::guarded;
+use crate::volume::MountedVolume;
+
+/// IRP flags (wdm.h).
+const IRP_NOCACHE: u32 = 0x1;
+const IRP_PAGING_IO: u32 = 0x2;
+const FO_SYNCHRONOUS_IO: u32 = 0x2;
+
+/// How an IRP_MJ_READ or WRITE on a file travels.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// Through the cache manager.
+    Cached,
+    /// Paging I/O: to the core, ignoring locks and positions.
+    Paging,
+    /// To the core, the cache (if any) made coherent first.
+    Direct,
+}
+
+/// The path of `irp` on a file whose FCB is `fcb`.
+pub fn path(irp: Irp, fcb: &FileControl) -> Path {
+    let flags = irp.raw().Flags;
+    if flags & IRP_PAGING_IO != 0 {
+        Path::Paging
+    } else if fcb.cached && flags & IRP_NOCACHE == 0 {
+        Path::Cached
+    } else {
+        Path::Direct
+    }
+}
+
+static CALLBACKS: nt::CACHE_MANAGER_CALLBACKS = nt::CACHE_MANAGER_CALLBACKS {
+    AcquireForLazyWrite: Some(acquire_for_lazy_write),
+    ReleaseFromLazyWrite: Some(release_from_lazy_write),
+    AcquireForReadAhead: Some(acquire_for_read_ahead),
+    ReleaseFromReadAhead: Some(release_from_read_ahead),
+};
+
+/// The lazy writer is about to write pages back: the paging I/O resource,
+/// shared (it is what size changes take exclusively).
+unsafe extern "C" fn acquire_for_lazy_write(context: *mut c_void, wait: u8) -> u8 {
+    // SAFETY: the FCB given to CcInitializeCacheMap, alive while cached.
+    let fcb = unsafe { &mut *(context as *mut FileControl) };
+    // SAFETY: an initialised resource; the lazy writer's thread.
+    unsafe { nt::ExAcquireResourceSharedLite(fcb.header.PagingIoResource, wait) }
+}
+
+unsafe extern "C" fn release_from_lazy_write(context: *mut c_void) {
+    // SAFETY: as above; acquired by acquire_for_lazy_write.
+    unsafe {
+        let fcb = &mut *(context as *mut FileControl);
+        nt::ExReleaseResourceLite(fcb.header.PagingIoResource);
+    }
+}
+
+/// Read-ahead: the main resource, shared.
+unsafe extern "C" fn acquire_for_read_ahead(context: *mut c_void, wait: u8) -> u8 {
+    // SAFETY: as for the lazy writer.
+    let fcb = unsafe { &mut *(context as *mut FileControl) };
+    // SAFETY: likewise.
+    unsafe { nt::ExAcquireResourceSharedLite(fcb.header.Resource, wait) }
+}
+
+unsafe extern "C" fn release_from_read_ahead(context: *mut c_void) {
+    // SAFETY: acquired by acquire_for_read_ahead.
+    unsafe {
+        let fcb = &mut *(context as *mut FileControl);
+        nt::ExReleaseResourceLite(fcb.header.Resource);
+    }
+}
+
+/// The file object's cache map, set up on its first cached request.
+fn ensure_cache_map(file: *mut nt::FILE_OBJECT, fcb: &mut FileControl) -> Result<(), NtStatus> {
+    // SAFETY: our file object.
+    if !unsafe { (*file).PrivateCacheMap }.is_null() {
+        return Ok(());
+    }
+    let mut sizes = fcb.cc_sizes();
+    let context: *mut FileControl = fcb;
+    let callbacks = &CALLBACKS as *const _ as *mut nt::CACHE_MANAGER_CALLBACKS;
+    // SAFETY: the FCB outlives the cache map (uninitialised at cleanup,
+    // torn down with the section); the callbacks are static.
+    guarded(|| unsafe { nt::CcInitializeCacheMap(file, &mut sizes, 0, callbacks, context.cast()) })
+}
+
+/// The byte offset of a request, resolving "the current position".
+fn offset_of(file: *mut nt::FILE_OBJECT, ccb: &Ccb, offset: i64) -> u64 {
+    if offset == crate::read::USE_FILE_POINTER {
+        // SAFETY: our file object.
+        let synchronous = unsafe { (*file).Flags } & FO_SYNCHRONOUS_IO != 0;
+        if synchronous {
+            // SAFETY: likewise.
+            return unsafe { (*file).CurrentByteOffset.QuadPart } as u64;
+        }
+        return ccb.position();
+    }
+    offset as u64
+}
+
+/// After a request moved `n` bytes from `offset`: the position of a
+/// synchronous file object and of the open.
+fn advance(vol: &MountedVolume, file: *mut nt::FILE_OBJECT, ccb: &mut Ccb, end: u64) {
+    // SAFETY: our file object.
+    unsafe {
+        if (*file).Flags & FO_SYNCHRONOUS_IO != 0 {
+            (*file).CurrentByteOffset.QuadPart = end as i64;
+        }
+    }
+    let _ = fsd::fileinfo::set(&vol.core, ccb, &SetRequest::Position(end), None);
+}
+
+/// A cached read.
+pub fn read(
+    vol: &MountedVolume,
+    irp: Irp,
+    ccb: &mut Ccb,
+    fcb: &mut FileControl,
+    offset: i64,
+    buf: &mut [u8],
+) -> Completion {
+    let file = irp.file_object();
+    if ccb.granted_access() & (fsd::access::FILE_READ_DATA | fsd::access::FILE_EXECUTE) == 0 {
+        return NtStatus::ACCESS_DENIED.into();
+    }
+    if let Err(s) = oplock_check(fcb, irp) {
+        return s.into();
+    }
+    let _main = fcb.main(false);
+    let offset = offset_of(file, ccb, offset);
+    let (_, size) = fcb.sizes();
+    if offset >= size {
+        return NtStatus::END_OF_FILE.into();
+    }
+    let n = (buf.len() as u64).min(size - offset) as usize;
+    if let Err(s) = fsd::read::check_locks(&vol.core, ccb, offset, n as u64, false) {
+        return s.into();
+    }
+    if let Err(s) = ensure_cache_map(file, fcb) {
+        return s.into();
+    }
+    let mut at: nt::LARGE_INTEGER = zeroed();
+    at.QuadPart = offset as i64;
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let target = buf.as_mut_ptr().cast();
+    // SAFETY: the caller's buffer of n bytes or more, alive for the call.
+    let copied = guarded(|| unsafe {
+        nt::CcCopyRead(file, &mut at, n as u32, 1, target, &mut iosb);
+    });
+    if let Err(s) = copied {
+        return s.into();
+    }
+    // SAFETY: the status view of the IO_STATUS_BLOCK's union.
+    let status = unsafe { iosb.__bindgen_anon_1.Status };
+    if status < 0 {
+        return NtStatus(status as u32).into();
+    }
+    advance(vol, file, ccb, offset + n as u64);
+    Completion::ok(n as u64)
+}
+
+/// A cached write; past the end of the file it extends the file first
+/// (in the core, then in the header and the cache manager).
+pub fn write(
+    vol: &MountedVolume,
+    irp: Irp,
+    ccb: &mut Ccb,
+    fcb: &mut FileControl,
+    offset: i64,
+    data: &[u8],
+) -> Completion {
+    let file = irp.file_object();
+    if ccb.granted_access() & fsd::access::WRITES_DATA == 0 {
+        return NtStatus::ACCESS_DENIED.into();
+    }
+    if let Err(s) = oplock_check(fcb, irp) {
+        return s.into();
+    }
+    let _main = fcb.main(true);
+    let (_, size) = fcb.sizes();
+    let offset = match offset {
+        crate::write::TO_END_OF_FILE => size,
+        o if o < 0 && o != crate::read::USE_FILE_POINTER => {
+            return NtStatus::INVALID_PARAMETER.into();
+        }
+        o => offset_of(file, ccb, o),
+    };
+    if data.is_empty() {
+        return Completion::ok(0);
+    }
+    let end = offset + data.len() as u64;
+    if let Err(s) = fsd::read::check_locks(&vol.core, ccb, offset, data.len() as u64, true) {
+        return s.into();
+    }
+    if let Err(s) = ensure_cache_map(file, fcb) {
+        return s.into();
+    }
+    if end > size {
+        let grown = fsd::fileinfo::set(&vol.core, ccb, &SetRequest::EndOfFile(end), None);
+        if grown.status.is_error() {
+            return grown;
+        }
+        if let Err(s) = set_sizes(vol, file, ccb, fcb) {
+            return s.into();
+        }
+    }
+    let mut at: nt::LARGE_INTEGER = zeroed();
+    at.QuadPart = offset as i64;
+    let source = data.as_ptr().cast_mut().cast();
+    let mut wrote = 0u8;
+    // SAFETY: the caller's data of data.len() bytes, alive for the call.
+    let copied = guarded(|| unsafe {
+        wrote = nt::CcCopyWrite(file, &mut at, data.len() as u32, 1, source);
+    });
+    match copied {
+        Err(s) => s.into(),
+        Ok(()) if wrote == 0 => NtStatus::INSUFFICIENT_RESOURCES.into(),
+        Ok(()) => {
+            advance(vol, file, ccb, end);
+            Completion::ok(data.len() as u64)
+        }
+    }
+}
+
+/// Paging I/O: the pages' data to or from the core, uncached. The caller
+/// (the cache or memory manager) holds what it needs of the FCB.
+pub fn paging(
+    vol: &MountedVolume,
+    ccb: &mut Ccb,
+    write: bool,
+    offset: i64,
+    buf: &mut [u8],
+) -> Completion {
+    if offset < 0 {
+        return NtStatus::INVALID_PARAMETER.into();
+    }
+    if write {
+        fsd::write::write_paging(&vol.core, ccb, offset as u64, buf)
+    } else {
+        fsd::read::read_paging(&vol.core, ccb, offset as u64, buf)
+    }
+}
+
+/// Before a non-cached read (`write` false) or write of a cached file:
+/// what the cache holds there written out, and for a write dropped, so
+/// that neither side sees stale data.
+pub fn make_coherent(
+    fcb: &mut FileControl,
+    write: bool,
+    offset: i64,
+    length: usize,
+) -> Result<(), NtStatus> {
+    if fcb.section.DataSectionObject.is_null() {
+        return Ok(());
+    }
+    let _paging = fcb.paging(true);
+    let mut at: nt::LARGE_INTEGER = zeroed();
+    at.QuadPart = offset.max(0);
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let section: *mut nt::SECTION_OBJECT_POINTERS = &mut fcb.section;
+    // SAFETY: the file's section pointers; a range of the file.
+    guarded(|| unsafe { nt::CcFlushCache(section, &mut at, length as u32, &mut iosb) })?;
+    // SAFETY: the status view of the IO_STATUS_BLOCK's union.
+    let flushed = unsafe { iosb.__bindgen_anon_1.Status };
+    if flushed < 0 {
+        return Err(NtStatus(flushed as u32));
+    }
+    if write {
+        // SAFETY: likewise; a purge of what was just written out.
+        guarded(|| unsafe {
+            nt::CcPurgeCacheSection(section, &mut at, length as u32, 0);
+        })?;
+    }
+    Ok(())
+}
+
+/// The header's sizes from the core (after a size change there), told to
+/// the cache manager if the file object caches.
+pub fn set_sizes(
+    vol: &MountedVolume,
+    file: *mut nt::FILE_OBJECT,
+    ccb: &Ccb,
+    fcb: &mut FileControl,
+) -> Result<(), NtStatus> {
+    let (allocation, size) = crate::file::sizes(vol, ccb);
+    {
+        let _paging = fcb.paging(true);
+        fcb.set_sizes(allocation, size);
+    }
+    // SAFETY: our file object.
+    if unsafe { (*file).PrivateCacheMap }.is_null() {
+        return Ok(());
+    }
+    let mut sizes = fcb.cc_sizes();
+    // SAFETY: a file object with a cache map; sizes of the file.
+    guarded(|| unsafe { nt::CcSetFileSizes(file, &mut sizes) })
+}
+
+/// A create that emptied a cached file (FILE_OVERWRITE(_IF),
+/// FILE_SUPERSEDE) another open may have had cached: the header follows
+/// the core, and what the cache held of the old data goes.
+pub fn overwritten(vol: &MountedVolume, ccb: &Ccb, fcb: &mut FileControl) -> Result<(), NtStatus> {
+    let (allocation, size) = crate::file::sizes(vol, ccb);
+    let _paging = fcb.paging(true);
+    fcb.set_sizes(allocation, size);
+    if fcb.section.DataSectionObject.is_null() {
+        return Ok(());
+    }
+    let section: *mut nt::SECTION_OBJECT_POINTERS = &mut fcb.section;
+    // SAFETY: the file's section pointers; the whole file.
+    guarded(|| unsafe {
+        nt::CcPurgeCacheSection(section, null_mut(), 0, 0);
+    })
+}
+
+/// A change of the end of file or allocation of a cached file (IRP_MJ_SET_
+/// INFORMATION): refused (STATUS_USER_MAPPED_FILE) if it would cut a
+/// mapped section short, made in the core, then in the header and cache.
+pub fn set_size(
+    vol: &MountedVolume,
+    file: *mut nt::FILE_OBJECT,
+    ccb: &mut Ccb,
+    fcb: &mut FileControl,
+    req: &SetRequest,
+) -> Completion {
+    let _main = fcb.main(true);
+    let (_, size) = fcb.sizes();
+    if let SetRequest::EndOfFile(new) | SetRequest::Allocation(new) = *req {
+        if new < size {
+            let mut at: nt::LARGE_INTEGER = zeroed();
+            at.QuadPart = new as i64;
+            // SAFETY: the file's section pointers and the new size.
+            if unsafe { nt::MmCanFileBeTruncated(&mut fcb.section, &mut at) } == 0 {
+                return NtStatus::USER_MAPPED_FILE.into();
+            }
+        }
+    }
+    let c = fsd::fileinfo::set(&vol.core, ccb, req, None);
+    if c.status.is_error() {
+        return c;
+    }
+    match set_sizes(vol, file, ccb, fcb) {
+        Ok(()) => c,
+        Err(s) => s.into(),
+    }
+}
+
+/// The file object's last handle went: its cache map goes (the data stays
+/// cached for the file's other opens, and is written back by the lazy
+/// writer; a file being deleted is purged).
+pub fn cleanup(file: *mut nt::FILE_OBJECT, deleted: bool) {
+    let mut zero: nt::LARGE_INTEGER = zeroed();
+    let truncate = if deleted {
+        &mut zero as *mut _
+    } else {
+        null_mut()
+    };
+    // SAFETY: our file object; its cache map (if any) goes.
+    let _ = guarded(|| unsafe {
+        nt::CcUninitializeCacheMap(file, truncate, null_mut());
+    });
+}
+
+/// IRP_MJ_FLUSH_BUFFERS of a cached file: the cache written out first.
+pub fn flush(fcb: &mut FileControl) -> Result<(), NtStatus> {
+    if !fcb.cached || fcb.section.DataSectionObject.is_null() {
+        return Ok(());
+    }
+    let _main = fcb.main(true);
+    let _paging = fcb.paging(false);
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    let section: *mut nt::SECTION_OBJECT_POINTERS = &mut fcb.section;
+    // SAFETY: the file's section pointers; the whole file.
+    guarded(|| unsafe { nt::CcFlushCache(section, null_mut(), 0, &mut iosb) })?;
+    // SAFETY: the status view of the IO_STATUS_BLOCK's union.
+    match unsafe { iosb.__bindgen_anon_1.Status } {
+        s if s < 0 => Err(NtStatus(s as u32)),
+        _ => Ok(()),
+    }
+}
+
+/// FSCTL codes of the oplock package (ntifs.h): requests, their
+/// acknowledgements and queries.
+pub fn is_oplock_fsctl(code: u32) -> bool {
+    matches!(
+        code,
+        0x0009_0000 // FSCTL_REQUEST_OPLOCK_LEVEL_1
+            | 0x0009_0004 // FSCTL_REQUEST_OPLOCK_LEVEL_2
+            | 0x0009_0008 // FSCTL_REQUEST_BATCH_OPLOCK
+            | 0x0009_000C // FSCTL_OPLOCK_BREAK_ACKNOWLEDGE
+            | 0x0009_0010 // FSCTL_OPBATCH_ACK_CLOSE_PENDING
+            | 0x0009_0014 // FSCTL_OPLOCK_BREAK_NOTIFY
+            | 0x0009_005C // FSCTL_REQUEST_FILTER_OPLOCK
+            | 0x0009_0050 // FSCTL_OPLOCK_BREAK_ACK_NO_2
+            | 0x0009_0240 // FSCTL_REQUEST_OPLOCK
+    )
+}
+
+/// An oplock FSCTL on a cached file, through the FsRtl package, which
+/// completes or pends the IRP itself (on the dispatch thread: an
+/// acknowledgement must not wait for a worker a create's break holds).
+/// `open_count`: the file's open handles (exclusive oplocks go to a lone
+/// opener).
+pub fn oplock_fsctl(fcb: &mut FileControl, irp: Irp, open_count: u32) -> i32 {
+    // SAFETY: the file's oplock; FsRtlOplockFsctrl owns the IRP from here.
+    unsafe { nt::FsRtlOplockFsctrl(&mut fcb.oplock, irp.raw(), open_count) }
+}
+
+/// Before a read or write: the oplocks other opens hold are broken as this
+/// request needs (waiting for their holders' acknowledgements).
+fn oplock_check(fcb: &mut FileControl, irp: Irp) -> Result<(), NtStatus> {
+    // SAFETY: the file's oplock and a request on it; no completion
+    // routine: the call waits for the breaks it starts.
+    let s = unsafe { nt::FsRtlCheckOplock(&mut fcb.oplock, irp.raw(), null_mut(), None, None) };
+    if s < 0 {
+        Err(NtStatus(s as u32))
+    } else {
+        Ok(())
+    }
+}
+
+/// A create of a cached file: the oplocks others hold are broken as the
+/// new open needs (STATUS_OPLOCK_BREAK_IN_PROGRESS, a success, for
+/// FILE_COMPLETE_IF_OPLOCKED).
+pub fn oplock_create(fcb: &mut FileControl, irp: Irp) -> Result<NtStatus, NtStatus> {
+    if !fcb.cached {
+        return Ok(NtStatus::SUCCESS);
+    }
+    // SAFETY: as in oplock_check.
+    let s = unsafe { nt::FsRtlCheckOplock(&mut fcb.oplock, irp.raw(), null_mut(), None, None) };
+    if s < 0 {
+        Err(NtStatus(s as u32))
+    } else {
+        Ok(NtStatus(s as u32))
+    }
+}
+
+/// A cleanup lets go of what the file object's handle held of the oplock
+/// (on the dispatch thread: a create waiting for that break may hold every
+/// worker).
+pub fn oplock_cleanup(fcb: &mut FileControl, irp: Irp) {
+    if fcb.cached {
+        let _ = oplock_check(fcb, irp);
+    }
+}

@@ -1,0 +1,232 @@
+//! The FCB Windows sees: what every file object of one file points at
+//! (FsContext), headed by the FSRTL_ADVANCED_FCB_HEADER the cache and
+//! memory managers read (the file's sizes, its main and paging I/O
+//! resources), with its SECTION_OBJECT_POINTERS and, in the full mode, its
+//! oplock. One per file of a volume (and one for opens of the volume
+//! itself), made with the file's first file object and freed with the
+//! last one's close; a section that maps the file keeps a file object,
+//! and so the FCB, until the section goes. The file's data and names stay
+//! the core's (its own FCB, behind the open's CCB in FsContext2).
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use core::ptr::null_mut;
+
+use lkl_ntk::{nt, zeroed};
+use spin::Mutex;
+
+/// FSRTL_FLAG_ADVANCED_FCB_HEADER (ntifs.h).
+const FSRTL_FLAG_ADVANCED_FCB_HEADER: u8 = 0x40;
+/// Ours, as file systems mark their FCBs (NodeTypeCode).
+const NODE_TYPE: i16 = 0x4C46;
+/// The file id of the volume's own opens.
+pub const VOLUME_ID: u64 = u64::MAX;
+
+#[repr(C)]
+pub struct FileControl {
+    /// First: FsContext points at it.
+    pub header: nt::FSRTL_ADVANCED_FCB_HEADER,
+    pub section: nt::SECTION_OBJECT_POINTERS,
+    main: nt::ERESOURCE,
+    paging: nt::ERESOURCE,
+    header_mutex: nt::FAST_MUTEX,
+    pub oplock: nt::OPLOCK,
+    /// Cached, mappable and oplocked: a regular file in the full mode.
+    pub cached: bool,
+    key: (usize, u64),
+    /// File objects pointing at it.
+    references: usize,
+}
+
+// SAFETY: the kernel objects inside are usable from any thread; the
+// registry below is behind a lock.
+unsafe impl Send for FileControl {}
+
+static FCBS: Mutex<BTreeMap<(usize, u64), Box<FileControl>>> = Mutex::new(BTreeMap::new());
+
+/// The FCB of file `id` on `volume` (a MountedVolume's address), made if
+/// it has none (with `sizes`: allocation, end of file), with one more file
+/// object pointing at it.
+pub fn attach(volume: usize, id: u64, cached: bool, sizes: (u64, u64)) -> *mut FileControl {
+    let mut fcbs = FCBS.lock();
+    if let Some(f) = fcbs.get_mut(&(volume, id)) {
+        f.references += 1;
+        return &mut **f;
+    }
+    let mut f = Box::new(FileControl {
+        header: zeroed(),
+        section: zeroed(),
+        main: zeroed(),
+        paging: zeroed(),
+        header_mutex: zeroed(),
+        oplock: null_mut(),
+        cached,
+        key: (volume, id),
+        references: 1,
+    });
+    // SAFETY: the FCB is boxed (its address stays) and not yet shared.
+    unsafe { f.init(sizes) };
+    let p: *mut FileControl = &mut *f;
+    fcbs.insert((volume, id), f);
+    p
+}
+
+/// One file object less points at `fcb` (its CLOSE); the FCB goes with
+/// the last.
+pub fn release(fcb: *mut FileControl) {
+    let gone = {
+        let mut fcbs = FCBS.lock();
+        // SAFETY: an FCB of the registry (attach gave it), alive while a
+        // file object points at it.
+        let key = unsafe { (*fcb).key };
+        match fcbs.get_mut(&key) {
+            Some(f) if f.references > 1 => {
+                f.references -= 1;
+                None
+            }
+            Some(_) => fcbs.remove(&key),
+            None => None,
+        }
+    };
+    if let Some(mut f) = gone {
+        // SAFETY: the last reference: nothing else uses the FCB.
+        unsafe { f.teardown() };
+    }
+}
+
+/// Frees what unload finds left (file objects the system never closed).
+pub fn release_all() {
+    let all = core::mem::take(&mut *FCBS.lock());
+    for (_, mut f) in all {
+        // SAFETY: unload: no request runs any more.
+        unsafe { f.teardown() };
+    }
+}
+
+/// The FCB a file object of ours points at.
+pub fn of<'a>(file: *mut nt::FILE_OBJECT) -> Option<&'a mut FileControl> {
+    if file.is_null() {
+        return None;
+    }
+    // SAFETY: FsContext of our file objects is an FCB of the registry (or
+    // null), alive while the file object is.
+    unsafe { ((*file).FsContext as *mut FileControl).as_mut() }
+}
+
+impl FileControl {
+    /// Sets up the header (what ExInitializeFastMutex and
+    /// FsRtlSetupAdvancedHeader, both inline in the DDK, do), the
+    /// resources and, when cached, the oplock.
+    ///
+    /// # Safety
+    /// `self` is at its final address and not yet shared.
+    unsafe fn init(&mut self, (allocation, size): (u64, u64)) {
+        // SAFETY: fresh objects of ours, at their final addresses.
+        unsafe {
+            nt::ExInitializeResourceLite(&mut self.main);
+            nt::ExInitializeResourceLite(&mut self.paging);
+            self.header_mutex.Count = 1;
+            nt::KeInitializeEvent(&mut self.header_mutex.Event, nt::SynchronizationEvent, 0);
+            if self.cached {
+                nt::FsRtlInitializeOplock(&mut self.oplock);
+            }
+        }
+        let h = &mut self.header;
+        h.NodeTypeCode = NODE_TYPE;
+        h.NodeByteSize = core::mem::size_of::<FileControl>() as i16;
+        h.Resource = &mut self.main;
+        h.PagingIoResource = &mut self.paging;
+        h.Flags |= FSRTL_FLAG_ADVANCED_FCB_HEADER;
+        if self.cached {
+            h.Flags2 |= nt::FSRTL_FLAG2_SUPPORTS_FILTER_CONTEXTS as u8;
+        }
+        h.set_Version(0);
+        let list: *mut nt::LIST_ENTRY = &mut h.FilterContexts;
+        h.FilterContexts.Flink = list;
+        h.FilterContexts.Blink = list;
+        h.FastMutex = &mut self.header_mutex;
+        self.set_sizes(allocation, size);
+    }
+
+    /// # Safety
+    /// The last reference: nothing uses the FCB after.
+    unsafe fn teardown(&mut self) {
+        // SAFETY: what init set up, undone once.
+        unsafe {
+            if self.cached {
+                nt::FsRtlTeardownPerStreamContexts(&mut self.header);
+                nt::FsRtlUninitializeOplock(&mut self.oplock);
+            }
+            nt::ExDeleteResourceLite(&mut self.main);
+            nt::ExDeleteResourceLite(&mut self.paging);
+        }
+    }
+
+    /// The header's sizes: allocation, end of file.
+    pub fn sizes(&self) -> (u64, u64) {
+        // SAFETY: the integer views of the header's LARGE_INTEGERs.
+        unsafe {
+            (
+                self.header.AllocationSize.QuadPart as u64,
+                self.header.FileSize.QuadPart as u64,
+            )
+        }
+    }
+
+    /// Sets the header's sizes (valid data: the end of file, as Linux
+    /// reads what was never written as zeros). Callers hold the paging
+    /// I/O resource exclusively where the cache may read them.
+    pub fn set_sizes(&mut self, allocation: u64, size: u64) {
+        let allocation = allocation.max(size);
+        self.header.AllocationSize.QuadPart = allocation as i64;
+        self.header.FileSize.QuadPart = size as i64;
+        self.header.ValidDataLength.QuadPart = size as i64;
+    }
+
+    /// The main resource, shared or exclusive, until the guard goes.
+    pub fn main(&mut self, exclusive: bool) -> Held {
+        Held::acquire(&mut self.main, exclusive)
+    }
+
+    /// The paging I/O resource, likewise.
+    pub fn paging(&mut self, exclusive: bool) -> Held {
+        Held::acquire(&mut self.paging, exclusive)
+    }
+
+    /// The cache manager's sizes.
+    pub fn cc_sizes(&self) -> nt::CC_FILE_SIZES {
+        nt::CC_FILE_SIZES {
+            AllocationSize: self.header.AllocationSize,
+            FileSize: self.header.FileSize,
+            ValidDataLength: self.header.ValidDataLength,
+        }
+    }
+}
+
+/// A resource held (in a critical region, as resources must be).
+pub struct Held(*mut nt::ERESOURCE);
+
+impl Held {
+    fn acquire(resource: *mut nt::ERESOURCE, exclusive: bool) -> Held {
+        // SAFETY: an initialised resource of a live FCB; waiting allowed
+        // (workers run at PASSIVE_LEVEL).
+        unsafe {
+            nt::KeEnterCriticalRegion();
+            if exclusive {
+                nt::ExAcquireResourceExclusiveLite(resource, 1);
+            } else {
+                nt::ExAcquireResourceSharedLite(resource, 1);
+            }
+        }
+        Held(resource)
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        // SAFETY: the resource acquired by this guard's thread.
+        unsafe {
+            nt::ExReleaseResourceLite(self.0);
+            nt::KeLeaveCriticalRegion();
+        }
+    }
+}
