@@ -206,7 +206,7 @@ impl Volume {
             .lock()
             .fcbs
             .get(&id)
-            .map_or(0, |f| f.handles as u32)
+            .map_or(0, |f| f.handles)
     }
 
     /// Whether any file of the volume is open.
