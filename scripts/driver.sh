@@ -28,12 +28,19 @@ flock 9
 release=$target_dir/$triple/release
 lkl_obj=$(ls -t "$release"/build/lkl-*/out/lkl.obj | head -1)
 
+# The event log's message table (fsd/driver/messages/events.mc) as a
+# resource object.
+events=$target_dir/events
+mkdir -p "$events"
+x86_64-w64-mingw32-windmc -h "$events" -r "$events" "$root/fsd/driver/messages/events.mc"
+(cd "$events" && x86_64-w64-mingw32-windres -i events.rc -o events.o)
+
 x86_64-w64-mingw32-ld -o "$out/lklfsd.unsigned.sys" \
 	--subsystem native --entry DriverEntry --image-base 0x140000000 \
 	--dynamicbase --nxcompat --high-entropy-va \
 	--file-alignment 0x200 --section-alignment 0x1000 \
 	--gc-sections \
-	"$lkl_obj" "$release/liblklfsd.a" \
+	"$lkl_obj" "$release/liblklfsd.a" "$events/events.o" \
 	-L/usr/x86_64-w64-mingw32/lib -lhal -lntoskrnl >&2
 
 # The test certificate: self-signed, for code signing, made once.

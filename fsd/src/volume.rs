@@ -59,6 +59,8 @@ pub struct Volume {
     /// answer, and with it where it must not change meanwhile.
     pub(crate) locked: AtomicBool,
     pub(crate) dismounted: AtomicBool,
+    /// Mounted read-only because Linux would not write it.
+    read_only_for_features: bool,
     /// Dismounted with writes Linux could not make (see
     /// [`Volume::mark_writes_lost`]).
     writes_lost: AtomicBool,
@@ -103,19 +105,30 @@ impl VolumeState {
 impl Volume {
     /// Mounts the file system of `disk` (detected) for Windows callers.
     pub fn mount(disk: &AddedDisk, options: &VolumeOptions) -> Result<Volume, NtStatus> {
-        let m = mount::mount(
-            disk,
-            &MountOptions {
-                partition: options.partition,
-                fstype: None,
-                options: String::new(),
-                read_only: options.read_only,
-            },
-        )
-        .map_err(|e| match e {
+        let mount_as = |read_only: bool| {
+            mount::mount(
+                disk,
+                &MountOptions {
+                    partition: options.partition,
+                    fstype: None,
+                    options: String::new(),
+                    read_only,
+                },
+            )
+        };
+        let status = |e| match e {
             lkl::Errno::EINVAL => NtStatus::UNRECOGNIZED_VOLUME,
             e => crate::status::from_errno(e, crate::status::Missing::Name),
-        })?;
+        };
+        // Linux refuses to write a file system with features it cannot
+        // write (ext4's unknown read-only-compatible ones): read-only then.
+        let (m, read_only_for_features) = match mount_as(options.read_only) {
+            Ok(m) => (m, false),
+            Err(e @ (lkl::Errno::EINVAL | lkl::Errno::EROFS)) if !options.read_only => {
+                (mount_as(true).map_err(|_| status(e))?, true)
+            }
+            Err(e) => return Err(status(e)),
+        };
         let opened = lkl::sys::statfs(&m.path).and_then(|st| {
             let flags = lkl::uapi::O_PATH | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
             lkl::sys::openat(lkl::uapi::AT_FDCWD, &m.path, flags, 0).map(|fd| (st, fd))
@@ -131,7 +144,8 @@ impl Volume {
         Ok(Volume {
             root: m.path.clone(),
             fstype: m.fstype.clone(),
-            read_only: options.read_only || disk.read_only(),
+            read_only: options.read_only || disk.read_only() || read_only_for_features,
+            read_only_for_features,
             hide_dotfiles: options.hide_dotfiles,
             block_size: st.f_bsize as u32,
             state: Mutex::new(VolumeState::default()),
@@ -202,11 +216,13 @@ impl Volume {
     /// How many handles are open on file `id` (a CCB's `file_id`): an
     /// exclusive oplock goes only to a lone opener.
     pub fn handles_of(&self, id: u64) -> u32 {
-        self.state
-            .lock()
-            .fcbs
-            .get(&id)
-            .map_or(0, |f| f.handles)
+        self.state.lock().fcbs.get(&id).map_or(0, |f| f.handles)
+    }
+
+    /// Whether Linux mounted it read-only though writing was asked for:
+    /// the file system has features Linux cannot write.
+    pub fn read_only_for_features(&self) -> bool {
+        self.read_only_for_features
     }
 
     /// Whether any file of the volume is open.

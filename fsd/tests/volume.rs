@@ -58,6 +58,49 @@ fn read_only_volume() {
     assert_ne!(u32_at(&buf, 0) & fsd::volinfo::FILE_READ_ONLY_VOLUME, 0);
 }
 
+/// An ext4 file system with a read-only-compatible feature Linux does
+/// not know (set with debugfs, which keeps the superblock's checksum):
+/// Linux will not write it, so the volume mounts read-only, says so, reads
+/// its files, refuses writes, and leaves the image as it was.
+#[test]
+fn a_file_system_linux_cannot_write_mounts_read_only() {
+    let unknown_feature = |image: &std::path::Path| {
+        let bytes = std::fs::read(image).unwrap();
+        let ro_compat = u32_at(&bytes, 1024 + 0x64) | 0x4000_0000;
+        let request = format!("ssv feature_ro_compat {ro_compat:#x}");
+        let image = image.display().to_string();
+        run("debugfs", &["-w", "-R", &request, &image]);
+    };
+    let mut t = TestVolume::prepared(
+        "ro-features",
+        &[],
+        tree,
+        unknown_feature,
+        VolumeOptions::default(),
+    );
+    let before = std::fs::read(&t.image).unwrap();
+    assert!(t.vol().read_only_for_features());
+    assert!(t.vol().is_read_only());
+    let mut c = t
+        .create("\\Name", FILE_OPEN, 0, GENERIC_READ, 7)
+        .unwrap()
+        .ccb;
+    let mut buf = [0u8; 16];
+    let read = fsd::read::read(t.vol(), &mut c, Some(0), &mut buf);
+    assert_eq!(&buf[..read.information as usize], b"upper");
+    t.close(c);
+    assert_eq!(
+        t.create("\\new", FILE_CREATE, 0, GENERIC_WRITE, 7).err(),
+        Some(NtStatus::MEDIA_WRITE_PROTECTED)
+    );
+    t.vol.take().unwrap().dismount().unwrap();
+    t.disk.take().unwrap().remove().unwrap();
+    assert!(
+        std::fs::read(&t.image).unwrap() == before,
+        "the image changed"
+    );
+}
+
 #[test]
 fn hidden_dot_files_and_case_collisions() {
     let options = VolumeOptions {

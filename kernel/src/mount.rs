@@ -34,6 +34,24 @@ pub fn identify(head: &[u8]) -> Option<(&'static str, [u8; 16])> {
     }
 }
 
+/// Whether the file system whose first [`IDENTIFY_BYTES`] are `head` was
+/// left with a journal to replay (not cleanly unmounted), as its
+/// superblock records it: ext3/4's needs_recovery, a btrfs tree log. (XFS
+/// keeps no such mark: only its log tells.)
+pub fn needs_replay(head: &[u8]) -> bool {
+    let word = |offset: usize| -> u64 {
+        head.get(offset..offset + 8)
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap()))
+    };
+    match identify(head) {
+        // s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER.
+        Some(("ext4", _)) => word(1024 + 0x60) & 0x4 != 0,
+        // The superblock's log_root.
+        Some(("btrfs", _)) => word(0x10000 + 0x60) != 0,
+        _ => false,
+    }
+}
+
 /// Where and how to mount.
 #[derive(Clone, Debug, Default)]
 pub struct MountOptions {

@@ -246,10 +246,12 @@ pub struct Statistics {
     /// 1 in the full mode (cache manager, sections, oplocks), 0 in the
     /// non-cached one (the service key's `NonCached`).
     pub cached: u64,
+    /// Events logged (journal replays, read-only mounts, lost writes).
+    pub events: u64,
 }
 
 impl Statistics {
-    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 12);
+    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 13);
 
     pub fn encode(&self, out: &mut [u8]) {
         let tail = [
@@ -265,6 +267,7 @@ impl Statistics {
             self.images,
             self.volumes,
             self.cached,
+            self.events,
         ];
         let words = self.requests.iter().chain(tail.iter());
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
@@ -294,6 +297,7 @@ impl Statistics {
             images: w(m + 9),
             volumes: w(m + 10),
             cached: w(m + 11),
+            events: w(m + 12),
         })
     }
 }

@@ -258,6 +258,7 @@ fn statistics(irp: Irp, out_len: usize) -> Completion {
         images: image_disk::count() as u64,
         volumes: volume::count() as u64,
         cached: driver().settings.cached as u64,
+        events: crate::event_log::count(),
     };
     if out_len < Statistics::SIZE {
         return NtStatus::BUFFER_TOO_SMALL.into();

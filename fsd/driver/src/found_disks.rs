@@ -251,6 +251,8 @@ pub fn departed(path: &[u16], surprise: bool) -> Result<(), NtStatus> {
     while let Some(n) = volume::on_device(device) {
         if volume::dismount(n).is_err() {
             volume::mark_writes_lost(n);
+            let name = alloc::format!("{}{n}", lklfsd_control::VOLUME_DEVICE_PREFIX);
+            crate::event_log::report(crate::event_log::WRITES_LOST, &name);
         }
     }
     drive_letters::release(disk);

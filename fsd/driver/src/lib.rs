@@ -32,6 +32,7 @@ mod dirctrl;
 mod dispatch;
 mod drive_letters;
 mod ea;
+mod event_log;
 mod file;
 mod file_control;
 mod fileinfo;

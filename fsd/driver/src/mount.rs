@@ -2,7 +2,9 @@
 //! reads the start of the device, recognises ext2/3/4, btrfs and xfs
 //! quickly and without Linux (anything else: STATUS_UNRECOGNIZED_VOLUME),
 //! boots Linux if it is not running, adds the device as a Linux disk,
-//! mounts it through the fsd core and makes the volume device.
+//! mounts it through the fsd core and makes the volume device; a journal
+//! Linux replayed, or a read-only mount of a file system Linux cannot
+//! write, goes to the event log.
 use alloc::sync::Arc;
 use alloc::vec;
 use core::ptr::null_mut;
@@ -14,7 +16,7 @@ use lkl_ntk::nt;
 
 use crate::lower_disk::LowerDisk;
 use crate::send::{attach_mdl, send};
-use crate::{linux, volume, Driver};
+use crate::{event_log, linux, volume, Driver};
 
 /// Which file system a device's first bytes hold: its UUID, as the
 /// superblock records it (what VERIFY_VOLUME compares).
@@ -22,11 +24,12 @@ pub fn identify(head: &[u8]) -> Option<[u8; 16]> {
     lkl::mount::identify(head).map(|(_, uuid)| uuid)
 }
 
-/// The identity of the file system at the start of `device`.
-fn identity_of(device: *mut nt::DEVICE_OBJECT) -> Option<[u8; 16]> {
+/// The identity of the file system at the start of `device`, and whether
+/// its superblock says it has a journal to replay.
+fn identity_of(device: *mut nt::DEVICE_OBJECT) -> Option<([u8; 16], bool)> {
     let mut head = vec![0u8; HEAD];
     read_device(device, 0, &mut head).ok()?;
-    identify(&head)
+    identify(&head).map(|uuid| (uuid, lkl::mount::needs_replay(&head)))
 }
 
 /// Bytes read to recognise a file system.
@@ -88,9 +91,12 @@ pub fn mount(
     read_only: bool,
     link: bool,
 ) -> Result<u32, NtStatus> {
-    let identity = match partition {
-        0 => Some(identity_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?),
-        _ => None,
+    let (identity, replay) = match partition {
+        0 => {
+            let (uuid, replay) = identity_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
+            (Some(uuid), replay)
+        }
+        _ => (None, false),
     };
     if volume::on_device(target).is_some() {
         return Err(NtStatus::DEVICE_BUSY);
@@ -100,7 +106,16 @@ pub fn mount(
     let disk = lkl::add_disk(Arc::new(LowerDisk::new(target, size, read_only)))
         .map_err(|e| fsd::status::from_errno(e, fsd::status::Missing::Name))?;
     let core = Volume::mount(&disk, &volume::options(partition, read_only))?;
-    volume::add(driver.object, core, disk, target, vpb, identity, link)
+    let read_only_for_features = core.read_only_for_features();
+    let number = volume::add(driver.object, core, disk, target, vpb, identity, link)?;
+    let name = alloc::format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
+    if replay {
+        event_log::report(event_log::JOURNAL_REPLAYED, &name);
+    }
+    if read_only_for_features {
+        event_log::report(event_log::MOUNTED_READ_ONLY, &name);
+    }
+    Ok(number)
 }
 
 /// IRP_MN_VERIFY_VOLUME (the device said its media may have changed): the
@@ -110,7 +125,7 @@ pub fn verify(vol: &crate::volume::MountedVolume) -> Completion {
     let same = !vol.is_dismounted()
         && vol
             .identity
-            .is_none_or(|id| identity_of(vol.target) == Some(id));
+            .is_none_or(|id| identity_of(vol.target).map(|(uuid, _)| uuid) == Some(id));
     if !same {
         return NtStatus::WRONG_VOLUME.into();
     }

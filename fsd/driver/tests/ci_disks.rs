@@ -158,3 +158,46 @@ fn windows_writes(dir: &Path, image: &str, note: &str, with_tree: bool) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The event log's message numbers in the driver (`src/event_log.rs`) are
+/// the ones windmc gives `messages/events.mc`, which is built into the .sys.
+#[test]
+fn event_numbers_match_the_message_table() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::env::temp_dir().join(format!("lkl-events-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let status = Command::new("x86_64-w64-mingw32-windmc")
+        .arg("-h")
+        .arg(&out)
+        .arg("-r")
+        .arg(&out)
+        .arg(crate_dir.join("messages/events.mc"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let header = std::fs::read_to_string(out.join("events.h")).unwrap();
+    let source = std::fs::read_to_string(crate_dir.join("src/event_log.rs")).unwrap();
+    let mut seen = 0;
+    for (symbol, ours) in [
+        ("LKLFSD_JOURNAL_REPLAYED", "JOURNAL_REPLAYED"),
+        ("LKLFSD_MOUNTED_READ_ONLY", "MOUNTED_READ_ONLY"),
+        ("LKLFSD_WRITES_LOST", "WRITES_LOST"),
+    ] {
+        let mc = header
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("#define {symbol} (NTSTATUS) 0x")))
+            .map(|hex| u32::from_str_radix(hex.trim(), 16).unwrap())
+            .unwrap_or_else(|| panic!("{symbol} in {header}"));
+        let rust = source
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("pub const {ours}: u32 = 0x")))
+            .map(|hex| {
+                u32::from_str_radix(&hex.trim_end_matches(';').replace('_', ""), 16).unwrap()
+            })
+            .unwrap_or_else(|| panic!("{ours} in event_log.rs"));
+        assert_eq!(mc, rust, "{symbol}");
+        seen += 1;
+    }
+    assert_eq!(seen, 3);
+    let _ = std::fs::remove_dir_all(&out);
+}

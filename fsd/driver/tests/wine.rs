@@ -597,7 +597,8 @@ fn needs_recovery(image: &Path) -> bool {
 /// down) leaves every volume cleanly unmounted: Wine ended at once after
 /// it (no unload, no detach) leaves an ext4 image whose journal needs no
 /// replay, holding what was written. Without it, the same power cut
-/// leaves the journal to replay (which shows the test can tell).
+/// leaves the journal to replay (which shows the test can tell), which
+/// the next mount does and reports.
 #[test]
 fn shutdown_unmounts_every_volume_cleanly() {
     let driver = build_driver();
@@ -634,8 +635,18 @@ fn shutdown_unmounts_every_volume_cleanly() {
             !send_shutdown,
             "shutdown sent: {send_shutdown}"
         );
+        if !send_shutdown {
+            // Mounted again, Linux replays the journal, and the event
+            // log is told (counted under Wine, which keeps no log).
+            let d = Installed::new(&driver);
+            assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+            d.ctl_ok(&["mount", "0"]);
+            assert_eq!(d.stat("events"), 1, "a journal replay reported");
+            d.ctl_ok(&["detach", "0"]);
+            d.stop();
+        }
+        e2fsck_clean(&image);
         if send_shutdown {
-            e2fsck_clean(&image);
             assert_eq!(debugfs_cat(&image, "/shutdown.txt"), data);
         }
     }
@@ -713,8 +724,10 @@ fn found_disks_arrive_and_depart() {
         relay_line(4, volume, 0, [0; 4], "", &big),
     ]);
     assert!(replies.iter().all(|r| r.starts_with("0 ")), "{replies:?}");
+    assert_eq!(d.stat("events"), 0);
     d.ctl_ok(&["depart", "--surprise", "\\??\\X:"]);
     assert_eq!(d.ctl_ok(&["list"]), "");
+    assert_eq!(d.stat("events"), 1, "lost writes reported");
     let replies = d.relay(&[relay_line(4, volume, 0, [0; 4], "", b"more")]);
     assert!(
         replies[0].starts_with(&format!("{} ", 0xC000_0222_u32)),
