@@ -20,7 +20,7 @@
 # fsutil, inf2cat, signtool): see the README for what has been run where.
 param(
     [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
-        'Scenarios', 'Tools', 'Detach', 'Uninstall')]
+        'Scenarios', 'Tools', 'Replug', 'Detach', 'Uninstall')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
     [string]$Driver = 'out/driver-linux',
@@ -251,6 +251,25 @@ function Step-Tools {
     }
 }
 
+# A disk unplugged and plugged in again keeps its letter: the Mount
+# Manager's database has it for the file system's UUID. Also checks that
+# an eject with nothing open lets the disk go.
+function Step-Replug {
+    $state = Load-State
+    $vhdx = Join-Path $Disks 'mbr.vhdx'
+    $before = @(Linux-Volumes | ForEach-Object { "$($_.DriveLetter)" })
+    Dismount-DiskImage -ImagePath $vhdx | Out-Null
+    $deadline = (Get-Date).AddSeconds($Wait)
+    while (@(Linux-Volumes).Count -ge $before.Count -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
+    $gone = @($before | Where-Object { $_ -notin @(Linux-Volumes | ForEach-Object { "$($_.DriveLetter)" }) })
+    if ($gone.Count -ne 1) { throw "unplugging mbr.vhdx took letters away: $($gone -join ', ')" }
+    Mount-DiskImage -ImagePath $vhdx -Access ReadWrite | Out-Null
+    $deadline = (Get-Date).AddSeconds($Wait)
+    while (-not (Test-Path "$($gone[0]):\SHA256SUMS") -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
+    if (-not (Test-Path "$($gone[0]):\SHA256SUMS")) { throw "mbr.vhdx came back without its letter $($gone[0]):" }
+    Log "replugged mbr.vhdx: letter $($gone[0]): again"
+}
+
 function Step-Detach {
     $state = Load-State
     if (Test-Path W:\) { Run (Join-Path $Bin 'lklfs.exe') @('detach', 'W:') | Out-Null }
@@ -282,11 +301,12 @@ switch ($Step) {
     'Attach' { Step-Attach }
     'Scenarios' { Step-Scenarios }
     'Tools' { Step-Tools }
+    'Replug' { Step-Replug }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
         Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
-        try { Step-Scenarios; Step-Tools } finally { Step-Detach; Step-Uninstall }
+        try { Step-Scenarios; Step-Tools; Step-Replug } finally { Step-Detach; Step-Uninstall }
     }
 }
 Log "step $Step done"
