@@ -149,9 +149,13 @@ function Step-Verifier {
     Run verifier @('/query') -MaxOk 255 -LogName 'verifier-start.txt' | Out-Null
 }
 
-# The Linux file systems' letters: volumes whose file system is one of ours.
+# The Linux file systems' letters: drives whose file system (as
+# GetVolumeInformation names it, from our FileFsAttributeInformation) is
+# one of ours. Each has .DriveLetter.
 function Linux-Volumes {
-    Get-Volume | Where-Object { $_.DriveLetter -and $_.FileSystemType -in @('ext2', 'ext3', 'ext4', 'btrfs', 'xfs') }
+    [System.IO.DriveInfo]::GetDrives() |
+        Where-Object { $_.IsReady -and $_.DriveFormat -in @('ext2', 'ext3', 'ext4', 'btrfs', 'xfs') } |
+        ForEach-Object { [pscustomobject]@{ DriveLetter = $_.Name.Substring(0, 1); FileSystem = $_.DriveFormat } }
 }
 
 function Step-Attach {
@@ -166,6 +170,7 @@ function Step-Attach {
     while (@(Linux-Volumes).Count -lt $want -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
     $found = @(Linux-Volumes)
     Get-Volume | Format-Table -AutoSize | Out-String | Set-Content (Join-Path $Logs 'volumes.txt')
+    $found | Format-Table -AutoSize | Out-String | Add-Content (Join-Path $Logs 'volumes.txt')
     if ($found.Count -lt $want) { throw "$($found.Count) of $want Linux volumes got a letter in $Wait s" }
     # An image file with a letter of lklfs' choosing, and the NTFS reference.
     $image = Join-Path $Out 'image-copy.img'

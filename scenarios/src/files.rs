@@ -51,6 +51,19 @@ pub fn make_dir<D: Drive>(d: &D, name: &str) {
     d.close(h);
 }
 
+/// Opens directory `name` for listing, shared with everyone.
+pub fn open_dir<D: Drive>(d: &D, name: &str) -> D::Handle {
+    d.create(
+        name,
+        FILE_OPEN,
+        FILE_DIRECTORY_FILE,
+        FILE_LIST_DIRECTORY,
+        SHARE_ALL,
+    )
+    .unwrap_or_else(|e| panic!("opening directory {name}: {e:?}"))
+    .0
+}
+
 /// The whole contents of `name` (up to 1 MiB).
 pub fn contents<D: Drive>(d: &D, name: &str) -> Vec<u8> {
     let (mut h, _) = d

@@ -10,7 +10,7 @@ use fsd::fsctl::{FSCTL_GET_REPARSE_POINT, FSCTL_SET_REPARSE_POINT};
 use fsd::{attributes, volinfo, NtStatus};
 
 use crate::bytes::{name_at, ok, rename_info, symlink_reparse, u32_at};
-use crate::files::{assert_contents, exists, make_dir, make_file, open, SHARE_ALL};
+use crate::files::{assert_contents, exists, make_dir, make_file, open, open_dir, SHARE_ALL};
 use crate::runner::needs;
 use crate::{Dir, Drive, Outcome};
 
@@ -123,15 +123,7 @@ pub fn renames<D: Drive>(d: &D, t: &Dir) -> Outcome {
     );
     assert_eq!(rename(d, &mut f, &t.path("Y"), false), NtStatus::SUCCESS);
     d.close(f);
-    let (mut list, _) = d
-        .create(
-            &format!("\\{}", t.name),
-            FILE_OPEN,
-            FILE_DIRECTORY_FILE,
-            FILE_LIST_DIRECTORY,
-            SHARE_ALL,
-        )
-        .unwrap();
+    let mut list = open_dir(d, &format!("\\{}", t.name));
     let mut buf = vec![0u8; 4096];
     let class = fsd::dirctrl::FILE_ID_BOTH_DIRECTORY_INFORMATION;
     ok(d.query_directory(&mut list, class, Some("y"), true, &mut buf));

@@ -10,7 +10,7 @@ use fsd::create::*;
 use fsd::NtStatus;
 
 use crate::bytes::{name_at, ok, u32_at};
-use crate::files::{contents, make_file, open, size, SHARE_ALL};
+use crate::files::{contents, make_file, open, open_dir, size, SHARE_ALL};
 use crate::nt_drive::{completion, io, Event, Handle, IoStatus, NtClose, NtDrive, NtFsControlFile};
 use crate::runner::{run_list, Scenario};
 use crate::sizes::FILE_NO_INTERMEDIATE_BUFFERING;
@@ -199,15 +199,7 @@ fn memory_mapped(d: &NtDrive, t: &Dir) -> Outcome {
 /// Watches a directory for names, as Explorer does: each change arrives
 /// as FILE_NOTIFY_INFORMATION with the action and the name.
 fn change_notification(d: &NtDrive, t: &Dir) -> Outcome {
-    let (dir, _) = d
-        .create(
-            &format!("\\{}", t.name),
-            FILE_OPEN,
-            FILE_DIRECTORY_FILE,
-            FILE_LIST_DIRECTORY,
-            SHARE_ALL,
-        )
-        .unwrap();
+    let dir = open_dir(d, &format!("\\{}", t.name));
     // Changes after the first wait in the directory's notify buffer for
     // the next request, which then completes at once.
     let watch = |change: &mut dyn FnMut(), want: usize| {

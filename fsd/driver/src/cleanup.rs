@@ -26,14 +26,7 @@ pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
 }
 
 /// Whether the file goes with this cleanup (its cache is then dropped
-/// rather than written back).
+/// rather than written back): DeletePending.
 fn delete_pending(vol: &MountedVolume, ccb: &fsd::Ccb) -> bool {
-    let mut standard = [0u8; 24];
-    let c = fsd::fileinfo::query(
-        &vol.core,
-        ccb,
-        fsd::fileinfo::FILE_STANDARD_INFORMATION,
-        &mut standard,
-    );
-    !c.status.is_error() && standard[20] != 0
+    file::standard_information(vol, ccb).is_some_and(|s| s[20] != 0)
 }

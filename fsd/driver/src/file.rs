@@ -36,8 +36,8 @@ pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>)
     }
 }
 
-/// A file's allocation and end of file, as the core reports them.
-pub fn sizes(vol: &MountedVolume, ccb: &Ccb) -> (u64, u64) {
+/// FILE_STANDARD_INFORMATION of an open, as the core reports it.
+pub fn standard_information(vol: &MountedVolume, ccb: &Ccb) -> Option<[u8; 24]> {
     let mut standard = [0u8; 24];
     let c = fsd::fileinfo::query(
         &vol.core,
@@ -45,11 +45,15 @@ pub fn sizes(vol: &MountedVolume, ccb: &Ccb) -> (u64, u64) {
         fsd::fileinfo::FILE_STANDARD_INFORMATION,
         &mut standard,
     );
-    if c.status.is_error() {
-        return (0, 0);
-    }
-    let field = |at: usize| u64::from_le_bytes(standard[at..at + 8].try_into().unwrap());
-    (field(0), field(8))
+    (!c.status.is_error()).then_some(standard)
+}
+
+/// A file's allocation and end of file, as the core reports them.
+pub fn sizes(vol: &MountedVolume, ccb: &Ccb) -> (u64, u64) {
+    standard_information(vol, ccb).map_or((0, 0), |s| {
+        let field = |at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+        (field(0), field(8))
+    })
 }
 
 /// The FCB of a file object of ours.

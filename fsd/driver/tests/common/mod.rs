@@ -153,41 +153,31 @@ impl Installed {
             assert_eq!(status, 0xC000_0022, "{args:?} outside test mode");
         }
         installed.stop();
-        let (ok, out) = installed.wine.run(
-            "reg",
-            &[
-                "add",
-                SERVICE_KEY,
-                "/v",
-                "TestMode",
-                "/t",
-                "REG_DWORD",
-                "/d",
-                "1",
-                "/f",
-            ],
-        );
-        assert!(ok, "reg add: {out}");
+        installed.set_dword("TestMode", 1);
         // Wine has no cache manager, sections or oplocks: the non-cached
         // mode (every FsRtl and Cc routine aborts winedevice).
-        let (ok, out) = installed.wine.run(
-            "reg",
-            &[
-                "add",
-                SERVICE_KEY,
-                "/v",
-                "NonCached",
-                "/t",
-                "REG_DWORD",
-                "/d",
-                "1",
-                "/f",
-            ],
-        );
-        assert!(ok, "reg add: {out}");
+        installed.set_dword("NonCached", 1);
         installed.start();
         assert_eq!(installed.stat("cached"), 0, "NonCached = 1");
         installed
+    }
+
+    /// Sets DWORD value `name` of the service key.
+    pub fn set_dword(&self, name: &str, value: u32) {
+        let value = value.to_string();
+        let args = [
+            "add",
+            SERVICE_KEY,
+            "/v",
+            name,
+            "/t",
+            "REG_DWORD",
+            "/d",
+            &value,
+            "/f",
+        ];
+        let (ok, out) = self.wine.run("reg", &args);
+        assert!(ok, "reg add {name}: {out}");
     }
 
     pub fn start(&self) {
