@@ -23,6 +23,16 @@ use crate::irp::{mdl_address, Irp};
 
 pub const SECTOR: u64 = 512;
 
+/// IOCTLs Windows sends volumes, which mingw's headers define by macros
+/// bindgen does not evaluate: CTL_CODE(type, function, METHOD_BUFFERED,
+/// FILE_ANY_ACCESS).
+const IOCTL_MOUNTDEV_QUERY_STABLE_GUID: u32 = (0x4D << 16) | (6 << 2);
+const IOCTL_DISK_GET_PARTITION_INFO_EX: u32 = (0x07 << 16) | (0x12 << 2);
+const IOCTL_DISK_GET_DRIVE_GEOMETRY_EX: u32 = (0x07 << 16) | (0x28 << 2);
+const IOCTL_STORAGE_GET_HOTPLUG_INFO: u32 = (0x2D << 16) | (0x305 << 2);
+/// How a unique ID made of a file system's UUID starts.
+const UUID_ID: &[u8] = b"lklfsd-uuid:";
+
 pub struct Image {
     pub number: u32,
     pub flags: u32,
@@ -143,7 +153,7 @@ fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
     let read = read_at(file, &mut head, 0).unwrap_or(0);
     head.truncate(read as usize);
     match lkl::mount::identify(&head) {
-        Some((_, uuid)) => [b"lklfsd-uuid:".as_slice(), &uuid].concat(),
+        Some((_, uuid)) => [UUID_ID, &uuid].concat(),
         None => [b"lklfsd-path:".as_slice(), path].concat(),
     }
 }
@@ -474,8 +484,34 @@ impl Image {
             nt::IOCTL_MOUNTDEV_QUERY_SUGGESTED_LINK_NAME => {
                 irp.complete_status(NtStatus(nt::STATUS_NOT_FOUND as u32))
             }
+            // The file system's UUID, which the Mount Manager makes the
+            // volume's GUID of (none for a disk without one).
+            IOCTL_MOUNTDEV_QUERY_STABLE_GUID => match self.unique_id.strip_prefix(UUID_ID) {
+                Some(uuid) => answer(uuid),
+                None => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
+            },
+            IOCTL_DISK_GET_PARTITION_INFO_EX => answer(&self.partition_information()),
+            IOCTL_DISK_GET_DRIVE_GEOMETRY_EX => {
+                let mut g = self.geometry().to_vec();
+                g.extend_from_slice(&self.size.to_le_bytes());
+                answer(&g)
+            }
+            // STORAGE_HOTPLUG_INFO: size; media removable, media hotplug,
+            // device hotplug (it can go: Explorer offers to eject it),
+            // write-cache override.
+            IOCTL_STORAGE_GET_HOTPLUG_INFO => answer(&[8, 0, 0, 0, 0, 0, 1, 0]),
             _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
         }
+    }
+
+    /// PARTITION_INFORMATION_EX: the whole disk as one MBR partition of
+    /// type 0x83 (Linux), recognised, as Windows describes a volume.
+    fn partition_information(&self) -> [u8; 144] {
+        let mut p = [0u8; 144];
+        p[16..24].copy_from_slice(&self.size.to_le_bytes());
+        p[32] = 0x83;
+        p[34] = 1;
+        p
     }
 
     /// DISK_GEOMETRY: cylinders (i64), media type (FixedMedia), tracks per

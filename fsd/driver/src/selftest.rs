@@ -262,6 +262,16 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         &o,
         &lklfsd_control::hex(id.get(2..).unwrap_or_default()),
     );
+    // The disk IOCTLs Windows sends a volume.
+    for (step, code, room) in [
+        ("stable_guid", 0x004D_0018, 16),
+        ("partition_info", 0x0007_0048, 144),
+        ("geometry_ex", 0x0007_00A0, 32),
+        ("hotplug_info", 0x002D_0C14, 8),
+    ] {
+        let (o, answer) = mountdev(device, code, room);
+        report.step(step, &o, &lklfsd_control::hex(&answer));
+    }
     let (vpb, o) = mount_volume(device);
     report.step("mount", &o, "");
     let vdo = vpb.DeviceObject;

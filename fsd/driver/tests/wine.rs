@@ -78,6 +78,10 @@ fn driver_serves_an_ext4_image_under_wine() {
         "mountdev_name_short",
         "mountdev_name",
         "mountdev_unique_id",
+        "stable_guid",
+        "partition_info",
+        "geometry_ex",
+        "hotplug_info",
         "mount",
         "verify_volume",
         "guarded_copy_fault",
@@ -153,6 +157,21 @@ fn driver_serves_an_ext4_image_under_wine() {
     let uuid = lklfsd_control::unhex(&uuid.trim().replace('-', "")).unwrap();
     let want = [b"lklfsd-uuid:".as_slice(), &uuid].concat();
     assert_eq!(detail("mountdev_unique_id").3, lklfsd_control::hex(&want));
+    assert_eq!(detail("stable_guid").3, lklfsd_control::hex(&uuid));
+    let size = (64u64 << 20).to_le_bytes();
+    let partition = lklfsd_control::unhex(&detail("partition_info").3).unwrap();
+    assert_eq!(partition.len(), 144);
+    assert_eq!(&partition[0..4], &[0, 0, 0, 0], "PARTITION_STYLE_MBR");
+    assert_eq!(&partition[16..24], &size, "PartitionLength");
+    assert_eq!(partition[32], 0x83, "PartitionType");
+    let geometry = lklfsd_control::unhex(&detail("geometry_ex").3).unwrap();
+    assert_eq!(&geometry[20..24], &512u32.to_le_bytes(), "BytesPerSector");
+    assert_eq!(&geometry[24..32], &size, "DiskSize");
+    assert_eq!(
+        detail("hotplug_info").3,
+        "0800000000000100",
+        "DeviceHotplug"
+    );
     let hello = fs::read_to_string(scratch.0.join("tree/hello.txt")).unwrap();
     assert_eq!(
         detail("query_information:\\hello.txt").3,
