@@ -19,10 +19,10 @@ static CCBS: Lookaside<Ccb> = Lookaside::new();
 pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>) {
     let volume = vol as *const MountedVolume as usize;
     let fcb = match &ccb {
-        None => file_control::attach(volume, file_control::VOLUME_ID, false, (0, 0)),
+        None => file_control::attach(volume, file_control::VOLUME_ID, false, || (0, 0)),
         Some(c) => {
             let cached = crate::driver().settings.cached && !c.is_directory();
-            file_control::attach(volume, c.file_id(), cached, sizes(vol, c))
+            file_control::attach(volume, c.file_id(), cached, || sizes(vol, c))
         }
     };
     // SAFETY: the file object of the CREATE being served; the FCB lives

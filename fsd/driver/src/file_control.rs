@@ -3,12 +3,14 @@
 //! memory managers read (the file's sizes, its main and paging I/O
 //! resources), with its SECTION_OBJECT_POINTERS and, in the full mode, its
 //! oplock. One per file of a volume (and one for opens of the volume
-//! itself), made with the file's first file object and freed with the
-//! last one's close; a section that maps the file keeps a file object,
-//! and so the FCB, until the section goes. The file's data and names stay
+//! itself), made with the file's first file object; after the last one's
+//! close it stays idle for the file's next open (up to 64, the oldest
+//! freed first, as the core keeps its own), since making one costs more
+//! than the open it serves. A section that maps the file keeps a file
+//! object, and so the FCB, until the section goes. The file's data and names stay
 //! the core's (its own FCB, behind the open's CCB in FsContext2).
 use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use core::ptr::null_mut;
 
 use lkl_ntk::{nt, zeroed};
@@ -41,14 +43,43 @@ pub struct FileControl {
 // registry below is behind a lock.
 unsafe impl Send for FileControl {}
 
-static FCBS: Mutex<BTreeMap<(usize, u64), Box<FileControl>>> = Mutex::new(BTreeMap::new());
+/// The FCBs, and the idle ones (no file object) oldest first.
+struct Registry {
+    fcbs: BTreeMap<(usize, u64), Box<FileControl>>,
+    idle: VecDeque<(usize, u64)>,
+}
+
+static FCBS: Mutex<Registry> = Mutex::new(Registry {
+    fcbs: BTreeMap::new(),
+    idle: VecDeque::new(),
+});
+
+/// Idle FCBs kept.
+const IDLE: usize = 64;
 
 /// The FCB of file `id` on `volume` (a MountedVolume's address), made if
-/// it has none (with `sizes`: allocation, end of file), with one more file
-/// object pointing at it.
-pub fn attach(volume: usize, id: u64, cached: bool, sizes: (u64, u64)) -> *mut FileControl {
-    let mut fcbs = FCBS.lock();
-    if let Some(f) = fcbs.get_mut(&(volume, id)) {
+/// it has none, with one more file object pointing at it. A cached FCB
+/// made or taken from idle gets its sizes (allocation, end of file) from
+/// `sizes`; the others' header sizes serve no one and are left alone (a
+/// query of the file costs a system call).
+pub fn attach(
+    volume: usize,
+    id: u64,
+    cached: bool,
+    sizes: impl FnOnce() -> (u64, u64),
+) -> *mut FileControl {
+    let key = (volume, id);
+    let mut registry = FCBS.lock();
+    let Registry { fcbs, idle } = &mut *registry;
+    if let Some(f) = fcbs.get_mut(&key).filter(|f| f.cached == cached) {
+        if f.references == 0 {
+            // Idle: the file may have changed since, by another name.
+            idle.retain(|k| *k != key);
+            if cached {
+                let (allocation, size) = sizes();
+                f.set_sizes(allocation, size);
+            }
+        }
         f.references += 1;
         return &mut **f;
     }
@@ -60,21 +91,31 @@ pub fn attach(volume: usize, id: u64, cached: bool, sizes: (u64, u64)) -> *mut F
         header_mutex: zeroed(),
         oplock: null_mut(),
         cached,
-        key: (volume, id),
+        key,
         references: 1,
     });
+    let sizes = if cached { sizes() } else { (0, 0) };
     // SAFETY: the FCB is boxed (its address stays) and not yet shared.
     unsafe { f.init(sizes) };
     let p: *mut FileControl = &mut *f;
-    fcbs.insert((volume, id), f);
+    let replaced = fcbs.insert(key, f);
+    idle.retain(|k| *k != key);
+    drop(registry);
+    // An idle FCB of the same file in the other mode (none in practice:
+    // the mode is the driver's): freed.
+    if let Some(mut old) = replaced {
+        // SAFETY: idle, so unused.
+        unsafe { old.teardown() };
+    }
     p
 }
 
-/// One file object less points at `fcb` (its CLOSE); the FCB goes with
-/// the last.
+/// One file object less points at `fcb` (its CLOSE); with the last the
+/// FCB goes idle, and the oldest idle one beyond [`IDLE`] is freed.
 pub fn release(fcb: *mut FileControl) {
-    let gone = {
-        let mut fcbs = FCBS.lock();
+    let evicted = {
+        let mut registry = FCBS.lock();
+        let Registry { fcbs, idle } = &mut *registry;
         // SAFETY: an FCB of the registry (attach gave it), alive while a
         // file object points at it.
         let key = unsafe { (*fcb).key };
@@ -83,19 +124,31 @@ pub fn release(fcb: *mut FileControl) {
                 f.references -= 1;
                 None
             }
-            Some(_) => fcbs.remove(&key),
+            Some(f) => {
+                f.references = 0;
+                idle.push_back(key);
+                if idle.len() > IDLE {
+                    idle.pop_front().and_then(|old| fcbs.remove(&old))
+                } else {
+                    None
+                }
+            }
             None => None,
         }
     };
-    if let Some(mut f) = gone {
-        // SAFETY: the last reference: nothing else uses the FCB.
+    if let Some(mut f) = evicted {
+        // SAFETY: idle, so nothing uses the FCB.
         unsafe { f.teardown() };
     }
 }
 
 /// Frees what unload finds left (file objects the system never closed).
 pub fn release_all() {
-    let all = core::mem::take(&mut *FCBS.lock());
+    let all = {
+        let mut registry = FCBS.lock();
+        registry.idle = VecDeque::new();
+        core::mem::take(&mut registry.fcbs)
+    };
     for (_, mut f) in all {
         // SAFETY: unload: no request runs any more.
         unsafe { f.teardown() };
