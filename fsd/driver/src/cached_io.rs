@@ -25,7 +25,6 @@ use crate::volume::MountedVolume;
 /// IRP flags (wdm.h).
 const IRP_NOCACHE: u32 = 0x1;
 const IRP_PAGING_IO: u32 = 0x2;
-const FO_SYNCHRONOUS_IO: u32 = 0x2;
 
 /// How an IRP_MJ_READ or WRITE on a file travels.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -107,9 +106,7 @@ fn ensure_cache_map(file: *mut nt::FILE_OBJECT, fcb: &mut FileControl) -> Result
 /// The byte offset of a request, resolving "the current position".
 fn offset_of(file: *mut nt::FILE_OBJECT, ccb: &Ccb, offset: i64) -> u64 {
     if offset == crate::read::USE_FILE_POINTER {
-        // SAFETY: our file object.
-        let synchronous = unsafe { (*file).Flags } & FO_SYNCHRONOUS_IO != 0;
-        if synchronous {
+        if crate::file::is_synchronous(file) {
             // SAFETY: likewise.
             return unsafe { (*file).CurrentByteOffset.QuadPart } as u64;
         }
@@ -121,12 +118,7 @@ fn offset_of(file: *mut nt::FILE_OBJECT, ccb: &Ccb, offset: i64) -> u64 {
 /// After a request moved `n` bytes from `offset`: the position of a
 /// synchronous file object and of the open.
 fn advance(vol: &MountedVolume, file: *mut nt::FILE_OBJECT, ccb: &mut Ccb, end: u64) {
-    // SAFETY: our file object.
-    unsafe {
-        if (*file).Flags & FO_SYNCHRONOUS_IO != 0 {
-            (*file).CurrentByteOffset.QuadPart = end as i64;
-        }
-    }
+    crate::file::moved_to(file, end);
     let _ = fsd::fileinfo::set(&vol.core, ccb, &SetRequest::Position(end), None);
 }
 

@@ -95,6 +95,27 @@ pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
     }
 }
 
+/// FO_SYNCHRONOUS_IO (wdm.h): the I/O manager keeps the position.
+const FO_SYNCHRONOUS_IO: u32 = 0x2;
+
+/// A read or write on `file` ended at byte `end`: a synchronous file
+/// object's position moves there, as the file system must move it (the
+/// I/O manager hands the next request that position).
+pub fn moved_to(file: *mut nt::FILE_OBJECT, end: u64) {
+    // SAFETY: a file object this driver opened, by the request's thread.
+    unsafe {
+        if (*file).Flags & FO_SYNCHRONOUS_IO != 0 {
+            (*file).CurrentByteOffset.QuadPart = end as i64;
+        }
+    }
+}
+
+/// Whether `file` is a synchronous file object.
+pub fn is_synchronous(file: *mut nt::FILE_OBJECT) -> bool {
+    // SAFETY: as above.
+    unsafe { (*file).Flags & FO_SYNCHRONOUS_IO != 0 }
+}
+
 /// A file object's name as UTF-16.
 pub fn name<'a>(file: *mut nt::FILE_OBJECT) -> &'a [u16] {
     // SAFETY: the name the I/O manager (or the sender) set; Length bytes.

@@ -36,7 +36,11 @@ pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
                 }
             }
             let at = (offset != USE_FILE_POINTER).then_some(offset as u64);
-            fsd::read::read(&vol.core, ccb, at, buf)
+            let c = fsd::read::read(&vol.core, ccb, at, buf);
+            if !c.status.is_error() {
+                file::moved_to(irp.file_object(), ccb.position());
+            }
+            c
         }
     }
 }

@@ -57,6 +57,18 @@ impl File {
     pub(crate) fn ptr(&mut self) -> *mut nt::FILE_OBJECT {
         &mut *self.object
     }
+
+    /// Makes it a synchronous file object (FO_SYNCHRONOUS_IO): its
+    /// position is the file system's to move.
+    fn synchronous(&mut self) {
+        self.object.Flags |= 0x2;
+    }
+
+    /// Its position (CurrentByteOffset).
+    fn position(&self) -> i64 {
+        // SAFETY: the integer view of the LARGE_INTEGER.
+        unsafe { self.object.CurrentByteOffset.QuadPart }
+    }
 }
 
 struct Report(String);
@@ -380,6 +392,7 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     report.step("query_information:\\hello.txt", &o, &format!("size={size}"));
     let mut data = vec![0u8; 4096];
     let data_ptr = data.as_mut_ptr();
+    hello.synchronous();
     let o = send(vdo, nt::IRP_MJ_READ, 0, hello.ptr(), |s, irp| {
         irp.UserBuffer = data_ptr.cast();
         s.Parameters.Read.Length = 4096;
@@ -388,6 +401,7 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     let text =
         String::from_utf8_lossy(&data[..(o.information as usize).min(4096)]).replace('\n', "\\n");
     report.step("read:\\hello.txt", &o, &text);
+    report.step("position:\\hello.txt", &o, &format!("{}", hello.position()));
 
     // Extended attributes: set one, read it back.
     let mut ea = full_ea(b"SELFTEST", b"through IRP_MJ_SET_EA");

@@ -49,6 +49,9 @@ pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
         _ => return fsd::NtStatus::INVALID_PARAMETER.into(),
     };
     let c = fsd::write::write(&vol.core, ccb, at, data);
+    if !c.status.is_error() {
+        file::moved_to(irp.file_object(), ccb.position());
+    }
     if fcb.cached && !c.status.is_error() {
         // A direct write may have grown the file: the header follows.
         if let Err(e) = cached_io::set_sizes(vol, irp.file_object(), ccb, fcb) {

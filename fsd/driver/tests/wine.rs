@@ -91,6 +91,7 @@ fn driver_serves_an_ext4_image_under_wine() {
         "create:\\hello.txt",
         "query_information:\\hello.txt",
         "read:\\hello.txt",
+        "position:\\hello.txt",
         "set_ea:\\hello.txt",
         "query_ea:\\hello.txt",
         "query_security:\\hello.txt",
@@ -179,6 +180,11 @@ fn driver_serves_an_ext4_image_under_wine() {
     );
     assert_eq!(detail("read:\\hello.txt").2, hello.len() as u64);
     assert_eq!(detail("read:\\hello.txt").3, hello.replace('\n', "\\n"));
+    assert_eq!(
+        detail("position:\\hello.txt").3,
+        hello.len().to_string(),
+        "a synchronous file object's position after the read"
+    );
     assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
     assert_eq!(detail("write:\\from-driver.txt").2, 29);
     assert_eq!(
