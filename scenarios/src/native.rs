@@ -108,8 +108,9 @@ impl View {
         // SAFETY: the section just made.
         let base = unsafe { MapViewOfFile(map, access, 0, 0, len) };
         if base.is_null() {
-            // SAFETY: no arguments; then our section handle, closed once.
+            // SAFETY: no arguments.
             let e = unsafe { GetLastError() };
+            // SAFETY: our section handle, closed once.
             unsafe { NtClose(map) };
             return Err(e);
         }
