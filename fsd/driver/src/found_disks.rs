@@ -221,8 +221,13 @@ pub fn arrived(path: &[u16]) -> Result<u32, NtStatus> {
     let read = image_disk::read_at(file, &mut head, 0);
     image_disk::close(file);
     head.truncate(read.unwrap_or(0) as usize);
-    if lkl::mount::identify(&head).is_none() {
+    let Some((_, uuid)) = lkl::mount::identify(&head) else {
         return Err(NtStatus::UNRECOGNIZED_VOLUME);
+    };
+    // The same file system by another path (a second interface of one
+    // partition): mounted once.
+    if let Some(disk) = image_disk::found_with_uuid(&uuid) {
+        return Ok(disk);
     }
     let bytes: Vec<u8> = path.iter().flat_map(|u| u.to_le_bytes()).collect();
     let disk = image_disk::attach(crate::driver().object, ATTACH_FOUND, &bytes)?;

@@ -357,6 +357,18 @@ pub fn by_source(source: &[u16]) -> Option<u32> {
     found.map(|i| i.number)
 }
 
+/// A found disk (ATTACH_FOUND) whose file system has UUID `uuid`, if any:
+/// one partition can reach us by two device paths (interfaces), and must
+/// not be mounted twice.
+pub fn found_with_uuid(uuid: &[u8; 16]) -> Option<u32> {
+    let id = [UUID_ID, uuid].concat();
+    let images = IMAGES.lock();
+    let found = images
+        .iter()
+        .find(|i| i.flags & ATTACH_FOUND != 0 && i.unique_id == id);
+    found.map(|i| i.number)
+}
+
 /// Marks disk `number`'s device gone (surprise removal): its transfers
 /// fail from now on, as the device's would.
 pub fn mark_gone(number: u32) {

@@ -701,6 +701,9 @@ fn found_disks_arrive_and_depart() {
     assert_eq!(status, 0xC000_014F, "a disk of zeroes is not ours");
     assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0");
     assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0", "arriving twice");
+    // The same file system by another device path: the same disk.
+    d.wine.map_device('w', &image);
+    assert_eq!(d.ctl_ok(&["arrive", "\\??\\W:"]), "0", "another path to it");
     assert_eq!(d.ctl_ok(&["list"]), format!("0 2 {} -1 -", 64 << 20));
     let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
     let bytes = fs::read(&image).unwrap();
