@@ -10,6 +10,7 @@ use crate::{cached_io, file, pending};
 
 pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
     pending::cleanup(irp.file_object());
+    crate::watches::forget(irp.file_object() as usize);
     match file::ccb(irp.file_object()) {
         Ok(ccb) => {
             if file::fcb(irp.file_object()).is_some_and(|f| f.cached) {

@@ -1,16 +1,19 @@
 //! IRP_MJ_DIRECTORY_CONTROL: directory queries, and change notification:
-//! a NOTIFY_CHANGE_DIRECTORY is pended (see `pending`) and completed with
-//! FILE_NOTIFY_INFORMATION records when a later request changes a name in
-//! the directory (or below it, with SL_WATCH_TREE).
+//! a NOTIFY_CHANGE_DIRECTORY completes at once with what its handle's
+//! watch collected since its last one (see `watches`), else is pended
+//! (see `pending`) and completed with FILE_NOTIFY_INFORMATION records
+//! when a later request changes a name in the directory (or below it,
+//! with SL_WATCH_TREE).
 use alloc::vec::Vec;
 
 use fsd::dirctrl::{self, QueryDirectory};
-use fsd::{Action, Change, Completion, NtStatus};
+use fsd::{Completion, NtStatus};
 use lkl_ntk::nt;
 
 use crate::irp::Irp;
-use crate::pending::{self, Pended, Wait};
+use crate::pending::{self, Wait};
 use crate::volume::MountedVolume;
+use crate::watches::{self, Batch};
 use crate::{buffers, file};
 
 /// None when the IRP was pended (a notification).
@@ -68,47 +71,45 @@ fn notify(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     if p.CompletionFilter == 0 || p.CompletionFilter & !0xFFF != 0 {
         return Some(NtStatus::INVALID_PARAMETER.into());
     }
-    let wait = Wait::Notify {
-        dir: ccb.kernel_path().to_vec(),
-        tree: stack.Flags as u32 & nt::SL_WATCH_TREE != 0,
-        filter: p.CompletionFilter,
-    };
-    if pending::pend(irp, vol, wait) {
+    let volume = vol as *const MountedVolume as usize;
+    let handle = irp.file_object() as usize;
+    let tree = stack.Flags as u32 & nt::SL_WATCH_TREE != 0;
+    let capacity = p.Length as usize;
+    watches::watch(
+        handle,
+        volume,
+        ccb.kernel_path(),
+        tree,
+        p.CompletionFilter,
+        capacity,
+    );
+    if let Some(batch) = watches::take(handle) {
+        return Some(answer(vol, irp, batch));
+    }
+    if pending::pend(irp, vol, Wait::Notify) {
         None
     } else {
         Some(pending::STATUS_CANCELLED.into())
     }
 }
 
-const FILE_NOTIFY_CHANGE_NAMES: u32 = 0x1 | 0x2;
-/// Attributes, size, last write, last access, creation, EA, security.
-const FILE_NOTIFY_CHANGE_CONTENT: u32 = 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100;
 const STATUS_NOTIFY_ENUM_DIR: NtStatus = NtStatus(0x0000_010C);
 
-/// The filter bits that let a change through.
-fn filter_of(action: Action) -> u32 {
-    match action {
-        Action::Modified => FILE_NOTIFY_CHANGE_CONTENT,
-        _ => FILE_NOTIFY_CHANGE_NAMES,
+/// A notification's answer: the records in its buffer, or
+/// STATUS_NOTIFY_ENUM_DIR when they do not fit.
+fn answer(vol: &MountedVolume, irp: Irp, batch: Batch) -> Completion {
+    let Batch::Records(records) = batch else {
+        return STATUS_NOTIFY_ENUM_DIR.into();
+    };
+    // SAFETY: the NotifyDirectory view of the IRP's stack.
+    let length = unsafe { irp.stack().Parameters.NotifyDirectory.Length } as usize;
+    match buffers::data(irp, vol.device, length) {
+        Ok(out) => match encode(&records, out) {
+            Some(n) => Completion::ok(n as u64),
+            None => STATUS_NOTIFY_ENUM_DIR.into(),
+        },
+        Err(e) => e.into(),
     }
-}
-
-/// The change's name relative to `dir`, if it is in it (or below, `tree`).
-fn relative_name(change: &Change, dir: &[u8], tree: bool) -> Option<Vec<u16>> {
-    if change.dir == dir {
-        return Some(change.name.clone());
-    }
-    let below = change.dir.strip_prefix(dir)?.strip_prefix(b"/")?;
-    if !tree {
-        return None;
-    }
-    let mut name: Vec<u16> = Vec::new();
-    for part in below.split(|&c| c == b'/') {
-        name.extend(part.iter().map(|&b| b as u16));
-        name.push(b'\\' as u16);
-    }
-    name.extend_from_slice(&change.name);
-    Some(name)
 }
 
 /// FILE_NOTIFY_INFORMATION records of `records` into `out` (4-aligned);
@@ -137,40 +138,23 @@ fn encode(records: &[(u32, Vec<u16>)], out: &mut [u8]) -> Option<usize> {
     Some(last.map_or(0, |l| l + 12 + 2 * records.last().map_or(0, |r| r.1.len())))
 }
 
-/// Completes the pended notifications of `vol` that the changes since the
-/// last call concern; changes no one waits for are dropped, as Windows
-/// reports only what happens while a notification is pending.
+/// The changes since the last call go to the watches of `vol`, and the
+/// pended notifications whose watch has something complete with it.
 pub fn deliver(vol: &MountedVolume) {
     let changes = vol.core.take_changes();
     if changes.is_empty() {
         return;
     }
-    let mut waiting: Vec<Pended> = pending::notifications_of(vol);
+    watches::record(vol as *const MountedVolume as usize, &changes);
     let mut unmatched = Vec::new();
-    for p in waiting.drain(..) {
-        let Wait::Notify { dir, tree, filter } = &p.wait else {
-            unmatched.push(p);
-            continue;
-        };
-        let records: Vec<(u32, Vec<u16>)> = changes
-            .iter()
-            .filter(|c| filter_of(c.action) & filter != 0)
-            .filter_map(|c| relative_name(c, dir, *tree).map(|n| (c.action as u32, n)))
-            .collect();
-        if records.is_empty() {
-            unmatched.push(p);
-            continue;
+    for p in pending::notifications_of(vol) {
+        match watches::take(p.file) {
+            Some(batch) => {
+                let c = answer(vol, p.irp, batch);
+                pending::complete(p, c);
+            }
+            None => unmatched.push(p),
         }
-        // SAFETY: the NotifyDirectory view of the pended IRP's stack.
-        let length = unsafe { p.irp.stack().Parameters.NotifyDirectory.Length } as usize;
-        let c = match buffers::data(p.irp, vol.device, length) {
-            Ok(out) => match encode(&records, out) {
-                Some(n) => Completion::ok(n as u64),
-                None => STATUS_NOTIFY_ENUM_DIR.into(),
-            },
-            Err(e) => e.into(),
-        };
-        pending::complete(p, c);
     }
     pending::put_back(unmatched);
 }

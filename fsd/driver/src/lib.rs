@@ -60,6 +60,7 @@ mod stats;
 mod user;
 mod volinfo;
 mod volume;
+mod watches;
 mod write;
 
 use core::ptr::null_mut;
@@ -178,6 +179,7 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
         volume::abandon_all();
     }
     pending::cancel_all();
+    watches::release();
     drive_letters::release_all();
     image_disk::detach_all();
     if lkl_ntk::death::is_dead() {

@@ -23,19 +23,15 @@ pub const STATUS_NOTIFY_CLEANUP: NtStatus = NtStatus(0x0000_010B);
 pub enum Wait {
     /// A lock request, named `tag` in the core's waiting list.
     Lock { tag: u64 },
-    /// Changes in directory `dir` (kernel path), or below it with `tree`.
-    Notify {
-        dir: Vec<u8>,
-        tree: bool,
-        filter: u32,
-    },
+    /// A change notification (what it watches: its handle's watch).
+    Notify,
 }
 
 pub struct Pended {
     pub irp: Irp,
     /// The volume (its MountedVolume) and the file object it came on.
     volume: usize,
-    file: usize,
+    pub file: usize,
     pub wait: Wait,
 }
 
@@ -109,7 +105,7 @@ pub fn grant_locks(tags: &[u64], status: NtStatus) {
 /// Everything pended on a file object whose handle went (cleanup):
 /// notifications end with STATUS_NOTIFY_CLEANUP.
 pub fn cleanup(file: *mut nt::FILE_OBJECT) {
-    for p in take(|p| !(p.file == file as usize && matches!(p.wait, Wait::Notify { .. }))) {
+    for p in take(|p| !(p.file == file as usize && matches!(p.wait, Wait::Notify))) {
         complete(p, STATUS_NOTIFY_CLEANUP.into());
     }
 }
@@ -117,7 +113,7 @@ pub fn cleanup(file: *mut nt::FILE_OBJECT) {
 /// The pended notifications of `vol`.
 pub fn notifications_of(vol: &MountedVolume) -> Vec<Pended> {
     let at = vol as *const MountedVolume as usize;
-    take(|p| !(p.volume == at && matches!(p.wait, Wait::Notify { .. })))
+    take(|p| !(p.volume == at && matches!(p.wait, Wait::Notify)))
 }
 
 /// Puts entries back (notifications nothing matched).

@@ -525,6 +525,45 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         );
         unfinished = Some(notify);
     }
+    // A name made while no notification is pending: the root's watch
+    // keeps it, and the next request completes at once with it.
+    let mut quiet = File::new("\\quiet.txt");
+    let o = create(
+        vdo,
+        &mut quiet,
+        FILE_CREATE,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ_WRITE,
+    );
+    report.step("create:\\quiet.txt", &o, "");
+    close(vdo, &mut quiet, &mut report, "\\quiet.txt");
+    let mut again = vec![0u8; 4096];
+    let abuf = again.as_mut_ptr();
+    let buffered = crate::send::start(
+        vdo,
+        nt::IRP_MJ_DIRECTORY_CONTROL,
+        nt::IRP_MN_NOTIFY_CHANGE_DIRECTORY,
+        root.ptr(),
+        |s, irp| {
+            irp.UserBuffer = abuf.cast();
+            s.Parameters.NotifyDirectory.Length = 4096;
+            s.Parameters.NotifyDirectory.CompletionFilter = FILE_NOTIFY_CHANGE_FILE_NAME;
+        },
+    );
+    // Pended instead (the change lost): the root's cleanup ends it.
+    let mut unfinished_buffered = None;
+    if buffered.is_done() {
+        let o = buffered.wait();
+        let d = first_notification(&again[..(o.information as usize).min(4096)]);
+        report.step("notify_buffered:\\", &o, &d);
+    } else {
+        report.step(
+            "notify_buffered:\\",
+            &Outcome::of(NtStatus::UNEXPECTED_IO_ERROR),
+            "pended",
+        );
+        unfinished_buffered = Some(buffered);
+    }
     let mut written = *b"written through IRP_MJ_WRITE\n";
     let w = written.as_mut_ptr();
     let o = send(vdo, nt::IRP_MJ_WRITE, 0, made.ptr(), |s, irp| {
@@ -558,6 +597,9 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     close(vdo, &mut root, &mut report, "\\");
     if let Some(notify) = unfinished {
         report.step("notify_cleanup:\\", &notify.wait(), "");
+    }
+    if let Some(notify) = unfinished_buffered {
+        notify.wait();
     }
 
     // The volume itself: lock, unlock, dismount.

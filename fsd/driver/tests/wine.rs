@@ -110,6 +110,10 @@ fn driver_serves_an_ext4_image_under_wine() {
         "close:\\hello.txt",
         "create:\\from-driver.txt",
         "notify_completed:\\",
+        "create:\\quiet.txt",
+        "cleanup:\\quiet.txt",
+        "close:\\quiet.txt",
+        "notify_buffered:\\",
         "write:\\from-driver.txt",
         "flush:\\from-driver.txt",
         "cleanup:\\from-driver.txt",
@@ -197,6 +201,11 @@ fn driver_serves_an_ext4_image_under_wine() {
     );
     // FILE_ACTION_ADDED (1) of the file made after the notification.
     assert_eq!(detail("notify_completed:\\").3, "1:from-driver.txt");
+    assert_eq!(
+        detail("notify_buffered:\\").3,
+        "1:quiet.txt",
+        "a change made while no notification was pending"
+    );
     assert_eq!(d.stat("kernel_state"), 1);
     assert_eq!(d.stat("volumes"), 0, "the self-test dismounts");
 
