@@ -13,7 +13,15 @@ pub const USE_FILE_POINTER: i64 = -2;
 
 const SECTOR: u64 = 512;
 
+/// IRP_MN_MDL and IRP_MN_COMPLETE (wdm.h): a read or write by MDLs over
+/// cached pages (the SMB server's), which is not served: the sender falls
+/// back to an ordinary request.
+pub const IRP_MN_MDL_OR_COMPLETE: u8 = 0x2 | 0x4;
+
 pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
+    if irp.minor() & IRP_MN_MDL_OR_COMPLETE != 0 {
+        return NtStatus::INVALID_DEVICE_REQUEST.into();
+    }
     // SAFETY: the Read view of a READ stack location.
     let (offset, length) = unsafe {
         let p = &irp.stack().Parameters.Read;

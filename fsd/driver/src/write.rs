@@ -14,6 +14,9 @@ use crate::{buffers, file};
 pub const TO_END_OF_FILE: i64 = -1;
 
 pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
+    if irp.minor() & crate::read::IRP_MN_MDL_OR_COMPLETE != 0 {
+        return fsd::NtStatus::INVALID_DEVICE_REQUEST.into();
+    }
     // SAFETY: the Write view of a WRITE stack location.
     let (offset, length) = unsafe {
         let p = &irp.stack().Parameters.Write;
