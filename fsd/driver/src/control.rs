@@ -61,18 +61,6 @@ fn mount_image(device: *mut nt::DEVICE_OBJECT, req: &MountRequest) -> Result<Mou
     Ok(Mounted { volume, letter_by })
 }
 
-/// A non-empty UTF-16 path without NULs, from its bytes.
-fn units(input: &[u8]) -> Option<Vec<u16>> {
-    if input.is_empty() || input.len() % 2 != 0 || input.len() > 8192 {
-        return None;
-    }
-    let units: Vec<u16> = input
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    (!units.contains(&0)).then_some(units)
-}
-
 /// Serves a control request in Linux; control requests are never pended.
 fn completed_in_linux(irp: Irp, serve: impl FnOnce(Irp) -> Completion + Send + 'static) -> i32 {
     in_linux(irp, move |irp| Some(serve(irp)))
@@ -145,9 +133,12 @@ fn ioctl(irp: Irp) -> i32 {
         ctl::IOCTL_ATTACH_IMAGE => {
             let c = match AttachImage::decode(&b.input) {
                 None => NtStatus::INVALID_PARAMETER.into(),
-                Some((head, path)) => match image_disk::attach(driver().object, head.flags, path) {
-                    Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
-                    Err(e) => e.into(),
+                Some((head, path)) => match image_disk::path_units(path) {
+                    None => NtStatus::OBJECT_NAME_INVALID.into(),
+                    Some(units) => match image_disk::attach(driver().object, head.flags, units) {
+                        Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
+                        Err(e) => e.into(),
+                    },
                 },
             };
             irp.complete(c)
@@ -215,16 +206,16 @@ fn ioctl(irp: Irp) -> i32 {
             Ok(reply) => answer(irp, b.out_len, &reply),
             Err(e) => e.into(),
         }),
-        ctl::IOCTL_TEST_ARRIVAL => match units(&b.input) {
+        ctl::IOCTL_TEST_ARRIVAL => match image_disk::path_units(&b.input) {
             None => irp.complete_status(NtStatus::INVALID_PARAMETER),
             Some(path) => completed_in_linux(irp, move |irp| match found_disks::arrived(&path) {
-                Ok(disk) => answer(irp, b.out_len, &disk.to_le_bytes()),
+                Ok((disk, _)) => answer(irp, b.out_len, &disk.to_le_bytes()),
                 Err(e) => e.into(),
             }),
         },
         ctl::IOCTL_TEST_DEPARTURE => match (
             u32_input(b.input.get(..4).unwrap_or(&[])),
-            units(b.input.get(4..).unwrap_or(&[])),
+            image_disk::path_units(b.input.get(4..).unwrap_or(&[])),
         ) {
             (Some(surprise), Some(path)) => completed_in_linux(irp, move |_| {
                 match found_disks::departed(&path, surprise != 0) {

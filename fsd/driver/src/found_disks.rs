@@ -122,23 +122,21 @@ pub fn watch(driver: *mut nt::DRIVER_OBJECT) {
         GUID_DEVINTERFACE_VOLUME,
         GUID_DEVINTERFACE_HIDDEN_VOLUME,
     ] {
-        let class = Box::into_raw(Box::new(class));
+        let mut class = class;
         let mut entry = null_mut();
-        // SAFETY: the class GUID outlives the registration (kept until
-        // unload); the callback is ours, for the life of the driver.
+        // SAFETY: the class GUID is read during the call (the PnP manager
+        // keeps a copy); the callback is ours, for the life of the driver.
         let s = unsafe {
             nt::IoRegisterPlugPlayNotification(
                 nt::EventCategoryDeviceInterfaceChange,
                 PNPNOTIFY_DEVICE_INTERFACE_INCLUDE_EXISTING_INTERFACES,
-                class.cast(),
+                (&mut class as *mut Guid).cast(),
                 driver,
                 Some(interface_changed),
                 null_mut(),
                 &mut entry,
             )
         };
-        // SAFETY: the PnP manager copied what it needed of the GUID.
-        drop(unsafe { Box::from_raw(class) });
         if s >= 0 {
             REGISTERED.lock().push(entry as usize);
         }
@@ -198,7 +196,7 @@ unsafe extern "C" fn interface_changed(structure: *mut c_void, _context: *mut c_
     workers::post(workers::Job {
         work: Box::new(move || {
             if event == GUID_DEVICE_INTERFACE_ARRIVAL {
-                if let Ok(disk) = arrived(&path) {
+                if let Ok((disk, true)) = arrived(&path) {
                     watch_removal(disk, &path);
                 }
             } else if event == GUID_DEVICE_INTERFACE_REMOVAL {
@@ -211,10 +209,11 @@ unsafe extern "C" fn interface_changed(structure: *mut c_void, _context: *mut c_
 }
 
 /// A device at NT path `path` arrived: attached and given a letter if it
-/// holds a file system of ours. The disk's number.
-pub fn arrived(path: &[u16]) -> Result<u32, NtStatus> {
+/// holds a file system of ours. The disk's number, and whether it is new
+/// (not a path or file system already attached).
+pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     if let Some(disk) = image_disk::by_source(path) {
-        return Ok(disk);
+        return Ok((disk, false));
     }
     let file = image_disk::open(Wide::from_units(path.to_vec()), true, true)?;
     let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
@@ -227,14 +226,13 @@ pub fn arrived(path: &[u16]) -> Result<u32, NtStatus> {
     // The same file system by another path (a second interface of one
     // partition): mounted once.
     if let Some(disk) = image_disk::found_with_uuid(&uuid) {
-        return Ok(disk);
+        return Ok((disk, false));
     }
-    let bytes: Vec<u8> = path.iter().flat_map(|u| u.to_le_bytes()).collect();
-    let disk = image_disk::attach(crate::driver().object, ATTACH_FOUND, &bytes)?;
+    let disk = image_disk::attach(crate::driver().object, ATTACH_FOUND, path.to_vec())?;
     // Without a Mount Manager (Wine) the disk has no letter; it is still
     // there to mount (IOCTL_MOUNT) and list.
     let _ = drive_letters::announce(disk);
-    Ok(disk)
+    Ok((disk, true))
 }
 
 /// The device at `path` goes: its volumes dismounted, its disk detached.
@@ -273,23 +271,15 @@ pub fn departed(path: &[u16], surprise: bool) -> Result<(), NtStatus> {
     Ok(())
 }
 
-/// Registers for the target-device notifications of disk `disk`'s device,
-/// so that a removal query (an eject) lets it go.
+/// Registers for the target-device notifications of disk `disk`'s device
+/// (on the file object of the disk's own handle to it), so that a removal
+/// query (an eject) lets it go.
 fn watch_removal(disk: u32, path: &[u16]) {
-    let Ok(handle) = image_disk::open(Wide::from_units(path.to_vec()), true, true) else {
+    let Some(file) = image_disk::reference_file(disk) else {
         return;
     };
-    let mut file: *mut c_void = null_mut();
-    // SAFETY: our kernel handle; any object type; a referenced pointer out.
-    let s =
-        unsafe { nt::ObReferenceObjectByHandle(handle, 0, null_mut(), 0, &mut file, null_mut()) };
-    image_disk::close(handle);
-    if s < 0 {
-        return;
-    }
     let mut entry = null_mut();
-    // SAFETY: the file object stays referenced until the entry goes; the
-    // context is the disk's number.
+    // SAFETY: the file object stays referenced until the entry goes.
     let s = unsafe {
         nt::IoRegisterPlugPlayNotification(
             nt::EventCategoryTargetDeviceChange,
@@ -297,7 +287,7 @@ fn watch_removal(disk: u32, path: &[u16]) {
             file,
             crate::driver().object,
             Some(target_changed),
-            disk as usize as *mut c_void,
+            null_mut(),
             &mut entry,
         )
     };
@@ -311,17 +301,18 @@ fn watch_removal(disk: u32, path: &[u16]) {
 
 /// A removal query or completion for a found disk's device: the disk lets
 /// go of it (waiting, so that the removal can go on once we return).
-unsafe extern "C" fn target_changed(structure: *mut c_void, context: *mut c_void) -> i32 {
+unsafe extern "C" fn target_changed(structure: *mut c_void, _context: *mut c_void) -> i32 {
     // SAFETY: a target device notification, valid for the call.
-    let event = unsafe { (*(structure as *const TargetChange)).event };
+    let change = unsafe { &*(structure as *const TargetChange) };
+    let event = change.event;
     if event != GUID_TARGET_DEVICE_QUERY_REMOVE && event != GUID_TARGET_DEVICE_REMOVE_COMPLETE {
         return 0;
     }
-    let disk = context as usize as u32;
+    let file = change.file as usize;
     let path = WATCHED
         .lock()
         .iter()
-        .find(|w| image_disk::by_source(&w.path) == Some(disk))
+        .find(|w| w.file == file)
         .map(|w| w.path.clone());
     let Some(path) = path else {
         return 0;

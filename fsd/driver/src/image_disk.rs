@@ -158,15 +158,27 @@ fn unique_id(file: nt::HANDLE, path: &[u8]) -> Vec<u8> {
     }
 }
 
-/// Opens the image at NT path `path` (UTF-16 bytes) and makes its disk.
-pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result<u32, NtStatus> {
+/// An NT path from its UTF-16 bytes: None unless it is 1 to 4096 units
+/// long, whole, and without NULs.
+pub fn path_units(path: &[u8]) -> Option<Vec<u16>> {
+    if path.len() % 2 != 0 {
+        return None;
+    }
     let units: Vec<u16> = path
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    if units.is_empty() || units.len() > 4096 || units.contains(&0) {
-        return Err(NtStatus::OBJECT_NAME_INVALID);
-    }
+    let usable = !units.is_empty() && units.len() <= 4096 && !units.contains(&0);
+    usable.then_some(units)
+}
+
+/// Opens the image (or device) at NT path `units` (see [`path_units`])
+/// and makes its disk.
+pub fn attach(
+    driver: *mut nt::DRIVER_OBJECT,
+    flags: u32,
+    units: Vec<u16>,
+) -> Result<u32, NtStatus> {
     let read_only = flags & ATTACH_READ_ONLY != 0;
     // A device the system presents is shared; an image file is ours alone.
     let file = open(
@@ -185,7 +197,8 @@ pub fn attach(driver: *mut nt::DRIVER_OBJECT, flags: u32, path: &[u8]) -> Result
             return Err(e);
         }
     };
-    let unique_id = unique_id(file, path);
+    let path: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+    let unique_id = unique_id(file, &path);
     let mut images = IMAGES.lock();
     let number = (0..)
         .find(|n| images.iter().all(|i| i.number != *n))
@@ -367,6 +380,18 @@ pub fn found_with_uuid(uuid: &[u8; 16]) -> Option<u32> {
         .iter()
         .find(|i| i.flags & ATTACH_FOUND != 0 && i.unique_id == id);
     found.map(|i| i.number)
+}
+
+/// The file object of disk `number`'s handle to what it is attached to,
+/// referenced (the caller dereferences it).
+pub fn reference_file(number: u32) -> Option<*mut c_void> {
+    let handle = IMAGES.lock().iter().find(|i| i.number == number)?.file;
+    let mut file: *mut c_void = null_mut();
+    // SAFETY: the disk's kernel handle; any object type; a referenced
+    // pointer out.
+    let s =
+        unsafe { nt::ObReferenceObjectByHandle(handle, 0, null_mut(), 0, &mut file, null_mut()) };
+    (s >= 0).then_some(file)
 }
 
 /// Marks disk `number`'s device gone (surprise removal): its transfers
