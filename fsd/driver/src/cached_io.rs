@@ -162,10 +162,8 @@ pub fn read(
     if let Err(s) = copied {
         return s.into();
     }
-    // SAFETY: the status view of the IO_STATUS_BLOCK's union.
-    let status = unsafe { iosb.__bindgen_anon_1.Status };
-    if status < 0 {
-        return NtStatus(status as u32).into();
+    if let Err(s) = status_of(&iosb) {
+        return s.into();
     }
     advance(vol, file, ccb, offset + n as u64);
     Completion::ok(n as u64)
@@ -268,17 +266,11 @@ pub fn make_coherent(
     let _paging = fcb.paging(true);
     let mut at: nt::LARGE_INTEGER = zeroed();
     at.QuadPart = offset.max(0);
-    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    flush_cache(fcb, &mut at, length)?;
     let section: *mut nt::SECTION_OBJECT_POINTERS = &mut fcb.section;
-    // SAFETY: the file's section pointers; a range of the file.
-    guarded(|| unsafe { nt::CcFlushCache(section, &mut at, length as u32, &mut iosb) })?;
-    // SAFETY: the status view of the IO_STATUS_BLOCK's union.
-    let flushed = unsafe { iosb.__bindgen_anon_1.Status };
-    if flushed < 0 {
-        return Err(NtStatus(flushed as u32));
-    }
     if write {
-        // SAFETY: likewise; a purge of what was just written out.
+        // SAFETY: the file's section pointers; a purge of the range just
+        // written out.
         guarded(|| unsafe {
             nt::CcPurgeCacheSection(section, &mut at, length as u32, 0);
         })?;
@@ -380,10 +372,25 @@ pub fn flush(fcb: &mut FileControl) -> Result<(), NtStatus> {
     }
     let _main = fcb.main(true);
     let _paging = fcb.paging(false);
+    flush_cache(fcb, null_mut(), 0)
+}
+
+/// What the cache holds of the file written out: `length` bytes from
+/// `at`, or all of it (`at` null).
+fn flush_cache(
+    fcb: &mut FileControl,
+    at: *mut nt::LARGE_INTEGER,
+    length: usize,
+) -> Result<(), NtStatus> {
     let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
     let section: *mut nt::SECTION_OBJECT_POINTERS = &mut fcb.section;
-    // SAFETY: the file's section pointers; the whole file.
-    guarded(|| unsafe { nt::CcFlushCache(section, null_mut(), 0, &mut iosb) })?;
+    // SAFETY: the file's section pointers; a range of the file or none.
+    guarded(|| unsafe { nt::CcFlushCache(section, at, length as u32, &mut iosb) })?;
+    status_of(&iosb)
+}
+
+/// The status a cache manager call left in its IO_STATUS_BLOCK.
+fn status_of(iosb: &nt::IO_STATUS_BLOCK) -> Result<(), NtStatus> {
     // SAFETY: the status view of the IO_STATUS_BLOCK's union.
     match unsafe { iosb.__bindgen_anon_1.Status } {
         s if s < 0 => Err(NtStatus(s as u32)),
