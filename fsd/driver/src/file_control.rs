@@ -34,7 +34,7 @@ pub struct FileControl {
     pub oplock: nt::OPLOCK,
     /// Cached, mappable and oplocked: a regular file in the full mode.
     pub cached: bool,
-    key: (usize, u64),
+    key: Key,
     /// File objects pointing at it.
     references: usize,
 }
@@ -43,10 +43,14 @@ pub struct FileControl {
 // registry below is behind a lock.
 unsafe impl Send for FileControl {}
 
+/// A volume's address, a file id, and whether the FCB caches (a file id
+/// Linux gives anew may come back as another kind of file).
+type Key = (usize, u64, bool);
+
 /// The FCBs, and the idle ones (no file object) oldest first.
 struct Registry {
-    fcbs: BTreeMap<(usize, u64), Box<FileControl>>,
-    idle: VecDeque<(usize, u64)>,
+    fcbs: BTreeMap<Key, Box<FileControl>>,
+    idle: VecDeque<Key>,
 }
 
 static FCBS: Mutex<Registry> = Mutex::new(Registry {
@@ -60,25 +64,27 @@ const IDLE: usize = 64;
 /// The FCB of file `id` on `volume` (a MountedVolume's address), made if
 /// it has none, with one more file object pointing at it. A cached FCB
 /// made or taken from idle gets its sizes (allocation, end of file) from
-/// `sizes`; the others' header sizes serve no one and are left alone (a
-/// query of the file costs a system call).
+/// `sizes` (asked outside the registry's lock: it is a system call); the
+/// others' header sizes serve no one and are left alone.
 pub fn attach(
     volume: usize,
     id: u64,
     cached: bool,
     sizes: impl FnOnce() -> (u64, u64),
 ) -> *mut FileControl {
-    let key = (volume, id);
+    let key = (volume, id, cached);
+    if let Some(f) = FCBS.lock().fcbs.get_mut(&key).filter(|f| f.references > 0) {
+        f.references += 1;
+        return &mut **f;
+    }
+    let sizes = if cached { sizes() } else { (0, 0) };
     let mut registry = FCBS.lock();
     let Registry { fcbs, idle } = &mut *registry;
-    if let Some(f) = fcbs.get_mut(&key).filter(|f| f.cached == cached) {
+    if let Some(f) = fcbs.get_mut(&key) {
         if f.references == 0 {
             // Idle: the file may have changed since, by another name.
             idle.retain(|k| *k != key);
-            if cached {
-                let (allocation, size) = sizes();
-                f.set_sizes(allocation, size);
-            }
+            f.set_sizes(sizes.0, sizes.1);
         }
         f.references += 1;
         return &mut **f;
@@ -94,19 +100,10 @@ pub fn attach(
         key,
         references: 1,
     });
-    let sizes = if cached { sizes() } else { (0, 0) };
     // SAFETY: the FCB is boxed (its address stays) and not yet shared.
     unsafe { f.init(sizes) };
     let p: *mut FileControl = &mut *f;
-    let replaced = fcbs.insert(key, f);
-    idle.retain(|k| *k != key);
-    drop(registry);
-    // An idle FCB of the same file in the other mode (none in practice:
-    // the mode is the driver's): freed.
-    if let Some(mut old) = replaced {
-        // SAFETY: idle, so unused.
-        unsafe { old.teardown() };
-    }
+    fcbs.insert(key, f);
     p
 }
 
