@@ -97,10 +97,20 @@ fn target_name(device: &[u16]) -> Vec<u8> {
     target
 }
 
-/// Tells the Mount Manager of `device` and asks it for `letter`.
-fn through_mount_manager(letter: u16, device: &[u16]) -> Result<(), NtStatus> {
-    let target = target_name(device);
+/// Tells the Mount Manager that disk `disk` (`\Device\LklFsdImageN`)
+/// arrived: its device name, and the MOUNTMGR_TARGET_NAME that said so.
+fn arrival(disk: u32) -> Result<(Vec<u16>, Vec<u8>), NtStatus> {
+    let device: Vec<u16> = lklfsd_control::image_device_name(disk)
+        .encode_utf16()
+        .collect();
+    let target = target_name(&device);
     mount_manager(IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION, &target, &mut [])?;
+    Ok((device, target))
+}
+
+/// Tells the Mount Manager of disk `disk` and asks it for `letter`.
+fn through_mount_manager(letter: u16, disk: u32) -> Result<(), NtStatus> {
+    let (device, _) = arrival(disk)?;
     let link = dos_name(letter);
     // MOUNTMGR_CREATE_POINT_INPUT: link (offset, length), device (offset,
     // length), then the names.
@@ -111,7 +121,7 @@ fn through_mount_manager(letter: u16, device: &[u16]) -> Result<(), NtStatus> {
     point.extend((8 + link_len).to_le_bytes());
     point.extend(device_len.to_le_bytes());
     point.extend(bytes(&link));
-    point.extend(bytes(device));
+    point.extend(bytes(&device));
     mount_manager(IOCTL_MOUNTMGR_CREATE_POINT, &point, &mut [])
 }
 
@@ -129,10 +139,7 @@ pub fn assign(disk: u32, letter: u16) -> Result<How, NtStatus> {
     if taken(&LETTERS.lock()) {
         return Err(NtStatus::OBJECT_NAME_COLLISION);
     }
-    let device: Vec<u16> = lklfsd_control::image_device_name(disk)
-        .encode_utf16()
-        .collect();
-    let how = match through_mount_manager(letter, &device) {
+    let how = match through_mount_manager(letter, disk) {
         Ok(()) => How::MountManager,
         Err(_) => {
             let dos = alloc::string::String::from_utf16_lossy(&dos_name(letter));
@@ -155,11 +162,7 @@ pub fn assign(disk: u32, letter: u16) -> Result<How, NtStatus> {
 /// it give the disk a letter: the one its database keeps for the file
 /// system's unique ID, else the next free one. The letter, if any.
 pub fn announce(disk: u32) -> Result<u16, NtStatus> {
-    let device: Vec<u16> = lklfsd_control::image_device_name(disk)
-        .encode_utf16()
-        .collect();
-    let target = target_name(&device);
-    mount_manager(IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION, &target, &mut [])?;
+    let (_, target) = arrival(disk)?;
     // MOUNTMGR_DRIVE_LETTER_INFORMATION: assigned now?, the letter.
     let mut info = [0u8; 2];
     mount_manager(IOCTL_MOUNTMGR_NEXT_DRIVE_LETTER, &target, &mut info)?;
