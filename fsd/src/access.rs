@@ -8,6 +8,8 @@ pub const FILE_WRITE_DATA: u32 = 0x0002;
 pub const FILE_APPEND_DATA: u32 = 0x0004;
 /// The rights that change a file's data.
 pub const WRITES_DATA: u32 = FILE_WRITE_DATA | FILE_APPEND_DATA;
+/// Rights that reach a file's contents (for a directory: its listing).
+pub const DATA: u32 = FILE_READ_DATA | WRITES_DATA | FILE_EXECUTE;
 pub const FILE_READ_EA: u32 = 0x0008;
 pub const FILE_WRITE_EA: u32 = 0x0010;
 pub const FILE_EXECUTE: u32 = 0x0020;

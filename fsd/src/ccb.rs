@@ -90,7 +90,7 @@ impl Ccb {
         if self.path_is_current(vol) {
             Some(self.path.clone())
         } else {
-            self.moved_to()
+            self.moved_to(vol)
         }
     }
 
@@ -99,28 +99,28 @@ impl Ccb {
     /// seen (the names generation is the same), else as lstat finds.
     pub(crate) fn path_is_current(&self, vol: &Volume) -> bool {
         (self.path_generation.is_some() && vol.names_generation() == self.path_generation)
-            || self.leads_here(&self.path)
+            || self.leads_here(vol, &self.path)
     }
 
     /// Where the file is now that its path no longer leads to it: what
     /// /proc/self/fd says of its descriptor, checked to lead to it. None
     /// once no name does.
-    pub(crate) fn moved_to(&self) -> Option<Vec<u8>> {
+    pub(crate) fn moved_to(&self, vol: &Volume) -> Option<Vec<u8>> {
         let link = alloc::format!("/proc/self/fd/{}", self.fd);
         let path = sys::readlinkat(uapi::AT_FDCWD, link).ok()?;
-        self.leads_here(&path).then_some(path)
+        self.leads_here(vol, &path).then_some(path)
     }
 
-    fn leads_here(&self, path: &[u8]) -> bool {
-        sys::newfstatat(uapi::AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
-            .is_ok_and(|st| st.st_ino == self.ino)
+    /// Whether kernel path `path`, inside the volume, names the file.
+    fn leads_here(&self, vol: &Volume, path: &[u8]) -> bool {
+        crate::beneath::lstat(vol, path).is_ok_and(|st| st.st_ino == self.ino)
     }
 
     /// The open's name from the volume root as Windows callers see it now:
     /// as they spelled it, unless another open has moved the file since.
     pub(crate) fn current_win_path(&self, vol: &Volume) -> Vec<u16> {
         if !self.path_is_current(vol) {
-            if let Some(path) = self.moved_to() {
+            if let Some(path) = self.moved_to(vol) {
                 return vol.windows_path(&path);
             }
         }
@@ -133,7 +133,7 @@ impl Ccb {
     pub(crate) fn refresh_path(&mut self, vol: &Volume) -> Result<(), NtStatus> {
         let generation = vol.names_generation();
         if !self.path_is_current(vol) {
-            self.path = self.moved_to().ok_or(NtStatus::FILE_DELETED)?;
+            self.path = self.moved_to(vol).ok_or(NtStatus::FILE_DELETED)?;
         }
         self.path_generation = generation;
         Ok(())

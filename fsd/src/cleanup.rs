@@ -3,7 +3,6 @@
 //! with its last handle.
 use alloc::vec::Vec;
 
-use lkl::sys;
 use lkl::uapi;
 
 use crate::ccb::Ccb;
@@ -70,7 +69,7 @@ pub(crate) fn delete_on_close(vol: &Volume, ccb: &Ccb) {
     // No name left: another open deleted it already.
     if let Some(path) = ccb.current_path(vol) {
         if vol
-            .changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &path, flags))
+            .changing_names(|| crate::beneath::unlink(vol, &path, flags))
             .is_ok()
         {
             vol.changed(&path, Action::Removed);

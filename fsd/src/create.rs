@@ -8,10 +8,11 @@ use lkl::uapi::{self, Stat};
 
 use crate::access::{self, map_generic};
 use crate::attributes::{self, is_dir, is_symlink};
+use crate::beneath;
 use crate::cache::Node;
 use crate::ccb::Ccb;
 use crate::fcb::{Fcb, FdKind};
-use crate::linux::{lstat, nt};
+use crate::linux::nt;
 use crate::names;
 use crate::resolve::{self, Resolved};
 use crate::status::NtStatus;
@@ -109,15 +110,26 @@ fn grant(vol: &Volume, desired: u32, mode: Option<u32>) -> Result<u32, NtStatus>
 }
 
 /// The open flags for a file of mode `mode` opened with `granted` rights.
-/// FIFOs, sockets and devices open non-blocking: an open of a FIFO with
-/// no writer would otherwise wait, holding the request.
+/// FIFOs, sockets and devices open as a location only (O_PATH): their
+/// data is never reached from Windows (see [`admit`]).
 fn open_flags(mode: u32, granted: u32, options: u32) -> i32 {
     match mode & uapi::S_IFMT {
         uapi::S_IFLNK if options & FILE_OPEN_REPARSE_POINT != 0 => uapi::O_PATH | uapi::O_NOFOLLOW,
         uapi::S_IFDIR => uapi::O_RDONLY | uapi::O_DIRECTORY,
         uapi::S_IFREG => data_mode(granted),
-        _ => data_mode(granted) | uapi::O_NONBLOCK,
+        _ => uapi::O_PATH | uapi::O_NOFOLLOW,
     }
+}
+
+/// Whether a file of mode `mode` is a device node, FIFO or socket: a
+/// door into the kernel rather than data (a device node in an image could
+/// be `/dev/mem`), listed, stat'ed, renamed and deleted but never opened
+/// for its data.
+fn is_special(mode: u32) -> bool {
+    !matches!(
+        mode & uapi::S_IFMT,
+        uapi::S_IFREG | uapi::S_IFDIR | uapi::S_IFLNK
+    )
 }
 
 /// The rights granted and the open flags of an open of a file of mode
@@ -132,14 +144,24 @@ fn admit(
     // The creator of a new file gets the access it asked for, even with
     // FILE_ATTRIBUTE_READONLY.
     let mode_limits = (information != FILE_CREATED).then_some(mode);
-    let granted = grant(vol, req.desired_access, mode_limits)?;
+    let special = is_special(mode);
+    // As WSL's special files answer Windows callers: "the file cannot be
+    // accessed by the system", whatever their mode.
+    let maximum = req.desired_access & access::MAXIMUM_ALLOWED != 0;
+    if special && !maximum && map_generic(req.desired_access) & access::DATA != 0 {
+        return Err(NtStatus::IO_REPARSE_TAG_NOT_HANDLED);
+    }
+    let mut granted = grant(vol, req.desired_access, mode_limits)?;
+    if special {
+        granted &= !access::DATA;
+    }
     let kind = mode & uapi::S_IFMT;
     if kind == uapi::S_IFDIR && req.options & FILE_NON_DIRECTORY_FILE != 0 {
         return Err(NtStatus::FILE_IS_A_DIRECTORY);
     }
     if kind != uapi::S_IFDIR
         && req.options & FILE_DIRECTORY_FILE != 0
-        && !(kind == uapi::S_IFLNK && crate::linux::points_to_dir(path))
+        && !(kind == uapi::S_IFLNK && beneath::points_to_dir(vol, path))
     {
         return Err(NtStatus::NOT_A_DIRECTORY);
     }
@@ -165,13 +187,8 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(path: &[u8], flags: i32) -> Result<Opened, NtStatus> {
-        let fd = nt(sys::openat(
-            uapi::AT_FDCWD,
-            path,
-            flags | uapi::O_CLOEXEC,
-            0,
-        ))?;
+    fn open(vol: &Volume, path: &[u8], flags: i32) -> Result<Opened, NtStatus> {
+        let fd = nt(beneath::open(vol, path, flags, 0))?;
         Ok(Opened { fd, flags })
     }
 
@@ -263,7 +280,8 @@ fn open_cached(vol: &Volume, req: &CreateRequest, path: &[u8], generation: u64) 
 /// The quick way to an existing regular file or directory that FILE_OPEN
 /// or FILE_OPEN_IF names exactly: one openat2 of `path` that follows no
 /// symlink (O_NONBLOCK only keeps a FIFO from blocking; it does nothing to
-/// regular files and directories), then fstat, unless the FCB cache knew
+/// regular files and directories; a device node does not open at all on a
+/// `nodev` mount), then fstat, unless the FCB cache knew
 /// where the path leads (`known`, in `generation`) and no name changed
 /// since. None sends the request the careful way: case-insensitive names,
 /// symlinks, other file types, any error.
@@ -282,9 +300,10 @@ fn open_exact(
     let flags = data_mode(map_generic(req.desired_access));
     // From the directory the name is relative to, held open by the volume
     // or the related open: a shorter walk. It cannot leave that directory:
-    // components are never `.` or `..`, and no symlink is followed.
+    // components are never `.` or `..`, no symlink is followed, and the
+    // walk is confined beneath it.
     let (dir_fd, relative_at) = match (req.related, components.is_empty()) {
-        (_, true) => (uapi::AT_FDCWD, 0),
+        (_, true) => return None,
         (Some(r), false) if r.is_dir => (r.fd, base.len() + 1),
         (Some(_), false) => return None,
         (None, false) => (vol.root_fd(), base.len() + 1),
@@ -292,7 +311,7 @@ fn open_exact(
     let how = uapi::OpenHow {
         flags: (flags | uapi::O_NOFOLLOW | uapi::O_NONBLOCK | uapi::O_CLOEXEC) as u64,
         mode: 0,
-        resolve: uapi::RESOLVE_NO_SYMLINKS,
+        resolve: uapi::RESOLVE_NO_SYMLINKS | beneath::CONFINED,
     };
     // With its NUL, the path goes to the kernel without a copy.
     path.push(0);
@@ -337,7 +356,7 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
         Some(r) => {
             // Another open moved the directory: names are relative to
             // where it is now.
-            let path = r.moved_to().ok_or(NtStatus::FILE_DELETED)?;
+            let path = r.moved_to(vol).ok_or(NtStatus::FILE_DELETED)?;
             moved = (vol.windows_path(&path), path);
             (&moved.1, &moved.0)
         }
@@ -398,14 +417,14 @@ fn create_uncached(
         Some((path, node, opened)) => (path, FILE_OPENED, node, Some(opened)),
         None if components.is_empty() => {
             // The directory itself (the root, or the related directory).
-            let st = nt(lstat(base))?;
+            let st = nt(beneath::lstat(vol, base))?;
             if req.disposition == FILE_CREATE {
                 return Err(NtStatus::OBJECT_NAME_COLLISION);
             }
             (base.to_vec(), FILE_OPENED, Node::of(&st), None)
         }
         None => {
-            let target = resolve::resolve(vol.root.as_bytes(), base, components)?;
+            let target = resolve::resolve(vol, base, components)?;
             if target.exists {
                 let (path, information, st) = open_existing(vol, req, &target)?;
                 (path, information, Node::of(&st), None)
@@ -440,7 +459,7 @@ fn create_uncached(
             (None, None) => {
                 state.forget_if_unused(node.ino);
                 drop(state);
-                opened = Some(Opened::open(&path, flags)?);
+                opened = Some(Opened::open(vol, &path, flags)?);
                 continue;
             }
         };
@@ -508,11 +527,11 @@ fn open_existing(
     let mut path = target.path();
     let mut st = match target.stat {
         Some(st) => st,
-        None => nt(lstat(&path))?,
+        None => nt(beneath::lstat(vol, &path))?,
     };
     if is_symlink(&st) && req.options & FILE_OPEN_REPARSE_POINT == 0 {
-        path = resolve::follow(vol.root.as_bytes(), path)?;
-        st = lstat(&path).map_err(|_| NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        path = resolve::follow(vol, path)?;
+        st = beneath::lstat(vol, &path).map_err(|_| NtStatus::OBJECT_NAME_NOT_FOUND)?;
     }
     if req.disposition == FILE_CREATE {
         return Err(NtStatus::OBJECT_NAME_COLLISION);
@@ -521,6 +540,10 @@ fn open_existing(
         FILE_SUPERSEDE | FILE_OVERWRITE | FILE_OVERWRITE_IF => {
             if is_dir(&st) {
                 return Err(NtStatus::FILE_IS_A_DIRECTORY);
+            }
+            if is_special(st.st_mode) {
+                // Its data is never reached (see `admit`).
+                return Err(NtStatus::IO_REPARSE_TAG_NOT_HANDLED);
             }
             vol.check_writable()?;
             if st.st_mode & 0o222 == 0 {
@@ -541,10 +564,10 @@ fn open_existing(
                 }
             }
             // Non-blocking: a FIFO without a reader fails instead of waiting.
-            let fd = nt(sys::openat(
-                uapi::AT_FDCWD,
+            let fd = nt(beneath::open(
+                vol,
                 &path,
-                uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_NONBLOCK | uapi::O_CLOEXEC,
+                uapi::O_WRONLY | uapi::O_TRUNC | uapi::O_NONBLOCK,
                 0,
             ))?;
             let _ = sys::close(fd);
@@ -557,7 +580,7 @@ fn open_existing(
         }
         _ => return Ok((path, FILE_OPENED, st)),
     };
-    let st = nt(lstat(&path))?;
+    let st = nt(beneath::lstat(vol, &path))?;
     Ok((path, information, st))
 }
 
@@ -576,18 +599,18 @@ fn create_new(
     vol.check_writable()?;
     let path = target.path();
     if want_dir {
-        nt(sys::mkdirat(uapi::AT_FDCWD, &path, 0o755))?;
+        nt(beneath::mkdir(vol, &path, 0o755))?;
         vol.changed(&path, Action::Added);
-        let st = nt(lstat(&path))?;
+        let st = nt(beneath::lstat(vol, &path))?;
         return Ok((path, FILE_CREATED, st, None));
     }
     let read_only = req.file_attributes & attributes::READONLY != 0;
     let mode = if read_only { 0o444 } else { 0o644 };
     let flags = data_mode(map_generic(req.desired_access));
-    let fd = nt(sys::openat(
-        uapi::AT_FDCWD,
+    let fd = nt(beneath::open(
+        vol,
         &path,
-        uapi::O_CREAT | uapi::O_EXCL | flags | uapi::O_CLOEXEC,
+        uapi::O_CREAT | uapi::O_EXCL | flags,
         mode,
     ))?;
     let opened = Opened { fd, flags };

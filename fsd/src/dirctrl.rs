@@ -119,10 +119,10 @@ fn item_facts(vol: &Volume, ccb: &Ccb, scan: &DirScan, item: &DirItem) -> Option
         b".." => Volume::parent_of(&ccb.path),
         _ => {
             let with_nul = scan.name_with_nul(item);
-            return facts_in(ccb.fd, &ccb.path, with_nul, vol.hide_dotfiles).ok();
+            return facts_in(vol, ccb.fd, &ccb.path, with_nul).ok();
         }
     };
-    facts(path, name, vol.hide_dotfiles).ok()
+    facts(vol, path, name).ok()
 }
 
 /// Fills `out` with the directory's next entries.

@@ -45,7 +45,7 @@ pub struct Fcb {
 pub enum FdKind {
     Read = 0,
     ReadWrite = 1,
-    /// O_PATH: a symlink itself.
+    /// O_PATH: a symlink itself, or a device node, FIFO or socket.
     Path = 2,
 }
 

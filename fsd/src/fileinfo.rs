@@ -6,6 +6,7 @@ use lkl::{sys, Errno};
 
 use crate::access;
 use crate::attributes;
+use crate::beneath;
 use crate::ccb::Ccb;
 use crate::info::{facts_of_open, write_times, FileFacts};
 use crate::layout::Out;
@@ -77,7 +78,7 @@ fn min_size(class: u32) -> Option<usize> {
 
 /// Facts about the open file itself, wherever its names are now.
 fn file_facts(vol: &Volume, ccb: &Ccb) -> Result<FileFacts, NtStatus> {
-    nt(facts_of_open(ccb.fd, &ccb.path, vol.hide_dotfiles))
+    nt(facts_of_open(vol, ccb.fd, &ccb.path))
 }
 
 fn basic(o: &mut Out, at: usize, f: &FileFacts) {
@@ -448,7 +449,7 @@ fn disposition(vol: &Volume, ccb: &mut Ccb, flags: u32) -> Result<(), NtStatus> 
         if flags & FILE_DISPOSITION_POSIX_SEMANTICS != 0 {
             // The name goes now; open handles keep working, as on Linux.
             let how = if ccb.is_dir { uapi::AT_REMOVEDIR } else { 0 };
-            nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &ccb.path, how)))?;
+            nt(vol.changing_names(|| beneath::unlink(vol, &ccb.path, how)))?;
             vol.changed(&ccb.path, Action::Removed);
             return Ok(());
         }
@@ -488,7 +489,7 @@ fn target_of(vol: &Volume, target: &[u16]) -> Result<resolve::Resolved, NtStatus
     if parts.is_empty() {
         return Err(NtStatus::OBJECT_NAME_INVALID);
     }
-    resolve::resolve(vol.root.as_bytes(), vol.root.as_bytes(), &parts)
+    resolve::resolve(vol, vol.root.as_bytes(), &parts)
 }
 
 /// Whether an existing rename target `t` (at `path`) is the open's own
@@ -537,7 +538,7 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
         }
         // Windows never replaces a directory, nor a file that is open
         // (unless POSIX semantics are asked for).
-        let existing = nt(crate::linux::lstat(&new_path))?;
+        let existing = nt(beneath::lstat(vol, &new_path))?;
         if attributes::is_dir(&existing) {
             return Err(NtStatus::ACCESS_DENIED);
         }
@@ -560,13 +561,12 @@ fn rename(vol: &Volume, ccb: &mut Ccb, target: &[u16], flags: u32) -> Result<(),
     nt(vol.changing_names(|| {
         if by_other_name {
             let between = resolve::join(&t.parent, b".lklfsd-case-rename");
-            let (at, no_replace) = (uapi::AT_FDCWD, uapi::RENAME_NOREPLACE);
-            sys::renameat2(at, &ccb.path, at, &between, no_replace)?;
-            sys::renameat2(at, &between, at, &new_path, 0).inspect_err(|_| {
-                let _ = sys::renameat2(at, &between, at, &ccb.path, 0);
+            beneath::rename(vol, &ccb.path, &between, uapi::RENAME_NOREPLACE)?;
+            beneath::rename(vol, &between, &new_path, 0).inspect_err(|_| {
+                let _ = beneath::rename(vol, &between, &ccb.path, 0);
             })
         } else {
-            sys::renameat2(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0)
+            beneath::rename(vol, &ccb.path, &new_path, 0)
         }
     }))?;
     vol.changed(&ccb.path, Action::RenamedOldName);
@@ -589,14 +589,14 @@ fn link(vol: &Volume, ccb: &Ccb, target: &[u16], flags: u32) -> Result<(), NtSta
         if flags & FILE_LINK_REPLACE_IF_EXISTS == 0 {
             return Err(NtStatus::OBJECT_NAME_COLLISION);
         }
-        if read_only(&nt(crate::linux::lstat(&new_path))?)
+        if read_only(&nt(beneath::lstat(vol, &new_path))?)
             && flags & FILE_LINK_IGNORE_READONLY_ATTRIBUTE == 0
         {
             return Err(NtStatus::ACCESS_DENIED);
         }
-        nt(vol.changing_names(|| sys::unlinkat(uapi::AT_FDCWD, &new_path, 0)))?;
+        nt(vol.changing_names(|| beneath::unlink(vol, &new_path, 0)))?;
     }
-    match sys::linkat(uapi::AT_FDCWD, &ccb.path, uapi::AT_FDCWD, &new_path, 0) {
+    match beneath::link(vol, &ccb.path, &new_path) {
         Ok(()) => {
             vol.changed(&new_path, Action::Added);
             Ok(())

@@ -8,9 +8,10 @@ use lkl::sys;
 use lkl::uapi;
 
 use crate::attributes::{self, IO_REPARSE_TAG_SYMLINK};
+use crate::beneath;
 use crate::ccb::Ccb;
 use crate::layout::Out;
-use crate::linux::{lstat, nt};
+use crate::linux::nt;
 use crate::status::{Completion, NtStatus};
 use crate::volume::{Action, Volume};
 
@@ -84,7 +85,7 @@ pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion 
     let Some(path) = ccb.current_path(vol) else {
         return NtStatus::FILE_DELETED.into();
     };
-    let st = match nt(lstat(&path)) {
+    let st = match nt(beneath::lstat(vol, &path)) {
         Ok(st) => st,
         Err(e) => return e.into(),
     };
@@ -94,7 +95,7 @@ pub fn get_reparse_point(vol: &Volume, ccb: &Ccb, out: &mut [u8]) -> Completion 
     if out.len() < SYMLINK_HEADER {
         return NtStatus::BUFFER_TOO_SMALL.into();
     }
-    let target = match nt(sys::readlinkat(uapi::AT_FDCWD, &path)) {
+    let target = match nt(beneath::readlink(vol, &path)) {
         Ok(t) => t,
         Err(e) => return e.into(),
     };
@@ -192,7 +193,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
     let target = parse_symlink(input)?;
     let _names = vol.names_lock.lock();
     ccb.refresh_path(vol)?;
-    let st = nt(lstat(&ccb.path))?;
+    let st = nt(beneath::lstat(vol, &ccb.path))?;
     let empty = if attributes::is_dir(&st) {
         nt(crate::resolve::is_empty_dir(ccb.fd))?
     } else {
@@ -202,7 +203,7 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
         return Err(NtStatus::DIRECTORY_NOT_EMPTY);
     }
     vol.changing_names(|| {
-        replace_by_symlink(&ccb.path, &target, st.st_ino, attributes::is_dir(&st))
+        replace_by_symlink(vol, &ccb.path, &target, st.st_ino, attributes::is_dir(&st))
     })?;
     vol.changed(&ccb.path, Action::Modified);
     Ok(())
@@ -212,23 +213,28 @@ fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> 
 /// (inode `ino`) is, all at once: the symlink is made under a name of its
 /// own beside it first, so a target the file system does not take (too
 /// long, no room) leaves everything as it was.
-fn replace_by_symlink(path: &[u8], target: &[u8], ino: u64, is_dir: bool) -> Result<(), NtStatus> {
-    let at = uapi::AT_FDCWD;
+fn replace_by_symlink(
+    vol: &Volume,
+    path: &[u8],
+    target: &[u8],
+    ino: u64,
+    is_dir: bool,
+) -> Result<(), NtStatus> {
     let temp = beside(path, ino);
-    nt(sys::symlinkat(target, at, &temp))?;
+    nt(beneath::symlink(vol, target, &temp))?;
     let replaced = if is_dir {
         // A directory is not replaced by a rename: swapped, then removed
         // (swapped back if something came into it meanwhile).
-        sys::renameat2(at, &temp, at, path, uapi::RENAME_EXCHANGE).and_then(|()| {
-            sys::unlinkat(at, &temp, uapi::AT_REMOVEDIR).inspect_err(|_| {
-                let _ = sys::renameat2(at, &temp, at, path, uapi::RENAME_EXCHANGE);
+        beneath::rename(vol, &temp, path, uapi::RENAME_EXCHANGE).and_then(|()| {
+            beneath::unlink(vol, &temp, uapi::AT_REMOVEDIR).inspect_err(|_| {
+                let _ = beneath::rename(vol, &temp, path, uapi::RENAME_EXCHANGE);
             })
         })
     } else {
-        sys::renameat2(at, &temp, at, path, 0)
+        beneath::rename(vol, &temp, path, 0)
     };
     if replaced.is_err() {
-        let _ = sys::unlinkat(at, &temp, 0);
+        let _ = beneath::unlink(vol, &temp, 0);
     }
     nt(replaced)
 }
@@ -242,14 +248,13 @@ fn beside(path: &[u8], ino: u64) -> Vec<u8> {
 
 /// Puts an empty file where the symlink `path` (inode `ino`) is, all at
 /// once (made beside it first, as in [`replace_by_symlink`]).
-fn replace_by_empty_file(path: &[u8], ino: u64) -> Result<(), NtStatus> {
-    let at = uapi::AT_FDCWD;
+fn replace_by_empty_file(vol: &Volume, path: &[u8], ino: u64) -> Result<(), NtStatus> {
     let temp = beside(path, ino);
-    let flags = uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY | uapi::O_CLOEXEC;
-    let _ = sys::close(nt(sys::openat(at, &temp, flags, 0o644))?);
-    let replaced = sys::renameat2(at, &temp, at, path, 0);
+    let flags = uapi::O_CREAT | uapi::O_EXCL | uapi::O_WRONLY;
+    let _ = sys::close(nt(beneath::open(vol, &temp, flags, 0o644))?);
+    let replaced = beneath::rename(vol, &temp, path, 0);
     if replaced.is_err() {
-        let _ = sys::unlinkat(at, &temp, 0);
+        let _ = beneath::unlink(vol, &temp, 0);
     }
     nt(replaced)
 }
@@ -261,11 +266,11 @@ pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
         vol.check_writable()?;
         let _names = vol.names_lock.lock();
         ccb.refresh_path(vol)?;
-        let st = nt(lstat(&ccb.path))?;
+        let st = nt(beneath::lstat(vol, &ccb.path))?;
         if !attributes::is_symlink(&st) {
             return Err(NtStatus::NOT_A_REPARSE_POINT);
         }
-        vol.changing_names(|| replace_by_empty_file(&ccb.path, st.st_ino))?;
+        vol.changing_names(|| replace_by_empty_file(vol, &ccb.path, st.st_ino))?;
         vol.changed(&ccb.path, Action::Modified);
         Ok(())
     })();

@@ -5,8 +5,10 @@ use lkl::uapi::{self, Stat, Statx};
 use lkl::{sys, Errno};
 
 use crate::attributes;
+use crate::beneath;
 use crate::layout::Out;
 use crate::time::to_windows;
+use crate::volume::Volume;
 
 /// A file's status in the terms FILE_* structures use.
 pub struct FileFacts {
@@ -28,54 +30,45 @@ fn ts(t: &uapi::StatxTimestamp) -> i64 {
 }
 
 /// Facts about `path` (not following a symlink), named `name`.
-pub fn facts(path: &[u8], name: &[u8], hide_dotfiles: bool) -> Result<FileFacts, Errno> {
-    let stx = statx(uapi::AT_FDCWD, path)?;
-    Ok(from_statx(&stx, name, hide_dotfiles, || path.to_vec()))
+pub fn facts(vol: &Volume, path: &[u8], name: &[u8]) -> Result<FileFacts, Errno> {
+    let stx = beneath::statx(vol, path, MASK)?;
+    Ok(from_statx(vol, &stx, name, || path.to_vec()))
 }
 
 /// Facts about entry `name` of the directory open as `dir_fd`, whose
 /// kernel path is `dir` (not following a symlink). A name that ends in a
 /// NUL goes to the kernel without a copy.
-pub fn facts_in(
-    dir_fd: i32,
-    dir: &[u8],
-    name: &[u8],
-    hide_dotfiles: bool,
-) -> Result<FileFacts, Errno> {
-    let stx = statx(dir_fd, name)?;
+pub fn facts_in(vol: &Volume, dir_fd: i32, dir: &[u8], name: &[u8]) -> Result<FileFacts, Errno> {
+    let stx = statx_at(dir_fd, name, 0)?;
     let name = name.strip_suffix(&[0]).unwrap_or(name);
-    Ok(from_statx(&stx, name, hide_dotfiles, || {
+    Ok(from_statx(vol, &stx, name, || {
         crate::resolve::join(dir, name)
     }))
 }
 
 /// Facts about the file open as `fd` (wherever its names are now), whose
 /// kernel path was `path` when it was opened.
-pub fn facts_of_open(fd: i32, path: &[u8], hide_dotfiles: bool) -> Result<FileFacts, Errno> {
+pub fn facts_of_open(vol: &Volume, fd: i32, path: &[u8]) -> Result<FileFacts, Errno> {
     let stx = statx_at(fd, b"\0", uapi::AT_EMPTY_PATH)?;
     let name = last_name(path);
-    Ok(from_statx(&stx, name, hide_dotfiles, || path.to_vec()))
+    Ok(from_statx(vol, &stx, name, || path.to_vec()))
 }
 
-fn statx(dir_fd: i32, path: &[u8]) -> Result<Statx, Errno> {
-    statx_at(dir_fd, path, 0)
-}
+/// What the facts are made of.
+const MASK: u32 = uapi::STATX_BASIC_STATS | uapi::STATX_BTIME;
 
-fn statx_at(dir_fd: i32, path: &[u8], flags: i32) -> Result<Statx, Errno> {
-    sys::statx(
-        dir_fd,
-        path,
-        flags | uapi::AT_SYMLINK_NOFOLLOW,
-        uapi::STATX_BASIC_STATS | uapi::STATX_BTIME,
-    )
+/// The status of entry `name` of the directory open as `dir_fd` (a
+/// single name: it cannot leave the directory).
+fn statx_at(dir_fd: i32, name: &[u8], flags: i32) -> Result<Statx, Errno> {
+    sys::statx(dir_fd, name, flags | uapi::AT_SYMLINK_NOFOLLOW, MASK)
 }
 
 /// The facts of status `stx`; `path` gives the file's kernel path, asked
 /// for only to see where a symlink leads.
 fn from_statx(
+    vol: &Volume,
     stx: &Statx,
     name: &[u8],
-    hide_dotfiles: bool,
     path: impl FnOnce() -> alloc::vec::Vec<u8>,
 ) -> FileFacts {
     let st = Stat {
@@ -83,7 +76,7 @@ fn from_statx(
         st_ino: stx.stx_ino,
         ..Stat::default()
     };
-    let target_is_dir = attributes::is_symlink(&st) && crate::linux::points_to_dir(&path());
+    let target_is_dir = attributes::is_symlink(&st) && beneath::points_to_dir(vol, &path());
     let birth = if stx.stx_mask & uapi::STATX_BTIME != 0 {
         &stx.stx_btime
     } else {
@@ -98,7 +91,7 @@ fn from_statx(
         change: ts(&stx.stx_ctime),
         size: if is_dir { 0 } else { stx.stx_size },
         allocation: if is_dir { 0 } else { stx.stx_blocks * 512 },
-        attributes: attributes::from_stat(&st, name, hide_dotfiles, target_is_dir),
+        attributes: attributes::from_stat(&st, name, vol.hide_dotfiles, target_is_dir),
         reparse_tag: attributes::reparse_tag(&st),
         links: stx.stx_nlink,
         is_dir,

@@ -18,6 +18,7 @@ extern crate std;
 
 pub mod access;
 pub mod attributes;
+mod beneath;
 pub mod cache;
 pub mod ccb;
 pub mod cleanup;

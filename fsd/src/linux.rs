@@ -25,12 +25,3 @@ pub fn futimens(fd: i32, times: &[Timespec; 2]) -> Result<(), Errno> {
 pub fn fstat(fd: i32) -> Result<Stat, Errno> {
     sys::fstat(fd)
 }
-
-pub fn lstat(path: &[u8]) -> Result<Stat, Errno> {
-    sys::newfstatat(uapi::AT_FDCWD, path, uapi::AT_SYMLINK_NOFOLLOW)
-}
-
-/// Whether `path` (possibly a symlink) ends at a directory.
-pub fn points_to_dir(path: &[u8]) -> bool {
-    sys::newfstatat(uapi::AT_FDCWD, path, 0).is_ok_and(|st| crate::attributes::is_dir(&st))
-}

@@ -109,15 +109,28 @@ fn push_str(out: &mut Vec<u16>, s: &str) {
 
 /// The Linux name of Windows name `name` (one component); invalid names
 /// (empty, NUL, wildcards and other characters Windows forbids, unpaired
-/// surrogates) give OBJECT_NAME_INVALID.
+/// surrogates, and any spelling of `.` or `..`, escaped dots included)
+/// give OBJECT_NAME_INVALID.
 pub fn to_linux(name: &[u16]) -> Result<Vec<u8>, NtStatus> {
     let mut out = Vec::with_capacity(name.len());
     push_linux(&mut out, name)?;
     Ok(out)
 }
 
-/// Appends the Linux name of `name` to `out` (as [`to_linux`]).
+/// Appends the Linux name of `name` to `out` (as [`to_linux`]). Nothing
+/// it appends is ever `.` or `..`: a name that would be one (U+F02E is an
+/// escaped dot) is refused, so no name leads out of its directory.
 pub fn push_linux(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
+    let start = out.len();
+    let pushed = push_component(out, name);
+    if pushed.is_ok() && matches!(&out[start..], b"." | b"..") {
+        out.truncate(start);
+        return Err(NtStatus::OBJECT_NAME_INVALID);
+    }
+    pushed
+}
+
+fn push_component(out: &mut Vec<u8>, name: &[u16]) -> Result<(), NtStatus> {
     if name.is_empty() || name.len() > 255 {
         return Err(if name.is_empty() {
             NtStatus::OBJECT_NAME_INVALID
@@ -158,7 +171,8 @@ fn push_utf8(out: &mut Vec<u8>, c: char) {
 
 /// The components of a path relative to the volume root or to an open
 /// directory: `\a\b`, `a\b`, and a trailing `\` are accepted; empty
-/// components, `.` and `..` are not.
+/// components, and `.` and `..` in any spelling (see [`is_dots`]), are
+/// not, wherever they are in the path.
 pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     let trimmed = path.strip_prefix(&[b'\\' as u16]).unwrap_or(path);
     let trimmed = trimmed.strip_suffix(&[b'\\' as u16]).unwrap_or(trimmed);
@@ -166,14 +180,20 @@ pub fn split_path(path: &[u16]) -> Result<Components<'_>, NtStatus> {
     if trimmed.is_empty() {
         return Ok(parts);
     }
-    const DOT: u16 = b'.' as u16;
     for p in trimmed.split(|&c| c == b'\\' as u16) {
-        if p.is_empty() || p == [DOT] || p == [DOT, DOT] {
+        if p.is_empty() || is_dots(p) {
             return Err(NtStatus::OBJECT_NAME_INVALID);
         }
         parts.push(p);
     }
     Ok(parts)
+}
+
+/// Whether Windows name `name` is `.` or `..` to Linux: one or two dots,
+/// each plain or escaped (U+F02E).
+fn is_dots(name: &[u16]) -> bool {
+    const ESCAPED_DOT: u16 = (ESCAPE_BASE + b'.' as u32) as u16;
+    (1..=2).contains(&name.len()) && name.iter().all(|&c| c == DOT || c == ESCAPED_DOT)
 }
 
 /// Takes the default data stream's name (`::$DATA`, in any case) off the
@@ -402,6 +422,28 @@ mod tests {
             assert!(to_linux(&w(bad)).is_err(), "{bad:?}");
         }
         assert_eq!(to_linux(&[0xD800]), Err(NtStatus::OBJECT_NAME_INVALID));
+        // Every spelling of `.` and `..`: plain, escaped, and mixed.
+        for dots in [
+            ".",
+            "..",
+            "\u{f02e}",
+            "\u{f02e}\u{f02e}",
+            ".\u{f02e}",
+            "\u{f02e}.",
+        ] {
+            assert_eq!(
+                to_linux(&w(dots)),
+                Err(NtStatus::OBJECT_NAME_INVALID),
+                "{dots:?}"
+            );
+            let mut path = b"/mnt/vda".to_vec();
+            assert!(push_linux(&mut path, &w(dots)).is_err());
+            assert_eq!(path, b"/mnt/vda", "nothing appended");
+        }
+        // Names that only start or end with dots are names.
+        assert_eq!(to_linux(&w("...")).unwrap(), b"...");
+        assert_eq!(to_linux(&w("\u{f02e}\u{f02e}\u{f02e}")).unwrap(), b"...");
+        assert_eq!(to_linux(&w(".\u{f02e}x")).unwrap(), b"..x");
         assert_eq!(to_linux(&w(&"x".repeat(256))), Err(NtStatus::NAME_TOO_LONG));
     }
 
@@ -417,7 +459,14 @@ mod tests {
         assert_eq!(parts.len(), 40);
         assert!(parts.iter().all(|p| *p == w("d")));
         assert_eq!(split_path(&w("a\\b")).unwrap().len(), 2);
-        for bad in ["\\a\\\\b", "\\a\\..\\b", "\\.\\a"] {
+        for bad in [
+            "\\a\\\\b",
+            "\\a\\..\\b",
+            "\\.\\a",
+            "\\a\\\u{f02e}\u{f02e}\\b",
+            "\\a\\b\\.\u{f02e}",
+            "\u{f02e}",
+        ] {
             assert_eq!(
                 split_path(&w(bad)),
                 Err(NtStatus::OBJECT_NAME_INVALID),

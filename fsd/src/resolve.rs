@@ -1,15 +1,17 @@
 //! Finding files by Windows names: exact match first, then a
 //! case-insensitive one (the smallest Linux name wins when several names
-//! differ only by case).
+//! differ only by case). Symlinks are followed inside the volume, whose
+//! root is the root for them (see [`follow`]).
 use alloc::vec::Vec;
 
 use lkl::uapi::{self, Stat};
 use lkl::{sys, Errno};
 
 use crate::attributes::is_dir;
-use crate::linux::lstat;
+use crate::beneath;
 use crate::names;
 use crate::status::NtStatus;
+use crate::volume::Volume;
 
 /// Joins a kernel path and a Linux name.
 pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
@@ -21,16 +23,27 @@ pub fn join(dir: &[u8], name: &[u8]) -> Vec<u8> {
 }
 
 /// The Linux names in directory `dir`, without `.` and `..`.
-fn list(dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+fn list(vol: &Volume, dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
+    let fd = beneath::open(vol, dir, uapi::O_RDONLY | uapi::O_DIRECTORY, 0)?;
     let mut out = Vec::new();
-    for_each_name_at(uapi::AT_FDCWD, dir, |name| out.push(name.to_vec()))?;
-    Ok(out)
+    let listed = read_names(fd, |name| out.push(name.to_vec()));
+    let _ = sys::close(fd);
+    listed.map(|()| out)
 }
 
 /// Calls `f` with each Linux name, but `.` and `..`, in the directory
 /// open as `fd` (O_PATH too), wherever it is now (a deleted one has none).
 pub fn for_each_name_in(fd: i32, f: impl FnMut(&[u8])) -> Result<(), Errno> {
-    for_each_name_at(fd, b".", f)
+    // A descriptor of its own: the listing starts at the first entry.
+    let own = sys::openat(
+        fd,
+        b".",
+        uapi::O_RDONLY | uapi::O_DIRECTORY | uapi::O_CLOEXEC,
+        0,
+    )?;
+    let listed = read_names(own, f);
+    let _ = sys::close(own);
+    listed
 }
 
 /// Whether the directory open as `fd` has no entries but `.` and `..`.
@@ -40,47 +53,38 @@ pub fn is_empty_dir(fd: i32) -> Result<bool, Errno> {
     Ok(empty)
 }
 
-/// Calls `f` with each Linux name, but `.` and `..`, in directory `dir`
-/// (relative to `dirfd`).
-fn for_each_name_at(dirfd: i32, dir: &[u8], mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
-    let fd = sys::openat(
-        dirfd,
-        dir,
-        uapi::O_RDONLY | uapi::O_DIRECTORY | uapi::O_CLOEXEC,
-        0,
-    )?;
+/// Calls `f` with each Linux name, but `.` and `..`, that the directory
+/// open for reading as `fd` lists from its position on.
+fn read_names(fd: i32, mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
     let mut buf = alloc::vec![0u8; 32 << 10];
-    let result = loop {
-        match sys::getdents64(fd, &mut buf) {
-            Ok(0) => break Ok(()),
-            Ok(n) => sys::dirent_names(&buf[..n])
+    loop {
+        match sys::getdents64(fd, &mut buf)? {
+            0 => return Ok(()),
+            n => sys::dirent_names(&buf[..n])
                 .filter(|n| *n != b"." && *n != b"..")
                 .for_each(&mut f),
-            Err(e) => break Err(e),
         }
-    };
-    let _ = sys::close(fd);
-    result
+    }
 }
 
 /// The Linux name in `dir` that Windows name `win` designates, if any,
 /// with its status when the exact name matched.
-pub fn find(dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
-    find_stat(dir, win).map(|f| f.map(|(name, _)| name))
+pub fn find(vol: &Volume, dir: &[u8], win: &[u16]) -> Result<Option<Vec<u8>>, NtStatus> {
+    find_stat(vol, dir, win).map(|f| f.map(|(name, _)| name))
 }
 
 /// A name found, with its status when the lookup read it.
 type Found = (Vec<u8>, Option<Stat>);
 
-fn find_stat(dir: &[u8], win: &[u16]) -> Result<Option<Found>, NtStatus> {
+fn find_stat(vol: &Volume, dir: &[u8], win: &[u16]) -> Result<Option<Found>, NtStatus> {
     let exact = names::to_linux(win)?;
-    match lstat(&join(dir, &exact)) {
+    match beneath::lstat(vol, &join(dir, &exact)) {
         Ok(st) => return Ok(Some((exact, Some(st)))),
         Err(Errno::ENOENT) => {}
         Err(e) => return Err(crate::status::from_errno(e, crate::status::Missing::Path)),
     }
     let entries =
-        list(dir).map_err(|e| crate::status::from_errno(e, crate::status::Missing::Path))?;
+        list(vol, dir).map_err(|e| crate::status::from_errno(e, crate::status::Missing::Path))?;
     Ok(entries
         .into_iter()
         .filter(|n| names::eq_ignore_case(&names::to_windows(n), win))
@@ -104,34 +108,39 @@ impl Resolved {
     }
 }
 
-/// Follows `path` while it is a symlink, the way Windows follows a
-/// symlink inside a volume: relative targets resolve from the link's
-/// directory and must stay inside `root`; an absolute target, or one that
-/// leaves the volume, is for the I/O manager to reparse: STATUS_REPARSE.
-pub fn follow(root: &[u8], mut path: Vec<u8>) -> Result<Vec<u8>, NtStatus> {
+/// Follows `path` while it is a symlink, inside the volume: the volume's
+/// root is the root for symlinks (an absolute target starts there, and
+/// `..` goes no higher), as in a chroot, and as `lklfs` follows them;
+/// relative targets resolve from the link's directory. Nothing is left
+/// for the I/O manager to reparse: a loop (more than 32 links) is
+/// STATUS_REPARSE_POINT_NOT_RESOLVED.
+pub fn follow(vol: &Volume, mut path: Vec<u8>) -> Result<Vec<u8>, NtStatus> {
+    let root = vol.root.as_bytes();
     for _ in 0..32 {
-        match lstat(&path) {
+        match beneath::lstat(vol, &path) {
             Ok(st) if crate::attributes::is_symlink(&st) => {}
             _ => return Ok(path),
         }
         // Changed since the lstat (another open's rename, say): looked at
         // again.
-        let Ok(target) = sys::readlinkat(uapi::AT_FDCWD, &path) else {
+        let Ok(target) = beneath::readlink(vol, &path) else {
             continue;
         };
-        if target.first() == Some(&b'/') {
-            return Err(NtStatus::REPARSE);
-        }
-        let mut parts: Vec<&[u8]> = path[root.len()..]
+        let mut parts: Vec<&[u8]> = path
+            .get(root.len()..)
+            .unwrap_or_default()
             .split(|&c| c == b'/')
             .filter(|p| !p.is_empty())
             .collect();
         parts.pop();
+        if target.first() == Some(&b'/') {
+            parts.clear();
+        }
         for part in target.split(|&c| c == b'/') {
             match part {
                 b"" | b"." => {}
                 b".." => {
-                    parts.pop().ok_or(NtStatus::REPARSE)?;
+                    parts.pop();
                 }
                 name => parts.push(name),
             }
@@ -147,24 +156,24 @@ pub fn follow(root: &[u8], mut path: Vec<u8>) -> Result<Vec<u8>, NtStatus> {
 }
 
 /// Resolves Windows path components under kernel directory `base`, inside
-/// the volume at `root`. A missing or non-directory component before the
+/// the volume. A missing or non-directory component before the
 /// last one gives OBJECT_PATH_NOT_FOUND; symlinks on the way are followed
 /// as [`follow`] does.
-pub fn resolve(root: &[u8], base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus> {
+pub fn resolve(vol: &Volume, base: &[u8], components: &[&[u16]]) -> Result<Resolved, NtStatus> {
     let (last, dirs) = components
         .split_last()
         .ok_or(NtStatus::OBJECT_NAME_INVALID)?;
     let mut parent = base.to_vec();
     for c in dirs {
-        let name = find(&parent, c)?.ok_or(NtStatus::OBJECT_PATH_NOT_FOUND)?;
-        let next = follow(root, join(&parent, &name))?;
-        let st = lstat(&next).map_err(|_| NtStatus::OBJECT_PATH_NOT_FOUND)?;
+        let name = find(vol, &parent, c)?.ok_or(NtStatus::OBJECT_PATH_NOT_FOUND)?;
+        let next = follow(vol, join(&parent, &name))?;
+        let st = beneath::lstat(vol, &next).map_err(|_| NtStatus::OBJECT_PATH_NOT_FOUND)?;
         if !is_dir(&st) {
             return Err(NtStatus::OBJECT_PATH_NOT_FOUND);
         }
         parent = next;
     }
-    match find_stat(&parent, last)? {
+    match find_stat(vol, &parent, last)? {
         Some((name, stat)) => Ok(Resolved {
             parent,
             name,

@@ -46,9 +46,9 @@ impl Volume {
     /// The file system's label, as Linux reports it.
     pub fn label(&self) -> Vec<u8> {
         let mut buf = [0u8; 256];
-        let fd = sys::openat(
-            uapi::AT_FDCWD,
-            &self.root,
+        let fd = crate::beneath::open(
+            self,
+            self.root.as_bytes(),
             uapi::O_RDONLY | uapi::O_DIRECTORY,
             0,
         );
@@ -148,7 +148,7 @@ pub fn query(vol: &Volume, class: u32, out: &mut [u8]) -> Completion {
         // not): committed first, free space shows what was written. (Not
         // through the volume's root descriptor: syncfs takes no O_PATH.)
         let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
-        if let Ok(fd) = sys::openat(lkl::uapi::AT_FDCWD, &vol.root, flags, 0) {
+        if let Ok(fd) = crate::beneath::open(vol, vol.root.as_bytes(), flags, 0) {
             let _ = sys::syncfs(fd);
             let _ = sys::close(fd);
         }
@@ -162,7 +162,7 @@ pub fn query(vol: &Volume, class: u32, out: &mut [u8]) -> Completion {
     let mut o = Out::new(out);
     match class {
         FILE_FS_VOLUME_INFORMATION => {
-            let created = facts(vol.root.as_bytes(), b"", false).map_or(0, |f| f.creation);
+            let created = facts(vol, vol.root.as_bytes(), b"").map_or(0, |f| f.creation);
             let label: Vec<u16> = crate::names::to_windows(&vol.label());
             o.i64(0, created);
             o.u32(8, vol.serial() as u32 ^ (vol.serial() >> 32) as u32);

@@ -338,36 +338,6 @@ fn relative_opens_and_names_follow_a_moved_directory() {
     assert!(!t.debugfs("ls /dir").contains("readme.txt"));
 }
 
-/// A FIFO in the image opens at once (no writer to wait for) and closes;
-/// overwriting it with no reader fails instead of waiting.
-#[test]
-fn special_files_open_without_waiting() {
-    let t = TestVolume::new("fifo", &[], |root| {
-        run("mkfifo", &[&root.join("fifo").display().to_string()]);
-    });
-    let (done, opened) = std::sync::mpsc::channel();
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let r = t.create("\\fifo", FILE_OPEN, 0, GENERIC_READ, ALL_SHARE);
-            let status = r.as_ref().map(|c| c.information).map_err(|e| *e);
-            if let Ok(c) = r {
-                t.close(c.ccb);
-            }
-            // Overwriting a FIFO with no reader fails (ENXIO) at once.
-            let overwrite = t
-                .create("\\fifo", FILE_OVERWRITE, 0, GENERIC_WRITE, ALL_SHARE)
-                .map(|c| t.close(c.ccb));
-            done.send((status, overwrite.is_err())).unwrap();
-        });
-        let Ok(status) = opened.recv_timeout(std::time::Duration::from_secs(20)) else {
-            // The opening thread cannot be joined: end the test binary.
-            eprintln!("opening a FIFO did not return within 20 s");
-            std::process::exit(1);
-        };
-        assert_eq!(status, (Ok(FILE_OPENED), true));
-    });
-}
-
 /// `name::$DATA` (any case) is the file itself, as NTFS takes it; a named
 /// stream is an invalid name (a Linux file has one stream) and nothing is
 /// made; a directory has no data stream.

@@ -4,7 +4,8 @@
 //! than the buffer holds nor writes past what it reports, and a request
 //! that fails changes nothing: the whole tree (names, types, modes,
 //! owners, sizes, modification times, contents, link targets, xattrs) is
-//! compared through the kernel before and after.
+//! compared through the kernel before and after, and so is the kernel's
+//! tree outside the volumes, with the descriptors the process holds.
 mod common;
 #[path = "../../tests/support/rng.rs"]
 mod rng;
@@ -200,7 +201,13 @@ fn each_malformed(
         let path = kernel_path(t, name);
         sys::utimensat(uapi::AT_FDCWD, &path, Some(&[time, time]), 0).unwrap();
         let before = snapshot(t);
+        let outside = outside_volumes();
         let status = request(&mut c, &input);
+        assert_eq!(
+            outside_volumes(),
+            outside,
+            "{status:?} reached outside the volume"
+        );
         if fails(status) {
             failed += 1;
             let after = snapshot(t);
@@ -457,7 +464,7 @@ fn queries_keep_to_their_buffers() {
 /// separators, dots, wildcards, NULs, lone surrogates, private-use code
 /// points, long runs.
 fn random_name(rng: &mut Rng) -> Vec<u16> {
-    const PIECES: [&[u16]; 16] = [
+    const PIECES: [&[u16]; 19] = [
         &[0x5C],
         &[0x5C, 0x5C],
         &[0x2E],
@@ -472,6 +479,9 @@ fn random_name(rng: &mut Rng) -> Vec<u16> {
         &[0xD800],
         &[0xDC00, 0xD800],
         &[0xF020, 0xF03A],
+        &[0xF02E],
+        &[0xF02E, 0xF02E],
+        &[0x2E, 0xF02E],
         &[0x20],
         &[0x4E16, 0xD83D, 0xDE00],
     ];
@@ -524,7 +534,15 @@ fn malformed_names_change_nothing() {
             file_attributes: 0,
         };
         let before = snapshot(&t);
-        match create(t.vol(), &req) {
+        let outside = outside_volumes();
+        let created = create(t.vol(), &req);
+        assert_eq!(
+            outside_volumes(),
+            outside,
+            "{:?} reached outside the volume",
+            String::from_utf16_lossy(&name)
+        );
+        match created {
             Ok(created) => {
                 succeeded += 1;
                 t.close(created.ccb);

@@ -1,6 +1,7 @@
-//! Opening through symlinks: followed inside the volume; absolute targets
-//! and targets that leave the volume are STATUS_REPARSE for the I/O
-//! manager; FILE_OPEN_REPARSE_POINT opens the link itself.
+//! Opening through symlinks: followed inside the volume, whose root is the
+//! root for them (absolute targets start there, `..` goes no higher), so
+//! no target reaches the kernel's own tree or the NT namespace;
+//! FILE_OPEN_REPARSE_POINT opens the link itself.
 mod common;
 
 use common::*;
@@ -13,8 +14,11 @@ fn tree(root: &std::path::Path) {
     std::fs::write(root.join("dir/target.txt"), b"T").unwrap();
     for (link, target) in [
         ("rel", "dir/target.txt"),
-        ("abs", "/etc/passwd"),
-        ("up", "../outside"),
+        ("abs", "/dir/target.txt"),
+        ("up", "../../dir/target.txt"),
+        ("passwd", "/etc/passwd"),
+        ("proc", "/../../../proc/version"),
+        ("procdir", "../../proc"),
         ("dirlink", "dir"),
         ("loop", "loop"),
         ("chain", "rel"),
@@ -38,8 +42,20 @@ fn symlinks_are_followed_inside_the_volume() {
     assert_eq!(read_all(&t, "\\rel").as_deref(), Ok("T"));
     assert_eq!(read_all(&t, "\\chain").as_deref(), Ok("T"));
     assert_eq!(read_all(&t, "\\dirlink\\target.txt").as_deref(), Ok("T"));
-    assert_eq!(read_all(&t, "\\abs"), Err(NtStatus::REPARSE));
-    assert_eq!(read_all(&t, "\\up"), Err(NtStatus::REPARSE));
+    assert_eq!(read_all(&t, "\\abs").as_deref(), Ok("T"));
+    assert_eq!(read_all(&t, "\\up").as_deref(), Ok("T"));
+    // The kernel's files are not the volume's: nothing by those names here.
+    for outside in ["\\passwd", "\\proc"] {
+        assert_eq!(
+            read_all(&t, outside),
+            Err(NtStatus::OBJECT_NAME_NOT_FOUND),
+            "{outside}"
+        );
+    }
+    assert_eq!(
+        read_all(&t, "\\procdir\\version"),
+        Err(NtStatus::OBJECT_PATH_NOT_FOUND)
+    );
     assert_eq!(
         read_all(&t, "\\loop"),
         Err(NtStatus::REPARSE_POINT_NOT_RESOLVED)

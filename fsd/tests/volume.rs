@@ -192,13 +192,14 @@ fn a_moved_files_change_is_recorded_where_it_is() {
     assert_eq!(got, [(d, "moved".to_string(), Action::Modified)]);
 }
 
-/// A file whose inode fails its checksum (set wrong by debugfs): opening
-/// it is STATUS_FILE_CORRUPT_ERROR, and the rest of the volume still works.
-#[test]
-fn a_damaged_inode_is_file_corrupt_error() {
-    let t = TestVolume::prepared(
-        "corrupt",
-        &["-O", "metadata_csum"],
+/// An ext4 image whose inode `/victim` fails its checksum (set wrong by
+/// debugfs), made with `mkfs_args`, mounted with `options`.
+fn damaged(name: &str, mkfs_args: &[&str], options: fsd::VolumeOptions) -> TestVolume {
+    let mut args = vec!["-O", "metadata_csum"];
+    args.extend_from_slice(mkfs_args);
+    TestVolume::prepared(
+        name,
+        &args,
         |root| {
             std::fs::write(root.join("victim"), b"lost").unwrap();
             std::fs::write(root.join("fine"), b"kept").unwrap();
@@ -210,21 +211,66 @@ fn a_damaged_inode_is_file_corrupt_error() {
                 &["-w", "-R", "sif /victim checksum 0xdead", &img],
             );
         },
-        fsd::VolumeOptions::default(),
-    );
-    let open = |name: &str| {
-        t.create(
-            name,
-            fsd::create::FILE_OPEN,
-            0,
-            fsd::access::GENERIC_READ,
-            fsd::access::FILE_SHARE_READ,
-        )
+        options,
+    )
+}
+
+fn open_for_read(t: &TestVolume, name: &str) -> Result<fsd::create::Created, fsd::NtStatus> {
+    t.create(
+        name,
+        fsd::create::FILE_OPEN,
+        0,
+        fsd::access::GENERIC_READ,
+        fsd::access::FILE_SHARE_READ,
+    )
+}
+
+/// On a read-only volume, a damaged inode is STATUS_FILE_CORRUPT_ERROR and
+/// the rest of the volume still reads.
+#[test]
+fn a_damaged_inode_is_file_corrupt_error() {
+    let options = fsd::VolumeOptions {
+        read_only: true,
+        ..Default::default()
     };
+    let t = damaged("corrupt-ro", &[], options);
     assert_eq!(
-        open("\\victim").err(),
+        open_for_read(&t, "\\victim").err(),
         Some(fsd::NtStatus::FILE_CORRUPT_ERROR)
     );
-    let fine = open("\\fine").expect("an undamaged file opens");
+    let fine = open_for_read(&t, "\\fine").expect("an undamaged file opens");
     t.close(fine.ccb);
+}
+
+/// On a writable volume, the first damage Linux finds stops the file
+/// system (errors=remount-ro, which Linux 6.12's ext4 carries out as a
+/// shutdown: reads fail too), so nothing more is written to it; even a
+/// superblock that asks for a panic on errors (mkfs.ext4 -e panic) does
+/// not take Linux down, and the next volume mounts.
+#[test]
+fn a_damaged_writable_volume_stops_and_linux_lives() {
+    let t = damaged("corrupt-panic", &["-e", "panic"], Default::default());
+    assert!(t
+        .debugfs("stats")
+        .contains("Errors behavior:          Panic"));
+    assert_eq!(
+        open_for_read(&t, "\\victim").err(),
+        Some(fsd::NtStatus::FILE_CORRUPT_ERROR)
+    );
+    let created = t.create(
+        "\\new",
+        fsd::create::FILE_CREATE,
+        0,
+        fsd::access::GENERIC_WRITE,
+        0,
+    );
+    assert!(created.is_err(), "a stopped file system takes no new file");
+    assert!(lkl::sys::getpid().is_ok(), "Linux is alive");
+    drop(t);
+    let next = TestVolume::new("after-panic", &[], |root| {
+        std::fs::write(root.join("f"), b"x").unwrap();
+    });
+    let f = open_for_read(&next, "\\f").expect("the next volume works");
+    next.close(f.ccb);
+    assert!(!String::from_utf8_lossy(&lkl::console_output()).contains("Kernel panic"));
 }

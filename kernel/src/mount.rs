@@ -1,7 +1,7 @@
 //! API helpers: mounting the file system of a disk or partition, and
 //! unmounting it with its data written out.
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +9,13 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::uapi::{self, AT_FDCWD};
 use crate::{sys, AddedDisk, Errno};
 
-/// The file systems tried, in order, when none is named.
+/// The file systems [`detect`] recognises.
 pub const KNOWN_FILESYSTEMS: &[&str] = &["ext4", "btrfs", "xfs", "vfat"];
+
+/// The flags every mount has: device nodes in an image open nothing
+/// (an image's `/dev/mem` would be the kernel's memory), and no set-id or
+/// executable bits count. A file system's image is data, whoever made it.
+pub const ALWAYS: u64 = uapi::MS_NODEV | uapi::MS_NOSUID | uapi::MS_NOEXEC;
 
 /// How many bytes from the start of a device [`identify`] reads: btrfs's
 /// superblock is at 64 KiB.
@@ -31,6 +36,31 @@ pub fn identify(head: &[u8]) -> Option<(&'static str, [u8; 16])> {
         Some(("xfs", uuid_at(32)?))
     } else {
         None
+    }
+}
+
+/// Which file system a device's first bytes hold, for mounting it:
+/// [`identify`]'s Linux file systems, or vfat by its boot sector (the
+/// 0x55AA signature and a FAT type string). None for anything else: a
+/// mount tries only the one file system found, never every known one.
+pub fn detect(head: &[u8]) -> Option<&'static str> {
+    if let Some((fstype, _)) = identify(head) {
+        return Some(fstype);
+    }
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    let fat = at(510, &[0x55, 0xAA])
+        && (at(54, b"FAT12") || at(54, b"FAT16") || at(54, b"FAT  ") || at(82, b"FAT32"));
+    fat.then_some("vfat")
+}
+
+/// The file system options every mount of `fstype` gets, before the
+/// caller's: an ext2/3/4 error makes the file system read-only, whatever
+/// its superblock asks (`errors=panic` would take the kernel down with
+/// it, and the host with it where that is ring 0).
+pub fn default_options(fstype: &str) -> &'static str {
+    match fstype {
+        "ext2" | "ext3" | "ext4" => "errors=remount-ro",
+        _ => "",
     }
 }
 
@@ -57,7 +87,7 @@ pub fn needs_replay(head: &[u8]) -> bool {
 pub struct MountOptions {
     /// A partition number (Linux's own numbering), or the whole disk.
     pub partition: Option<u32>,
-    /// The file system type; `None` tries [`KNOWN_FILESYSTEMS`].
+    /// The file system type; `None` mounts what [`detect`] finds.
     pub fstype: Option<String>,
     /// File system options, as for mount(8) `-o`.
     pub options: String,
@@ -74,7 +104,8 @@ pub struct Mount {
     disk_errors: Arc<AtomicU64>,
 }
 
-/// Mounts a file system of `disk` on `/mnt/<device name>`.
+/// Mounts a file system of `disk` on `/mnt/<device name>`, with the
+/// [`ALWAYS`] flags and the [`default_options`] of its type.
 ///
 /// Errors: `ENXIO`, no such partition; `EINVAL`, no known (or not the
 /// named) file system; others as mount(2) gives them.
@@ -91,40 +122,54 @@ pub fn mount(disk: &AddedDisk, options: &MountOptions) -> Result<Mount, Errno> {
             Err(e) => return Err(e),
         }
     }
-    let flags = if options.read_only || disk.read_only() {
-        uapi::MS_RDONLY
-    } else {
-        0
+    let flags = ALWAYS
+        | if options.read_only || disk.read_only() {
+            uapi::MS_RDONLY
+        } else {
+            0
+        };
+    let fstype = match &options.fstype {
+        Some(t) => Some(t.clone()),
+        None => detect_device(&device)?.map(String::from),
     };
-    let candidates: Vec<&str> = match &options.fstype {
-        Some(t) => Vec::from([t.as_str()]),
-        None => KNOWN_FILESYSTEMS.to_vec(),
-    };
-    let data = (!options.options.is_empty()).then_some(options.options.as_bytes());
-    let mut last = Errno::EINVAL;
-    for fstype in candidates {
-        match sys::mount(&device, &path, fstype, flags, data) {
-            Ok(()) => {
-                return Ok(Mount {
-                    path,
-                    fstype: fstype.to_string(),
-                    disk_errors: disk.error_counter(),
-                })
-            }
-            // Not this file system (or not one at all): try the next.
-            Err(e @ (Errno::EINVAL | Errno::ENODEV)) if options.fstype.is_none() => last = e,
-            Err(e) => {
-                let _ = sys::unlinkat(AT_FDCWD, &path, uapi::AT_REMOVEDIR);
-                return Err(e);
+    let mounted = match fstype {
+        Some(fstype) => {
+            let data = [default_options(&fstype), options.options.as_str()]
+                .iter()
+                .filter(|o| !o.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",");
+            let data = (!data.is_empty()).then_some(data.as_bytes());
+            match sys::mount(&device, &path, &fstype, flags, data) {
+                Ok(()) => Ok(fstype),
+                Err(Errno::ENODEV) => Err(Errno::EINVAL),
+                Err(e) => Err(e),
             }
         }
+        None => Err(Errno::EINVAL),
+    };
+    match mounted {
+        Ok(fstype) => Ok(Mount {
+            path,
+            fstype,
+            disk_errors: disk.error_counter(),
+        }),
+        Err(e) => {
+            let _ = sys::unlinkat(AT_FDCWD, &path, uapi::AT_REMOVEDIR);
+            Err(e)
+        }
     }
-    let _ = sys::unlinkat(AT_FDCWD, &path, uapi::AT_REMOVEDIR);
-    Err(if last == Errno::ENODEV {
-        Errno::EINVAL
-    } else {
-        last
-    })
+}
+
+/// What [`detect`] finds on kernel device `device`.
+fn detect_device(device: &str) -> Result<Option<&'static str>, Errno> {
+    let fd = sys::openat(AT_FDCWD, device, uapi::O_RDONLY | uapi::O_CLOEXEC, 0)?;
+    let mut head = alloc::vec![0u8; IDENTIFY_BYTES];
+    let read = sys::pread64(fd, &mut head, 0);
+    let _ = sys::close(fd);
+    head.truncate(read?);
+    Ok(detect(&head))
 }
 
 /// Writes out everything and unmounts. An error from writing (say `EIO`)

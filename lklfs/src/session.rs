@@ -247,7 +247,7 @@ fn mount_error(
             ))
         }
         (Errno::EINVAL, _, _) if opts.fstype.is_none() => Error::Msg(format!(
-            "{image}: not a known file system (tried {})",
+            "{image}: not a file system lklfs knows ({})",
             mount::KNOWN_FILESYSTEMS.join(", ")
         )),
         (Errno::EINVAL, _, _) => Error::Msg(format!(

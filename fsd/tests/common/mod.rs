@@ -204,6 +204,19 @@ impl TestVolume {
         .ccb
     }
 
+    /// Opens directory `name` from the volume root for listing.
+    pub fn open_dir(&self, name: &str) -> Ccb {
+        self.create(
+            name,
+            create::FILE_OPEN,
+            create::FILE_DIRECTORY_FILE,
+            access::GENERIC_READ,
+            7,
+        )
+        .unwrap_or_else(|e| panic!("open {name}: {e:?}"))
+        .ccb
+    }
+
     pub fn close(&self, ccb: Ccb) {
         fsd::close::close(self.vol(), ccb);
     }
@@ -276,4 +289,81 @@ pub fn name_at(b: &[u8], at: usize, bytes: usize) -> String {
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
     String::from_utf16_lossy(&units)
+}
+
+/// The kernel's tree outside the volumes (`/mnt`), `/proc` and `/sys`,
+/// and the disks' nodes in `/dev` (other tests add and remove them): each
+/// path with its mode, size and modification time; and every descriptor
+/// the process holds that leads outside `/mnt`. What a request must never
+/// change, however malformed.
+pub fn outside_volumes() -> std::collections::BTreeSet<String> {
+    use lkl::{sys, uapi};
+    // One walk at a time: a walk's own descriptors are not another's news.
+    static WALK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _walking = WALK.lock().unwrap_or_else(|e| e.into_inner());
+    fn walk(dir: &str, out: &mut std::collections::BTreeSet<String>) {
+        let Ok(fd) = sys::openat(uapi::AT_FDCWD, dir, uapi::O_RDONLY | uapi::O_DIRECTORY, 0) else {
+            return;
+        };
+        let mut buf = vec![0u8; 32 << 10];
+        let mut names = Vec::new();
+        while let Ok(n) = sys::getdents64(fd, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            names.extend(sys::dirent_names(&buf[..n]).map(|n| n.to_vec()));
+        }
+        sys::close(fd).unwrap();
+        for name in names {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            let path = format!("{}/{name}", dir.trim_end_matches('/'));
+            let skip = name == "."
+                || name == ".."
+                || ["/mnt", "/proc", "/sys"].contains(&path.as_str())
+                || (dir == "/dev" && name.starts_with("vd"));
+            if skip {
+                continue;
+            }
+            let Ok(st) = sys::newfstatat(uapi::AT_FDCWD, &path, uapi::AT_SYMLINK_NOFOLLOW) else {
+                continue;
+            };
+            // A directory by its entries (`/dev` changes as disks come
+            // and go), anything else with its size and time.
+            if st.st_mode & uapi::S_IFMT == uapi::S_IFDIR {
+                out.insert(format!("{path} {:o}", st.st_mode));
+                walk(&path, out);
+            } else {
+                out.insert(format!(
+                    "{path} {:o} {} {}.{}",
+                    st.st_mode, st.st_size, st.st_mtime, st.st_mtime_nsec
+                ));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    walk("/", &mut out);
+    let fds = sys::openat(
+        uapi::AT_FDCWD,
+        "/proc/self/fd",
+        uapi::O_RDONLY | uapi::O_DIRECTORY,
+        0,
+    )
+    .unwrap();
+    let mut buf = vec![0u8; 32 << 10];
+    let n = sys::getdents64(fds, &mut buf).unwrap();
+    for name in sys::dirent_names(&buf[..n]) {
+        let link = format!("/proc/self/fd/{}", String::from_utf8_lossy(name));
+        if let Ok(target) = sys::readlinkat(uapi::AT_FDCWD, &link) {
+            let target = String::from_utf8_lossy(&target).into_owned();
+            // The volumes, their disks, and this listing.
+            let ours = target.starts_with("/mnt/")
+                || target.starts_with("/dev/vd")
+                || target == "/proc/1/fd";
+            if !ours && target.starts_with('/') {
+                out.insert(format!("open: {target}"));
+            }
+        }
+    }
+    sys::close(fds).unwrap();
+    out
 }
