@@ -21,6 +21,9 @@ pub struct VolumeOptions {
     pub read_only: bool,
     /// Names starting with a dot get FILE_ATTRIBUTE_HIDDEN.
     pub hide_dotfiles: bool,
+    /// File system options, as for mount(8) `-o` (after the defaults
+    /// every mount has: see `lkl::mount`).
+    pub fs_options: String,
 }
 
 /// What happened to a name, numbered as FILE_ACTION_* numbers it.
@@ -111,7 +114,7 @@ impl Volume {
                 &MountOptions {
                     partition: options.partition,
                     fstype: None,
-                    options: String::new(),
+                    options: options.fs_options.clone(),
                     read_only,
                 },
             )

@@ -71,6 +71,7 @@ extern "C" {
     pub fn lkl_boot(ops: *const HostOps, cmdline: *const c_char, mem_size: u64) -> c_int;
     pub fn lkl_syscall(nr: i64, params: *const i64) -> i64;
     pub fn lkl_halt() -> c_int;
+    pub fn lkl_crash(why: *const c_char);
     pub fn lkl_release() -> c_int;
     pub fn lkl_host_task_release(task: *mut c_void);
     pub fn lkl_irq_raise(irq: c_int) -> c_int;

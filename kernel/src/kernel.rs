@@ -74,6 +74,15 @@ impl Kernel {
     }
 }
 
+/// Makes the running kernel panic, as a crash inside it would, with `why`
+/// as the panic's message: for tests of how a host contains a kernel
+/// panic (the host's `panic` operation runs; the calling thread does not
+/// come back on hosts whose panic ends the process).
+pub fn crash(why: &core::ffi::CStr) {
+    // SAFETY: a NUL-terminated message, read by the kernel during the call.
+    unsafe { ffi::lkl_crash(why.as_ptr()) }
+}
+
 /// After a halt, gives back the last host objects the kernel holds (the
 /// two semaphores of its CPU lock), for a host that must get all it lent
 /// back (a driver that unloads). `EBUSY` while the kernel runs.

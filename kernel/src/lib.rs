@@ -49,7 +49,7 @@ pub use errno::Errno;
 #[cfg(feature = "std")]
 pub use file_disk::FileDisk;
 pub use host::{Host, ThreadEntry, TimerCallback, KERNEL_THREAD_STACK};
-pub use kernel::{release_after_halt, release_host_task, Config, Kernel};
+pub use kernel::{crash, release_after_halt, release_host_task, Config, Kernel};
 #[cfg(feature = "std")]
 pub use mem_disk::MemDisk;
 #[cfg(all(feature = "std", windows))]

@@ -82,6 +82,57 @@ pub fn needs_replay(head: &[u8]) -> bool {
     }
 }
 
+/// How a file system on a disk that arrived on its own (a partition or a
+/// USB stick the machine presents, not an image a user named) is mounted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoundDisk {
+    pub read_only: bool,
+    /// File system options that leave a journal as it is (ext3/4's
+    /// `noload`, btrfs's `rescue=nologreplay`, xfs's `norecovery`), or "".
+    pub options: &'static str,
+    /// Whether the superblock says a journal waits to be replayed, which
+    /// this mount leaves alone.
+    pub journal_left: bool,
+}
+
+/// The rules for a file system found on a disk, whose first
+/// [`IDENTIFY_BYTES`] are `head`: read-only unless its UUID was opted in
+/// to writing (`writable`); read-only, its journal is never replayed (a
+/// hibernated or crashed Linux on the same disk finds it as it left it).
+pub fn found_disk(head: &[u8], writable: bool) -> FoundDisk {
+    if writable {
+        return FoundDisk {
+            read_only: false,
+            options: "",
+            journal_left: false,
+        };
+    }
+    let options = match identify(head) {
+        Some(("ext4", _)) => "noload",
+        Some(("btrfs", _)) => "rescue=nologreplay",
+        Some(("xfs", _)) => "norecovery",
+        _ => "",
+    };
+    FoundDisk {
+        read_only: true,
+        options,
+        journal_left: needs_replay(head),
+    }
+}
+
+/// The canonical text of a file system UUID, as blkid prints it
+/// (`0b1e0f96-3c7a-4a3e-9d0a-5b1f2e3d4c5b`).
+pub fn uuid_text(uuid: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in uuid.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
 /// Where and how to mount.
 #[derive(Clone, Debug, Default)]
 pub struct MountOptions {

@@ -42,6 +42,7 @@ mod wdk {
 /// as inline functions (which under Wine read nothing: the exported
 /// routine is the one that works).
 pub const KernelMode: KPROCESSOR_MODE = 0;
+pub const UserMode: KPROCESSOR_MODE = 1;
 pub const DPFLTR_IHVDRIVER_ID: u32 = 77;
 
 extern "C" {

@@ -53,7 +53,7 @@ pub fn detach(_target: &Target) -> Result<(), Error> {
 }
 
 #[cfg(not(windows))]
-pub fn volumes() -> Result<(), Error> {
+pub fn volumes(_rw: Option<&str>, _ro: Option<&str>) -> Result<(), Error> {
     Err(for_windows())
 }
 
@@ -126,9 +126,37 @@ pub fn detach(target: &Target) -> Result<(), Error> {
         .map_err(|s| refused(&format!("disk {disk}"), s))
 }
 
-/// One line an attached image: disk, size, read-only, letter, volume.
+/// With `rw` or `ro`, opts that file system in to writing or out of it
+/// first. Then one line an attached image: disk, size, read-only, letter,
+/// volume; and one line a file system opted in to writing.
 #[cfg(windows)]
-pub fn volumes() -> Result<(), Error> {
+pub fn volumes(rw: Option<&str>, ro: Option<&str>) -> Result<(), Error> {
+    use lklfsd_control::settings;
+    for (uuid, writable) in [(rw, true), (ro, false)] {
+        let Some(uuid) = uuid else { continue };
+        if !settings::is_uuid(uuid) {
+            return Err(Error::Msg(format!(
+                "{uuid}: not a file system UUID (as blkid prints it)"
+            )));
+        }
+        settings::set_writable(uuid, writable).map_err(|e| {
+            Error::Msg(format!(
+                "cannot change the driver's settings (Windows error {e}{})",
+                if e == 5 { ": run as administrator" } else { "" }
+            ))
+        })?;
+    }
+    let writable = settings::writable_volumes().map_err(|e| {
+        Error::Msg(format!(
+            "cannot read the driver's settings (Windows error {e})"
+        ))
+    })?;
+    for uuid in writable {
+        println!("read-write {uuid}");
+    }
+    if rw.is_some() || ro.is_some() {
+        return Ok(());
+    }
     for image in control()?.list().map_err(|s| refused("list", s))? {
         let volume = if image.volume == u32::MAX {
             "not mounted".to_string()

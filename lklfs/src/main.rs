@@ -115,8 +115,16 @@ enum Command {
     /// Windows: dismount and detach what `attach` made (X: or the disk's
     /// number)
     Detach { target: String },
-    /// Windows: the images attached to the lklfsd driver
-    Volumes,
+    /// Windows: the images attached to the lklfsd driver, and the Linux
+    /// file systems on this machine's disks that may be written (the
+    /// others mount read-only); --rw/--ro UUID (as administrator) opts one
+    /// in to writing or out of it
+    Volumes {
+        #[arg(long, value_name = "UUID")]
+        rw: Option<String>,
+        #[arg(long, value_name = "UUID")]
+        ro: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -177,6 +185,6 @@ fn run(cli: Cli) -> Result<(), Error> {
             driver::attach(&opts, &image, letter)
         }
         Command::Detach { target } => driver::detach(&driver::Target::parse(&target)?),
-        Command::Volumes => driver::volumes(),
+        Command::Volumes { rw, ro } => driver::volumes(rw.as_deref(), ro.as_deref()),
     }
 }

@@ -9,6 +9,13 @@ extern crate alloc;
 
 #[cfg(all(windows, feature = "client"))]
 pub mod client;
+#[cfg(all(windows, feature = "client"))]
+pub mod settings;
+
+/// The service key's value that lists (REG_MULTI_SZ) the UUIDs of the file
+/// systems on the machine's own disks that may be written; the others
+/// mount read-only.
+pub const READ_WRITE_VOLUMES: &str = "ReadWriteVolumes";
 
 use alloc::vec::Vec;
 
@@ -29,7 +36,7 @@ pub const VOLUME_DOS_PREFIX: &str = "\\DosDevices\\LklFsdVolume";
 /// FILE_DEVICE_DISK_FILE_SYSTEM
 const DEVICE_TYPE: u32 = 0x0000_0008;
 const METHOD_BUFFERED: u32 = 0;
-const FILE_ANY_ACCESS: u32 = 0;
+const FILE_READ_ACCESS: u32 = 1;
 const FILE_WRITE_ACCESS: u32 = 2;
 
 const fn ctl_code(function: u32, access: u32) -> u32 {
@@ -42,9 +49,9 @@ pub const IOCTL_ATTACH_IMAGE: u32 = ctl_code(0x800, FILE_WRITE_ACCESS);
 /// In: a disk number (u32). Dismounts what is mounted on it first.
 pub const IOCTL_DETACH_IMAGE: u32 = ctl_code(0x801, FILE_WRITE_ACCESS);
 /// Out: [`ImageInfo`] records, one per attached image.
-pub const IOCTL_LIST_IMAGES: u32 = ctl_code(0x802, FILE_ANY_ACCESS);
+pub const IOCTL_LIST_IMAGES: u32 = ctl_code(0x802, FILE_READ_ACCESS);
 /// Out: [`Statistics`], then the last bytes of the kernel's console.
-pub const IOCTL_STATISTICS: u32 = ctl_code(0x803, FILE_ANY_ACCESS);
+pub const IOCTL_STATISTICS: u32 = ctl_code(0x803, FILE_READ_ACCESS);
 /// In: [`MountRequest`]. Mounts a disk (as a Windows MOUNT_VOLUME would,
 /// in the disk's own VPB, so that opens of the disk's names reach the
 /// volume), makes `\\.\LklFsdVolumeN`, and gives the disk the drive

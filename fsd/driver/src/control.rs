@@ -12,12 +12,19 @@ use lklfsd_control::{self as ctl, AttachImage, ImageInfo, MountRequest, Mounted,
 use crate::dispatch::in_linux;
 use crate::irp::Irp;
 use crate::{
-    bench, drive_letters, driver, found_disks, image_disk, linux, mount, relay, selftest, stats,
-    volume,
+    bench, drive_letters, driver, found_disks, image_disk, linux, mount, relay, rights, selftest,
+    stats, volume,
 };
 
 pub fn dispatch(irp: Irp) -> i32 {
     match irp.major() as u32 {
+        // The device itself opens; it has no names below it (which
+        // FILE_DEVICE_SECURE_OPEN checks against its DACL as well).
+        nt::IRP_MJ_CREATE
+            if !irp.file_object().is_null() && !crate::file::name(irp.file_object()).is_empty() =>
+        {
+            irp.complete_status(NtStatus::OBJECT_NAME_INVALID)
+        }
         nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
             irp.complete(Completion::ok(0))
         }
@@ -129,16 +136,34 @@ fn ioctl(irp: Irp) -> i32 {
     if test_only && !driver().settings.test_mode {
         return irp.complete_status(NtStatus::ACCESS_DENIED);
     }
+    // Only the device's DACL (SYSTEM, Administrators) keeps others from
+    // reading the list and the statistics; what changes volumes, and the
+    // test requests, ask who the caller is as well.
+    let reads_only = matches!(code, ctl::IOCTL_LIST_IMAGES | ctl::IOCTL_STATISTICS);
+    if !reads_only && !rights::may_manage_volumes(irp) {
+        return irp.complete_status(NtStatus::ACCESS_DENIED);
+    }
     match code {
         ctl::IOCTL_ATTACH_IMAGE => {
+            let caller = if !irp.from_user() || rights::is_administrator() {
+                image_disk::Caller::Administrator
+            } else {
+                image_disk::Caller::User
+            };
             let c = match AttachImage::decode(&b.input) {
                 None => NtStatus::INVALID_PARAMETER.into(),
+                // Found disks are the driver's own to attach (shared).
+                Some((head, _)) if head.flags & ctl::ATTACH_FOUND != 0 => {
+                    NtStatus::INVALID_PARAMETER.into()
+                }
                 Some((head, path)) => match image_disk::path_units(path) {
                     None => NtStatus::OBJECT_NAME_INVALID.into(),
-                    Some(units) => match image_disk::attach(driver().object, head.flags, units) {
-                        Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
-                        Err(e) => e.into(),
-                    },
+                    Some(units) => {
+                        match image_disk::attach(driver().object, head.flags, units, caller) {
+                            Ok(n) => answer(irp, b.out_len, &n.to_le_bytes()),
+                            Err(e) => e.into(),
+                        }
+                    }
                 },
             };
             irp.complete(c)

@@ -60,8 +60,15 @@ pub fn extension(device: *mut nt::DEVICE_OBJECT) -> &'static Extension {
     unsafe { &*((*device).DeviceExtension as *const Extension) }
 }
 
+/// FILE_DEVICE_SECURE_OPEN: opens of names below the device are checked
+/// against its DACL too.
+const FILE_DEVICE_SECURE_OPEN: u32 = 0x100;
+
 /// Makes a device named `name` of `device_type`, its extension `kind` and
-/// `object`, ready for requests.
+/// `object`, ready for requests. Only SYSTEM and Administrators may open
+/// it (see `rights`); with `secure_open`, names below it as well (the
+/// control device). Disks and volumes leave the opens of files on them to
+/// the file system.
 pub fn create(
     driver: *mut nt::DRIVER_OBJECT,
     name: &str,
@@ -69,6 +76,7 @@ pub fn create(
     kind: Kind,
     object: *mut c_void,
     flags: u32,
+    secure_open: bool,
 ) -> Result<*mut nt::DEVICE_OBJECT, i32> {
     let mut wide = Wide::new(name);
     let mut device: *mut nt::DEVICE_OBJECT = null_mut();
@@ -79,12 +87,20 @@ pub fn create(
             core::mem::size_of::<Extension>() as u32,
             wide.ptr(),
             device_type,
-            0,
+            if secure_open {
+                FILE_DEVICE_SECURE_OPEN
+            } else {
+                0
+            },
             0,
             &mut device,
         )
     };
     if status < 0 {
+        return Err(status);
+    }
+    if let Err(status) = crate::rights::restrict(device) {
+        delete(device);
         return Err(status);
     }
     // SAFETY: the device just made, not yet taking requests.

@@ -62,7 +62,7 @@ fn bytes(units: &[u16]) -> impl Iterator<Item = u8> + '_ {
 
 /// An IOCTL to the Mount Manager, waiting; the status.
 fn mount_manager(code: u32, input: &[u8], output: &mut [u8]) -> Result<(), NtStatus> {
-    let file = image_disk::open(Wide::new(MOUNT_MANAGER), false, true)?;
+    let file = image_disk::open(Wide::new(MOUNT_MANAGER), false, true, false)?;
     let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
     // SAFETY: a kernel handle opened for synchronous I/O; live buffers of
     // the lengths given.

@@ -1,12 +1,16 @@
 //! IRP_MJ_QUERY_EA and IRP_MJ_SET_EA: extended attributes through the
 //! core (Linux's `user.` xattrs).
 use fsd::ea::{self, QueryEa};
-use fsd::Completion;
+use fsd::{Completion, NtStatus};
 use lkl_ntk::nt;
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{buffers, file, user};
+
+/// The longest list of EA names a query may give: every name of a
+/// file's EAs (64 KiB in all, as on NTFS) with their headers.
+const EA_LIST_ROOM: usize = 128 << 10;
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let stack = irp.stack();
@@ -21,6 +25,8 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let copied;
     let list = if p.EaList.is_null() {
         None
+    } else if p.EaListLength as usize > EA_LIST_ROOM {
+        return NtStatus::INVALID_PARAMETER.into();
     } else if irp.from_user() {
         copied = match user::copy_in(p.EaList as *const u8, p.EaListLength as usize) {
             Ok(bytes) => bytes,

@@ -13,6 +13,7 @@ use lkl_ntk::nt;
 pub const JOURNAL_REPLAYED: u32 = 0x404C_0001;
 pub const MOUNTED_READ_ONLY: u32 = 0x804C_0002;
 pub const WRITES_LOST: u32 = 0xC04C_0003;
+pub const JOURNAL_LEFT: u32 = 0x804C_0004;
 
 /// The most an error log entry may hold (ERROR_LOG_MAXIMUM_SIZE).
 const MAXIMUM_ENTRY: usize = 240;

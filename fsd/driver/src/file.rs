@@ -72,6 +72,13 @@ pub fn ccb<'a>(file: *mut nt::FILE_OBJECT) -> Result<&'a mut Ccb, NtStatus> {
     unsafe { ((*file).FsContext2 as *mut Ccb).as_mut() }.ok_or(NtStatus::INVALID_PARAMETER)
 }
 
+/// Whether `file` is an open of the volume itself (`\\.\X:`), which only
+/// administrators can make (the disk's and volume's DACLs): what locks,
+/// unlocks and dismounts the volume, as on FastFat.
+pub fn is_volume_open(file: *mut nt::FILE_OBJECT) -> bool {
+    !file.is_null() && fcb(file).is_some() && ccb(file).is_err()
+}
+
 /// Takes the open out of its file object (CLOSE): None if the file object
 /// was never ours (under Wine a CREATE that failed still gets a CLOSE),
 /// else the file's open, if it is not the volume's.

@@ -215,7 +215,7 @@ pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     if let Some(disk) = image_disk::by_source(path) {
         return Ok((disk, false));
     }
-    let file = image_disk::open(Wide::from_units(path.to_vec()), true, true)?;
+    let file = image_disk::open(Wide::from_units(path.to_vec()), true, true, false)?;
     let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
     let read = image_disk::read_at(file, &mut head, 0);
     image_disk::close(file);
@@ -228,7 +228,12 @@ pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     if let Some(disk) = image_disk::found_with_uuid(&uuid) {
         return Ok((disk, false));
     }
-    let disk = image_disk::attach(crate::driver().object, ATTACH_FOUND, path.to_vec())?;
+    let disk = image_disk::attach(
+        crate::driver().object,
+        ATTACH_FOUND,
+        path.to_vec(),
+        image_disk::Caller::Driver,
+    )?;
     // Without a Mount Manager (Wine) the disk has no letter; it is still
     // there to mount (IOCTL_MOUNT) and list.
     let _ = drive_letters::announce(disk);

@@ -39,6 +39,14 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
         return NtStatus::INVALID_DEVICE_REQUEST.into();
     }
     let (code, input_len, output_len) = request(irp);
+    let volume_only = matches!(
+        code,
+        FSCTL_LOCK_VOLUME | FSCTL_UNLOCK_VOLUME | FSCTL_DISMOUNT_VOLUME
+    );
+    if volume_only && !file::is_volume_open(irp.file_object()) {
+        // A file's handle never locks or dismounts its volume.
+        return NtStatus::INVALID_PARAMETER.into();
+    }
     match code {
         FSCTL_LOCK_VOLUME => vol.core.lock(),
         FSCTL_UNLOCK_VOLUME => vol.core.unlock(),

@@ -178,14 +178,25 @@ pub fn attach(
     driver: *mut nt::DRIVER_OBJECT,
     flags: u32,
     units: Vec<u16>,
+    caller: Caller,
 ) -> Result<u32, NtStatus> {
     let read_only = flags & ATTACH_READ_ONLY != 0;
+    if caller == Caller::User && !is_drive_path(&units) {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     // A device the system presents is shared; an image file is ours alone.
     let file = open(
         Wide::from_units(units.clone()),
         read_only,
         flags & ATTACH_FOUND != 0,
+        caller != Caller::Driver,
     )?;
+    if caller == Caller::User {
+        if let Err(e) = on_local_disk(file) {
+            close(file);
+            return Err(e);
+        }
+    }
     let size = match file_size(file) {
         Ok(size) if size >= 8 * SECTOR => size / SECTOR * SECTOR,
         Ok(_) => {
@@ -230,6 +241,7 @@ pub fn attach(
         Kind::Image,
         object,
         nt::DO_DIRECT_IO,
+        false,
     ) {
         Ok(d) => d,
         Err(s) => {
@@ -253,13 +265,80 @@ pub fn attach(
     Ok(number)
 }
 
+/// Who asks for an image to be attached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// The driver itself (a disk Windows presents).
+    Driver,
+    /// An administrator, in user or kernel mode: any path, opened with
+    /// the caller's rights.
+    Administrator,
+    /// Another user-mode caller (holding SeManageVolumePrivilege): only a
+    /// file on a local disk, `\??\X:\...`, opened with the caller's rights.
+    User,
+}
+
+/// Whether NT path `units` is a file by a drive letter, `\??\X:\...`:
+/// not a device, volume, pipe or UNC path.
+fn is_drive_path(units: &[u16]) -> bool {
+    let prefix: Vec<u16> = "\\??\\".encode_utf16().collect();
+    let Some(rest) = units.strip_prefix(&prefix[..]) else {
+        return false;
+    };
+    matches!(rest, [letter, colon, slash, _, ..]
+        if (*letter as u8 as char).is_ascii_alphabetic() && *letter < 0x80
+            && *colon == b':' as u16 && *slash == b'\\' as u16)
+}
+
+/// FILE_DEVICE_DISK, and the FILE_REMOTE_DEVICE characteristic.
+const FILE_DEVICE_DISK: u32 = 0x7;
+const FILE_REMOTE_DEVICE: u32 = 0x10;
+/// FileFsDeviceInformation's class number.
+const FILE_FS_DEVICE_INFORMATION: u32 = 4;
+
+/// Whether the open `file` lies on a local disk's file system (not a
+/// network share a drive letter maps, nor a pipe): else ACCESS_DENIED.
+fn on_local_disk(file: nt::HANDLE) -> Result<(), NtStatus> {
+    // FILE_FS_DEVICE_INFORMATION: DeviceType, Characteristics.
+    let mut info = [0u32; 2];
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    // SAFETY: an 8-byte output for the class, a live handle.
+    let s = unsafe {
+        nt::ZwQueryVolumeInformationFile(
+            file,
+            &mut iosb,
+            info.as_mut_ptr().cast(),
+            8,
+            FILE_FS_DEVICE_INFORMATION,
+        )
+    };
+    if s < 0 {
+        return Err(status(s));
+    }
+    if info[0] == FILE_DEVICE_DISK && info[1] & FILE_REMOTE_DEVICE == 0 {
+        Ok(())
+    } else {
+        Err(NtStatus::ACCESS_DENIED)
+    }
+}
+
 /// Opens `path` (a file, or a device) for synchronous I/O, letting others
-/// read it, and write it too if `shared`.
-pub(crate) fn open(mut path: Wide, read_only: bool, shared: bool) -> Result<nt::HANDLE, NtStatus> {
+/// read it, and write it too if `shared`; with `as_caller`, only if the
+/// requesting thread's token may open it so (OBJ_FORCE_ACCESS_CHECK: an
+/// attach is served on the caller's own thread).
+pub(crate) fn open(
+    mut path: Wide,
+    read_only: bool,
+    shared: bool,
+    as_caller: bool,
+) -> Result<nt::HANDLE, NtStatus> {
     let mut attributes: nt::OBJECT_ATTRIBUTES = zeroed();
     attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
     attributes.ObjectName = path.ptr();
     attributes.Attributes = nt::OBJ_KERNEL_HANDLE | nt::OBJ_CASE_INSENSITIVE;
+    if as_caller {
+        attributes.Attributes |= nt::OBJ_FORCE_ACCESS_CHECK;
+    }
     let access = if read_only {
         nt::GENERIC_READ
     } else {
@@ -380,6 +459,15 @@ pub fn found_with_uuid(uuid: &[u8; 16]) -> Option<u32> {
         .iter()
         .find(|i| i.flags & ATTACH_FOUND != 0 && i.unique_id == id);
     found.map(|i| i.number)
+}
+
+/// Whether `device` is the disk of an image a caller attached (not a disk
+/// the machine presents, nor one of those found and attached by us).
+pub fn attached_by_user(device: *mut nt::DEVICE_OBJECT) -> bool {
+    IMAGES
+        .lock()
+        .iter()
+        .any(|i| i.device == device && i.flags & ATTACH_FOUND == 0)
 }
 
 /// The file object of disk `number`'s handle to what it is attached to,
@@ -616,7 +704,11 @@ impl Image {
         // SAFETY: buffer holds length bytes (the IRP's MDL or buffer) until
         // the IRP completes.
         let done = match unsafe { file_io(transfer, self.file, buffer, length, offset) } {
-            Ok(n) => n,
+            Ok(n) if n == length as u64 => n,
+            // Short: the image ends before the disk does (it shrank), or
+            // its volume is full. Never passed on as a whole transfer.
+            Ok(_) if major == nt::IRP_MJ_READ => return NtStatus::END_OF_FILE.into(),
+            Ok(_) => return NtStatus::DISK_FULL.into(),
             Err(s) => return s.into(),
         };
         if major == nt::IRP_MJ_WRITE && stack.Flags as u32 & nt::SL_WRITE_THROUGH != 0 {

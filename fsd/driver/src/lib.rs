@@ -50,12 +50,14 @@ mod pending;
 mod read;
 mod registry;
 mod relay;
+mod rights;
 mod runtime;
 mod security;
 mod seh;
 mod selftest;
 mod send;
 mod shutdown;
+mod sized;
 mod stats;
 mod user;
 mod volinfo;
@@ -79,6 +81,14 @@ pub struct Driver {
 }
 
 static DRIVER: AtomicPtr<Driver> = AtomicPtr::new(null_mut());
+
+impl Driver {
+    /// Whether the file system with UUID `uuid`, found on a disk of the
+    /// machine, may be written (see `registry::opted_in`).
+    pub fn may_write(&self, uuid: &[u8; 16]) -> bool {
+        registry::opted_in(&self.registry_path[..self.registry_len], uuid)
+    }
+}
 
 /// The driver's state (set before any request can arrive).
 pub fn driver() -> &'static Driver {
@@ -134,6 +144,7 @@ pub unsafe extern "C" fn DriverEntry(
         devices::Kind::Control,
         null_mut(),
         0,
+        true,
     ) {
         Ok(d) => d,
         Err(s) => {

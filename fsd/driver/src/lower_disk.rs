@@ -75,8 +75,12 @@ unsafe extern "C" fn irp_done(
     context: *mut c_void,
 ) -> nt::NTSTATUS {
     // SAFETY: our own IRP, completed: its status is final, its MDL ours.
+    // A transfer is done only if all its bytes were: a short one (an image
+    // that shrank, a device that stopped early) is an error, never data.
     let ok = unsafe {
-        let ok = (*irp).IoStatus.__bindgen_anon_1.Status >= 0;
+        let mdl = (*irp).MdlAddress;
+        let whole = mdl.is_null() || (*irp).IoStatus.Information == (*mdl).ByteCount as u64;
+        let ok = (*irp).IoStatus.__bindgen_anon_1.Status >= 0 && whole;
         crate::send::free_irp(irp);
         ok
     };

@@ -24,12 +24,12 @@ pub fn identify(head: &[u8]) -> Option<[u8; 16]> {
     lkl::mount::identify(head).map(|(_, uuid)| uuid)
 }
 
-/// The identity of the file system at the start of `device`, and whether
-/// its superblock says it has a journal to replay.
-fn identity_of(device: *mut nt::DEVICE_OBJECT) -> Option<([u8; 16], bool)> {
+/// The first bytes of `device`, if they hold a file system of ours, and
+/// its identity.
+fn head_of(device: *mut nt::DEVICE_OBJECT) -> Option<(alloc::vec::Vec<u8>, [u8; 16])> {
     let mut head = vec![0u8; HEAD];
     read_device(device, 0, &mut head).ok()?;
-    identify(&head).map(|uuid| (uuid, lkl::mount::needs_replay(&head)))
+    identify(&head).map(|uuid| (head, uuid))
 }
 
 /// Bytes read to recognise a file system.
@@ -82,7 +82,10 @@ pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
 
 /// Mounts `target` (on a worker); `partition` 0 is the whole device, and
 /// only then is the superblock checked here (a partition table is
-/// Linux's to read). Returns the volume's number.
+/// Linux's to read). A disk the machine presents (anything but an image
+/// a caller attached) follows `lkl::mount::found_disk`: not at all with
+/// `AutoMount` 0, else read-only, its journal left as it is, unless its
+/// UUID is opted in to writing. Returns the volume's number.
 pub fn mount(
     driver: &Driver,
     target: *mut nt::DEVICE_OBJECT,
@@ -91,13 +94,25 @@ pub fn mount(
     read_only: bool,
     link: bool,
 ) -> Result<u32, NtStatus> {
-    let (identity, replay) = match partition {
+    let found = !crate::image_disk::attached_by_user(target);
+    if found && !driver.settings.auto_mount {
+        return Err(NtStatus::UNRECOGNIZED_VOLUME);
+    }
+    let (identity, head) = match partition {
         0 => {
-            let (uuid, replay) = identity_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
-            (Some(uuid), replay)
+            let (head, uuid) = head_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
+            (Some(uuid), Some(head))
         }
-        _ => (None, false),
+        // A partition of a found disk is never written: its UUID is not
+        // known here.
+        _ => (None, None),
     };
+    let rules = found.then(|| {
+        let writable = identity.is_some_and(|uuid| driver.may_write(&uuid));
+        lkl::mount::found_disk(head.as_deref().unwrap_or_default(), writable)
+    });
+    let read_only = read_only || rules.is_some_and(|r| r.read_only);
+    let replay = !read_only && head.as_deref().is_some_and(lkl::mount::needs_replay);
     if volume::on_device(target).is_some() {
         return Err(NtStatus::DEVICE_BUSY);
     }
@@ -105,12 +120,16 @@ pub fn mount(
     linux::ensure_booted(driver.settings.linux_memory)?;
     let disk = lkl::add_disk(Arc::new(LowerDisk::new(target, size, read_only)))
         .map_err(|e| fsd::status::from_errno(e, fsd::status::Missing::Name))?;
-    let core = Volume::mount(&disk, &volume::options(partition, read_only))?;
+    let options = volume::options(partition, read_only, rules.map_or("", |r| r.options));
+    let core = Volume::mount(&disk, &options)?;
     let read_only_for_features = core.read_only_for_features();
     let number = volume::add(driver.object, core, disk, target, vpb, identity, link)?;
     let name = alloc::format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     if replay {
         event_log::report(event_log::JOURNAL_REPLAYED, &name);
+    }
+    if rules.is_some_and(|r| r.journal_left) {
+        event_log::report(event_log::JOURNAL_LEFT, &name);
     }
     if read_only_for_features {
         event_log::report(event_log::MOUNTED_READ_ONLY, &name);
@@ -125,7 +144,7 @@ pub fn verify(vol: &crate::volume::MountedVolume) -> Completion {
     let same = !vol.is_dismounted()
         && vol
             .identity
-            .is_none_or(|id| identity_of(vol.target).map(|(uuid, _)| uuid) == Some(id));
+            .is_none_or(|id| head_of(vol.target).map(|(_, uuid)| uuid) == Some(id));
     if !same {
         return NtStatus::WRONG_VOLUME.into();
     }

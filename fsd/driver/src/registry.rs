@@ -1,9 +1,13 @@
 //! The driver's settings, from its service key: `TestMode` (DWORD, 1 lets
 //! the test IOCTLs run; only an administrator can set it),
-//! `LinuxMemoryMiB` (DWORD: Linux's memory, which is non-paged pool) and
+//! `LinuxMemoryMiB` (DWORD: Linux's memory, which is non-paged pool),
 //! `NonCached` (DWORD, 1: every request served without the cache manager,
 //! sections or oplocks, which is all Wine can run; by default files are
-//! cached and can be mapped, as on any Windows file system).
+//! cached and can be mapped, as on any Windows file system), `AutoMount`
+//! (DWORD, 0: Linux file systems on the machine's own disks are left
+//! alone) and `ReadWriteVolumes` (REG_MULTI_SZ: the UUIDs of the file
+//! systems on those disks that may be written; the others mount
+//! read-only). The key's DACL lets only administrators change them.
 use core::ptr::null_mut;
 
 use lkl_ntk::nt;
@@ -16,6 +20,8 @@ pub struct Settings {
     pub linux_memory: usize,
     /// The full mode: the cache manager, sections, oplocks.
     pub cached: bool,
+    /// Whether file systems on the machine's own disks are mounted.
+    pub auto_mount: bool,
 }
 
 /// Linux's memory when the key does not say: enough for ext4's journal
@@ -31,8 +37,61 @@ impl Settings {
             test_mode: dword(registry_path, "TestMode") == Some(1),
             linux_memory: (memory as usize) << 20,
             cached: dword(registry_path, "NonCached") != Some(1),
+            auto_mount: dword(registry_path, "AutoMount") != Some(0),
         }
     }
+}
+
+/// Whether the file system with UUID `uuid` is opted in to writing: its
+/// canonical text (`lkl::mount::uuid_text`, any case) is one of the
+/// strings of `ReadWriteVolumes` under the service key at `path`. Read at
+/// each mount, so that a change needs no restart.
+pub fn opted_in(path: &[u16], uuid: &[u8; 16]) -> bool {
+    let mut units = path.to_vec();
+    let mut key_name = nt::UNICODE_STRING {
+        Length: (units.len() * 2) as u16,
+        MaximumLength: (units.len() * 2) as u16,
+        Buffer: units.as_mut_ptr(),
+    };
+    let Some(key) = open(&mut key_name, nt::KEY_READ) else {
+        return false;
+    };
+    let mut value = Wide::new(lklfsd_control::READ_WRITE_VOLUMES);
+    // KEY_VALUE_PARTIAL_INFORMATION (TitleIndex, Type, DataLength) and up
+    // to 8 KiB of strings: a few hundred UUIDs.
+    let mut info = alloc::vec![0u32; 3 + 2048];
+    let mut got = 0u32;
+    // SAFETY: info is a writable buffer of the size given; the key is ours.
+    let status = unsafe {
+        let status = nt::ZwQueryValueKey(
+            key,
+            value.ptr(),
+            nt::KeyValuePartialInformation,
+            info.as_mut_ptr().cast(),
+            (info.len() * 4) as u32,
+            &mut got,
+        );
+        nt::ZwClose(key);
+        status
+    };
+    if status < 0 || info[1] != nt::REG_MULTI_SZ {
+        return false;
+    }
+    let bytes = (info[2] as usize).min((info.len() - 3) * 4);
+    let data: alloc::vec::Vec<u16> = info[3..]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect::<alloc::vec::Vec<u8>>()[..bytes]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect();
+    let wanted = lkl::mount::uuid_text(uuid);
+    data.split(|&c| c == 0).any(|s| {
+        s.len() == wanted.len()
+            && s.iter()
+                .zip(wanted.bytes())
+                .all(|(&c, w)| c < 0x80 && (c as u8).eq_ignore_ascii_case(&w))
+    })
 }
 
 /// The service key, opened for `access`.

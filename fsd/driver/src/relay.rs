@@ -6,7 +6,6 @@
 //! CLOSE. Buffers are the driver's own: system buffers for the buffered
 //! classes, a kernel-mode sender's buffer for the rest.
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
 
@@ -59,7 +58,7 @@ pub fn relay(input: &[u8]) -> Result<Vec<u8>, NtStatus> {
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    let mut out = vec![0u8; req.output as usize];
+    let mut out = crate::sized::zeroed(req.output as usize)?;
     let mut data = data.to_vec();
     let (o, handle) = if req.major == nt::IRP_MJ_CREATE {
         create(device, &req, &name)

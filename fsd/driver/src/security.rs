@@ -3,7 +3,6 @@
 //! Both buffers are the caller's own (neither I/O): a kernel-mode
 //! sender's are used as they are; a user-mode caller's are copied in and
 //! out under SEH (see `user`).
-use alloc::vec;
 use alloc::vec::Vec;
 
 use fsd::{Completion, NtStatus};
@@ -11,6 +10,10 @@ use fsd::{Completion, NtStatus};
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{file, user};
+
+/// The most a security descriptor's copy takes here: two ACLs (at most
+/// 64 KiB each, their size being 16 bits) and two SIDs.
+const DESCRIPTOR_ROOM: usize = 2 * (64 << 10) + 2 * 68 + 20;
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the QuerySecurity view of its stack location.
@@ -22,7 +25,12 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let raw = irp.raw();
     let length = p.Length as usize;
     if irp.from_user() {
-        let mut out = vec![0u8; length];
+        // No descriptor the core makes comes near this: a larger Length
+        // only says how much room the caller has.
+        let mut out = match crate::sized::zeroed(length.min(DESCRIPTOR_ROOM)) {
+            Ok(out) => out,
+            Err(e) => return e.into(),
+        };
         let c = fsd::security::query(&vol.core, ccb, p.SecurityInformation, &mut out);
         let n = (c.information as usize).min(length);
         if c.status.is_error() || n == 0 {

@@ -434,6 +434,23 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         s.Parameters.QuerySecurity.Length = 4096;
     });
     report.step("query_security:\\hello.txt", &o, "");
+    // A user-mode caller that says its buffer is 4 GiB (it is 4 KiB): the
+    // descriptor still fits in it, and nothing is allocated by that size
+    // (which would fail, a panic that ends Linux).
+    let mut huge = vec![0u8; 4096];
+    let huge_ptr = huge.as_mut_ptr();
+    let o = send(vdo, nt::IRP_MJ_QUERY_SECURITY, 0, hello.ptr(), |s, irp| {
+        irp.RequestorMode = nt::UserMode;
+        irp.UserBuffer = huge_ptr.cast();
+        s.Parameters.QuerySecurity.SecurityInformation = OWNER_GROUP_DACL;
+        s.Parameters.QuerySecurity.Length = u32::MAX;
+    });
+    let same = huge[..o.information as usize] == sd[..o.information as usize];
+    report.step(
+        "query_security_4gib:\\hello.txt",
+        &o,
+        if same { "same" } else { "differs" },
+    );
     let o = send(vdo, nt::IRP_MJ_SET_SECURITY, 0, hello.ptr(), |s, _| {
         s.Parameters.SetSecurity.SecurityInformation = OWNER_GROUP_DACL;
         s.Parameters.SetSecurity.SecurityDescriptor = sd_ptr.cast();
@@ -625,16 +642,7 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     report.0
 }
 
-/// Makes Linux panic, as a crash inside the kernel would (sysrq's "c").
+/// Makes Linux panic, as a crash inside the kernel would.
 pub fn panic_linux() {
-    let fd = lkl::sys::openat(
-        lkl::uapi::AT_FDCWD,
-        "/proc/sysrq-trigger",
-        lkl::uapi::O_WRONLY,
-        0,
-    );
-    if let Ok(fd) = fd {
-        let _ = lkl::sys::write(fd, b"c");
-        let _ = lkl::sys::close(fd);
-    }
+    lkl::crash(c"crash requested by IOCTL_PANIC");
 }

@@ -3,7 +3,6 @@
 //! ProbeForWrite check it, and they are copied in or out by the SEH-guarded
 //! shim (shim/seh.S), so a bad address fails the request with the
 //! exception's status (STATUS_ACCESS_VIOLATION) instead of a bug check.
-use alloc::vec;
 use alloc::vec::Vec;
 
 use fsd::NtStatus;
@@ -38,7 +37,7 @@ pub fn copy_in(address: *const u8, len: usize) -> Result<Vec<u8>, NtStatus> {
     if !in_user_space(address as usize, len) {
         return Err(ACCESS_VIOLATION);
     }
-    let mut bytes = vec![0u8; len];
+    let mut bytes = crate::sized::zeroed(len)?;
     // SAFETY: bytes is ours; the user's side is guarded.
     match unsafe { guarded_copy(bytes.as_mut_ptr(), address, len) } {
         0 => Ok(bytes),

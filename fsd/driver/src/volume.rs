@@ -113,6 +113,7 @@ pub fn add(
         Kind::Volume,
         object,
         nt::DO_DIRECT_IO,
+        false,
     )
     .map_err(|s| NtStatus(s as u32))?;
     // SAFETY: our new device and the target it mounts; the VPB (if any)
@@ -274,10 +275,11 @@ pub fn abandon_all() {
 }
 
 /// Mount options for `partition` (0: whole disk).
-pub fn options(partition: u32, read_only: bool) -> VolumeOptions {
+pub fn options(partition: u32, read_only: bool, fs_options: &str) -> VolumeOptions {
     VolumeOptions {
         partition: (partition != 0).then_some(partition),
         read_only,
         hide_dotfiles: false,
+        fs_options: fs_options.into(),
     }
 }

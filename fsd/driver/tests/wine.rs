@@ -95,6 +95,7 @@ fn driver_serves_an_ext4_image_under_wine() {
         "set_ea:\\hello.txt",
         "query_ea:\\hello.txt",
         "query_security:\\hello.txt",
+        "query_security_4gib:\\hello.txt",
         "set_security:\\hello.txt",
         "create:\\hello.txt#2",
         "lock",
@@ -199,6 +200,13 @@ fn driver_serves_an_ext4_image_under_wine() {
         detail("query_security:\\hello.txt").2 > 20,
         "a security descriptor"
     );
+    // A user-mode caller's Length of 0xFFFFFFFF: the same descriptor, and
+    // Linux alive after it (checked below by the steps that follow).
+    assert_eq!(
+        detail("query_security_4gib:\\hello.txt").2,
+        detail("query_security:\\hello.txt").2
+    );
+    assert_eq!(detail("query_security_4gib:\\hello.txt").3, "same");
     // FILE_ACTION_ADDED (1) of the file made after the notification.
     assert_eq!(detail("notify_completed:\\").3, "1:from-driver.txt");
     assert_eq!(
@@ -338,13 +346,16 @@ fn a_linux_panic_is_contained() {
     d.ctl_ok(&["mount", "0"]);
     assert_eq!(d.stat("kernel_state"), 1);
 
-    // Linux panics (sysrq's crash): the request that made it fails with a
+    // Linux panics (lkl::crash): the request that made it fails with a
     // status, and winedevice (the "Windows kernel") stays up.
     let (status, _) = d.ctl(&["panic"]);
     assert_eq!(status, 0xC000_0183, "STATUS_DRIVER_INTERNAL_ERROR");
     assert_eq!(d.stat("kernel_state"), 2);
     let console = d.ctl_ok(&["stats"]);
-    assert!(console.contains("sysrq triggered crash"), "{console}");
+    assert!(
+        console.contains("crash requested by IOCTL_PANIC"),
+        "{console}"
+    );
     // Every later request that needs Linux fails the same way.
     let (status, _) = d.ctl(&["volume", "0", "read", "0", "512"]);
     assert_eq!(status, 0xC000_0183);
@@ -699,6 +710,7 @@ fn shutdown_unmounts_every_volume_cleanly() {
 #[test]
 fn found_disks_arrive_and_depart() {
     let driver = build_driver();
+    let lklfs = common::wine::build_windows(&["-p", "lklfs"]).join("lklfs.exe");
     let scratch = Scratch::new("found");
     let image = make_image(&scratch.0);
     let zeroes = scratch.0.join("zeroes.img");
@@ -718,6 +730,55 @@ fn found_disks_arrive_and_depart() {
     let bytes = fs::read(&image).unwrap();
     let sector = d.ctl_ok(&["volume", &volume.to_string(), "read", "1024", "1024"]);
     assert_eq!(sector, lklfsd_control::hex(&bytes[1024..2048]));
+
+    // Read-only until its UUID is opted in to writing.
+    let create = relay_line(
+        0,
+        volume,
+        u32::MAX,
+        [5, 0, 0x4000_0000, 7],
+        "\\found.txt",
+        &[],
+    );
+    let replies = d.relay(std::slice::from_ref(&create));
+    assert!(
+        replies[0].starts_with(&format!("{} ", 0xC000_00A2_u32)),
+        "STATUS_MEDIA_WRITE_PROTECTED: {replies:?}"
+    );
+    assert_eq!(
+        fs::read(&image).unwrap(),
+        bytes,
+        "the found disk was written"
+    );
+    let uuid = String::from_utf8(
+        Command::new("blkid")
+            .args(["-s", "UUID", "-o", "value"])
+            .arg(&image)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let uuid = uuid.trim();
+    let lklfs_volumes = |args: &[&str]| {
+        let (ok, out, err) = d.wine.run_to_files(d.wine.command(&lklfs).args(args));
+        assert!(ok, "lklfs {args:?}: {out}{err}");
+        out.trim_end().to_string()
+    };
+    let (ok, _, err) =
+        d.wine.run_to_files(
+            d.wine
+                .command(&lklfs)
+                .args(["volumes", "--rw", "not-a-uuid"]),
+        );
+    assert!(!ok && err.contains("not a file system UUID"), "{err}");
+    assert_eq!(
+        lklfs_volumes(&["volumes", "--rw", &uuid.to_uppercase()]),
+        format!("read-write {uuid}")
+    );
+    d.ctl_ok(&["depart", "\\??\\X:"]);
+    assert_eq!(d.ctl_ok(&["arrive", "\\??\\X:"]), "0");
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
 
     let data = b"on a disk Windows presents";
     let replies = d.relay(&[

@@ -147,8 +147,17 @@ impl Installed {
         // The full mode (cache manager, sections, oplocks) unless the
         // service key says NonCached: the INF leaves it on.
         assert_eq!(installed.stat("cached"), 1, "the default mode");
-        // Out of test mode, the test IOCTLs are refused.
-        for args in [&["panic"][..], &["selftest", "0"], &["bench", "0"]] {
+        // Out of test mode, the test IOCTLs are refused: the relay (sent
+        // raw: IOCTL_RELAY is 0x8a044) and the arrivals too.
+        let relay = (lklfsd_control::IOCTL_RELAY as u64).to_string();
+        for args in [
+            &["panic"][..],
+            &["selftest", "0"],
+            &["bench", "0"],
+            &["raw", &relay, "64", "0"],
+            &["arrive", "\\??\\Z:\\tmp\\none.img"],
+            &["depart", "\\??\\Z:\\tmp\\none.img"],
+        ] {
             let (status, _) = installed.ctl(args);
             assert_eq!(status, 0xC000_0022, "{args:?} outside test mode");
         }

@@ -73,6 +73,21 @@ void init_finished(void)
 	host_tasks_serve();
 }
 
+static long crash(long why)
+{
+	panic("%s", (const char *)why);
+}
+
+/*
+ * Makes the kernel panic, as a crash inside it would, with @why as the
+ * panic's message: how a host checks that it contains a kernel panic.
+ * (The kernel has no magic SysRq, whose "c" did this from a system call.)
+ */
+void LKL_API lkl_crash(const char *why)
+{
+	host_call(crash, (long)why);
+}
+
 int LKL_API lkl_halt(void)
 {
 	static const long none[6];

@@ -133,6 +133,7 @@ LKL_API int lkl_boot(const struct lkl_host_ops *ops, const char *cmdline,
 		     unsigned long mem_size);
 LKL_API long lkl_syscall(long nr, const long *params);
 LKL_API int lkl_halt(void);
+LKL_API void lkl_crash(const char *why);
 LKL_API int lkl_release(void);
 LKL_API void lkl_host_task_release(void *task);
 LKL_API int lkl_irq_raise(int irq);
