@@ -13,7 +13,9 @@
 # with FAT), mbr (MBR: one type 0x83 partition with ext4), whole (ext4 on the
 # whole disk, no partition table), btrfs (btrfs on the whole disk). Each file
 # system holds examples/sample-tree, a 3 MiB file of fixed bytes and
-# SHA256SUMS of the files, which the Windows job checks too.
+# SHA256SUMS of the files, which the Windows job checks too. Their Linux
+# file systems have the fixed UUIDs of DIR/uuids.txt, which the Windows job
+# opts in to writing (the driver mounts found disks read-only otherwise).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -48,20 +50,22 @@ make_disks() {
 		start=$GPT_EXT4_START, size=$GPT_EXT4_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="linux"
 		start=$GPT_FAT_START, size=$GPT_FAT_SECTORS, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="fat"
 	EOF
-	mkfs.ext4 -q -F -L lkl-gpt -E offset=$((GPT_EXT4_START * 512)) -d "$t/tree" \
+	mkfs.ext4 -q -F -L lkl-gpt -U 6c6b6c00-0000-4000-8000-000000000001 -E offset=$((GPT_EXT4_START * 512)) -d "$t/tree" \
 		"$dir/gpt.img" $((GPT_EXT4_SECTORS / 2))k
 	mkfs.vfat -n LKLFAT --offset $GPT_FAT_START "$dir/gpt.img" $((GPT_FAT_SECTORS / 2)) >/dev/null
 	MTOOLS_SKIP_CHECK=1 mcopy -s -i "$dir/gpt.img@@$((GPT_FAT_START * 512))" "$t/tree/"* ::/
 
 	truncate -s 64M "$dir/mbr.img"
 	printf 'label: dos\nstart=%d, type=83\n' $MBR_START | sfdisk -q "$dir/mbr.img"
-	mkfs.ext4 -q -F -L lkl-mbr -E offset=$((MBR_START * 512)) -d "$t/tree" "$dir/mbr.img" 63M
+	mkfs.ext4 -q -F -L lkl-mbr -U 6c6b6c00-0000-4000-8000-000000000002 -E offset=$((MBR_START * 512)) -d "$t/tree" "$dir/mbr.img" 63M
 
 	truncate -s 64M "$dir/whole.img"
-	mkfs.ext4 -q -F -L lkl-whole -d "$t/tree" "$dir/whole.img"
+	mkfs.ext4 -q -F -L lkl-whole -U 6c6b6c00-0000-4000-8000-000000000003 -d "$t/tree" "$dir/whole.img"
 
 	truncate -s 128M "$dir/btrfs.img"
-	mkfs.btrfs -q -L lkl-btrfs --rootdir "$t/tree" "$dir/btrfs.img"
+	mkfs.btrfs -q -L lkl-btrfs -U 6c6b6c00-0000-4000-8000-000000000004 --rootdir "$t/tree" "$dir/btrfs.img"
+
+	printf '%s\n' 6c6b6c00-0000-4000-8000-00000000000{1,2,3,4} > "$dir/uuids.txt"
 
 	for img in "$dir"/*.img; do
 		qemu-img convert -f raw -O vhdx "$img" "${img%.img}.vhdx"

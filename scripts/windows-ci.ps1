@@ -129,6 +129,11 @@ function Step-Install {
     if (-not $p.WaitForExit($Wait * 1000)) { $p.Kill(); throw "pnputil did not finish in $Wait s" }
     Get-Content (Join-Path $Logs 'pnputil.txt') | Write-Host
     if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
+    # Found disks mount read-only unless their file system is opted in to
+    # writing: the test disks' fixed UUIDs (scripts/test-disks.sh).
+    foreach ($uuid in Get-Content (Join-Path $Disks 'uuids.txt')) {
+        Run (Join-Path $Bin 'lklfs.exe') @('volumes', '--rw', $uuid) | Out-Null
+    }
 }
 
 # Driver Verifier in its volatile form (no reboot), with the standard
@@ -275,6 +280,68 @@ function Step-Replug {
     Log "replugged mbr.vhdx: letter $($gone[0]): again"
 }
 
+# What a standard user (made here) may not do: open the control device
+# (or a name below it), attach an image, dismount a volume through a
+# file's handle. And a found disk not opted in to writing mounts
+# read-only. Each check is a small PowerShell script run as that user;
+# its exit code says whether Windows refused.
+function Step-Security {
+    $state = Load-State
+    $letter = $state.linux[0]
+    $name = 'lklci'
+    $password = ConvertTo-SecureString ('Lk1-' + [guid]::NewGuid().ToString('N').Substring(0, 16)) -AsPlainText -Force
+    Remove-LocalUser -Name $name -ErrorAction SilentlyContinue
+    New-LocalUser -Name $name -Password $password -AccountNeverExpires | Out-Null
+    $credential = New-Object System.Management.Automation.PSCredential ("$env:COMPUTERNAME\$name", $password)
+    New-Item -ItemType Directory -Force "${letter}:\ci" | Out-Null
+    Set-Content "${letter}:\ci\user-visible.txt" 'for the standard user'
+    $image = Join-Path $env:TEMP 'user-image.img'
+    Copy-Item (Join-Path $Disks 'whole.img') $image -ErrorAction SilentlyContinue
+    $checks = [ordered]@{
+        'control device' = "[IO.File]::Open('\\.\LklFsd', 'Open', 'ReadWrite').Close()"
+        'a name below it' = "[IO.File]::Open('\\.\LklFsd\x', 'Open', 'ReadWrite').Close()"
+        'attach' = "& '$(Join-Path $Bin 'lklfs.exe')' attach '$image' T:; if (`$LASTEXITCODE -ne 0) { throw 'refused' }"
+        'dismount through a file' = @"
+Add-Type -TypeDefinition 'using System; using System.Runtime.InteropServices; public static class D {
+  [DllImport("kernel32.dll", SetLastError=true)] public static extern bool DeviceIoControl(IntPtr h, uint code, IntPtr i, uint il, IntPtr o, uint ol, out uint r, IntPtr ov); }'
+`$f = [IO.File]::Open('${letter}:\ci\user-visible.txt', 'Open', 'Read')
+`$r = 0
+if (-not [D]::DeviceIoControl(`$f.SafeFileHandle.DangerousGetHandle(), 0x90020, [IntPtr]::Zero, 0, [IntPtr]::Zero, 0, [ref]`$r, [IntPtr]::Zero)) { throw 'refused' }
+"@
+    }
+    $failed = @()
+    foreach ($check in $checks.GetEnumerator()) {
+        $script = Join-Path $env:TEMP "as-user-$($check.Key -replace ' ', '-').ps1"
+        "`$ErrorActionPreference = 'Stop'; try { $($check.Value); exit 0 } catch { exit 1 }" | Set-Content $script
+        $p = Start-Process pwsh -Credential $credential -ArgumentList @('-NoProfile', '-File', $script) -PassThru -Wait -WindowStyle Hidden
+        Log "as a standard user, $($check.Key): exit $($p.ExitCode) (1: refused)"
+        if ($p.ExitCode -ne 1) { $failed += $check.Key }
+    }
+    # The user can still read a file on the drive (the permission model is
+    # not there yet: every file reads for everyone).
+    $script = Join-Path $env:TEMP 'as-user-read.ps1'
+    "try { Get-Content '${letter}:\ci\user-visible.txt' -ErrorAction Stop | Out-Null; exit 0 } catch { exit 1 }" | Set-Content $script
+    $p = Start-Process pwsh -Credential $credential -ArgumentList @('-NoProfile', '-File', $script) -PassThru -Wait -WindowStyle Hidden
+    if ($p.ExitCode -ne 0) { $failed += 'reading a file on the drive' }
+    Remove-LocalUser -Name $name
+    # A found disk not opted in to writing: read-only after a replug.
+    $vhdx = Join-Path $Disks 'whole.vhdx'
+    $uuid = '6c6b6c00-0000-4000-8000-000000000003'
+    Run (Join-Path $Bin 'lklfs.exe') @('volumes', '--no-rw', $uuid) | Out-Null
+    $before = @(Linux-Volumes | ForEach-Object { "$($_.DriveLetter)" })
+    Dismount-DiskImage -ImagePath $vhdx | Out-Null
+    Mount-DiskImage -ImagePath $vhdx -Access ReadWrite | Out-Null
+    $deadline = (Get-Date).AddSeconds($Wait)
+    while (@(Linux-Volumes).Count -lt $before.Count -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
+    $whole = @(Get-Volume | Where-Object { $_.FileSystemLabel -eq 'lkl-whole' })[0].DriveLetter
+    $written = $true
+    try { Set-Content "${whole}:\read-only-check.txt" 'must not be written' -ErrorAction Stop } catch { $written = $false }
+    Log "whole.vhdx not opted in: written $written"
+    if ($written) { $failed += 'a found disk not opted in was written' }
+    Run (Join-Path $Bin 'lklfs.exe') @('volumes', '--rw', $uuid) | Out-Null
+    if ($failed) { throw "security checks failed: $($failed -join ', ')" }
+}
+
 function Step-Detach {
     $state = Load-State
     if (Test-Path W:\) { Run (Join-Path $Bin 'lklfs.exe') @('detach', 'W:') | Out-Null }
@@ -307,11 +374,12 @@ switch ($Step) {
     'Scenarios' { Step-Scenarios }
     'Tools' { Step-Tools }
     'Replug' { Step-Replug }
+    'Security' { Step-Security }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
         Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
-        try { Step-Scenarios; Step-Tools; Step-Replug } finally { Step-Detach; Step-Uninstall }
+        try { Step-Scenarios; Step-Tools; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
     }
 }
 Log "step $Step done"

@@ -53,7 +53,7 @@ pub fn detach(_target: &Target) -> Result<(), Error> {
 }
 
 #[cfg(not(windows))]
-pub fn volumes(_rw: Option<&str>, _ro: Option<&str>) -> Result<(), Error> {
+pub fn volumes(_rw: Option<&str>, _no_rw: Option<&str>) -> Result<(), Error> {
     Err(for_windows())
 }
 
@@ -126,13 +126,13 @@ pub fn detach(target: &Target) -> Result<(), Error> {
         .map_err(|s| refused(&format!("disk {disk}"), s))
 }
 
-/// With `rw` or `ro`, opts that file system in to writing or out of it
+/// With `rw` or `no_rw`, opts that file system in to writing or out of it
 /// first. Then one line an attached image: disk, size, read-only, letter,
 /// volume; and one line a file system opted in to writing.
 #[cfg(windows)]
-pub fn volumes(rw: Option<&str>, ro: Option<&str>) -> Result<(), Error> {
+pub fn volumes(rw: Option<&str>, no_rw: Option<&str>) -> Result<(), Error> {
     use lklfsd_control::settings;
-    for (uuid, writable) in [(rw, true), (ro, false)] {
+    for (uuid, writable) in [(rw, true), (no_rw, false)] {
         let Some(uuid) = uuid else { continue };
         if !settings::is_uuid(uuid) {
             return Err(Error::Msg(format!(
@@ -154,7 +154,7 @@ pub fn volumes(rw: Option<&str>, ro: Option<&str>) -> Result<(), Error> {
     for uuid in writable {
         println!("read-write {uuid}");
     }
-    if rw.is_some() || ro.is_some() {
+    if rw.is_some() || no_rw.is_some() {
         return Ok(());
     }
     for image in control()?.list().map_err(|s| refused("list", s))? {

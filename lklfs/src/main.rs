@@ -117,13 +117,13 @@ enum Command {
     Detach { target: String },
     /// Windows: the images attached to the lklfsd driver, and the Linux
     /// file systems on this machine's disks that may be written (the
-    /// others mount read-only); --rw/--ro UUID (as administrator) opts one
-    /// in to writing or out of it
+    /// others mount read-only); --rw/--no-rw UUID (as administrator) opts
+    /// one in to writing or out of it
     Volumes {
         #[arg(long, value_name = "UUID")]
         rw: Option<String>,
         #[arg(long, value_name = "UUID")]
-        ro: Option<String>,
+        no_rw: Option<String>,
     },
 }
 
@@ -185,6 +185,6 @@ fn run(cli: Cli) -> Result<(), Error> {
             driver::attach(&opts, &image, letter)
         }
         Command::Detach { target } => driver::detach(&driver::Target::parse(&target)?),
-        Command::Volumes { rw, ro } => driver::volumes(rw.as_deref(), ro.as_deref()),
+        Command::Volumes { rw, no_rw } => driver::volumes(rw.as_deref(), no_rw.as_deref()),
     }
 }

@@ -28,9 +28,12 @@ pub fn dispatch(irp: Irp) -> i32 {
         nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
             irp.complete(Completion::ok(0))
         }
-        nt::IRP_MJ_FILE_SYSTEM_CONTROL => {
-            completed_in_linux(irp, |irp| mount::fsctl(driver(), irp))
-        }
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL => match mount::recognise(driver(), irp) {
+            // Not ours, or nothing to mount it with: answered at once, so
+            // no other file system's mount ever waits for our workers.
+            Err(status) => irp.complete_status(status),
+            Ok(()) => completed_in_linux(irp, |irp| mount::fsctl(driver(), irp)),
+        },
         nt::IRP_MJ_DEVICE_CONTROL => ioctl(irp),
         nt::IRP_MJ_SHUTDOWN => completed_in_linux(irp, |_| crate::shutdown::shutdown()),
         _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),

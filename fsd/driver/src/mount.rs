@@ -153,6 +153,34 @@ pub fn verify(vol: &crate::volume::MountedVolume) -> Completion {
     Completion::ok(0)
 }
 
+/// What the control device's IRP_MJ_FILE_SYSTEM_CONTROL `irp` can be told
+/// on the dispatch thread, without Linux: a MOUNT_VOLUME of a device that
+/// holds no file system of ours (its first bytes say so), of a disk the
+/// machine presents while `AutoMount` is 0, or any MOUNT_VOLUME once Linux
+/// has died, is STATUS_UNRECOGNIZED_VOLUME at once (the I/O manager then
+/// asks the next file system). Ok lets the request go on to a worker.
+pub fn recognise(driver: &Driver, irp: crate::irp::Irp) -> Result<(), NtStatus> {
+    let stack = irp.stack();
+    if stack.MinorFunction as u32 != nt::IRP_MN_MOUNT_VOLUME {
+        return Ok(());
+    }
+    // SAFETY: the MountVolume view of a MOUNT_VOLUME stack location.
+    let target = unsafe { stack.Parameters.MountVolume.DeviceObject };
+    if lkl_ntk::death::is_dead() {
+        return Err(NtStatus::UNRECOGNIZED_VOLUME);
+    }
+    if target.is_null() {
+        return Err(NtStatus::INVALID_PARAMETER);
+    }
+    let found = !crate::image_disk::attached_by_user(target);
+    let refused = (found && !driver.settings.auto_mount) || head_of(target).is_none();
+    if refused {
+        Err(NtStatus::UNRECOGNIZED_VOLUME)
+    } else {
+        Ok(())
+    }
+}
+
 /// IRP_MJ_FILE_SYSTEM_CONTROL to the control device.
 pub fn fsctl(driver: &Driver, irp: crate::irp::Irp) -> Completion {
     let stack = irp.stack();

@@ -284,6 +284,10 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         let (o, answer) = mountdev(device, code, room);
         report.step(step, &o, &lklfsd_control::hex(&answer));
     }
+    // A device with no file system of ours (the control device, which
+    // answers no reads): refused at once, without Linux.
+    let (_, o) = mount_volume(driver().control);
+    report.step("mount_not_ours", &o, "");
     let (vpb, o) = mount_volume(device);
     report.step("mount", &o, "");
     let vdo = vpb.DeviceObject;

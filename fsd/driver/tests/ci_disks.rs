@@ -32,6 +32,19 @@ fn test_disks_are_made_converted_and_checked() {
         let info = String::from_utf8_lossy(&info.stdout);
         assert!(info.contains("file format: vhdx"), "{name}: {info}");
     }
+    // The UUIDs the Windows job opts in to writing are the disks' own.
+    let uuids = std::fs::read_to_string(format!("{d}/uuids.txt")).unwrap();
+    for name in ["whole", "btrfs"] {
+        let blkid = Command::new("blkid")
+            .args(["-s", "UUID", "-o", "value", &format!("{d}/{name}.img")])
+            .output()
+            .unwrap();
+        let uuid = String::from_utf8_lossy(&blkid.stdout).trim().to_string();
+        assert!(
+            !uuid.is_empty() && uuids.lines().any(|l| l == uuid),
+            "{name}: {uuid} not in {uuids}"
+        );
+    }
     let (clean, out) = script(&["check", &d]);
     assert!(clean && out.contains("all clean"), "{out}");
     assert!(!out.contains("what Windows wrote"), "{out}");

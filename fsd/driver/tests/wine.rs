@@ -66,6 +66,8 @@ fn driver_serves_an_ext4_image_under_wine() {
             "0xc0000120"
         } else if step == "mountdev_name_short" {
             "BUFFER_OVERFLOW"
+        } else if step == "mount_not_ours" {
+            "UNRECOGNIZED_VOLUME"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -82,6 +84,7 @@ fn driver_serves_an_ext4_image_under_wine() {
         "partition_info",
         "geometry_ex",
         "hotplug_info",
+        "mount_not_ours",
         "mount",
         "verify_volume",
         "guarded_copy_fault",
@@ -262,7 +265,8 @@ fn driver_serves_an_ext4_image_under_wine() {
         (attach, 7, 4, 0xC000_000D),       // an odd path length
         (attach, 1 << 20, 4, 0xC000_0033), // a huge path of NULs
         (lklfsd_control_code(0x801, 2), 3, 0, 0xC000_000D), // detach: short
-        (lklfsd_control_code(0x803, 0), 0, 10, 0xC000_0023), // statistics: small output
+        (lklfsd_control_code(0x803, 1), 0, 10, 0xC000_0023), // statistics: small output
+        (lklfsd_control_code(0x803, 0), 0, 10, 0xC000_0010), // statistics as it was (any access)
         (lklfsd_control_code(0x804, 2), 15, 8, 0xC000_000D), // mount: short
         (lklfsd_control_code(0x804, 2), 17, 8, 0xC000_000D), // mount: long
         (lklfsd_control_code(0x8ff, 0), 0, 0, 0xC000_0010), // unknown
