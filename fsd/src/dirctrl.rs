@@ -159,7 +159,9 @@ pub fn query_directory(
             Err(e) => return e.into(),
         }
     }
-    let mut scan = ccb.scan.take().expect("scan started");
+    let Some(mut scan) = ccb.scan.take() else {
+        return NtStatus::INVALID_PARAMETER.into();
+    };
     if let Some(index) = req.index {
         scan.next = index as usize;
     }

@@ -30,6 +30,7 @@ pub mod fcb;
 pub mod fileinfo;
 pub mod flush;
 pub mod fsctl;
+pub mod handle;
 mod info;
 pub mod layout;
 mod linux;
@@ -46,5 +47,6 @@ pub mod volume;
 pub mod write;
 
 pub use ccb::Ccb;
+pub use handle::{Handle, HandleGuard};
 pub use status::{Completion, NtStatus};
 pub use volume::{Action, Change, Volume, VolumeOptions};

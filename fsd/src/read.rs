@@ -3,6 +3,7 @@ use lkl::sys;
 
 use crate::access;
 use crate::ccb::Ccb;
+use crate::handle::Handle;
 use crate::linux::nt;
 use crate::status::{Completion, NtStatus};
 use crate::volume::Volume;
@@ -19,14 +20,15 @@ pub fn read(vol: &Volume, ccb: &mut Ccb, offset: Option<u64>, buf: &mut [u8]) ->
 /// Paging I/O (the cache and memory managers filling pages): reads into
 /// `buf` from `offset` whatever the byte-range locks and the open's
 /// access (checked when the data entered the cache), and leaves the
-/// position alone. Bytes past the end of the file read as zeros.
-pub fn read_paging(vol: &Volume, ccb: &Ccb, offset: u64, buf: &mut [u8]) -> Completion {
+/// position alone. Bytes past the end of the file read as zeros. Takes
+/// the handle unlocked (see `handle`).
+pub fn read_paging(vol: &Volume, handle: &Handle, offset: u64, buf: &mut [u8]) -> Completion {
     let mut inner = || -> Result<usize, NtStatus> {
         vol.check_mounted()?;
         let mut done = 0;
         while done < buf.len() {
             match nt(sys::pread64(
-                ccb.fd,
+                handle.fd(),
                 &mut buf[done..],
                 (offset + done as u64) as i64,
             ))? {

@@ -4,6 +4,7 @@ use lkl::sys;
 use crate::access;
 use crate::ccb::Ccb;
 use crate::create::FILE_WRITE_THROUGH;
+use crate::handle::Handle;
 use crate::linux::{fstat, nt};
 use crate::status::{Completion, NtStatus};
 use crate::volume::Volume;
@@ -32,18 +33,18 @@ pub fn write(vol: &Volume, ccb: &mut Ccb, at: WriteAt, data: &[u8]) -> Completio
 /// `data` at `offset` whatever the byte-range locks and the open's access
 /// (checked when the data entered the cache), never past the end of the
 /// file (a page's tail beyond it is not the file's), and leaves the
-/// position alone.
-pub fn write_paging(vol: &Volume, ccb: &mut Ccb, offset: u64, data: &[u8]) -> Completion {
+/// position alone. Takes the handle unlocked (see `handle`).
+pub fn write_paging(vol: &Volume, handle: &Handle, offset: u64, data: &[u8]) -> Completion {
     let inner = || -> Result<usize, NtStatus> {
         vol.check_mounted()?;
         vol.check_writable()?;
-        let size = nt(fstat(ccb.fd))?.st_size as u64;
+        let size = nt(fstat(handle.fd()))?.st_size as u64;
         let end = (offset + data.len() as u64).min(size.max(offset));
         let data = &data[..(end - offset) as usize];
         let mut done = 0;
         while done < data.len() {
             done += nt(sys::pwrite64(
-                ccb.fd,
+                handle.fd(),
                 &data[done..],
                 (offset + done as u64) as i64,
             ))?;
@@ -52,7 +53,7 @@ pub fn write_paging(vol: &Volume, ccb: &mut Ccb, offset: u64, data: &[u8]) -> Co
     };
     match inner() {
         Ok(_) => {
-            ccb.modified = true;
+            handle.note_written();
             Completion::ok(data.len() as u64)
         }
         Err(e) => Completion::error(e),

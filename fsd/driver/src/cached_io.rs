@@ -236,7 +236,7 @@ pub fn write(
 /// (the cache or memory manager) holds what it needs of the FCB.
 pub fn paging(
     vol: &MountedVolume,
-    ccb: &mut Ccb,
+    handle: &fsd::Handle,
     write: bool,
     offset: i64,
     buf: &mut [u8],
@@ -245,9 +245,9 @@ pub fn paging(
         return NtStatus::INVALID_PARAMETER.into();
     }
     if write {
-        fsd::write::write_paging(&vol.core, ccb, offset as u64, buf)
+        fsd::write::write_paging(&vol.core, handle, offset as u64, buf)
     } else {
-        fsd::read::read_paging(&vol.core, ccb, offset as u64, buf)
+        fsd::read::read_paging(&vol.core, handle, offset as u64, buf)
     }
 }
 

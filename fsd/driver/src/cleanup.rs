@@ -12,7 +12,8 @@ pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
     pending::cleanup(irp.file_object());
     crate::watches::forget(irp.file_object() as usize);
     match file::ccb(irp.file_object()) {
-        Ok(ccb) => {
+        Ok(mut held) => {
+            let ccb = &mut *held;
             if file::fcb(irp.file_object()).is_some_and(|f| f.cached) {
                 let deleted = vol.core.handles_of(ccb.file_id()) <= 1 && delete_pending(vol, ccb);
                 cached_io::cleanup(irp.file_object(), deleted);

@@ -23,15 +23,16 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
     let name = file::name(fo);
     // SAFETY: the file object of this CREATE.
     let related_fo = unsafe { (*fo).RelatedFileObject };
-    let related = if related_fo.is_null() {
+    let related_held = if related_fo.is_null() {
         None
     } else {
         match file::ccb(related_fo) {
-            Ok(c) => Some(&*c),
+            Ok(c) => Some(c),
             Err(_) if name.is_empty() => None,
             Err(e) => return e.into(),
         }
     };
+    let related = related_held.as_deref();
     if name.is_empty() && related.is_none() {
         // The volume itself (`\\.\LklFsdVolumeN`).
         file::attach(fo, vol, None);
@@ -57,9 +58,9 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
     );
     file::attach(fo, vol, Some(created.ccb));
     let oplocks = match (file::fcb(fo), file::ccb(fo)) {
-        (Some(fcb), Ok(ccb)) if fcb.cached => {
+        (Some(fcb), Ok(held)) if fcb.cached => {
             let purged = if emptied {
-                cached_io::overwritten(vol, ccb, fcb)
+                cached_io::overwritten(vol, &held, fcb)
             } else {
                 Ok(())
             };

@@ -30,10 +30,11 @@ fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let flags = stack.Flags as u32;
     // SAFETY: the QueryDirectory view of a QUERY_DIRECTORY stack location.
     let p = unsafe { stack.Parameters.QueryDirectory };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     // SAFETY: the pattern's UNICODE_STRING is the sender's, valid now.
     let pattern = unsafe { p.FileName.as_ref() }
         .filter(|s| !s.Buffer.is_null())
@@ -61,10 +62,11 @@ fn notify(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     let stack = irp.stack();
     // SAFETY: the NotifyDirectory view of its stack location.
     let p = unsafe { stack.Parameters.NotifyDirectory };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return Some(e.into()),
     };
+    let ccb = &mut *held;
     if !ccb.is_directory() {
         return Some(NtStatus::INVALID_PARAMETER.into());
     }

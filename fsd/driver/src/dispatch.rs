@@ -77,11 +77,13 @@ fn oplock_request(vol: &MountedVolume, irp: Irp) -> Option<i32> {
             if !cached_io::is_oplock_fsctl(code) {
                 return None;
             }
-            let ccb = crate::file::ccb(file).ok()?;
+            // The dispatch thread takes no handle lock (it sleeps in
+            // Linux): the file id never changes.
+            let file_id = crate::file::handle(file).ok()?.file_id();
             Some(cached_io::oplock_fsctl(
                 fcb,
                 irp,
-                vol.core.handles_of(ccb.file_id()),
+                vol.core.handles_of(file_id),
             ))
         }
         _ => None,

@@ -17,10 +17,11 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     let flags = stack.Flags as u32;
     // SAFETY: the QueryEa view of a QUERY_EA stack location.
     let p = unsafe { stack.Parameters.QueryEa };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     // The list of EAs asked for: a user-mode caller's is copied in under SEH.
     let copied;
     let list = if p.EaList.is_null() {
@@ -53,10 +54,11 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
 pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the SetEa view of a SET_EA stack location.
     let length = unsafe { irp.stack().Parameters.SetEa.Length } as usize;
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     match buffers::data(irp, vol.device, length) {
         Ok(input) => ea::set(&vol.core, ccb, input),
         Err(e) => e.into(),

@@ -1,18 +1,19 @@
 //! A FILE_OBJECT of ours: FsContext is the file's FCB (`file_control`:
 //! what the cache and memory managers read; its SECTION_OBJECT_POINTERS
 //! are the file object's in the full mode, so the file can be cached and
-//! mapped), FsContext2 the open's CCB (in a box of the CCB lookaside list;
-//! null for an open of the volume itself).
+//! mapped), FsContext2 the open's CCB in its handle lock (`fsd::Handle`,
+//! in a box of the lookaside list; null for an open of the volume
+//! itself): requests on one file object take turns with the CCB.
 use core::ptr::null_mut;
 
-use fsd::{Ccb, NtStatus};
+use fsd::{Ccb, Handle, HandleGuard, NtStatus};
 use lkl_ntk::nt;
 
 use crate::file_control::{self, FileControl};
 use crate::lookaside::Lookaside;
 use crate::volume::MountedVolume;
 
-static CCBS: Lookaside<Ccb> = Lookaside::new();
+static HANDLES: Lookaside<Handle> = Lookaside::new();
 
 /// Attaches an open to its file object: the file's FCB (made with its
 /// first open, sized as the core says) and the open's CCB.
@@ -29,7 +30,7 @@ pub fn attach(file: *mut nt::FILE_OBJECT, vol: &MountedVolume, ccb: Option<Ccb>)
     // until this file object's CLOSE releases it.
     unsafe {
         (*file).FsContext = fcb.cast();
-        (*file).FsContext2 = ccb.map_or(null_mut(), |c| CCBS.put(c).cast());
+        (*file).FsContext2 = ccb.map_or(null_mut(), |c| HANDLES.put(Handle::new(c)).cast());
         if (*fcb).cached {
             (*file).SectionObjectPointer = &mut (*fcb).section;
         }
@@ -61,22 +62,31 @@ pub fn fcb<'a>(file: *mut nt::FILE_OBJECT) -> Option<&'a mut FileControl> {
     file_control::of(file)
 }
 
-/// The open of a file object, if it is a file's (not the volume's).
-pub fn ccb<'a>(file: *mut nt::FILE_OBJECT) -> Result<&'a mut Ccb, NtStatus> {
+/// The handle of a file object's open, unlocked, if it is a file's (not
+/// the volume's): for paging I/O and what never changes (see
+/// `fsd::handle`).
+pub fn handle<'a>(file: *mut nt::FILE_OBJECT) -> Result<&'a Handle, NtStatus> {
     if file.is_null() {
         return Err(NtStatus::INVALID_PARAMETER);
     }
-    // SAFETY: a file object this driver opened; FsContext2 is its CCB box
-    // or null. Requests on one file object are not run at once by the
-    // I/O manager for synchronous opens; the core's locks cover the rest.
-    unsafe { ((*file).FsContext2 as *mut Ccb).as_mut() }.ok_or(NtStatus::INVALID_PARAMETER)
+    // SAFETY: a file object this driver opened; FsContext2 is its handle's
+    // box or null, kept until CLOSE, after every other request on it.
+    unsafe { ((*file).FsContext2 as *const Handle).as_ref() }.ok_or(NtStatus::INVALID_PARAMETER)
+}
+
+/// The open of a file object, if it is a file's (not the volume's), held
+/// until the guard goes: two requests on one handle (an overlapped one,
+/// which the I/O manager does not serialise) take turns. On workers only
+/// (the lock sleeps in Linux).
+pub fn ccb<'a>(file: *mut nt::FILE_OBJECT) -> Result<HandleGuard<'a>, NtStatus> {
+    handle(file).map(Handle::lock)
 }
 
 /// Whether `file` is an open of the volume itself (`\\.\X:`), which only
 /// administrators can make (the disk's and volume's DACLs): what locks,
 /// unlocks and dismounts the volume, as on FastFat.
 pub fn is_volume_open(file: *mut nt::FILE_OBJECT) -> bool {
-    !file.is_null() && fcb(file).is_some() && ccb(file).is_err()
+    !file.is_null() && fcb(file).is_some() && handle(file).is_err()
 }
 
 /// Takes the open out of its file object (CLOSE): None if the file object
@@ -93,12 +103,12 @@ pub fn detach(file: *mut nt::FILE_OBJECT) -> Option<Option<Ccb>> {
         if fcb.is_null() {
             return None;
         }
-        let p = (*file).FsContext2 as *mut Ccb;
+        let p = (*file).FsContext2 as *mut Handle;
         (*file).FsContext = null_mut();
         (*file).FsContext2 = null_mut();
         (*file).SectionObjectPointer = null_mut();
         file_control::release(fcb);
-        Some((!p.is_null()).then(|| CCBS.take(p)))
+        Some((!p.is_null()).then(|| HANDLES.take(p).into_inner()))
     }
 }
 
@@ -136,7 +146,7 @@ pub fn name<'a>(file: *mut nt::FILE_OBJECT) -> &'a [u16] {
     }
 }
 
-/// Frees the CCB boxes kept for reuse (unload).
+/// Frees the handle boxes kept for reuse (unload).
 pub fn release() {
-    CCBS.drain();
+    HANDLES.drain();
 }

@@ -1,6 +1,6 @@
 //! IRP_MJ_QUERY_INFORMATION and IRP_MJ_SET_INFORMATION (buffered).
 use fsd::fileinfo::{self, SetRequest};
-use fsd::Completion;
+use fsd::{Completion, NtStatus};
 
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
@@ -9,10 +9,11 @@ use crate::{buffers, cached_io, file};
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the QueryFile view of a QUERY_INFORMATION stack location.
     let p = unsafe { irp.stack().Parameters.QueryFile };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     match buffers::system(irp, p.Length as usize) {
         Ok(out) => fileinfo::query(&vol.core, ccb, p.FileInformationClass as u32, out),
         Err(e) => e.into(),
@@ -22,10 +23,11 @@ pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
 pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the SetFile view of a SET_INFORMATION stack location.
     let p = unsafe { irp.stack().Parameters.SetFile };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     let input = match buffers::system(irp, p.Length as usize) {
         Ok(b) => b,
         Err(e) => return e.into(),
@@ -42,10 +44,13 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
         return cached_io::set_size(vol, irp.file_object(), ccb, fcb, &req);
     }
     // A rename or link names its target relative to this directory.
-    let root = if p.FileObject.is_null() {
+    let root_held = if p.FileObject.is_null() {
         None
+    } else if p.FileObject == irp.file_object() {
+        // A name relative to the very file being renamed or linked.
+        return NtStatus::INVALID_PARAMETER.into();
     } else {
-        file::ccb(p.FileObject).ok().map(|c| &*c)
+        file::ccb(p.FileObject).ok()
     };
-    fileinfo::set(&vol.core, ccb, &req, root)
+    fileinfo::set(&vol.core, ccb, &req, root_held.as_deref())
 }

@@ -9,7 +9,8 @@ use crate::{cached_io, file};
 
 pub fn flush(vol: &MountedVolume, irp: Irp) -> Completion {
     match file::ccb(irp.file_object()) {
-        Ok(ccb) => {
+        Ok(held) => {
+            let ccb = &*held;
             if let Some(fcb) = file::fcb(irp.file_object()) {
                 if let Err(e) = cached_io::flush(fcb) {
                     return e.into();

@@ -62,20 +62,22 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
             Err(e) => e.into(),
         },
         FSCTL_GET_REPARSE_POINT => {
-            let ccb = match file::ccb(irp.file_object()) {
+            let mut held = match file::ccb(irp.file_object()) {
                 Ok(c) => c,
                 Err(e) => return e.into(),
             };
+            let ccb = &mut *held;
             match buffers::system(irp, output_len) {
                 Ok(out) => fsd::fsctl::get_reparse_point(&vol.core, ccb, out),
                 Err(e) => e.into(),
             }
         }
         FSCTL_SET_REPARSE_POINT | FSCTL_DELETE_REPARSE_POINT => {
-            let ccb = match file::ccb(irp.file_object()) {
+            let mut held = match file::ccb(irp.file_object()) {
                 Ok(c) => c,
                 Err(e) => return e.into(),
             };
+            let ccb = &mut *held;
             if code == FSCTL_DELETE_REPARSE_POINT {
                 return fsd::fsctl::delete_reparse_point(&vol.core, ccb);
             }
@@ -85,10 +87,11 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
             }
         }
         FSCTL_SET_SPARSE => {
-            let ccb = match file::ccb(irp.file_object()) {
+            let mut held = match file::ccb(irp.file_object()) {
                 Ok(c) => c,
                 Err(e) => return e.into(),
             };
+            let ccb = &mut *held;
             match buffers::system(irp, input_len) {
                 Ok(input) => fsd::fsctl::set_sparse(&vol.core, ccb, input),
                 Err(e) => e.into(),

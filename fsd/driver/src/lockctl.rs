@@ -21,10 +21,11 @@ pub fn lock_control(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     let flags = stack.Flags as u32;
     // SAFETY: the LockControl view of a LOCK_CONTROL stack location.
     let p = unsafe { stack.Parameters.LockControl };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return Some(e.into()),
     };
+    let ccb = &mut *held;
     let length = || {
         // SAFETY: Length points at the sender's LARGE_INTEGER (buffered by
         // the I/O manager for user-mode callers), read as its integer view.

@@ -31,13 +31,22 @@ pub fn read(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
-    let (Ok(ccb), Some(fcb)) = (file::ccb(irp.file_object()), file::fcb(irp.file_object())) else {
+    let (Ok(handle), Some(fcb)) = (
+        file::handle(irp.file_object()),
+        file::fcb(irp.file_object()),
+    ) else {
         return read_sectors(vol, offset, buf);
     };
-    match cached_io::path(irp, fcb) {
+    let path = cached_io::path(irp, fcb);
+    let mut held = match path {
+        // Without the handle's lock (see fsd::handle).
+        Path::Paging => return cached_io::paging(vol, handle, false, offset, buf),
+        Path::Cached | Path::Direct => handle.lock(),
+    };
+    let ccb = &mut *held;
+    match path {
         Path::Cached => cached_io::read(vol, irp, ccb, fcb, offset, buf),
-        Path::Paging => cached_io::paging(vol, ccb, false, offset, buf),
-        Path::Direct => {
+        Path::Paging | Path::Direct => {
             if fcb.cached {
                 if let Err(e) = cached_io::make_coherent(fcb, false, offset, length) {
                     return e.into();

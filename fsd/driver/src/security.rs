@@ -18,10 +18,11 @@ const DESCRIPTOR_ROOM: usize = 2 * (64 << 10) + 2 * 68 + 20;
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the QuerySecurity view of its stack location.
     let p = unsafe { irp.stack().Parameters.QuerySecurity };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     let raw = irp.raw();
     let length = p.Length as usize;
     if irp.from_user() {
@@ -84,10 +85,11 @@ fn descriptor_length(
 pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
     // SAFETY: the SetSecurity view of its stack location.
     let p = unsafe { irp.stack().Parameters.SetSecurity };
-    let ccb = match file::ccb(irp.file_object()) {
+    let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
+    let ccb = &mut *held;
     if p.SecurityDescriptor.is_null() {
         return NtStatus::INVALID_PARAMETER.into();
     }

@@ -24,8 +24,8 @@ pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
     };
     // Writing the volume's sectors under a mounted file system is refused,
     // as Windows refuses it outside locked or dismounted volumes.
-    let ccb = match file::ccb(irp.file_object()) {
-        Ok(c) => c,
+    let handle = match file::handle(irp.file_object()) {
+        Ok(h) => h,
         Err(_) => return fsd::NtStatus::ACCESS_DENIED.into(),
     };
     let data = match buffers::data(irp, vol.device, length) {
@@ -35,15 +35,21 @@ pub fn write(vol: &MountedVolume, irp: Irp) -> Completion {
     let Some(fcb) = file::fcb(irp.file_object()) else {
         return fsd::NtStatus::INVALID_PARAMETER.into();
     };
-    match cached_io::path(irp, fcb) {
+    let path = cached_io::path(irp, fcb);
+    let mut held = match path {
+        // Without the handle's lock (see fsd::handle).
+        Path::Paging => return cached_io::paging(vol, handle, true, offset, data),
+        Path::Cached | Path::Direct => handle.lock(),
+    };
+    let ccb = &mut *held;
+    match path {
         Path::Cached => return cached_io::write(vol, irp, ccb, fcb, offset, data),
-        Path::Paging => return cached_io::paging(vol, ccb, true, offset, data),
         Path::Direct if fcb.cached => {
             if let Err(e) = cached_io::make_coherent(fcb, true, offset, length) {
                 return e.into();
             }
         }
-        Path::Direct => {}
+        Path::Paging | Path::Direct => {}
     }
     let at = match offset {
         USE_FILE_POINTER => WriteAt::Current,

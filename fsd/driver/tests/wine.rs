@@ -848,3 +848,59 @@ fn found_disks_arrive_and_depart() {
     );
     e2fsck_clean(&image);
 }
+
+/// Two directory queries on one handle at once: two clients relay
+/// QUERY_DIRECTORY (restarting now and then) on the same handle, so two
+/// workers serve it together. Every answer is a query's (SUCCESS or
+/// NO_MORE_FILES), Linux stays up, and a listing afterwards is whole.
+#[test]
+fn two_directory_queries_on_one_handle_at_once() {
+    let driver = build_driver();
+    let scratch = Scratch::new("one-handle");
+    let image = make_image(&scratch.0);
+    let d = Installed::new(&driver);
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+    // CREATE of the root for listing: FILE_OPEN, FILE_DIRECTORY_FILE,
+    // FILE_LIST_DIRECTORY, share all.
+    let replies = d.relay(&[relay_line(0, volume, u32::MAX, [1, 1, 1, 7], "\\", &[])]);
+    let handle: u32 = replies[0].split(' ').nth(1).unwrap().parse().unwrap();
+    // IRP_MN_QUERY_DIRECTORY, FileNamesInformation (12), a 512-byte
+    // answer; SL_RESTART_SCAN (1) on every third.
+    let lines = |restart_every: usize| -> Vec<String> {
+        (0..150)
+            .map(|i| {
+                let flags = u32::from(i % restart_every == 0);
+                format!("12 1 {volume} {handle} 12 {flags} 0 0 0 512  \n")
+            })
+            .collect()
+    };
+    let dir = d.wine.drive_c().join("lklfsd");
+    fs::write(dir.join("one.in"), lines(3).concat()).unwrap();
+    fs::write(dir.join("two.in"), lines(5).concat()).unwrap();
+    let start = |name: &str| {
+        d.wine
+            .command("C:\\lklfsd\\lklfsd-ctl.exe")
+            .arg("relay")
+            .stdin(fs::File::open(dir.join(format!("{name}.in"))).unwrap())
+            .stdout(fs::File::create(dir.join(format!("{name}.out"))).unwrap())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let (mut one, mut two) = (start("one"), start("two"));
+    assert!(one.wait().unwrap().success() && two.wait().unwrap().success());
+    for name in ["one", "two"] {
+        let out = fs::read_to_string(dir.join(format!("{name}.out"))).unwrap();
+        assert_eq!(out.lines().count(), 150, "{name}: {out}");
+        for reply in out.lines() {
+            let status = reply.split(' ').next().unwrap();
+            assert!(
+                status == "0" || status == &0x8000_0006_u32.to_string(),
+                "{name}: {reply}"
+            );
+        }
+    }
+    assert_eq!(d.stat("kernel_state"), 1, "Linux is alive");
+    d.relay(&[relay_line(2, volume, handle, [0; 4], "", &[])]);
+}
