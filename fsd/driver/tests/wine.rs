@@ -896,7 +896,7 @@ fn two_directory_queries_on_one_handle_at_once() {
         for reply in out.lines() {
             let status = reply.split(' ').next().unwrap();
             assert!(
-                status == "0" || status == &0x8000_0006_u32.to_string(),
+                status == "0" || status == 0x8000_0006_u32.to_string(),
                 "{name}: {reply}"
             );
         }
