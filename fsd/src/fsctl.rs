@@ -189,6 +189,11 @@ pub fn set_reparse_point(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Completio
 
 fn set_inner(vol: &Volume, ccb: &mut Ccb, input: &[u8]) -> Result<(), NtStatus> {
     vol.check_mounted()?;
+    // As NTFS asks of the handle (FSCTL_SET_REPARSE_POINT is
+    // FILE_SPECIAL_ACCESS: the file system checks).
+    if ccb.access & (crate::access::FILE_WRITE_DATA | crate::access::FILE_WRITE_ATTRIBUTES) == 0 {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     vol.check_writable()?;
     let target = parse_symlink(input)?;
     let _names = vol.names_lock.lock();
@@ -263,6 +268,10 @@ fn replace_by_empty_file(vol: &Volume, path: &[u8], ino: u64) -> Result<(), NtSt
 pub fn delete_reparse_point(vol: &Volume, ccb: &mut Ccb) -> Completion {
     let result = (|| {
         vol.check_mounted()?;
+        if ccb.access & (crate::access::FILE_WRITE_DATA | crate::access::FILE_WRITE_ATTRIBUTES) == 0
+        {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
         vol.check_writable()?;
         let _names = vol.names_lock.lock();
         ccb.refresh_path(vol)?;

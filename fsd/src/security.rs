@@ -220,6 +220,21 @@ pub fn set(vol: &Volume, ccb: &Ccb, which: u32, sd: &[u8]) -> Completion {
 
 fn set_inner(vol: &Volume, ccb: &Ccb, which: u32, sd: &[u8]) -> Result<(), NtStatus> {
     vol.check_mounted()?;
+    // What Windows asks of the handle: WRITE_OWNER to change the owner or
+    // group, WRITE_DAC to change the DACL (the I/O manager checks it for
+    // user-mode callers; this holds for every sender).
+    let needed = if which & (OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION) != 0 {
+        WRITE_OWNER
+    } else {
+        0
+    } | if which & DACL_SECURITY_INFORMATION != 0 {
+        WRITE_DAC
+    } else {
+        0
+    };
+    if ccb.access & needed != needed {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
     vol.check_writable()?;
     let bad = NtStatus::INVALID_PARAMETER;
     if sd.len() < 20 || sd[0] != 1 || u16_at(sd, 2).ok_or(bad)? as u16 & SE_SELF_RELATIVE == 0 {

@@ -15,11 +15,17 @@ fn tree(root: &std::path::Path) {
 
 const ALL: u32 =
     OWNER_SECURITY_INFORMATION | GROUP_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+const WRITE_DAC_AND_OWNER: u32 = fsd::access::WRITE_DAC | fsd::access::WRITE_OWNER;
 
 #[test]
 fn descriptor_layout_and_round_trip() {
     let mut t = TestVolume::new("security", &[], tree);
-    let c = t.open("\\f");
+    let open = |access| {
+        t.create("\\f", fsd::create::FILE_OPEN, 0, access, 7)
+            .unwrap()
+            .ccb
+    };
+    let c = open(fsd::access::GENERIC_READ | WRITE_DAC_AND_OWNER);
     let mut small = [0u8; 8];
     let r = security::query(t.vol(), &c, ALL, &mut small);
     assert_eq!(r.status, NtStatus::BUFFER_TOO_SMALL);
@@ -50,8 +56,18 @@ fn descriptor_layout_and_round_trip() {
     };
     assert_eq!(everyone_mask & fsd::access::FILE_READ_DATA, 0);
 
-    // A descriptor for 0754, owner 1000, group 100 maps back to chmod/chown.
+    // A descriptor for 0754, owner 1000, group 100 maps back to chmod/chown;
+    // not through a handle without WRITE_OWNER and WRITE_DAC, as on Windows.
     let wanted = descriptor(0o754, 1000, 100, ALL);
+    let plain = open(fsd::access::GENERIC_READ | fsd::access::GENERIC_WRITE);
+    for which in [OWNER_SECURITY_INFORMATION, DACL_SECURITY_INFORMATION, ALL] {
+        assert_eq!(
+            security::set(t.vol(), &plain, which, &wanted).status,
+            NtStatus::ACCESS_DENIED
+        );
+    }
+    t.close(plain);
+    assert!(t.debugfs("stat /f").contains("Mode:  0640"));
     assert_eq!(
         security::set(t.vol(), &c, ALL, &wanted).status,
         NtStatus::SUCCESS

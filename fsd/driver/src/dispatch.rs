@@ -39,6 +39,9 @@ pub unsafe extern "C" fn dispatch(
             if let Some(status) = oplock_request(vol, irp) {
                 return status;
             }
+            if let Some(status) = refused_for_the_caller(irp) {
+                return irp.complete_status(status);
+            }
             let vol = vol as *const MountedVolume as usize;
             let serve = move |irp| {
                 // SAFETY: as above.
@@ -88,6 +91,22 @@ fn oplock_request(vol: &MountedVolume, irp: Irp) -> Option<i32> {
         }
         _ => None,
     }
+}
+
+/// FSCTL_SET_REPARSE_POINT (a symlink, our only reparse point) from a
+/// caller who may not make symlinks: STATUS_PRIVILEGE_NOT_HELD, asked here
+/// on the dispatch thread, which is the caller's (a worker's token is the
+/// system's). Under Wine an FSCTL arrives as DEVICE_CONTROL.
+fn refused_for_the_caller(irp: Irp) -> Option<NtStatus> {
+    let fsctl = match irp.major() as u32 {
+        nt::IRP_MJ_FILE_SYSTEM_CONTROL => irp.minor() as u32 == nt::IRP_MN_USER_FS_REQUEST,
+        nt::IRP_MJ_DEVICE_CONTROL => true,
+        _ => false,
+    };
+    // SAFETY: FileSystemControl and DeviceIoControl share the code's place.
+    let code = unsafe { irp.stack().Parameters.DeviceIoControl.IoControlCode };
+    let symlink = fsctl && code == fsd::fsctl::FSCTL_SET_REPARSE_POINT;
+    (symlink && !crate::rights::may_create_symlinks(irp)).then_some(NtStatus::PRIVILEGE_NOT_HELD)
 }
 
 /// Serves a request on a volume; None when it was pended (a lock that

@@ -322,10 +322,11 @@ fn on_local_disk(file: nt::HANDLE) -> Result<(), NtStatus> {
     }
 }
 
-/// Opens `path` (a file, or a device) for synchronous I/O, letting others
-/// read it, and write it too if `shared`; with `as_caller`, only if the
-/// requesting thread's token may open it so (OBJ_FORCE_ACCESS_CHECK: an
-/// attach is served on the caller's own thread).
+/// Opens `path` (a file, or a device) for synchronous, unbuffered I/O,
+/// letting others read it, and write it too if `shared`; with
+/// `as_caller`, only if the requesting thread's token may open it so
+/// (OBJ_FORCE_ACCESS_CHECK: an attach is served on the caller's own
+/// thread).
 pub(crate) fn open(
     mut path: Wide,
     read_only: bool,
@@ -361,7 +362,11 @@ pub(crate) fn open(
                 nt::FILE_SHARE_READ
             },
             nt::FILE_OPEN,
-            nt::FILE_SYNCHRONOUS_IO_NONALERT | nt::FILE_NON_DIRECTORY_FILE,
+            // Without the host's cache in between: Linux caches the file
+            // system already, and the two would only wait on each other.
+            nt::FILE_SYNCHRONOUS_IO_NONALERT
+                | nt::FILE_NON_DIRECTORY_FILE
+                | nt::FILE_NO_INTERMEDIATE_BUFFERING,
             null_mut(),
             0,
         )

@@ -106,7 +106,17 @@ fn open(registry_path: *mut nt::UNICODE_STRING, access: u32) -> Option<nt::HANDL
     (unsafe { nt::ZwOpenKey(&mut key, access, &mut attributes) } >= 0).then_some(key)
 }
 
-/// A DWORD value of the service key.
+/// Whether Windows is in developer mode (Settings, For developers), which
+/// lets anyone make symlinks: AllowDevelopmentWithoutDevLicense = 1 under
+/// HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\AppModelUnlock.
+pub fn developer_mode() -> bool {
+    let mut key = Wide::new(
+        "\\Registry\\Machine\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\AppModelUnlock",
+    );
+    dword(key.ptr(), "AllowDevelopmentWithoutDevLicense") == Some(1)
+}
+
+/// A DWORD value of the key at `registry_path` (the service key).
 fn dword(registry_path: *mut nt::UNICODE_STRING, name: &str) -> Option<u32> {
     let key = open(registry_path, nt::KEY_READ)?;
     let mut value = Wide::new(name);

@@ -110,6 +110,26 @@ pub fn may_manage_volumes(irp: Irp) -> bool {
     is_administrator()
 }
 
+/// SE_CREATE_SYMBOLIC_LINK_PRIVILEGE (winnt.h).
+const SE_CREATE_SYMBOLIC_LINK_PRIVILEGE: u32 = 35;
+
+/// Whether the sender of `irp` may make symlinks (FSCTL_SET_REPARSE_POINT
+/// with a symlink), as Windows asks: a kernel-mode sender, or a caller
+/// with SeCreateSymbolicLinkPrivilege, or anyone in developer mode. Asked
+/// on the dispatch thread, which is the caller's.
+pub fn may_create_symlinks(irp: Irp) -> bool {
+    if !irp.from_user() {
+        return true;
+    }
+    let privilege = nt::LUID {
+        LowPart: SE_CREATE_SYMBOLIC_LINK_PRIVILEGE,
+        HighPart: 0,
+    };
+    // SAFETY: a check of the current thread's token, which is the caller's.
+    let held = unsafe { nt::SeSinglePrivilegeCheck(privilege, nt::UserMode) } != 0;
+    held || crate::registry::developer_mode()
+}
+
 /// TokenGroups, the information class of a token's groups.
 const TOKEN_GROUPS_CLASS: u32 = 2;
 const TOKEN_QUERY: u32 = 0x8;
