@@ -40,7 +40,9 @@ pub struct Ccb {
 }
 
 /// A directory enumeration in progress on one open. The names of all
-/// entries are kept in two buffers, not one allocation per name.
+/// entries are kept in two buffers, not one allocation per name; a
+/// directory too big for that (see `dirctrl::SCAN_BUDGET`) is read a window
+/// at a time (`stream`).
 #[derive(Debug)]
 pub struct DirScan {
     pub pattern: Vec<u16>,
@@ -54,6 +56,25 @@ pub struct DirScan {
     /// A call of this scan has been answered (after which an empty
     /// answer is NO_MORE_FILES).
     pub returned_any: bool,
+    /// Where the next window comes from, when the entries are one.
+    pub stream: Option<Stream>,
+}
+
+/// A directory listed a window at a time, in Linux's order: its own
+/// descriptor (positioned after the window), and the FileIndex of the
+/// window's first entry.
+#[derive(Debug)]
+pub struct Stream {
+    pub fd: i32,
+    pub first: usize,
+    /// Linux listed everything: no window after this one.
+    pub done: bool,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        let _ = sys::close(self.fd);
+    }
 }
 
 /// Where one entry's names are in its scan's buffers.

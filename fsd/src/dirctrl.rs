@@ -1,6 +1,8 @@
 //! IRP_MJ_DIRECTORY_CONTROL: QueryDirectory, with patterns, restart, single
 //! entries, resume indexes and the documented buffer rules. Entries come
-//! "." and ".." first, then by name, compared as Windows compares names.
+//! "." and ".." first, then by name, compared as Windows compares names
+//! (a directory too big to hold its names in [`SCAN_BUDGET`]: in Linux's
+//! order, a window at a time).
 use alloc::vec::Vec;
 
 use crate::ccb::{Ccb, DirItem, DirScan};
@@ -79,7 +81,31 @@ fn write_entry(o: &mut Out, at: usize, class: u32, index: u32, f: &FileFacts, na
     }
 }
 
+/// The most a directory scan keeps of names at once. A directory whose
+/// names need more is listed a window of [`WINDOW`] at a time, in Linux's
+/// order rather than by name (as FAT lists), so that a directory of a
+/// million entries costs no more memory than one of a hundred thousand.
+pub const SCAN_BUDGET: usize = 8 << 20;
+
+/// What one window of a big directory holds of names.
+const WINDOW: usize = 1 << 20;
+
+/// Adds entry `name` to `scan`: what it cost in bytes.
+fn add(scan: &mut DirScan, name: &[u8]) -> usize {
+    let (at, win_at) = (scan.names.len() as u32, scan.win_names.len() as u32);
+    scan.names.extend_from_slice(name);
+    scan.names.push(0);
+    names::push_windows(&mut scan.win_names, name);
+    scan.entries.push(DirItem {
+        name: (at, name.len() as u32),
+        win_name: (win_at, scan.win_names.len() as u32 - win_at),
+    });
+    let win_len = scan.win_names.len() - win_at as usize;
+    name.len() + 1 + 2 * win_len + core::mem::size_of::<DirItem>()
+}
+
 fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
+    let status = |e| crate::status::from_errno(e, crate::status::Missing::Name);
     let mut scan = DirScan {
         pattern,
         names: Vec::new(),
@@ -87,21 +113,28 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
         entries: Vec::new(),
         next: 0,
         returned_any: false,
+        stream: None,
     };
-    let add = |scan: &mut DirScan, name: &[u8]| {
-        let (at, win_at) = (scan.names.len() as u32, scan.win_names.len() as u32);
-        scan.names.extend_from_slice(name);
-        scan.names.push(0);
-        names::push_windows(&mut scan.win_names, name);
-        scan.entries.push(DirItem {
-            name: (at, name.len() as u32),
-            win_name: (win_at, scan.win_names.len() as u32 - win_at),
-        });
+    // A descriptor of its own: the listing starts at the first entry.
+    let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
+    let fd = lkl::sys::openat(ccb.fd, b".", flags, 0).map_err(status)?;
+    let stream = crate::ccb::Stream {
+        fd,
+        first: 0,
+        done: false,
     };
     add(&mut scan, b".");
     add(&mut scan, b"..");
-    resolve::for_each_name_in(ccb.fd, |name| add(&mut scan, name))
-        .map_err(|e| crate::status::from_errno(e, crate::status::Missing::Name))?;
+    let more =
+        resolve::read_names_upto(fd, SCAN_BUDGET, |name| add(&mut scan, name)).map_err(status)?;
+    if more {
+        // Too big to hold and sort: from the start, a window at a time.
+        lkl::sys::lseek(fd, 0, lkl::uapi::SEEK_SET).map_err(status)?;
+        scan.stream = Some(stream);
+        restart_window(&mut scan).map_err(status)?;
+        return Ok(scan);
+    }
+    drop(stream);
     let mut entries = core::mem::take(&mut scan.entries);
     entries[2..].sort_unstable_by(|a, b| {
         names::cmp_ignore_case(scan.win_name(a), scan.win_name(b))
@@ -109,6 +142,71 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
     });
     scan.entries = entries;
     Ok(scan)
+}
+
+/// A streamed scan's window from the start again: ".", ".." and the first
+/// names (its descriptor at the start).
+fn restart_window(scan: &mut DirScan) -> Result<(), lkl::Errno> {
+    scan.names.clear();
+    scan.win_names.clear();
+    scan.entries.clear();
+    scan.next = 0;
+    add(scan, b".");
+    add(scan, b"..");
+    let Some(mut stream) = scan.stream.take() else {
+        return Ok(());
+    };
+    let read = resolve::read_names_upto(stream.fd, WINDOW, |name| add(scan, name));
+    stream.first = 0;
+    stream.done = !matches!(read, Ok(true));
+    scan.stream = Some(stream);
+    read.map(drop)
+}
+
+/// The next window of a streamed scan, if Linux has more names: false
+/// once it has none (or the scan is not streamed).
+fn next_window(scan: &mut DirScan) -> Result<bool, lkl::Errno> {
+    if scan.stream.as_ref().is_none_or(|s| s.done) {
+        return Ok(false);
+    }
+    let Some(mut stream) = scan.stream.take() else {
+        return Ok(false);
+    };
+    stream.first += scan.entries.len();
+    scan.names.clear();
+    scan.win_names.clear();
+    scan.entries.clear();
+    scan.next = 0;
+    let read = resolve::read_names_upto(stream.fd, WINDOW, |name| add(scan, name));
+    stream.done = !matches!(read, Ok(true));
+    scan.stream = Some(stream);
+    read?;
+    Ok(!scan.entries.is_empty())
+}
+
+/// The FileIndex of the scan's entry at `next`.
+fn index_of(scan: &DirScan, next: usize) -> usize {
+    scan.stream.as_ref().map_or(0, |s| s.first) + next
+}
+
+/// Moves a scan to FileIndex `index` (SL_INDEX_SPECIFIED).
+fn seek(scan: &mut DirScan, index: usize) -> Result<(), lkl::Errno> {
+    let Some(first) = scan.stream.as_ref().map(|s| s.first) else {
+        scan.next = index;
+        return Ok(());
+    };
+    if index < first {
+        let fd = scan.stream.as_ref().map_or(-1, |s| s.fd);
+        lkl::sys::lseek(fd, 0, lkl::uapi::SEEK_SET)?;
+        restart_window(scan)?;
+    }
+    while index_of(scan, scan.entries.len()) <= index {
+        if !next_window(scan)? {
+            break;
+        }
+    }
+    scan.next = index.saturating_sub(index_of(scan, 0));
+    Ok(())
 }
 
 fn item_facts(vol: &Volume, ccb: &Ccb, scan: &DirScan, item: &DirItem) -> Option<FileFacts> {
@@ -163,7 +261,10 @@ pub fn query_directory(
         return NtStatus::INVALID_PARAMETER.into();
     };
     if let Some(index) = req.index {
-        scan.next = index as usize;
+        if let Err(e) = seek(&mut scan, index as usize) {
+            ccb.scan = Some(scan);
+            return crate::status::from_errno(e, crate::status::Missing::Name).into();
+        }
     }
     let result = fill(vol, ccb, &mut scan, req, fixed, out);
     ccb.scan = Some(scan);
@@ -182,9 +283,19 @@ fn fill(
     let mut at = 0usize;
     let mut last: Option<usize> = None;
     let mut end = 0usize;
-    while scan.next < scan.entries.len() {
-        let index = scan.next;
-        let item = scan.entries[index];
+    loop {
+        if scan.next >= scan.entries.len() {
+            match next_window(scan) {
+                Ok(true) => continue,
+                Ok(false) => break,
+                Err(e) if last.is_none() => {
+                    return crate::status::from_errno(e, crate::status::Missing::Name).into();
+                }
+                Err(_) => break,
+            }
+        }
+        let index = index_of(scan, scan.next);
+        let item = scan.entries[scan.next];
         let win_name = scan.win_name(&item);
         if !names::matches(&scan.pattern, win_name, true) {
             scan.next += 1;

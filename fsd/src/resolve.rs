@@ -56,13 +56,35 @@ pub fn is_empty_dir(fd: i32) -> Result<bool, Errno> {
 /// Calls `f` with each Linux name, but `.` and `..`, that the directory
 /// open for reading as `fd` lists from its position on.
 fn read_names(fd: i32, mut f: impl FnMut(&[u8])) -> Result<(), Errno> {
+    read_names_upto(fd, usize::MAX, |name| {
+        f(name);
+        0
+    })
+    .map(drop)
+}
+
+/// As [`read_names`], `f` saying what each name cost it in bytes,
+/// stopping once that adds up to `budget` (after the batch the kernel gave
+/// that passed it, so that `fd` stands where the next name is): whether it
+/// stopped so (names may be left).
+pub fn read_names_upto(
+    fd: i32,
+    budget: usize,
+    mut f: impl FnMut(&[u8]) -> usize,
+) -> Result<bool, Errno> {
     let mut buf = alloc::vec![0u8; 32 << 10];
+    let mut used = 0usize;
     loop {
         match sys::getdents64(fd, &mut buf)? {
-            0 => return Ok(()),
-            n => sys::dirent_names(&buf[..n])
-                .filter(|n| *n != b"." && *n != b"..")
-                .for_each(&mut f),
+            0 => return Ok(false),
+            n => {
+                for name in sys::dirent_names(&buf[..n]).filter(|n| *n != b"." && *n != b"..") {
+                    used = used.saturating_add(f(name));
+                }
+                if used >= budget {
+                    return Ok(true);
+                }
+            }
         }
     }
 }
