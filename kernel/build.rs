@@ -4,7 +4,9 @@
 //! generates from the built kernel's uapi headers the system call numbers
 //! and the C layouts that the uapi types are checked against. For Windows
 //! targets the kernel is the ms_abi variant, turned into a COFF object by
-//! elf2coff.
+//! elf2coff. `LKL_KERNEL_VARIANT=NAME` builds the variant of
+//! `arch/lkl/configs/NAME.config` instead (the hardening benchmark's
+//! unhardened reference).
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -23,7 +25,13 @@ fn main() {
         "cargo:rerun-if-changed={}",
         root.join("scripts/kernel.sh").display()
     );
-    for var in ["LKL_LINUX_SRC", "LKL_CACHE", "LKL_JOBS", "LKL_KERNEL_BUILD"] {
+    for var in [
+        "LKL_LINUX_SRC",
+        "LKL_CACHE",
+        "LKL_JOBS",
+        "LKL_KERNEL_BUILD",
+        "LKL_KERNEL_VARIANT",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
 
@@ -74,6 +82,8 @@ fn build_kernel(root: &Path, windows: bool) -> PathBuf {
     cmd.arg(root.join("scripts/kernel.sh"));
     if windows {
         cmd.env("LKL_VARIANT", "ms_abi");
+    } else if let Some(variant) = env::var_os("LKL_KERNEL_VARIANT") {
+        cmd.env("LKL_VARIANT", variant);
     }
     let out = cmd.output().expect("cannot run scripts/kernel.sh");
     if !out.status.success() {

@@ -61,6 +61,12 @@ make_disks() {
 
 	truncate -s 64M "$dir/whole.img"
 	mkfs.ext4 -q -F -L lkl-whole -U 6c6b6c00-0000-4000-8000-000000000003 -d "$t/tree" "$dir/whole.img"
+	# A file only uid 1500 may read (the Windows job's permission check).
+	printf 'uid 1500 only\n' > "$t/private"
+	debugfs -w -R "write $t/private private.txt" "$dir/whole.img" >/dev/null 2>&1
+	for field in "uid 1500" "gid 1500" "mode 0100600"; do
+		debugfs -w -R "sif private.txt $field" "$dir/whole.img" >/dev/null 2>&1
+	done
 
 	truncate -s 128M "$dir/btrfs.img"
 	mkfs.btrfs -q -L lkl-btrfs -U 6c6b6c00-0000-4000-8000-000000000004 --rootdir "$t/tree" "$dir/btrfs.img"

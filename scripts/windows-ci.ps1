@@ -129,6 +129,10 @@ function Step-Install {
     if (-not $p.WaitForExit($Wait * 1000)) { $p.Kill(); throw "pnputil did not finish in $Wait s" }
     Get-Content (Join-Path $Logs 'pnputil.txt') | Write-Host
     if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
+    # The runner (an elevated administrator) is root on Linux volumes; other
+    # users get what the table maps them to (Step-Security).
+    New-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd' -Name 'AdministratorsAreRoot' `
+        -PropertyType DWord -Value 1 -Force | Out-Null
     # Found disks mount read-only unless their file system is opted in to
     # writing: the test disks' fixed UUIDs (scripts/test-disks.sh).
     foreach ($uuid in Get-Content (Join-Path $Disks 'uuids.txt')) {
@@ -282,22 +286,55 @@ function Step-Replug {
 
 # What a standard user (made here) may not do: open the control device
 # (or a name below it), attach an image, dismount a volume through a
-# file's handle. And a found disk not opted in to writing mounts
+# file's handle, read another user's file; what it may: read its own and
+# what everyone may read. And a found disk not opted in to writing mounts
 # read-only. Each check is a small PowerShell script run as that user;
 # its exit code says whether Windows refused.
+function New-CiUser([string]$Name) {
+    $password = ConvertTo-SecureString ('Lk1-' + [guid]::NewGuid().ToString('N').Substring(0, 16)) -AsPlainText -Force
+    Remove-LocalUser -Name $Name -ErrorAction SilentlyContinue
+    $user = New-LocalUser -Name $Name -Password $password -AccountNeverExpires
+    return [pscustomobject]@{
+        Sid = $user.SID.Value
+        Credential = New-Object System.Management.Automation.PSCredential ("$env:COMPUTERNAME\$Name", $password)
+    }
+}
+
+# Runs PowerShell `$Code` as `$User`: its exit code (0: it worked, 1: it
+# threw).
+function Invoke-AsUser($User, [string]$Label, [string]$Code) {
+    $script = Join-Path $env:TEMP "as-user-$($Label -replace '[^a-z0-9]', '-').ps1"
+    "`$ErrorActionPreference = 'Stop'; try { $Code; exit 0 } catch { exit 1 }" | Set-Content $script
+    $p = Start-Process pwsh -Credential $User.Credential -ArgumentList @('-NoProfile', '-File', $script) -PassThru -Wait -WindowStyle Hidden
+    Log "as $($User.Credential.UserName), ${Label}: exit $($p.ExitCode)"
+    return $p.ExitCode
+}
+
+# Unplugs and plugs in a VHDX again; the letter of its file system (by
+# label) once it is back.
+function Replug-Disk([string]$Vhdx, [string]$Label) {
+    Dismount-DiskImage -ImagePath $Vhdx | Out-Null
+    Mount-DiskImage -ImagePath $Vhdx -Access ReadWrite | Out-Null
+    $deadline = (Get-Date).AddSeconds($Wait)
+    do {
+        Start-Sleep 2
+        $letter = @(Get-Volume | Where-Object { $_.FileSystemLabel -eq $Label -and $_.DriveLetter })[0].DriveLetter
+    } while (-not $letter -and (Get-Date) -lt $deadline)
+    if (-not $letter) { throw "$Label did not come back with a letter in $Wait s" }
+    return $letter
+}
+
 function Step-Security {
     $state = Load-State
     $letter = $state.linux[0]
-    $name = 'lklci'
-    $password = ConvertTo-SecureString ('Lk1-' + [guid]::NewGuid().ToString('N').Substring(0, 16)) -AsPlainText -Force
-    Remove-LocalUser -Name $name -ErrorAction SilentlyContinue
-    New-LocalUser -Name $name -Password $password -AccountNeverExpires | Out-Null
-    $credential = New-Object System.Management.Automation.PSCredential ("$env:COMPUTERNAME\$name", $password)
+    $mapped = New-CiUser 'lklci'
+    $other = New-CiUser 'lklci2'
     New-Item -ItemType Directory -Force "${letter}:\ci" | Out-Null
     Set-Content "${letter}:\ci\user-visible.txt" 'for the standard user'
     $image = Join-Path $env:TEMP 'user-image.img'
     Copy-Item (Join-Path $Disks 'whole.img') $image -ErrorAction SilentlyContinue
-    $checks = [ordered]@{
+    $failed = @()
+    $refused = [ordered]@{
         'control device' = "[IO.File]::Open('\\.\LklFsd', 'Open', 'ReadWrite').Close()"
         'a name below it' = "[IO.File]::Open('\\.\LklFsd\x', 'Open', 'ReadWrite').Close()"
         'attach' = "& '$(Join-Path $Bin 'lklfs.exe')' attach '$image' T:; if (`$LASTEXITCODE -ne 0) { throw 'refused' }"
@@ -309,31 +346,25 @@ Add-Type -TypeDefinition 'using System; using System.Runtime.InteropServices; pu
 if (-not [D]::DeviceIoControl(`$f.SafeFileHandle.DangerousGetHandle(), 0x90020, [IntPtr]::Zero, 0, [IntPtr]::Zero, 0, [ref]`$r, [IntPtr]::Zero)) { throw 'refused' }
 "@
     }
-    $failed = @()
-    foreach ($check in $checks.GetEnumerator()) {
-        $script = Join-Path $env:TEMP "as-user-$($check.Key -replace ' ', '-').ps1"
-        "`$ErrorActionPreference = 'Stop'; try { $($check.Value); exit 0 } catch { exit 1 }" | Set-Content $script
-        $p = Start-Process pwsh -Credential $credential -ArgumentList @('-NoProfile', '-File', $script) -PassThru -Wait -WindowStyle Hidden
-        Log "as a standard user, $($check.Key): exit $($p.ExitCode) (1: refused)"
-        if ($p.ExitCode -ne 1) { $failed += $check.Key }
+    foreach ($check in $refused.GetEnumerator()) {
+        if ((Invoke-AsUser $other $check.Key $check.Value) -ne 1) { $failed += $check.Key }
     }
-    # The user can still read a file on the drive (the permission model is
-    # not there yet: every file reads for everyone).
-    $script = Join-Path $env:TEMP 'as-user-read.ps1'
-    "try { Get-Content '${letter}:\ci\user-visible.txt' -ErrorAction Stop | Out-Null; exit 0 } catch { exit 1 }" | Set-Content $script
-    $p = Start-Process pwsh -Credential $credential -ArgumentList @('-NoProfile', '-File', $script) -PassThru -Wait -WindowStyle Hidden
-    if ($p.ExitCode -ne 0) { $failed += 'reading a file on the drive' }
-    Remove-LocalUser -Name $name
+    # Permissions: whole.img's private.txt is uid 1500's, mode 0600
+    # (scripts/test-disks.sh). The first user is uid 1500; the volume reads
+    # the table when it mounts, so the disk is plugged in again.
+    $key = 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd'
+    New-ItemProperty -Path $key -Name 'UserIds' -PropertyType MultiString -Value @("$($mapped.Sid)=1500") -Force | Out-Null
+    $whole = Replug-Disk (Join-Path $Disks 'whole.vhdx') 'lkl-whole'
+    $read = "Get-Content '${whole}:\private.txt' | Out-Null"
+    if ((Invoke-AsUser $mapped 'its own 0600 file' $read) -ne 0) { $failed += 'the owner reading its own file' }
+    if ((Invoke-AsUser $other "another user's 0600 file" $read) -ne 1) { $failed += "reading another user's file" }
+    $public = "Get-Content '${letter}:\ci\user-visible.txt' | Out-Null"
+    if ((Invoke-AsUser $other 'a file everyone may read' $public) -ne 0) { $failed += 'reading a file everyone may read' }
+    Remove-LocalUser -Name 'lklci', 'lklci2'
     # A found disk not opted in to writing: read-only after a replug.
-    $vhdx = Join-Path $Disks 'whole.vhdx'
     $uuid = '6c6b6c00-0000-4000-8000-000000000003'
     Run (Join-Path $Bin 'lklfs.exe') @('volumes', '--no-rw', $uuid) | Out-Null
-    $before = @(Linux-Volumes | ForEach-Object { "$($_.DriveLetter)" })
-    Dismount-DiskImage -ImagePath $vhdx | Out-Null
-    Mount-DiskImage -ImagePath $vhdx -Access ReadWrite | Out-Null
-    $deadline = (Get-Date).AddSeconds($Wait)
-    while (@(Linux-Volumes).Count -lt $before.Count -and (Get-Date) -lt $deadline) { Start-Sleep 2 }
-    $whole = @(Get-Volume | Where-Object { $_.FileSystemLabel -eq 'lkl-whole' })[0].DriveLetter
+    $whole = Replug-Disk (Join-Path $Disks 'whole.vhdx') 'lkl-whole'
     $written = $true
     try { Set-Content "${whole}:\read-only-check.txt" 'must not be written' -ErrorAction Stop } catch { $written = $false }
     Log "whole.vhdx not opted in: written $written"

@@ -40,6 +40,7 @@ fn open(vol: &Volume, name: &str, disposition: u32, access: u32) -> Ccb {
             desired_access: access,
             share_access: 0,
             file_attributes: 0,
+            caller: None,
         },
     )
     .unwrap_or_else(|e| panic!("{}: {e:?}", String::from_utf16_lossy(&name)))

@@ -39,6 +39,7 @@ fn open(vol: &Volume, name: &[u16]) -> fsd::Ccb {
             desired_access: GENERIC_READ,
             share_access: FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
             file_attributes: 0,
+            caller: None,
         },
     )
     .unwrap()

@@ -33,6 +33,8 @@ const PATHS: usize = 4096;
 pub(crate) struct Node {
     pub ino: u64,
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 impl Node {
@@ -41,6 +43,19 @@ impl Node {
         Node {
             ino: st.st_ino,
             mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+        }
+    }
+
+    /// The status a permission check reads (mode, owner and group).
+    pub fn stat(&self) -> Stat {
+        Stat {
+            st_ino: self.ino,
+            st_mode: self.mode,
+            st_uid: self.uid,
+            st_gid: self.gid,
+            ..Stat::default()
         }
     }
 }

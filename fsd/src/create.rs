@@ -14,6 +14,7 @@ use crate::ccb::Ccb;
 use crate::fcb::{Fcb, FdKind};
 use crate::linux::nt;
 use crate::names;
+use crate::permissions::{self, Caller};
 use crate::resolve::{self, Resolved};
 use crate::status::NtStatus;
 use crate::volume::{Action, Volume};
@@ -49,6 +50,10 @@ pub struct CreateRequest<'a> {
     pub desired_access: u32,
     pub share_access: u32,
     pub file_attributes: u32,
+    /// Who asks, when the volume checks permissions (see `permissions`);
+    /// None: a trusted sender (kernel mode), or a volume that ignores
+    /// them.
+    pub caller: Option<&'a Caller>,
 }
 
 /// An open made by [`create`], and the IRP's `Information`.
@@ -132,15 +137,16 @@ fn is_special(mode: u32) -> bool {
     )
 }
 
-/// The rights granted and the open flags of an open of a file of mode
-/// `mode` at `path`, or why it is refused.
+/// The rights granted and the open flags of an open of the file `node`
+/// at `path`, or why it is refused.
 fn admit(
     vol: &Volume,
     req: &CreateRequest,
     information: u64,
-    mode: u32,
+    node: &Node,
     path: &[u8],
 ) -> Result<(u32, i32), NtStatus> {
+    let mode = node.mode;
     // The creator of a new file gets the access it asked for, even with
     // FILE_ATTRIBUTE_READONLY.
     let mode_limits = (information != FILE_CREATED).then_some(mode);
@@ -152,6 +158,9 @@ fn admit(
         return Err(NtStatus::IO_REPARSE_TAG_NOT_HANDLED);
     }
     let mut granted = grant(vol, req.desired_access, mode_limits)?;
+    if let Some(caller) = req.caller.filter(|_| information != FILE_CREATED) {
+        granted = check_caller(vol, caller, granted, maximum, node, path)?;
+    }
     if special {
         granted &= !access::DATA;
     }
@@ -169,6 +178,25 @@ fn admit(
         return Err(NtStatus::CANNOT_DELETE);
     }
     Ok((granted, open_flags(mode, granted, req.options)))
+}
+
+/// `granted` narrowed to what `caller` has on the file `node` at `path`
+/// (see `permissions`), or ACCESS_DENIED; the directory's status is read
+/// only for a DELETE the file's own rights do not give.
+fn check_caller(
+    vol: &Volume,
+    caller: &Caller,
+    granted: u32,
+    maximum: bool,
+    node: &Node,
+    path: &[u8],
+) -> Result<u32, NtStatus> {
+    let st = node.stat();
+    let needs_parent = granted & access::DELETE != 0 && caller.rights_on(&st) & access::DELETE == 0;
+    let parent = needs_parent
+        .then(|| beneath::lstat(vol, Volume::parent_of(path)).ok())
+        .flatten();
+    permissions::check(caller, granted, maximum, &st, parent.as_ref())
 }
 
 /// O_RDWR for `rights` that change data, else O_RDONLY.
@@ -256,7 +284,7 @@ fn open_cached(vol: &Volume, req: &CreateRequest, path: &[u8], generation: u64) 
     let Some(fcb) = state.fcbs.get_mut(&node.ino) else {
         return Cached::Known(node);
     };
-    let (granted, flags) = match admit(vol, req, FILE_OPENED, node.mode, path) {
+    let (granted, flags) = match admit(vol, req, FILE_OPENED, &node, path) {
         Ok(admitted) => admitted,
         Err(e) => return Cached::Opened(Err(e)),
     };
@@ -434,7 +462,7 @@ fn create_uncached(
             }
         }
     };
-    let (granted, flags) = admit(vol, req, information, node.mode, &path)?;
+    let (granted, flags) = admit(vol, req, information, &node, &path)?;
     let kind = FdKind::of(flags);
     let keep_open = matches!(node.mode & uapi::S_IFMT, uapi::S_IFREG | uapi::S_IFDIR);
     // What was opened to learn the file serves if it is open the right
@@ -551,7 +579,7 @@ fn open_existing(
             }
             // Everything that could refuse the open is asked before the
             // data goes: a refused open changes nothing.
-            admit(vol, req, FILE_OVERWRITTEN, st.st_mode, &path)?;
+            admit(vol, req, FILE_OVERWRITTEN, &Node::of(&st), &path)?;
             if let Some(f) = vol.state.lock().fcbs.get(&st.st_ino) {
                 if f.delete_pending {
                     return Err(NtStatus::DELETE_PENDING);
@@ -597,10 +625,18 @@ fn create_new(
         return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
     }
     vol.check_writable()?;
+    if let Some(caller) = req.caller {
+        // FILE_ADD_FILE or FILE_ADD_SUBDIRECTORY on the directory.
+        let parent = nt(beneath::lstat(vol, &target.parent))?;
+        if !permissions::may_add(caller, &parent, want_dir) {
+            return Err(NtStatus::ACCESS_DENIED);
+        }
+    }
     let path = target.path();
     if want_dir {
         nt(beneath::mkdir(vol, &path, 0o755))?;
         vol.changed(&path, Action::Added);
+        owned_by_caller(vol, req, &path)?;
         let st = nt(beneath::lstat(vol, &path))?;
         return Ok((path, FILE_CREATED, st, None));
     }
@@ -615,6 +651,24 @@ fn create_new(
     ))?;
     let opened = Opened { fd, flags };
     vol.changed(&path, Action::Added);
+    owned_by_caller(vol, req, &path)?;
     let st = nt(sys::fstat(opened.fd))?;
     Ok((path, FILE_CREATED, st, Some(opened)))
+}
+
+/// A file just made at `path` belongs to the caller who made it, if the
+/// caller maps to a uid (and its group to the caller's first gid), as on
+/// Linux; otherwise it stays the kernel's (root's).
+fn owned_by_caller(vol: &Volume, req: &CreateRequest, path: &[u8]) -> Result<(), NtStatus> {
+    let Some(uid) = req.caller.and_then(|c| c.uid) else {
+        return Ok(());
+    };
+    let gid = req
+        .caller
+        .and_then(|c| c.gids.first().copied())
+        .unwrap_or(uid);
+    let fd = nt(beneath::open(vol, path, uapi::O_PATH | uapi::O_NOFOLLOW, 0))?;
+    let owned = sys::fchownat(fd, "", uid, gid, uapi::AT_EMPTY_PATH);
+    let _ = sys::close(fd);
+    nt(owned)
 }

@@ -36,6 +36,7 @@ pub mod layout;
 mod linux;
 pub mod lockctl;
 pub mod names;
+pub mod permissions;
 pub mod read;
 mod resolve;
 pub mod security;

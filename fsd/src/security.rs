@@ -85,7 +85,7 @@ impl Sid {
 }
 
 /// What one set of rwx bits allows.
-fn rights(bits: u32) -> u32 {
+pub(crate) fn rights(bits: u32) -> u32 {
     let mut r = READ_CONTROL | FILE_READ_ATTRIBUTES | SYNCHRONIZE;
     if bits & 4 != 0 {
         r |= FILE_GENERIC_READ;
@@ -100,7 +100,7 @@ fn rights(bits: u32) -> u32 {
 }
 
 /// The owner may always change attributes and the descriptor itself.
-const OWNER_EXTRA: u32 = WRITE_DAC | WRITE_OWNER | FILE_WRITE_ATTRIBUTES;
+pub(crate) const OWNER_EXTRA: u32 = WRITE_DAC | WRITE_OWNER | FILE_WRITE_ATTRIBUTES;
 
 fn aces(mode: u32, uid: u32, gid: u32) -> [(Sid, u32); 3] {
     [
@@ -268,7 +268,10 @@ fn set_inner(vol: &Volume, ccb: &Ccb, which: u32, sd: &[u8]) -> Result<(), NtSta
     }
     // Everything checked: now the changes, the owners put back if the
     // mode cannot follow.
-    let chown = |uid, gid| nt(sys::fchownat(ccb.fd, "", uid, gid, uapi::AT_EMPTY_PATH));
+    // Through changing_names, as chmod: the FCB cache remembers owners.
+    let chown = |uid, gid| {
+        nt(vol.changing_names(|| sys::fchownat(ccb.fd, "", uid, gid, uapi::AT_EMPTY_PATH)))
+    };
     let owners_change = (uid, gid) != (st.st_uid, st.st_gid);
     if owners_change {
         chown(uid, gid)?;

@@ -36,6 +36,7 @@ fn open(
             desired_access: access,
             share_access: share,
             file_attributes: 0,
+            caller: None,
         },
     )
     .map(|c| c.ccb)
@@ -291,6 +292,7 @@ fn random_requests_on(vol: &Volume, seed: u64, requests: usize, image: Image) {
                     ][rng.below(3)],
                     share_access: [7, 3, 1, 0][rng.below(4)],
                     file_attributes: 0,
+                    caller: None,
                 };
                 match create(vol, &req) {
                     Ok(c) => held.push(c.ccb),

@@ -274,6 +274,7 @@ fn relative_opens_and_names_follow_a_moved_directory() {
                 desired_access: GENERIC_READ,
                 share_access: ALL_SHARE,
                 file_attributes: 0,
+                caller: None,
             },
         )
         .map(|c| c.ccb)

@@ -35,6 +35,7 @@ fn walk(vol: &Volume, name: &[u16], depth: usize) -> usize {
         desired_access: GENERIC_READ,
         share_access: FILE_SHARE_READ,
         file_attributes: 0,
+        caller: None,
     };
     let Ok(created) = create(vol, &req) else {
         return 0;

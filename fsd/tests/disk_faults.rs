@@ -32,6 +32,7 @@ fn write_and_flush(vol: &Volume, name: &str, bytes: &[u8]) -> Result<(), NtStatu
             desired_access: GENERIC_READ | GENERIC_WRITE,
             share_access: 0,
             file_attributes: 0,
+            caller: None,
         },
     )?;
     let mut ccb = created.ccb;

@@ -87,6 +87,7 @@ fn escaped_dots_never_name_a_parent() {
                 desired_access: GENERIC_READ,
                 share_access: 7,
                 file_attributes: 0,
+                caller: None,
             },
         );
         assert_eq!(r.err(), Some(NtStatus::OBJECT_NAME_INVALID), "{path:?}");

@@ -91,6 +91,7 @@ fn create_status(vol: &Volume, name: &str) -> Result<(), NtStatus> {
             desired_access: GENERIC_WRITE,
             share_access: 0,
             file_attributes: 0,
+            caller: None,
         },
     )?;
     fsd::close::close(vol, created.ccb);

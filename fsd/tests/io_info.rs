@@ -299,6 +299,7 @@ fn replacing_a_read_only_file() {
                 desired_access: RW,
                 share_access: ALL_SHARE,
                 file_attributes: attributes,
+                caller: None,
             },
         );
         c.unwrap().ccb

@@ -532,6 +532,7 @@ fn malformed_names_change_nothing() {
             desired_access: RW,
             share_access: 7,
             file_attributes: 0,
+            caller: None,
         };
         let before = snapshot(&t);
         let outside = outside_volumes();

@@ -86,6 +86,7 @@ impl Drive for FsdDrive<'_> {
                 desired_access: access,
                 share_access: share,
                 file_attributes: 0,
+                caller: None,
             },
         )
         .map(|c| (c.ccb, c.information))

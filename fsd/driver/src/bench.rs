@@ -92,6 +92,7 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
         desired_access: GENERIC_READ,
         share_access: 7,
         file_attributes: 0,
+        caller: None,
     };
     let open_data = request(&data, FILE_NON_DIRECTORY_FILE);
     let open_dir = request(&dir, FILE_DIRECTORY_FILE);

@@ -10,7 +10,11 @@ use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{cached_io, file};
 
-pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
+pub fn create(
+    vol: &MountedVolume,
+    irp: Irp,
+    caller: Option<&fsd::permissions::Caller>,
+) -> Completion {
     let stack = irp.stack();
     let fo = stack.FileObject;
     if fo.is_null() {
@@ -47,6 +51,7 @@ pub fn create(vol: &MountedVolume, irp: Irp) -> Completion {
         desired_access: access,
         share_access: p.ShareAccess as u32,
         file_attributes: p.FileAttributes as u32,
+        caller,
     };
     let created = match create::create(&vol.core, &req) {
         Ok(created) => created,

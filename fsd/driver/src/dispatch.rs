@@ -42,10 +42,19 @@ pub unsafe extern "C" fn dispatch(
             if let Some(status) = refused_for_the_caller(irp) {
                 return irp.complete_status(status);
             }
+            // Who opens, found here on the caller's own thread (a worker's
+            // token is the system's), for the permission check.
+            let caller = (irp.major() as u32 == nt::IRP_MJ_CREATE && irp.from_user())
+                .then(|| vol.ids.as_ref().map(crate::id_map::IdMap::caller))
+                .flatten();
             let vol = vol as *const MountedVolume as usize;
             let serve = move |irp| {
                 // SAFETY: as above.
-                volume_request(unsafe { &*(vol as *const MountedVolume) }, irp)
+                volume_request(
+                    unsafe { &*(vol as *const MountedVolume) },
+                    irp,
+                    caller.as_ref(),
+                )
             };
             if irp.raw().Flags & IRP_PAGING_IO != 0 {
                 in_linux_on(Lane::Paging, irp, serve)
@@ -112,9 +121,13 @@ fn refused_for_the_caller(irp: Irp) -> Option<NtStatus> {
 /// Serves a request on a volume; None when it was pended (a lock that
 /// waits, a change notification), to be completed later. Whatever it
 /// changed completes the notifications waiting for it.
-fn volume_request(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
+fn volume_request(
+    vol: &MountedVolume,
+    irp: Irp,
+    caller: Option<&fsd::permissions::Caller>,
+) -> Option<Completion> {
     let c = match irp.major() as u32 {
-        nt::IRP_MJ_CREATE => create::create(vol, irp),
+        nt::IRP_MJ_CREATE => create::create(vol, irp, caller),
         nt::IRP_MJ_CLOSE => close::close(vol, irp),
         nt::IRP_MJ_CLEANUP => cleanup::cleanup(vol, irp),
         nt::IRP_MJ_READ => read::read(vol, irp),

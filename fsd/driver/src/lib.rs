@@ -13,8 +13,10 @@
 //! `lower_disk` (the Linux disk over a lower device), `mount`, `volume`,
 //! `linux` (Linux's lifetime), `registry` (settings), `send` (IRPs the
 //! driver sends), `relay` (test requests relayed as IRPs), `stats`,
-//! `selftest`, `bench`, `user` (user-mode buffers copied under SEH) and
-//! `runtime` (allocator, panic handler).
+//! `selftest`, `bench`, `user` (user-mode buffers copied under SEH),
+//! `sized` (buffers sized by requests, allocated fallibly), `rights` (the
+//! devices' DACL and who the caller is), `id_map` (callers as Linux
+//! users) and `runtime` (allocator, panic handler).
 #![cfg(windows)]
 #![no_std]
 
@@ -39,6 +41,7 @@ mod fileinfo;
 mod flush;
 mod found_disks;
 mod fsctl;
+mod id_map;
 mod image_disk;
 mod irp;
 mod linux;
@@ -87,6 +90,12 @@ impl Driver {
     /// machine, may be written (see `registry::opted_in`).
     pub fn may_write(&self, uuid: &[u8; 16]) -> bool {
         registry::opted_in(&self.registry_path[..self.registry_len], uuid)
+    }
+
+    /// The uid and gid table for a volume of file system `uuid` (see
+    /// `id_map`), None if it ignores permissions.
+    pub fn id_map(&self, uuid: Option<&[u8; 16]>) -> Option<id_map::IdMap> {
+        id_map::IdMap::read(&self.registry_path[..self.registry_len], uuid)
     }
 }
 

@@ -123,7 +123,8 @@ pub fn mount(
     let options = volume::options(partition, read_only, rules.map_or("", |r| r.options));
     let core = Volume::mount(&disk, &options)?;
     let read_only_for_features = core.read_only_for_features();
-    let number = volume::add(driver.object, core, disk, target, vpb, identity, link)?;
+    let ids = driver.id_map(identity.as_ref());
+    let number = volume::add(driver.object, core, disk, target, vpb, identity, ids, link)?;
     let name = alloc::format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     if replay {
         event_log::report(event_log::JOURNAL_REPLAYED, &name);

@@ -5,9 +5,11 @@
 //! sections or oplocks, which is all Wine can run; by default files are
 //! cached and can be mapped, as on any Windows file system), `AutoMount`
 //! (DWORD, 0: Linux file systems on the machine's own disks are left
-//! alone) and `ReadWriteVolumes` (REG_MULTI_SZ: the UUIDs of the file
+//! alone), `ReadWriteVolumes` (REG_MULTI_SZ: the UUIDs of the file
 //! systems on those disks that may be written; the others mount
-//! read-only). The key's DACL lets only administrators change them.
+//! read-only), and the permission tables `id_map` reads (`UserIds`,
+//! `GroupIds`, `AdministratorsAreRoot`, `IgnorePermissions`). The key's
+//! DACL lets only administrators change them.
 use core::ptr::null_mut;
 
 use lkl_ntk::nt;
@@ -47,6 +49,21 @@ impl Settings {
 /// strings of `ReadWriteVolumes` under the service key at `path`. Read at
 /// each mount, so that a change needs no restart.
 pub fn opted_in(path: &[u16], uuid: &[u8; 16]) -> bool {
+    listed(path, lklfsd_control::READ_WRITE_VOLUMES, uuid)
+}
+
+/// Whether the canonical text of `uuid` (any case) is one of the strings
+/// of REG_MULTI_SZ value `name` of the service key at `path`.
+pub fn listed(path: &[u16], name: &str, uuid: &[u8; 16]) -> bool {
+    let wanted = lkl::mount::uuid_text(uuid);
+    strings(path, name)
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(&wanted))
+}
+
+/// The strings of REG_MULTI_SZ value `name` of the service key at `path`
+/// (up to 8 KiB of them; none if the value is not there).
+pub fn strings(path: &[u16], name: &str) -> alloc::vec::Vec<alloc::string::String> {
     let mut units = path.to_vec();
     let mut key_name = nt::UNICODE_STRING {
         Length: (units.len() * 2) as u16,
@@ -54,9 +71,9 @@ pub fn opted_in(path: &[u16], uuid: &[u8; 16]) -> bool {
         Buffer: units.as_mut_ptr(),
     };
     let Some(key) = open(&mut key_name, nt::KEY_READ) else {
-        return false;
+        return alloc::vec::Vec::new();
     };
-    let mut value = Wide::new(lklfsd_control::READ_WRITE_VOLUMES);
+    let mut value = Wide::new(name);
     // KEY_VALUE_PARTIAL_INFORMATION (TitleIndex, Type, DataLength) and up
     // to 8 KiB of strings: a few hundred UUIDs.
     let mut info = alloc::vec![0u32; 3 + 2048];
@@ -75,7 +92,7 @@ pub fn opted_in(path: &[u16], uuid: &[u8; 16]) -> bool {
         status
     };
     if status < 0 || info[1] != nt::REG_MULTI_SZ {
-        return false;
+        return alloc::vec::Vec::new();
     }
     let bytes = (info[2] as usize).min((info.len() - 3) * 4);
     let data: alloc::vec::Vec<u16> = info[3..]
@@ -85,13 +102,22 @@ pub fn opted_in(path: &[u16], uuid: &[u8; 16]) -> bool {
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .collect();
-    let wanted = lkl::mount::uuid_text(uuid);
-    data.split(|&c| c == 0).any(|s| {
-        s.len() == wanted.len()
-            && s.iter()
-                .zip(wanted.bytes())
-                .all(|(&c, w)| c < 0x80 && (c as u8).eq_ignore_ascii_case(&w))
-    })
+    data.split(|&c| c == 0)
+        .filter(|s| !s.is_empty())
+        .map(alloc::string::String::from_utf16_lossy)
+        .collect()
+}
+
+/// A DWORD value of the service key at `path` (a copy of the path, as
+/// the I/O manager's string is gone after DriverEntry).
+pub fn service_dword(path: &[u16], name: &str) -> Option<u32> {
+    let mut units = path.to_vec();
+    let mut key_name = nt::UNICODE_STRING {
+        Length: (units.len() * 2) as u16,
+        MaximumLength: (units.len() * 2) as u16,
+        Buffer: units.as_mut_ptr(),
+    };
+    dword(&mut key_name, name)
 }
 
 /// The service key, opened for `access`.

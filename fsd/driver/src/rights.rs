@@ -130,7 +130,9 @@ pub fn may_create_symlinks(irp: Irp) -> bool {
     held || crate::registry::developer_mode()
 }
 
-/// TokenGroups, the information class of a token's groups.
+/// TokenUser and TokenGroups, the information classes of a token's user
+/// and groups.
+const TOKEN_USER_CLASS: u32 = 1;
 const TOKEN_GROUPS_CLASS: u32 = 2;
 const TOKEN_QUERY: u32 = 0x8;
 /// SE_GROUP_ENABLED and SE_GROUP_USE_FOR_DENY_ONLY.
@@ -144,6 +146,48 @@ const STATUS_NO_TOKEN: i32 = 0xC000_007C_u32 as i32;
 /// (a filtered one has it for deny only). Read with ZwQueryInformationToken
 /// (the subject-context routines are stubs that end Wine's driver host).
 pub fn is_administrator() -> bool {
+    let Some(token) = open_token() else {
+        return false;
+    };
+    let groups = query(token, TOKEN_GROUPS_CLASS);
+    // SAFETY: the handle opened above.
+    unsafe { nt::ZwClose(token) };
+    groups.is_some_and(|g| enabled_groups(&g).any(is_administrators))
+}
+
+/// Whether `sid` is BUILTIN\Administrators.
+pub fn is_administrators(sid: &[u8]) -> bool {
+    sid == ADMINISTRATORS_SID
+}
+
+/// Who the current thread is (on the dispatch thread: the caller): its
+/// user's SID, and its enabled groups' SIDs, as bytes; Administrators
+/// among them only in an elevated token.
+pub struct Identity {
+    pub user: alloc::vec::Vec<u8>,
+    pub groups: alloc::vec::Vec<alloc::vec::Vec<u8>>,
+}
+
+/// The current thread's [`Identity`], if its token can be read.
+pub fn identity() -> Option<Identity> {
+    let token = open_token()?;
+    let user = query(token, TOKEN_USER_CLASS);
+    let groups = query(token, TOKEN_GROUPS_CLASS);
+    // SAFETY: the handle opened by open_token.
+    unsafe { nt::ZwClose(token) };
+    let user = user?;
+    // TOKEN_USER: one SID_AND_ATTRIBUTES, the SID after it.
+    let user_sid = sid_in(&user, user[0] as usize)?.to_vec();
+    let groups = groups?;
+    Some(Identity {
+        user: user_sid,
+        groups: enabled_groups(&groups).map(<[u8]>::to_vec).collect(),
+    })
+}
+
+/// The current thread's effective token (impersonation, else process),
+/// opened for query as a kernel handle.
+fn open_token() -> Option<nt::HANDLE> {
     let current_thread = -2isize as nt::HANDLE;
     let current_process = -1isize as nt::HANDLE;
     let mut token: nt::HANDLE = core::ptr::null_mut();
@@ -169,40 +213,61 @@ pub fn is_administrator() -> bool {
             )
         };
     }
-    if s < 0 {
-        return false;
-    }
-    // TOKEN_GROUPS: the count (padded to 8), then SID_AND_ATTRIBUTES
-    // (a SID pointer and the attributes, 16 bytes) each, then the SIDs.
-    let mut groups = alloc::vec![0u64; 1024];
+    (s >= 0).then_some(token)
+}
+
+/// Token information of `class` (TOKEN_USER, TOKEN_GROUPS): its words,
+/// the pointers in it pointing into them.
+fn query(token: nt::HANDLE, class: u32) -> Option<alloc::vec::Vec<u64>> {
+    let mut info = alloc::vec![0u64; 1024];
     let mut got = 0u32;
-    // SAFETY: a buffer of the size given; the token handle is ours.
+    // SAFETY: a buffer of the size given; the token handle is the caller's.
     let s = unsafe {
-        let s = nt::ZwQueryInformationToken(
+        nt::ZwQueryInformationToken(
             token,
-            TOKEN_GROUPS_CLASS as _,
-            groups.as_mut_ptr().cast(),
-            (groups.len() * 8) as u32,
+            class as _,
+            info.as_mut_ptr().cast(),
+            (info.len() * 8) as u32,
             &mut got,
-        );
-        nt::ZwClose(token);
-        s
+        )
     };
-    if s < 0 {
-        return false;
+    (s >= 0).then_some(info)
+}
+
+/// The SID at address `at`, if it lies whole inside `info` (where the
+/// token's answer put it).
+fn sid_in(info: &[u64], at: usize) -> Option<&[u8]> {
+    let base = info.as_ptr() as usize;
+    let end = base + info.len() * 8;
+    if at < base || at + 8 > end {
+        return None;
     }
+    // SAFETY: inside `info`, checked above (the header; then its length).
+    let count = unsafe { *((at + 1) as *const u8) } as usize;
+    let len = 8 + 4 * count;
+    // SAFETY: as above, for the whole SID.
+    (at + len <= end).then(|| unsafe { core::slice::from_raw_parts(at as *const u8, len) })
+}
+
+/// The enabled (not deny-only) groups of a TOKEN_GROUPS answer: the count
+/// (padded to 8), then SID_AND_ATTRIBUTES (a SID pointer and the
+/// attributes, 16 bytes) each, then the SIDs.
+fn enabled_groups(groups: &[u64]) -> impl Iterator<Item = &[u8]> {
     let count = (groups[0] as u32 as usize).min((groups.len() - 1) / 2);
-    let base = groups.as_ptr() as usize;
-    let end = base + groups.len() * 8;
-    (0..count).any(|i| {
+    (0..count).filter_map(move |i| {
         let (sid, attributes) = (groups[1 + 2 * i] as usize, groups[2 + 2 * i] as u32);
         let enabled = attributes & GROUP_ENABLED != 0 && attributes & GROUP_DENY_ONLY == 0;
-        // The SIDs lie in the buffer, after the array.
-        let inside = sid >= base && sid + ADMINISTRATORS_SID.len() <= end;
-        // SAFETY: a range inside `groups`, checked just above.
-        enabled
-            && inside
-            && unsafe { core::slice::from_raw_parts(sid as *const u8, ADMINISTRATORS_SID.len()) }
-                == ADMINISTRATORS_SID
+        enabled.then(|| sid_in(groups, sid)).flatten()
     })
+}
+
+/// A SID's text, `S-1-5-21-...`.
+pub fn sid_text(sid: &[u8]) -> alloc::string::String {
+    let mut authority = [0u8; 8];
+    authority[2..].copy_from_slice(&sid[2..8]);
+    let mut text = alloc::format!("S-{}-{}", sid[0], u64::from_be_bytes(authority));
+    for sub in sid[8..].chunks_exact(4) {
+        text += &alloc::format!("-{}", u32::from_le_bytes(sub.try_into().unwrap_or([0; 4])));
+    }
+    text
 }

@@ -26,6 +26,9 @@ pub struct MountedVolume {
     /// The file system's UUID when the whole device was mounted (what
     /// VERIFY_VOLUME checks is still there); none for a partition of it.
     pub identity: Option<[u8; 16]>,
+    /// Whose SIDs are which uids and gids, for the permission checks of
+    /// user-mode opens; None when the file system ignores permissions.
+    pub ids: Option<crate::id_map::IdMap>,
     pub linked: bool,
     /// Dismounted: its device may still see CLOSEs of files opened
     /// before, so the volume stays in memory until unload.
@@ -85,6 +88,7 @@ pub fn add(
     target: *mut nt::DEVICE_OBJECT,
     vpb: *mut nt::VPB,
     identity: Option<[u8; 16]>,
+    ids: Option<crate::id_map::IdMap>,
     link: bool,
 ) -> Result<u32, NtStatus> {
     let mut volumes = VOLUMES.lock();
@@ -99,6 +103,7 @@ pub fn add(
         device: null_mut(),
         vpb,
         identity,
+        ids,
         linked: false,
         dismounted: AtomicBool::new(false),
         opens: AtomicUsize::new(0),

@@ -45,6 +45,16 @@ fn test_disks_are_made_converted_and_checked() {
             "{name}: {uuid} not in {uuids}"
         );
     }
+    // The file the Windows job's permission check reads: uid 1500's, 0600.
+    let stat = Command::new("debugfs")
+        .args(["-R", "stat /private.txt", &format!("{d}/whole.img")])
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&stat.stdout);
+    assert!(
+        stat.contains("User:  1500") && stat.contains("Mode:  0600"),
+        "{stat}"
+    );
     let (clean, out) = script(&["check", &d]);
     assert!(clean && out.contains("all clean"), "{out}");
     assert!(!out.contains("what Windows wrote"), "{out}");

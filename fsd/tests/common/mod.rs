@@ -188,6 +188,7 @@ impl TestVolume {
                 desired_access: desired,
                 share_access: share,
                 file_attributes: 0,
+                caller: None,
             },
         )
     }
