@@ -10,8 +10,10 @@
 //! their paths lead, so the opens need no fstat); its second reference is
 //! what a create of a name never seen must do at least: open, learn what
 //! was opened (its inode, for the FCB, and its type), close.
+#[path = "support/image.rs"]
+mod image;
+
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use fsd::access::*;
@@ -57,21 +59,7 @@ fn measure<const N: usize>(calls: u32, mut subjects: [&mut dyn FnMut(); N]) -> [
 fn main() {
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let dir = target.join("bench/fsd");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tree/many")).unwrap();
-    for i in 0..1000 {
-        std::fs::write(dir.join(format!("tree/many/file-{i:04}.txt")), b"x").unwrap();
-    }
-    std::fs::write(dir.join("tree/big.bin"), vec![7u8; 1 << 20]).unwrap();
-    let image = dir.join("fsd.img");
-    let status = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-d"])
-        .arg(dir.join("tree"))
-        .arg(&image)
-        .arg("64M")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let image = image::make(&dir);
 
     let kernel = Kernel::boot(&Config::default()).unwrap();
     let disk = lkl::add_disk(Arc::new(FileDisk::open(&image, false).unwrap())).unwrap();

@@ -11,6 +11,9 @@
 //! The requests: a file created, written (4 KiB), deleted on close (slab
 //! objects made and freed, lists changed); 64 KiB read (copies out of the
 //! kernel); a directory of 1,000 entries listed.
+#[path = "support/image.rs"]
+mod image;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -153,21 +156,7 @@ fn main() {
     }
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let dir = target.join("bench/hardening");
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tree/many")).unwrap();
-    for i in 0..1000 {
-        std::fs::write(dir.join(format!("tree/many/file-{i:04}.txt")), b"x").unwrap();
-    }
-    std::fs::write(dir.join("tree/big.bin"), vec![7u8; 1 << 20]).unwrap();
-    let image = dir.join("hardening.img");
-    let status = Command::new("mkfs.ext4")
-        .args(["-q", "-F", "-d"])
-        .arg(dir.join("tree"))
-        .arg(&image)
-        .arg("64M")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let image = image::make(&dir);
     // The child's own copy: one image is never mounted by two kernels.
     let child_image = dir.join("hardening-child.img");
     std::fs::copy(&image, &child_image).unwrap();

@@ -10,7 +10,6 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::*;
-use fsd::dirctrl::{query_directory, QueryDirectory, FILE_NAMES_INFORMATION};
 use fsd::NtStatus;
 use lkl::{sys, uapi};
 
@@ -94,16 +93,13 @@ fn a_million_entries_are_listed_within_a_memory_cap() {
     let before = NOW.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
     loop {
-        let done = query_directory(
+        let done = query_names(
             t.vol(),
             &mut c,
-            &QueryDirectory {
-                class: FILE_NAMES_INFORMATION,
-                pattern: Some(&pattern),
-                restart_scan: restart,
-                return_single_entry: false,
-                index: None,
-            },
+            Some(&pattern),
+            restart,
+            None,
+            false,
             &mut out,
         );
         restart = false;
@@ -111,13 +107,8 @@ fn a_million_entries_are_listed_within_a_memory_cap() {
             break;
         }
         assert_eq!(done.status, NtStatus::SUCCESS);
-        let mut at = 0;
-        loop {
-            let next = u32_at(&out, at) as usize;
-            let len = u32_at(&out, at + 8) as usize;
-            let name = name_at(&out, at + 12, len);
-            let index = u32_at(&out, at + 4) as usize;
-            if let Some(slot) = marks.iter_mut().find(|(i, _)| *i == index) {
+        for (index, name) in listed_names(&out) {
+            if let Some(slot) = marks.iter_mut().find(|(i, _)| *i == index as usize) {
                 slot.1 = name.clone();
             }
             match name
@@ -133,10 +124,6 @@ fn a_million_entries_are_listed_within_a_memory_cap() {
                     dots += 1;
                 }
             }
-            if next == 0 {
-                break;
-            }
-            at += next;
         }
     }
     let scan_peak = PEAK.load(Ordering::Relaxed) - before;
@@ -150,21 +137,10 @@ fn a_million_entries_are_listed_within_a_memory_cap() {
     eprintln!("listing {ENTRIES} entries: peak {} KiB", scan_peak >> 10);
     // Resuming at a FileIndex (SL_INDEX_SPECIFIED), forward and back.
     for (index, name) in [&marks[1], &marks[0], &marks[2], &marks[1]] {
-        let done = query_directory(
-            t.vol(),
-            &mut c,
-            &QueryDirectory {
-                class: FILE_NAMES_INFORMATION,
-                pattern: None,
-                restart_scan: false,
-                return_single_entry: true,
-                index: Some(*index as u32),
-            },
-            &mut out,
-        );
+        let at = Some(*index as u32);
+        let done = query_names(t.vol(), &mut c, None, false, at, true, &mut out);
         assert_eq!(done.status, NtStatus::SUCCESS);
-        assert_eq!(u32_at(&out, 4) as usize, *index);
-        assert_eq!(&name_at(&out, 12, u32_at(&out, 8) as usize), name);
+        assert_eq!(listed_names(&out), [(*index as u32, name.clone())]);
     }
     t.close(c);
     t.finish();

@@ -12,7 +12,6 @@ use std::collections::BTreeSet;
 use common::*;
 use fsd::access::*;
 use fsd::create::*;
-use fsd::dirctrl::{query_directory, QueryDirectory, FILE_NAMES_INFORMATION};
 use fsd::{Handle, NtStatus};
 
 const BLOCKS: usize = 256;
@@ -92,16 +91,14 @@ fn directory_queries_on_one_handle_take_turns() {
                     let pattern: Vec<u16> = w("entry-*");
                     let mut out = vec![0u8; 512];
                     let mut ccb = handle.lock();
-                    let done = query_directory(
+                    let restart = (thread + round) % 3 == 0;
+                    let done = query_names(
                         t.vol(),
                         &mut ccb,
-                        &QueryDirectory {
-                            class: FILE_NAMES_INFORMATION,
-                            pattern: Some(&pattern),
-                            restart_scan: (thread + round) % 3 == 0,
-                            return_single_entry: false,
-                            index: None,
-                        },
+                        Some(&pattern),
+                        restart,
+                        None,
+                        false,
                         &mut out,
                     );
                     assert!(
@@ -121,16 +118,13 @@ fn directory_queries_on_one_handle_take_turns() {
     loop {
         let mut out = vec![0u8; 4096];
         let mut ccb = handle.lock();
-        let done = query_directory(
+        let done = query_names(
             t.vol(),
             &mut ccb,
-            &QueryDirectory {
-                class: FILE_NAMES_INFORMATION,
-                pattern: Some(&pattern),
-                restart_scan: restart,
-                return_single_entry: false,
-                index: None,
-            },
+            Some(&pattern),
+            restart,
+            None,
+            false,
             &mut out,
         );
         restart = false;
@@ -138,16 +132,7 @@ fn directory_queries_on_one_handle_take_turns() {
             break;
         }
         assert_eq!(done.status, NtStatus::SUCCESS);
-        let mut at = 0;
-        loop {
-            let next = u32_at(&out, at) as usize;
-            let len = u32_at(&out, at + 8) as usize;
-            names.insert(name_at(&out, at + 12, len));
-            if next == 0 {
-                break;
-            }
-            at += next;
-        }
+        names.extend(listed_names(&out).into_iter().map(|(_, name)| name));
     }
     assert_eq!(
         names.iter().filter(|n| n.starts_with("entry-")).count(),

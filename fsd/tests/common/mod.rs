@@ -368,3 +368,44 @@ pub fn outside_volumes() -> std::collections::BTreeSet<String> {
     sys::close(fds).unwrap();
     out
 }
+
+/// One QUERY_DIRECTORY of FileNamesInformation on `ccb` into `out`:
+/// pattern `pattern`, `restart`, resuming at `index`, one entry if
+/// `single`.
+pub fn query_names(
+    vol: &Volume,
+    ccb: &mut Ccb,
+    pattern: Option<&[u16]>,
+    restart: bool,
+    index: Option<u32>,
+    single: bool,
+    out: &mut [u8],
+) -> fsd::Completion {
+    fsd::dirctrl::query_directory(
+        vol,
+        ccb,
+        &fsd::dirctrl::QueryDirectory {
+            class: fsd::dirctrl::FILE_NAMES_INFORMATION,
+            pattern,
+            restart_scan: restart,
+            return_single_entry: single,
+            index,
+        },
+        out,
+    )
+}
+
+/// The entries of a FileNamesInformation answer: FileIndex and name.
+pub fn listed_names(out: &[u8]) -> Vec<(u32, String)> {
+    let mut names = Vec::new();
+    let mut at = 0;
+    loop {
+        let next = u32_at(out, at) as usize;
+        let len = u32_at(out, at + 8) as usize;
+        names.push((u32_at(out, at + 4), name_at(out, at + 12, len)));
+        if next == 0 {
+            return names;
+        }
+        at += next;
+    }
+}
