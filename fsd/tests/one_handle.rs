@@ -112,28 +112,10 @@ fn directory_queries_on_one_handle_take_turns() {
         }
     });
     // Alone again: one full listing from a restart has every entry.
-    let pattern: Vec<u16> = w("*");
-    let mut names = BTreeSet::new();
-    let mut restart = true;
-    loop {
-        let mut out = vec![0u8; 4096];
-        let mut ccb = handle.lock();
-        let done = query_names(
-            t.vol(),
-            &mut ccb,
-            Some(&pattern),
-            restart,
-            None,
-            false,
-            &mut out,
-        );
-        restart = false;
-        if done.status == NtStatus::NO_MORE_FILES {
-            break;
-        }
-        assert_eq!(done.status, NtStatus::SUCCESS);
-        names.extend(listed_names(&out).into_iter().map(|(_, name)| name));
-    }
+    let names: BTreeSet<String> = list_all(t.vol(), &mut handle.lock(), "*", 4096)
+        .into_iter()
+        .map(|(_, name)| name)
+        .collect();
     assert_eq!(
         names.iter().filter(|n| n.starts_with("entry-")).count(),
         expected

@@ -409,3 +409,21 @@ pub fn listed_names(out: &[u8]) -> Vec<(u32, String)> {
         at += next;
     }
 }
+
+/// Lists the directory open as `ccb` whole from a restart, `room` bytes
+/// an answer: every entry's FileIndex and name, in the order returned.
+pub fn list_all(vol: &Volume, ccb: &mut Ccb, pattern: &str, room: usize) -> Vec<(u32, String)> {
+    let pattern = w(pattern);
+    let mut out = vec![0u8; room];
+    let mut all = Vec::new();
+    let mut restart = true;
+    loop {
+        let done = query_names(vol, ccb, Some(&pattern), restart, None, false, &mut out);
+        restart = false;
+        if done.status == NtStatus::NO_MORE_FILES {
+            return all;
+        }
+        assert_eq!(done.status, NtStatus::SUCCESS);
+        all.extend(listed_names(&out));
+    }
+}
