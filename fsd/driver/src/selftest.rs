@@ -12,7 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
 
-use fsd::access::{FILE_LIST_DIRECTORY, GENERIC_READ, GENERIC_WRITE};
+use fsd::access::{FILE_LIST_DIRECTORY, GENERIC_READ, GENERIC_WRITE, WRITE_DAC, WRITE_OWNER};
 use fsd::create::{FILE_CREATE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN};
 use fsd::dirctrl::FILE_NAMES_INFORMATION;
 use fsd::fileinfo::{FILE_END_OF_FILE_INFORMATION, FILE_STANDARD_INFORMATION};
@@ -371,12 +371,13 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     report.step("notify_pending:\\", &o, "");
 
     let mut hello = File::new("\\hello.txt");
+    // WRITE_DAC and WRITE_OWNER: the security descriptor is set back below.
     let o = create(
         vdo,
         &mut hello,
         FILE_OPEN,
         FILE_NON_DIRECTORY_FILE,
-        GENERIC_READ_WRITE,
+        GENERIC_READ_WRITE | WRITE_DAC | WRITE_OWNER,
     );
     report.step("create:\\hello.txt", &o, "");
     let mut info = [0u8; 24];
