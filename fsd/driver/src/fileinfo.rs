@@ -36,6 +36,15 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(r) => r,
         Err(e) => return e.into(),
     };
+    // SAFETY: the flags of the SetFile view (a BOOLEAN in the union).
+    let advance_only = unsafe { p.__bindgen_anon_1.__bindgen_anon_1.AdvanceOnly } != 0;
+    if advance_only && matches!(req, SetRequest::EndOfFile(_)) {
+        // The lazy writer's CcSetValidData: the valid data length moves
+        // up to what it wrote. Linux keeps none (every byte up to the
+        // size is valid), so nothing changes: never a resize (FastFat's
+        // FatSetEndOfFileInfo does the same for a new VDL).
+        return Completion::ok(0);
+    }
     // A cached file's size changes through the cache (and may not cut a
     // mapped section short).
     if let (SetRequest::EndOfFile(_) | SetRequest::Allocation(_), Some(fcb)) =

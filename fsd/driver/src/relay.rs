@@ -177,6 +177,12 @@ fn request(
             irp.AssociatedIrp.SystemBuffer = data_ptr.cast();
             s.Parameters.SetFile.Length = data_len as u32;
             s.Parameters.SetFile.FileInformationClass = req.a;
+            // b: AdvanceOnly (the lazy writer's end-of-file).
+            s.Parameters
+                .SetFile
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .AdvanceOnly = req.b as u8;
         }
         nt::IRP_MJ_QUERY_VOLUME_INFORMATION => {
             irp.AssociatedIrp.SystemBuffer = out_ptr.cast();
