@@ -20,10 +20,12 @@ use crate::sleep_lock::{SleepGuard, SleepLock};
 
 pub struct Handle {
     lock: SleepLock,
-    /// The open's file id and descriptor, which never change: read
-    /// without the lock.
+    /// The open's file id, inode and descriptor (and whether it writes),
+    /// which never change: read without the lock.
     file_id: u64,
+    ino: u64,
     fd: i32,
+    fd_writes: bool,
     /// Paging I/O wrote the file since the CCB last saw it.
     written: AtomicBool,
     ccb: UnsafeCell<Ccb>,
@@ -46,7 +48,9 @@ impl Handle {
         Handle {
             lock: SleepLock::new(),
             file_id: ccb.file_id(),
+            ino: ccb.ino,
             fd: ccb.fd,
+            fd_writes: ccb.access & crate::access::WRITES_DATA != 0,
             written: AtomicBool::new(false),
             ccb: UnsafeCell::new(ccb),
         }
@@ -70,6 +74,16 @@ impl Handle {
     /// The file's descriptor this open uses, without the lock (paging I/O).
     pub(crate) fn fd(&self) -> i32 {
         self.fd
+    }
+
+    /// The inode of the open's file.
+    pub(crate) fn ino(&self) -> u64 {
+        self.ino
+    }
+
+    /// Whether the open's descriptor writes (O_RDWR).
+    pub(crate) fn fd_writes(&self) -> bool {
+        self.fd_writes
     }
 
     /// Paging I/O wrote the file through this open.

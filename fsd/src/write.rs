@@ -4,6 +4,7 @@ use lkl::sys;
 use crate::access;
 use crate::ccb::Ccb;
 use crate::create::FILE_WRITE_THROUGH;
+use crate::fcb::FdKind;
 use crate::handle::Handle;
 use crate::linux::{fstat, nt};
 use crate::status::{Completion, NtStatus};
@@ -38,13 +39,14 @@ pub fn write_paging(vol: &Volume, handle: &Handle, offset: u64, data: &[u8]) -> 
     let inner = || -> Result<usize, NtStatus> {
         vol.check_mounted()?;
         vol.check_writable()?;
-        let size = nt(fstat(handle.fd()))?.st_size as u64;
+        let fd = paging_write_fd(vol, handle)?;
+        let size = nt(fstat(fd))?.st_size as u64;
         let end = (offset + data.len() as u64).min(size.max(offset));
         let data = &data[..(end - offset) as usize];
         let mut done = 0;
         while done < data.len() {
             done += nt(sys::pwrite64(
-                handle.fd(),
+                fd,
                 &data[done..],
                 (offset + done as u64) as i64,
             ))?;
@@ -57,6 +59,53 @@ pub fn write_paging(vol: &Volume, handle: &Handle, offset: u64, data: &[u8]) -> 
             Completion::ok(data.len() as u64)
         }
         Err(e) => Completion::error(e),
+    }
+}
+
+/// The descriptor paging writes go through: the FCB's read-write one
+/// (made from the open's own descriptor by reopening it for writing,
+/// wherever the file is now), whatever file object Mm or Cc sends the
+/// write on: often a read-only open (an indexer's, an antivirus'), whose
+/// descriptor would fail the write and lose the data.
+fn paging_write_fd(vol: &Volume, handle: &Handle) -> Result<i32, NtStatus> {
+    if handle.fd_writes() {
+        return Ok(handle.fd());
+    }
+    let held = |vol: &Volume| {
+        let state = vol.state.lock();
+        let fcb = state.fcbs.get(&handle.ino()).ok_or(NtStatus::FILE_CLOSED)?;
+        Ok::<_, NtStatus>(fcb.fd(FdKind::ReadWrite))
+    };
+    if let Some(fd) = held(vol)? {
+        return Ok(fd);
+    }
+    // Opened outside the volume's spin lock (a system call may sleep).
+    // The magic link reaches the file itself, not a name: what another
+    // open renamed or deleted is still this file.
+    let link = alloc::format!("/proc/self/fd/{}", handle.fd());
+    let opened = nt(sys::openat(
+        lkl::uapi::AT_FDCWD,
+        link,
+        lkl::uapi::O_RDWR | lkl::uapi::O_CLOEXEC,
+        0,
+    ))?;
+    let mut state = vol.state.lock();
+    let Some(fcb) = state.fcbs.get_mut(&handle.ino()) else {
+        drop(state);
+        let _ = sys::close(opened);
+        return Err(NtStatus::FILE_CLOSED);
+    };
+    match fcb.fd(FdKind::ReadWrite) {
+        // Another paging write got there first: its descriptor serves.
+        Some(fd) => {
+            drop(state);
+            let _ = sys::close(opened);
+            Ok(fd)
+        }
+        None => {
+            fcb.fds[FdKind::ReadWrite as usize] = Some(opened);
+            Ok(opened)
+        }
     }
 }
 
