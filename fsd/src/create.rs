@@ -358,6 +358,59 @@ fn open_exact(
     (kind == uapi::S_IFREG || kind == uapi::S_IFDIR).then_some((path, node, opened))
 }
 
+/// An IRP_MJ_CREATE with SL_OPEN_TARGET_DIRECTORY, the I/O manager's first
+/// step of a rename or link: opens the directory the name's last
+/// component is in (with the access asked for), and says whether that
+/// component exists there (Information FILE_EXISTS or
+/// FILE_DOES_NOT_EXIST). Returns the open and the last component, which
+/// the caller leaves as the file object's name (FastFat's
+/// FatOpenTargetDirectory does the same); SET_INFORMATION then takes the
+/// new name from it.
+pub fn open_target_directory(
+    vol: &Volume,
+    req: &CreateRequest,
+) -> Result<(Created, Vec<u16>), NtStatus> {
+    let components = names::split_path(req.name)?;
+    let last = components
+        .last()
+        .ok_or(NtStatus::OBJECT_NAME_INVALID)?
+        .to_vec();
+    // The name up to its last separator: the directory (the root for
+    // `\c`, the related directory itself for `c`).
+    const BACKSLASH: u16 = b'\\' as u16;
+    let name = match req.name {
+        [rest @ .., BACKSLASH] if rest.len() > 1 => rest,
+        name => name,
+    };
+    let dir_name: &[u16] = match name.iter().rposition(|&c| c == BACKSLASH) {
+        Some(0) => &name[..1],
+        Some(i) => &name[..i],
+        None => &[],
+    };
+    let dir = create(
+        vol,
+        &CreateRequest {
+            name: dir_name,
+            disposition: FILE_OPEN,
+            options: (req.options & !FILE_NON_DIRECTORY_FILE) | FILE_DIRECTORY_FILE,
+            ..*req
+        },
+    )?;
+    let exists = resolve::find(vol, &dir.ccb.path, &last)?.is_some();
+    let information = if exists {
+        FILE_EXISTS
+    } else {
+        FILE_DOES_NOT_EXIST
+    };
+    Ok((
+        Created {
+            ccb: dir.ccb,
+            information,
+        },
+        last,
+    ))
+}
+
 /// Performs an IRP_MJ_CREATE.
 pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     vol.check_creates_allowed()?;

@@ -422,10 +422,12 @@ fn set_inner(
         }
         &SetRequest::Disposition(flags) => disposition(vol, ccb, flags)?,
         SetRequest::Rename { flags, name, .. } => {
-            rename(vol, ccb, &target_name(vol, name, root), *flags)?
+            let target = target_name(vol, ccb, name, root);
+            rename(vol, ccb, &target, *flags)?
         }
         SetRequest::Link { flags, name, .. } => {
-            link(vol, ccb, &target_name(vol, name, root), *flags)?
+            let target = target_name(vol, ccb, name, root);
+            link(vol, ccb, &target, *flags)?
         }
         SetRequest::Position(_) => unreachable!("handled above"),
     }
@@ -467,17 +469,26 @@ fn read_only(st: &lkl::uapi::Stat) -> bool {
     st.st_mode & 0o222 == 0 && !attributes::is_dir(st) && !attributes::is_symlink(st)
 }
 
-/// A rename or link target as a name from the volume root (relative to
-/// `root` where it is now).
-fn target_name(vol: &Volume, name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
+/// A rename or link target as a name from the volume root: relative to
+/// `root` where it is now (the directory the I/O manager opened with
+/// SL_OPEN_TARGET_DIRECTORY, or a RootDirectory handle); a bare name
+/// without one is the open's sibling (a rename in place, which the I/O
+/// manager sends with no target file object); else from the root.
+fn target_name(vol: &Volume, ccb: &Ccb, name: &[u16], root: Option<&Ccb>) -> Vec<u16> {
+    const BACKSLASH: u16 = b'\\' as u16;
+    let under = |mut dir: Vec<u16>| {
+        if dir.last() != Some(&BACKSLASH) {
+            dir.push(BACKSLASH);
+        }
+        dir.extend_from_slice(name);
+        dir
+    };
     match root {
-        Some(dir) => {
-            let mut full = dir.current_win_path(vol);
-            if full.last() != Some(&(b'\\' as u16)) {
-                full.push(b'\\' as u16);
-            }
-            full.extend_from_slice(name);
-            full
+        Some(dir) => under(dir.current_win_path(vol)),
+        None if !name.contains(&BACKSLASH) => {
+            let own = ccb.current_win_path(vol);
+            let parent = own.iter().rposition(|&c| c == BACKSLASH).unwrap_or(0);
+            under(own[..parent.max(1)].to_vec())
         }
         None => name.to_vec(),
     }

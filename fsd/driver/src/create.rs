@@ -6,9 +6,36 @@
 use fsd::create::{self, CreateRequest};
 use fsd::{Completion, NtStatus};
 
+use lkl_ntk::nt;
+
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{cached_io, file};
+
+/// A CREATE with SL_OPEN_TARGET_DIRECTORY (a rename's or link's first
+/// step): the target's directory opened, and the file object's name cut
+/// to the target's last component, in its own buffer (FastFat's
+/// FatOpenTargetDirectory), which SET_INFORMATION reads as the new name.
+fn open_target_directory(
+    vol: &MountedVolume,
+    fo: *mut nt::FILE_OBJECT,
+    req: &CreateRequest,
+) -> Completion {
+    let (created, last) = match create::open_target_directory(&vol.core, req) {
+        Ok(opened) => opened,
+        Err(e) => return e.into(),
+    };
+    // SAFETY: the file object of this CREATE; its name's buffer holds the
+    // whole name, which the last component (a part of it) fits in.
+    unsafe {
+        let name = &mut (*fo).FileName;
+        core::ptr::copy(last.as_ptr(), name.Buffer, last.len());
+        name.Length = (last.len() * 2) as u16;
+    }
+    file::attach(fo, vol, Some(created.ccb));
+    vol.opened();
+    Completion::ok(created.information)
+}
 
 pub fn create(
     vol: &MountedVolume,
@@ -53,6 +80,9 @@ pub fn create(
         file_attributes: p.FileAttributes as u32,
         caller,
     };
+    if stack.Flags as u32 & nt::SL_OPEN_TARGET_DIRECTORY != 0 {
+        return open_target_directory(vol, fo, &req);
+    }
     let created = match create::create(&vol.core, &req) {
         Ok(created) => created,
         Err(e) => return e.into(),

@@ -52,14 +52,43 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
     {
         return cached_io::set_size(vol, irp.file_object(), ccb, fcb, &req);
     }
-    // A rename or link names its target relative to this directory.
-    let root_held = if p.FileObject.is_null() {
-        None
-    } else if p.FileObject == irp.file_object() {
-        // A name relative to the very file being renamed or linked.
+    // A rename or link with a target file object: the directory the I/O
+    // manager opened with SL_OPEN_TARGET_DIRECTORY, whose name is now the
+    // target's last component (see create), as FastFat's FatSetRenameInfo
+    // takes it. Without one, the buffer's name (a bare name renames in
+    // place).
+    let target = p.FileObject;
+    if !target.is_null() && target == irp.file_object() {
         return NtStatus::INVALID_PARAMETER.into();
+    }
+    let root_held = if target.is_null() {
+        None
     } else {
-        file::ccb(p.FileObject).ok()
+        match file::ccb(target) {
+            Ok(held) => Some(held),
+            Err(e) => return e.into(),
+        }
+    };
+    let req = match req {
+        SetRequest::Rename {
+            flags,
+            root_directory,
+            ..
+        } if !target.is_null() => SetRequest::Rename {
+            flags,
+            root_directory,
+            name: file::name(target).to_vec(),
+        },
+        SetRequest::Link {
+            flags,
+            root_directory,
+            ..
+        } if !target.is_null() => SetRequest::Link {
+            flags,
+            root_directory,
+            name: file::name(target).to_vec(),
+        },
+        req => req,
     };
     fileinfo::set(&vol.core, ccb, &req, root_held.as_deref())
 }

@@ -103,6 +103,10 @@ fn create(device: *mut nt::DEVICE_OBJECT, req: &RelayRequest, name: &[u16]) -> (
         s.Parameters.Create.SecurityContext = sec;
         s.Parameters.Create.Options = (req.a << 24) | (req.b & 0x00FF_FFFF);
         s.Parameters.Create.ShareAccess = req.d as u16;
+        // offset bit 0: SL_OPEN_TARGET_DIRECTORY (a rename's first step).
+        if req.offset & 1 != 0 {
+            s.Flags |= nt::SL_OPEN_TARGET_DIRECTORY as u8;
+        }
     });
     if o.status.is_error() {
         return (o, u32::MAX);
@@ -146,6 +150,14 @@ fn request(
     out: &mut [u8],
 ) -> Outcome {
     let major = req.major;
+    let target = match req.c.checked_sub(1) {
+        Some(id) if major == nt::IRP_MJ_SET_INFORMATION => HANDLES
+            .lock()
+            .iter_mut()
+            .find(|h| h.id == id)
+            .map_or(null_mut(), |h| h.file.ptr()),
+        _ => null_mut(),
+    };
     let (data_ptr, data_len) = (data.as_mut_ptr(), data.len());
     let (out_ptr, out_len) = (out.as_mut_ptr(), out.len());
     let mut length: nt::LARGE_INTEGER = zeroed();
@@ -177,12 +189,14 @@ fn request(
             irp.AssociatedIrp.SystemBuffer = data_ptr.cast();
             s.Parameters.SetFile.Length = data_len as u32;
             s.Parameters.SetFile.FileInformationClass = req.a;
-            // b: AdvanceOnly (the lazy writer's end-of-file).
+            // b: AdvanceOnly (the lazy writer's end-of-file); c: the
+            // target file object's relay handle, plus one (0: none).
             s.Parameters
                 .SetFile
                 .__bindgen_anon_1
                 .__bindgen_anon_1
                 .AdvanceOnly = req.b as u8;
+            s.Parameters.SetFile.FileObject = target;
         }
         nt::IRP_MJ_QUERY_VOLUME_INFORMATION => {
             irp.AssociatedIrp.SystemBuffer = out_ptr.cast();

@@ -979,3 +979,84 @@ fn advance_only_end_of_file_is_no_resize() {
     );
     e2fsck_clean(&image);
 }
+
+/// FILE_RENAME_INFORMATION as the I/O manager sends it, with every name
+/// in the buffer (a full path, or a bare name).
+fn rename_info(replace: bool, name: &str) -> Vec<u8> {
+    let name: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut b = vec![0u8; 20];
+    b[0] = u8::from(replace);
+    b[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+    b.extend_from_slice(&name);
+    b
+}
+
+/// Renames as Windows sends them: the I/O manager opens the target's
+/// directory with SL_OPEN_TARGET_DIRECTORY (Information FILE_EXISTS or
+/// FILE_DOES_NOT_EXIST), then sends SET_INFORMATION with that file object
+/// as the target, whose name is now the last component; a bare name
+/// with no target file object renames in place. debugfs reads the tree.
+#[test]
+fn renames_follow_the_target_directory_protocol() {
+    let driver = build_driver();
+    let scratch = Scratch::new("rename-protocol");
+    let image = make_image(&scratch.0);
+    let d = Installed::new(&driver);
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+    let hex = |s: &str| {
+        let units: Vec<u8> = s.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        lklfsd_control::hex(&units)
+    };
+    // CREATE: words disposition, options, access, share; offset bit 0
+    // asks for SL_OPEN_TARGET_DIRECTORY.
+    let create = |name: &str, target: bool| {
+        format!(
+            "0 0 {volume} {} 1 0 {} 7 {} 0 {} \n",
+            u32::MAX,
+            0x0001_0000 | 0x0010_0000 | 0x0000_0080,
+            u64::from(target),
+            hex(name)
+        )
+    };
+    let replies = d.relay(&[
+        create("\\hello.txt", false),
+        create("\\dir\\moved.txt", true),
+    ]);
+    let field = |r: &str, i: usize| -> u64 { r.split(' ').nth(i).unwrap().parse().unwrap() };
+    assert_eq!(field(&replies[0], 0), 0, "{replies:?}");
+    assert_eq!(field(&replies[1], 0), 0, "{replies:?}");
+    assert_eq!(field(&replies[1], 2), 5, "FILE_DOES_NOT_EXIST");
+    let (source, target) = (field(&replies[0], 1), field(&replies[1], 1));
+    // FileRenameInformation (10), the full path in the buffer, the target
+    // file object's handle (plus one) in c.
+    let rename = format!(
+        "6 0 {volume} {source} 10 0 {} 0 0 0  {}\n",
+        target + 1,
+        lklfsd_control::hex(&rename_info(false, "\\dir\\moved.txt"))
+    );
+    let replies = d.relay(&[rename]);
+    assert_eq!(field(&replies[0], 0), 0, "rename: {replies:?}");
+    // In place: a bare name, no target file object.
+    let in_place = format!(
+        "6 0 {volume} {source} 10 0 0 0 0 0  {}\n",
+        lklfsd_control::hex(&rename_info(false, "renamed.txt"))
+    );
+    let replies = d.relay(&[in_place]);
+    assert_eq!(field(&replies[0], 0), 0, "rename in place: {replies:?}");
+    // The target directory open of an existing name says so.
+    let replies = d.relay(&[create("\\dir\\a.txt", true)]);
+    assert_eq!(field(&replies[0], 2), 4, "FILE_EXISTS: {replies:?}");
+    let third = field(&replies[0], 1);
+    for handle in [source, target, third] {
+        d.relay(&[relay_line(2, volume, handle as u32, [0; 4], "", &[])]);
+    }
+    d.ctl_ok(&["detach", "0"]);
+    assert_eq!(
+        debugfs_cat(&image, "/dir/renamed.txt"),
+        b"hello from ext4\n"
+    );
+    assert!(debugfs_cat(&image, "/hello.txt").is_empty());
+    assert!(debugfs_cat(&image, "/dir/moved.txt").is_empty());
+    e2fsck_clean(&image);
+}
