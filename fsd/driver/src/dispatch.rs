@@ -36,6 +36,9 @@ pub unsafe extern "C" fn dispatch(
             // SAFETY: a Volume device's object is its MountedVolume, kept
             // until unload.
             let vol = unsafe { &*(ext.object as *const MountedVolume) };
+            if irp.major() as u32 == nt::IRP_MJ_CLOSE {
+                return close::close(vol, irp);
+            }
             if let Some(status) = oplock_request(vol, irp) {
                 return status;
             }
@@ -128,7 +131,6 @@ fn volume_request(
 ) -> Option<Completion> {
     let c = match irp.major() as u32 {
         nt::IRP_MJ_CREATE => create::create(vol, irp, caller),
-        nt::IRP_MJ_CLOSE => close::close(vol, irp),
         nt::IRP_MJ_CLEANUP => cleanup::cleanup(vol, irp),
         nt::IRP_MJ_READ => read::read(vol, irp),
         nt::IRP_MJ_WRITE => write::write(vol, irp),
