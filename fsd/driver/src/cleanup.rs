@@ -23,7 +23,11 @@ pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
             pending::grant_locks(&cleaned.cancelled, pending::STATUS_CANCELLED);
             c
         }
-        Err(_) => Completion::ok(0),
+        Err(_) => {
+            // A volume handle: a lock it holds goes with it.
+            let _ = crate::volume_lock::release(vol, irp.file_object());
+            Completion::ok(0)
+        }
     }
 }
 

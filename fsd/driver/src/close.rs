@@ -17,6 +17,8 @@ use crate::volume::MountedVolume;
 /// Serves a CLOSE on the volume `vol` (which lives until unload): what
 /// dispatch returns.
 pub fn close(vol: &'static MountedVolume, irp: Irp) -> i32 {
+    // A volume handle still holding the lock (Wine sends no cleanup).
+    let _ = crate::volume_lock::release(vol, irp.file_object());
     let open = file::detach(irp.file_object());
     if workers::is_worker() {
         if let Some(open) = open {

@@ -9,8 +9,8 @@ use fsd::{Completion, NtStatus};
 use lkl_ntk::nt;
 
 use crate::irp::Irp;
-use crate::volume::{self, MountedVolume};
-use crate::{buffers, file};
+use crate::volume::MountedVolume;
+use crate::{buffers, file, volume_lock};
 
 const FSCTL_IS_VOLUME_MOUNTED: u32 = 0x0009_0028;
 
@@ -48,8 +48,8 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
         return NtStatus::INVALID_PARAMETER.into();
     }
     match code {
-        FSCTL_LOCK_VOLUME => vol.core.lock(),
-        FSCTL_UNLOCK_VOLUME => vol.core.unlock(),
+        FSCTL_LOCK_VOLUME => volume_lock::lock(vol, irp.file_object()),
+        FSCTL_UNLOCK_VOLUME => volume_lock::unlock(vol, irp.file_object()),
         FSCTL_IS_VOLUME_MOUNTED => {
             if vol.is_dismounted() {
                 NtStatus::VOLUME_DISMOUNTED.into()
@@ -57,10 +57,7 @@ pub fn fsctl(vol: &MountedVolume, irp: Irp) -> Completion {
                 Completion::ok(0)
             }
         }
-        FSCTL_DISMOUNT_VOLUME => match volume::dismount(vol.number) {
-            Ok(()) => Completion::ok(0),
-            Err(e) => e.into(),
-        },
+        FSCTL_DISMOUNT_VOLUME => volume_lock::dismount(vol, irp.file_object()),
         FSCTL_GET_REPARSE_POINT => {
             let mut held = match file::ccb(irp.file_object()) {
                 Ok(c) => c,

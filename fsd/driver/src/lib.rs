@@ -65,6 +65,7 @@ mod stats;
 mod user;
 mod volinfo;
 mod volume;
+mod volume_lock;
 mod watches;
 mod write;
 

@@ -624,10 +624,25 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         notify.wait();
     }
 
-    // The volume itself: lock, unlock, dismount.
+    // The volume itself: a lock goes with the handle that took it (only it
+    // unlocks, and its cleanup releases it); lock, unlock, dismount.
+    let mut locker = File::new("");
+    let o = create(vdo, &mut locker, FILE_OPEN, 0, GENERIC_READ_WRITE);
+    report.step("create:volume#locker", &o, "");
+    report.step(
+        "fsctl:lock_volume#locker",
+        &fsctl(vdo, &mut locker, FSCTL_LOCK_VOLUME),
+        "",
+    );
     let mut whole = File::new("");
     let o = create(vdo, &mut whole, FILE_OPEN, 0, GENERIC_READ_WRITE);
     report.step("create:volume", &o, "");
+    report.step(
+        "unlock_by_another_handle",
+        &fsctl(vdo, &mut whole, FSCTL_UNLOCK_VOLUME),
+        "",
+    );
+    close(vdo, &mut locker, &mut report, "volume#locker");
     report.step(
         "fsctl:lock_volume",
         &fsctl(vdo, &mut whole, FSCTL_LOCK_VOLUME),

@@ -29,6 +29,8 @@ pub struct MountedVolume {
     /// Whose SIDs are which uids and gids, for the permission checks of
     /// user-mode opens; None when the file system ignores permissions.
     pub ids: Option<crate::id_map::IdMap>,
+    /// The volume handle (file object) holding FSCTL_LOCK_VOLUME, or 0.
+    pub locker: AtomicUsize,
     pub linked: bool,
     /// Dismounted: its device may still see CLOSEs of files opened
     /// before, so the volume stays in memory until unload.
@@ -104,6 +106,7 @@ pub fn add(
         vpb,
         identity,
         ids,
+        locker: AtomicUsize::new(0),
         linked: false,
         dismounted: AtomicBool::new(false),
         opens: AtomicUsize::new(0),

@@ -68,6 +68,8 @@ fn driver_serves_an_ext4_image_under_wine() {
             "BUFFER_OVERFLOW"
         } else if step == "mount_not_ours" {
             "UNRECOGNIZED_VOLUME"
+        } else if step == "unlock_by_another_handle" {
+            "NOT_LOCKED"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -128,7 +130,12 @@ fn driver_serves_an_ext4_image_under_wine() {
         "close:\\sized.bin",
         "cleanup:\\",
         "close:\\",
+        "create:volume#locker",
+        "fsctl:lock_volume#locker",
         "create:volume",
+        "unlock_by_another_handle",
+        "cleanup:volume#locker",
+        "close:volume#locker",
         "fsctl:lock_volume",
         "fsctl:unlock_volume",
         "fsctl:dismount_volume",
