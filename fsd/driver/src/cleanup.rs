@@ -8,7 +8,22 @@ use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{cached_io, file, pending};
 
+/// FO_CLEANUP_COMPLETE (wdm.h): the file system has cleaned the file
+/// object up; see `dispatch::refused_after_cleanup`.
+pub const FO_CLEANUP_COMPLETE: u32 = 0x0000_4000;
+
 pub fn cleanup(vol: &MountedVolume, irp: Irp) -> Completion {
+    let c = clean(vol, irp);
+    let file = irp.file_object();
+    if !file.is_null() {
+        // SAFETY: the file object of this CLEANUP, ours to mark (FastFat's
+        // FatCommonCleanup sets the flag the same way).
+        unsafe { (*file).Flags |= FO_CLEANUP_COMPLETE };
+    }
+    c
+}
+
+fn clean(vol: &MountedVolume, irp: Irp) -> Completion {
     pending::cleanup(irp.file_object());
     crate::watches::forget(irp.file_object() as usize);
     match file::ccb(irp.file_object()) {

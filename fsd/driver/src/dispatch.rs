@@ -42,7 +42,8 @@ pub unsafe extern "C" fn dispatch(
             if let Some(status) = oplock_request(vol, irp) {
                 return status;
             }
-            if let Some(status) = refused_for_the_caller(irp) {
+            if let Some(status) = refused_for_the_caller(irp).or_else(|| refused_after_cleanup(irp))
+            {
                 return irp.complete_status(status);
             }
             // Who opens, found here on the caller's own thread (a worker's
@@ -119,6 +120,23 @@ fn refused_for_the_caller(irp: Irp) -> Option<NtStatus> {
     let code = unsafe { irp.stack().Parameters.DeviceIoControl.IoControlCode };
     let symlink = fsctl && code == fsd::fsctl::FSCTL_SET_REPARSE_POINT;
     (symlink && !crate::rights::may_create_symlinks(irp)).then_some(NtStatus::PRIVILEGE_NOT_HELD)
+}
+
+/// A request on a file object already cleaned up (its last handle gone):
+/// STATUS_FILE_CLOSED, unless it is paging I/O (the cache and memory
+/// managers still write its pages), CLOSE, or a query or set of
+/// information, as FastFat's FatVerifyOperationIsLegal lets through.
+fn refused_after_cleanup(irp: Irp) -> Option<NtStatus> {
+    let file = irp.file_object();
+    // SAFETY: a file object of a request in service, if any.
+    let cleaned =
+        !file.is_null() && unsafe { (*file).Flags } & crate::cleanup::FO_CLEANUP_COMPLETE != 0;
+    let allowed = match irp.major() as u32 {
+        nt::IRP_MJ_READ | nt::IRP_MJ_WRITE => irp.raw().Flags & IRP_PAGING_IO != 0,
+        nt::IRP_MJ_CLOSE | nt::IRP_MJ_QUERY_INFORMATION | nt::IRP_MJ_SET_INFORMATION => true,
+        _ => false,
+    };
+    (cleaned && !allowed).then_some(NtStatus::FILE_CLOSED)
 }
 
 /// Serves a request on a volume; None when it was pended (a lock that

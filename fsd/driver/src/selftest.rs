@@ -522,7 +522,17 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     waiting.cancel();
     report.step("lock_cancelled", &waiting.wait(), "");
     close(vdo, &mut other, &mut report, "\\hello.txt#2");
-    close(vdo, &mut hello, &mut report, "\\hello.txt");
+    // Cleaned up, the file object takes no more reads (FO_CLEANUP_COMPLETE).
+    let o = send(vdo, nt::IRP_MJ_CLEANUP, 0, hello.ptr(), |_, _| {});
+    report.step("cleanup:\\hello.txt", &o, "");
+    let o = send(vdo, nt::IRP_MJ_READ, 0, hello.ptr(), |s, irp| {
+        irp.UserBuffer = data_ptr.cast();
+        s.Parameters.Read.Length = 16;
+        s.Parameters.Read.ByteOffset.QuadPart = 0;
+    });
+    report.step("read_after_cleanup:\\hello.txt", &o, "");
+    let o = send(vdo, nt::IRP_MJ_CLOSE, 0, hello.ptr(), |_, _| {});
+    report.step("close:\\hello.txt", &o, "");
 
     let mut made = File::new("\\from-driver.txt");
     let o = create(

@@ -70,6 +70,8 @@ fn driver_serves_an_ext4_image_under_wine() {
             "UNRECOGNIZED_VOLUME"
         } else if step == "unlock_by_another_handle" {
             "NOT_LOCKED"
+        } else if step == "read_after_cleanup:\\hello.txt" {
+            "FILE_CLOSED"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -113,6 +115,7 @@ fn driver_serves_an_ext4_image_under_wine() {
         "cleanup:\\hello.txt#2",
         "close:\\hello.txt#2",
         "cleanup:\\hello.txt",
+        "read_after_cleanup:\\hello.txt",
         "close:\\hello.txt",
         "create:\\from-driver.txt",
         "notify_completed:\\",
