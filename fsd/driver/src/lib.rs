@@ -190,6 +190,13 @@ fn stop_workers() {
 /// parked threads are let go and Linux's memory is freed by us.
 unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let d = driver();
+    // First, so that no mount or shutdown request comes while everything
+    // stops (WDK, IoUnregisterFileSystem).
+    // SAFETY: our control device, registered by DriverEntry.
+    unsafe {
+        nt::IoUnregisterFileSystem(d.control);
+        nt::IoUnregisterShutdownNotification(d.control);
+    }
     found_disks::stop();
     let closed = workers::run(|| {
         relay::close_all();
@@ -210,11 +217,6 @@ unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     linux::halt();
     if lkl_ntk::death::is_dead() {
         lkl_ntk::reclaim_after_death();
-    }
-    // SAFETY: our control device; no request can reach it any more.
-    unsafe {
-        nt::IoUnregisterShutdownNotification(d.control);
-        nt::IoUnregisterFileSystem(d.control);
     }
     devices::unlink(lklfsd_control::DOS_NAME);
     devices::delete(d.control);
