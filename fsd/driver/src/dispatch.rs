@@ -46,6 +46,15 @@ pub unsafe extern "C" fn dispatch(
             {
                 return irp.complete_status(status);
             }
+            // A user-mode caller's own buffers are reached only in its
+            // process: the dispatch thread's, not a worker's.
+            let security = matches!(
+                irp.major() as u32,
+                nt::IRP_MJ_QUERY_SECURITY | nt::IRP_MJ_SET_SECURITY
+            );
+            if security && irp.from_user() && !workers::is_worker() {
+                return security::for_user(vol, irp);
+            }
             // Who opens, found here on the caller's own thread (a worker's
             // token is the system's), for the permission check.
             let caller = (irp.major() as u32 == nt::IRP_MJ_CREATE && irp.from_user())
