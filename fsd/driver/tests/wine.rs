@@ -925,68 +925,28 @@ fn advance_only_end_of_file_is_no_resize() {
     let scratch = Scratch::new("advance-only");
     let image = make_image(&scratch.0);
     let d = Installed::new(&driver);
-    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
-    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
-    let data = vec![0x42u8; 8192];
-    // FILE_OVERWRITE_IF, GENERIC_WRITE; write 8 KiB.
-    let replies = d.relay(&[
-        relay_line(
-            0,
-            volume,
-            u32::MAX,
-            [5, 0, 0x4000_0000, 7],
-            "\\vdl.bin",
-            &[],
-        ),
-        relay_line(4, volume, 0, [0; 4], "", &data),
-    ]);
-    assert!(replies.iter().all(|r| r.starts_with("0 ")), "{replies:?}");
-    let handle: u32 = replies[0].split(' ').nth(1).unwrap().parse().unwrap();
-    let end_of_file = 4096u64.to_le_bytes();
-    // FileEndOfFileInformation (20): AdvanceOnly, then not.
-    let advance = d.relay(&[relay_line(
-        6,
-        volume,
-        handle,
-        [20, 1, 0, 0],
-        "",
-        &end_of_file,
-    )]);
-    assert!(advance[0].starts_with("0 "), "{advance:?}");
-    d.relay(&[relay_line(2, volume, handle, [0; 4], "", &[])]);
-    d.ctl_ok(&["detach", "0"]);
-    assert_eq!(
-        debugfs_cat(&image, "/vdl.bin").len(),
-        8192,
-        "AdvanceOnly resized"
-    );
-    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
-    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
-    let replies = d.relay(&[relay_line(
-        0,
-        volume,
-        u32::MAX,
-        [1, 0, 0x4000_0000, 7],
-        "\\vdl.bin",
-        &[],
-    )]);
-    let handle: u32 = replies[0].split(' ').nth(1).unwrap().parse().unwrap();
-    let resize = d.relay(&[relay_line(
-        6,
-        volume,
-        handle,
-        [20, 0, 0, 0],
-        "",
-        &end_of_file,
-    )]);
-    assert!(resize[0].starts_with("0 "), "{resize:?}");
-    d.relay(&[relay_line(2, volume, handle, [0; 4], "", &[])]);
-    d.ctl_ok(&["detach", "0"]);
-    assert_eq!(
-        debugfs_cat(&image, "/vdl.bin").len(),
-        4096,
-        "the control resize"
-    );
+    // 8 KiB written, then FileEndOfFileInformation (20) of 4 KiB with
+    // AdvanceOnly (`advance`): the file's size afterwards, as debugfs
+    // reads it.
+    let size_after = |advance: u32| {
+        assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+        let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+        let overwrite = [5, 0, 0x4000_0000, 7];
+        let replies = d.relay(&[
+            relay_line(0, volume, u32::MAX, overwrite, "\\vdl.bin", &[]),
+            relay_line(4, volume, 0, [0; 4], "", &[0x42u8; 8192]),
+        ]);
+        assert!(replies.iter().all(|r| r.starts_with("0 ")), "{replies:?}");
+        let handle: u32 = replies[0].split(' ').nth(1).unwrap().parse().unwrap();
+        let end = 4096u64.to_le_bytes();
+        let set = d.relay(&[relay_line(6, volume, handle, [20, advance, 0, 0], "", &end)]);
+        assert!(set[0].starts_with("0 "), "{set:?}");
+        d.relay(&[relay_line(2, volume, handle, [0; 4], "", &[])]);
+        d.ctl_ok(&["detach", "0"]);
+        debugfs_cat(&image, "/vdl.bin").len()
+    };
+    assert_eq!(size_after(1), 8192, "AdvanceOnly resized");
+    assert_eq!(size_after(0), 4096, "the control resize");
     e2fsck_clean(&image);
 }
 
