@@ -55,6 +55,10 @@ pub unsafe extern "C" fn dispatch(
             if security && irp.from_user() && !workers::is_worker() {
                 return security::for_user(vol, irp);
             }
+            if irp.major() as u32 == nt::IRP_MJ_QUERY_EA && irp.from_user() && !workers::is_worker()
+            {
+                return ea::query_for_user(vol, irp);
+            }
             // Who opens, found here on the caller's own thread (a worker's
             // token is the system's), for the permission check.
             let caller = (irp.major() as u32 == nt::IRP_MJ_CREATE && irp.from_user())
