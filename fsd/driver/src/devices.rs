@@ -1,9 +1,13 @@
 //! The driver's device objects: the control device, image disks and
 //! mounted volumes. Each extension starts with its kind, so dispatch knows
-//! what a request is for, and points at the object that serves it.
+//! what a request is for, and points at the object that serves it. A
+//! device whose object goes first (a detached image disk) becomes
+//! `Detached`: the device object lives on while anyone references it, its
+//! object does not, so requests still sent to it are answered without it.
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use lkl_ntk::nt;
 
@@ -13,13 +17,47 @@ pub enum Kind {
     Control = 0x4c4b_0001,
     Image = 0x4c4b_0002,
     Volume = 0x4c4b_0003,
+    /// Its object is gone (see the module's header).
+    Detached = 0x4c4b_0004,
 }
 
 #[repr(C)]
 pub struct Extension {
-    pub kind: Kind,
+    kind: AtomicU32,
+    /// Dispatch routines using `object` now.
+    busy: AtomicUsize,
     /// The Image or the Volume this device serves.
     pub object: *mut c_void,
+}
+
+impl Extension {
+    pub fn kind(&self) -> Kind {
+        match self.kind.load(Ordering::Acquire) {
+            k if k == Kind::Control as u32 => Kind::Control,
+            k if k == Kind::Image as u32 => Kind::Image,
+            k if k == Kind::Volume as u32 => Kind::Volume,
+            _ => Kind::Detached,
+        }
+    }
+
+    /// Runs `f` with the device's kind, `object` not let go meanwhile
+    /// (see [`detach`]).
+    pub fn using<R>(&self, f: impl FnOnce(Kind) -> R) -> R {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        let r = f(self.kind());
+        self.busy.fetch_sub(1, Ordering::AcqRel);
+        r
+    }
+}
+
+/// Makes `device` Detached and waits until no dispatch routine uses its
+/// object: after this, the object may go while the device object lives.
+pub fn detach(device: *mut nt::DEVICE_OBJECT) {
+    let ext = extension(device);
+    ext.kind.store(Kind::Detached as u32, Ordering::Release);
+    while ext.busy.load(Ordering::Acquire) != 0 {
+        core::hint::spin_loop();
+    }
 }
 
 /// A UTF-16 copy of a name and the UNICODE_STRING that describes it.
@@ -105,7 +143,11 @@ pub fn create(
     }
     // SAFETY: the device just made, not yet taking requests.
     unsafe {
-        ((*device).DeviceExtension as *mut Extension).write(Extension { kind, object });
+        ((*device).DeviceExtension as *mut Extension).write(Extension {
+            kind: AtomicU32::new(kind as u32),
+            busy: AtomicUsize::new(0),
+            object,
+        });
         (*device).Flags |= flags;
         (*device).Flags &= !nt::DO_DEVICE_INITIALIZING;
     }

@@ -27,9 +27,20 @@ pub unsafe extern "C" fn dispatch(
     let irp = Irp(irp);
     stats::request(irp.major());
     let ext = devices::extension(device);
-    let status = match ext.kind {
-        // SAFETY: an Image device's object is its Image, alive while the
-        // device is.
+    ext.using(|kind| serve(ext, kind, irp))
+}
+
+/// Serves `irp` on a device of `kind` (its extension `ext`).
+fn serve(ext: &devices::Extension, kind: Kind, irp: Irp) -> i32 {
+    let status = match kind {
+        // A detached image disk: its object is gone; handles still open
+        // on it only close.
+        Kind::Detached => match irp.major() as u32 {
+            nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => irp.complete(Completion::ok(0)),
+            _ => irp.complete_status(NtStatus::NO_SUCH_DEVICE),
+        },
+        // SAFETY: an Image device's object is its Image, alive until
+        // detach, which waits for this dispatch to end (`using`).
         Kind::Image => unsafe { &*(ext.object as *const Image) }.dispatch(irp),
         Kind::Control => control::dispatch(irp),
         Kind::Volume => {

@@ -439,6 +439,9 @@ pub fn detach(number: u32) -> Result<(), NtStatus> {
             .ok_or(NtStatus::NO_SUCH_DEVICE)?;
         images.remove(at)
     };
+    // No request reaches the image from here on (the device object lives
+    // while referenced, and answers without it).
+    devices::detach(image.device);
     image.push(None);
     // SAFETY: the thread sets the event as it ends.
     unsafe { lkl_ntk::wait(image.ended.get()) };
