@@ -327,14 +327,13 @@ fn open_exact(
     }
     let flags = data_mode(map_generic(req.desired_access));
     // From the directory the name is relative to, held open by the volume
-    // or the related open: a shorter walk. It cannot leave that directory:
-    // components are never `.` or `..`, no symlink is followed, and the
-    // walk is confined beneath it.
-    let (dir_fd, relative_at) = match (req.related, components.is_empty()) {
-        (_, true) => return None,
-        (Some(r), false) if r.is_dir => (r.fd, base.len() + 1),
-        (Some(_), false) => return None,
-        (None, false) => (vol.root_fd(), base.len() + 1),
+    // or the related open: a shorter walk (`.` for that directory itself).
+    // It cannot leave that directory: components are never `.` or `..`,
+    // no symlink is followed, and the walk is confined beneath it.
+    let dir_fd = match req.related {
+        Some(r) if r.is_dir => r.fd,
+        Some(_) => return None,
+        None => vol.root_fd(),
     };
     let how = uapi::OpenHow {
         flags: (flags | uapi::O_NOFOLLOW | uapi::O_NONBLOCK | uapi::O_CLOEXEC) as u64,
@@ -343,7 +342,12 @@ fn open_exact(
     };
     // With its NUL, the path goes to the kernel without a copy.
     path.push(0);
-    let fd = sys::openat2(dir_fd, &path[relative_at..], &how);
+    let relative: &[u8] = if components.is_empty() {
+        b".\0"
+    } else {
+        &path[base.len() + 1..]
+    };
+    let fd = sys::openat2(dir_fd, relative, &how);
     path.pop();
     let opened = Opened {
         fd: fd.ok()?,
@@ -689,7 +693,17 @@ fn create_new(
     if want_dir {
         nt(beneath::mkdir(vol, &path, 0o755))?;
         vol.changed(&path, Action::Added);
-        owned_by_caller(vol, req, &path)?;
+        if owner_of_new(req).is_some() {
+            let dir = nt(beneath::open(
+                vol,
+                &path,
+                uapi::O_PATH | uapi::O_DIRECTORY,
+                0,
+            ))?;
+            let owned = owned_by_caller(req, dir);
+            let _ = sys::close(dir);
+            owned?;
+        }
         let st = nt(beneath::lstat(vol, &path))?;
         return Ok((path, FILE_CREATED, st, None));
     }
@@ -704,24 +718,25 @@ fn create_new(
     ))?;
     let opened = Opened { fd, flags };
     vol.changed(&path, Action::Added);
-    owned_by_caller(vol, req, &path)?;
+    owned_by_caller(req, opened.fd)?;
     let st = nt(sys::fstat(opened.fd))?;
     Ok((path, FILE_CREATED, st, Some(opened)))
 }
 
-/// A file just made at `path` belongs to the caller who made it, if the
-/// caller maps to a uid (and its group to the caller's first gid), as on
-/// Linux; otherwise it stays the kernel's (root's).
-fn owned_by_caller(vol: &Volume, req: &CreateRequest, path: &[u8]) -> Result<(), NtStatus> {
-    let Some(uid) = req.caller.and_then(|c| c.uid) else {
-        return Ok(());
-    };
-    let gid = req
-        .caller
-        .and_then(|c| c.gids.first().copied())
-        .unwrap_or(uid);
-    let fd = nt(beneath::open(vol, path, uapi::O_PATH | uapi::O_NOFOLLOW, 0))?;
-    let owned = sys::fchownat(fd, "", uid, gid, uapi::AT_EMPTY_PATH);
-    let _ = sys::close(fd);
-    nt(owned)
+/// The owner and group a file made by `req` gets: the caller's uid, if
+/// it maps to one, and its first gid (its uid where it has none, as a
+/// Linux user's private group); None leaves the kernel's (root's).
+fn owner_of_new(req: &CreateRequest) -> Option<(u32, u32)> {
+    let caller = req.caller?;
+    let uid = caller.uid?;
+    Some((uid, caller.gids.first().copied().unwrap_or(uid)))
+}
+
+/// The file just made, open as `fd` (O_PATH too), belongs to the caller
+/// who made it (see [`owner_of_new`]), as on Linux.
+fn owned_by_caller(req: &CreateRequest, fd: i32) -> Result<(), NtStatus> {
+    match owner_of_new(req) {
+        Some((uid, gid)) => nt(sys::fchownat(fd, "", uid, gid, uapi::AT_EMPTY_PATH)),
+        None => Ok(()),
+    }
 }

@@ -115,9 +115,7 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
         returned_any: false,
         stream: None,
     };
-    // A descriptor of its own: the listing starts at the first entry.
-    let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
-    let fd = lkl::sys::openat(ccb.fd, b".", flags, 0).map_err(status)?;
+    let fd = resolve::open_listing(ccb.fd).map_err(status)?;
     let stream = crate::ccb::Stream {
         fd,
         first: 0,
@@ -129,7 +127,6 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
         resolve::read_names_upto(fd, SCAN_BUDGET, |name| add(&mut scan, name)).map_err(status)?;
     if more {
         // Too big to hold and sort: from the start, a window at a time.
-        lkl::sys::lseek(fd, 0, lkl::uapi::SEEK_SET).map_err(status)?;
         scan.stream = Some(stream);
         restart_window(&mut scan).map_err(status)?;
         return Ok(scan);
@@ -145,22 +142,11 @@ fn start_scan(ccb: &Ccb, pattern: Vec<u16>) -> Result<DirScan, NtStatus> {
 }
 
 /// A streamed scan's window from the start again: ".", ".." and the first
-/// names (its descriptor at the start).
+/// names (its descriptor put back at the start).
 fn restart_window(scan: &mut DirScan) -> Result<(), lkl::Errno> {
-    scan.names.clear();
-    scan.win_names.clear();
-    scan.entries.clear();
-    scan.next = 0;
-    add(scan, b".");
-    add(scan, b"..");
-    let Some(mut stream) = scan.stream.take() else {
-        return Ok(());
-    };
-    let read = resolve::read_names_upto(stream.fd, WINDOW, |name| add(scan, name));
-    stream.first = 0;
-    stream.done = !matches!(read, Ok(true));
-    scan.stream = Some(stream);
-    read.map(drop)
+    let fd = scan.stream.as_ref().map_or(-1, |s| s.fd);
+    lkl::sys::lseek(fd, 0, lkl::uapi::SEEK_SET)?;
+    read_window(scan, 0).map(drop)
 }
 
 /// The next window of a streamed scan, if Linux has more names: false
@@ -169,19 +155,30 @@ fn next_window(scan: &mut DirScan) -> Result<bool, lkl::Errno> {
     if scan.stream.as_ref().is_none_or(|s| s.done) {
         return Ok(false);
     }
-    let Some(mut stream) = scan.stream.take() else {
-        return Ok(false);
-    };
-    stream.first += scan.entries.len();
+    let first = index_of(scan, scan.entries.len());
+    read_window(scan, first)?;
+    Ok(!scan.entries.is_empty())
+}
+
+/// Replaces a streamed scan's entries by the window at FileIndex `first`
+/// (from where its descriptor stands; "." and ".." lead the first one).
+fn read_window(scan: &mut DirScan, first: usize) -> Result<(), lkl::Errno> {
     scan.names.clear();
     scan.win_names.clear();
     scan.entries.clear();
     scan.next = 0;
+    if first == 0 {
+        add(scan, b".");
+        add(scan, b"..");
+    }
+    let Some(mut stream) = scan.stream.take() else {
+        return Ok(());
+    };
     let read = resolve::read_names_upto(stream.fd, WINDOW, |name| add(scan, name));
+    stream.first = first;
     stream.done = !matches!(read, Ok(true));
     scan.stream = Some(stream);
-    read?;
-    Ok(!scan.entries.is_empty())
+    read.map(drop)
 }
 
 /// The FileIndex of the scan's entry at `next`.
@@ -196,8 +193,6 @@ fn seek(scan: &mut DirScan, index: usize) -> Result<(), lkl::Errno> {
         return Ok(());
     };
     if index < first {
-        let fd = scan.stream.as_ref().map_or(-1, |s| s.fd);
-        lkl::sys::lseek(fd, 0, lkl::uapi::SEEK_SET)?;
         restart_window(scan)?;
     }
     while index_of(scan, scan.entries.len()) <= index {

@@ -34,16 +34,21 @@ fn list(vol: &Volume, dir: &[u8]) -> Result<Vec<Vec<u8>>, Errno> {
 /// Calls `f` with each Linux name, but `.` and `..`, in the directory
 /// open as `fd` (O_PATH too), wherever it is now (a deleted one has none).
 pub fn for_each_name_in(fd: i32, f: impl FnMut(&[u8])) -> Result<(), Errno> {
-    // A descriptor of its own: the listing starts at the first entry.
-    let own = sys::openat(
+    let own = open_listing(fd)?;
+    let listed = read_names(own, f);
+    let _ = sys::close(own);
+    listed
+}
+
+/// A descriptor of its own for listing the directory open as `fd` (O_PATH
+/// too): the listing starts at the first entry, whatever else reads `fd`.
+pub fn open_listing(fd: i32) -> Result<i32, Errno> {
+    sys::openat(
         fd,
         b".",
         uapi::O_RDONLY | uapi::O_DIRECTORY | uapi::O_CLOEXEC,
         0,
-    )?;
-    let listed = read_names(own, f);
-    let _ = sys::close(own);
-    listed
+    )
 }
 
 /// Whether the directory open as `fd` has no entries but `.` and `..`.

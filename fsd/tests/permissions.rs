@@ -55,32 +55,9 @@ fn volume(name: &str) -> TestVolume {
     )
 }
 
-fn open_as(
-    t: &TestVolume,
-    caller: Option<&Caller>,
-    name: &str,
-    disposition: u32,
-    access: u32,
-) -> Result<Created, NtStatus> {
-    let name = w(name);
-    create(
-        t.vol(),
-        &CreateRequest {
-            related: None,
-            name: &name,
-            disposition,
-            options: 0,
-            desired_access: access,
-            share_access: 7,
-            file_attributes: 0,
-            caller,
-        },
-    )
-}
-
 /// Whether `caller` may open `name` with `access`; a granted open closed.
 fn may(t: &TestVolume, caller: Option<&Caller>, name: &str, access: u32) -> bool {
-    match open_as(t, caller, name, FILE_OPEN, access) {
+    match t.create_as(caller, name, FILE_OPEN, 0, access, 7) {
         Ok(c) => {
             t.close(c.ccb);
             true
@@ -102,14 +79,15 @@ fn an_unmapped_caller_gets_the_other_bits() {
     assert!(!may(&t, n, "\\public", WRITE_DAC));
     assert!(!may(&t, n, "\\shared\\x", DELETE));
     // MAXIMUM_ALLOWED narrows to what Everyone has.
-    let c = open_as(&t, n, "\\public", FILE_OPEN, MAXIMUM_ALLOWED)
+    let c = t
+        .create_as(n, "\\public", FILE_OPEN, 0, MAXIMUM_ALLOWED, 7)
         .unwrap()
         .ccb;
     t.close(c);
     // Nothing is made where Everyone may not write.
     for (name, disposition) in [("\\new", FILE_CREATE), ("\\closed\\new", FILE_OPEN_IF)] {
         assert_eq!(
-            open_as(&t, n, name, disposition, GENERIC_WRITE).err(),
+            t.create_as(n, name, disposition, 0, GENERIC_WRITE, 7).err(),
             Some(NtStatus::ACCESS_DENIED),
             "{name}"
         );
@@ -153,7 +131,8 @@ fn owners_groups_and_root() {
     assert!(may(&t, r, "\\locked", GENERIC_READ));
     assert!(!may(&t, r, "\\locked", GENERIC_WRITE));
     // A member makes a file in the group's directory: it is theirs.
-    let c = open_as(&t, m, "\\shared\\made", FILE_CREATE, GENERIC_WRITE)
+    let c = t
+        .create_as(m, "\\shared\\made", FILE_CREATE, 0, GENERIC_WRITE, 7)
         .unwrap()
         .ccb;
     t.close(c);

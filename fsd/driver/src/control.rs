@@ -139,8 +139,8 @@ fn ioctl(irp: Irp) -> i32 {
     // The test requests (they can panic Linux, relay any IRP as the
     // kernel would, stand for any arrival): test mode and an
     // administrator only, never a mere holder of SeManageVolumePrivilege.
-    let tester = !irp.from_user() || rights::is_administrator();
-    if test_only && !(driver().settings.test_mode && tester) {
+    let tester = || !irp.from_user() || rights::is_administrator();
+    if test_only && !(driver().settings.test_mode && tester()) {
         return irp.complete_status(NtStatus::ACCESS_DENIED);
     }
     // Only the device's DACL (SYSTEM, Administrators) keeps others from

@@ -32,7 +32,8 @@ pub fn for_user(vol: &MountedVolume, irp: Irp) -> i32 {
     irp.complete(c)
 }
 
-/// The core's part of a request on `file`, on a worker, waited for.
+/// The core's part of a request on `file`, on a worker, waited for (run
+/// in place when this already is one).
 fn on_worker(
     vol: &MountedVolume,
     file: *mut lkl_ntk::nt::FILE_OBJECT,
@@ -104,39 +105,25 @@ fn user_descriptor(sd: *const u8) -> Result<Vec<u8>, Completion> {
 const DESCRIPTOR_LIMIT: usize = 64 << 10;
 
 pub fn query(vol: &MountedVolume, irp: Irp) -> Completion {
+    if irp.from_user() {
+        // Served in place in the caller's process (a worker's own request).
+        return query_for_user(vol, irp);
+    }
     // SAFETY: the QuerySecurity view of its stack location.
     let p = unsafe { irp.stack().Parameters.QuerySecurity };
     let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
-    let ccb = &mut *held;
     let raw = irp.raw();
     let length = p.Length as usize;
-    if irp.from_user() {
-        // No descriptor the core makes comes near this: a larger Length
-        // only says how much room the caller has.
-        let mut out = match crate::sized::zeroed(length.min(DESCRIPTOR_ROOM)) {
-            Ok(out) => out,
-            Err(e) => return e.into(),
-        };
-        let c = fsd::security::query(&vol.core, ccb, p.SecurityInformation, &mut out);
-        let n = (c.information as usize).min(length);
-        if c.status.is_error() || n == 0 {
-            return c;
-        }
-        return match user::copy_out(raw.UserBuffer.cast(), &out[..n]) {
-            Ok(()) => c,
-            Err(e) => e.into(),
-        };
-    }
     let out: &mut [u8] = if length == 0 || raw.UserBuffer.is_null() {
         &mut []
     } else {
         // SAFETY: a kernel-mode sender's buffer of Length bytes.
         unsafe { core::slice::from_raw_parts_mut(raw.UserBuffer.cast::<u8>(), length) }
     };
-    fsd::security::query(&vol.core, ccb, p.SecurityInformation, out)
+    fsd::security::query(&vol.core, &mut held, p.SecurityInformation, out)
 }
 
 /// The size of a self-relative security descriptor: its header and the
@@ -171,33 +158,28 @@ fn descriptor_length(
 }
 
 pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
+    if irp.from_user() {
+        // Served in place in the caller's process (a worker's own request).
+        return set_for_user(vol, irp);
+    }
     // SAFETY: the SetSecurity view of its stack location.
     let p = unsafe { irp.stack().Parameters.SetSecurity };
     let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return e.into(),
     };
-    let ccb = &mut *held;
     if p.SecurityDescriptor.is_null() {
         return NtStatus::INVALID_PARAMETER.into();
     }
     let sd = p.SecurityDescriptor as *const u8;
-    let descriptor: Vec<u8> = if irp.from_user() {
-        match user_descriptor(sd) {
-            Ok(d) => d,
-            Err(c) => return c,
-        }
-    } else {
-        // SAFETY: a kernel-mode sender's self-relative descriptor, whose
-        // offsets lead inside it.
-        let read = |at: usize, n: usize| {
-            Some(unsafe { core::slice::from_raw_parts(sd.add(at), n) }.to_vec())
-        };
-        match descriptor_length(read, DESCRIPTOR_LIMIT) {
-            // SAFETY: len bytes of it, as just measured.
-            Some(len) => unsafe { core::slice::from_raw_parts(sd, len) }.to_vec(),
-            None => return NtStatus::INVALID_PARAMETER.into(),
-        }
+    // SAFETY: a kernel-mode sender's self-relative descriptor, whose
+    // offsets lead inside it.
+    let read =
+        |at: usize, n: usize| Some(unsafe { core::slice::from_raw_parts(sd.add(at), n) }.to_vec());
+    let descriptor: Vec<u8> = match descriptor_length(read, DESCRIPTOR_LIMIT) {
+        // SAFETY: len bytes of it, as just measured.
+        Some(len) => unsafe { core::slice::from_raw_parts(sd, len) }.to_vec(),
+        None => return NtStatus::INVALID_PARAMETER.into(),
     };
-    fsd::security::set(&vol.core, ccb, p.SecurityInformation, &descriptor)
+    fsd::security::set(&vol.core, &mut held, p.SecurityInformation, &descriptor)
 }

@@ -177,6 +177,19 @@ impl TestVolume {
         desired: u32,
         share: u32,
     ) -> Result<Created, NtStatus> {
+        self.create_as(None, name, disposition, options, desired, share)
+    }
+
+    /// As [`TestVolume::create`], for `caller` (see `fsd::permissions`).
+    pub fn create_as(
+        &self,
+        caller: Option<&fsd::permissions::Caller>,
+        name: &str,
+        disposition: u32,
+        options: u32,
+        desired: u32,
+        share: u32,
+    ) -> Result<Created, NtStatus> {
         let name = w(name);
         create::create(
             self.vol(),
@@ -188,7 +201,7 @@ impl TestVolume {
                 desired_access: desired,
                 share_access: share,
                 file_attributes: 0,
-                caller: None,
+                caller,
             },
         )
     }
