@@ -21,6 +21,7 @@ pub mod nt;
 pub mod pool;
 mod semaphore;
 mod shared;
+pub mod spin_lock;
 mod stack;
 pub mod threads;
 mod timer;

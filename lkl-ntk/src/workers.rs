@@ -14,6 +14,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Mutex;
 
 use crate::shared::{zeroed, Shared};
+use crate::spin_lock::SpinLock;
 use crate::{death, nt, threads};
 
 type Work = Box<dyn FnOnce() + Send>;
@@ -44,15 +45,17 @@ static STARTED: AtomicUsize = AtomicUsize::new(0);
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 static ENDED: Shared<nt::KEVENT> = Shared::new(zeroed());
 /// Jobs waiting for the workers of one kind; `None` tells one to end.
+/// Posting is allowed up to DISPATCH_LEVEL (cancel routines post), so the
+/// queue is behind a spin lock that raises the IRQL.
 struct Lane {
-    queue: Mutex<VecDeque<Option<Job>>>,
+    queue: SpinLock<VecDeque<Option<Job>>>,
     /// One unit per entry of the queue.
     ready: Shared<nt::KSEMAPHORE>,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
 const LANE: Lane = Lane {
-    queue: Mutex::new(VecDeque::new()),
+    queue: SpinLock::new(VecDeque::new()),
     ready: Shared::new(zeroed()),
 };
 /// Requests, then paging I/O.
@@ -126,7 +129,8 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
     loop {
         // SAFETY: the lane's semaphore was initialised by start.
         unsafe { crate::wait(lane.ready.get()) };
-        let Some(job) = lane.queue.lock().pop_front().flatten() else {
+        let next = lane.queue.lock().pop_front().flatten();
+        let Some(job) = next else {
             worker.thread.store(0, Ordering::Relaxed);
             if !death::is_dead() {
                 // SAFETY: the slot holds this thread's task (or null).
@@ -242,7 +246,8 @@ pub fn stop() {
 /// Frees the queue's memory, once the workers have ended (unload).
 pub fn release() {
     for lane in &LANES {
-        drop(core::mem::take(&mut *lane.queue.lock()));
+        let left = core::mem::take(&mut *lane.queue.lock());
+        drop(left);
     }
 }
 

@@ -46,7 +46,12 @@ impl Wine {
         let mut c = Command::new(WINE);
         c.arg(program)
             .env("WINEPREFIX", &self.prefix)
-            .env("WINEDEBUG", "-all");
+            // LKL_WINEDEBUG (e.g. "err+all") shows Wine's messages when a
+            // test fails for want of them.
+            .env(
+                "WINEDEBUG",
+                std::env::var("LKL_WINEDEBUG").unwrap_or_else(|_| "-all".into()),
+            );
         c
     }
 

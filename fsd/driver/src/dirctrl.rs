@@ -88,11 +88,8 @@ fn notify(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     if let Some(batch) = watches::take(handle) {
         return Some(answer(vol, irp, batch));
     }
-    if pending::pend(irp, vol, Wait::Notify) {
-        None
-    } else {
-        Some(pending::STATUS_CANCELLED.into())
-    }
+    pending::pend(irp, vol, Wait::Notify);
+    None
 }
 
 const STATUS_NOTIFY_ENUM_DIR: NtStatus = NtStatus(0x0000_010C);

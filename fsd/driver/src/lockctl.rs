@@ -38,7 +38,7 @@ pub fn lock_control(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
             let Some(length) = length() else {
                 return Some(NtStatus::INVALID_PARAMETER.into());
             };
-            let tag = irp.0 as u64;
+            let tag = pending::new_tag();
             let req = LockRequest {
                 offset,
                 length,
@@ -51,11 +51,8 @@ pub fn lock_control(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
             if c.status != NtStatus::PENDING {
                 return Some(c);
             }
-            if pending::pend(irp, vol, Wait::Lock { tag }) {
-                return None;
-            }
-            lockctl::cancel_waiting(&vol.core, tag);
-            Some(pending::STATUS_CANCELLED.into())
+            pending::pend(irp, vol, Wait::Lock { tag });
+            None
         }
         minor => {
             let which = match minor {

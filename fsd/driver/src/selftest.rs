@@ -8,9 +8,11 @@
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicPtr, Ordering};
 
 use fsd::access::{FILE_LIST_DIRECTORY, GENERIC_READ, GENERIC_WRITE, WRITE_DAC, WRITE_OWNER};
 use fsd::create::{FILE_CREATE, FILE_DIRECTORY_FILE, FILE_NON_DIRECTORY_FILE, FILE_OPEN};
@@ -18,9 +20,10 @@ use fsd::dirctrl::FILE_NAMES_INFORMATION;
 use fsd::fileinfo::{FILE_END_OF_FILE_INFORMATION, FILE_STANDARD_INFORMATION};
 use fsd::fsctl::{FSCTL_DISMOUNT_VOLUME, FSCTL_LOCK_VOLUME, FSCTL_UNLOCK_VOLUME};
 use fsd::NtStatus;
-use lkl_ntk::{nt, zeroed};
+use lkl_ntk::{nt, zeroed, Shared};
 
 use crate::driver;
+use crate::pending;
 use crate::send::{send, Outcome};
 
 /// A file object of our own, named `name`, for CREATE and what follows.
@@ -191,6 +194,137 @@ fn lock_irp(
         s.Parameters.LockControl.ByteOffset.QuadPart = 0;
         s.Flags = flags as u8;
     })
+}
+
+/// A thread of its own that cancels the IRP it is handed (IoCancelIrp),
+/// as the I/O manager does when a caller's thread or handle goes.
+struct Canceller {
+    go: Shared<nt::KEVENT>,
+    done: Shared<nt::KEVENT>,
+    irp: AtomicPtr<nt::IRP>,
+}
+
+impl Canceller {
+    fn start() -> Option<Arc<Canceller>> {
+        let c = Arc::new(Canceller {
+            go: Shared::new(zeroed()),
+            done: Shared::new(zeroed()),
+            irp: AtomicPtr::new(null_mut()),
+        });
+        // SAFETY: the events live in the Arc, which both threads hold.
+        unsafe {
+            nt::KeInitializeEvent(c.go.get(), nt::SynchronizationEvent, 0);
+            nt::KeInitializeEvent(c.done.get(), nt::SynchronizationEvent, 0);
+        }
+        let mine = c.clone();
+        lkl_ntk::threads::spawn(move || loop {
+            // SAFETY: the Arc's events.
+            unsafe { lkl_ntk::wait(mine.go.get()) };
+            let irp = mine.irp.load(Ordering::Acquire);
+            if irp.is_null() {
+                return;
+            }
+            // SAFETY: the sender keeps the IRP until `done` is set.
+            unsafe {
+                nt::IoCancelIrp(irp);
+                nt::KeSetEvent(mine.done.get(), 0, 0);
+            }
+        })
+        .ok()?;
+        Some(c)
+    }
+
+    /// Has `irp` cancelled, racing the caller.
+    fn cancel(&self, irp: *mut nt::IRP) {
+        self.irp.store(irp, Ordering::Release);
+        // SAFETY: the Arc's event.
+        unsafe { nt::KeSetEvent(self.go.get(), 0, 0) };
+    }
+
+    /// Waits until the cancel has been made.
+    fn wait(&self) {
+        // SAFETY: the Arc's event.
+        unsafe { lkl_ntk::wait(self.done.get()) };
+    }
+
+    fn stop(&self) {
+        self.cancel(null_mut());
+    }
+}
+
+/// Cancels against completions, a thousand times: `other` waits for the
+/// lock `holder` takes; `holder`'s unlock grants the wait while, every
+/// other round, a thread of its own cancels the wait, after a delay that
+/// shifts from round to round. Each wait must complete once, with
+/// SUCCESS (then `other` holds the lock: its unlock succeeds) or, if it
+/// was cancelled, STATUS_CANCELLED (then it holds nothing: its unlock
+/// finds no lock). A round not cancelled must be granted. SUCCESS with the
+/// counts, or the first round that broke the rule.
+fn cancel_race(
+    vdo: *mut nt::DEVICE_OBJECT,
+    holder: &mut File,
+    other: &mut File,
+    ten: &mut nt::LARGE_INTEGER,
+) -> (Outcome, String) {
+    const ROUNDS: usize = 1000;
+    let Some(canceller) = Canceller::start() else {
+        return (Outcome::of(NtStatus::INSUFFICIENT_RESOURCES), String::new());
+    };
+    let (mut granted, mut cancelled) = (0, 0);
+    let mut failure = None;
+    for round in 0..ROUNDS {
+        let exclusive = nt::SL_EXCLUSIVE_LOCK;
+        let held = lock_irp(
+            vdo,
+            holder,
+            IRP_MN_LOCK,
+            ten,
+            exclusive | nt::SL_FAIL_IMMEDIATELY,
+        );
+        let held = held.wait().status;
+        let waiting = lock_irp(vdo, other, IRP_MN_LOCK, ten, exclusive);
+        let cancel = round % 2 == 0 && !waiting.irp().is_null();
+        if cancel {
+            canceller.cancel(waiting.irp());
+            for _ in 0..(round / 2 % 50) * 4000 {
+                core::hint::spin_loop();
+            }
+        }
+        let unlocked = lock_irp(vdo, holder, IRP_MN_UNLOCK_SINGLE, ten, 0)
+            .wait()
+            .status;
+        if cancel {
+            canceller.wait();
+        }
+        let wait = waiting.wait().status;
+        let release = lock_irp(vdo, other, IRP_MN_UNLOCK_SINGLE, ten, 0).wait();
+        let ok = match wait {
+            NtStatus::SUCCESS => {
+                granted += 1;
+                release.status == NtStatus::SUCCESS
+            }
+            pending::STATUS_CANCELLED if cancel => {
+                cancelled += 1;
+                release.status == NtStatus::RANGE_NOT_LOCKED
+            }
+            _ => false,
+        };
+        if !ok || held != NtStatus::SUCCESS || unlocked != NtStatus::SUCCESS {
+            failure = Some(format!(
+                "round {round}: lock {:#x} unlock {:#x} wait {:#x} release {:#x}",
+                held.0, unlocked.0, wait.0, release.status.0
+            ));
+            break;
+        }
+    }
+    canceller.stop();
+    match failure {
+        Some(f) => (Outcome::of(NtStatus::UNEXPECTED_IO_ERROR), f),
+        None => {
+            let detail = format!("granted={granted} cancelled={cancelled}");
+            (Outcome::of(NtStatus::SUCCESS), detail)
+        }
+    }
 }
 
 fn fsctl(vdo: *mut nt::DEVICE_OBJECT, f: &mut File, code: u32) -> Outcome {
@@ -521,6 +655,10 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     );
     waiting.cancel();
     report.step("lock_cancelled", &waiting.wait(), "");
+    let o = lock_irp(vdo, &mut hello, IRP_MN_UNLOCK_SINGLE, &mut ten, 0).wait();
+    report.step("unlock#3", &o, "");
+    let (o, detail) = cancel_race(vdo, &mut hello, &mut other, &mut ten);
+    report.step("cancel_race", &o, &detail);
     close(vdo, &mut other, &mut report, "\\hello.txt#2");
     // Cleaned up, the file object takes no more reads (FO_CLEANUP_COMPLETE).
     let o = send(vdo, nt::IRP_MJ_CLEANUP, 0, hello.ptr(), |_, _| {});

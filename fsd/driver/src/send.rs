@@ -292,6 +292,11 @@ impl Sent {
         self.irp.is_null() || !self.pending || unsafe { lkl_ntk::signalled(self.event.get()) }
     }
 
+    /// The IRP (null if none could be allocated), alive until `wait`.
+    pub fn irp(&self) -> *mut nt::IRP {
+        self.irp
+    }
+
     /// Cancels the IRP (IoCancelIrp), as the I/O manager does when its
     /// thread or handle goes; wait for it as for any other.
     pub fn cancel(&self) {

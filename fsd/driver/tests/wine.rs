@@ -112,6 +112,8 @@ fn driver_serves_an_ext4_image_under_wine() {
         "unlock#2",
         "lock_again",
         "lock_cancelled",
+        "unlock#3",
+        "cancel_race",
         "cleanup:\\hello.txt#2",
         "close:\\hello.txt#2",
         "cleanup:\\hello.txt",
@@ -202,6 +204,10 @@ fn driver_serves_an_ext4_image_under_wine() {
         detail("position:\\hello.txt").3,
         hello.len().to_string(),
         "a synchronous file object's position after the read"
+    );
+    assert!(
+        detail("cancel_race").3.starts_with("granted="),
+        "the cancel race's counts"
     );
     assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
     assert_eq!(detail("write:\\from-driver.txt").2, 29);
