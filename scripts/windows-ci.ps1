@@ -131,7 +131,7 @@ function Step-Install {
     if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
     # The runner (an elevated administrator) is root on Linux volumes; other
     # users get what the table maps them to (Step-Security).
-    New-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd' -Name 'AdministratorsAreRoot' `
+    New-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd\Parameters' -Name 'AdministratorsAreRoot' `
         -PropertyType DWord -Value 1 -Force | Out-Null
     # Found disks mount read-only unless their file system is opted in to
     # writing: the test disks' fixed UUIDs (scripts/test-disks.sh).
@@ -352,7 +352,7 @@ if (-not [D]::DeviceIoControl(`$f.SafeFileHandle.DangerousGetHandle(), 0x90020, 
     # Permissions: whole.img's private.txt is uid 1500's, mode 0600
     # (scripts/test-disks.sh). The first user is uid 1500; the volume reads
     # the table when it mounts, so the disk is plugged in again.
-    $key = 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd'
+    $key = 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd\Parameters'
     New-ItemProperty -Path $key -Name 'UserIds' -PropertyType MultiString -Value @("$($mapped.Sid)=1500") -Force | Out-Null
     $whole = Replug-Disk (Join-Path $Disks 'whole.vhdx') 'lkl-whole'
     $read = "Get-Content '${whole}:\private.txt' | Out-Null"

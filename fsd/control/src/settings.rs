@@ -1,4 +1,4 @@
-//! The driver's settings under its service key, as an administrator
+//! The driver's settings under its service key's Parameters subkey, as an administrator
 //! changes them from user mode (Windows, `client` feature): the file
 //! systems found on the machine's disks that are opted in to writing
 //! (`ReadWriteVolumes`, REG_MULTI_SZ of UUIDs; the others mount
@@ -12,8 +12,9 @@ use core::ptr::null_mut;
 
 use crate::READ_WRITE_VOLUMES;
 
-/// The service key, under HKEY_LOCAL_MACHINE.
-pub const SERVICE_KEY: &str = "SYSTEM\\CurrentControlSet\\Services\\lklfsd";
+/// The driver's settings key (its service key's Parameters), under
+/// HKEY_LOCAL_MACHINE.
+pub const SERVICE_KEY: &str = "SYSTEM\\CurrentControlSet\\Services\\lklfsd\\Parameters";
 
 const HKEY_LOCAL_MACHINE: usize = 0x8000_0002;
 const REG_MULTI_SZ: u32 = 7;

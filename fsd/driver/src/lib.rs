@@ -79,7 +79,8 @@ pub struct Driver {
     pub object: *mut nt::DRIVER_OBJECT,
     pub control: *mut nt::DEVICE_OBJECT,
     pub settings: registry::Settings,
-    /// The service key's path (for the unload record).
+    /// The path of the service key's Parameters subkey, where the
+    /// settings are read and the unload record written.
     registry_path: [u16; 256],
     registry_len: usize,
 }
@@ -119,15 +120,16 @@ pub unsafe extern "C" fn DriverEntry(
     registry_path: *mut nt::UNICODE_STRING,
 ) -> nt::NTSTATUS {
     lkl_ntk::init();
-    let settings = registry::Settings::read(registry_path);
+    // Settings live under the service key's Parameters subkey (driver
+    // package isolation: the INF writes them there).
     let mut path = [0u16; 256];
     // SAFETY: the I/O manager's string, Length bytes of UTF-16.
     let given = unsafe {
         let p = &*registry_path;
         core::slice::from_raw_parts(p.Buffer, p.Length as usize / 2)
     };
-    let registry_len = given.len().min(path.len());
-    path[..registry_len].copy_from_slice(&given[..registry_len]);
+    let registry_len = registry::parameters_path(given, &mut path);
+    let settings = registry::Settings::read(&path[..registry_len]);
     let driver = alloc::boxed::Box::new(Driver {
         object,
         control: null_mut(),

@@ -1,4 +1,5 @@
-//! The driver's settings, from its service key: `TestMode` (DWORD, 1 lets
+//! The driver's settings, from its service key's `Parameters` subkey
+//! (where the INF puts them: driver package isolation): `TestMode` (DWORD, 1 lets
 //! the test IOCTLs run; only an administrator can set it),
 //! `LinuxMemoryMiB` (DWORD: Linux's memory, which is non-paged pool),
 //! `NonCached` (DWORD, 1: every request served without the cache manager,
@@ -31,17 +32,36 @@ pub struct Settings {
 pub const DEFAULT_MEMORY_MIB: u32 = 64;
 
 impl Settings {
-    pub fn read(registry_path: *mut nt::UNICODE_STRING) -> Settings {
-        let memory = dword(registry_path, "LinuxMemoryMiB")
+    /// The settings under the key at `path` (see [`parameters_path`]).
+    pub fn read(path: &[u16]) -> Settings {
+        let memory = service_dword(path, "LinuxMemoryMiB")
             .unwrap_or(DEFAULT_MEMORY_MIB)
             .clamp(16, 1024);
         Settings {
-            test_mode: dword(registry_path, "TestMode") == Some(1),
+            test_mode: service_dword(path, "TestMode") == Some(1),
             linux_memory: (memory as usize) << 20,
-            cached: dword(registry_path, "NonCached") != Some(1),
-            auto_mount: dword(registry_path, "AutoMount") != Some(0),
+            cached: service_dword(path, "NonCached") != Some(1),
+            auto_mount: service_dword(path, "AutoMount") != Some(0),
         }
     }
+}
+
+/// The subkey the settings live in, under the service key.
+const PARAMETERS: &str = "\\Parameters";
+
+/// Writes the path of the Parameters subkey of the service key `service`
+/// into `out`; its length in units (0 if it does not fit: no settings
+/// are then found, and the defaults hold).
+pub fn parameters_path(service: &[u16], out: &mut [u16]) -> usize {
+    let len = service.len() + PARAMETERS.len();
+    if len > out.len() {
+        return 0;
+    }
+    out[..service.len()].copy_from_slice(service);
+    for (o, c) in out[service.len()..len].iter_mut().zip(PARAMETERS.bytes()) {
+        *o = c as u16;
+    }
+    len
 }
 
 /// Whether the file system with UUID `uuid` is opted in to writing: its

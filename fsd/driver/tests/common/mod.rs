@@ -13,6 +13,8 @@ use std::process::Command;
 use wine::Wine;
 
 pub const SERVICE_KEY: &str = "HKLM\\System\\CurrentControlSet\\Services\\lklfsd";
+/// Where the driver's settings are (the INF writes them there).
+pub const PARAMETERS_KEY: &str = "HKLM\\System\\CurrentControlSet\\Services\\lklfsd\\Parameters";
 
 /// Builds the driver; the directory with lklfsd.sys and lklfsd.inf.
 pub fn build_driver() -> PathBuf {
@@ -125,10 +127,16 @@ impl Installed {
             ],
         );
         assert!(ok, "INF install: {out}");
-        assert!(wine
-            .drive_c()
-            .join("windows/system32/drivers/lklfsd.sys")
-            .exists());
+        // DIRID 13 (the driver store): Wine 8 knows no such directory and
+        // copies to system32\unknown; the service names what it copied.
+        let image = wine.reg_query(SERVICE_KEY, "ImagePath").unwrap_or_default();
+        let copied = image
+            .strip_prefix("C:\\")
+            .map(|p| wine.drive_c().join(p.replace('\\', "/")));
+        assert!(
+            image.ends_with("\\lklfsd.sys") && copied.is_some_and(|c| c.exists()),
+            "the service's binary {image}"
+        );
         assert_eq!(wine.reg_query(SERVICE_KEY, "Type").as_deref(), Some("0x2"));
         assert_eq!(wine.reg_query(SERVICE_KEY, "Start").as_deref(), Some("0x3"));
         assert_eq!(
@@ -136,7 +144,7 @@ impl Installed {
             Some("File System")
         );
         assert_eq!(
-            wine.reg_query(SERVICE_KEY, "LinuxMemoryMiB").as_deref(),
+            wine.reg_query(PARAMETERS_KEY, "LinuxMemoryMiB").as_deref(),
             Some("0x40")
         );
         let installed = Installed {
@@ -176,7 +184,7 @@ impl Installed {
         let value = value.to_string();
         let args = [
             "add",
-            SERVICE_KEY,
+            PARAMETERS_KEY,
             "/v",
             name,
             "/t",
@@ -200,7 +208,7 @@ impl Installed {
         let (ok, out) = self.wine.run("net", &["stop", "lklfsd"]);
         assert!(ok, "net stop: {out}");
         self.wine
-            .reg_query(SERVICE_KEY, "LastUnload")
+            .reg_query(PARAMETERS_KEY, "LastUnload")
             .unwrap_or_default()
     }
 
