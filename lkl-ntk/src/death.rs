@@ -4,7 +4,7 @@
 //! and the driver fails later requests with a status. Parked threads end
 //! when [`release_parked`] lets them (at unload); Linux's memory can then
 //! be given back, since no thread runs its code any more.
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use crate::nt;
 use crate::shared::{zeroed, Shared};
@@ -28,6 +28,15 @@ pub(crate) fn died_event() -> *mut nt::KEVENT {
     DIED.get()
 }
 
+/// What the host program runs once when the kernel dies (0: nothing).
+static ON_DEATH: AtomicUsize = AtomicUsize::new(0);
+
+/// Has `f` run once when the kernel dies, on the dying thread (it must not
+/// wait, nor run Linux code).
+pub fn on_death(f: fn()) {
+    ON_DEATH.store(f as usize, Ordering::Release);
+}
+
 /// Whether the kernel died.
 pub fn is_dead() -> bool {
     DEAD.load(Ordering::Acquire)
@@ -43,6 +52,11 @@ pub fn die(why: &str) -> ! {
         crate::console::print(b"\n");
         // SAFETY: DIED was initialised by init.
         unsafe { nt::KeSetEvent(DIED.get(), 0, 0) };
+        let f = ON_DEATH.load(Ordering::Acquire);
+        if f != 0 {
+            // SAFETY: a fn() stored by on_death.
+            unsafe { core::mem::transmute::<usize, fn()>(f)() };
+        }
     }
     park()
 }

@@ -11,6 +11,13 @@
 //! design than a PnP bus of our own (WinBtrfs' way): no second INF, no
 //! device node, the same disk code as images.
 //!
+//! Interface arrivals and removals are handled one at a time, in order, on
+//! a worker; every job this module posts counts as in flight, and unload
+//! (`stop`) waits for them, so nothing registers after it. A target-device
+//! callback waits for the departure it asked for, but the departure's
+//! unregistration of that same callback is posted, never waited for (the
+//! deadlock WDK "IoUnregisterPlugPlayNotificationEx" warns of).
+//!
 //! When the device goes the disk is dismounted and detached: on the
 //! interface's removal, on a removal query (an eject: the device may go
 //! once our handle is closed), and on surprise removal, where the device
@@ -18,13 +25,15 @@
 //! the volume's open handles with STATUS_LOST_WRITEBEHIND_DATA instead of
 //! being dropped silently.
 use alloc::boxed::Box;
+use alloc::collections::VecDeque;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::ffi::c_void;
 use core::ptr::null_mut;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use fsd::NtStatus;
-use lkl_ntk::{nt, workers};
+use lkl_ntk::{nt, workers, zeroed, Shared};
 use lklfsd_control::ATTACH_FOUND;
 use spin::Mutex;
 
@@ -114,6 +123,53 @@ struct Watched {
 static REGISTERED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
 
+/// Interface changes not yet handled (event, device path), and whether a
+/// job is handling them: one at a time, in order.
+static CHANGES: Mutex<VecDeque<(Guid, Vec<u16>)>> = Mutex::new(VecDeque::new());
+static HANDLING: AtomicBool = AtomicBool::new(false);
+
+/// Unload has begun: no new work starts.
+static STOPPED: AtomicBool = AtomicBool::new(false);
+/// Jobs and callbacks of this module at work; the last to leave after
+/// STOPPED sets IDLE.
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+static IDLE: Shared<nt::KEVENT> = Shared::new(zeroed());
+
+/// Work begins, unless unload has begun.
+fn enter() -> bool {
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    if STOPPED.load(Ordering::SeqCst) {
+        leave();
+        return false;
+    }
+    true
+}
+
+/// Work ends.
+fn leave() {
+    if IN_FLIGHT.fetch_sub(1, Ordering::SeqCst) == 1 && STOPPED.load(Ordering::SeqCst) {
+        // SAFETY: initialised by stop before STOPPED was set.
+        unsafe { nt::KeSetEvent(IDLE.get(), 0, 0) };
+    }
+}
+
+/// Posts `work` as work in flight (it runs even if the kernel died: it
+/// must need no Linux then).
+fn post_counted(work: impl FnOnce() + Send + Clone + 'static) {
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    let if_dead = work.clone();
+    workers::post(workers::Job {
+        work: Box::new(move || {
+            work();
+            leave();
+        }),
+        if_dead: Box::new(move || {
+            if_dead();
+            leave();
+        }),
+    });
+}
+
 /// Registers for disk and volume arrivals (those present now included).
 /// A failure leaves images working, only found disks unseen.
 pub fn watch(driver: *mut nt::DRIVER_OBJECT) {
@@ -143,24 +199,35 @@ pub fn watch(driver: *mut nt::DRIVER_OBJECT) {
     }
 }
 
-/// Stops watching (unload): no callback runs after this.
+/// Stops watching (unload): no callback runs after this, and the work
+/// they started has ended.
 pub fn stop() {
+    // SAFETY: a static event, initialised before STOPPED lets leave set it.
+    unsafe { nt::KeInitializeEvent(IDLE.get(), nt::NotificationEvent, 0) };
+    STOPPED.store(true, Ordering::SeqCst);
     for entry in core::mem::take(&mut *REGISTERED.lock()) {
         unregister(entry);
     }
+    if IN_FLIGHT.load(Ordering::SeqCst) != 0 {
+        // SAFETY: the event initialised above; the last job sets it.
+        unsafe { lkl_ntk::wait(IDLE.get()) };
+    }
     let watched = core::mem::take(&mut *WATCHED.lock());
     for w in watched {
-        forget(w);
+        forget(w.entry, w.file);
     }
+    let left = core::mem::take(&mut *CHANGES.lock());
+    drop(left);
 }
 
-fn forget(w: Watched) {
-    if w.entry != 0 {
-        unregister(w.entry);
+/// Ends a target-device notification and lets its file object go.
+fn forget(entry: usize, file: usize) {
+    if entry != 0 {
+        unregister(entry);
     }
-    if w.file != 0 {
+    if file != 0 {
         // SAFETY: the file object this module referenced, released once.
-        unsafe { nt::ObfDereferenceObject(w.file as *mut c_void) };
+        unsafe { nt::ObfDereferenceObject(file as *mut c_void) };
     }
 }
 
@@ -192,20 +259,39 @@ unsafe extern "C" fn interface_changed(structure: *mut c_void, _context: *mut c_
         let link = &*change.link;
         core::slice::from_raw_parts(link.Buffer, link.Length as usize / 2).to_vec()
     };
-    let event = change.event;
-    workers::post(workers::Job {
-        work: Box::new(move || {
-            if event == GUID_DEVICE_INTERFACE_ARRIVAL {
-                if let Ok((disk, true)) = arrived(&path) {
-                    watch_removal(disk, &path);
-                }
-            } else if event == GUID_DEVICE_INTERFACE_REMOVAL {
-                let _ = departed(&path, true);
-            }
-        }),
-        if_dead: Box::new(|| {}),
-    });
+    if STOPPED.load(Ordering::SeqCst) {
+        return 0;
+    }
+    CHANGES.lock().push_back((change.event, path));
+    if !HANDLING.swap(true, Ordering::SeqCst) {
+        post_counted(handle_changes);
+    }
     0
+}
+
+/// Handles the queued interface changes one by one, until none is left.
+fn handle_changes() {
+    loop {
+        let next = CHANGES.lock().pop_front();
+        let Some((event, path)) = next else {
+            HANDLING.store(false, Ordering::SeqCst);
+            // A change queued while HANDLING was still set: ours to handle.
+            if CHANGES.lock().is_empty() || HANDLING.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            continue;
+        };
+        if STOPPED.load(Ordering::SeqCst) || lkl_ntk::death::is_dead() {
+            continue;
+        }
+        if event == GUID_DEVICE_INTERFACE_ARRIVAL {
+            if let Ok((disk, true)) = arrived(&path) {
+                watch_removal(disk, &path);
+            }
+        } else if event == GUID_DEVICE_INTERFACE_REMOVAL {
+            let _ = departed(&path, true);
+        }
+    }
 }
 
 /// A device at NT path `path` arrived: attached and given a letter if it
@@ -271,7 +357,10 @@ pub fn departed(path: &[u16], surprise: bool) -> Result<(), NtStatus> {
         at.map(|at| watched.swap_remove(at))
     };
     if let Some(w) = w {
-        forget(w);
+        // Posted: this may run for that notification's own callback,
+        // which waits for us.
+        let (entry, file) = (w.entry, w.file);
+        post_counted(move || forget(entry, file));
     }
     Ok(())
 }
@@ -323,7 +412,12 @@ unsafe extern "C" fn target_changed(structure: *mut c_void, _context: *mut c_voi
         return 0;
     };
     let surprise = event == GUID_TARGET_DEVICE_REMOVE_COMPLETE;
-    match workers::run(move || departed(&path, surprise)) {
+    if !enter() {
+        return 0;
+    }
+    let result = workers::run(move || departed(&path, surprise));
+    leave();
+    match result {
         // A refused query vetoes the removal.
         Some(Err(e)) => e.0 as i32,
         _ => 0,

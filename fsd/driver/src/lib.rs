@@ -62,6 +62,7 @@ mod send;
 mod shutdown;
 mod sized;
 mod stats;
+mod unload_gate;
 mod user;
 mod volinfo;
 mod volume;
@@ -120,6 +121,7 @@ pub unsafe extern "C" fn DriverEntry(
     registry_path: *mut nt::UNICODE_STRING,
 ) -> nt::NTSTATUS {
     lkl_ntk::init();
+    lkl_ntk::death::on_death(unload_gate::linux_died);
     // Settings live under the service key's Parameters subkey (driver
     // package isolation: the INF writes them there).
     let mut path = [0u16; 256];
@@ -190,7 +192,7 @@ fn stop_workers() {
 /// Unload: dismount everything, halt Linux, end every thread, delete the
 /// devices and free what DriverEntry made. After a Linux panic the
 /// parked threads are let go and Linux's memory is freed by us.
-unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
+pub(crate) unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     let d = driver();
     // First, so that no mount or shutdown request comes while everything
     // stops (WDK, IoUnregisterFileSystem).

@@ -60,8 +60,8 @@ impl MountedVolume {
     /// open on it (deleting it under a request fails that request).
     fn delete_device_if_unused(&self) {
         let unused = self.is_dismounted() && self.opens.load(Ordering::Acquire) == 0;
-        if unused && !self.device_deleted.swap(true, Ordering::AcqRel) {
-            devices::delete(self.device);
+        if unused {
+            self.delete_device();
         }
     }
 
@@ -69,6 +69,7 @@ impl MountedVolume {
     fn delete_device(&self) {
         if !self.device_deleted.swap(true, Ordering::AcqRel) {
             devices::delete(self.device);
+            crate::unload_gate::volume_device_gone();
         }
     }
 }
@@ -137,6 +138,7 @@ pub fn add(
         }
     }
     v.device = device;
+    crate::unload_gate::volume_device_made();
     if link {
         let dos = format!("{}{number}", lklfsd_control::VOLUME_DOS_PREFIX);
         v.linked = devices::link(&dos, &name).is_ok();

@@ -239,6 +239,7 @@ fn driver_serves_an_ext4_image_under_wine() {
     // A volume handle: sectors read back as the image has them, volume
     // information, flush, and FSCTL_DISMOUNT_VOLUME (an IOCTL under Wine).
     let volume = d.ctl_ok(&["mount", "0"]);
+    // Unload is refused while a volume is mounted: the service stays.
     let sectors = d.ctl_ok(&["volume", &volume, "read", "1024", "1024"]);
     let image_now = fs::read(&image).unwrap();
     let hex: String = image_now[1024..2048]
@@ -354,6 +355,31 @@ fn driver_serves_an_ext4_image_under_wine() {
 /// CTL_CODE(FILE_DEVICE_DISK_FILE_SYSTEM, function, METHOD_BUFFERED, access).
 fn lklfsd_control_code(function: u32, access: u32) -> u32 {
     (8 << 16) | (access << 14) | (function << 2)
+}
+
+#[test]
+fn unload_is_refused_while_a_volume_is_mounted() {
+    let driver = build_driver();
+    let scratch = Scratch::new("refused");
+    let image = make_image(&scratch.0);
+    let d = Installed::new(&driver);
+    assert_eq!(d.ctl_ok(&["attach", &z_path(&image)]), "0");
+    let volume = d.ctl_ok(&["mount", "0"]);
+    // The driver leaves DriverUnload unset while a volume device lives, so
+    // ZwUnloadDriver refuses: the driver, its volume and Linux stay and
+    // still serve. (Wine 8's service manager then reports the service
+    // stopped all the same and takes no more controls, so this test ends
+    // without an unload; every other test shows unload once nothing is
+    // mounted.)
+    d.try_stop();
+    assert_eq!(d.stat("volumes"), 1, "the volume after a refused unload");
+    assert_eq!(d.stat("kernel_state"), 1);
+    let sectors = d.ctl_ok(&["volume", &volume, "read", "1024", "1024"]);
+    let hex: String = fs::read(&image).unwrap()[1024..2048]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sectors, hex, "the superblock after the refused unload");
 }
 
 #[test]

@@ -202,10 +202,15 @@ impl Installed {
         assert!(ok, "net start: {out}");
     }
 
+    /// Asks the service to stop: whether it did, and what `net` said.
+    pub fn try_stop(&self) -> (bool, String) {
+        self.wine.run("net", &["stop", "lklfsd"])
+    }
+
     /// Stops the service (unload); the pool and threads it left, as the
     /// driver recorded them.
     pub fn stop(&self) -> String {
-        let (ok, out) = self.wine.run("net", &["stop", "lklfsd"]);
+        let (ok, out) = self.try_stop();
         assert!(ok, "net stop: {out}");
         self.wine
             .reg_query(PARAMETERS_KEY, "LastUnload")
