@@ -61,7 +61,8 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
     if o.status.is_error() {
         return Err(o.status);
     }
-    let vdo = vpb.DeviceObject;
+    // SAFETY: the VPB the mount filled in.
+    let vdo = unsafe { (*vpb).DeviceObject };
     // SAFETY: a volume device's object is its MountedVolume, kept until unload.
     let vol = unsafe { &*(devices::extension(vdo).object as *const MountedVolume) };
     let pool: u64 = lkl_ntk::pool::usage().iter().map(|u| u.bytes).sum();
@@ -227,5 +228,6 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> Result<String, NtStatus> {
         pool
     );
     let _ = crate::volume::on_device(device).map(crate::volume::dismount);
+    crate::selftest::release_device_vpb(device);
     Ok(out)
 }

@@ -365,6 +365,42 @@ pub fn cleanup(file: *mut nt::FILE_OBJECT, deleted: bool) {
     });
 }
 
+/// Before a lock, dismount or removal of `vol` decides anything: every
+/// cached file's dirty pages written out and its cache purged, so that
+/// nothing the lazy writer holds is lost and the file objects the cache
+/// keeps without handles are let go (FastFat `fsctrl.c`
+/// FatLockVolumeInternal: FatFlushVolume, then
+/// FatPurgeReferencedFileObjects); for a dismount (`force`) the file's
+/// sections are closed too (MmForceSectionClosed), where nothing maps
+/// them. Each file under its main resource held exclusive, as purges must
+/// be. The first flush that failed, if any (every file is still tried).
+pub fn flush_and_purge(vol: &MountedVolume, force: bool) -> Result<(), NtStatus> {
+    let mut result = Ok(());
+    for fcb in crate::file_control::cached_of(vol as *const MountedVolume as usize) {
+        // SAFETY: referenced by cached_of until released below.
+        let f = unsafe { &mut *fcb };
+        if !f.section.DataSectionObject.is_null() || !f.section.SharedCacheMap.is_null() {
+            let _main = f.main(true);
+            let flushed = {
+                let _paging = f.paging(true);
+                flush_cache(f, null_mut(), 0)
+            };
+            result = result.and(flushed);
+            let section: *mut nt::SECTION_OBJECT_POINTERS = &mut f.section;
+            // SAFETY: the file's section pointers; the whole file; then, for a
+            // dismount, its sections, which Mm closes only if unmapped.
+            let _ = guarded(|| unsafe {
+                nt::CcPurgeCacheSection(section, null_mut(), 0, 0);
+                if force {
+                    nt::MmForceSectionClosed(section, 1);
+                }
+            });
+        }
+        crate::file_control::release(fcb);
+    }
+    result
+}
+
 /// IRP_MJ_FLUSH_BUFFERS of a cached file: the cache written out first.
 pub fn flush(fcb: &mut FileControl) -> Result<(), NtStatus> {
     if !fcb.cached || fcb.section.DataSectionObject.is_null() {

@@ -16,8 +16,8 @@ use crate::image_disk::Image;
 use crate::irp::Irp;
 use crate::volume::MountedVolume;
 use crate::{
-    cached_io, cleanup, close, control, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, read,
-    security, stats, volinfo, write,
+    cached_io, cleanup, close, control, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, pnp,
+    read, security, stats, volinfo, write,
 };
 
 pub unsafe extern "C" fn dispatch(
@@ -49,6 +49,12 @@ fn serve(ext: &devices::Extension, kind: Kind, irp: Irp) -> i32 {
             let vol = unsafe { &*(ext.object as *const MountedVolume) };
             if irp.major() as u32 == nt::IRP_MJ_CLOSE {
                 return close::close(vol, irp);
+            }
+            if irp.major() as u32 == nt::IRP_MJ_PNP {
+                return pnp::pnp(vol, irp);
+            }
+            if for_the_device_below(irp) {
+                return crate::forward::pass_down(irp, vol.target);
             }
             if let Some(status) = oplock_request(vol, irp) {
                 return status;
@@ -92,6 +98,20 @@ fn serve(ext: &devices::Extension, kind: Kind, irp: Irp) -> i32 {
         }
     };
     status
+}
+
+/// A device control on a volume handle that is no file system control
+/// (not of FILE_DEVICE_FILE_SYSTEM: the storage, disk, volume and Mount
+/// Manager IOCTLs Windows asks of volumes): the device below answers it,
+/// as FastFat's FatCommonDeviceControl passes it on. (Under Wine FSCTLs
+/// arrive as device controls too; they stay ours.)
+fn for_the_device_below(irp: Irp) -> bool {
+    if irp.major() as u32 != nt::IRP_MJ_DEVICE_CONTROL {
+        return false;
+    }
+    // SAFETY: the DeviceIoControl view of a device control stack location.
+    let code = unsafe { irp.stack().Parameters.DeviceIoControl.IoControlCode };
+    code >> 16 != nt::FILE_DEVICE_FILE_SYSTEM && crate::file::is_volume_open(irp.file_object())
 }
 
 /// IRP flags (wdm.h): paging I/O, from the cache or memory manager.

@@ -11,6 +11,7 @@
 //! the core's (its own FCB, behind the open's CCB in FsContext2).
 use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use core::ptr::null_mut;
 
 use lkl_ntk::{nt, zeroed};
@@ -137,6 +138,22 @@ pub fn release(fcb: *mut FileControl) {
         // SAFETY: idle, so nothing uses the FCB.
         unsafe { f.teardown() };
     }
+}
+
+/// The cached FCBs of `volume` (a MountedVolume's address) that file
+/// objects point at (only those can have a cache or section), each with
+/// one more reference, for the caller to give back with [`release`].
+pub fn cached_of(volume: usize) -> Vec<*mut FileControl> {
+    let mut registry = FCBS.lock();
+    registry
+        .fcbs
+        .values_mut()
+        .filter(|f| f.cached && f.key.0 == volume && f.references > 0)
+        .map(|f| {
+            f.references += 1;
+            &mut **f as *mut FileControl
+        })
+        .collect()
 }
 
 /// Frees what unload finds left (file objects the system never closed).

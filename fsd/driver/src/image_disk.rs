@@ -29,7 +29,7 @@ pub const SECTOR: u64 = 512;
 const IOCTL_MOUNTDEV_QUERY_STABLE_GUID: u32 = (0x4D << 16) | (6 << 2);
 const IOCTL_DISK_GET_PARTITION_INFO_EX: u32 = (0x07 << 16) | (0x12 << 2);
 const IOCTL_DISK_GET_DRIVE_GEOMETRY_EX: u32 = (0x07 << 16) | (0x28 << 2);
-const IOCTL_STORAGE_GET_HOTPLUG_INFO: u32 = (0x2D << 16) | (0x305 << 2);
+pub const IOCTL_STORAGE_GET_HOTPLUG_INFO: u32 = (0x2D << 16) | (0x305 << 2);
 /// How a unique ID made of a file system's UUID starts.
 const UUID_ID: &[u8] = b"lklfsd-uuid:";
 
@@ -534,6 +534,30 @@ pub fn device(number: u32) -> Option<*mut nt::DEVICE_OBJECT> {
         .map(|i| i.device)
 }
 
+/// IRP_MJ_PNP that a volume mounted from an image disk passes on: the
+/// disk, no PnP device of its own (it goes by IOCTL_DETACH), agrees to a
+/// removal and its cancellation; anything else it leaves as the sender
+/// set it (STATUS_NOT_SUPPORTED), as a driver at the bottom of a stack
+/// must for what it does not handle.
+fn pnp(irp: Irp) -> i32 {
+    match irp.minor() as u32 {
+        nt::IRP_MN_QUERY_REMOVE_DEVICE
+        | nt::IRP_MN_REMOVE_DEVICE
+        | nt::IRP_MN_CANCEL_REMOVE_DEVICE
+        | nt::IRP_MN_SURPRISE_REMOVAL => irp.complete(Completion::ok(0)),
+        _ => {
+            let raw = irp.raw();
+            // SAFETY: the status view of the IO_STATUS_BLOCK's union.
+            let status = NtStatus(unsafe { raw.IoStatus.__bindgen_anon_1.Status } as u32);
+            let information = raw.IoStatus.Information;
+            irp.complete(Completion {
+                status,
+                information,
+            })
+        }
+    }
+}
+
 impl Image {
     fn push(&self, irp: Option<Irp>) {
         self.queue.lock().push_back(irp);
@@ -571,6 +595,7 @@ impl Image {
             nt::IRP_MJ_CREATE | nt::IRP_MJ_CLOSE | nt::IRP_MJ_CLEANUP => {
                 irp.complete(Completion::ok(0))
             }
+            nt::IRP_MJ_PNP => pnp(irp),
             _ => irp.complete_status(NtStatus::INVALID_DEVICE_REQUEST),
         }
     }

@@ -39,6 +39,7 @@ mod file;
 mod file_control;
 mod fileinfo;
 mod flush;
+mod forward;
 mod found_disks;
 mod fsctl;
 mod id_map;
@@ -50,6 +51,7 @@ mod lookaside;
 mod lower_disk;
 mod mount;
 mod pending;
+mod pnp;
 mod read;
 mod registry;
 mod relay;
@@ -67,6 +69,7 @@ mod user;
 mod volinfo;
 mod volume;
 mod volume_lock;
+mod vpb;
 mod watches;
 mod write;
 
@@ -173,13 +176,11 @@ pub unsafe extern "C" fn DriverEntry(
         stop_workers();
         return s;
     }
-    // SAFETY: our control device, registered once each way. Without the
-    // shutdown notification (it fails only for want of memory) volumes
-    // are still dismounted at unload, only not at shutdown.
-    unsafe {
-        nt::IoRegisterFileSystem(control);
-        nt::IoRegisterShutdownNotification(control);
-    }
+    // SAFETY: our control device, registered once. As a file system it
+    // gets IRP_MJ_SHUTDOWN after the memory manager has written modified
+    // pages (IoRegisterShutdownNotification would bring it before, with
+    // pages still to come): FastFat's route.
+    unsafe { nt::IoRegisterFileSystem(control) };
     found_disks::watch(object);
     0
 }
@@ -197,10 +198,7 @@ pub(crate) unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     // First, so that no mount or shutdown request comes while everything
     // stops (WDK, IoUnregisterFileSystem).
     // SAFETY: our control device, registered by DriverEntry.
-    unsafe {
-        nt::IoUnregisterFileSystem(d.control);
-        nt::IoUnregisterShutdownNotification(d.control);
-    }
+    unsafe { nt::IoUnregisterFileSystem(d.control) };
     found_disks::stop();
     let closed = workers::run(|| {
         relay::close_all();

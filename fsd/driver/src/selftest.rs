@@ -339,25 +339,101 @@ fn fsctl(vdo: *mut nt::DEVICE_OBJECT, f: &mut File, code: u32) -> Outcome {
     )
 }
 
-/// Sends MOUNT_VOLUME for `device` to the control device with a VPB of
-/// our own (the I/O manager's part): the VPB, which must outlive the
-/// volume (its dismount writes to it), and the outcome.
-pub(crate) fn mount_volume(device: *mut nt::DEVICE_OBJECT) -> (Box<nt::VPB>, Outcome) {
-    let mut vpb: Box<nt::VPB> = Box::new(zeroed());
-    vpb.Size = core::mem::size_of::<nt::VPB>() as i16;
-    vpb.RealDevice = device;
-    let vpb_ptr: *mut nt::VPB = &mut *vpb;
+/// Sends MOUNT_VOLUME for `device` to the control device, as the I/O
+/// manager does at a device's first open: through the device's VPB, which
+/// is given to the device first if it has none (Windows gives a disk its
+/// VPB when the device is made, Wine none). The VPB (the volume's) and the
+/// outcome; a VPB given here is taken back if the mount failed.
+pub(crate) fn mount_volume(device: *mut nt::DEVICE_OBJECT) -> (*mut nt::VPB, Outcome) {
+    // SAFETY: a device of ours, whose VPB the self-test stands in for the
+    // I/O manager on.
+    let given = unsafe { (*device).Vpb.is_null() };
+    if given {
+        let vpb = crate::vpb::allocate();
+        if vpb.is_null() {
+            return (vpb, Outcome::of(NtStatus::INSUFFICIENT_RESOURCES));
+        }
+        // SAFETY: a fresh VPB, the device's from now on.
+        unsafe {
+            (*vpb).Type = crate::vpb::IO_TYPE_VPB;
+            (*vpb).Size = core::mem::size_of::<nt::VPB>() as i16;
+            (*vpb).RealDevice = device;
+            (*device).Vpb = vpb;
+        }
+    }
+    // SAFETY: as above.
+    let vpb = unsafe { (*device).Vpb };
     let o = send(
         driver().control,
         nt::IRP_MJ_FILE_SYSTEM_CONTROL,
         nt::IRP_MN_MOUNT_VOLUME,
         null_mut(),
         |s, _| {
-            s.Parameters.MountVolume.Vpb = vpb_ptr;
+            s.Parameters.MountVolume.Vpb = vpb;
             s.Parameters.MountVolume.DeviceObject = device;
         },
     );
+    if o.status.is_error() && given {
+        release_device_vpb(device);
+        return (null_mut(), o);
+    }
     (vpb, o)
+}
+
+/// What deleting a device does with its VPB: frees it (the self-test's and
+/// the benchmark's end, on devices Wine gave none).
+pub(crate) fn release_device_vpb(device: *mut nt::DEVICE_OBJECT) {
+    // SAFETY: a device of ours whose VPB the self-test gave it; unmounted
+    // (a volume that swapped it in has it no more).
+    unsafe {
+        let vpb = core::mem::replace(&mut (*device).Vpb, null_mut());
+        crate::vpb::free(vpb);
+    }
+}
+
+/// The VPB protocol after a dismount with a file still open: the device
+/// has a fresh, unmounted VPB, and the old one still names the volume
+/// device (so the file's CLOSE comes back), unmounted.
+fn vpb_swapped(
+    device: *mut nt::DEVICE_OBJECT,
+    old: *mut nt::VPB,
+    vdo: *mut nt::DEVICE_OBJECT,
+) -> (Outcome, String) {
+    // SAFETY: the device's VPB and the volume's old one, kept by the
+    // driver while a file object of the volume is open.
+    let (now, fresh, kept) = unsafe {
+        let now = (*device).Vpb;
+        let mounted = nt::VPB_MOUNTED as u16;
+        let fresh = !now.is_null()
+            && now != old
+            && (*now).Type == crate::vpb::IO_TYPE_VPB
+            && (*now).RealDevice == device
+            && (*now).DeviceObject.is_null()
+            && (*now).Flags & mounted == 0;
+        let kept = (*old).DeviceObject == vdo && (*old).Flags & mounted == 0;
+        (now, fresh, kept)
+    };
+    let status = if fresh && kept {
+        NtStatus::SUCCESS
+    } else {
+        NtStatus::UNEXPECTED_IO_ERROR
+    };
+    let detail = format!("fresh={fresh} old_kept={kept} swapped={}", now != old);
+    (Outcome::of(status), detail)
+}
+
+/// IRP_MJ_PNP IRP_MN_QUERY_REMOVE_DEVICE to the volume device, as the PnP
+/// manager sends it before a removal.
+fn query_remove(vdo: *mut nt::DEVICE_OBJECT) -> Outcome {
+    send(
+        vdo,
+        nt::IRP_MJ_PNP,
+        nt::IRP_MN_QUERY_REMOVE_DEVICE,
+        null_mut(),
+        |_, irp| {
+            irp.IoStatus.__bindgen_anon_1.Status = NtStatus::NOT_SUPPORTED.0 as i32;
+        },
+    )
 }
 
 /// Mounts the disk `device` with MOUNT_VOLUME, works on it through IRPs
@@ -424,14 +500,18 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     report.step("mount_not_ours", &o, "");
     let (vpb, o) = mount_volume(device);
     report.step("mount", &o, "");
-    let vdo = vpb.DeviceObject;
-    if o.status.is_error() || vdo.is_null() {
+    if o.status.is_error() {
+        return report.0;
+    }
+    // SAFETY: the VPB the mount filled in.
+    let vdo = unsafe { (*vpb).DeviceObject };
+    if vdo.is_null() {
         return report.0;
     }
 
     // VERIFY_VOLUME, as the I/O manager sends it when the device says its
     // media may have changed: the same file system is still there.
-    let vpb_ptr = &*vpb as *const nt::VPB as *mut nt::VPB;
+    let vpb_ptr = vpb;
     let o = send(
         vdo,
         nt::IRP_MJ_FILE_SYSTEM_CONTROL,
@@ -801,12 +881,76 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         &fsctl(vdo, &mut whole, FSCTL_UNLOCK_VOLUME),
         "",
     );
+    // A storage question on the volume handle goes to the disk below.
+    let mut hotplug = [0u8; 8];
+    let hotplug_ptr = hotplug.as_mut_ptr();
+    let o = send(vdo, nt::IRP_MJ_DEVICE_CONTROL, 0, whole.ptr(), |s, irp| {
+        irp.AssociatedIrp.SystemBuffer = hotplug_ptr.cast();
+        s.Parameters.DeviceIoControl.IoControlCode =
+            crate::image_disk::IOCTL_STORAGE_GET_HOTPLUG_INFO;
+        s.Parameters.DeviceIoControl.OutputBufferLength = 8;
+    });
+    report.step("forwarded_ioctl", &o, &lklfsd_control::hex(&hotplug));
+    // A file kept open across the dismount.
+    let mut kept = File::new("\\hello.txt");
+    let o = create(
+        vdo,
+        &mut kept,
+        FILE_OPEN,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ,
+    );
+    report.step("create:\\hello.txt#kept", &o, "");
     report.step(
         "fsctl:dismount_volume",
         &fsctl(vdo, &mut whole, FSCTL_DISMOUNT_VOLUME),
         "",
     );
+    let (o, detail) = vpb_swapped(device, vpb, vdo);
+    report.step("vpb_swapped", &o, &detail);
+    let mut info = [0u8; 24];
+    let info_ptr = info.as_mut_ptr();
+    let o = send(
+        vdo,
+        nt::IRP_MJ_QUERY_INFORMATION,
+        0,
+        kept.ptr(),
+        |s, irp| {
+            irp.AssociatedIrp.SystemBuffer = info_ptr.cast();
+            s.Parameters.QueryFile.Length = 24;
+            s.Parameters.QueryFile.FileInformationClass = FILE_STANDARD_INFORMATION;
+        },
+    );
+    report.step("after_dismount:\\hello.txt", &o, "");
+    close(vdo, &mut kept, &mut report, "\\hello.txt#kept");
     close(vdo, &mut whole, &mut report, "volume");
+
+    // Mounted again through the device's fresh VPB, then a removal query:
+    // refused while a file is open, then agreed to (the disk below
+    // agreeing), which dismounts the volume.
+    let (vpb, o) = mount_volume(device);
+    report.step("mount#again", &o, "");
+    if o.status.is_error() {
+        return report.0;
+    }
+    // SAFETY: the VPB the mount filled in.
+    let vdo = unsafe { (*vpb).DeviceObject };
+    let mut open = File::new("\\hello.txt");
+    let o = create(
+        vdo,
+        &mut open,
+        FILE_OPEN,
+        FILE_NON_DIRECTORY_FILE,
+        GENERIC_READ,
+    );
+    report.step("create:\\hello.txt#again", &o, "");
+    report.step("query_remove_in_use", &query_remove(vdo), "");
+    close(vdo, &mut open, &mut report, "\\hello.txt#again");
+    let volumes = crate::volume::count();
+    let o = query_remove(vdo);
+    let detail = format!("volumes {volumes}->{}", crate::volume::count());
+    report.step("query_remove", &o, &detail);
+    release_device_vpb(device);
     report.0
 }
 

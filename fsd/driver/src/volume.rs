@@ -6,7 +6,7 @@ use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 use core::ptr::null_mut;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 
 use fsd::{NtStatus, Volume, VolumeOptions};
 use lkl::AddedDisk;
@@ -14,15 +14,24 @@ use lkl_ntk::nt;
 use spin::Mutex;
 
 use crate::devices::{self, Kind};
+use crate::vpb;
 
 pub struct MountedVolume {
     pub number: u32,
     pub core: Volume,
     disk: Mutex<Option<AddedDisk>>,
-    /// The device mounted from (an image disk, a partition).
+    /// The device mounted from (an image disk, a partition), referenced
+    /// while the volume device lives.
     pub target: *mut nt::DEVICE_OBJECT,
     pub device: *mut nt::DEVICE_OBJECT,
+    /// The VPB mounted (null: none, a mount of our own without one).
     pub vpb: *mut nt::VPB,
+    /// The VPB the target gets at dismount (see `vpb`), until then.
+    spare_vpb: AtomicPtr<nt::VPB>,
+    /// The VPB was let go (swapped out or cleared) at dismount.
+    vpb_released: AtomicBool,
+    /// It was swapped out, so it is ours to free with the device.
+    vpb_ours: AtomicBool,
     /// The file system's UUID when the whole device was mounted (what
     /// VERIFY_VOLUME checks is still there); none for a partition of it.
     pub identity: Option<[u8; 16]>,
@@ -65,11 +74,44 @@ impl MountedVolume {
         }
     }
 
-    /// Deletes the device whatever is open (unload).
+    /// Deletes the device whatever is open (unload); the VPB and the
+    /// target device go with it.
     fn delete_device(&self) {
-        if !self.device_deleted.swap(true, Ordering::AcqRel) {
-            devices::delete(self.device);
-            crate::unload_gate::volume_device_gone();
+        if self.device_deleted.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.release_vpb();
+        if !self.vpb.is_null() {
+            // SAFETY: our volume's VPB, still allocated (freed just below
+            // if ours).
+            unsafe { vpb::device_gone(self.vpb) };
+        }
+        devices::delete(self.device);
+        // SAFETY: a VPB swapped out is ours and names no device now; an
+        // unused spare is ours; the target was referenced by `add`.
+        unsafe {
+            if self.vpb_ours.load(Ordering::Acquire) {
+                vpb::free(self.vpb);
+            }
+            vpb::free(self.spare_vpb.swap(null_mut(), Ordering::AcqRel));
+            nt::ObfDereferenceObject(self.target.cast());
+        }
+        crate::unload_gate::volume_device_gone();
+    }
+
+    /// The dismount's part of the VPB protocol (see `vpb`), once.
+    fn release_vpb(&self) {
+        if self.vpb.is_null() || self.vpb_released.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let spare = self.spare_vpb.swap(null_mut(), Ordering::AcqRel);
+        // SAFETY: our volume's VPB and our unused spare.
+        let swapped = unsafe { vpb::swap_out(self.vpb, spare) };
+        if swapped {
+            self.vpb_ours.store(true, Ordering::Release);
+        } else {
+            // SAFETY: the spare stayed unused.
+            unsafe { vpb::free(spare) };
         }
     }
 }
@@ -94,6 +136,14 @@ pub fn add(
     ids: Option<crate::id_map::IdMap>,
     link: bool,
 ) -> Result<u32, NtStatus> {
+    let spare = if vpb.is_null() {
+        null_mut()
+    } else {
+        match vpb::allocate() {
+            p if p.is_null() => return Err(NtStatus::INSUFFICIENT_RESOURCES),
+            p => p,
+        }
+    };
     let mut volumes = VOLUMES.lock();
     let number = (0..)
         .find(|n| volumes.iter().all(|v| v.number != *n))
@@ -105,6 +155,9 @@ pub fn add(
         target,
         device: null_mut(),
         vpb,
+        spare_vpb: AtomicPtr::new(spare),
+        vpb_released: AtomicBool::new(false),
+        vpb_ours: AtomicBool::new(false),
         identity,
         ids,
         locker: AtomicUsize::new(0),
@@ -124,17 +177,20 @@ pub fn add(
         nt::DO_DIRECT_IO,
         false,
     )
-    .map_err(|s| NtStatus(s as u32))?;
-    // SAFETY: our new device and the target it mounts; the VPB (if any)
-    // is the target's, handed to us by MOUNT_VOLUME.
+    .map_err(|s| {
+        // SAFETY: the spare was never used.
+        unsafe { vpb::free(spare) };
+        NtStatus(s as u32)
+    })?;
+    // SAFETY: our new device and the target it mounts, referenced while
+    // the device lives; the VPB (if any) is the target's, handed to us by
+    // MOUNT_VOLUME (its RealDevice is the I/O manager's to set).
     unsafe {
         (*device).StackSize = (*target).StackSize + 1;
         (*device).SectorSize = 512;
+        nt::ObfReferenceObject(target.cast());
         if !vpb.is_null() {
-            (*device).Vpb = vpb;
-            (*vpb).DeviceObject = device;
-            (*vpb).RealDevice = target;
-            (*vpb).Flags |= nt::VPB_MOUNTED as u16;
+            vpb::mounted(vpb, device);
         }
     }
     v.device = device;
@@ -208,8 +264,8 @@ pub fn count() -> usize {
 
 /// Dismounts volume `number` (on a worker): the core lets its files go and
 /// unmounts (STATUS_LOST_WRITEBEHIND_DATA if writes failed meanwhile),
-/// the Linux disk goes, the VPB is free again, the device is
-/// deleted (the I/O manager keeps it until its last file is closed).
+/// the Linux disk goes, the device mounted from gets a fresh VPB (see
+/// `vpb`), and the volume device is deleted after its last file object.
 pub fn dismount(number: u32) -> Result<(), NtStatus> {
     let v = VOLUMES
         .lock()
@@ -239,13 +295,7 @@ pub fn dismount(number: u32) -> Result<(), NtStatus> {
             v.number
         ));
     }
-    // SAFETY: the VPB was the target's; it no longer names our device.
-    unsafe {
-        if !v.vpb.is_null() {
-            (*v.vpb).Flags &= !(nt::VPB_MOUNTED as u16);
-            (*v.vpb).DeviceObject = null_mut();
-        }
-    }
+    v.release_vpb();
     v.delete_device_if_unused();
     result
 }

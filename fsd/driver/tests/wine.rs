@@ -72,6 +72,10 @@ fn driver_serves_an_ext4_image_under_wine() {
             "NOT_LOCKED"
         } else if step == "read_after_cleanup:\\hello.txt" {
             "FILE_CLOSED"
+        } else if step == "after_dismount:\\hello.txt" {
+            "VOLUME_DISMOUNTED"
+        } else if step == "query_remove_in_use" {
+            "ACCESS_DENIED"
         } else if step == "guarded_copy_fault" {
             // STATUS_ACCESS_VIOLATION, caught by the SEH-guarded copy.
             "0xc0000005"
@@ -143,9 +147,21 @@ fn driver_serves_an_ext4_image_under_wine() {
         "close:volume#locker",
         "fsctl:lock_volume",
         "fsctl:unlock_volume",
+        "forwarded_ioctl",
+        "create:\\hello.txt#kept",
         "fsctl:dismount_volume",
+        "vpb_swapped",
+        "after_dismount:\\hello.txt",
+        "cleanup:\\hello.txt#kept",
+        "close:\\hello.txt#kept",
         "cleanup:volume",
         "close:volume",
+        "mount#again",
+        "create:\\hello.txt#again",
+        "query_remove_in_use",
+        "cleanup:\\hello.txt#again",
+        "close:\\hello.txt#again",
+        "query_remove",
     ];
     let done: Vec<&str> = steps.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(done, expected_steps, "self-test steps:\n{text}");
@@ -208,6 +224,13 @@ fn driver_serves_an_ext4_image_under_wine() {
     assert!(
         detail("cancel_race").3.starts_with("granted="),
         "the cancel race's counts"
+    );
+    // The disk's own answer, through the volume: removable, hotplug.
+    assert_eq!(detail("forwarded_ioctl").3, "0800000000000100");
+    assert_eq!(
+        detail("query_remove").3,
+        "volumes 1->0",
+        "an agreed removal dismounts"
     );
     assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
     assert_eq!(detail("write:\\from-driver.txt").2, 29);
