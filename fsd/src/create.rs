@@ -648,6 +648,7 @@ fn open_existing(
                     return Err(NtStatus::SHARING_VIOLATION);
                 }
             }
+            vol.may_empty(st.st_ino)?;
             // Non-blocking: a FIFO without a reader fails instead of waiting.
             let fd = nt(beneath::open(
                 vol,

@@ -50,4 +50,4 @@ pub mod write;
 pub use ccb::Ccb;
 pub use handle::{Handle, HandleGuard};
 pub use status::{Completion, NtStatus};
-pub use volume::{Action, Change, Volume, VolumeOptions};
+pub use volume::{Action, Change, EmptyCheck, Volume, VolumeOptions};

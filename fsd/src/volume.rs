@@ -1,6 +1,7 @@
 //! The volume (VCB): a Linux file system mounted for Windows callers, its
 //! table of FCBs, and the volume-wide rules (read-only, lock, dismount).
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, Ordering};
 use hashbrown::HashMap;
@@ -45,6 +46,11 @@ pub struct Change {
     pub action: Action,
 }
 
+/// What the host asks before an overwrite or supersede empties the
+/// existing file with this file id: its own reasons to refuse (Windows: a
+/// section that maps the file, MmCanFileBeTruncated), as an error status.
+pub type EmptyCheck = Arc<dyn Fn(u64) -> Result<(), NtStatus> + Send + Sync>;
+
 pub struct Volume {
     pub(crate) root: String,
     pub(crate) fstype: String,
@@ -74,6 +80,8 @@ pub struct Volume {
     pub(crate) names_generation: AtomicU64,
     /// Changes of names under way.
     pub(crate) names_changing: AtomicU32,
+    /// See [`Volume::set_empty_check`].
+    empty_check: Mutex<Option<EmptyCheck>>,
 }
 
 #[derive(Default)]
@@ -160,7 +168,23 @@ impl Volume {
             root_fd: AtomicI32::new(root_fd),
             names_generation: AtomicU64::new(0),
             names_changing: AtomicU32::new(0),
+            empty_check: Mutex::new(None),
         })
+    }
+
+    /// Has `check` asked before an overwrite or supersede empties an
+    /// existing file, after every check of the core's own (share access,
+    /// permissions) and before the data goes: a refusal changes nothing.
+    pub fn set_empty_check(&self, check: EmptyCheck) {
+        *self.empty_check.lock() = Some(check);
+    }
+
+    /// The host's answer for emptying file `id` (see [`EmptyCheck`]).
+    pub(crate) fn may_empty(&self, id: u64) -> Result<(), NtStatus> {
+        // Asked outside the lock: the check may wait (for Windows' memory
+        // manager).
+        let check = self.empty_check.lock().clone();
+        check.map_or(Ok(()), |check| check(id))
     }
 
     /// Where the volume is mounted in the kernel's tree.

@@ -400,3 +400,47 @@ fn the_default_data_stream_is_the_file() {
     assert!(!root.contains("other") && !root.contains("Zone"), "{root}");
     assert!(t.debugfs("ls /dir").contains("new.txt"));
 }
+
+/// The host's check before an overwrite or supersede empties a file (the
+/// driver asks Windows' memory manager whether a section maps it): a
+/// refusal fails the create with the host's status and leaves the data
+/// and the file as they were; other files and other dispositions are not
+/// asked about.
+#[test]
+fn the_host_may_refuse_to_empty_a_file() {
+    use std::sync::{Arc, Mutex};
+    let mut t = TestVolume::new("empty_check", &[], tree);
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let readme = t.open("\\readme.txt");
+    let mapped = readme.file_id();
+    t.close(readme);
+    let seen = asked.clone();
+    t.vol().set_empty_check(Arc::new(move |id| {
+        seen.lock().unwrap().push(id);
+        if id == mapped {
+            Err(NtStatus::USER_MAPPED_FILE)
+        } else {
+            Ok(())
+        }
+    }));
+    for disposition in [FILE_OVERWRITE, FILE_OVERWRITE_IF, FILE_SUPERSEDE] {
+        let refused = t.create("\\readme.txt", disposition, 0, RW, ALL_SHARE);
+        assert_eq!(refused.err(), Some(NtStatus::USER_MAPPED_FILE));
+    }
+    let opened = t
+        .create("\\readme.txt", FILE_OPEN, 0, RW, ALL_SHARE)
+        .unwrap();
+    t.close(opened.ccb);
+    let other = t.create("\\dir\\data.bin", FILE_OVERWRITE, 0, RW, ALL_SHARE);
+    let other = other.unwrap();
+    assert_eq!(other.information, FILE_OVERWRITTEN);
+    t.close(other.ccb);
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        4,
+        "asked for each emptying only"
+    );
+    t.finish();
+    assert_eq!(t.debugfs("cat /readme.txt"), "hello");
+    assert!(t.debugfs("stat /dir/data.bin").contains("Size: 0"));
+}

@@ -278,8 +278,11 @@ pub fn make_coherent(
     Ok(())
 }
 
-/// The header's sizes from the core (after a size change there), told to
-/// the cache manager if the file object caches.
+/// The header's sizes from the core (after a size change there, by any
+/// file object of the file), told to the cache and memory managers
+/// whether or not this file object caches: "MM always wants to know"
+/// (FastFat `fileinfo.c` FatSetEndOfFileInfo calls CcSetFileSizes
+/// unconditionally; it does nothing for a file neither cached nor mapped).
 pub fn set_sizes(
     vol: &MountedVolume,
     file: *mut nt::FILE_OBJECT,
@@ -291,13 +294,36 @@ pub fn set_sizes(
         let _paging = fcb.paging(true);
         fcb.set_sizes(allocation, size);
     }
-    // SAFETY: our file object.
-    if unsafe { (*file).PrivateCacheMap }.is_null() {
-        return Ok(());
-    }
+    tell_sizes(file, fcb)
+}
+
+/// CcSetFileSizes with the header's sizes, through `file` (any file object
+/// of the FCB: the call reaches the file's shared cache map and sections).
+fn tell_sizes(file: *mut nt::FILE_OBJECT, fcb: &mut FileControl) -> Result<(), NtStatus> {
     let mut sizes = fcb.cc_sizes();
-    // SAFETY: a file object with a cache map; sizes of the file.
+    // SAFETY: a file object of the FCB, whose section pointers it carries.
     guarded(|| unsafe { nt::CcSetFileSizes(file, &mut sizes) })
+}
+
+/// Asked by the core before an overwrite or supersede empties file `id`
+/// of the volume at `volume` (see `fsd::EmptyCheck`): refused with
+/// STATUS_USER_MAPPED_FILE while a section maps it (FastFat `create.c`
+/// FatSupersedeOrOverwriteFile: MmCanFileBeTruncated to zero).
+pub fn may_empty(volume: usize, id: u64) -> Result<(), NtStatus> {
+    let Some(fcb) = crate::file_control::cached_in_use(volume, id) else {
+        return Ok(());
+    };
+    // SAFETY: referenced by cached_in_use until released below.
+    let f = unsafe { &mut *fcb };
+    let mut zero: nt::LARGE_INTEGER = zeroed();
+    // SAFETY: the file's section pointers and a size of zero.
+    let can = unsafe { nt::MmCanFileBeTruncated(&mut f.section, &mut zero) } != 0;
+    crate::file_control::release(fcb);
+    if can {
+        Ok(())
+    } else {
+        Err(NtStatus::USER_MAPPED_FILE)
+    }
 }
 
 /// A create that emptied a cached file (FILE_OVERWRITE(_IF),
@@ -319,31 +345,49 @@ pub fn overwritten(vol: &MountedVolume, ccb: &Ccb, fcb: &mut FileControl) -> Res
 
 /// A change of the end of file or allocation of a cached file (IRP_MJ_SET_
 /// INFORMATION): refused (STATUS_USER_MAPPED_FILE) if it would cut a
-/// mapped section short, made in the core, then in the header and cache.
+/// mapped section short; the oplocks others hold broken first; made in the
+/// core and the header under the paging I/O resource when it cuts the
+/// file (no paging I/O then runs past the new end: FastFat `fileinfo.c`
+/// FatSetEndOfFileInfo), then told to the cache manager.
 pub fn set_size(
     vol: &MountedVolume,
-    file: *mut nt::FILE_OBJECT,
+    irp: Irp,
     ccb: &mut Ccb,
     fcb: &mut FileControl,
     req: &SetRequest,
 ) -> Completion {
+    let file = irp.file_object();
+    if let Err(s) = oplock_check(fcb, irp) {
+        return s.into();
+    }
     let _main = fcb.main(true);
     let (_, size) = fcb.sizes();
-    if let SetRequest::EndOfFile(new) | SetRequest::Allocation(new) = *req {
-        if new < size {
-            let mut at: nt::LARGE_INTEGER = zeroed();
-            at.QuadPart = new as i64;
-            // SAFETY: the file's section pointers and the new size.
-            if unsafe { nt::MmCanFileBeTruncated(&mut fcb.section, &mut at) } == 0 {
-                return NtStatus::USER_MAPPED_FILE.into();
-            }
+    let cut = match *req {
+        SetRequest::EndOfFile(new) | SetRequest::Allocation(new) => new < size,
+        _ => false,
+    };
+    if let (true, SetRequest::EndOfFile(new) | SetRequest::Allocation(new)) = (cut, req) {
+        let mut at: nt::LARGE_INTEGER = zeroed();
+        at.QuadPart = *new as i64;
+        // SAFETY: the file's section pointers and the new size.
+        if unsafe { nt::MmCanFileBeTruncated(&mut fcb.section, &mut at) } == 0 {
+            return NtStatus::USER_MAPPED_FILE.into();
         }
     }
-    let c = fsd::fileinfo::set(&vol.core, ccb, req, None);
+    let c = {
+        let _paging = cut.then(|| fcb.paging(true));
+        let c = fsd::fileinfo::set(&vol.core, ccb, req, None);
+        if !c.status.is_error() {
+            let (allocation, size) = crate::file::sizes(vol, ccb);
+            let _paging = (!cut).then(|| fcb.paging(true));
+            fcb.set_sizes(allocation, size);
+        }
+        c
+    };
     if c.status.is_error() {
         return c;
     }
-    match set_sizes(vol, file, ccb, fcb) {
+    match tell_sizes(file, fcb) {
         Ok(()) => c,
         Err(s) => s.into(),
     }
@@ -455,23 +499,46 @@ pub fn is_oplock_fsctl(code: u32) -> bool {
 /// completes or pends the IRP itself (on the dispatch thread: an
 /// acknowledgement must not wait for a worker a create's break holds).
 /// `open_count`: the file's open handles (exclusive oplocks go to a lone
-/// opener).
+/// opener). Guarded: if the package raises, the IRP is not its, and is
+/// completed here with the exception's status.
 pub fn oplock_fsctl(fcb: &mut FileControl, irp: Irp, open_count: u32) -> i32 {
-    // SAFETY: the file's oplock; FsRtlOplockFsctrl owns the IRP from here.
-    unsafe { nt::FsRtlOplockFsctrl(&mut fcb.oplock, irp.raw(), open_count) }
+    let mut status = 0;
+    // SAFETY: the file's oplock; FsRtlOplockFsctrl owns the IRP from here,
+    // unless it raises.
+    let called = guarded(|| unsafe {
+        status = nt::FsRtlOplockFsctrl(&mut fcb.oplock, irp.raw(), open_count);
+    });
+    match called {
+        Ok(()) => status,
+        Err(s) => irp.complete_status(s),
+    }
 }
 
-/// Before a read or write: the oplocks other opens hold are broken as this
-/// request needs (waiting for their holders' acknowledgements).
-fn oplock_check(fcb: &mut FileControl, irp: Irp) -> Result<(), NtStatus> {
-    // SAFETY: the file's oplock and a request on it; no completion
-    // routine: the call waits for the breaks it starts.
-    let s = unsafe { nt::FsRtlCheckOplock(&mut fcb.oplock, irp.raw(), null_mut(), None, None) };
+/// The oplocks other opens hold, broken as `irp` needs (waiting for their
+/// holders' acknowledgements: no completion routine), guarded against the
+/// package raising (FastFat's calls run inside its exception handlers):
+/// its status (STATUS_OPLOCK_BREAK_IN_PROGRESS is a success).
+fn check_oplock(fcb: &mut FileControl, irp: Irp) -> Result<NtStatus, NtStatus> {
+    let mut s = 0;
+    // SAFETY: the file's oplock and a request on it.
+    guarded(|| unsafe {
+        s = nt::FsRtlCheckOplock(&mut fcb.oplock, irp.raw(), null_mut(), None, None);
+    })?;
     if s < 0 {
         Err(NtStatus(s as u32))
     } else {
-        Ok(())
+        Ok(NtStatus(s as u32))
     }
+}
+
+/// Before a read, write, size change, flush or byte-range lock of a cached
+/// file: the oplocks others hold are broken as this request needs
+/// (FastFat `read.c`, `write.c`, `fileinfo.c`, `flush.c`, `lockctrl.c`).
+pub fn oplock_check(fcb: &mut FileControl, irp: Irp) -> Result<(), NtStatus> {
+    if !fcb.cached {
+        return Ok(());
+    }
+    check_oplock(fcb, irp).map(|_| ())
 }
 
 /// A create of a cached file: the oplocks others hold are broken as the
@@ -481,20 +548,12 @@ pub fn oplock_create(fcb: &mut FileControl, irp: Irp) -> Result<NtStatus, NtStat
     if !fcb.cached {
         return Ok(NtStatus::SUCCESS);
     }
-    // SAFETY: as in oplock_check.
-    let s = unsafe { nt::FsRtlCheckOplock(&mut fcb.oplock, irp.raw(), null_mut(), None, None) };
-    if s < 0 {
-        Err(NtStatus(s as u32))
-    } else {
-        Ok(NtStatus(s as u32))
-    }
+    check_oplock(fcb, irp)
 }
 
 /// A cleanup lets go of what the file object's handle held of the oplock
 /// (on the dispatch thread: a create waiting for that break may hold every
 /// worker).
 pub fn oplock_cleanup(fcb: &mut FileControl, irp: Irp) {
-    if fcb.cached {
-        let _ = oplock_check(fcb, irp);
-    }
+    let _ = oplock_check(fcb, irp);
 }

@@ -156,6 +156,18 @@ pub fn cached_of(volume: usize) -> Vec<*mut FileControl> {
         .collect()
 }
 
+/// The cached FCB of file `id` on `volume` if file objects point at it,
+/// with one more reference, for the caller to give back with [`release`].
+pub fn cached_in_use(volume: usize, id: u64) -> Option<*mut FileControl> {
+    let mut registry = FCBS.lock();
+    let f = registry
+        .fcbs
+        .get_mut(&(volume, id, true))
+        .filter(|f| f.references > 0)?;
+    f.references += 1;
+    Some(&mut **f as *mut FileControl)
+}
+
 /// Frees what unload finds left (file objects the system never closed).
 pub fn release_all() {
     let all = {

@@ -50,7 +50,7 @@ pub fn set(vol: &MountedVolume, irp: Irp) -> Completion {
     if let (SetRequest::EndOfFile(_) | SetRequest::Allocation(_), Some(fcb)) =
         (&req, file::fcb(irp.file_object()).filter(|f| f.cached))
     {
-        return cached_io::set_size(vol, irp.file_object(), ccb, fcb, &req);
+        return cached_io::set_size(vol, irp, ccb, fcb, &req);
     }
     // A rename or link with a target file object: the directory the I/O
     // manager opened with SL_OPEN_TARGET_DIRECTORY, whose name is now the

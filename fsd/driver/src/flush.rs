@@ -1,6 +1,6 @@
-//! IRP_MJ_FLUSH_BUFFERS: a file's data (what the cache holds written out
-//! first, then fsync), or everything Linux holds (sync) when the volume
-//! itself is open.
+//! IRP_MJ_FLUSH_BUFFERS: a file's data (the oplocks others hold broken as
+//! a flush needs, what the cache holds written out, then fsync), or
+//! everything Linux holds (sync) when the volume itself is open.
 use fsd::Completion;
 
 use crate::irp::Irp;
@@ -12,7 +12,9 @@ pub fn flush(vol: &MountedVolume, irp: Irp) -> Completion {
         Ok(held) => {
             let ccb = &*held;
             if let Some(fcb) = file::fcb(irp.file_object()) {
-                if let Err(e) = cached_io::flush(fcb) {
+                let flushed =
+                    cached_io::oplock_check(fcb, irp).and_then(|()| cached_io::flush(fcb));
+                if let Err(e) = flushed {
                     return e.into();
                 }
             }

@@ -1,4 +1,5 @@
-//! IRP_MJ_LOCK_CONTROL: byte-range locks through the core. A lock that
+//! IRP_MJ_LOCK_CONTROL: byte-range locks through the core (a cached file's
+//! oplocks broken first). A lock that
 //! must wait is pended (see `pending`) and completed when an unlock or a
 //! cleanup grants it, or when it is cancelled.
 use fsd::lockctl::{self, LockRequest, Unlock};
@@ -21,6 +22,13 @@ pub fn lock_control(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
     let flags = stack.Flags as u32;
     // SAFETY: the LockControl view of a LOCK_CONTROL stack location.
     let p = unsafe { stack.Parameters.LockControl };
+    if let Some(fcb) = file::fcb(irp.file_object()) {
+        // A cached file's oplocks are broken as locking needs (FastFat
+        // `lockctrl.c`).
+        if let Err(e) = crate::cached_io::oplock_check(fcb, irp) {
+            return Some(e.into());
+        }
+    }
     let mut held = match file::ccb(irp.file_object()) {
         Ok(c) => c,
         Err(e) => return Some(e.into()),

@@ -168,6 +168,12 @@ pub fn add(
     });
     let name = format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     let object = (&mut *v as *mut MountedVolume).cast();
+    if crate::driver().settings.cached {
+        // Files a section maps are not emptied (see cached_io::may_empty).
+        let at = object as usize;
+        let check = move |id| crate::cached_io::may_empty(at, id);
+        v.core.set_empty_check(alloc::sync::Arc::new(check));
+    }
     let device = devices::create(
         driver,
         &name,
