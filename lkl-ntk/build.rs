@@ -35,7 +35,7 @@ fn main() {
         .default_enum_style(bindgen::EnumVariation::Consts)
         .prepend_enum_name(false)
         .allowlist_function("(Ke|Ex|Io|Mm|Ob|Ps|Zw|Rtl|Dbg|Kf|Se|Probe|vDbg|Cc|FsRtl).*")
-        .allowlist_type("(_?IRP|_?IO_.*|_?DEVICE_OBJECT|_?DRIVER_OBJECT|_?FILE_OBJECT|_?VPB|_?MDL|_?K.*|_?FILE_.*|_?DISK_.*|_?GET_LENGTH_INFORMATION|_?MOUNTDEV_.*|_?UNICODE_STRING|_?OBJECT_ATTRIBUTES|_?LARGE_INTEGER|_?KEY_VALUE_.*|_?FSRTL_.*|_?SECTION_OBJECT_POINTERS|_?ERESOURCE|_?FAST_MUTEX|_?CC_FILE_SIZES|_?CACHE_MANAGER_CALLBACKS|OPLOCK|_?LIST_ENTRY)")
+        .allowlist_type("(_?IRP|_?IO_.*|_?DEVICE_OBJECT|_?DRIVER_OBJECT|_?FILE_OBJECT|_?VPB|_?MDL|_?K.*|_?FILE_.*|_?DISK_.*|_?GET_LENGTH_INFORMATION|_?MOUNTDEV_.*|_?UNICODE_STRING|_?OBJECT_ATTRIBUTES|_?LARGE_INTEGER|_?KEY_VALUE_.*|_?FSRTL_.*|_?SECTION_OBJECT_POINTERS|_?ERESOURCE|_?FAST_MUTEX|_?CC_FILE_SIZES|_?CACHE_MANAGER_CALLBACKS|OPLOCK|_?LIST_ENTRY|_?FAST_IO_DISPATCH)")
         .allowlist_var("(IRP_.*|IOCTL_.*|FSCTL_.*|FILE_.*|DO_.*|SL_.*|VPB_.*|METHOD_.*|STATUS_.*|OBJ_.*|SYNCHRONIZE|GENERIC_.*|KEY_.*|REG_.*|DPFLTR_.*|THREAD_ALL_ACCESS|IO_NO_INCREMENT|IO_DISK_INCREMENT|MDL_.*|FSRTL_.*)")
         .generate()
         .expect("bindgen over mingw-w64's DDK headers");

@@ -271,6 +271,44 @@ impl FileControl {
         Held::acquire(&mut self.paging, exclusive)
     }
 
+    /// The main resource, for a caller that gives it back in another call
+    /// (the fast I/O acquire and release callbacks): held until
+    /// [`FileControl::release_kept`].
+    pub fn keep_main(&mut self, exclusive: bool) {
+        core::mem::forget(Held::acquire(&mut self.main, exclusive));
+    }
+
+    /// The paging I/O resource, likewise; without waiting if `wait` is
+    /// false (then whether it was had).
+    pub fn keep_paging(&mut self, exclusive: bool, wait: bool) -> bool {
+        match Held::try_acquire(&mut self.paging, exclusive, wait) {
+            Some(held) => {
+                core::mem::forget(held);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The paging I/O resource's address (what the modified page writer
+    /// is told to release).
+    pub fn paging_resource(&mut self) -> *mut nt::ERESOURCE {
+        &mut self.paging
+    }
+
+    /// The main resource's address.
+    pub fn main_resource(&mut self) -> *mut nt::ERESOURCE {
+        &mut self.main
+    }
+
+    /// Gives back a resource kept by `keep_main` or `keep_paging`.
+    ///
+    /// # Safety
+    /// `resource` is this FCB's, kept by the calling thread.
+    pub unsafe fn release_kept(resource: *mut nt::ERESOURCE) {
+        drop(Held(resource));
+    }
+
     /// The cache manager's sizes.
     pub fn cc_sizes(&self) -> nt::CC_FILE_SIZES {
         nt::CC_FILE_SIZES {
@@ -286,17 +324,28 @@ pub struct Held(*mut nt::ERESOURCE);
 
 impl Held {
     fn acquire(resource: *mut nt::ERESOURCE, exclusive: bool) -> Held {
+        Held::try_acquire(resource, exclusive, true).expect("a waiting acquire")
+    }
+
+    /// Acquires `resource`, waiting for it if `wait`; None if it could not
+    /// be had at once.
+    fn try_acquire(resource: *mut nt::ERESOURCE, exclusive: bool, wait: bool) -> Option<Held> {
         // SAFETY: an initialised resource of a live FCB; waiting allowed
-        // (workers run at PASSIVE_LEVEL).
-        unsafe {
+        // (callers run at PASSIVE_LEVEL), inside a critical region.
+        let had = unsafe {
             nt::KeEnterCriticalRegion();
             if exclusive {
-                nt::ExAcquireResourceExclusiveLite(resource, 1);
+                nt::ExAcquireResourceExclusiveLite(resource, wait as u8)
             } else {
-                nt::ExAcquireResourceSharedLite(resource, 1);
+                nt::ExAcquireResourceSharedLite(resource, wait as u8)
             }
+        };
+        if had == 0 {
+            // SAFETY: entered above.
+            unsafe { nt::KeLeaveCriticalRegion() };
+            return None;
         }
-        Held(resource)
+        Some(Held(resource))
     }
 }
 

@@ -35,6 +35,7 @@ mod dispatch;
 mod drive_letters;
 mod ea;
 mod event_log;
+mod fast_io;
 mod file;
 mod file_control;
 mod fileinfo;
@@ -150,6 +151,7 @@ pub unsafe extern "C" fn DriverEntry(
             *f = Some(dispatch::dispatch);
         }
         (*object).DriverUnload = Some(unload);
+        (*object).FastIoDispatch = (&fast_io::TABLE as *const nt::FAST_IO_DISPATCH).cast_mut();
     }
     if let Err(s) = workers::start(WORKERS, PAGING_WORKERS) {
         return s;
