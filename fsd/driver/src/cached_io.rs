@@ -169,8 +169,16 @@ pub fn read(
     Completion::ok(n as u64)
 }
 
+/// FO_WRITE_THROUGH (wdm.h): the file was opened write-through.
+const FO_WRITE_THROUGH: u32 = 0x0000_0010;
+
 /// A cached write; past the end of the file it extends the file first
-/// (in the core, then in the header and the cache manager).
+/// (in the core, then in the header and the cache manager). The cache
+/// manager may hold it back first while too much is dirty (CcCanIWrite,
+/// waiting: FastFat `write.c` asks before it takes the FCB; the lazy
+/// writer's writes go to paging workers, so the wait ends). A
+/// write-through write (the open's or the request's) is written out of
+/// the cache and to the disk before it completes.
 pub fn write(
     vol: &MountedVolume,
     irp: Irp,
@@ -184,6 +192,14 @@ pub fn write(
         return NtStatus::ACCESS_DENIED.into();
     }
     if let Err(s) = oplock_check(fcb, irp) {
+        return s.into();
+    }
+    // SAFETY: our file object; with Wait set the call returns once the
+    // write may go (its answer is then always yes).
+    let asked = guarded(|| unsafe {
+        nt::CcCanIWrite(file, data.len() as u32, 1, 0);
+    });
+    if let Err(s) = asked {
         return s.into();
     }
     let _main = fcb.main(true);
@@ -223,13 +239,28 @@ pub fn write(
         wrote = nt::CcCopyWrite(file, &mut at, data.len() as u32, 1, source);
     });
     match copied {
-        Err(s) => s.into(),
-        Ok(()) if wrote == 0 => NtStatus::INSUFFICIENT_RESOURCES.into(),
-        Ok(()) => {
-            advance(vol, file, ccb, end);
-            Completion::ok(data.len() as u64)
+        Err(s) => return s.into(),
+        Ok(()) if wrote == 0 => return NtStatus::INSUFFICIENT_RESOURCES.into(),
+        Ok(()) => {}
+    }
+    // SAFETY: our file object.
+    let through = unsafe { (*file).Flags } & FO_WRITE_THROUGH != 0
+        || irp.stack().Flags as u32 & nt::SL_WRITE_THROUGH != 0;
+    if through {
+        let written = {
+            let _paging = fcb.paging(false);
+            flush_cache(fcb, &mut at, data.len())
+        };
+        if let Err(s) = written {
+            return s.into();
+        }
+        let synced = fsd::flush::flush(&vol.core, ccb);
+        if synced.status.is_error() {
+            return synced;
         }
     }
+    advance(vol, file, ccb, end);
+    Completion::ok(data.len() as u64)
 }
 
 /// Paging I/O: the pages' data to or from the core, uncached. The caller
