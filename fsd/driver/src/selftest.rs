@@ -188,12 +188,147 @@ fn lock_irp(
     length: &mut nt::LARGE_INTEGER,
     flags: u32,
 ) -> crate::send::Sent {
-    let len: *mut nt::LARGE_INTEGER = length;
-    crate::send::start(vdo, nt::IRP_MJ_LOCK_CONTROL, minor, f.ptr(), |s, _| {
+    lock_irp_on(vdo, f.ptr(), minor, length, flags)
+}
+
+/// As [`lock_irp`], for the file object `fo`.
+fn lock_irp_on(
+    vdo: *mut nt::DEVICE_OBJECT,
+    fo: *mut nt::FILE_OBJECT,
+    minor: u32,
+    length: *mut nt::LARGE_INTEGER,
+    flags: u32,
+) -> crate::send::Sent {
+    let len = length;
+    crate::send::start(vdo, nt::IRP_MJ_LOCK_CONTROL, minor, fo, |s, _| {
         s.Parameters.LockControl.Length = len;
         s.Parameters.LockControl.ByteOffset.QuadPart = 0;
         s.Flags = flags as u8;
     })
+}
+
+/// Lock waits hold no worker: from a thread of its own (whose requests go
+/// to the workers, as a user's do), more lock requests than there are
+/// workers wait for the lock `holder` takes, and then a read on another
+/// open must still be served (if each wait held a worker, the read would
+/// wait for ever: after 30 s the step fails). Then the holder unlocks and
+/// the waiters' handles are cleaned up: every wait completes, granted or
+/// cancelled.
+fn waits_hold_no_worker(
+    vdo: *mut nt::DEVICE_OBJECT,
+    holder: &mut File,
+    ten: &mut nt::LARGE_INTEGER,
+    report: &mut Report,
+) -> (Outcome, String) {
+    const WAITERS: usize = 6;
+    let exclusive = nt::SL_EXCLUSIVE_LOCK;
+    let held = lock_irp(
+        vdo,
+        holder,
+        IRP_MN_LOCK,
+        ten,
+        exclusive | nt::SL_FAIL_IMMEDIATELY,
+    );
+    if held.wait().status != NtStatus::SUCCESS {
+        return (Outcome::of(NtStatus::UNEXPECTED_IO_ERROR), "lock".into());
+    }
+    let mut waiters: Vec<File> = (0..WAITERS).map(|_| File::new("\\hello.txt")).collect();
+    let mut reader = File::new("\\hello.txt");
+    for f in waiters.iter_mut().chain(core::iter::once(&mut reader)) {
+        let o = create(
+            vdo,
+            f,
+            FILE_OPEN,
+            FILE_NON_DIRECTORY_FILE,
+            GENERIC_READ_WRITE,
+        );
+        if o.status.is_error() {
+            return (o, "create".into());
+        }
+    }
+    let events = Arc::new([Shared::new(zeroed::<nt::KEVENT>()), Shared::new(zeroed())]);
+    // SAFETY: the Arc's events, initialised before either thread waits.
+    unsafe {
+        for e in events.iter() {
+            nt::KeInitializeEvent(e.get(), nt::NotificationEvent, 0);
+        }
+    }
+    let outcome = Arc::new(spin::Mutex::new(Vec::new()));
+    let fos: Vec<usize> = waiters.iter().map(|f| f.raw() as usize).collect();
+    let (read_fo, vdo_at, len_at) = (reader.raw() as usize, vdo as usize, ten as *mut _ as usize);
+    let (mine, seen) = (events.clone(), outcome.clone());
+    let spawned = lkl_ntk::threads::spawn(move || {
+        let vdo = vdo_at as *mut nt::DEVICE_OBJECT;
+        let len = len_at as *mut nt::LARGE_INTEGER;
+        let sent: Vec<_> = fos
+            .iter()
+            .map(|&fo| lock_irp_on(vdo, fo as *mut _, IRP_MN_LOCK, len, exclusive))
+            .collect();
+        let pending = sent.iter().filter(|s| !s.is_done()).count();
+        let mut buf = [0u8; 16];
+        let at = buf.as_mut_ptr();
+        // Past the locked range: a read the lock does not refuse.
+        let read = send(vdo, nt::IRP_MJ_READ, 0, read_fo as *mut _, |s, irp| {
+            irp.UserBuffer = at.cast();
+            s.Parameters.Read.Length = 16;
+            s.Parameters.Read.ByteOffset.QuadPart = 10;
+        });
+        seen.lock().extend([pending as u32, read.status.0]);
+        // SAFETY: the Arc's events.
+        unsafe {
+            nt::KeSetEvent(mine[0].get(), 0, 0);
+        }
+        let ended: Vec<u32> = sent.into_iter().map(|s| s.wait().status.0).collect();
+        seen.lock().extend(ended);
+        // SAFETY: as above.
+        unsafe { nt::KeSetEvent(mine[1].get(), 0, 0) };
+    });
+    if spawned.is_err() {
+        return (Outcome::of(NtStatus::INSUFFICIENT_RESOURCES), String::new());
+    }
+    let mut timeout: nt::LARGE_INTEGER = zeroed();
+    timeout.QuadPart = -300_000_000;
+    // SAFETY: the Arc's event; a relative timeout of 30 s.
+    let waited = unsafe {
+        nt::KeWaitForSingleObject(
+            events[0].get().cast(),
+            nt::Executive,
+            nt::KernelMode as i8,
+            0,
+            &mut timeout,
+        )
+    };
+    if waited != 0 {
+        return (
+            Outcome::of(NtStatus::UNEXPECTED_IO_ERROR),
+            "the read never ran".into(),
+        );
+    }
+    let unlocked = lock_irp(vdo, holder, IRP_MN_UNLOCK_SINGLE, ten, 0).wait();
+    for (i, f) in waiters.iter_mut().enumerate() {
+        close(vdo, f, report, &format!("\\hello.txt#waiter{i}"));
+    }
+    close(vdo, &mut reader, report, "\\hello.txt#reader");
+    // SAFETY: the Arc's event; the waits all ended with their handles.
+    unsafe { lkl_ntk::wait(events[1].get()) };
+    let seen = outcome.lock().clone();
+    let (pending, read) = (seen[0] as usize, NtStatus(seen[1]));
+    let ended_ok = seen[2..]
+        .iter()
+        .all(|&s| s == NtStatus::SUCCESS.0 || s == pending::STATUS_CANCELLED.0);
+    let served = matches!(read, NtStatus::SUCCESS | NtStatus::END_OF_FILE);
+    let ok = pending == WAITERS && served && ended_ok && !unlocked.status.is_error();
+    let detail = format!(
+        "waiting={pending} read={:#x} ended={:x?}",
+        read.0,
+        &seen[2..]
+    );
+    let status = if ok {
+        NtStatus::SUCCESS
+    } else {
+        NtStatus::UNEXPECTED_IO_ERROR
+    };
+    (Outcome::of(status), detail)
 }
 
 /// A thread of its own that cancels the IRP it is handed (IoCancelIrp),
@@ -739,6 +874,8 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
     report.step("unlock#3", &o, "");
     let (o, detail) = cancel_race(vdo, &mut hello, &mut other, &mut ten);
     report.step("cancel_race", &o, &detail);
+    let (o, detail) = waits_hold_no_worker(vdo, &mut hello, &mut ten, &mut report);
+    report.step("waits_hold_no_worker", &o, &detail);
     close(vdo, &mut other, &mut report, "\\hello.txt#2");
     // Cleaned up, the file object takes no more reads (FO_CLEANUP_COMPLETE).
     let o = send(vdo, nt::IRP_MJ_CLEANUP, 0, hello.ptr(), |_, _| {});
