@@ -167,13 +167,18 @@ impl Device {
 
     /// Attaches the image file `path` as a disk: its number.
     pub fn attach(&self, path: &str, read_only: bool) -> Result<u32, i32> {
-        let path = nt_path(path);
-        let mut input = vec![0u8; AttachImage::SIZE + 2 * path.len()];
         let flags = if read_only {
             crate::ATTACH_READ_ONLY
         } else {
             0
         };
+        self.attach_with(path, flags)
+    }
+
+    /// Attaches image `path` with ATTACH_* `flags`: the disk's number.
+    pub fn attach_with(&self, path: &str, flags: u32) -> Result<u32, i32> {
+        let path = nt_path(path);
+        let mut input = vec![0u8; AttachImage::SIZE + 2 * path.len()];
         AttachImage { flags }.encode(&path, &mut input);
         self.ioctl_u32(crate::IOCTL_ATTACH_IMAGE, &input)
     }

@@ -82,6 +82,10 @@ pub const ATTACH_READ_ONLY: u32 = 1;
 /// Linux file system and attached itself (a device path, shared with the
 /// system, instead of an image file of ours alone).
 pub const ATTACH_FOUND: u32 = 2;
+/// The image is of a disk with 4 KiB logical sectors (a 4Kn disk): its
+/// partition table counts in 4 KiB units and every transfer is a multiple
+/// of 4 KiB.
+pub const ATTACH_SECTORS_4K: u32 = 4;
 
 /// The fixed head of IOCTL_ATTACH_IMAGE's input.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use fsd::{Completion, NtStatus};
 use lkl_ntk::{nt, threads, zeroed, Shared};
-use lklfsd_control::{ImageInfo, ATTACH_FOUND, ATTACH_READ_ONLY};
+use lklfsd_control::{ImageInfo, ATTACH_FOUND, ATTACH_READ_ONLY, ATTACH_SECTORS_4K};
 use spin::Mutex;
 
 use crate::devices::{self, Kind, Wide};
@@ -37,6 +37,8 @@ pub struct Image {
     pub number: u32,
     pub flags: u32,
     pub size: u64,
+    /// Bytes per sector: every transfer is whole sectors.
+    sector: u64,
     /// What the Mount Manager knows it by (IOCTL_MOUNTDEV_QUERY_UNIQUE_ID).
     unique_id: Vec<u8>,
     /// The NT path it was attached from.
@@ -197,8 +199,15 @@ pub fn attach(
             return Err(e);
         }
     }
+    let sector = if flags & ATTACH_SECTORS_4K != 0 {
+        4096
+    } else if flags & ATTACH_FOUND != 0 {
+        device_sector(file)
+    } else {
+        SECTOR
+    };
     let size = match file_size(file) {
-        Ok(size) if size >= 8 * SECTOR => size / SECTOR * SECTOR,
+        Ok(size) if size >= 8 * sector => size / sector * sector,
         Ok(_) => {
             close(file);
             return Err(NtStatus::UNRECOGNIZED_VOLUME);
@@ -218,6 +227,7 @@ pub fn attach(
         number,
         flags,
         size,
+        sector,
         unique_id,
         source: units,
         gone: AtomicBool::new(false),
@@ -251,7 +261,7 @@ pub fn attach(
     };
     image.device = device;
     // SAFETY: sector-sized I/O.
-    unsafe { (*device).SectorSize = SECTOR as u16 };
+    unsafe { (*device).SectorSize = sector as u16 };
     let served = &*image as *const Image as usize;
     if let Err(s) = threads::spawn(move || {
         // SAFETY: the image stays in IMAGES until its thread has ended.
@@ -424,6 +434,40 @@ fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
     }
 }
 
+/// The bytes per sector of the device `file` is a handle to (its
+/// DISK_GEOMETRY): 512 to 4096, else 512.
+fn device_sector(file: nt::HANDLE) -> u64 {
+    let mut geometry = [0u8; 24];
+    let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
+    // SAFETY: a 24-byte output for DISK_GEOMETRY.
+    let s = unsafe {
+        nt::ZwDeviceIoControlFile(
+            file,
+            null_mut(),
+            None,
+            null_mut(),
+            &mut iosb,
+            nt::IOCTL_DISK_GET_DRIVE_GEOMETRY,
+            null_mut(),
+            0,
+            geometry.as_mut_ptr().cast(),
+            24,
+        )
+    };
+    let bytes = u32::from_le_bytes(geometry[20..24].try_into().unwrap());
+    sector_or_default(s >= 0, bytes) as u64
+}
+
+/// A sector size a Linux disk can have (a power of two from 512 to 4096)
+/// if the device answered one, else 512.
+pub fn sector_or_default(answered: bool, bytes: u32) -> u32 {
+    if answered && bytes.is_power_of_two() && (512..=4096).contains(&bytes) {
+        bytes
+    } else {
+        SECTOR as u32
+    }
+}
+
 pub(crate) fn close(file: nt::HANDLE) {
     // SAFETY: a handle this module opened, closed once.
     unsafe { nt::ZwClose(file) };
@@ -580,8 +624,8 @@ impl Image {
                     return irp.complete_status(NtStatus::MEDIA_WRITE_PROTECTED);
                 }
                 let fits = offset >= 0
-                    && (offset as u64) % SECTOR == 0
-                    && length % SECTOR == 0
+                    && (offset as u64) % self.sector == 0
+                    && length % self.sector == 0
                     && (offset as u64)
                         .checked_add(length)
                         .is_some_and(|end| end <= self.size);
@@ -676,13 +720,13 @@ impl Image {
     /// cylinder, sectors per track, bytes per sector.
     fn geometry(&self) -> [u8; 24] {
         let (heads, sectors) = (255u64, 63u64);
-        let cylinders = self.size / SECTOR / (heads * sectors);
+        let cylinders = self.size / self.sector / (heads * sectors);
         let mut g = [0u8; 24];
         g[0..8].copy_from_slice(&cylinders.to_le_bytes());
         g[8..12].copy_from_slice(&12u32.to_le_bytes());
         g[12..16].copy_from_slice(&(heads as u32).to_le_bytes());
         g[16..20].copy_from_slice(&(sectors as u32).to_le_bytes());
-        g[20..24].copy_from_slice(&(SECTOR as u32).to_le_bytes());
+        g[20..24].copy_from_slice(&(self.sector as u32).to_le_bytes());
         g
     }
 

@@ -21,6 +21,8 @@ pub struct LowerDisk {
     device: *mut nt::DEVICE_OBJECT,
     capacity: u64,
     read_only: bool,
+    /// The device's bytes per sector: Linux's logical block size.
+    sector: u32,
     /// What WRITE_ZEROES requests write from.
     zeroes: Vec<u8>,
 }
@@ -33,11 +35,17 @@ unsafe impl Sync for LowerDisk {}
 const ZERO_CHUNK: usize = 256 << 10;
 
 impl LowerDisk {
-    pub fn new(device: *mut nt::DEVICE_OBJECT, capacity: u64, read_only: bool) -> LowerDisk {
+    pub fn new(
+        device: *mut nt::DEVICE_OBJECT,
+        capacity: u64,
+        read_only: bool,
+        sector: u32,
+    ) -> LowerDisk {
         LowerDisk {
             device,
             capacity,
             read_only,
+            sector,
             zeroes: vec![0; ZERO_CHUNK],
         }
     }
@@ -135,6 +143,10 @@ impl LowerDisk {
 impl lkl::Disk for LowerDisk {
     fn capacity(&self) -> u64 {
         self.capacity
+    }
+
+    fn block_size(&self) -> u32 {
+        self.sector
     }
 
     fn read_only(&self) -> bool {

@@ -80,6 +80,27 @@ pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
     Ok(length)
 }
 
+/// The bytes per sector of `device` (IOCTL_DISK_GET_DRIVE_GEOMETRY),
+/// waiting: Linux's logical block size for it, so that every transfer
+/// is whole sectors (a 4Kn disk takes nothing smaller than 4 KiB).
+pub fn sector_size(device: *mut nt::DEVICE_OBJECT) -> u32 {
+    let mut geometry = [0u8; 24];
+    let out = geometry.as_mut_ptr().cast::<c_void>();
+    let o = send(
+        device,
+        nt::IRP_MJ_DEVICE_CONTROL,
+        0,
+        null_mut(),
+        |s, irp| {
+            irp.AssociatedIrp.SystemBuffer = out;
+            s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_DRIVE_GEOMETRY;
+            s.Parameters.DeviceIoControl.OutputBufferLength = 24;
+        },
+    );
+    let bytes = u32::from_le_bytes(geometry[20..24].try_into().unwrap());
+    crate::image_disk::sector_or_default(!o.status.is_error(), bytes)
+}
+
 /// Mounts `target` (on a worker); `partition` 0 is the whole device, and
 /// only then is the superblock checked here (a partition table is
 /// Linux's to read). A disk the machine presents (anything but an image
@@ -117,14 +138,25 @@ pub fn mount(
         return Err(NtStatus::DEVICE_BUSY);
     }
     let size = device_size(target)?;
+    let sector = sector_size(target);
     linux::ensure_booted(driver.settings.linux_memory)?;
-    let disk = lkl::add_disk(Arc::new(LowerDisk::new(target, size, read_only)))
+    let lower = LowerDisk::new(
+        target,
+        size / sector as u64 * sector as u64,
+        read_only,
+        sector,
+    );
+    let disk = lkl::add_disk(Arc::new(lower))
         .map_err(|e| fsd::status::from_errno(e, fsd::status::Missing::Name))?;
     let options = volume::options(partition, read_only, rules.map_or("", |r| r.options));
     let core = Volume::mount(&disk, &options)?;
     let read_only_for_features = core.read_only_for_features();
     let ids = driver.id_map(identity.as_ref());
     let number = volume::add(driver.object, core, disk, target, vpb, identity, ids, link)?;
+    if let Some(device) = volume::device(number) {
+        // SAFETY: our new volume device; its sectors are the target's.
+        unsafe { (*device).SectorSize = sector as u16 };
+    }
     let name = alloc::format!("{}{number}", lklfsd_control::VOLUME_DEVICE_PREFIX);
     if replay {
         event_log::report(event_log::JOURNAL_REPLAYED, &name);

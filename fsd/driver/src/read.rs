@@ -11,8 +11,6 @@ use crate::{buffers, file, mount};
 /// ByteOffset's "the file's current position" (FILE_USE_FILE_POINTER_POSITION).
 pub const USE_FILE_POINTER: i64 = -2;
 
-const SECTOR: u64 = 512;
-
 /// IRP_MN_MDL and IRP_MN_COMPLETE (wdm.h): a read or write by MDLs over
 /// cached pages (the SMB server's), which is not served: the sender falls
 /// back to an ordinary request.
@@ -73,7 +71,9 @@ fn read_sectors(vol: &MountedVolume, offset: i64, buf: &mut [u8]) -> Completion 
         // so its sectors are not offered (rather than the disk's).
         return NtStatus::INVALID_DEVICE_REQUEST.into();
     }
-    let aligned = offset >= 0 && offset as u64 % SECTOR == 0 && buf.len() as u64 % SECTOR == 0;
+    // SAFETY: the volume device, alive while its request is served.
+    let sector = u64::from(unsafe { (*vol.device).SectorSize }.max(512));
+    let aligned = offset >= 0 && offset as u64 % sector == 0 && buf.len() as u64 % sector == 0;
     if !aligned {
         return NtStatus::INVALID_PARAMETER.into();
     }

@@ -11,7 +11,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
-use common::{build_driver, make_image, tool, z_path, Installed, Scratch};
+use common::{build_driver, make_image, make_image_with, tool, z_path, Installed, Scratch};
 
 /// The self-test's report: step -> (status, information, detail).
 fn report(text: &str) -> Vec<(String, String, u64, String)> {
@@ -1036,6 +1036,45 @@ fn rename_info(replace: bool, name: &str) -> Vec<u8> {
 /// FILE_DOES_NOT_EXIST), then sends SET_INFORMATION with that file object
 /// as the target, whose name is now the last component; a bare name
 /// with no target file object renames in place. debugfs reads the tree.
+/// A disk with 4 KiB sectors (an image attached `--4k`, as of a 4Kn
+/// disk): the volume's Linux disk takes the device's sector size from its
+/// geometry, so every transfer is whole 4 KiB sectors (the disk refuses
+/// anything else, as a 4Kn disk does); the file system mounts, is written
+/// and comes back clean.
+#[test]
+fn a_disk_with_4k_sectors_mounts() {
+    let driver = build_driver();
+    let scratch = Scratch::new("4kn");
+    let image = make_image_with(&scratch.0, &["-b", "4096"]);
+    let d = Installed::new(&driver);
+    assert_eq!(d.ctl_ok(&["attach", "--4k", &z_path(&image)]), "0");
+    assert_eq!(d.ctl_ok(&["list"]), format!("0 4 {} -1 -", 64 << 20));
+    let volume: u32 = d.ctl_ok(&["mount", "0"]).parse().unwrap();
+    let v = volume.to_string();
+    let sectors = d.ctl_ok(&["volume", &v, "read", "4096", "4096"]);
+    let hex: String = fs::read(&image).unwrap()[4096..8192]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(sectors, hex, "a 4 KiB sector through the volume handle");
+    let (status, _) = d.ctl(&["volume", &v, "read", "512", "512"]);
+    assert_eq!(status, 0xC000_000D, "a 512-byte read of a 4Kn volume");
+    let data = b"written on a disk of 4 KiB sectors";
+    let replies = d.relay(&[
+        // FILE_OVERWRITE_IF, GENERIC_WRITE, every share.
+        relay_line(0, volume, u32::MAX, [5, 0, 0x4000_0000, 7], "\\4k.txt", &[]),
+        relay_line(4, volume, 0, [0; 4], "", data),
+        relay_line(2, volume, 0, [0; 4], "", &[]),
+    ]);
+    for reply in &replies {
+        assert!(reply.starts_with("0 "), "relay replies: {replies:?}");
+    }
+    d.ctl_ok(&["detach", "0"]);
+    e2fsck_clean(&image);
+    assert_eq!(debugfs_cat(&image, "/4k.txt"), data);
+    assert_eq!(debugfs_cat(&image, "/hello.txt"), b"hello from ext4\n");
+}
+
 #[test]
 fn renames_follow_the_target_directory_protocol() {
     let driver = build_driver();

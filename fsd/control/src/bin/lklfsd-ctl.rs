@@ -3,7 +3,7 @@
 //! exact NTSTATUS). Each command prints one result per line.
 //!
 //! ```text
-//! lklfsd-ctl attach [--ro] PATH       image file -> disk number
+//! lklfsd-ctl attach [--ro] [--4k] PATH  image file -> disk number (--4k: 4 KiB sectors)
 //! lklfsd-ctl detach DISK
 //! lklfsd-ctl list                     disk flags size volume letter
 //! lklfsd-ctl stats                    counters, then the kernel's console
@@ -119,10 +119,20 @@ mod windows {
     pub fn main() {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let ro = args.iter().any(|a| a == "--ro");
-        let args: Vec<String> = args.into_iter().filter(|a| a != "--ro").collect();
+        let sectors_4k = args.iter().any(|a| a == "--4k");
+        let args: Vec<String> = args
+            .into_iter()
+            .filter(|a| a != "--ro" && a != "--4k")
+            .collect();
         let control = || open(ctl::client::CONTROL_PATH);
         let code = match arg(&args, 0) {
-            "attach" => answer(control().attach(arg(&args, 1), ro), |n| n.to_string()),
+            "attach" => {
+                let flags = (ro as u32 * ctl::ATTACH_READ_ONLY)
+                    | (sectors_4k as u32 * ctl::ATTACH_SECTORS_4K);
+                answer(control().attach_with(arg(&args, 1), flags), |n| {
+                    n.to_string()
+                })
+            }
             "detach" => answer(control().detach(num(arg(&args, 1)) as u32), |()| {
                 String::new()
             }),

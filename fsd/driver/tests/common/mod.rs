@@ -50,6 +50,11 @@ impl Drop for Scratch {
 
 /// An ext4 image of a small tree, made by e2fsprogs.
 pub fn make_image(dir: &Path) -> PathBuf {
+    make_image_with(dir, &[])
+}
+
+/// As [`make_image`], with more `mkfs.ext4` arguments.
+pub fn make_image_with(dir: &Path, mkfs_args: &[&str]) -> PathBuf {
     let tree = dir.join("tree");
     fs::create_dir_all(tree.join("dir")).unwrap();
     fs::write(tree.join("hello.txt"), "hello from ext4\n").unwrap();
@@ -66,7 +71,9 @@ pub fn make_image(dir: &Path) -> PathBuf {
     f.set_len(64 << 20).unwrap();
     tool(
         Command::new("mkfs.ext4")
-            .args(["-q", "-F", "-d"])
+            .args(["-q", "-F"])
+            .args(mkfs_args)
+            .arg("-d")
             .arg(&tree)
             .arg(&image)
             .env("E2FSPROGS_FAKE_TIME", "1700000000"),
