@@ -602,7 +602,20 @@ fn pnp(irp: Irp) -> i32 {
     }
 }
 
+/// STATUS_VERIFY_REQUIRED (ntstatus.h).
+const STATUS_VERIFY_REQUIRED: u32 = 0x8000_0016;
+
 impl Image {
+    /// A transfer while the device is marked DO_VERIFY_VOLUME (its media
+    /// may have changed) that the file system did not send to check it
+    /// (SL_OVERRIDE_VERIFY_VOLUME): refused with STATUS_VERIFY_REQUIRED,
+    /// as a disk driver of removable media refuses it.
+    fn must_verify(&self, stack: &nt::IO_STACK_LOCATION) -> bool {
+        // SAFETY: our device, alive while its requests are served.
+        let flagged = unsafe { (*self.device).Flags } & nt::DO_VERIFY_VOLUME != 0;
+        flagged && stack.Flags as u32 & nt::SL_OVERRIDE_VERIFY_VOLUME == 0
+    }
+
     fn push(&self, irp: Option<Irp>) {
         self.queue.lock().push_back(irp);
         // SAFETY: the image's semaphore; no wait follows.
@@ -620,6 +633,9 @@ impl Image {
                     (p.ByteOffset.QuadPart, p.Length as u64)
                 };
                 let write = stack.MajorFunction as u32 == nt::IRP_MJ_WRITE;
+                if self.must_verify(stack) {
+                    return irp.complete_status(NtStatus(STATUS_VERIFY_REQUIRED));
+                }
                 if write && self.flags & ATTACH_READ_ONLY != 0 {
                     return irp.complete_status(NtStatus::MEDIA_WRITE_PROTECTED);
                 }
@@ -633,6 +649,9 @@ impl Image {
                     return irp.complete_status(NtStatus::INVALID_PARAMETER);
                 }
                 self.queue_irp(irp)
+            }
+            nt::IRP_MJ_FLUSH_BUFFERS if self.must_verify(stack) => {
+                irp.complete_status(NtStatus(STATUS_VERIFY_REQUIRED))
             }
             nt::IRP_MJ_FLUSH_BUFFERS => self.queue_irp(irp),
             nt::IRP_MJ_DEVICE_CONTROL | nt::IRP_MJ_INTERNAL_DEVICE_CONTROL => self.ioctl(irp),

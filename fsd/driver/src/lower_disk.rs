@@ -5,6 +5,13 @@
 //! one completes the request, which raises the disk's LKL IRQ: legal at
 //! DISPATCH_LEVEL, since that only queues the event and releases a
 //! semaphore. Linux keeps as many requests in flight as its queue depth.
+//!
+//! A device whose media may have changed (a card reader, a removable
+//! disk) answers STATUS_VERIFY_REQUIRED until the file system has checked
+//! it (FastFat `verfysup.c` FatPerformVerify): the request is then held,
+//! a worker verifies the volume (the same file system still there clears
+//! the device's DO_VERIFY_VOLUME) and sends the request again, once; a
+//! volume that is not there any more fails it.
 use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -56,25 +63,62 @@ struct Batch {
     request: Mutex<Option<Request>>,
     remaining: AtomicUsize,
     failed: AtomicBool,
+    /// An IRP came back with STATUS_VERIFY_REQUIRED.
+    verify: AtomicBool,
+    /// The disk, to send the request again after a verify (None: sent
+    /// again already).
+    retry: Option<&'static LowerDisk>,
 }
 
+/// STATUS_VERIFY_REQUIRED (ntstatus.h).
+const STATUS_VERIFY_REQUIRED: i32 = 0x8000_0016_u32 as i32;
+
 impl Batch {
-    fn one_done(this: *const Batch, ok: bool) {
+    fn one_done(this: *const Batch, ok: bool, verify: bool) {
         // SAFETY: the batch lives until its last IRP is done (below).
         let batch = unsafe { &*this };
         if !ok {
             batch.failed.store(true, Ordering::Relaxed);
         }
+        if verify {
+            batch.verify.store(true, Ordering::Relaxed);
+        }
         if batch.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: the last IRP: nobody else holds the batch.
             let batch = unsafe { Box::from_raw(this.cast_mut()) };
             let failed = batch.failed.load(Ordering::Relaxed);
-            let request = batch.request.lock().take();
-            if let Some(request) = request {
-                request.complete(if failed { Err(Errno::EIO) } else { Ok(()) });
+            let Some(request) = batch.request.lock().take() else {
+                return;
+            };
+            match batch.retry {
+                Some(disk) if failed && batch.verify.load(Ordering::Relaxed) => {
+                    verify_then_retry(disk, request)
+                }
+                _ => request.complete(if failed { Err(Errno::EIO) } else { Ok(()) }),
             }
         }
     }
+}
+
+/// After STATUS_VERIFY_REQUIRED (at up to DISPATCH_LEVEL): a worker checks
+/// the volume on the device and, if it is still there, sends the request
+/// again; else the request fails.
+fn verify_then_retry(disk: &'static LowerDisk, request: Request) {
+    let device = disk.device as usize;
+    let request = Mutex::new(Some(request));
+    lkl_ntk::workers::post(lkl_ntk::workers::Job {
+        work: Box::new(move || {
+            let Some(request) = request.lock().take() else {
+                return;
+            };
+            if crate::volume::verify_on(device as *mut nt::DEVICE_OBJECT) {
+                disk.send_request(request, false);
+            } else {
+                request.complete(Err(Errno::EIO));
+            }
+        }),
+        if_dead: Box::new(|| {}),
+    });
 }
 
 unsafe extern "C" fn irp_done(
@@ -85,14 +129,15 @@ unsafe extern "C" fn irp_done(
     // SAFETY: our own IRP, completed: its status is final, its MDL ours.
     // A transfer is done only if all its bytes were: a short one (an image
     // that shrank, a device that stopped early) is an error, never data.
-    let ok = unsafe {
+    let (ok, verify) = unsafe {
         let mdl = (*irp).MdlAddress;
         let whole = mdl.is_null() || (*irp).IoStatus.Information == (*mdl).ByteCount as u64;
-        let ok = (*irp).IoStatus.__bindgen_anon_1.Status >= 0 && whole;
+        let status = (*irp).IoStatus.__bindgen_anon_1.Status;
+        let ok = status >= 0 && whole;
         crate::send::free_irp(irp);
-        ok
+        (ok, status == STATUS_VERIFY_REQUIRED)
     };
-    Batch::one_done(context as *const Batch, ok);
+    Batch::one_done(context as *const Batch, ok, verify);
     nt::STATUS_MORE_PROCESSING_REQUIRED
 }
 
@@ -129,11 +174,11 @@ impl LowerDisk {
                 batch.cast_mut().cast(),
             );
             if irp.is_null() {
-                return Batch::one_done(batch, false);
+                return Batch::one_done(batch, false, false);
             }
             if !buf.is_null() && !crate::send::attach_mdl(&mut *irp, buf, len) {
                 nt::IoFreeIrp(irp);
-                return Batch::one_done(batch, false);
+                return Batch::one_done(batch, false, false);
             }
             nt::IofCallDriver(self.device, irp);
         }
@@ -153,7 +198,15 @@ impl lkl::Disk for LowerDisk {
         self.read_only
     }
 
-    fn submit(&self, mut request: Request) {
+    fn submit(&self, request: Request) {
+        self.send_request(request, true);
+    }
+}
+
+impl LowerDisk {
+    /// Sends `request` down as IRPs; `first`: it may be sent again once,
+    /// after a verify.
+    fn send_request(&self, mut request: Request, first: bool) {
         let offset = request.offset();
         let fua = request.fua();
         // Buffers, or none for a flush; a discard needs nothing done.
@@ -189,10 +242,15 @@ impl lkl::Disk for LowerDisk {
         if pieces.is_empty() {
             return request.complete(Ok(()));
         }
+        // SAFETY: the disk outlives its requests (Linux removes it only
+        // once none is in flight).
+        let this: &'static LowerDisk = unsafe { &*(self as *const LowerDisk) };
         let batch = Box::into_raw(Box::new(Batch {
             request: Mutex::new(Some(request)),
             remaining: AtomicUsize::new(pieces.len()),
             failed: AtomicBool::new(false),
+            verify: AtomicBool::new(false),
+            retry: first.then_some(this),
         }));
         for (buf, len, at) in pieces {
             self.send(major, buf, len, at, fua, batch);

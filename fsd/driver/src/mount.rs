@@ -25,10 +25,12 @@ pub fn identify(head: &[u8]) -> Option<[u8; 16]> {
 }
 
 /// The first bytes of `device`, if they hold a file system of ours, and
-/// its identity.
+/// its identity. Read with SL_OVERRIDE_VERIFY_VOLUME: this is the file
+/// system's own look at the media (mount, verify), which a device whose
+/// media may have changed must serve.
 fn head_of(device: *mut nt::DEVICE_OBJECT) -> Option<(alloc::vec::Vec<u8>, [u8; 16])> {
     let mut head = vec![0u8; HEAD];
-    read_device(device, 0, &mut head).ok()?;
+    read_device_as(device, 0, &mut head, true).ok()?;
     identify(&head).map(|uuid| (head, uuid))
 }
 
@@ -41,6 +43,16 @@ pub fn read_device(
     offset: u64,
     buf: &mut [u8],
 ) -> Result<(), NtStatus> {
+    read_device_as(device, offset, buf, false)
+}
+
+/// As [`read_device`]; `override_verify` sets SL_OVERRIDE_VERIFY_VOLUME.
+fn read_device_as(
+    device: *mut nt::DEVICE_OBJECT,
+    offset: u64,
+    buf: &mut [u8],
+    override_verify: bool,
+) -> Result<(), NtStatus> {
     let (ptr, len) = (buf.as_mut_ptr(), buf.len());
     let mut attached = true;
     let o = send(device, nt::IRP_MJ_READ, 0, null_mut(), |s, irp| {
@@ -49,6 +61,9 @@ pub fn read_device(
         attached = unsafe { attach_mdl(irp, ptr, len) };
         s.Parameters.Read.Length = len as u32;
         s.Parameters.Read.ByteOffset.QuadPart = offset as i64;
+        if override_verify {
+            s.Flags |= nt::SL_OVERRIDE_VERIFY_VOLUME as u8;
+        }
     });
     if !attached {
         return Err(NtStatus::INSUFFICIENT_RESOURCES);

@@ -959,8 +959,19 @@ pub fn run(device: *mut nt::DEVICE_OBJECT) -> String {
         s.Parameters.Write.ByteOffset.QuadPart = 0;
     });
     report.step("write:\\from-driver.txt", &o, "");
+    // The media may have changed (DO_VERIFY_VOLUME, as a card reader sets
+    // it): the disk refuses the flush's writes with VERIFY_REQUIRED until
+    // the volume is verified, which the driver does and then writes again.
+    // SAFETY: the image disk's device, ours.
+    unsafe { (*device).Flags |= nt::DO_VERIFY_VOLUME };
     let o = send(vdo, nt::IRP_MJ_FLUSH_BUFFERS, 0, made.ptr(), |_, _| {});
-    report.step("flush:\\from-driver.txt", &o, "");
+    // SAFETY: as above.
+    let cleared = unsafe { (*device).Flags } & nt::DO_VERIFY_VOLUME == 0;
+    report.step(
+        "flush:\\from-driver.txt",
+        &o,
+        &format!("verified={cleared}"),
+    );
     close(vdo, &mut made, &mut report, "\\from-driver.txt");
 
     let mut sized = File::new("\\sized.bin");

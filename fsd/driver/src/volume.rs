@@ -255,6 +255,19 @@ pub fn on_device(target: *mut nt::DEVICE_OBJECT) -> Option<u32> {
         .map(|v| v.number)
 }
 
+/// The device `target` said its media may have changed: whether the
+/// volume mounted from it is still there (IRP_MN_VERIFY_VOLUME's check,
+/// which clears the device's DO_VERIFY_VOLUME).
+pub fn verify_on(target: *mut nt::DEVICE_OBJECT) -> bool {
+    let v = VOLUMES
+        .lock()
+        .iter()
+        .find(|v| v.target == target && !v.is_dismounted())
+        .map(|v| &**v as *const MountedVolume);
+    // SAFETY: volumes stay in VOLUMES (boxed) until unload.
+    v.is_some_and(|v| !crate::mount::verify(unsafe { &*v }).status.is_error())
+}
+
 /// The device of mounted volume `number`.
 pub fn device(number: u32) -> Option<*mut nt::DEVICE_OBJECT> {
     VOLUMES

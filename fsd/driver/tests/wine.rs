@@ -250,6 +250,11 @@ fn driver_serves_an_ext4_image_under_wine() {
     assert_eq!(detail("create:\\from-driver.txt").2, 2, "FILE_CREATED");
     assert_eq!(detail("write:\\from-driver.txt").2, 29);
     assert_eq!(
+        detail("flush:\\from-driver.txt").3,
+        "verified=true",
+        "a flush through a device whose media may have changed"
+    );
+    assert_eq!(
         detail("query_ea:\\hello.txt").3,
         "SELFTEST=through IRP_MJ_SET_EA"
     );
