@@ -2,77 +2,52 @@
 //! Linux kernel (lkl, on the NTK host of `lkl-ntk`) inside the Windows
 //! kernel and serves IRPs for Linux volumes through the `fsd` core.
 //!
-//! One module per IRP major function (create, close, cleanup, read,
-//! write, dirctrl, fileinfo, ea, volinfo, fsctl, flush, lockctl,
-//! security) decodes its stack location into the core's request and
-//! completes the IRP, over support modules: `dispatch` (routing, and
-//! posting to the workers that alone run Linux code), `pending` (IRPs
-//! that wait), `irp` and `buffers` (IRP access), `file` (file object to
-//! CCB), `lookaside` (boxes kept for reuse), `devices`, `control` (the
-//! control device's IOCTLs), `image_disk` (image files as disks),
-//! `lower_disk` (the Linux disk over a lower device), `mount`, `volume`,
-//! `linux` (Linux's lifetime), `registry` (settings), `send` (IRPs the
-//! driver sends), `relay` (test requests relayed as IRPs), `stats`,
-//! `selftest`, `bench`, `user` (user-mode buffers copied under SEH),
-//! `sized` (buffers sized by requests, allocated fallibly), `rights` (the
-//! devices' DACL and who the caller is), `id_map` (callers as Linux
-//! users) and `runtime` (allocator, panic handler).
+//! The source is grouped by concern: `majors` (one module per IRP major
+//! function, decoding its stack location into the core's request),
+//! `requests` (what the IRP handlers share: IRP access, file objects,
+//! IRPs that wait, are sent or passed on), `cache` (the full mode's FCBs,
+//! cached data path and fast I/O callbacks), `disks` (image files and
+//! devices as disks, found disks, drive letters), `volumes` (mounting,
+//! volumes, VPBs, the volume lock), `access` (DACLs, callers as Linux
+//! users) and `test_mode` (self-test, benchmark, relay); at the top,
+//! `dispatch` (routing, and posting to the workers that alone run Linux
+//! code), `control` (the control device's IOCTLs), `devices`, `linux`
+//! (Linux's lifetime), `registry` (settings), `unload_gate` (unload only
+//! while nothing is mounted), `event_log`, `stats` and `runtime`
+//! (allocator, panic handler). The root imports every module by its name,
+//! so `crate::create` is the create module wherever it lives.
 #![cfg(windows)]
 #![no_std]
 
 extern crate alloc;
 
-mod bench;
-mod buffers;
-mod cached_io;
-mod cleanup;
-mod close;
+mod access;
+mod cache;
 mod control;
-mod create;
 mod devices;
-mod dirctrl;
+mod disks;
 mod dispatch;
-mod drive_letters;
-mod ea;
 mod event_log;
-mod fast_io;
-mod file;
-mod file_control;
-mod fileinfo;
-mod flush;
-mod forward;
-mod found_disks;
-mod fsctl;
-mod id_map;
-mod image_disk;
-mod irp;
 mod linux;
-mod lockctl;
-mod lookaside;
-mod lower_disk;
-mod mount;
-mod pending;
-mod pnp;
-mod read;
+mod majors;
 mod registry;
-mod relay;
-mod rights;
+mod requests;
 mod runtime;
-mod security;
-mod seh;
-mod selftest;
-mod send;
-mod shutdown;
-mod sized;
 mod stats;
+mod test_mode;
 mod unload_gate;
-mod user;
-mod volinfo;
-mod volume;
-mod volume_lock;
-mod vpb;
-mod watches;
-mod write;
+mod volumes;
+
+use access::{id_map, rights};
+use cache::{cached_io, fast_io, file_control};
+use disks::{drive_letters, found_disks, image_disk, lower_disk};
+use majors::{
+    cleanup, close, create, dirctrl, ea, fileinfo, flush, fsctl, lockctl, pnp, read, security,
+    shutdown, volinfo, write,
+};
+use requests::{buffers, file, forward, irp, lookaside, pending, seh, send, sized, user, watches};
+use test_mode::{bench, relay, selftest};
+use volumes::{mount, volume, volume_lock, vpb};
 
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicPtr, Ordering};
