@@ -25,6 +25,7 @@ mod wdk {
     pub use wdk_sys::_KEY_VALUE_INFORMATION_CLASS::KeyValuePartialInformation;
     pub use wdk_sys::_KWAIT_REASON::Executive;
     pub use wdk_sys::_MEMORY_CACHING_TYPE::MmCached;
+    pub use wdk_sys::_MMFLUSH_TYPE::{MmFlushForDelete, MmFlushForWrite};
     pub use wdk_sys::_MM_PAGE_PRIORITY::NormalPagePriority;
     pub use wdk_sys::_POOL_TYPE::NonPagedPoolNx;
     pub use wdk_sys::_WAIT_TYPE::WaitAny;

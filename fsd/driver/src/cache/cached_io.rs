@@ -357,6 +357,32 @@ pub fn may_empty(volume: usize, id: u64) -> Result<(), NtStatus> {
     }
 }
 
+/// An open of a cached file that writes its data or deletes it on close,
+/// while an image section (a running program) maps the file: the image
+/// section is flushed if it can be, else the open is refused
+/// (STATUS_SHARING_VIOLATION, or STATUS_CANNOT_DELETE for a
+/// delete-on-close open), as FastFat's `create.c` FatOpenExistingFcb
+/// does with MmFlushImageSection.
+pub fn image_allows(
+    fcb: &mut FileControl,
+    access: u32,
+    delete_on_close: bool,
+) -> Result<(), NtStatus> {
+    let writes = access & fsd::access::WRITES_DATA != 0;
+    if !(writes || delete_on_close) || fcb.section.ImageSectionObject.is_null() {
+        return Ok(());
+    }
+    // SAFETY: the file's section pointers.
+    if unsafe { nt::MmFlushImageSection(&mut fcb.section, nt::MmFlushForWrite) } != 0 {
+        return Ok(());
+    }
+    Err(if delete_on_close {
+        NtStatus::CANNOT_DELETE
+    } else {
+        NtStatus::SHARING_VIOLATION
+    })
+}
+
 /// A create that emptied a cached file (FILE_OVERWRITE(_IF),
 /// FILE_SUPERSEDE) another open may have had cached: the header follows
 /// the core, and what the cache held of the old data goes.
@@ -426,8 +452,10 @@ pub fn set_size(
 
 /// The file object's last handle went: its cache map goes (the data stays
 /// cached for the file's other opens, and is written back by the lazy
-/// writer; a file being deleted is purged).
-pub fn cleanup(file: *mut nt::FILE_OBJECT, deleted: bool) {
+/// writer; a file being deleted is purged), under the FCB's main resource
+/// held exclusive, as FastFat's FatCommonCleanup purges.
+pub fn cleanup(file: *mut nt::FILE_OBJECT, fcb: &mut FileControl, deleted: bool) {
+    let _main = fcb.main(true);
     let mut zero: nt::LARGE_INTEGER = zeroed();
     let truncate = if deleted {
         &mut zero as *mut _

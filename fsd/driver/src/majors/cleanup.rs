@@ -29,9 +29,9 @@ fn clean(vol: &MountedVolume, irp: Irp) -> Completion {
     match file::ccb(irp.file_object()) {
         Ok(mut held) => {
             let ccb = &mut *held;
-            if file::fcb(irp.file_object()).is_some_and(|f| f.cached) {
+            if let Some(fcb) = file::fcb(irp.file_object()).filter(|f| f.cached) {
                 let deleted = vol.core.handles_of(ccb.file_id()) <= 1 && delete_pending(vol, ccb);
-                cached_io::cleanup(irp.file_object(), deleted);
+                cached_io::cleanup(irp.file_object(), fcb, deleted);
             }
             let (c, cleaned) = fsd::cleanup::cleanup(&vol.core, ccb);
             pending::grant_locks(&cleaned.granted, NtStatus::SUCCESS);

@@ -92,6 +92,7 @@ pub fn create(
         fsd::create::FILE_OVERWRITTEN | fsd::create::FILE_SUPERSEDED
     );
     file::attach(fo, vol, Some(created.ccb));
+    let delete_on_close = req.options & fsd::create::FILE_DELETE_ON_CLOSE != 0;
     let oplocks = match (file::fcb(fo), file::ccb(fo)) {
         (Some(fcb), Ok(held)) if fcb.cached => {
             let purged = if emptied {
@@ -99,7 +100,9 @@ pub fn create(
             } else {
                 Ok(())
             };
-            purged.and_then(|()| cached_io::oplock_create(fcb, irp))
+            purged
+                .and_then(|()| cached_io::image_allows(fcb, held.granted_access(), delete_on_close))
+                .and_then(|()| cached_io::oplock_create(fcb, irp))
         }
         _ => Ok(NtStatus::SUCCESS),
     };
