@@ -123,6 +123,17 @@ struct Watched {
 static REGISTERED: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 static WATCHED: Mutex<Vec<Watched>> = Mutex::new(Vec::new());
 
+/// UUIDs of file systems being attached as found disks: the attach's own
+/// open of the device makes the I/O manager ask the file systems to mount
+/// it, and ours must not (see `mount::recognise`).
+static CLAIMED: Mutex<Vec<[u8; 16]>> = Mutex::new(Vec::new());
+
+/// Whether the file system with UUID `uuid` is, or is being, served as a
+/// found disk: then no volume is mounted on its device itself.
+pub fn serves(uuid: &[u8; 16]) -> bool {
+    CLAIMED.lock().contains(uuid) || image_disk::found_with_uuid(uuid).is_some()
+}
+
 /// Interface changes not yet handled (event, device path), and whether a
 /// job is handling them: one at a time, in order.
 static CHANGES: Mutex<VecDeque<(Guid, Vec<u16>)>> = Mutex::new(VecDeque::new());
@@ -301,11 +312,16 @@ pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     if let Some(disk) = image_disk::by_source(path) {
         return Ok((disk, false));
     }
-    let file = image_disk::open(Wide::from_units(path.to_vec()), true, true, false)?;
-    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
-    let read = image_disk::read_at(file, &mut head, 0);
-    image_disk::close(file);
-    head.truncate(read.unwrap_or(0) as usize);
+    // A device is probed without a mount; an image file (the test IOCTL's
+    // arrivals) through a handle, which mounts nothing; Wine's drive
+    // devices are no kernel device objects, so the non-cached mode (Wine's)
+    // probes every path so.
+    let direct = crate::driver().settings.cached && !image_disk::is_drive_path(path);
+    let head = if direct {
+        probe_device(path)?
+    } else {
+        probe_file(path)?
+    };
     let Some((_, uuid)) = lkl::mount::identify(&head) else {
         return Err(NtStatus::UNRECOGNIZED_VOLUME);
     };
@@ -314,17 +330,64 @@ pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     if let Some(disk) = image_disk::found_with_uuid(&uuid) {
         return Ok((disk, false));
     }
-    let disk = image_disk::attach(
+    CLAIMED.lock().push(uuid);
+    let attached = image_disk::attach(
         crate::driver().object,
         ATTACH_FOUND,
         path.to_vec(),
         image_disk::Caller::Driver,
-    )?;
+    );
+    CLAIMED.lock().retain(|u| *u != uuid);
+    let disk = attached?;
     // Without a Mount Manager (Wine) the disk has no letter; it is still
     // there to mount (IOCTL_MOUNT) and list.
     let _ = drive_letters::announce(disk);
     Ok((disk, true))
 }
+
+/// The first bytes of the image file or device at `path`, read through a
+/// handle (a file mounts nothing).
+fn probe_file(path: &[u16]) -> Result<Vec<u8>, NtStatus> {
+    let file = image_disk::open(Wide::from_units(path.to_vec()), true, true, false)?;
+    let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+    let read = image_disk::read_at(file, &mut head, 0);
+    image_disk::close(file);
+    head.truncate(read.unwrap_or(0) as usize);
+    Ok(head)
+}
+
+/// The first bytes of the device at `path`, read by IRPs through a direct
+/// device open (IoGetDeviceObjectPointer for FILE_READ_ATTRIBUTES, which
+/// mounts no file system on it: WinBtrfs `search.c`). A device whose VPB
+/// our file system has mounted already (Windows gave it a letter and
+/// opened it) is not attached a second time: STATUS_DEVICE_BUSY.
+fn probe_device(path: &[u16]) -> Result<Vec<u8>, NtStatus> {
+    let mut name = Wide::from_units(path.to_vec());
+    let mut file: *mut nt::FILE_OBJECT = null_mut();
+    let mut device: *mut nt::DEVICE_OBJECT = null_mut();
+    // SAFETY: a live name; the file object comes back referenced.
+    let s = unsafe {
+        nt::IoGetDeviceObjectPointer(name.ptr(), FILE_READ_ATTRIBUTES, &mut file, &mut device)
+    };
+    if s < 0 {
+        return Err(NtStatus(s as u32));
+    }
+    // SAFETY: the referenced file object of a direct device open; its
+    // DeviceObject is the device the path names (the one with the VPB).
+    let named = unsafe { (*file).DeviceObject };
+    let head = if volume::on_device(named).is_some() {
+        Err(NtStatus::DEVICE_BUSY)
+    } else {
+        let mut head = vec![0u8; lkl::mount::IDENTIFY_BYTES];
+        crate::mount::read_device(device, 0, &mut head).map(|()| head)
+    };
+    // SAFETY: referenced by IoGetDeviceObjectPointer, released once.
+    unsafe { nt::ObfDereferenceObject(file.cast()) };
+    head
+}
+
+/// FILE_READ_ATTRIBUTES (winnt.h): the access of a direct device open.
+const FILE_READ_ATTRIBUTES: u32 = 0x0080;
 
 /// The device at `path` goes: its volumes dismounted, its disk detached.
 /// An orderly removal (an eject) is refused with STATUS_ACCESS_DENIED

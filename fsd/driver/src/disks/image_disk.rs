@@ -290,7 +290,7 @@ pub enum Caller {
 
 /// Whether NT path `units` is a file by a drive letter, `\??\X:\...`:
 /// not a device, volume, pipe or UNC path.
-fn is_drive_path(units: &[u16]) -> bool {
+pub fn is_drive_path(units: &[u16]) -> bool {
     let prefix: Vec<u16> = "\\??\\".encode_utf16().collect();
     let Some(rest) = units.strip_prefix(&prefix[..]) else {
         return false;
@@ -511,6 +511,12 @@ pub fn found_with_uuid(uuid: &[u8; 16]) -> Option<u32> {
         .iter()
         .find(|i| i.flags & ATTACH_FOUND != 0 && i.unique_id == id);
     found.map(|i| i.number)
+}
+
+/// Whether `device` is the device of one of our image disks (attached by
+/// a caller or found).
+pub fn is_image(device: *mut nt::DEVICE_OBJECT) -> bool {
+    IMAGES.lock().iter().any(|i| i.device == device)
 }
 
 /// Whether `device` is the disk of an image a caller attached (not a disk

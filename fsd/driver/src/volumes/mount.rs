@@ -137,6 +137,9 @@ pub fn mount(
     let (identity, head) = match partition {
         0 => {
             let (head, uuid) = head_of(target).ok_or(NtStatus::UNRECOGNIZED_VOLUME)?;
+            if !crate::image_disk::is_image(target) && crate::found_disks::serves(&uuid) {
+                return Err(NtStatus::UNRECOGNIZED_VOLUME);
+            }
             (Some(uuid), Some(head))
         }
         // A partition of a found disk is never written: its UUID is not
@@ -221,12 +224,22 @@ pub fn recognise(driver: &Driver, irp: crate::irp::Irp) -> Result<(), NtStatus> 
         return Err(NtStatus::INVALID_PARAMETER);
     }
     let found = !crate::image_disk::attached_by_user(target);
-    let refused = (found && !driver.settings.auto_mount) || head_of(target).is_none();
+    let refused = (found && !driver.settings.auto_mount) || !ours_to_mount(target);
     if refused {
         Err(NtStatus::UNRECOGNIZED_VOLUME)
     } else {
         Ok(())
     }
+}
+
+/// Whether `target` holds a file system of ours that is to be mounted on
+/// it: not if a found disk serves that file system (its device is then
+/// RAW's; mounting it too would mount the file system twice).
+fn ours_to_mount(target: *mut nt::DEVICE_OBJECT) -> bool {
+    let Some((_, uuid)) = head_of(target) else {
+        return false;
+    };
+    crate::image_disk::is_image(target) || !crate::found_disks::serves(&uuid)
 }
 
 /// IRP_MJ_FILE_SYSTEM_CONTROL to the control device.
