@@ -82,6 +82,11 @@ pub struct Volume {
     pub(crate) names_changing: AtomicU32,
     /// See [`Volume::set_empty_check`].
     empty_check: Mutex<Option<EmptyCheck>>,
+    /// Frozen by [`Volume::prepare_for_shutdown`]: writes go through
+    /// [`Volume::while_thawed`].
+    frozen: AtomicBool,
+    /// One thawed request at a time.
+    thawing: SleepLock,
 }
 
 #[derive(Default)]
@@ -169,6 +174,8 @@ impl Volume {
             names_generation: AtomicU64::new(0),
             names_changing: AtomicU32::new(0),
             empty_check: Mutex::new(None),
+            frozen: AtomicBool::new(false),
+            thawing: SleepLock::new(),
         })
     }
 
@@ -204,6 +211,7 @@ impl Volume {
     /// Unmounts, writing everything out; later requests fail with
     /// STATUS_VOLUME_DISMOUNTED.
     pub fn dismount(&self) -> Result<(), NtStatus> {
+        self.thaw_for_good();
         let closing = {
             let mut state = self.state.lock();
             self.dismounted.store(true, Ordering::SeqCst);
@@ -257,25 +265,67 @@ impl Volume {
         self.state.lock().fcbs.values().any(|f| f.opens > 0)
     }
 
-    /// For IRP_MJ_SHUTDOWN, before [`Volume::dismount`]: Windows is going
-    /// down. A file system that open files would keep alive past the
-    /// dismount is written out and frozen first, so what is on the disk
-    /// is clean (ext4: no journal to replay) however the power goes;
-    /// nothing may be written to it after (a close that would write waits
-    /// for ever, as nothing runs for long after shutdown).
+    /// For IRP_MJ_SHUTDOWN: Windows is going down. A file system that
+    /// files are open on (and so stays mounted: FastFat's shutdown
+    /// dismounts nothing in use) is written out and frozen, so what is on
+    /// the disk is clean (ext4: no journal to replay) however the power
+    /// goes; what is written after it still lands, each request with the
+    /// file system thawed and frozen again (see [`Volume::while_thawed`]).
     pub fn prepare_for_shutdown(&self) {
-        let open = self.has_open_files();
-        let Some(path) = self.mount.lock().as_ref().map(|m| m.path.clone()) else {
-            return;
-        };
-        if open {
-            let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
-            if let Ok(fd) = lkl::sys::openat(lkl::uapi::AT_FDCWD, &path, flags, 0) {
+        if self.has_open_files() {
+            let _guard = self.thawing.lock();
+            let frozen = self.with_mount_dir(|fd| {
                 let _ = lkl::sys::syncfs(fd);
-                let _ = lkl::sys::freeze(fd);
-                let _ = lkl::sys::close(fd);
-            }
+                lkl::sys::freeze(fd)
+            });
+            self.frozen
+                .store(frozen.is_some_and(|r| r.is_ok()), Ordering::SeqCst);
         }
+    }
+
+    /// Whether the volume is frozen for shutdown.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f`, a request that may write: on a volume frozen for shutdown
+    /// the file system is thawed for it and written out and frozen again
+    /// after, so that it lands and the disk is clean again (one such
+    /// request at a time); on any other volume, just `f`.
+    pub fn while_thawed<R>(&self, f: impl FnOnce() -> R) -> R {
+        if !self.is_frozen() {
+            return f();
+        }
+        let _guard = self.thawing.lock();
+        if !self.is_frozen() {
+            return f();
+        }
+        self.with_mount_dir(lkl::sys::thaw);
+        let r = f();
+        self.with_mount_dir(|fd| {
+            let _ = lkl::sys::syncfs(fd);
+            lkl::sys::freeze(fd)
+        });
+        r
+    }
+
+    /// Thaws a volume frozen for shutdown for good (before a dismount).
+    fn thaw_for_good(&self) {
+        if self.frozen.swap(false, Ordering::SeqCst) {
+            let _guard = self.thawing.lock();
+            self.with_mount_dir(lkl::sys::thaw);
+        }
+    }
+
+    /// Runs `f` on a descriptor of the mounted file system's root (None
+    /// if it is not mounted or cannot be opened).
+    fn with_mount_dir<R>(&self, f: impl FnOnce(i32) -> R) -> Option<R> {
+        let path = self.mount.lock().as_ref().map(|m| m.path.clone())?;
+        let flags = lkl::uapi::O_RDONLY | lkl::uapi::O_DIRECTORY | lkl::uapi::O_CLOEXEC;
+        let fd = lkl::sys::openat(lkl::uapi::AT_FDCWD, &path, flags, 0).ok()?;
+        let r = f(fd);
+        let _ = lkl::sys::close(fd);
+        Some(r)
     }
 
     /// The root directory's descriptor (-1 once dismounted).

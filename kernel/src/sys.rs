@@ -478,6 +478,11 @@ pub fn freeze(fd: i32) -> Result<(), Errno> {
     call(nr::IOCTL, [fd as i64, uapi::FIFREEZE as i64, 0, 0, 0, 0]).map(drop)
 }
 
+/// FITHAW: writes go on again after [`freeze`].
+pub fn thaw(fd: i32) -> Result<(), Errno> {
+    call(nr::IOCTL, [fd as i64, uapi::FITHAW as i64, 0, 0, 0, 0]).map(drop)
+}
+
 pub fn sync() {
     let _ = call(nr::SYNC, [0; 6]);
 }

@@ -11,6 +11,7 @@ pub mod nr {
 pub const AT_FDCWD: i32 = -100;
 /// _IOWR('X', 119, int).
 pub const FIFREEZE: u32 = 0xC004_5877;
+pub const FITHAW: u32 = 0xC004_5878;
 pub const AT_SYMLINK_NOFOLLOW: i32 = 0x100;
 pub const AT_REMOVEDIR: i32 = 0x200;
 pub const AT_SYMLINK_FOLLOW: i32 = 0x400;

@@ -191,6 +191,35 @@ fn volume_request(
     irp: Irp,
     caller: Option<&fsd::permissions::Caller>,
 ) -> Option<Completion> {
+    if may_write(irp) {
+        vol.core
+            .while_thawed(|| serve_volume_request(vol, irp, caller))
+    } else {
+        serve_volume_request(vol, irp, caller)
+    }
+}
+
+/// Whether a request may write to the file system (then a volume frozen
+/// for shutdown is thawed for it): all but reads, queries, listings and
+/// byte-range locks.
+fn may_write(irp: Irp) -> bool {
+    !matches!(
+        irp.major() as u32,
+        nt::IRP_MJ_READ
+            | nt::IRP_MJ_QUERY_INFORMATION
+            | nt::IRP_MJ_QUERY_EA
+            | nt::IRP_MJ_QUERY_VOLUME_INFORMATION
+            | nt::IRP_MJ_QUERY_SECURITY
+            | nt::IRP_MJ_DIRECTORY_CONTROL
+            | nt::IRP_MJ_LOCK_CONTROL
+    )
+}
+
+fn serve_volume_request(
+    vol: &MountedVolume,
+    irp: Irp,
+    caller: Option<&fsd::permissions::Caller>,
+) -> Option<Completion> {
     let c = match irp.major() as u32 {
         nt::IRP_MJ_CREATE => create::create(vol, irp, caller),
         nt::IRP_MJ_CLEANUP => cleanup::cleanup(vol, irp),

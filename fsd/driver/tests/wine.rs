@@ -734,7 +734,7 @@ fn needs_recovery(image: &Path) -> bool {
 /// leaves the journal to replay (which shows the test can tell), which
 /// the next mount does and reports.
 #[test]
-fn shutdown_unmounts_every_volume_cleanly() {
+fn shutdown_leaves_every_volume_clean() {
     let driver = build_driver();
     let scratch = Scratch::new("shutdown");
     for send_shutdown in [false, true] {
@@ -755,9 +755,17 @@ fn shutdown_unmounts_every_volume_cleanly() {
             ),
             relay_line(4, volume, 0, [0; 4], "", data),
         ];
+        let late = b"; and after the shutdown";
         if send_shutdown {
             let control = lklfsd_control::RELAY_TO_CONTROL;
             lines.push(relay_line(16, control, u32::MAX, [0; 4], "", &[]));
+            // A write after it (the volume stays mounted, frozen): it
+            // lands, and the disk is clean again after it.
+            lines.push(format!(
+                "4 0 {volume} 0 0 0 0 0 {} 0  {}\n",
+                data.len(),
+                lklfsd_control::hex(late)
+            ));
         }
         let replies = d.relay(&lines);
         for reply in &replies {
@@ -781,7 +789,10 @@ fn shutdown_unmounts_every_volume_cleanly() {
         }
         e2fsck_clean(&image);
         if send_shutdown {
-            assert_eq!(debugfs_cat(&image, "/shutdown.txt"), data);
+            assert_eq!(
+                debugfs_cat(&image, "/shutdown.txt"),
+                [&data[..], late].concat()
+            );
         }
     }
 }

@@ -48,7 +48,8 @@ pub fn close(vol: &'static MountedVolume, irp: Irp) -> i32 {
 fn end(vol: &MountedVolume, open: Option<fsd::Ccb>) {
     // After a Linux panic the open's descriptors go with Linux.
     if let Some(ccb) = open.filter(|_| !lkl_ntk::death::is_dead()) {
-        fsd::close::close(&vol.core, ccb);
+        // Closing may write (a file deleted with its last open).
+        vol.core.while_thawed(|| fsd::close::close(&vol.core, ccb));
     }
     vol.closed();
 }
