@@ -22,7 +22,7 @@ pub mod pool;
 mod semaphore;
 mod shared;
 pub mod spin_lock;
-mod stack;
+pub mod stack;
 pub mod threads;
 mod timer;
 mod tls;
@@ -98,8 +98,22 @@ impl Host for NtkHost {
         sem.down()
     }
 
+    /// A Linux kernel thread, on an expanded stack for its whole life;
+    /// without one it cannot run, and the kernel is stopped (a contained
+    /// death) rather than left waiting for it.
     fn spawn(entry: ThreadEntry) -> Result<(), Errno> {
-        threads::spawn(move || entry.run()).map_err(|_| Errno::ENOMEM)
+        threads::spawn(move || {
+            let mut entry = Some(entry);
+            let ran = stack::run(|| {
+                if let Some(entry) = entry.take() {
+                    entry.run();
+                }
+            });
+            if !ran {
+                death::die("no expanded stack for a Linux thread");
+            }
+        })
+        .map_err(|_| Errno::ENOMEM)
     }
 
     fn tls_get() -> *mut c_void {

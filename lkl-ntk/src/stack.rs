@@ -1,9 +1,11 @@
-//! A bigger stack for the workers' jobs. A system call needs up to 24 KiB
-//! of stack, which is all a Windows system thread has; a job adds the
-//! driver's and the core's frames on top. So each job runs on a stack
-//! expanded by KeExpandKernelStackAndCalloutEx, looked up at run time
+//! A bigger stack for everything that runs Linux code. A system call
+//! needs up to 24 KiB of stack, which is all a Windows system thread has;
+//! a job adds the driver's and the core's frames on top. So each job, and
+//! each Linux kernel thread for its whole life, runs on a stack expanded
+//! by KeExpandKernelStackAndCalloutEx (WDK), looked up at run time
 //! (Windows Vista and later; Wine only calls the callout, on its 2 MB
-//! thread stacks). Where the routine is missing the job runs as it is.
+//! thread stacks). Where no expanded stack can be had, nothing runs: the
+//! job fails, rather than run Linux on a bare 24 KiB stack.
 use core::ffi::c_void;
 use core::sync::atomic::AtomicUsize;
 
@@ -38,16 +40,16 @@ unsafe extern "C" fn callout(parameter: *mut c_void) {
     f();
 }
 
-/// Runs `f` on an expanded stack (or as it is, where that cannot be had).
-pub fn run(mut f: impl FnMut()) {
+/// Runs `f` on an expanded stack; false (and `f` not run) where none can
+/// be had.
+#[must_use]
+pub fn run(mut f: impl FnMut()) -> bool {
     let mut f: &mut dyn FnMut() = &mut f;
     let parameter = (&mut f as *mut &mut dyn FnMut()).cast::<c_void>();
-    if let Some(expand) = routine() {
-        // SAFETY: the callout and its parameter live for the call, which
-        // returns after the callout has run (Wait TRUE).
-        if unsafe { expand(Some(callout), parameter, EXPANDED, 1, core::ptr::null_mut()) } >= 0 {
-            return;
-        }
-    }
-    f();
+    let Some(expand) = routine() else {
+        return false;
+    };
+    // SAFETY: the callout and its parameter live for the call, which
+    // returns after the callout has run (Wait TRUE).
+    unsafe { expand(Some(callout), parameter, EXPANDED, 1, core::ptr::null_mut()) >= 0 }
 }

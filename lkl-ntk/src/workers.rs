@@ -134,7 +134,7 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
             worker.thread.store(0, Ordering::Relaxed);
             if !death::is_dead() {
                 // SAFETY: the slot holds this thread's task (or null).
-                unsafe { lkl::release_host_task(crate::tls::get()) };
+                let _ = crate::stack::run(|| unsafe { lkl::release_host_task(crate::tls::get()) });
             }
             ended();
             return;
@@ -145,12 +145,19 @@ fn serve(index: usize, registered: *mut nt::KEVENT) {
         }
         *worker.if_dead.lock() = Some(job.if_dead);
         let mut work = Some(job.work);
-        crate::stack::run(|| {
+        let ran = crate::stack::run(|| {
             if let Some(work) = work.take() {
                 work();
             }
         });
-        worker.if_dead.lock().take();
+        let if_dead = worker.if_dead.lock().take();
+        if !ran {
+            // No stack to run Linux on: the job fails as it would after a
+            // death (its request completes with an error).
+            if let Some(if_dead) = if_dead {
+                if_dead();
+            }
+        }
     }
 }
 

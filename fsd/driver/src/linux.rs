@@ -58,10 +58,23 @@ pub fn halt() {
     let kernel = KERNEL.lock().take();
     let halted = match kernel {
         Some(kernel) if !lkl_ntk::death::is_dead() => {
+            let halted = alloc::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));
+            let done = halted.clone();
             let _ = lkl_ntk::threads::run_on_own_thread(move || {
-                let _ = kernel.halt();
+                let mut kernel = Some(kernel);
+                let ran = lkl_ntk::stack::run(|| {
+                    if let Some(kernel) = kernel.take() {
+                        let _ = kernel.halt();
+                    }
+                });
+                // Without a stack to halt it on, Linux is left as after a
+                // death (its memory stays).
+                if let Some(kernel) = kernel.take() {
+                    core::mem::forget(kernel);
+                }
+                done.store(ran, Ordering::Release);
             });
-            true
+            halted.load(Ordering::Acquire)
         }
         Some(kernel) => {
             core::mem::forget(kernel);
