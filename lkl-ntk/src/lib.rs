@@ -71,6 +71,7 @@ pub fn reclaim_after_death() {
 pub fn release_statics() {
     workers::release();
     timer::release();
+    stack::release();
     drop(core::mem::take(&mut *LINUX_BLOCKS.lock()));
 }
 

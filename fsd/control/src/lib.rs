@@ -259,10 +259,13 @@ pub struct Statistics {
     pub cached: u64,
     /// Events logged (journal replays, read-only mounts, lost writes).
     pub events: u64,
+    /// The deepest use, in bytes, of the expanded stack Linux runs on
+    /// (jobs and Linux threads), measured in test mode (0 otherwise).
+    pub stack_deepest: u64,
 }
 
 impl Statistics {
-    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 13);
+    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 14);
 
     pub fn encode(&self, out: &mut [u8]) {
         let tail = [
@@ -279,6 +282,7 @@ impl Statistics {
             self.volumes,
             self.cached,
             self.events,
+            self.stack_deepest,
         ];
         let words = self.requests.iter().chain(tail.iter());
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
@@ -309,6 +313,7 @@ impl Statistics {
             volumes: w(m + 10),
             cached: w(m + 11),
             events: w(m + 12),
+            stack_deepest: w(m + 13),
         })
     }
 }

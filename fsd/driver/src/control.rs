@@ -282,6 +282,7 @@ fn statistics(irp: Irp, out_len: usize) -> Completion {
         volumes: volume::count() as u64,
         cached: driver().settings.cached as u64,
         events: crate::event_log::count(),
+        stack_deepest: lkl_ntk::stack::deepest() as u64,
     };
     if out_len < Statistics::SIZE {
         return NtStatus::BUFFER_TOO_SMALL.into();

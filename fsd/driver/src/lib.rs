@@ -111,6 +111,9 @@ pub unsafe extern "C" fn DriverEntry(
     };
     let registry_len = registry::parameters_path(given, &mut path);
     let settings = registry::Settings::read(&path[..registry_len]);
+    if settings.test_mode {
+        lkl_ntk::stack::measure();
+    }
     let driver = alloc::boxed::Box::new(Driver {
         object,
         control: null_mut(),
