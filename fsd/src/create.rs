@@ -482,6 +482,34 @@ pub fn create(vol: &Volume, req: &CreateRequest) -> Result<Created, NtStatus> {
     )
 }
 
+/// The file id of the existing file `req` names, if there is one, found
+/// without opening it: what a host asks before the create decides share
+/// access (Windows breaks a batch oplock on that file first, so that a
+/// handle its holder was only keeping for later goes instead of
+/// refusing the open). None for a new name, the volume or related
+/// directory itself, or a name that does not resolve.
+pub fn existing_id(vol: &Volume, req: &CreateRequest) -> Option<u64> {
+    let mut components = names::split_path(req.name).ok()?;
+    names::strip_default_stream(&mut components).ok()?;
+    if components.is_empty() {
+        return None;
+    }
+    let base = match req.related {
+        Some(r) if r.path_is_current(vol) => r.path.clone(),
+        Some(r) => r.moved_to(vol)?,
+        None => vol.root.as_bytes().to_vec(),
+    };
+    let target = resolve::resolve(vol, &base, &components).ok()?;
+    if !target.exists {
+        return None;
+    }
+    let st = match target.stat {
+        Some(st) => st,
+        None => beneath::lstat(vol, &target.path()).ok()?,
+    };
+    Some(st.st_ino)
+}
+
 /// A create that goes to the kernel: `exact` is the kernel path of the
 /// name as it is spelled, if it has one, with where it leads if the FCB
 /// cache knew; `generation` the names generation read before `base` was.

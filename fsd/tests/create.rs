@@ -444,3 +444,35 @@ fn the_host_may_refuse_to_empty_a_file() {
     assert_eq!(t.debugfs("cat /readme.txt"), "hello");
     assert!(t.debugfs("stat /dir/data.bin").contains("Size: 0"));
 }
+
+/// What the driver asks before a create decides share access (to break a
+/// batch oplock on the file first): the existing file's id, found without
+/// opening it, the same as an open's; none for a new name or a bad path.
+#[test]
+fn an_existing_file_is_found_without_an_open() {
+    let mut t = TestVolume::new("existing_id", &[], tree);
+    let request = |name: &str| {
+        let name = w(name);
+        existing_id(
+            t.vol(),
+            &CreateRequest {
+                related: None,
+                name: &name,
+                disposition: FILE_OPEN,
+                options: 0,
+                desired_access: GENERIC_READ,
+                share_access: ALL_SHARE,
+                file_attributes: 0,
+                caller: None,
+            },
+        )
+    };
+    let opened = t.open("\\dir\\data.bin");
+    assert_eq!(request("\\DIR\\Data.bin"), Some(opened.file_id()));
+    assert_eq!(request("\\dir\\data.bin::$DATA"), Some(opened.file_id()));
+    t.close(opened);
+    assert_eq!(request("\\dir\\missing.bin"), None);
+    assert_eq!(request("\\missing\\x"), None);
+    assert_eq!(request("\\"), None);
+    t.finish();
+}

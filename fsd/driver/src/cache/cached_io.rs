@@ -610,6 +610,33 @@ pub fn oplock_create(fcb: &mut FileControl, irp: Irp) -> Result<NtStatus, NtStat
     check_oplock(fcb, irp)
 }
 
+/// Before a create decides share access: a batch oplock on the existing
+/// file it names is broken first (waiting for its holder, which may close
+/// the handle it only kept for later), as FastFat's FatOpenExistingFcb
+/// checks FsRtlCurrentBatchOplock before IoCheckShareAccess. What the
+/// break says is for the create's own oplock check after the open.
+pub fn break_batch_oplock(vol: &MountedVolume, irp: Irp, req: &fsd::create::CreateRequest) {
+    let volume = vol as *const MountedVolume as usize;
+    if !crate::file_control::any_cached_in_use(volume) {
+        return;
+    }
+    let Some(id) = fsd::create::existing_id(&vol.core, req) else {
+        return;
+    };
+    let Some(fcb) = crate::file_control::cached_in_use(volume, id) else {
+        return;
+    };
+    // SAFETY: referenced by cached_in_use until released below.
+    let f = unsafe { &mut *fcb };
+    let mut batch = 0;
+    // SAFETY: the file's oplock.
+    let asked = guarded(|| unsafe { batch = nt::FsRtlCurrentBatchOplock(&mut f.oplock) });
+    if asked.is_ok() && batch != 0 {
+        let _ = check_oplock(f, irp);
+    }
+    crate::file_control::release(fcb);
+}
+
 /// A cleanup lets go of what the file object's handle held of the oplock
 /// (on the dispatch thread: a create waiting for that break may hold every
 /// worker).

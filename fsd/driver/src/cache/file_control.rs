@@ -156,6 +156,15 @@ pub fn cached_of(volume: usize) -> Vec<*mut FileControl> {
         .collect()
 }
 
+/// Whether any cached FCB of `volume` has file objects pointing at it
+/// (only such a file can hold an oplock).
+pub fn any_cached_in_use(volume: usize) -> bool {
+    FCBS.lock()
+        .fcbs
+        .values()
+        .any(|f| f.cached && f.key.0 == volume && f.references > 0)
+}
+
 /// The cached FCB of file `id` on `volume` if file objects point at it,
 /// with one more reference, for the caller to give back with [`release`].
 pub fn cached_in_use(volume: usize, id: u64) -> Option<*mut FileControl> {

@@ -83,6 +83,9 @@ pub fn create(
     if stack.Flags as u32 & nt::SL_OPEN_TARGET_DIRECTORY != 0 {
         return open_target_directory(vol, fo, &req);
     }
+    if crate::driver().settings.cached {
+        cached_io::break_batch_oplock(vol, irp, &req);
+    }
     let created = match create::create(&vol.core, &req) {
         Ok(created) => created,
         Err(e) => return e.into(),
