@@ -74,6 +74,26 @@ impl Driver {
         registry::opted_in(&self.registry_path[..self.registry_len], uuid)
     }
 
+    /// The drive letter last given to found file system `uuid`, if any.
+    pub fn remembered_letter(&self, uuid: &[u8; 16]) -> Option<u16> {
+        let path = &self.registry_path[..self.registry_len];
+        let text = registry::strings(path, &registry::letter_value(uuid));
+        let letter = *text.first()?.as_bytes().first()?;
+        letter.is_ascii_uppercase().then_some(u16::from(letter))
+    }
+
+    /// Remembers `letter` for found file system `uuid` (its next arrival
+    /// asks for the same one).
+    pub fn remember_letter(&self, uuid: &[u8; 16], letter: u16) {
+        let mut path = self.registry_path;
+        let text = [letter as u8];
+        registry::record(
+            &mut path[..self.registry_len],
+            &registry::letter_value(uuid),
+            &text,
+        );
+    }
+
     /// The uid and gid table for a volume of file system `uuid` (see
     /// `id_map`), None if it ignores permissions.
     pub fn id_map(&self, uuid: Option<&[u8; 16]>) -> Option<id_map::IdMap> {

@@ -81,8 +81,9 @@ pub fn listed(path: &[u16], name: &str, uuid: &[u8; 16]) -> bool {
         .any(|s| s.eq_ignore_ascii_case(&wanted))
 }
 
-/// The strings of REG_MULTI_SZ value `name` of the service key at `path`
-/// (up to 8 KiB of them; none if the value is not there).
+/// The strings of REG_MULTI_SZ (or the string of REG_SZ) value `name` of
+/// the service key at `path` (up to 8 KiB of them; none if the value is
+/// not there).
 pub fn strings(path: &[u16], name: &str) -> alloc::vec::Vec<alloc::string::String> {
     let mut units = path.to_vec();
     let mut key_name = nt::UNICODE_STRING {
@@ -111,7 +112,7 @@ pub fn strings(path: &[u16], name: &str) -> alloc::vec::Vec<alloc::string::Strin
         nt::ZwClose(key);
         status
     };
-    if status < 0 || info[1] != nt::REG_MULTI_SZ {
+    if status < 0 || (info[1] != nt::REG_MULTI_SZ && info[1] != nt::REG_SZ) {
         return alloc::vec::Vec::new();
     }
     let bytes = (info[2] as usize).min((info.len() - 3) * 4);
@@ -195,6 +196,12 @@ fn ascii_units(s: &[u8], out: &mut [u16]) -> usize {
     n
 }
 
+/// The value name under which the drive letter of found file system
+/// `uuid` is remembered.
+pub fn letter_value(uuid: &[u8; 16]) -> alloc::string::String {
+    alloc::format!("Letter {}", lkl::mount::uuid_text(uuid))
+}
+
 /// Writes `text` (ASCII) as the REG_SZ value `name` of the service key,
 /// whose path is `path`. Uses no pool: unload calls it after freeing
 /// everything, to record what the pool then holds.
@@ -207,7 +214,7 @@ pub fn record(path: &mut [u16], name: &str, text: &[u8]) {
     let Some(key) = open(&mut key_name, nt::KEY_SET_VALUE) else {
         return;
     };
-    let mut name_units = [0u16; 32];
+    let mut name_units = [0u16; 64];
     let n = ascii_units(name.as_bytes(), &mut name_units);
     let mut value_name = nt::UNICODE_STRING {
         Length: (n * 2) as u16,

@@ -2,11 +2,19 @@
 //! (IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION: it asks the disk for its
 //! name and unique ID, which the image disk answers) and asked for the
 //! letter (IOCTL_MOUNTMGR_CREATE_POINT), as Windows' own volumes get
-//! theirs: Explorer sees the drive and the letter is remembered for the
-//! unique ID. Where the Mount Manager refuses (Wine's does all of this),
-//! the letter is a symbolic link in `\DosDevices`, as older drivers made
-//! them. Either way the letter names the image disk, whose VPB holds the
-//! volume mounted on it, so `X:\path` reaches our file system.
+//! theirs: Explorer sees the drive. Where the Mount Manager refuses
+//! (Wine's does all of this), a letter asked for is a symbolic link in
+//! `\DosDevices`, as older drivers made them. Either way the letter names
+//! the image disk, whose VPB holds the volume mounted on it, so `X:\path`
+//! reaches our file system.
+//!
+//! A found disk gets its letter the way VeraCrypt and Dokan give theirs:
+//! the driver picks it (the one it last gave that file system, kept per
+//! UUID in the service's Parameters, if free, else the first free from
+//! D:) and asks for it with CREATE_POINT; at detach DELETE_POINTS takes
+//! the letter and the Mount Manager's database entry away, so nothing
+//! stale is left. (The Mount Manager's own choice, NEXT_DRIVE_LETTER, is
+//! not relied on for a disk that is no PnP device.)
 use alloc::vec::Vec;
 
 use fsd::NtStatus;
@@ -23,10 +31,6 @@ pub enum How {
     MountManager = 1,
     /// A `\DosDevices` link of ours.
     SymbolicLink = 2,
-    /// The Mount Manager's own choice for a disk the driver found, which
-    /// its database keeps for the file system's unique ID: on departure
-    /// only the link goes, so the same letter comes back with the disk.
-    Remembered = 3,
 }
 
 struct Letter {
@@ -44,7 +48,6 @@ const fn mountmgr_code(function: u32, access: u32) -> u32 {
 }
 const IOCTL_MOUNTMGR_CREATE_POINT: u32 = mountmgr_code(0, 3);
 const IOCTL_MOUNTMGR_DELETE_POINTS: u32 = mountmgr_code(1, 3);
-const IOCTL_MOUNTMGR_NEXT_DRIVE_LETTER: u32 = mountmgr_code(4, 3);
 const IOCTL_MOUNTMGR_VOLUME_ARRIVAL_NOTIFICATION: u32 = mountmgr_code(11, 1);
 /// MOUNTMGR_MOUNT_POINT: three (offset, length) pairs of 8 bytes.
 const MOUNT_POINT_SIZE: usize = 24;
@@ -158,26 +161,49 @@ pub fn assign(disk: u32, letter: u16) -> Result<How, NtStatus> {
     Ok(how)
 }
 
-/// Tells the Mount Manager of disk `disk` (one the driver found) and has
-/// it give the disk a letter: the one its database keeps for the file
-/// system's unique ID, else the next free one. The letter, if any.
-pub fn announce(disk: u32) -> Result<u16, NtStatus> {
-    let (_, target) = arrival(disk)?;
-    // MOUNTMGR_DRIVE_LETTER_INFORMATION: assigned now?, the letter.
-    let mut info = [0u8; 2];
-    mount_manager(IOCTL_MOUNTMGR_NEXT_DRIVE_LETTER, &target, &mut info)?;
-    let letter = info[1].to_ascii_uppercase();
-    if letter.is_ascii_uppercase() {
-        let letter = u16::from(letter);
-        LETTERS.lock().push(Letter {
-            letter,
-            disk,
-            how: How::Remembered,
-        });
-        Ok(letter)
-    } else {
-        Err(NtStatus(nt::STATUS_NOT_FOUND as u32))
+/// Gives disk `disk`, which the driver found holding file system `uuid`,
+/// a letter through the Mount Manager (see the module's header): the
+/// letter, if one was free and the Mount Manager gave it.
+pub fn announce(disk: u32, uuid: &[u8; 16]) -> Result<u16, NtStatus> {
+    let driver = crate::driver();
+    let first_free = (u16::from(b'D')..=u16::from(b'Z')).find(|&l| is_free(l));
+    let letter = driver
+        .remembered_letter(uuid)
+        .filter(|&l| is_free(l))
+        .or(first_free)
+        .ok_or(NtStatus(nt::STATUS_NOT_FOUND as u32))?;
+    through_mount_manager(letter, disk)?;
+    LETTERS.lock().push(Letter {
+        letter,
+        disk,
+        how: How::MountManager,
+    });
+    driver.remember_letter(uuid, letter);
+    Ok(letter)
+}
+
+/// Whether no drive (ours or Windows') has `letter`: `\GLOBAL??\X:` is no
+/// name.
+fn is_free(letter: u16) -> bool {
+    if LETTERS.lock().iter().any(|l| l.letter == letter) {
+        return false;
     }
+    let mut name: Vec<u16> = "\\GLOBAL??\\".encode_utf16().collect();
+    name.extend([letter, u16::from(b':')]);
+    let mut name = Wide::from_units(name);
+    let mut attributes: nt::OBJECT_ATTRIBUTES = zeroed();
+    attributes.Length = core::mem::size_of::<nt::OBJECT_ATTRIBUTES>() as u32;
+    attributes.ObjectName = name.ptr();
+    attributes.Attributes = nt::OBJ_KERNEL_HANDLE | nt::OBJ_CASE_INSENSITIVE;
+    let mut link: nt::HANDLE = core::ptr::null_mut();
+    // SAFETY: live attributes; a kernel handle, closed below.
+    let s = unsafe { nt::ZwOpenSymbolicLinkObject(&mut link, 0, &mut attributes) };
+    if s >= 0 {
+        // SAFETY: the handle just opened.
+        unsafe { nt::ZwClose(link) };
+        return false;
+    }
+    NtStatus(s as u32) == NtStatus::OBJECT_NAME_NOT_FOUND
 }
 
 /// The letter of image disk `disk`, or 0.
@@ -215,7 +241,7 @@ fn remove(letter: u16, how: How) {
             let mut out = alloc::vec![0u8; 1024];
             let _ = mount_manager(IOCTL_MOUNTMGR_DELETE_POINTS, &point, &mut out);
         }
-        How::SymbolicLink | How::Remembered => {
+        How::SymbolicLink => {
             devices::unlink(&alloc::string::String::from_utf16_lossy(&link));
         }
     }

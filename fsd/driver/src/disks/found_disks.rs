@@ -341,7 +341,7 @@ pub fn arrived(path: &[u16]) -> Result<(u32, bool), NtStatus> {
     let disk = attached?;
     // Without a Mount Manager (Wine) the disk has no letter; it is still
     // there to mount (IOCTL_MOUNT) and list.
-    let _ = drive_letters::announce(disk);
+    let _ = drive_letters::announce(disk, &uuid);
     Ok((disk, true))
 }
 
