@@ -30,6 +30,16 @@ pub(crate) fn died_event() -> *mut nt::KEVENT {
 
 /// What the host program runs once when the kernel dies (0: nothing).
 static ON_DEATH: AtomicUsize = AtomicUsize::new(0);
+/// What each thread runs as it parks (0: nothing).
+static ON_PARK: AtomicUsize = AtomicUsize::new(0);
+
+/// Has `f` run by every thread that parks, on that thread, before it
+/// waits: what it holds that others may wait for (a resource) it lets go
+/// of there, so that nothing waits for a parked thread and no thread ends
+/// holding one.
+pub fn on_park(f: fn()) {
+    ON_PARK.store(f as usize, Ordering::Release);
+}
 
 /// Has `f` run once when the kernel dies, on the dying thread (it must not
 /// wait, nor run Linux code).
@@ -64,6 +74,11 @@ pub fn die(why: &str) -> ! {
 /// Never runs Linux code again: fails the job this thread serves (if it is
 /// a worker), waits for unload and ends the thread.
 pub(crate) fn park() -> ! {
+    let f = ON_PARK.load(Ordering::Acquire);
+    if f != 0 {
+        // SAFETY: a fn() stored by on_park.
+        unsafe { core::mem::transmute::<usize, fn()>(f)() };
+    }
     crate::workers::abandon_current();
     // SAFETY: RELEASE was initialised by init; a kernel-mode wait.
     unsafe { crate::wait(RELEASE.get()) };

@@ -121,6 +121,7 @@ pub unsafe extern "C" fn DriverEntry(
 ) -> nt::NTSTATUS {
     lkl_ntk::init();
     lkl_ntk::death::on_death(unload_gate::linux_died);
+    lkl_ntk::death::on_park(file_control::let_go_of_held);
     // Settings live under the service key's Parameters subkey (driver
     // package isolation: the INF writes them there).
     let mut path = [0u16; 256];
@@ -228,6 +229,7 @@ pub(crate) unsafe extern "C" fn unload(_object: *mut nt::DRIVER_OBJECT) {
     drop(unsafe { alloc::boxed::Box::from_raw(driver) });
     file::release();
     file_control::release_all();
+    file_control::release_holders();
     lkl_ntk::release_statics();
     record_unload(&mut path[..path_len]);
 }

@@ -7,6 +7,7 @@
 //! volume device lives. FastFat, which can never be unloaded, has none.
 //! After a Linux panic unload is allowed again: it is the way to reclaim
 //! what the dead kernel held.
+use lkl_ntk::nt;
 use spin::Mutex;
 
 /// Volume devices alive; the lock also orders the DriverUnload writes.
@@ -43,7 +44,19 @@ pub fn volume_device_gone() {
     }
 }
 
-/// Linux died (lkl_ntk::death's hook): unload may reclaim what it held.
+/// Linux died (lkl_ntk::death's hook): unload may reclaim what it held,
+/// unless Driver Verifier watches the driver (the full mode only: Wine's
+/// MmIsDriverVerifying is a stub). What the dead kernel's structures
+/// point at (its host objects, the abandoned volumes: some 260 KiB after
+/// the panic test) cannot be freed without running its code, and
+/// Verifier's pool tracking stops Windows when a driver unloads with pool
+/// still allocated: so under Verifier the driver stays loaded, its memory
+/// accounted in the statistics, until the next boot.
 pub fn linux_died() {
-    set(true);
+    let driver = crate::driver();
+    // SAFETY: our driver object.
+    let verified = driver.settings.cached && unsafe { nt::MmIsDriverVerifying(driver.object) } != 0;
+    if !verified {
+        set(true);
+    }
 }

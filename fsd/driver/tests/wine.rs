@@ -471,6 +471,7 @@ fn a_linux_panic_is_contained() {
     // volume stay, since no code that owns them can run.
     let unload = d.stop();
     let fields: Vec<&str> = unload.split(' ').collect();
+    eprintln!("after the panic: {unload}");
     assert_eq!(&fields[..3], ["LklM", "0", "0"], "{unload}");
     assert_eq!(&fields[6..8], ["threads", "0"], "{unload}");
     assert_eq!(&fields[12..], ["dead", "1"], "{unload}");

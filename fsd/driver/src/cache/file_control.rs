@@ -331,6 +331,42 @@ impl FileControl {
 /// A resource held (in a critical region, as resources must be).
 pub struct Held(*mut nt::ERESOURCE);
 
+/// The resources held now, by thread: what a thread that parks after a
+/// Linux panic lets go of (see [`let_go_of_held`]).
+static HOLDERS: Mutex<alloc::vec::Vec<(usize, usize)>> = Mutex::new(alloc::vec::Vec::new());
+
+fn current_thread() -> usize {
+    // SAFETY: no arguments; the calling thread's object.
+    unsafe { nt::KeGetCurrentThread() as usize }
+}
+
+/// Run by a thread that parks for good after a Linux panic (see
+/// `lkl_ntk::death::on_park`): the FCB resources it holds are released
+/// and its critical regions left, so that the cache and memory managers
+/// do not wait for it for ever, and it ends with APCs enabled.
+pub fn let_go_of_held() {
+    let me = current_thread();
+    let mine: alloc::vec::Vec<usize> = {
+        let mut holders = HOLDERS.lock();
+        let mine = holders.iter().filter(|h| h.0 == me).map(|h| h.1).collect();
+        holders.retain(|h| h.0 != me);
+        mine
+    };
+    for resource in mine.into_iter().rev() {
+        // SAFETY: a resource this thread acquired (in a critical region)
+        // and will never release otherwise: it parks.
+        unsafe {
+            nt::ExReleaseResourceLite(resource as *mut nt::ERESOURCE);
+            nt::KeLeaveCriticalRegion();
+        }
+    }
+}
+
+/// Frees the table of holders (unload).
+pub fn release_holders() {
+    drop(core::mem::take(&mut *HOLDERS.lock()));
+}
+
 impl Held {
     fn acquire(resource: *mut nt::ERESOURCE, exclusive: bool) -> Held {
         Held::try_acquire(resource, exclusive, true).expect("a waiting acquire")
@@ -354,12 +390,19 @@ impl Held {
             unsafe { nt::KeLeaveCriticalRegion() };
             return None;
         }
+        HOLDERS.lock().push((current_thread(), resource as usize));
         Some(Held(resource))
     }
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
+        let me = (current_thread(), self.0 as usize);
+        let mut holders = HOLDERS.lock();
+        if let Some(at) = holders.iter().rposition(|h| *h == me) {
+            holders.swap_remove(at);
+        }
+        drop(holders);
         // SAFETY: the resource acquired by this guard's thread.
         unsafe {
             nt::ExReleaseResourceLite(self.0);
