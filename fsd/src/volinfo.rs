@@ -127,10 +127,34 @@ fn with_string(o: &mut Out, fixed: usize, s: &[u16]) -> Completion {
     }
 }
 
+/// FileFsDeviceInformation, which needs nothing of Linux (a host may
+/// answer it without entering the kernel).
+pub fn device_information(vol: &Volume, out: &mut [u8]) -> Completion {
+    if let Err(e) = vol.check_mounted() {
+        return e.into();
+    }
+    if out.len() < 8 {
+        return NtStatus::INFO_LENGTH_MISMATCH.into();
+    }
+    out[..8].fill(0);
+    let mut o = Out::new(out);
+    o.u32(0, FILE_DEVICE_DISK);
+    let ro = if vol.read_only {
+        FILE_READ_ONLY_DEVICE
+    } else {
+        0
+    };
+    o.u32(4, FILE_DEVICE_IS_MOUNTED | ro);
+    Completion::ok(8)
+}
+
 /// Answers a volume query for class `class` into `out`.
 pub fn query(vol: &Volume, class: u32, out: &mut [u8]) -> Completion {
     if let Err(e) = vol.check_mounted() {
         return e.into();
+    }
+    if class == FILE_FS_DEVICE_INFORMATION {
+        return device_information(vol, out);
     }
     let Some(min) = min_size(class) else {
         return NtStatus::INVALID_INFO_CLASS.into();
@@ -182,15 +206,6 @@ pub fn query(vol: &Volume, class: u32, out: &mut [u8]) -> Completion {
             o.u64(16, statfs.f_bfree);
             o.u32(24, (block / SECTOR) as u32);
             o.u32(28, SECTOR as u32);
-        }
-        FILE_FS_DEVICE_INFORMATION => {
-            o.u32(0, FILE_DEVICE_DISK);
-            let ro = if vol.read_only {
-                FILE_READ_ONLY_DEVICE
-            } else {
-                0
-            };
-            o.u32(4, FILE_DEVICE_IS_MOUNTED | ro);
         }
         FILE_FS_ATTRIBUTE_INFORMATION => {
             let name: Vec<u16> = vol.fstype.encode_utf16().collect();

@@ -333,7 +333,9 @@ impl Volume {
         self.root_fd.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn check_mounted(&self) -> Result<(), NtStatus> {
+    /// Ok while mounted; else what requests on it get (VOLUME_DISMOUNTED,
+    /// or LOST_WRITEBEHIND_DATA where writes were lost).
+    pub fn check_mounted(&self) -> Result<(), NtStatus> {
         if self.writes_lost.load(Ordering::SeqCst) {
             Err(NtStatus::LOST_WRITEBEHIND_DATA)
         } else if self.dismounted.load(Ordering::SeqCst) {

@@ -262,10 +262,13 @@ pub struct Statistics {
     /// The deepest use, in bytes, of the expanded stack Linux runs on
     /// (jobs and Linux threads), measured in test mode (0 otherwise).
     pub stack_deepest: u64,
+    /// Requests answered on the dispatch thread, without a worker (what
+    /// needs no Linux: see the driver's `dispatch`).
+    pub in_place: u64,
 }
 
 impl Statistics {
-    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 14);
+    pub const SIZE: usize = 8 * (MAJOR_FUNCTIONS + 15);
 
     pub fn encode(&self, out: &mut [u8]) {
         let tail = [
@@ -283,6 +286,7 @@ impl Statistics {
             self.cached,
             self.events,
             self.stack_deepest,
+            self.in_place,
         ];
         let words = self.requests.iter().chain(tail.iter());
         for (chunk, w) in out.chunks_exact_mut(8).zip(words) {
@@ -314,6 +318,7 @@ impl Statistics {
             cached: w(m + 11),
             events: w(m + 12),
             stack_deepest: w(m + 13),
+            in_place: w(m + 14),
         })
     }
 }

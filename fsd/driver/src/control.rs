@@ -283,6 +283,7 @@ fn statistics(irp: Irp, out_len: usize) -> Completion {
         cached: driver().settings.cached as u64,
         events: crate::event_log::count(),
         stack_deepest: lkl_ntk::stack::deepest() as u64,
+        in_place: stats::in_place(),
     };
     if out_len < Statistics::SIZE {
         return NtStatus::BUFFER_TOO_SMALL.into();

@@ -63,6 +63,10 @@ fn serve(ext: &devices::Extension, kind: Kind, irp: Irp) -> i32 {
             {
                 return irp.complete_status(status);
             }
+            if let Some(c) = answered_in_place(vol, irp) {
+                stats::answered_in_place();
+                return irp.complete(c);
+            }
             // A user-mode caller's own buffers are reached only in its
             // process: the dispatch thread's, not a worker's.
             let security = matches!(
@@ -98,6 +102,67 @@ fn serve(ext: &devices::Extension, kind: Kind, irp: Irp) -> i32 {
         }
     };
     status
+}
+
+/// FileInformationClass FilePositionInformation, FsInformationClass
+/// FileFsDeviceInformation.
+const FILE_POSITION_INFORMATION: u32 = 14;
+const FILE_FS_DEVICE_INFORMATION: u32 = 4;
+
+/// What is answered from what the driver holds, without Linux and so on
+/// the dispatch thread, taking no worker (as FastFat answers what it can
+/// in its FSD before it would post): an open of the volume itself,
+/// FileFsDeviceInformation (asked of almost every open), and a
+/// synchronous file object's position (its CurrentByteOffset, which the
+/// driver keeps). Everything else needs
+/// Linux, which runs only on the workers (their stacks, their tasks), so
+/// no acquire is tried here first: FastFat's "post only on a failed
+/// no-wait acquire" has no room in this design.
+fn answered_in_place(vol: &MountedVolume, irp: Irp) -> Option<Completion> {
+    let stack = irp.stack();
+    match irp.major() as u32 {
+        // Completed before the dispatch returns: no later request on the
+        // handle can come before its open (Wine hands the caller the handle
+        // without waiting for a pended CREATE).
+        nt::IRP_MJ_CREATE if create::opens_the_volume(irp) => Some(create::open_volume(vol, irp)),
+        nt::IRP_MJ_QUERY_VOLUME_INFORMATION => {
+            // SAFETY: the QueryVolume view of its stack location.
+            let p = unsafe { stack.Parameters.QueryVolume };
+            if p.FsInformationClass as u32 != FILE_FS_DEVICE_INFORMATION {
+                return None;
+            }
+            Some(match crate::buffers::system(irp, p.Length as usize) {
+                Ok(out) => fsd::volinfo::device_information(&vol.core, out),
+                Err(e) => e.into(),
+            })
+        }
+        nt::IRP_MJ_QUERY_INFORMATION => {
+            // SAFETY: the QueryFile view of its stack location.
+            let p = unsafe { stack.Parameters.QueryFile };
+            let file = irp.file_object();
+            let positioned = p.FileInformationClass as u32 == FILE_POSITION_INFORMATION
+                && !file.is_null()
+                && crate::file::is_synchronous(file)
+                && crate::file::handle(file).is_ok();
+            if !positioned {
+                return None;
+            }
+            if let Err(e) = vol.core.check_mounted() {
+                return Some(e.into());
+            }
+            Some(match crate::buffers::system(irp, p.Length as usize) {
+                Ok(out) if out.len() >= 8 => {
+                    // SAFETY: the integer view of the file object's offset.
+                    let at = unsafe { (*file).CurrentByteOffset.QuadPart };
+                    out[..8].copy_from_slice(&at.to_le_bytes());
+                    Completion::ok(8)
+                }
+                Ok(_) => NtStatus::INFO_LENGTH_MISMATCH.into(),
+                Err(e) => e.into(),
+            })
+        }
+        _ => None,
+    }
 }
 
 /// A device control on a volume handle that is no file system control

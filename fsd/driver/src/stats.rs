@@ -1,5 +1,5 @@
 //! The statistics IOCTL's counters: requests by major function, errors,
-//! and time spent in Linux.
+//! time spent in Linux, and requests answered without a worker.
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use lklfsd_control::MAJOR_FUNCTIONS;
@@ -9,6 +9,16 @@ const ZERO: AtomicU64 = AtomicU64::new(0);
 static REQUESTS: [AtomicU64; MAJOR_FUNCTIONS] = [ZERO; MAJOR_FUNCTIONS];
 static ERRORS: AtomicU64 = AtomicU64::new(0);
 static LINUX_NS: AtomicU64 = AtomicU64::new(0);
+static IN_PLACE: AtomicU64 = AtomicU64::new(0);
+
+/// A request was answered on the dispatch thread, without a worker.
+pub fn answered_in_place() {
+    IN_PLACE.fetch_add(1, Ordering::Relaxed);
+}
+
+pub fn in_place() -> u64 {
+    IN_PLACE.load(Ordering::Relaxed)
+}
 
 pub fn request(major: u8) {
     if let Some(c) = REQUESTS.get(major as usize) {

@@ -307,6 +307,19 @@ fn driver_serves_an_ext4_image_under_wine() {
     assert_eq!(status, 0xC000_000D, "an unaligned volume read");
     let (status, _) = d.ctl(&["volume", &volume, "write", "0", "512"]);
     assert_eq!(status, 0xC000_0022, "writing a mounted volume's sectors");
+    // The volume's open and FileFsDeviceInformation, answered on the
+    // dispatch thread without a worker: FILE_DEVICE_DISK, mounted.
+    let in_place = d.stat("in_place");
+    let device = d.ctl_ok(&["volume", &volume, "volinfo", "4", "8"]);
+    assert_eq!(
+        device, "0700000020000000",
+        "FILE_DEVICE_DISK, FILE_DEVICE_IS_MOUNTED"
+    );
+    assert_eq!(
+        d.stat("in_place"),
+        in_place + 2,
+        "answered without a worker"
+    );
     // FileFsSizeInformation: total and free units, sectors per unit, bytes per sector.
     let size = d.ctl_ok(&["volume", &volume, "volinfo", "3", "24"]);
     let bytes: Vec<u8> = (0..size.len())

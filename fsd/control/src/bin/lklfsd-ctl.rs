@@ -394,9 +394,9 @@ mod windows {
             text += &format!("requests.{major} {n}\n");
         }
         text += &format!(
-            "errors {}\nlinux_blocks {}\nlinux_bytes {}\nheap_blocks {}\nheap_bytes {}\nlinux_ns {}\nboot_ns {}\nkernel_state {}\nthreads {}\nimages {}\nvolumes {}\ncached {}\nevents {}\nstack_deepest {}\n--- console ---\n{}",
+            "errors {}\nlinux_blocks {}\nlinux_bytes {}\nheap_blocks {}\nheap_bytes {}\nlinux_ns {}\nboot_ns {}\nkernel_state {}\nthreads {}\nimages {}\nvolumes {}\ncached {}\nevents {}\nstack_deepest {}\nin_place {}\n--- console ---\n{}",
             s.errors, s.linux_blocks, s.linux_bytes, s.heap_blocks, s.heap_bytes, s.linux_ns, s.boot_ns,
-            s.kernel_state, s.threads, s.images, s.volumes, s.cached, s.events, s.stack_deepest,
+            s.kernel_state, s.threads, s.images, s.volumes, s.cached, s.events, s.stack_deepest, s.in_place,
             String::from_utf8_lossy(&out[Statistics::SIZE..])
         );
         text

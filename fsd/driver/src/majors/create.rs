@@ -37,6 +37,21 @@ fn open_target_directory(
     Completion::ok(created.information)
 }
 
+/// Whether `irp` opens the volume itself (`\\.\X:`: no name, no related
+/// file object), which needs no Linux.
+pub fn opens_the_volume(irp: Irp) -> bool {
+    let fo = irp.file_object();
+    // SAFETY: the file object of this CREATE, if any.
+    !fo.is_null() && file::name(fo).is_empty() && unsafe { (*fo).RelatedFileObject }.is_null()
+}
+
+/// Opens the volume itself (see [`opens_the_volume`]).
+pub fn open_volume(vol: &MountedVolume, irp: Irp) -> Completion {
+    file::attach(irp.file_object(), vol, None);
+    vol.opened();
+    Completion::ok(fsd::create::FILE_OPENED)
+}
+
 pub fn create(
     vol: &MountedVolume,
     irp: Irp,
@@ -66,9 +81,7 @@ pub fn create(
     let related = related_held.as_deref();
     if name.is_empty() && related.is_none() {
         // The volume itself (`\\.\LklFsdVolumeN`).
-        file::attach(fo, vol, None);
-        vol.opened();
-        return Completion::ok(fsd::create::FILE_OPENED);
+        return open_volume(vol, irp);
     }
     let req = CreateRequest {
         related,
