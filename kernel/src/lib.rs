@@ -37,6 +37,8 @@ mod pool;
 mod posix;
 #[cfg(feature = "std")]
 mod sem_count;
+#[cfg(all(feature = "std", unix))]
+pub mod stack_watch;
 pub mod sys;
 pub mod uapi;
 #[cfg(all(feature = "std", windows))]

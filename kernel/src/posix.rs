@@ -129,7 +129,13 @@ impl Host for PosixHost {
         thread::Builder::new()
             .name("lkl".into())
             .stack_size(KERNEL_THREAD_STACK)
-            .spawn(move || entry.run())
+            .spawn(move || {
+                if crate::stack_watch::on() {
+                    crate::stack_watch::thread(|| entry.run());
+                } else {
+                    entry.run();
+                }
+            })
             .map(drop)
             .map_err(|_| Errno::EAGAIN)
     }

@@ -21,6 +21,11 @@ use crate::{ffi, Errno};
 /// # Safety
 /// Pointer arguments must be valid for what system call `nr` does with them.
 pub unsafe fn syscall(nr: i64, args: [i64; 6]) -> i64 {
+    #[cfg(all(feature = "std", unix))]
+    if crate::stack_watch::on() {
+        // SAFETY: as below.
+        return crate::stack_watch::syscall(|| unsafe { ffi::lkl_syscall(nr, args.as_ptr()) });
+    }
     // SAFETY: args holds six values, as lkl_syscall reads.
     unsafe { ffi::lkl_syscall(nr, args.as_ptr()) }
 }
