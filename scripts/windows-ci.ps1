@@ -20,7 +20,7 @@
 # fsutil, inf2cat, signtool): see the README for what has been run where.
 param(
     [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
-        'Scenarios', 'Tools', 'Replug', 'Detach', 'Uninstall')]
+        'Scenarios', 'Tools', 'Rules', 'Replug', 'Security', 'Detach', 'Uninstall')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
     [string]$Driver = 'out/driver-linux',
@@ -265,6 +265,45 @@ function Step-Tools {
     }
 }
 
+# Windows' rules the driver keeps that only Windows exercises
+# (fsd/driver/RULES.md): a rename over an existing file both ways programs
+# make one (MoveFileEx with MOVEFILE_REPLACE_EXISTING, through Move-Item
+# -Force and File.Move), which goes through SL_OPEN_TARGET_DIRECTORY and
+# a target file object; a file's security descriptor through
+# GetFileSecurity (icacls, Get-Acl); a file mapped and written through
+# the mapping, then read back after its handles are gone (the cache and
+# the memory manager writing pages through the driver's paging path).
+function Step-Rules {
+    $state = Load-State
+    $letter = $state.linux[0]
+    $dir = "${letter}:\ci\rules"
+    New-Item -ItemType Directory -Force $dir | Out-Null
+    Set-Content "$dir\old.txt" 'old'
+    Set-Content "$dir\new.txt" 'new'
+    Move-Item -Force "$dir\new.txt" "$dir\old.txt"
+    if ((Get-Content "$dir\old.txt") -ne 'new') { throw 'Move-Item -Force did not replace the target' }
+    if (Test-Path "$dir\new.txt") { throw 'Move-Item -Force left the source' }
+    Set-Content "$dir\third.txt" 'third'
+    [System.IO.File]::Move("$dir\third.txt", "$dir\old.txt", $true)
+    if ((Get-Content "$dir\old.txt") -ne 'third') { throw 'File.Move with overwrite did not replace the target' }
+    Run icacls @("$dir\old.txt") -LogName "icacls-$letter.txt" | Out-Null
+    $acl = Get-Acl "$dir\old.txt"
+    if (-not $acl.Owner) { throw 'Get-Acl found no owner' }
+    Log "owner of $dir\old.txt: $($acl.Owner)"
+    $mapped = "$dir\mapped.bin"
+    [System.IO.File]::WriteAllBytes($mapped, [byte[]]::new(65536))
+    $map = [System.IO.MemoryMappedFiles.MemoryMappedFile]::CreateFromFile($mapped, [System.IO.FileMode]::Open)
+    $view = $map.CreateViewAccessor()
+    foreach ($at in 0, 4096, 65535) { $view.Write([long]$at, [byte]0x5A) }
+    $view.Flush()
+    $view.Dispose()
+    $map.Dispose()
+    $back = [System.IO.File]::ReadAllBytes($mapped)
+    foreach ($at in 0, 4096, 65535) {
+        if ($back[$at] -ne 0x5A) { throw "the mapped write at $at did not reach the file" }
+    }
+}
+
 # A disk unplugged and plugged in again keeps its letter: the Mount
 # Manager's database has it for the file system's UUID. Also checks that
 # an eject with nothing open lets the disk go.
@@ -404,13 +443,14 @@ switch ($Step) {
     'Attach' { Step-Attach }
     'Scenarios' { Step-Scenarios }
     'Tools' { Step-Tools }
+    'Rules' { Step-Rules }
     'Replug' { Step-Replug }
     'Security' { Step-Security }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
         Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
-        try { Step-Scenarios; Step-Tools; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
+        try { Step-Scenarios; Step-Tools; Step-Rules; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
     }
 }
 Log "step $Step done"
