@@ -12,6 +12,20 @@ use fsd::NtStatus;
 const RW: u32 = GENERIC_READ | GENERIC_WRITE;
 const ALL_SHARE: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
 
+/// A FILE_OPEN for reading, every share, of `name` (relative to `related`).
+fn read_open<'a>(name: &'a [u16], related: Option<&'a fsd::Ccb>) -> CreateRequest<'a> {
+    CreateRequest {
+        related,
+        name,
+        disposition: FILE_OPEN,
+        options: 0,
+        desired_access: GENERIC_READ,
+        share_access: ALL_SHARE,
+        file_attributes: 0,
+        caller: None,
+    }
+}
+
 fn tree(root: &std::path::Path) {
     std::fs::create_dir_all(root.join("dir/sub")).unwrap();
     std::fs::write(root.join("readme.txt"), b"hello").unwrap();
@@ -264,20 +278,7 @@ fn relative_opens_and_names_follow_a_moved_directory() {
     let data = t.open("\\dir\\data.bin");
     let relative = |name: &str| {
         let name = w(name);
-        create(
-            t.vol(),
-            &CreateRequest {
-                related: Some(&dir),
-                name: &name,
-                disposition: FILE_OPEN,
-                options: 0,
-                desired_access: GENERIC_READ,
-                share_access: ALL_SHARE,
-                file_attributes: 0,
-                caller: None,
-            },
-        )
-        .map(|c| c.ccb)
+        create(t.vol(), &read_open(&name, Some(&dir))).map(|c| c.ccb)
     };
     let size = |c: &fsd::Ccb| {
         let mut out = [0u8; 24];
@@ -451,22 +452,7 @@ fn the_host_may_refuse_to_empty_a_file() {
 #[test]
 fn an_existing_file_is_found_without_an_open() {
     let mut t = TestVolume::new("existing_id", &[], tree);
-    let request = |name: &str| {
-        let name = w(name);
-        existing_id(
-            t.vol(),
-            &CreateRequest {
-                related: None,
-                name: &name,
-                disposition: FILE_OPEN,
-                options: 0,
-                desired_access: GENERIC_READ,
-                share_access: ALL_SHARE,
-                file_attributes: 0,
-                caller: None,
-            },
-        )
-    };
+    let request = |name: &str| existing_id(t.vol(), &read_open(&w(name), None));
     let opened = t.open("\\dir\\data.bin");
     assert_eq!(request("\\DIR\\Data.bin"), Some(opened.file_id()));
     assert_eq!(request("\\dir\\data.bin::$DATA"), Some(opened.file_id()));

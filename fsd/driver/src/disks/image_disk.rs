@@ -407,28 +407,9 @@ fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
     match unsafe { info.EndOfFile.QuadPart } as u64 {
         // A device: its length, as a disk or volume says it.
         0 => {
-            let mut length = 0u64;
-            let out = (&mut length as *mut u64).cast();
-            // SAFETY: an 8-byte output for GET_LENGTH_INFO.
-            let s = unsafe {
-                nt::ZwDeviceIoControlFile(
-                    file,
-                    null_mut(),
-                    None,
-                    null_mut(),
-                    &mut iosb,
-                    nt::IOCTL_DISK_GET_LENGTH_INFO,
-                    null_mut(),
-                    0,
-                    out,
-                    8,
-                )
-            };
-            if s < 0 {
-                Err(status(s))
-            } else {
-                Ok(length)
-            }
+            let mut length = [0u8; 8];
+            handle_ioctl(file, nt::IOCTL_DISK_GET_LENGTH_INFO, &mut length)?;
+            Ok(u64::from_le_bytes(length))
         }
         size => Ok(size),
     }
@@ -438,8 +419,17 @@ fn file_size(file: nt::HANDLE) -> Result<u64, NtStatus> {
 /// DISK_GEOMETRY): 512 to 4096, else 512.
 fn device_sector(file: nt::HANDLE) -> u64 {
     let mut geometry = [0u8; 24];
+    let answered = handle_ioctl(file, nt::IOCTL_DISK_GET_DRIVE_GEOMETRY, &mut geometry).is_ok();
+    let bytes = u32::from_le_bytes(geometry[20..24].try_into().unwrap());
+    sector_or_default(answered, bytes) as u64
+}
+
+/// The device IOCTL `code` with no input through handle `file`, whose
+/// answer fills `out`.
+fn handle_ioctl(file: nt::HANDLE, code: u32, out: &mut [u8]) -> Result<(), NtStatus> {
     let mut iosb: nt::IO_STATUS_BLOCK = zeroed();
-    // SAFETY: a 24-byte output for DISK_GEOMETRY.
+    // SAFETY: a kernel handle for synchronous I/O; an output buffer of
+    // the length given.
     let s = unsafe {
         nt::ZwDeviceIoControlFile(
             file,
@@ -447,15 +437,18 @@ fn device_sector(file: nt::HANDLE) -> u64 {
             None,
             null_mut(),
             &mut iosb,
-            nt::IOCTL_DISK_GET_DRIVE_GEOMETRY,
+            code,
             null_mut(),
             0,
-            geometry.as_mut_ptr().cast(),
-            24,
+            out.as_mut_ptr().cast(),
+            out.len() as u32,
         )
     };
-    let bytes = u32::from_le_bytes(geometry[20..24].try_into().unwrap());
-    sector_or_default(s >= 0, bytes) as u64
+    if s < 0 {
+        Err(status(s))
+    } else {
+        Ok(())
+    }
 }
 
 /// A sector size a Linux disk can have (a power of two from 512 to 4096)

@@ -74,25 +74,33 @@ fn read_device_as(
     Ok(())
 }
 
-/// The size of `device` (IOCTL_DISK_GET_LENGTH_INFO), waiting.
-pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
-    let mut length = 0u64;
-    let out = (&mut length as *mut u64).cast::<c_void>();
+/// Asks `device` the disk IOCTL `code`, whose answer fills `out`
+/// (METHOD_BUFFERED), waiting.
+fn disk_ioctl(device: *mut nt::DEVICE_OBJECT, code: u32, out: &mut [u8]) -> Result<(), NtStatus> {
+    let (at, len) = (out.as_mut_ptr().cast::<c_void>(), out.len() as u32);
     let o = send(
         device,
         nt::IRP_MJ_DEVICE_CONTROL,
         0,
         null_mut(),
         |s, irp| {
-            irp.AssociatedIrp.SystemBuffer = out;
-            s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_LENGTH_INFO;
-            s.Parameters.DeviceIoControl.OutputBufferLength = 8;
+            irp.AssociatedIrp.SystemBuffer = at;
+            s.Parameters.DeviceIoControl.IoControlCode = code;
+            s.Parameters.DeviceIoControl.OutputBufferLength = len;
         },
     );
     if o.status.is_error() {
-        return Err(o.status);
+        Err(o.status)
+    } else {
+        Ok(())
     }
-    Ok(length)
+}
+
+/// The size of `device` (IOCTL_DISK_GET_LENGTH_INFO), waiting.
+pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
+    let mut length = [0u8; 8];
+    disk_ioctl(device, nt::IOCTL_DISK_GET_LENGTH_INFO, &mut length)?;
+    Ok(u64::from_le_bytes(length))
 }
 
 /// The bytes per sector of `device` (IOCTL_DISK_GET_DRIVE_GEOMETRY),
@@ -100,20 +108,9 @@ pub fn device_size(device: *mut nt::DEVICE_OBJECT) -> Result<u64, NtStatus> {
 /// is whole sectors (a 4Kn disk takes nothing smaller than 4 KiB).
 pub fn sector_size(device: *mut nt::DEVICE_OBJECT) -> u32 {
     let mut geometry = [0u8; 24];
-    let out = geometry.as_mut_ptr().cast::<c_void>();
-    let o = send(
-        device,
-        nt::IRP_MJ_DEVICE_CONTROL,
-        0,
-        null_mut(),
-        |s, irp| {
-            irp.AssociatedIrp.SystemBuffer = out;
-            s.Parameters.DeviceIoControl.IoControlCode = nt::IOCTL_DISK_GET_DRIVE_GEOMETRY;
-            s.Parameters.DeviceIoControl.OutputBufferLength = 24;
-        },
-    );
+    let answered = disk_ioctl(device, nt::IOCTL_DISK_GET_DRIVE_GEOMETRY, &mut geometry).is_ok();
     let bytes = u32::from_le_bytes(geometry[20..24].try_into().unwrap());
-    crate::image_disk::sector_or_default(!o.status.is_error(), bytes)
+    crate::image_disk::sector_or_default(answered, bytes)
 }
 
 /// Mounts `target` (on a worker); `partition` 0 is the whole device, and
