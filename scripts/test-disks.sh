@@ -16,6 +16,11 @@
 # SHA256SUMS of the files, which the Windows job checks too. Their Linux
 # file systems have the fixed UUIDs of DIR/uuids.txt, which the Windows job
 # opts in to writing (the driver mounts found disks read-only otherwise).
+# Beside them, DIR/scenarios holds the removal scenarios' disks, which
+# `check` does not hold to a clean check: scratch (ext4, whole disk, for
+# an eject with a file open and a surprise removal under writes) and 4kn
+# (ext4 with 4 KiB blocks on a VHDX whose logical and physical sectors are
+# 4 KiB: qemu-img writes 512, so the VHDX's metadata items are set after).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -71,12 +76,56 @@ make_disks() {
 	truncate -s 128M "$dir/btrfs.img"
 	mkfs.btrfs -q -L lkl-btrfs -U 6c6b6c00-0000-4000-8000-000000000004 --rootdir "$t/tree" "$dir/btrfs.img"
 
-	printf '%s\n' 6c6b6c00-0000-4000-8000-00000000000{1,2,3,4} > "$dir/uuids.txt"
+	mkdir -p "$dir/scenarios"
+	rm -f "$dir"/scenarios/*.img "$dir"/scenarios/*.vhdx
+	truncate -s 64M "$dir/scenarios/scratch.img"
+	mkfs.ext4 -q -F -L lkl-scratch -U 6c6b6c00-0000-4000-8000-000000000005 "$dir/scenarios/scratch.img"
+	truncate -s 64M "$dir/scenarios/4kn.img"
+	mkfs.ext4 -q -F -b 4096 -L lkl-4kn -U 6c6b6c00-0000-4000-8000-000000000006 -d "$t/tree" "$dir/scenarios/4kn.img"
 
-	for img in "$dir"/*.img; do
+	printf '%s\n' 6c6b6c00-0000-4000-8000-00000000000{1,2,3,4,5,6} > "$dir/uuids.txt"
+
+	for img in "$dir"/*.img "$dir"/scenarios/*.img; do
 		qemu-img convert -f raw -O vhdx "$img" "${img%.img}.vhdx"
 	done
-	ls "$dir"/*.vhdx
+	vhdx_sectors "$dir/scenarios/4kn.vhdx" 4096
+	ls "$dir"/*.vhdx "$dir"/scenarios/*.vhdx
+}
+
+# Little-endian integer of $3 bytes at offset $2 of file $1.
+le() { od -An -tu"$3" -j "$2" -N "$3" "$1" | tr -d ' '; }
+# $3 bytes at offset $2 of file $1, in hex.
+hex() { od -An -tx1 -j "$2" -N "$3" "$1" | tr -d ' \n'; }
+
+# Sets the logical and physical sector sizes of VHDX $1 to $2 bytes: the
+# two items of its metadata table (VHDX specification: the region table
+# at 192 KiB names the metadata region; its table lists items by GUID, at
+# offsets from the region's start). The metadata is not checksummed.
+vhdx_sectors() {
+	local f=$1 bytes=$2 count i entry meta="" items n id at
+	local region=06a27c8b90479a4bb8fe575f050f886e
+	local logical=1dbf41816fa90947ba47f233a8faab5f physical=c748a3cd5d4471449cc9e9885251c556
+	[ "$(hex "$f" $((192 << 10)) 4)" = "72656769" ] || die "$f: no VHDX region table"
+	count=$(le "$f" $(((192 << 10) + 8)) 4)
+	for ((i = 0; i < count; i++)); do
+		entry=$(((192 << 10) + 16 + 32 * i))
+		[ "$(hex "$f" $entry 16)" = "$region" ] && meta=$(le "$f" $((entry + 16)) 8)
+	done
+	[ -n "$meta" ] || die "$f: no metadata region"
+	[ "$(hex "$f" "$meta" 8)" = "$(printf metadata | od -An -tx1 | tr -d ' \n')" ] || die "$f: no metadata table"
+	items=$(le "$f" $((meta + 10)) 2)
+	n=0
+	for ((i = 0; i < items; i++)); do
+		entry=$((meta + 32 + 32 * i))
+		id=$(hex "$f" $entry 16)
+		if [ "$id" = "$logical" ] || [ "$id" = "$physical" ]; then
+			at=$((meta + $(le "$f" $((entry + 16)) 4)))
+			printf "$(printf '\\x%02x' $((bytes & 255)) $(((bytes >> 8) & 255)) $(((bytes >> 16) & 255)) $((bytes >> 24)))" |
+				dd of="$f" bs=1 seek=$at conv=notrunc status=none
+			n=$((n + 1))
+		fi
+	done
+	[ $n = 2 ] || die "$f: $n of 2 sector size items"
 }
 
 # Checks the files of the tree in a file system that debugfs (ext4) or a

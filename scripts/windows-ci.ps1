@@ -20,7 +20,8 @@
 # fsutil, inf2cat, signtool): see the README for what has been run where.
 param(
     [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
-        'Scenarios', 'Tools', 'Rules', 'Replug', 'Security', 'Detach', 'Uninstall')]
+        'Scenarios', 'Tools', 'Rules', 'Removal', 'Replug', 'Security', 'Detach', 'Uninstall',
+        'ShutdownWrite', 'AfterShutdown')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
     [string]$Driver = 'out/driver-linux',
@@ -304,6 +305,92 @@ function Step-Rules {
     }
 }
 
+# Plugs in VHDX $Vhdx; the letter its file system (by label) gets.
+function Mount-ByLabel([string]$Vhdx, [string]$Label) {
+    Mount-DiskImage -ImagePath $Vhdx -Access ReadWrite | Out-Null
+    $deadline = (Get-Date).AddSeconds($Wait)
+    do {
+        Start-Sleep 2
+        $letter = @(Get-Volume | Where-Object { $_.FileSystemLabel -eq $Label -and $_.DriveLetter })[0].DriveLetter
+    } while (-not $letter -and (Get-Date) -lt $deadline)
+    if (-not $letter) { throw "$Label got no letter in $Wait s" }
+    return $letter
+}
+
+# Removal and media (fsd/driver/RULES.md), on the disks of out/disks/
+# scenarios: a VHDX of 4 KiB logical sectors mounts, is written and read
+# back; an eject with a file open is refused or, if Windows forces it,
+# leaves the driver serving the other disks; once the file is closed the
+# disk goes and its letter with it; a surprise removal under writes
+# leaves the driver and the other disks serving (and Verifier silent).
+function Step-Removal {
+    $state = Load-State
+    $dir = Join-Path $Disks 'scenarios'
+    $other = "$($state.linux[0]):\SHA256SUMS"
+    $fourk = Join-Path $dir '4kn.vhdx'
+    $letter = Mount-ByLabel $fourk 'lkl-4kn'
+    $sector = (Get-DiskImage -ImagePath $fourk | Get-Disk).LogicalSectorSize
+    Log "4kn.vhdx: logical sectors of $sector bytes, letter ${letter}:"
+    if ($sector -ne 4096) { throw "4kn.vhdx has $sector-byte sectors" }
+    Get-Content "${letter}:\SHA256SUMS" | Out-Null
+    Set-Content "${letter}:\on-4k.txt" 'on 4 KiB sectors'
+    if ((Get-Content "${letter}:\on-4k.txt") -ne 'on 4 KiB sectors') { throw 'a file on the 4Kn disk read back wrong' }
+    Dismount-DiskImage -ImagePath $fourk | Out-Null
+
+    $scratch = Join-Path $dir 'scratch.vhdx'
+    $letter = Mount-ByLabel $scratch 'lkl-scratch'
+    $held = [System.IO.File]::Open("${letter}:\held.bin", [System.IO.FileMode]::Create)
+    $held.Write([byte[]]::new(4096), 0, 4096)
+    $held.Flush()
+    try {
+        Dismount-DiskImage -ImagePath $scratch -ErrorAction Stop | Out-Null
+        Log 'an eject with a file open: Windows forced it'
+    } catch {
+        Log "an eject with a file open: refused ($($_.Exception.Message))"
+        if (-not (Test-Path "${letter}:\held.bin")) { throw 'the refused eject took the disk' }
+    }
+    try { $held.Dispose() } catch { Log "closing the held file: $($_.Exception.Message)" }
+    if (Get-DiskImage -ImagePath $scratch | Where-Object Attached) {
+        Dismount-DiskImage -ImagePath $scratch | Out-Null
+    }
+    Get-Content $other | Out-Null
+
+    $letter = Mount-ByLabel $scratch 'lkl-scratch'
+    $writer = Start-Job -ScriptBlock {
+        param($Path)
+        while ($true) { [System.IO.File]::WriteAllBytes($Path, [byte[]]::new(1048576)) }
+    } -ArgumentList "${letter}:\surprise.bin"
+    Start-Sleep 3
+    Dismount-DiskImage -ImagePath $scratch -ErrorAction SilentlyContinue | Out-Null
+    Stop-Job $writer
+    Remove-Job $writer -Force
+    if (Get-DiskImage -ImagePath $scratch | Where-Object Attached) {
+        Dismount-DiskImage -ImagePath $scratch | Out-Null
+    }
+    Get-Content $other | Out-Null
+    Log 'a surprise removal under writes: the driver and the other disks serve on'
+}
+
+# By hand, on a VM (a hosted runner cannot reboot): ShutdownWrite writes a
+# file on the first Linux disk and restarts Windows at once, with its
+# pages still in the cache; AfterShutdown, once Windows is back, checks
+# the file came through the shutdown (then `scripts/test-disks.sh check`
+# on Linux finds the disk clean).
+function Step-ShutdownWrite {
+    $state = Load-State
+    $path = "$($state.linux[0]):\ci\shutdown.txt"
+    New-Item -ItemType Directory -Force (Split-Path $path) | Out-Null
+    Set-Content $path 'written just before a restart'
+    Run shutdown.exe @('/r', '/t', '0') | Out-Null
+}
+
+function Step-AfterShutdown {
+    $state = Load-State
+    $path = "$($state.linux[0]):\ci\shutdown.txt"
+    if ((Get-Content $path) -ne 'written just before a restart') { throw "$path did not come through the restart" }
+    Log "$path came through the restart"
+}
+
 # A disk unplugged and plugged in again keeps its letter: the Mount
 # Manager's database has it for the file system's UUID. Also checks that
 # an eject with nothing open lets the disk go.
@@ -444,13 +531,16 @@ switch ($Step) {
     'Scenarios' { Step-Scenarios }
     'Tools' { Step-Tools }
     'Rules' { Step-Rules }
+    'Removal' { Step-Removal }
+    'ShutdownWrite' { Step-ShutdownWrite }
+    'AfterShutdown' { Step-AfterShutdown }
     'Replug' { Step-Replug }
     'Security' { Step-Security }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
         Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
-        try { Step-Scenarios; Step-Tools; Step-Rules; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
+        try { Step-Scenarios; Step-Tools; Step-Rules; Step-Removal; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
     }
 }
 Log "step $Step done"
