@@ -9,8 +9,8 @@
 #
 # `out` is what the Linux job made (scripts/test-disks.sh, scripts/driver.sh,
 # scripts/windows.sh, scripts/kernel-kit.sh): out/driver-linux (lklfsd.sys,
-# lklfsd.inf), out/bin (lklfs.exe, lklfsd-ctl.exe, fsd-scenarios.exe,
-# bcryptprimitives.dll), out/lkl-kit, out/disks/*.vhdx. Test signs and
+# lklfsd.inf), out/bin (lklfs.exe, lklfsd-ctl.exe, fsd-scenarios.exe),
+# out/lkl-kit, out/disks/*.vhdx. Test signs and
 # installs the driver, turns on Driver Verifier (volatile: hosted runners
 # cannot reboot), attaches the VHDX disks, waits for their letters, runs
 # the scenario suite on each Linux letter and on an NTFS reference, runs
@@ -42,15 +42,19 @@ function Log([string]$What) {
     Add-Content -Path (Join-Path $Logs 'ci.log') -Value $line
 }
 
-# Runs a program, logs its output, fails on a bad exit code (robocopy's
-# 0-7 are successes).
-function Run([string]$Exe, [string[]]$Arguments, [int]$MaxOk = 0, [string]$LogName = '') {
+# Runs a program, logs its output, fails on an exit code not accepted:
+# those in $Ok (0 unless said), or every one from 0 to $MaxOk where a
+# tool counts successes so (robocopy's 0-7). An accepted code is cleared
+# from $LASTEXITCODE, which the runner reads when a step ends.
+function Run([string]$Exe, [string[]]$Arguments, [int[]]$Ok = @(0), [int]$MaxOk = -1, [string]$LogName = '') {
     Log "> $Exe $($Arguments -join ' ')"
     $output = & $Exe @Arguments 2>&1 | Out-String
     $code = $LASTEXITCODE
     if ($LogName) { Set-Content -Path (Join-Path $Logs $LogName) -Value $output }
     Write-Host $output
-    if ($code -gt $MaxOk -or $code -lt 0) { throw "$Exe exited with $code" }
+    $accepted = if ($MaxOk -ge 0) { $code -ge 0 -and $code -le $MaxOk } else { $code -in $Ok }
+    if (-not $accepted) { throw "$Exe exited with $code" }
+    $global:LASTEXITCODE = 0
     return $output
 }
 
@@ -62,7 +66,7 @@ function Load-State { if (Test-Path $State) { Get-Content $State -Raw | ConvertF
 function Wdk-Tool([string]$Name) {
     $found = Get-ChildItem -Recurse -Filter "$Name.exe" -ErrorAction SilentlyContinue `
         -Path (Join-Path $Out 'wdk'), "${env:ProgramFiles(x86)}\Windows Kits\10\bin" |
-        Where-Object { $_.FullName -match 'x64|x86' } | Select-Object -First 1
+        Where-Object { $_.Directory.Name -in @('x64', 'x86') } | Select-Object -First 1
     if (-not $found) { throw "$Name.exe: no WDK (run -Step Wdk)" }
     return $found.FullName
 }
@@ -129,7 +133,10 @@ function Step-Install {
         -RedirectStandardOutput (Join-Path $Logs 'pnputil.txt')
     if (-not $p.WaitForExit($Wait * 1000)) { $p.Kill(); throw "pnputil did not finish in $Wait s" }
     Get-Content (Join-Path $Logs 'pnputil.txt') | Write-Host
-    if ($p.ExitCode -ne 0 -and $p.ExitCode -ne 3010) { throw "pnputil exited with $($p.ExitCode)" }
+    # 3010: a restart wanted; 259: no device matched (what a primitive
+    # driver's install may say), so the service is asked for after.
+    if ($p.ExitCode -notin @(0, 3010, 259)) { throw "pnputil exited with $($p.ExitCode)" }
+    Run sc.exe @('query', 'lklfsd') -LogName 'service-installed.txt' | Out-Null
     # The runner (an elevated administrator) is root on Linux volumes; other
     # users get what the table maps them to (Step-Security).
     New-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\lklfsd\Parameters' -Name 'AdministratorsAreRoot' `
@@ -155,7 +162,7 @@ function Step-Verifier {
     }
     if (-not $taken) { throw 'Driver Verifier took none of the flag sets' }
     Set-Content (Join-Path $Logs 'verifier-flags.txt') $taken
-    Run sc.exe @('start', 'lklfsd') -MaxOk 1056 | Out-Null   # 1056: already running
+    Run sc.exe @('start', 'lklfsd') -Ok @(0, 1056) | Out-Null   # 1056: already running
     Run verifier @('/query') -MaxOk 255 -LogName 'verifier-start.txt' | Out-Null
 }
 
@@ -246,9 +253,10 @@ function Step-Tools {
             if ($got -ne $hash.ToUpper()) { throw "${drive}\${name}: SHA-256 $got, made with $hash" }
         }
         # robocopy in and out, compared byte for byte with fc /b.
-        Run robocopy @($tree, "$drive\ci\robocopy", '/E', '/NP') -MaxOk 7 | Out-Null
+        # One retry, a second apart (robocopy's defaults: a million, 30 s).
+        Run robocopy @($tree, "$drive\ci\robocopy", '/E', '/NP', '/R:1', '/W:1') -MaxOk 7 | Out-Null
         $back = Join-Path $env:TEMP "robocopy-back-$letter"
-        Run robocopy @("$drive\ci\robocopy", $back, '/E', '/NP') -MaxOk 7 | Out-Null
+        Run robocopy @("$drive\ci\robocopy", $back, '/E', '/NP', '/R:1', '/W:1') -MaxOk 7 | Out-Null
         foreach ($file in Get-ChildItem -Recurse -File $tree) {
             $relative = $file.FullName.Substring((Resolve-Path $tree).Path.Length)
             Run fc.exe @('/b', $file.FullName, (Join-Path $back $relative)) | Out-Null
@@ -258,8 +266,13 @@ function Step-Tools {
         Run fsutil @('file', 'createnew', "$drive\ci\big.bin", '104857600') | Out-Null
         Run fsutil @('sparse', 'setflag', "$drive\ci\big.bin") | Out-Null
         Run fsutil @('file', 'queryallocranges', 'offset=0', 'length=104857600', "$drive\ci\big.bin") | Out-Null
-        # A program run from the drive.
+        # A program run from the drive, with its MUI resources beside it.
         Copy-Item "$env:windir\System32\whoami.exe" "$drive\ci\whoami.exe"
+        $mui = "$env:windir\System32\$((Get-Culture).Name)\whoami.exe.mui"
+        if (Test-Path $mui) {
+            New-Item -ItemType Directory -Force "$drive\ci\$((Get-Culture).Name)" | Out-Null
+            Copy-Item $mui "$drive\ci\$((Get-Culture).Name)\whoami.exe.mui"
+        }
         Run "$drive\ci\whoami.exe" @() | Out-Null
         # A memory-mapped write read back non-cached: the suite's scenario.
         Run (Join-Path $Bin 'fsd-scenarios.exe') @('--strict', '--only', 'memory_mapped', '--prefix', 'tools-', "$drive\ci") | Out-Null
@@ -516,7 +529,9 @@ function Step-Detach {
 }
 
 function Step-Uninstall {
-    Run sc.exe @('stop', 'lklfsd') -MaxOk 1062 | Out-Null   # 1062: not started
+    # 1062: not started; 1052: unload refused while a volume device lives
+    # (the driver's unload gate).
+    Run sc.exe @('stop', 'lklfsd') -Ok @(0, 1052, 1062) | Out-Null
     Run verifier @('/volatile', '/removedriver', 'lklfsd.sys') -MaxOk 255 | Out-Null
 }
 
@@ -544,3 +559,4 @@ switch ($Step) {
     }
 }
 Log "step $Step done"
+exit 0
