@@ -7,7 +7,8 @@
 # linker, and the DDK headers and import libraries the driver is built
 # from), libclang (bindgen reads those headers), osslsigncode and openssl
 # (test-signing the driver), Debian's Rust for Windows targets (rustc-web,
-# cargo-web, rust-web-src), Wine, and cargo-make.
+# cargo-web, rust-web-src), Wine, shellcheck (the shell scripts' check),
+# and cargo-make.
 # Idempotent.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
 	  mount util-linux xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
 	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
 	  libclang-dev osslsigncode openssl rustc-web cargo-web
-	  rust-web-src wine64 qemu-utils)
+	  rust-web-src wine64 qemu-utils shellcheck)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

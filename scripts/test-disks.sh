@@ -120,7 +120,7 @@ vhdx_sectors() {
 		id=$(hex "$f" $entry 16)
 		if [ "$id" = "$logical" ] || [ "$id" = "$physical" ]; then
 			at=$((meta + $(le "$f" $((entry + 16)) 4)))
-			printf "$(printf '\\x%02x' $((bytes & 255)) $(((bytes >> 8) & 255)) $(((bytes >> 16) & 255)) $((bytes >> 24)))" |
+			printf '%b' "$(printf '\\x%02x' $((bytes & 255)) $(((bytes >> 8) & 255)) $(((bytes >> 16) & 255)) $((bytes >> 24)))" |
 				dd of="$f" bs=1 seek=$at conv=notrunc status=none
 			n=$((n + 1))
 		fi
