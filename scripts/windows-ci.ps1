@@ -21,7 +21,7 @@
 param(
     [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
         'Scenarios', 'Tools', 'Rules', 'Removal', 'Replug', 'Security', 'Detach', 'Uninstall',
-        'ShutdownWrite', 'AfterShutdown')]
+        'ShutdownWrite', 'AfterShutdown', 'Unplug')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
     [string]$Driver = 'out/driver-linux',
@@ -512,13 +512,24 @@ if (-not [D]::DeviceIoControl(`$f.SafeFileHandle.DangerousGetHandle(), 0x90020, 
     if ($failed) { throw "security checks failed: $($failed -join ', ')" }
 }
 
+# Every VHDX of out/ that is attached is let go, whatever failed before
+# (the workflow runs this whether the test passed or not, before the
+# disks are uploaded).
+function Step-Unplug {
+    foreach ($vhdx in Get-ChildItem -Recurse -Path $Out -Filter '*.vhdx') {
+        $image = Get-DiskImage -ImagePath $vhdx.FullName -ErrorAction SilentlyContinue
+        if ($image -and $image.Attached) {
+            Log "unplugging $($vhdx.Name)"
+            Dismount-DiskImage -ImagePath $vhdx.FullName -ErrorAction Continue | Out-Null
+        }
+    }
+}
+
 function Step-Detach {
-    $state = Load-State
     if (Test-Path W:\) { Run (Join-Path $Bin 'lklfs.exe') @('detach', 'W:') | Out-Null }
-    foreach ($image in $state.images) { Dismount-DiskImage -ImagePath $image | Out-Null }
-    $script = Join-Path $Out 'diskpart-detach.txt'
-    @("select vdisk file=`"$($state.ntfs)`"", 'detach vdisk') | Set-Content $script -Encoding ascii
-    Run diskpart @('/s', $script) | Out-Null
+    # The test disks and the NTFS reference (diskpart attached it; any
+    # attached VHDX detaches the same way).
+    Step-Unplug
     # Alive and answering: Driver Verifier would have stopped the machine
     # on a violation; its counters say what it checked.
     $query = Run verifier @('/query') -MaxOk 255 -LogName 'verifier-end.txt'
@@ -548,14 +559,17 @@ switch ($Step) {
     'Rules' { Step-Rules }
     'Removal' { Step-Removal }
     'ShutdownWrite' { Step-ShutdownWrite }
+    'Unplug' { Step-Unplug }
     'AfterShutdown' { Step-AfterShutdown }
     'Replug' { Step-Replug }
     'Security' { Step-Security }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
     'Test' {
-        Step-Sign; Step-Package; Step-Install; Step-Verifier; Step-Attach
-        try { Step-Scenarios; Step-Tools; Step-Rules; Step-Removal; Step-Replug; Step-Security } finally { Step-Detach; Step-Uninstall }
+        Step-Sign; Step-Package; Step-Install; Step-Verifier
+        try {
+            Step-Attach; Step-Scenarios; Step-Tools; Step-Rules; Step-Removal; Step-Replug; Step-Security
+        } finally { Step-Detach; Step-Uninstall }
     }
 }
 Log "step $Step done"
