@@ -21,7 +21,7 @@
 param(
     [ValidateSet('Wdk', 'BuildWdk', 'Test', 'Sign', 'Package', 'Install', 'Verifier', 'Attach',
         'Scenarios', 'Tools', 'Rules', 'Removal', 'Replug', 'Security', 'Detach', 'Uninstall',
-        'ShutdownWrite', 'AfterShutdown', 'Unplug')]
+        'ShutdownWrite', 'AfterShutdown', 'Unplug', 'All')]
     [string]$Step = 'Test',
     [string]$Out = 'out',
     [string]$Driver = 'out/driver-linux',
@@ -263,9 +263,10 @@ function Step-Tools {
         }
         Run fsutil @('fsinfo', 'volumeinfo', $drive) -LogName "fsutil-volumeinfo-$letter.txt" | Out-Null
         Run fsutil @('fsinfo', 'sectorinfo', $drive) -LogName "fsutil-sectorinfo-$letter.txt" | Out-Null
-        Run fsutil @('file', 'createnew', "$drive\ci\big.bin", '104857600') | Out-Null
+        # 16 MiB: the test volumes are 48 to 128 MiB.
+        Run fsutil @('file', 'createnew', "$drive\ci\big.bin", '16777216') | Out-Null
         Run fsutil @('sparse', 'setflag', "$drive\ci\big.bin") | Out-Null
-        Run fsutil @('file', 'queryallocranges', 'offset=0', 'length=104857600', "$drive\ci\big.bin") | Out-Null
+        Run fsutil @('file', 'queryallocranges', 'offset=0', 'length=16777216', "$drive\ci\big.bin") | Out-Null
         # A program run from the drive, with its MUI resources beside it.
         Copy-Item "$env:windir\System32\whoami.exe" "$drive\ci\whoami.exe"
         $mui = "$env:windir\System32\$((Get-Culture).Name)\whoami.exe.mui"
@@ -565,7 +566,7 @@ switch ($Step) {
     'Security' { Step-Security }
     'Detach' { Step-Detach }
     'Uninstall' { Step-Uninstall }
-    'Test' {
+    { $_ -in 'Test', 'All' } {
         Step-Sign; Step-Package; Step-Install; Step-Verifier
         try {
             Step-Attach; Step-Scenarios; Step-Tools; Step-Rules; Step-Removal; Step-Replug; Step-Security
