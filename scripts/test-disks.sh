@@ -150,6 +150,10 @@ check_disks() {
 	trap 'rm -rf "$t"' RETURN
 	for name in gpt mbr whole btrfs; do
 		[ -f "$dir/$name.vhdx" ] || die "$dir/$name.vhdx: missing"
+		# A VHDX Windows wrote may carry a log to replay and leaked
+		# blocks: qemu-img repairs those before it reads the data.
+		qemu-img check -r all "$dir/$name.vhdx" >"$t/qemu-check.log" 2>&1 ||
+			{ cat "$t/qemu-check.log" >&2; die "$name.vhdx: qemu-img check"; }
 		qemu-img convert -f vhdx -O raw "$dir/$name.vhdx" "$t/$name.img"
 	done
 	for spec in "gpt:$((GPT_EXT4_START * 512))" "mbr:$((MBR_START * 512))" "whole:0"; do
