@@ -71,21 +71,65 @@ function Wdk-Tool([string]$Name) {
     return $found.FullName
 }
 
+# The WDK release the build uses: the 26100 kits (Windows 11 24H2 and
+# Server 2025), its newest update taken once for all three packages.
+$WdkBase = '10.0.26100'
+
 function Step-Wdk {
-    # The WDK as NuGet packages (no installer, no reboot), as
-    # windows-drivers-rs documents for CI.
+    # The WDK as NuGet packages (no installer, no reboot): the runner image
+    # has only the SDK and the WDK's Visual Studio extension. wdk-build
+    # finds the kit through WDKContentRoot and its siblings (set here for
+    # this process and, in CI, for the steps after), as windows-drivers-rs'
+    # own CI sets them for its NuGet kits.
     $nuget = Join-Path $Out 'nuget.exe'
     if (-not (Test-Path $nuget)) {
         Invoke-WebRequest 'https://dist.nuget.org/win-x86-commandline/latest/nuget.exe' -OutFile $nuget
     }
+    $index = Invoke-RestMethod 'https://api.nuget.org/v3-flatcontainer/microsoft.windows.wdk.x64/index.json'
+    $version = @($index.versions | Where-Object { $_ -like "$WdkBase.*" } | Sort-Object { [version]$_ })[-1]
+    if (-not $version) { throw "no Microsoft.Windows.WDK.x64 package of $WdkBase" }
+    Log "the WDK packages, all at $version"
+    $wdk = Join-Path $Out 'wdk'
     foreach ($package in 'Microsoft.Windows.SDK.CPP', 'Microsoft.Windows.SDK.CPP.x64', 'Microsoft.Windows.WDK.x64') {
-        Run $nuget @('install', $package, '-OutputDirectory', (Join-Path $Out 'wdk'), '-NonInteractive')
+        Run $nuget @('install', $package, '-Version', $version, '-OutputDirectory', $wdk, '-NonInteractive') | Out-Null
     }
+    Use-Wdk
+    # The WDK flow links its makefile into target\ before cargo makes it.
+    New-Item -ItemType Directory -Force (Join-Path $PSScriptRoot '..\target') | Out-Null
     if (-not (Get-Command clang -ErrorAction SilentlyContinue)) { Run winget @('install', '--silent', 'LLVM.LLVM') }
     if (-not (Get-Command cargo-make -ErrorAction SilentlyContinue)) { Run cargo @('install', '--locked', 'cargo-make') }
 }
 
+# Points wdk-build at the kit Step-Wdk installed (for this process, and in
+# CI for the steps after): WDKContentRoot and its siblings, as
+# windows-drivers-rs' own CI sets them for its NuGet kits.
+function Use-Wdk {
+    $wdk = Join-Path $Out 'wdk'
+    $package = Get-ChildItem -Directory -Path $wdk -Filter "Microsoft.Windows.WDK.x64.$WdkBase.*" -ErrorAction SilentlyContinue |
+        Select-Object -First 1
+    if (-not $package) { throw "no WDK under $wdk (run -Step Wdk)" }
+    $version = $package.Name.Substring('Microsoft.Windows.WDK.x64.'.Length)
+    $kit = Join-Path $package.FullName 'c'
+    $settings = [ordered]@{
+        WDKContentRoot = "$kit\"
+        WDKBinRoot = Join-Path $kit 'bin'
+        WDKToolRoot = Join-Path $kit 'tools'
+        WindowsSdkBinPath = Join-Path $wdk "Microsoft.Windows.SDK.CPP.$version\c\bin"
+        Version_Number = "$WdkBase.0"
+    }
+    foreach ($name in $settings.Keys) {
+        Set-Item "env:$name" $settings[$name]
+        if ($env:GITHUB_ENV) { Add-Content -Path $env:GITHUB_ENV -Value "$name=$($settings[$name])" }
+        Log "$name=$($settings[$name])"
+    }
+    foreach ($dir in 'km', 'km\crt') {
+        $include = Join-Path $kit "Include\$WdkBase.0\$dir"
+        if (-not (Test-Path $include)) { throw "the WDK has no $include" }
+    }
+}
+
 function Step-BuildWdk {
+    Use-Wdk
     $env:LKL_KERNEL_BUILD = Join-Path $Out 'lkl-kit'
     Run cargo @('make', 'driver-windows')
     $package = Get-ChildItem -Recurse -Directory -Filter 'lklfsd_package' target | Select-Object -First 1
