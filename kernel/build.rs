@@ -6,7 +6,8 @@
 //! targets the kernel is the ms_abi variant, turned into a COFF object by
 //! elf2coff. `LKL_KERNEL_VARIANT=NAME` builds the variant of
 //! `arch/lkl/configs/NAME.config` instead (the hardening benchmark's
-//! unhardened reference).
+//! unhardened reference); the `net` feature adds `net.config` (the network
+//! stack).
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -80,11 +81,16 @@ fn watch(dir: &Path) {
 fn build_kernel(root: &Path, windows: bool) -> PathBuf {
     let mut cmd = Command::new("bash");
     cmd.arg(root.join("scripts/kernel.sh"));
+    let mut variants = Vec::new();
     if windows {
-        cmd.env("LKL_VARIANT", "ms_abi");
-    } else if let Some(variant) = env::var_os("LKL_KERNEL_VARIANT") {
-        cmd.env("LKL_VARIANT", variant);
+        variants.push("ms_abi".to_string());
+    } else if let Ok(variant) = env::var("LKL_KERNEL_VARIANT") {
+        variants.push(variant);
     }
+    if env::var_os("CARGO_FEATURE_NET").is_some() {
+        variants.push("net".to_string());
+    }
+    cmd.env("LKL_VARIANT", variants.join(" "));
     let out = cmd.output().expect("cannot run scripts/kernel.sh");
     if !out.status.success() {
         let log = String::from_utf8_lossy(&out.stderr);

@@ -9,8 +9,9 @@
 # build at a time (a lock in the cache).
 #
 # LKL_LINUX_SRC=/path uses another Linux 6.12 tree instead of Debian's
-# linux-source-6.12 package. LKL_VARIANT=NAME adds the config fragment
-# kernel/arch/lkl/configs/NAME.config (ms_abi: the Windows boundary).
+# linux-source-6.12 package. LKL_VARIANT="NAME ..." adds the config
+# fragments kernel/arch/lkl/configs/NAME.config, in order (ms_abi: the
+# Windows boundary; net: the network stack).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -38,33 +39,34 @@ else
 	version=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 	key=debian-$version
 	pristine=$cache/src/$key/linux-source-6.12
-	if [ ! -f "$pristine/.lkl-extracted" ]; then
+	if [ ! -f "$pristine/.lkl-extracted-2" ]; then
 		log "extracting $tarball"
 		rm -rf "$cache/src/$key" && mkdir -p "$cache/src/$key"
-		# Sources no lkl build compiles; their Kconfig files stay.
+		# Sources no lkl build compiles; their Kconfig files stay (of
+		# drivers/net, the virtual devices at its top: veth, loopback).
 		tar -xf "$tarball" -C "$cache/src/$key" \
 			--exclude='linux-source-6.12/arch/*/*.[chS]' \
 			--exclude='linux-source-6.12/arch/*/*.dts*' \
 			--exclude='linux-source-6.12/drivers/gpu/*.[ch]' \
-			--exclude='linux-source-6.12/drivers/net/*.[ch]' \
+			--exclude='linux-source-6.12/drivers/net/*/*.[ch]' \
 			--exclude='linux-source-6.12/drivers/staging/*.[ch]' \
 			--exclude='linux-source-6.12/drivers/media/*.[ch]' \
 			--exclude='linux-source-6.12/sound/*.[ch]' \
 			--exclude='linux-source-6.12/Documentation/*.rst' \
 			--exclude='linux-source-6.12/tools/testing'
-		touch "$pristine/.lkl-extracted"
+		touch "$pristine/.lkl-extracted-2"
 	fi
 fi
 
 # The tree: the pristine source as symlinks, plus arch/lkl as copies that
 # change only when their content does (so Kbuild rebuilds only what changed).
 tree=$cache/tree/$key
-if [ ! -f "$tree/.lkl-tree" ]; then
+if [ ! -f "$tree/.lkl-tree-2" ]; then
 	log "laying out $tree"
 	rm -rf "$tree" && mkdir -p "$tree"
 	cp -as "$pristine/." "$tree/"
 	rm -rf "$tree/arch/lkl"
-	touch "$tree/.lkl-tree"
+	touch "$tree/.lkl-tree-2"
 fi
 # A header added or removed may shadow another one without any timestamp
 # telling make: then every object is rebuilt (ccache keeps that cheap).
@@ -74,7 +76,7 @@ headers_before=$(cd "$tree/arch/lkl" && find . -name '*.h' | sort)
 	dst=$tree/arch/lkl/$f
 	if ! cmp -s "$arch_dir/$f" "$dst"; then
 		mkdir -p "$(dirname "$dst")"
-		cp "$arch_dir/$f" "$dst"
+		cp -p "$arch_dir/$f" "$dst"
 	fi
 done
 (cd "$tree/arch/lkl" && find . -type f) | while read -r f; do
@@ -83,12 +85,13 @@ done
 headers_after=$(cd "$tree/arch/lkl" && find . -name '*.h' | sort)
 
 # The build directory, keyed by source and configuration.
-fragment=
-if [ -n "${LKL_VARIANT:-}" ]; then
-	fragment=$arch_dir/configs/$LKL_VARIANT.config
+fragments=()
+for variant in ${LKL_VARIANT:-}; do
+	fragment=$arch_dir/configs/$variant.config
 	[ -f "$fragment" ] || { log "no config fragment $fragment"; exit 1; }
-fi
-config_key=$(cat "$arch_dir/configs/lkl_defconfig" "$arch_dir/Kconfig" $fragment | sha1sum | cut -c1-12)
+	fragments+=("$fragment")
+done
+config_key=$(cat "$arch_dir/configs/lkl_defconfig" "$arch_dir/Kconfig" "${fragments[@]}" | sha1sum | cut -c1-12)
 out=$cache/build/$key-$config_key
 mkdir -p "$out"
 if [ "$headers_before" != "$headers_after" ]; then
@@ -103,8 +106,8 @@ kmake() { make -s -C "$tree" O="$out" ARCH=lkl CC="$cc" HOSTCC="$cc" "$@"; }
 if [ ! -f "$out/.config" ]; then
 	log "configuring ($version)"
 	kmake lkl_defconfig >&2
-	if [ -n "$fragment" ]; then
-		cat "$fragment" >> "$out/.config"
+	if [ ${#fragments[@]} -gt 0 ]; then
+		cat "${fragments[@]}" >> "$out/.config"
 		kmake olddefconfig >&2
 	fi
 fi

@@ -67,6 +67,36 @@ pub struct Disk {
     pub submit: unsafe extern "C" fn(handle: *mut c_void, req: *mut DiskRequest) -> c_int,
 }
 
+/// `struct lkl_nic_frame`.
+#[cfg(feature = "net")]
+#[repr(C)]
+pub struct NicFrame {
+    pub event: IrqEvent,
+    pub next: *mut NicFrame,
+    pub nic: c_int,
+    pub len: u32,
+    pub data: *mut c_void,
+    pub done: unsafe extern "C" fn(frame: *mut NicFrame),
+}
+
+/// `struct lkl_nic`.
+#[cfg(feature = "net")]
+#[repr(C)]
+pub struct Nic {
+    pub handle: *mut c_void,
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub xmit: unsafe extern "C" fn(handle: *mut c_void, frame: *const c_void, len: u32) -> c_int,
+}
+
+#[cfg(feature = "net")]
+extern "C" {
+    pub fn lkl_nic_add(nic: *const Nic) -> c_int;
+    pub fn lkl_nic_remove(id: c_int) -> c_int;
+    pub fn lkl_nic_ifindex(id: c_int) -> c_int;
+    pub fn lkl_nic_rx(frame: *mut NicFrame) -> c_int;
+}
+
 extern "C" {
     pub fn lkl_boot(ops: *const HostOps, cmdline: *const c_char, mem_size: u64) -> c_int;
     pub fn lkl_syscall(nr: i64, params: *const i64) -> i64;

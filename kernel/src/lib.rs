@@ -29,6 +29,8 @@ mod kernel;
 #[cfg(feature = "std")]
 mod mem_disk;
 pub mod mount;
+#[cfg(feature = "net")]
+pub mod net;
 #[cfg(all(feature = "std", windows))]
 mod nt;
 #[cfg(feature = "std")]

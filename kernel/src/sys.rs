@@ -516,3 +516,8 @@ pub fn field_str(field: &[u8]) -> &str {
 pub fn arg<T>(p: *const T) -> i64 {
     ptr(p.cast::<c_void>())
 }
+
+/// A pointer argument for [`syscall`] that the kernel writes through.
+pub fn arg_mut<T>(p: *mut T) -> i64 {
+    ptr_mut(p.cast::<c_void>())
+}

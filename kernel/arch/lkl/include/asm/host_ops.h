@@ -75,7 +75,8 @@ struct lkl_irq_event {
 #define LKL_IRQ_TIMER	0
 #define LKL_IRQ_HOST	1
 #define LKL_IRQ_DISK	2
-#define LKL_IRQ_FIRST_FREE 3
+#define LKL_IRQ_NIC	3
+#define LKL_IRQ_FIRST_FREE 4
 
 /* A disk request's operation. */
 enum lkl_disk_op {
@@ -120,6 +121,33 @@ struct lkl_disk {
 	int (LKL_ABI *submit)(void *handle, struct lkl_disk_request *req);
 };
 
+/*
+ * A frame the host received, lent to the kernel: lkl_nic_rx raises the
+ * NIC IRQ carrying it; the kernel copies it and calls @done, from its own
+ * thread, once it no longer reads @data (also for a frame it drops).
+ */
+struct lkl_nic_frame {
+	struct lkl_irq_event event;	/* the kernel's */
+	struct lkl_nic_frame *next;	/* the kernel's */
+	int nic;			/* lkl_nic_add's number */
+	unsigned int len;		/* an Ethernet frame, no FCS */
+	void *data;
+	void (LKL_ABI *done)(struct lkl_nic_frame *frame);
+};
+
+/* A NIC the host lends the kernel: the native NIC stub (kernels with NET). */
+struct lkl_nic {
+	void *handle;			/* passed back to xmit */
+	unsigned char mac[6];		/* all zero: a random one */
+	unsigned int mtu;		/* the largest payload the host carries */
+	/*
+	 * Sends one Ethernet frame (no FCS) of @len bytes, read during the
+	 * call only; 0, or -errno to count it dropped. Must not block for
+	 * long: it runs on the kernel's thread.
+	 */
+	int (LKL_ABI *xmit)(void *handle, const void *frame, unsigned int len);
+};
+
 extern const struct lkl_host_ops *host_ops;
 
 /*
@@ -147,6 +175,17 @@ LKL_API int lkl_irq_raise_event(struct lkl_irq_event *ev);
 LKL_API int lkl_disk_add(const struct lkl_disk *disk);
 LKL_API int lkl_disk_remove(int id);
 LKL_API void lkl_disk_complete(struct lkl_disk_request *req, int status);
+
+/*
+ * NICs (kernels with NET): lkl_nic_add returns the NIC's number N (an
+ * ethN device, down until configured; lkl_nic_ifindex(N) is its interface
+ * index) or -errno; @nic must live until lkl_nic_remove(N) returns.
+ * lkl_nic_rx hands the kernel a received frame, from any thread.
+ */
+LKL_API int lkl_nic_add(const struct lkl_nic *nic);
+LKL_API int lkl_nic_remove(int id);
+LKL_API int lkl_nic_ifindex(int id);
+LKL_API int lkl_nic_rx(struct lkl_nic_frame *frame);
 
 #endif /* __ASSEMBLY__ */
 #endif

@@ -1,0 +1,218 @@
+//! Interface configuration through rtnetlink, on a netlink socket of the
+//! kernel's own: links up and down, addresses, routes. The messages are
+//! encoded here, with Linux's numbers: the registry's rtnetlink crates
+//! take address families from the host's C library, which on Windows are
+//! not Linux's.
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use crate::sys::{self, arg};
+use crate::uapi::nr;
+use crate::Errno;
+
+const AF_UNSPEC: u8 = 0;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const AF_NETLINK: i64 = 16;
+const SOCK_RAW: i64 = 3;
+const SOCK_CLOEXEC: i64 = 0o2000000;
+const NETLINK_ROUTE: i64 = 0;
+
+const NLMSG_ERROR: u16 = 2;
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+const RTM_NEWROUTE: u16 = 24;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+
+const IFF_UP: u32 = 0x1;
+const IFLA_MTU: u16 = 4;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const IFA_F_NODAD: u8 = 0x02;
+const RTA_DST: u16 = 1;
+const RTA_OIF: u16 = 4;
+const RTA_GATEWAY: u16 = 5;
+const RT_TABLE_MAIN: u8 = 254;
+const RTPROT_STATIC: u8 = 4;
+const RT_SCOPE_UNIVERSE: u8 = 0;
+const RT_SCOPE_LINK: u8 = 253;
+const RTN_UNICAST: u8 = 1;
+
+/// The loopback interface's index.
+pub const LOOPBACK: u32 = 1;
+
+fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
+    // SAFETY: the callers pass a buffer with its true length.
+    Errno::from_ret(unsafe { sys::syscall(nr, args) })
+}
+
+/// One rtnetlink request: header, fixed part, attributes.
+struct Message(Vec<u8>);
+
+impl Message {
+    fn new(kind: u16, flags: u16, fixed: &[u8]) -> Message {
+        let mut m = Message(Vec::with_capacity(64));
+        m.0.extend_from_slice(&0u32.to_ne_bytes()); // length, set in send
+        m.0.extend_from_slice(&kind.to_ne_bytes());
+        m.0.extend_from_slice(&(flags | NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+        m.0.extend_from_slice(&1u32.to_ne_bytes()); // sequence
+        m.0.extend_from_slice(&0u32.to_ne_bytes()); // port: the kernel's
+        m.0.extend_from_slice(fixed);
+        m.pad();
+        m
+    }
+
+    fn pad(&mut self) {
+        while !self.0.len().is_multiple_of(4) {
+            self.0.push(0);
+        }
+    }
+
+    fn attr(&mut self, kind: u16, value: &[u8]) -> &mut Message {
+        self.0
+            .extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
+        self.0.extend_from_slice(&kind.to_ne_bytes());
+        self.0.extend_from_slice(value);
+        self.pad();
+        self
+    }
+
+    /// Sends the request and waits for the kernel's answer: Ok on its
+    /// acknowledgement, its errno otherwise.
+    fn send(mut self) -> Result<(), Errno> {
+        let len = self.0.len() as u32;
+        self.0[..4].copy_from_slice(&len.to_ne_bytes());
+        let fd = call(
+            nr::SOCKET,
+            [AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0],
+        )?;
+        let result = exchange(fd, &self.0);
+        let _ = sys::close(fd as i32);
+        result
+    }
+}
+
+fn exchange(fd: i64, request: &[u8]) -> Result<(), Errno> {
+    call(
+        nr::SENDTO,
+        [fd, arg(request.as_ptr()), request.len() as i64, 0, 0, 0],
+    )?;
+    let mut answer = [0u8; 1024];
+    let n = call(
+        nr::RECVFROM,
+        [fd, arg(answer.as_mut_ptr()), answer.len() as i64, 0, 0, 0],
+    )? as usize;
+    // nlmsghdr (16 bytes), then for NLMSG_ERROR the error as an int.
+    if n < 20 || u16::from_ne_bytes([answer[4], answer[5]]) != NLMSG_ERROR {
+        return Err(Errno::EPROTO);
+    }
+    let error = i32::from_ne_bytes(answer[16..20].try_into().unwrap());
+    match error {
+        0 => Ok(()),
+        e => Err(Errno(-e)),
+    }
+}
+
+fn family(addr: &IpAddr) -> u8 {
+    match addr {
+        IpAddr::V4(_) => AF_INET,
+        IpAddr::V6(_) => AF_INET6,
+    }
+}
+
+fn octets(addr: &IpAddr) -> Vec<u8> {
+    match addr {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+/// `struct ifinfomsg` changing only IFF_UP.
+fn link_message(ifindex: u32, up: bool) -> Message {
+    let mut fixed = Vec::with_capacity(16);
+    fixed.extend_from_slice(&[AF_UNSPEC, 0]);
+    fixed.extend_from_slice(&0u16.to_ne_bytes()); // type
+    fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
+    fixed.extend_from_slice(&(if up { IFF_UP } else { 0 }).to_ne_bytes());
+    fixed.extend_from_slice(&IFF_UP.to_ne_bytes()); // change
+    Message::new(RTM_NEWLINK, 0, &fixed)
+}
+
+/// Brings interface `ifindex` up or down.
+pub fn set_link_up(ifindex: u32, up: bool) -> Result<(), Errno> {
+    link_message(ifindex, up).send()
+}
+
+/// Sets interface `ifindex`'s MTU.
+pub fn set_mtu(ifindex: u32, mtu: u32) -> Result<(), Errno> {
+    let mut m = link_message(ifindex, true);
+    // Change nothing of the flags: only the MTU.
+    let change_at = m.0.len() - 4;
+    m.0[change_at..].copy_from_slice(&0u32.to_ne_bytes());
+    m.attr(IFLA_MTU, &mtu.to_ne_bytes());
+    m.send()
+}
+
+/// Adds `addr/prefix` to interface `ifindex` (IPv6 without duplicate
+/// address detection: usable at once).
+pub fn add_address(ifindex: u32, addr: IpAddr, prefix: u8) -> Result<(), Errno> {
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    if prefix > max {
+        return Err(Errno::EINVAL);
+    }
+    let flags = if addr.is_ipv6() { IFA_F_NODAD } else { 0 };
+    let mut fixed = Vec::with_capacity(8);
+    fixed.extend_from_slice(&[family(&addr), prefix, flags, RT_SCOPE_UNIVERSE]);
+    fixed.extend_from_slice(&ifindex.to_ne_bytes());
+    let mut m = Message::new(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+    let bytes = octets(&addr);
+    if addr.is_ipv4() {
+        m.attr(IFA_LOCAL, &bytes);
+    }
+    m.attr(IFA_ADDRESS, &bytes);
+    m.send()
+}
+
+/// Adds a route to `dest/prefix` (prefix 0: the default route) in the
+/// main table, through `gateway` or, without one, directly on `ifindex`.
+pub fn add_route(
+    dest: IpAddr,
+    prefix: u8,
+    gateway: Option<IpAddr>,
+    ifindex: Option<u32>,
+) -> Result<(), Errno> {
+    if gateway.is_some_and(|g| g.is_ipv4() != dest.is_ipv4()) {
+        return Err(Errno::EINVAL);
+    }
+    let scope = if gateway.is_some() {
+        RT_SCOPE_UNIVERSE
+    } else {
+        RT_SCOPE_LINK
+    };
+    let mut fixed = Vec::with_capacity(12);
+    fixed.extend_from_slice(&[
+        family(&dest),
+        prefix,
+        0, // source length
+        0, // tos
+        RT_TABLE_MAIN,
+        RTPROT_STATIC,
+        scope,
+        RTN_UNICAST,
+    ]);
+    fixed.extend_from_slice(&0u32.to_ne_bytes()); // flags
+    let mut m = Message::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+    if prefix > 0 {
+        m.attr(RTA_DST, &octets(&dest));
+    }
+    if let Some(g) = gateway {
+        m.attr(RTA_GATEWAY, &octets(&g));
+    }
+    if let Some(i) = ifindex {
+        m.attr(RTA_OIF, &i.to_ne_bytes());
+    }
+    m.send()
+}

@@ -1,0 +1,389 @@
+//! Sockets of the kernel's network stack, as types shaped like std's:
+//! [`TcpStream`], [`TcpListener`], [`UdpSocket`]. Each owns a descriptor
+//! of the kernel's (closed on drop); calls block as Linux's do, on the
+//! calling host thread, and fail with the kernel's [`Errno`]. With `std`,
+//! [`TcpStream`] is also `std::io::Read` and `Write`.
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::time::Duration;
+
+use crate::sys::{self, arg, arg_mut};
+use crate::uapi::nr;
+use crate::Errno;
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const SOCK_STREAM: i64 = 1;
+const SOCK_DGRAM: i64 = 2;
+const SOCK_CLOEXEC: i64 = 0o2000000;
+const SOL_SOCKET: i64 = 1;
+const SO_REUSEADDR: i64 = 2;
+const SO_RCVTIMEO_NEW: i64 = 66;
+const SO_SNDTIMEO_NEW: i64 = 67;
+const IPPROTO_TCP: i64 = 6;
+const TCP_NODELAY: i64 = 1;
+const MSG_NOSIGNAL: i64 = 0x4000;
+const LISTEN_BACKLOG: i64 = 128;
+
+fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
+    // SAFETY: every caller here passes buffers with their true lengths and
+    // socket addresses with the size they were encoded in.
+    Errno::from_ret(unsafe { sys::syscall(nr, args) })
+}
+
+/// `struct sockaddr_in6`, large enough for `struct sockaddr_in` too.
+#[repr(C)]
+#[derive(Default)]
+struct RawAddr {
+    family: u16,
+    port: [u8; 2],
+    /// IPv4: the address, then zeroes; IPv6: the flow information.
+    v4_or_flow: [u8; 4],
+    v6: [u8; 16],
+    scope_id: u32,
+}
+
+const RAW_V4_LEN: i64 = 16;
+const RAW_V6_LEN: i64 = core::mem::size_of::<RawAddr>() as i64;
+
+fn encode(addr: SocketAddr) -> (RawAddr, i64) {
+    let mut raw = RawAddr {
+        port: addr.port().to_be_bytes(),
+        ..RawAddr::default()
+    };
+    match addr {
+        SocketAddr::V4(a) => {
+            raw.family = AF_INET;
+            raw.v4_or_flow = a.ip().octets();
+            (raw, RAW_V4_LEN)
+        }
+        SocketAddr::V6(a) => {
+            raw.family = AF_INET6;
+            raw.v4_or_flow = a.flowinfo().to_be_bytes();
+            raw.v6 = a.ip().octets();
+            raw.scope_id = a.scope_id();
+            (raw, RAW_V6_LEN)
+        }
+    }
+}
+
+fn decode(raw: &RawAddr) -> Result<SocketAddr, Errno> {
+    let port = u16::from_be_bytes(raw.port);
+    match raw.family {
+        AF_INET => Ok(SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::from(raw.v4_or_flow),
+            port,
+        ))),
+        AF_INET6 => Ok(SocketAddr::V6(SocketAddrV6::new(
+            Ipv6Addr::from(raw.v6),
+            port,
+            u32::from_be_bytes(raw.v4_or_flow),
+            raw.scope_id,
+        ))),
+        _ => Err(Errno::EAFNOSUPPORT),
+    }
+}
+
+fn family(addr: &SocketAddr) -> i64 {
+    match addr.ip() {
+        IpAddr::V4(_) => AF_INET as i64,
+        IpAddr::V6(_) => AF_INET6 as i64,
+    }
+}
+
+/// A descriptor of the kernel's, closed on drop.
+struct Fd(i32);
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        let _ = sys::close(self.0);
+    }
+}
+
+impl Fd {
+    fn socket(addr: &SocketAddr, kind: i64) -> Result<Fd, Errno> {
+        call(nr::SOCKET, [family(addr), kind | SOCK_CLOEXEC, 0, 0, 0, 0]).map(|fd| Fd(fd as i32))
+    }
+
+    fn bind(&self, addr: SocketAddr) -> Result<(), Errno> {
+        let (raw, len) = encode(addr);
+        call(nr::BIND, [self.0 as i64, arg(&raw), len, 0, 0, 0]).map(drop)
+    }
+
+    fn connect(&self, addr: SocketAddr) -> Result<(), Errno> {
+        let (raw, len) = encode(addr);
+        call(nr::CONNECT, [self.0 as i64, arg(&raw), len, 0, 0, 0]).map(drop)
+    }
+
+    fn name(&self, nr: i64) -> Result<SocketAddr, Errno> {
+        let mut raw = RawAddr::default();
+        let mut len = RAW_V6_LEN as u32;
+        call(nr, [self.0 as i64, arg_mut(&mut raw), arg_mut(&mut len), 0, 0, 0])?;
+        decode(&raw)
+    }
+
+    fn set_int(&self, level: i64, name: i64, value: i32) -> Result<(), Errno> {
+        call(
+            nr::SETSOCKOPT,
+            [self.0 as i64, level, name, arg(&value), 4, 0],
+        )
+        .map(drop)
+    }
+
+    /// SO_RCVTIMEO or SO_SNDTIMEO; None: block for ever.
+    fn set_timeout(&self, name: i64, timeout: Option<Duration>) -> Result<(), Errno> {
+        if timeout == Some(Duration::ZERO) {
+            return Err(Errno::EINVAL);
+        }
+        let d = timeout.unwrap_or(Duration::ZERO);
+        let value: [i64; 2] = [d.as_secs() as i64, d.subsec_micros() as i64];
+        call(
+            nr::SETSOCKOPT,
+            [self.0 as i64, SOL_SOCKET, name, arg(&value), 16, 0],
+        )
+        .map(drop)
+    }
+
+    fn send_to(&self, buf: &[u8], to: Option<SocketAddr>) -> Result<usize, Errno> {
+        let encoded = to.map(encode);
+        let (addr, len) = match &encoded {
+            Some((raw, len)) => (arg(raw), *len),
+            None => (0, 0),
+        };
+        call(
+            nr::SENDTO,
+            [
+                self.0 as i64,
+                arg(buf.as_ptr()),
+                buf.len() as i64,
+                MSG_NOSIGNAL,
+                addr,
+                len,
+            ],
+        )
+        .map(|n| n as usize)
+    }
+
+    fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, Option<SocketAddr>), Errno> {
+        let mut raw = RawAddr::default();
+        let mut len = RAW_V6_LEN as u32;
+        let n = call(
+            nr::RECVFROM,
+            [
+                self.0 as i64,
+                arg(buf.as_mut_ptr()),
+                buf.len() as i64,
+                0,
+                arg_mut(&mut raw),
+                arg_mut(&mut len),
+            ],
+        )?;
+        Ok((n as usize, decode(&raw).ok()))
+    }
+}
+
+/// Which directions [`TcpStream::shutdown`] closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    Read = 0,
+    Write = 1,
+    Both = 2,
+}
+
+/// A TCP connection.
+pub struct TcpStream(Fd);
+
+impl TcpStream {
+    pub fn connect(addr: SocketAddr) -> Result<TcpStream, Errno> {
+        let fd = Fd::socket(&addr, SOCK_STREAM)?;
+        fd.connect(addr)?;
+        Ok(TcpStream(fd))
+    }
+
+    /// Connects, giving up after `timeout` (`ETIMEDOUT`).
+    pub fn connect_timeout(addr: SocketAddr, timeout: Duration) -> Result<TcpStream, Errno> {
+        let fd = Fd::socket(&addr, SOCK_STREAM)?;
+        // Linux's connect waits as long as the send timeout, then answers
+        // EINPROGRESS.
+        fd.set_timeout(SO_SNDTIMEO_NEW, Some(timeout))?;
+        match fd.connect(addr) {
+            Err(Errno::EINPROGRESS) => return Err(Errno::ETIMEDOUT),
+            r => r?,
+        }
+        fd.set_timeout(SO_SNDTIMEO_NEW, None)?;
+        Ok(TcpStream(fd))
+    }
+
+    /// Reads what has arrived, up to `buf.len()` bytes; 0 at the end.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        self.0.recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// Sends some of `buf`; how much.
+    pub fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        self.0.send_to(buf, None)
+    }
+
+    pub fn write_all(&self, mut buf: &[u8]) -> Result<(), Errno> {
+        while !buf.is_empty() {
+            let n = self.write(buf)?;
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> Result<(), Errno> {
+        call(nr::SHUTDOWN, [self.0 .0 as i64, how as i64, 0, 0, 0, 0]).map(drop)
+    }
+
+    pub fn set_nodelay(&self, on: bool) -> Result<(), Errno> {
+        self.0.set_int(IPPROTO_TCP, TCP_NODELAY, on as i32)
+    }
+
+    /// How long a read waits before `EAGAIN`; None: for ever.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.0.set_timeout(SO_RCVTIMEO_NEW, timeout)
+    }
+
+    /// How long a write waits before `EAGAIN`; None: for ever.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.0.set_timeout(SO_SNDTIMEO_NEW, timeout)
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, Errno> {
+        self.0.name(nr::GETSOCKNAME)
+    }
+
+    pub fn peer_addr(&self) -> Result<SocketAddr, Errno> {
+        self.0.name(nr::GETPEERNAME)
+    }
+}
+
+/// A listening TCP socket.
+pub struct TcpListener(Fd);
+
+impl TcpListener {
+    /// Binds (with SO_REUSEADDR) and listens; port 0 picks one.
+    pub fn bind(addr: SocketAddr) -> Result<TcpListener, Errno> {
+        let fd = Fd::socket(&addr, SOCK_STREAM)?;
+        fd.set_int(SOL_SOCKET, SO_REUSEADDR, 1)?;
+        fd.bind(addr)?;
+        call(nr::LISTEN, [fd.0 as i64, LISTEN_BACKLOG, 0, 0, 0, 0])?;
+        Ok(TcpListener(fd))
+    }
+
+    pub fn accept(&self) -> Result<(TcpStream, SocketAddr), Errno> {
+        let mut raw = RawAddr::default();
+        let mut len = RAW_V6_LEN as u32;
+        let fd = call(
+            nr::ACCEPT4,
+            [
+                self.0 .0 as i64,
+                arg_mut(&mut raw),
+                arg_mut(&mut len),
+                SOCK_CLOEXEC,
+                0,
+                0,
+            ],
+        )?;
+        let stream = TcpStream(Fd(fd as i32));
+        Ok((stream, decode(&raw)?))
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, Errno> {
+        self.0.name(nr::GETSOCKNAME)
+    }
+}
+
+/// A UDP socket.
+pub struct UdpSocket(Fd);
+
+impl UdpSocket {
+    pub fn bind(addr: SocketAddr) -> Result<UdpSocket, Errno> {
+        let fd = Fd::socket(&addr, SOCK_DGRAM)?;
+        fd.bind(addr)?;
+        Ok(UdpSocket(fd))
+    }
+
+    pub fn send_to(&self, buf: &[u8], to: SocketAddr) -> Result<usize, Errno> {
+        self.0.send_to(buf, Some(to))
+    }
+
+    /// One datagram (cut to `buf.len()`), and who sent it.
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, SocketAddr), Errno> {
+        let (n, from) = self.0.recv_from(buf)?;
+        Ok((n, from.ok_or(Errno::EAFNOSUPPORT)?))
+    }
+
+    /// How long a receive waits before `EAGAIN`; None: for ever.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.0.set_timeout(SO_RCVTIMEO_NEW, timeout)
+    }
+
+    pub fn local_addr(&self) -> Result<SocketAddr, Errno> {
+        self.0.name(nr::GETSOCKNAME)
+    }
+}
+
+#[cfg(feature = "std")]
+mod io {
+    //! `std::io` for [`TcpStream`](super::TcpStream): errors keep the
+    //! kernel's errno in their message and get the matching kind.
+    use super::TcpStream;
+    use crate::Errno;
+    use std::io;
+
+    pub fn error(e: Errno) -> io::Error {
+        let kind = match e {
+            Errno::ECONNREFUSED => io::ErrorKind::ConnectionRefused,
+            Errno::ECONNRESET => io::ErrorKind::ConnectionReset,
+            Errno::ECONNABORTED => io::ErrorKind::ConnectionAborted,
+            Errno::ENOTCONN => io::ErrorKind::NotConnected,
+            Errno::EADDRINUSE => io::ErrorKind::AddrInUse,
+            Errno::EADDRNOTAVAIL => io::ErrorKind::AddrNotAvailable,
+            Errno::EPIPE => io::ErrorKind::BrokenPipe,
+            Errno::EAGAIN | Errno::ETIMEDOUT => io::ErrorKind::TimedOut,
+            Errno::EINTR => io::ErrorKind::Interrupted,
+            Errno::ENETUNREACH => io::ErrorKind::NetworkUnreachable,
+            Errno::EHOSTUNREACH => io::ErrorKind::HostUnreachable,
+            Errno::ENETDOWN => io::ErrorKind::NetworkDown,
+            _ => io::ErrorKind::Other,
+        };
+        let text = e.message().unwrap_or("unknown error");
+        io::Error::new(kind, std::format!("{text} ({e:?})"))
+    }
+
+    impl io::Read for &TcpStream {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            TcpStream::read(self, buf).map_err(error)
+        }
+    }
+
+    impl io::Write for &TcpStream {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            TcpStream::write(self, buf).map_err(error)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl io::Read for TcpStream {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            TcpStream::read(self, buf).map_err(error)
+        }
+    }
+
+    impl io::Write for TcpStream {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            TcpStream::write(self, buf).map_err(error)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+pub use io::error as io_error;

@@ -1,0 +1,115 @@
+//! `lklnet`: HTTP over Linux's own network stack running in this
+//! process (the LKL paper's HTTP client), and a static HTTP server on it,
+//! so that two programs talk through two Linux kernels with no host
+//! server and no privileges.
+mod get;
+mod network;
+mod serve;
+mod url;
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use network::{Network, NetworkArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "lklnet",
+    version,
+    about = "HTTP over Linux's network stack, in-process"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch URL over HTTP/1.1 (http:// only) to FILE or standard output
+    Get {
+        url: String,
+        /// Write the body here (default: standard output)
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        /// Use ADDRESS for HOST (there is no DNS resolver yet): HOST=ADDRESS
+        #[arg(long, value_parser = parse_resolve)]
+        resolve: Vec<(String, IpAddr)>,
+        /// Seconds to wait for the connection and for each read
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        #[command(flatten)]
+        network: NetworkArgs,
+    },
+    /// Serve the files under DIR over HTTP/1.1
+    Serve {
+        dir: PathBuf,
+        /// The TCP port, on every address of the NIC
+        #[arg(long, default_value_t = 80)]
+        port: u16,
+        /// Stop after this many requests (default: serve until killed)
+        #[arg(long)]
+        requests: Option<u64>,
+        #[command(flatten)]
+        network: NetworkArgs,
+    },
+}
+
+fn parse_resolve(text: &str) -> Result<(String, IpAddr), String> {
+    let (host, addr) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text}: not HOST=ADDRESS"))?;
+    let addr = addr
+        .parse()
+        .map_err(|_| format!("{text}: {addr} is not an IP address"))?;
+    Ok((host.to_ascii_lowercase(), addr))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Get {
+            url,
+            output,
+            resolve,
+            timeout,
+            network,
+        } => {
+            let url = url::Url::parse(&url)?;
+            let addr = url.resolve(&resolve)?;
+            let net = Network::up(&network)?;
+            let result = get::get(&url, addr, output.as_deref(), Duration::from_secs(timeout));
+            drop(net);
+            result
+        }
+        Command::Serve {
+            dir,
+            port,
+            requests,
+            network,
+        } => {
+            let root = dir
+                .canonicalize()
+                .map_err(|e| format!("{}: {e}", dir.display()))?;
+            if !root.is_dir() {
+                return Err(format!("{}: not a directory", dir.display()));
+            }
+            let net = Network::up(&network)?;
+            let result = serve::serve(&root, port, requests);
+            drop(net);
+            result
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lklnet: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

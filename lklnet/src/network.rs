@@ -1,0 +1,119 @@
+//! The network a command runs on: the kernel booted, one NIC on the link
+//! the user named (`udp:LOCAL,PEER`: frames as UDP datagrams to another
+//! program running Linux), brought up with its addresses and routes, and
+//! loopback up.
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use clap::Args;
+use lkl::net::{self, config, AddedNic, UdpLink};
+use lkl::{Config, Kernel};
+
+/// The kernel's memory: sockets' buffers for a few hundred connections.
+const KERNEL_MEMORY: usize = 128 << 20;
+
+#[derive(Args, Debug, Clone)]
+pub struct NetworkArgs {
+    /// The link: udp:LOCAL,PEER (host addresses, such as
+    /// udp:127.0.0.1:7001,127.0.0.1:7002)
+    #[arg(long)]
+    pub link: String,
+    /// An address of the NIC, with its prefix length (10.0.0.2/24,
+    /// fd00::2/64); repeatable
+    #[arg(long = "addr", required = true)]
+    pub addrs: Vec<String>,
+    /// A default gateway; repeatable (one per address family)
+    #[arg(long = "gw")]
+    pub gateways: Vec<IpAddr>,
+    /// The link's MTU (1500; up to 65000 between two lklnet programs)
+    #[arg(long, default_value_t = 1500)]
+    pub mtu: u32,
+}
+
+/// A running network; dropping it removes the NIC and halts the kernel.
+pub struct Network {
+    nic: Option<AddedNic>,
+    link: Arc<UdpLink>,
+    _kernel: Kernel,
+}
+
+/// `10.0.0.2/24` as an address and a prefix length.
+pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, prefix) = text
+        .split_once('/')
+        .ok_or_else(|| format!("{text}: not ADDRESS/PREFIX"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| format!("{text}: {addr} is not an IP address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    match prefix.parse::<u8>() {
+        Ok(p) if p <= max => Ok((addr, p)),
+        _ => Err(format!("{text}: the prefix length must be 0 to {max}")),
+    }
+}
+
+/// `udp:LOCAL,PEER` as two host socket addresses.
+pub fn parse_link(text: &str) -> Result<(SocketAddr, SocketAddr), String> {
+    let spec = text
+        .strip_prefix("udp:")
+        .ok_or_else(|| format!("{text}: the link must be udp:LOCAL,PEER"))?;
+    let (local, peer) = spec
+        .split_once(',')
+        .ok_or_else(|| format!("{text}: the link must be udp:LOCAL,PEER"))?;
+    let parse = |s: &str| {
+        s.parse::<SocketAddr>()
+            .map_err(|_| format!("{text}: {s} is not HOST:PORT"))
+    };
+    Ok((parse(local)?, parse(peer)?))
+}
+
+impl Network {
+    pub fn up(args: &NetworkArgs) -> Result<Network, String> {
+        let (local, peer) = parse_link(&args.link)?;
+        let addrs = args
+            .addrs
+            .iter()
+            .map(|a| parse_cidr(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        let link = UdpLink::bind(local, peer, args.mtu)
+            .map_err(|e| format!("the link's socket {local}: {e}"))?;
+        let kernel = Kernel::boot(&Config {
+            memory: KERNEL_MEMORY,
+            ..Config::default()
+        })
+        .map_err(|e| format!("cannot boot the kernel: {e}"))?;
+        let nic = net::add_nic(link.clone(), [0; 6]).map_err(|e| format!("the NIC: {e}"))?;
+        link.start(nic.receiver())
+            .map_err(|e| format!("the link's thread: {e}"))?;
+        let ifindex = nic.ifindex().map_err(|e| format!("the NIC: {e}"))?;
+        let configure = || -> Result<(), lkl::Errno> {
+            config::set_link_up(config::LOOPBACK, true)?;
+            config::set_link_up(ifindex, true)?;
+            for (addr, prefix) in &addrs {
+                config::add_address(ifindex, *addr, *prefix)?;
+            }
+            for gateway in &args.gateways {
+                let any = if gateway.is_ipv4() {
+                    IpAddr::from([0u8; 4])
+                } else {
+                    IpAddr::from([0u8; 16])
+                };
+                config::add_route(any, 0, Some(*gateway), Some(ifindex))?;
+            }
+            Ok(())
+        };
+        configure().map_err(|e| format!("configuring the NIC: {e}"))?;
+        Ok(Network {
+            nic: Some(nic),
+            link,
+            _kernel: kernel,
+        })
+    }
+}
+
+impl Drop for Network {
+    fn drop(&mut self) {
+        self.link.stop();
+        drop(self.nic.take());
+    }
+}
