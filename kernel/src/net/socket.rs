@@ -117,7 +117,10 @@ impl Fd {
     fn name(&self, nr: i64) -> Result<SocketAddr, Errno> {
         let mut raw = RawAddr::default();
         let mut len = RAW_V6_LEN as u32;
-        call(nr, [self.0 as i64, arg_mut(&mut raw), arg_mut(&mut len), 0, 0, 0])?;
+        call(
+            nr,
+            [self.0 as i64, arg_mut(&mut raw), arg_mut(&mut len), 0, 0, 0],
+        )?;
         decode(&raw)
     }
 

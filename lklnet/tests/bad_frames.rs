@@ -1,0 +1,96 @@
+//! Frames a NIC's peer may send that are not Ethernet: empty, too short,
+//! too long, random bytes. Linux drops them, its counters say so, and
+//! it still answers an ARP request built here byte by byte.
+mod common;
+
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+use common::{ports, random_bytes};
+use lkl::net::{self, config, UdpLink};
+use lkl::{sys, Config, Kernel};
+
+fn read_sys(path: &str) -> String {
+    let fd = sys::openat(-100, path, 0, 0).unwrap();
+    let mut buf = [0u8; 256];
+    let n = sys::read(fd, &mut buf).unwrap();
+    sys::close(fd).unwrap();
+    String::from_utf8_lossy(&buf[..n]).trim().to_string()
+}
+
+fn counter(name: &str) -> u64 {
+    read_sys(&format!("/sys/class/net/eth0/statistics/{name}"))
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn malformed_frames_are_counted_and_dropped() {
+    let (a, b) = ports();
+    let _kernel = Kernel::boot(&Config::default()).unwrap();
+    let link = UdpLink::bind(
+        format!("127.0.0.1:{b}").parse().unwrap(),
+        format!("127.0.0.1:{a}").parse().unwrap(),
+        1500,
+    )
+    .unwrap();
+    let nic = net::add_nic(link.clone(), [0x02, 0, 0, 0, 0, 0x02]).unwrap();
+    link.start(nic.receiver()).unwrap();
+    let ifindex = nic.ifindex().unwrap();
+    config::set_link_up(ifindex, true).unwrap();
+    config::add_address(ifindex, "10.0.0.2".parse().unwrap(), 24).unwrap();
+    let peer = UdpSocket::bind(format!("127.0.0.1:{a}")).unwrap();
+    peer.connect(format!("127.0.0.1:{b}")).unwrap();
+    peer.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+
+    // Shorter than an Ethernet header, and longer than MTU + VLAN header.
+    let mut bad_lengths = 0;
+    for len in (0..14).chain([1519, 4000, 65_000]) {
+        peer.send(&random_bytes(len, len as u64)).unwrap();
+        bad_lengths += 1;
+    }
+    // Frames of Ethernet's sizes full of noise.
+    for i in 0..300u64 {
+        let len = 14 + (i as usize * 37) % 1500;
+        peer.send(&random_bytes(len, 1000 + i)).unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while counter("rx_length_errors") < bad_lengths && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(counter("rx_length_errors"), bad_lengths);
+    assert_eq!(nic.refused(), 0);
+
+    // An ARP request for 10.0.0.2 from 02:00:00:00:00:01 at 10.0.0.1.
+    let ours = [0x02, 0, 0, 0, 0, 0x01];
+    let mut request = vec![0xff; 6];
+    request.extend_from_slice(&ours);
+    request.extend_from_slice(&[0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    request.extend_from_slice(&ours);
+    request.extend_from_slice(&[10, 0, 0, 1]);
+    request.extend_from_slice(&[0; 6]);
+    request.extend_from_slice(&[10, 0, 0, 2]);
+    request.resize(60, 0);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let reply = loop {
+        assert!(Instant::now() < deadline, "no ARP reply");
+        peer.send(&request).unwrap();
+        let mut buf = [0u8; 2048];
+        if let Ok(n) = peer.recv(&mut buf) {
+            let frame = &buf[..n];
+            if n >= 42 && frame[12..14] == [0x08, 0x06] && frame[20..22] == [0, 2] {
+                break frame.to_vec();
+            }
+        }
+    };
+    let nic_mac = [0x02, 0, 0, 0, 0, 0x02];
+    assert_eq!(reply[0..6], ours, "to us");
+    assert_eq!(reply[6..12], nic_mac, "from the NIC");
+    assert_eq!(reply[22..28], nic_mac, "sender hardware address");
+    assert_eq!(reply[28..32], [10, 0, 0, 2], "sender protocol address");
+    assert_eq!(reply[32..38], ours, "target hardware address");
+    assert_eq!(reply[38..42], [10, 0, 0, 1], "target protocol address");
+    assert_eq!(read_sys("/sys/class/net/eth0/address"), "02:00:00:00:00:02");
+    assert!(counter("tx_packets") >= 1);
+}
