@@ -20,7 +20,7 @@ pub fn serve(root: &Path, port: u16, requests: Option<u64>) -> Result<(), String
     // IPv6's any address takes IPv4 too (mapped).
     let any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
     let listener = TcpListener::bind(any).map_err(|e| format!("port {port}: {e}"))?;
-    eprintln!("lklnet: serving {} on port {port}", root.display());
+    eprintln!("lklnet: serving on port {port}");
     let mut handles = Vec::new();
     let mut accepted = 0u64;
     while requests.is_none_or(|n| accepted < n) {

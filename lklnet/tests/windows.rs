@@ -1,0 +1,65 @@
+//! lklnet.exe (x86_64-pc-windows-gnu, the NT user-space host) under Wine:
+//! two programs, each with its own Linux, on a UDP link over Windows'
+//! loopback; a file comes back byte for byte, a missing one is a 404.
+mod common;
+#[path = "../../tests/support/wine.rs"]
+mod wine;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use common::{link, ports, random_bytes};
+use wine::{build_windows, Wine};
+
+#[test]
+fn two_windows_programs_talk_through_their_linux_stacks() {
+    let exe = build_windows(&["-p", "lklnet"]).join("lklnet.exe");
+    let dir = std::env::temp_dir().join(format!("lklnet-wine-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    let body = random_bytes(4 << 20, 7);
+    std::fs::write(dir.join("www/file"), &body).unwrap();
+    let z = |p: &std::path::Path| format!("Z:{}", p.display()).replace('/', "\\");
+    let (a, b) = ports();
+    let wine = Wine::new();
+
+    let mut server = wine
+        .command(&exe)
+        .args([
+            "serve",
+            &z(&dir.join("www")),
+            "--port",
+            "8080",
+            "--requests",
+            "2",
+        ])
+        .args(["--link", &link(a, b), "--addr", "10.0.0.1/24"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut said)
+        .unwrap();
+    assert!(said.contains("serving"), "lklnet.exe serve said: {said}");
+
+    let get = |path: &str, out: &std::path::Path| {
+        wine.command(&exe)
+            .args(["get", &format!("http://10.0.0.1:8080{path}"), "-o", &z(out)])
+            .args(["--link", &link(b, a), "--addr", "10.0.0.2/24"])
+            .output()
+            .unwrap()
+    };
+    let got = dir.join("got");
+    let out = get("/file", &got);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::read(&got).unwrap() == body, "the body differs");
+    let out = get("/missing", &dir.join("missing"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
+    assert!(server.wait().unwrap().success());
+}
