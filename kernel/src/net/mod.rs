@@ -3,11 +3,14 @@
 //! their configuration through rtnetlink on the kernel's own netlink
 //! sockets ([`config`]), and sockets over the kernel's system calls
 //! ([`TcpStream`], [`TcpListener`], [`UdpSocket`]), blocking, usable from
-//! any host thread. With `std`, the backend [`UdpLink`]: frames as UDP
-//! datagrams between two processes, no privileges needed.
+//! any host thread. With `std`, the backends: [`UdpLink`] (frames as UDP
+//! datagrams between two processes, no privileges needed) and, on Linux,
+//! [`TapLink`] (a TAP device of the host's).
 pub mod config;
 mod nic;
 mod socket;
+#[cfg(all(feature = "std", target_os = "linux"))]
+mod tap;
 
 #[cfg(feature = "std")]
 mod udp_link;
@@ -16,5 +19,7 @@ pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, RX_IN_FLIGHT_MAX};
 #[cfg(feature = "std")]
 pub use socket::io_error;
 pub use socket::{Shutdown, TcpListener, TcpStream, UdpSocket};
+#[cfg(all(feature = "std", target_os = "linux"))]
+pub use tap::TapLink;
 #[cfg(feature = "std")]
 pub use udp_link::UdpLink;
