@@ -79,6 +79,17 @@ pub struct NicFrame {
     pub done: unsafe extern "C" fn(frame: *mut NicFrame),
 }
 
+/// `struct lkl_nic_segment`.
+#[cfg(feature = "net")]
+#[repr(C)]
+pub struct NicSegment {
+    pub buf: *const c_void,
+    pub len: u64,
+}
+
+#[cfg(feature = "net")]
+pub const NIC_SEGMENTS_MAX: usize = 20;
+
 /// `struct lkl_nic`.
 #[cfg(feature = "net")]
 #[repr(C)]
@@ -86,7 +97,9 @@ pub struct Nic {
     pub handle: *mut c_void,
     pub mac: [u8; 6],
     pub mtu: u32,
-    pub xmit: unsafe extern "C" fn(handle: *mut c_void, frame: *const c_void, len: u32) -> c_int,
+    pub offload_max: u32,
+    pub xmit:
+        unsafe extern "C" fn(handle: *mut c_void, segs: *const NicSegment, nsegs: u32) -> c_int,
 }
 
 #[cfg(feature = "net")]

@@ -30,6 +30,10 @@ pub struct NetworkArgs {
     /// The link's MTU (1500; up to 65000 between two lklnet programs)
     #[arg(long, default_value_t = 1500)]
     pub mtu: u32,
+    /// Plain Ethernet frames on a udp: link (both ends must agree):
+    /// no checksum or segmentation offloads
+    #[arg(long)]
+    pub no_offload: bool,
 }
 
 /// What carries the NIC's frames.
@@ -40,7 +44,7 @@ enum Link {
 }
 
 impl Link {
-    fn open(spec: &str, mtu: u32) -> Result<Link, String> {
+    fn open(spec: &str, mtu: u32, offload: bool) -> Result<Link, String> {
         #[cfg(target_os = "linux")]
         if let Some(name) = spec.strip_prefix("tap:") {
             return TapLink::open(name, mtu)
@@ -48,7 +52,7 @@ impl Link {
                 .map_err(|e| format!("the TAP device {name}: {e}"));
         }
         let (local, peer) = parse_link(spec)?;
-        UdpLink::bind(local, peer, mtu)
+        UdpLink::bind(local, peer, mtu, offload)
             .map(Link::Udp)
             .map_err(|e| format!("the link's socket {local}: {e}"))
     }
@@ -125,7 +129,7 @@ impl Network {
         if !(68..=65_000).contains(&args.mtu) {
             return Err(format!("MTU {}: from 68 to 65000", args.mtu));
         }
-        let link = Link::open(&args.link, args.mtu)?;
+        let link = Link::open(&args.link, args.mtu, !args.no_offload)?;
         let kernel = Kernel::boot(&Config {
             memory: KERNEL_MEMORY,
             ..Config::default()

@@ -32,6 +32,7 @@ fn malformed_frames_are_counted_and_dropped() {
         format!("127.0.0.1:{b}").parse().unwrap(),
         format!("127.0.0.1:{a}").parse().unwrap(),
         1500,
+        false,
     )
     .unwrap();
     let nic = net::add_nic(link.clone(), [0x02, 0, 0, 0, 0, 0x02]).unwrap();

@@ -56,6 +56,7 @@ fn a_hundred_connections_at_once_then_the_nic_goes() {
         format!("127.0.0.1:{b}").parse().unwrap(),
         format!("127.0.0.1:{a}").parse().unwrap(),
         1500,
+        true,
     )
     .unwrap();
     let nic = net::add_nic(link.clone(), [0; 6]).unwrap();

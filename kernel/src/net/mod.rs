@@ -15,7 +15,7 @@ mod tap;
 #[cfg(feature = "std")]
 mod udp_link;
 
-pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, RX_IN_FLIGHT_MAX};
+pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, OFFLOAD_HEADER_LEN, RX_IN_FLIGHT_MAX};
 #[cfg(feature = "std")]
 pub use socket::io_error;
 pub use socket::{Shutdown, TcpListener, TcpStream, UdpSocket};

@@ -15,14 +15,29 @@ use crate::{ffi, Errno};
 /// [`NicReceiver::receive`] refuses more (`EAGAIN`): the NIC's ring.
 pub const RX_IN_FLIGHT_MAX: usize = 1024;
 
+/// The offload header in front of every frame, both ways, of a backend
+/// whose [`NicBackend::offload_max`] is not 0: Linux's `struct
+/// virtio_net_hdr` (little-endian), as a TAP device with IFF_VNET_HDR
+/// reads and writes it.
+pub const OFFLOAD_HEADER_LEN: usize = 10;
+
 /// What carries a NIC's frames outside the kernel.
 pub trait NicBackend: Send + Sync + 'static {
-    /// Sends one Ethernet frame (no FCS). Runs on the kernel's thread:
-    /// must not block for long. An error counts the frame dropped.
-    fn transmit(&self, frame: &[u8]) -> Result<(), Errno>;
+    /// Sends one Ethernet frame (no FCS), given in pieces: with offloads,
+    /// the first piece is the offload header. Runs on the kernel's
+    /// thread: must not block for long. An error counts the frame
+    /// dropped.
+    fn transmit(&self, frame: &[&[u8]]) -> Result<(), Errno>;
     /// The largest payload the backend carries (the NIC's MTU).
     fn mtu(&self) -> u32 {
         1500
+    }
+    /// 0: plain frames. Otherwise frames both ways carry the offload
+    /// header ([`OFFLOAD_HEADER_LEN`]), checksums and TCP segmentation
+    /// are left to whoever receives them, and a frame after its header
+    /// may be this long.
+    fn offload_max(&self) -> u32 {
+        0
     }
 }
 
@@ -31,16 +46,20 @@ struct Slot {
     backend: Arc<dyn NicBackend>,
 }
 
-unsafe extern "C" fn xmit(handle: *mut c_void, frame: *const c_void, len: u32) -> c_int {
+unsafe extern "C" fn xmit(handle: *mut c_void, segs: *const ffi::NicSegment, nsegs: u32) -> c_int {
+    let n = (nsegs as usize).min(ffi::NIC_SEGMENTS_MAX);
+    let mut pieces: [&[u8]; ffi::NIC_SEGMENTS_MAX] = [&[]; ffi::NIC_SEGMENTS_MAX];
     // SAFETY: handle is the Slot registered with this NIC, alive until the
-    // NIC is removed; frame holds len bytes during this call.
-    let (slot, frame) = unsafe {
-        (
-            &*handle.cast::<Slot>(),
-            core::slice::from_raw_parts(frame.cast::<u8>(), len as usize),
-        )
+    // NIC is removed; the kernel passes nsegs segments (at most
+    // NIC_SEGMENTS_MAX), each readable for its length during this call.
+    let slot = unsafe {
+        for (i, piece) in pieces.iter_mut().enumerate().take(n) {
+            let seg = &*segs.add(i);
+            *piece = core::slice::from_raw_parts(seg.buf.cast::<u8>(), seg.len as usize);
+        }
+        &*handle.cast::<Slot>()
     };
-    match slot.backend.transmit(frame) {
+    match slot.backend.transmit(&pieces[..n]) {
         Ok(()) => 0,
         Err(e) => -e.0,
     }
@@ -89,6 +108,7 @@ pub fn add_nic(backend: Arc<dyn NicBackend>, mac: [u8; 6]) -> Result<AddedNic, E
             handle: core::ptr::null_mut(),
             mac,
             mtu: backend.mtu(),
+            offload_max: backend.offload_max(),
             xmit,
         },
         backend,

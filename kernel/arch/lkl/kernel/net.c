@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Host NICs as Linux network devices: the native NIC stub. A frame the
- * stack sends goes to the host's xmit operation as one linear buffer. A
- * frame the host receives comes in as an IRQ carrying it (lkl_nic_rx):
- * the handler queues it on its device and schedules NAPI, whose poll
- * copies it into an skb, gives the host its buffer back (the frame's done
- * operation) and hands the skb to GRO and the stack.
+ * stack sends goes to the host's xmit operation as the skb's pieces, not
+ * copied. A frame the host receives comes in as an IRQ carrying it
+ * (lkl_nic_rx): the handler queues it on its device and schedules NAPI,
+ * whose poll copies it into an skb, gives the host its buffer back (the
+ * frame's done operation) and hands the skb to GRO and the stack.
+ *
+ * Offloads, where the host takes them (offload_max): frames carry a
+ * virtio_net_hdr both ways, as a TAP device with IFF_VNET_HDR does, so
+ * checksums and TCP segmentation are left to the host (or to the peer
+ * that receives the frame whole), and large frames come in unsegmented.
  */
 #include <linux/etherdevice.h>
 #include <linux/if_vlan.h>
@@ -13,6 +18,7 @@
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/skbuff.h>
+#include <linux/virtio_net.h>
 #include "internal.h"
 
 #define NICS_MAX	16
@@ -64,16 +70,35 @@ static void rx_drain(struct host_nic *hn)
 	}
 }
 
+static void rx_error(struct net_device *dev, struct lkl_nic_frame *f,
+		     unsigned long *counter)
+{
+	(*counter)++;
+	dev->stats.rx_errors++;
+	frame_give_back(f);
+}
+
 static void nic_receive(struct host_nic *hn, struct lkl_nic_frame *f)
 {
 	struct net_device *dev = hn->dev;
-	unsigned int len = f->len;
+	const unsigned char *data = f->data;
+	unsigned int len = f->len, max = dev->mtu + VLAN_ETH_HLEN;
+	struct virtio_net_hdr hdr;
 	struct sk_buff *skb;
 
-	if (len < ETH_HLEN || len > dev->mtu + VLAN_ETH_HLEN) {
-		dev->stats.rx_length_errors++;
-		dev->stats.rx_errors++;
-		frame_give_back(f);
+	if (hn->host.offload_max) {
+		if (len < sizeof(hdr)) {
+			rx_error(dev, f, &dev->stats.rx_length_errors);
+			return;
+		}
+		memcpy(&hdr, data, sizeof(hdr));
+		data += sizeof(hdr);
+		len -= sizeof(hdr);
+		if (hdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+			max = hn->host.offload_max;
+	}
+	if (len < ETH_HLEN || len > max) {
+		rx_error(dev, f, &dev->stats.rx_length_errors);
 		return;
 	}
 	skb = napi_alloc_skb(&hn->napi, len);
@@ -82,8 +107,18 @@ static void nic_receive(struct host_nic *hn, struct lkl_nic_frame *f)
 		frame_give_back(f);
 		return;
 	}
-	skb_put_data(skb, f->data, len);
+	skb_put_data(skb, data, len);
 	frame_give_back(f);
+	if (hn->host.offload_max) {
+		if (hdr.flags & VIRTIO_NET_HDR_F_DATA_VALID)
+			skb->ip_summed = CHECKSUM_UNNECESSARY;
+		if (virtio_net_hdr_to_skb(skb, &hdr, true)) {
+			dev->stats.rx_frame_errors++;
+			dev->stats.rx_errors++;
+			kfree_skb(skb);
+			return;
+		}
+	}
 	skb->protocol = eth_type_trans(skb, dev);
 	dev->stats.rx_packets++;
 	dev->stats.rx_bytes += len;
@@ -135,16 +170,36 @@ static irqreturn_t nic_irq(int irq, void *dev_id)
 static netdev_tx_t nic_xmit(struct sk_buff *skb, struct net_device *dev)
 {
 	struct host_nic *hn = netdev_priv(dev);
-	unsigned int len = skb->len;
+	struct lkl_nic_segment segs[LKL_NIC_SEGMENTS_MAX];
+	struct virtio_net_hdr hdr;
+	unsigned int len = skb->len, n = 0, i;
 
-	if (skb_linearize(skb) ||
-	    hn->host.xmit(hn->host.handle, skb->data, len) < 0) {
-		dev->stats.tx_dropped++;
-	} else {
-		dev->stats.tx_packets++;
-		dev->stats.tx_bytes += len;
+	BUILD_BUG_ON(MAX_SKB_FRAGS + 2 > LKL_NIC_SEGMENTS_MAX);
+	if (skb_has_frag_list(skb) && skb_linearize(skb))
+		goto drop;
+	if (hn->host.offload_max) {
+		if (virtio_net_hdr_from_skb(skb, &hdr, true, false, 0))
+			goto drop;
+		segs[n].buf = &hdr;
+		segs[n++].len = sizeof(hdr);
 	}
+	segs[n].buf = skb->data;
+	segs[n++].len = skb_headlen(skb);
+	for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+		segs[n].buf = skb_frag_address(frag);
+		segs[n++].len = skb_frag_size(frag);
+	}
+	if (hn->host.xmit(hn->host.handle, segs, n) < 0)
+		goto drop;
+	dev->stats.tx_packets++;
+	dev->stats.tx_bytes += len;
 	dev_consume_skb_any(skb);
+	return NETDEV_TX_OK;
+drop:
+	dev->stats.tx_dropped++;
+	dev_kfree_skb_any(skb);
 	return NETDEV_TX_OK;
 }
 
@@ -198,6 +253,19 @@ static long nic_add(long arg)
 	dev->netdev_ops = &nic_ops;
 	dev->mtu = host->mtu;
 	dev->max_mtu = host->mtu;
+	dev->features = NETIF_F_SG;
+	if (host->offload_max) {
+		if (host->offload_max < host->mtu + VLAN_ETH_HLEN ||
+		    host->offload_max > 65535 + VLAN_ETH_HLEN) {
+			free_netdev(dev);
+			return -EINVAL;
+		}
+		dev->features |= NETIF_F_HW_CSUM | NETIF_F_RXCSUM |
+				 NETIF_F_TSO | NETIF_F_TSO6 | NETIF_F_TSO_ECN;
+		/* Room for the headers in front of the largest segment. */
+		netif_set_tso_max_size(dev, host->offload_max - MAX_HEADER);
+	}
+	dev->hw_features = dev->features;
 	if (is_valid_ether_addr(host->mac))
 		eth_hw_addr_set(dev, host->mac);
 	else

@@ -130,10 +130,19 @@ struct lkl_nic_frame {
 	struct lkl_irq_event event;	/* the kernel's */
 	struct lkl_nic_frame *next;	/* the kernel's */
 	int nic;			/* lkl_nic_add's number */
-	unsigned int len;		/* an Ethernet frame, no FCS */
+	unsigned int len;		/* an Ethernet frame, no FCS (see offload_max) */
 	void *data;
 	void (LKL_ABI *done)(struct lkl_nic_frame *frame);
 };
+
+/* One piece of a frame the kernel sends. */
+struct lkl_nic_segment {
+	const void *buf;
+	unsigned long long len;
+};
+
+/* The most pieces a sent frame comes in. */
+#define LKL_NIC_SEGMENTS_MAX	20
 
 /* A NIC the host lends the kernel: the native NIC stub (kernels with NET). */
 struct lkl_nic {
@@ -141,11 +150,20 @@ struct lkl_nic {
 	unsigned char mac[6];		/* all zero: a random one */
 	unsigned int mtu;		/* the largest payload the host carries */
 	/*
-	 * Sends one Ethernet frame (no FCS) of @len bytes, read during the
-	 * call only; 0, or -errno to count it dropped. Must not block for
-	 * long: it runs on the kernel's thread.
+	 * 0: plain Ethernet frames. Otherwise every frame, both ways, starts
+	 * with a struct virtio_net_hdr (10 bytes, little-endian) that asks
+	 * for checksums and TCP segmentation still to be done (the host, or
+	 * whatever receives the frame, does them) or says a checksum was
+	 * checked; frames after the header are then up to this many bytes.
 	 */
-	int (LKL_ABI *xmit)(void *handle, const void *frame, unsigned int len);
+	unsigned int offload_max;
+	/*
+	 * Sends one frame, in @nsegs pieces read during the call only (the
+	 * header first, on its own, when offloading); 0, or -errno to count
+	 * it dropped. Must not block for long: it runs on the kernel's thread.
+	 */
+	int (LKL_ABI *xmit)(void *handle, const struct lkl_nic_segment *segs,
+			    unsigned int nsegs);
 };
 
 extern const struct lkl_host_ops *host_ops;
