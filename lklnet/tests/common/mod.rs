@@ -5,6 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use lkl::net::TapLink;
 
 pub const LKLNET: &str = env!("CARGO_BIN_EXE_lklnet");
 
@@ -65,4 +68,103 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
             x as u8
         })
         .collect()
+}
+
+/// A network namespace of the test's (root), with two TAP devices: tap0
+/// at 10.9.0.1/24 and fd09::1/64, tap1 at 10.9.1.1/24 and fd09:1::1/64;
+/// its processes and itself gone on drop.
+pub struct Namespace(pub String);
+
+impl Namespace {
+    pub fn new() -> Namespace {
+        // SAFETY: geteuid only reads the process's credentials.
+        assert_eq!(
+            unsafe { libc_geteuid() },
+            0,
+            "this test makes a network namespace: run it as root"
+        );
+        let ns = Namespace(format!("lklnet-{}", std::process::id()));
+        let _ = Command::new("ip").args(["netns", "del", &ns.0]).status();
+        ns.sh("ip netns add NS");
+        ns.run("ip link set lo up");
+        for (tap, v4, v6) in [
+            ("tap0", "10.9.0.1/24", "fd09::1/64"),
+            ("tap1", "10.9.1.1/24", "fd09:1::1/64"),
+        ] {
+            ns.run(&format!("ip tuntap add dev {tap} mode tap"));
+            ns.run(&format!("ip addr add {v4} dev {tap}"));
+            ns.run(&format!("ip addr add {v6} dev {tap} nodad"));
+            ns.run(&format!("ip link set {tap} up"));
+        }
+        ns
+    }
+
+    pub fn sh(&self, command: &str) {
+        let command = command.replace("NS", &self.0);
+        let out = Command::new("sh").args(["-c", &command]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Runs `command` (split at spaces) inside the namespace.
+    pub fn run(&self, command: &str) {
+        let out = self.command(command.split(' ')).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub fn command<'a>(&self, args: impl IntoIterator<Item = &'a str>) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0]).args(args);
+        c
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "ip netns pids {0} | xargs -r kill -9; ip netns del {0}",
+                    self.0
+                ),
+            ])
+            .status();
+    }
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+impl Namespace {
+    /// Opens `tap` from inside the namespace (a thread of this process
+    /// enters it for that: a TAP is attached in the namespace it was
+    /// opened in, and its descriptor then works from any thread).
+    pub fn open_tap(&self, tap: &str, mtu: u32) -> Arc<TapLink> {
+        let path = format!("/var/run/netns/{}", self.0);
+        let tap = tap.to_string();
+        std::thread::spawn(move || {
+            let ns = std::fs::File::open(&path).unwrap();
+            // SAFETY: setns on a namespace file this thread holds open;
+            // it changes this thread's network namespace only.
+            let entered = unsafe { setns(std::os::fd::AsRawFd::as_raw_fd(&ns), 0x4000_0000) };
+            assert_eq!(entered, 0, "setns {path}");
+            TapLink::open(&tap, mtu).unwrap()
+        })
+        .join()
+        .unwrap()
+    }
+}
+
+extern "C" {
+    fn setns(fd: i32, nstype: i32) -> i32;
 }
