@@ -4,8 +4,9 @@
 //! leave the served directory) end with exit 1 and the reason.
 mod common;
 
+use std::io::{Read, Write};
 use std::os::unix::fs::symlink;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{link, ports, random_bytes, serve, LKLNET};
@@ -55,6 +56,39 @@ fn files_come_back_whole_over_ipv4_and_ipv6() {
         listing.contains("/big\n") && listing.contains("/small.txt\n"),
         "{listing}"
     );
+}
+
+#[test]
+fn a_gibibyte_comes_back_whole() {
+    const CHUNK: usize = 1 << 20;
+    let dir = tempdir("gib");
+    let mut file = std::io::BufWriter::new(std::fs::File::create(dir.join("gib")).unwrap());
+    for i in 0..1024 {
+        file.write_all(&random_bytes(CHUNK, i)).unwrap();
+    }
+    file.into_inner().unwrap().sync_all().unwrap();
+    let (a, b) = ports();
+    let _server = serve(&dir, a, b, &[]);
+    let mut child = Command::new(LKLNET)
+        .args(["get", "http://10.0.0.1:8080/gib", "--link", &link(b, a)])
+        .args(["--addr", "10.0.0.2/24"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The body, compared chunk by chunk with what was written, as it
+    // comes out of lklnet's standard output.
+    let mut body = child.stdout.take().unwrap();
+    let mut got = vec![0u8; CHUNK];
+    for i in 0..1024 {
+        body.read_exact(&mut got).unwrap();
+        assert!(got == random_bytes(CHUNK, i), "MiB {i} differs");
+    }
+    assert_eq!(body.read(&mut got).unwrap(), 0, "more than 1 GiB");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1.00 GiB in"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
