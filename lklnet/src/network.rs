@@ -34,6 +34,9 @@ pub struct NetworkArgs {
     /// no checksum or segmentation offloads
     #[arg(long)]
     pub no_offload: bool,
+    /// At the end, print the NIC's and TCP's counters (standard error)
+    #[arg(long)]
+    pub stats: bool,
 }
 
 /// What carries the NIC's frames.
@@ -86,6 +89,7 @@ impl Link {
 pub struct Network {
     nic: Option<AddedNic>,
     link: Link,
+    stats: bool,
     _kernel: Kernel,
 }
 
@@ -159,13 +163,67 @@ impl Network {
         Ok(Network {
             nic: Some(nic),
             link,
+            stats: args.stats,
             _kernel: kernel,
         })
     }
 }
 
+/// A file of the kernel's (procfs, sysfs), as text.
+fn kernel_file(path: &str) -> String {
+    let Ok(fd) = lkl::sys::openat(lkl::uapi::AT_FDCWD, path, lkl::uapi::O_RDONLY, 0) else {
+        return String::new();
+    };
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = lkl::sys::read(fd, &mut buf) {
+        text.extend_from_slice(&buf[..n]);
+    }
+    let _ = lkl::sys::close(fd);
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+impl Network {
+    /// The NIC's counters, and TCP's from /proc/net/snmp.
+    fn report(&self) {
+        let mut line = String::from("eth0:");
+        for name in [
+            "rx_packets",
+            "rx_bytes",
+            "rx_errors",
+            "rx_dropped",
+            "rx_length_errors",
+            "rx_frame_errors",
+            "tx_packets",
+            "tx_bytes",
+            "tx_dropped",
+        ] {
+            let value = kernel_file(&format!("/sys/class/net/eth0/statistics/{name}"));
+            line += &format!(" {name} {}", value.trim());
+        }
+        if let Some(nic) = &self.nic {
+            line += &format!(" refused {}", nic.refused());
+        }
+        eprintln!("{line}");
+        let snmp = kernel_file("/proc/net/snmp");
+        let tcp: Vec<&str> = snmp.lines().filter(|l| l.starts_with("Tcp:")).collect();
+        if let [names, values] = tcp[..] {
+            let pairs: Vec<String> = names
+                .split_whitespace()
+                .zip(values.split_whitespace())
+                .skip(1)
+                .map(|(n, v)| format!("{n} {v}"))
+                .collect();
+            eprintln!("tcp: {}", pairs.join(" "));
+        }
+    }
+}
+
 impl Drop for Network {
     fn drop(&mut self) {
+        if self.stats {
+            self.report();
+        }
         self.link.stop();
         drop(self.nic.take());
     }

@@ -34,7 +34,12 @@ pub fn serve(root: &Path, port: u16, requests: Option<u64>) -> Result<(), String
             if let Err(e) = answer(&stream, &root) {
                 eprintln!("lklnet: {peer}: {e}");
             }
+            // The response's last bytes may still be on their way (or be
+            // sent again): the connection, and this program, last until
+            // the client has them all and closes its side.
             let _ = stream.shutdown(Shutdown::Write);
+            let mut rest = [0u8; 512];
+            while stream.read(&mut rest).is_ok_and(|n| n > 0) {}
         });
         if requests.is_some() {
             handles.push(handle);
