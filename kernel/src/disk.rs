@@ -259,18 +259,7 @@ impl AddedDisk {
         };
         // SAFETY: id is a disk this value added.
         let ret = unsafe { ffi::lkl_disk_remove(self.id) };
-        match Errno::from_ret(ret as i64) {
-            // Removed, or the kernel halted: the kernel holds no reference.
-            Ok(_) | Err(Errno::ENODEV) => {
-                drop(slot);
-                Ok(())
-            }
-            Err(e) => {
-                // Still the kernel's: never free it under its feet.
-                core::mem::forget(slot);
-                Err(e)
-            }
-        }
+        ffi::release_after_removal(slot, ret)
     }
 }
 

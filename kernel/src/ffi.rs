@@ -1,5 +1,8 @@
 //! The C interface of the kernel object: `arch/lkl/include/asm/host_ops.h`.
+use alloc::boxed::Box;
 use core::ffi::{c_char, c_int, c_void};
+
+use crate::Errno;
 
 // The kernel is LP64 on every host: its `long` is i64 even where C's is not.
 
@@ -121,4 +124,21 @@ extern "C" {
     pub fn lkl_disk_add(disk: *const Disk) -> c_int;
     pub fn lkl_disk_remove(id: c_int) -> c_int;
     pub fn lkl_disk_complete(req: *mut DiskRequest, status: c_int);
+}
+
+/// After the kernel was asked to remove an object (a disk, a NIC) whose
+/// host side lives in `slot`, with `ret` its answer: the slot is freed
+/// once the kernel no longer holds it (removed, or the kernel halted),
+/// and never otherwise (it stays the kernel's).
+pub fn release_after_removal<T>(slot: Box<T>, ret: c_int) -> Result<(), Errno> {
+    match Errno::from_ret(ret as i64) {
+        Ok(_) | Err(Errno::ENODEV) => {
+            drop(slot);
+            Ok(())
+        }
+        Err(e) => {
+            core::mem::forget(slot);
+            Err(e)
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! this bench makes (root; skipped otherwise): one TCP stream from Linux
 //! in-process over a TAP device to the host, against the host to itself
 //! over a veth pair; 1-byte round trips the same two ways; `lklnet get`
-//! of a 256 MiB file against curl, from the same host server. The host's
+//! of a 1 GiB file against curl, from the same host server. The host's
 //! ends are this program too (`--sink`, `--echo`, `--host-send`,
 //! `--host-rtt`), run inside the namespaces.
 use std::io::{Read, Write};
@@ -17,7 +17,7 @@ use lkl::{Config, Kernel};
 
 const STREAM_BYTES: u64 = 512 << 20;
 const ROUND_TRIPS: u32 = 2000;
-const FILE_BYTES: u64 = 256 << 20;
+const FILE_BYTES: u64 = 1 << 30;
 const ROUNDS: usize = 3;
 const NS_A: &str = "lklnet-bench-a";
 const NS_B: &str = "lklnet-bench-b";

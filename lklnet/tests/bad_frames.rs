@@ -8,8 +8,7 @@ mod common;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use common::{ports, random_bytes};
-use lkl::net::{self, config, UdpLink};
+use common::{link_peer, ports, random_bytes, udp_nic};
 use lkl::{sys, Config, Kernel};
 
 fn read_sys(path: &str) -> String {
@@ -60,22 +59,8 @@ fn arp_reply(peer: &UdpSocket, request: &[u8], skip: usize) -> Vec<u8> {
 fn malformed_frames_are_counted_and_dropped() {
     let (a, b) = ports();
     let _kernel = Kernel::boot(&Config::default()).unwrap();
-    let link = UdpLink::bind(
-        format!("127.0.0.1:{b}").parse().unwrap(),
-        format!("127.0.0.1:{a}").parse().unwrap(),
-        1500,
-        false,
-    )
-    .unwrap();
-    let nic = net::add_nic(link.clone(), [0x02, 0, 0, 0, 0, 0x02]).unwrap();
-    link.start(nic.receiver()).unwrap();
-    let ifindex = nic.ifindex().unwrap();
-    config::set_link_up(ifindex, true).unwrap();
-    config::add_address(ifindex, "10.0.0.2".parse().unwrap(), 24).unwrap();
-    let peer = UdpSocket::bind(format!("127.0.0.1:{a}")).unwrap();
-    peer.connect(format!("127.0.0.1:{b}")).unwrap();
-    peer.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let (_link, nic) = udp_nic(b, a, false, [0x02, 0, 0, 0, 0, 0x02]);
+    let peer = link_peer(a, b);
 
     // Shorter than an Ethernet header, and longer than MTU + VLAN header.
     let mut bad_lengths = 0;
@@ -109,22 +94,8 @@ fn malformed_frames_are_counted_and_dropped() {
 
     // A second NIC, with offloads: every frame behind a virtio_net_hdr.
     let (c, d) = ports();
-    let link = UdpLink::bind(
-        format!("127.0.0.1:{d}").parse().unwrap(),
-        format!("127.0.0.1:{c}").parse().unwrap(),
-        1500,
-        true,
-    )
-    .unwrap();
-    let nic = net::add_nic(link.clone(), [0x02, 0, 0, 0, 0, 0x03]).unwrap();
-    link.start(nic.receiver()).unwrap();
-    let ifindex = nic.ifindex().unwrap();
-    config::set_link_up(ifindex, true).unwrap();
-    config::add_address(ifindex, "10.0.0.2".parse().unwrap(), 24).unwrap();
-    let peer = UdpSocket::bind(format!("127.0.0.1:{c}")).unwrap();
-    peer.connect(format!("127.0.0.1:{d}")).unwrap();
-    peer.set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let (_link, _nic) = udp_nic(d, c, true, [0x02, 0, 0, 0, 0, 0x03]);
+    let peer = link_peer(c, d);
     // Offload headers, in front of an IPv4 UDP packet, that ask for what
     // cannot be done.
     let mut udp = vec![0xff; 6];

@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{ports, random_bytes, serve};
-use lkl::net::{self, config, TcpStream, UdpLink};
+use common::{ports, random_bytes, serve, udp_nic};
+use lkl::net::TcpStream;
 use lkl::{Config, Errno, Kernel};
 
 const CLIENTS: usize = 100;
@@ -52,18 +52,7 @@ fn a_hundred_connections_at_once_then_the_nic_goes() {
         ..Config::default()
     })
     .unwrap();
-    let link = UdpLink::bind(
-        format!("127.0.0.1:{b}").parse().unwrap(),
-        format!("127.0.0.1:{a}").parse().unwrap(),
-        1500,
-        true,
-    )
-    .unwrap();
-    let nic = net::add_nic(link.clone(), [0; 6]).unwrap();
-    link.start(nic.receiver()).unwrap();
-    let ifindex = nic.ifindex().unwrap();
-    config::set_link_up(ifindex, true).unwrap();
-    config::add_address(ifindex, "10.0.0.2".parse().unwrap(), 24).unwrap();
+    let (link, nic) = udp_nic(b, a, true, [0; 6]);
     let server: SocketAddr = "10.0.0.1:8080".parse().unwrap();
 
     let clients: Vec<_> = (0..CLIENTS)

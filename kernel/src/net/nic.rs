@@ -158,17 +158,7 @@ impl AddedNic {
         };
         // SAFETY: id is a NIC this value added.
         let ret = unsafe { ffi::lkl_nic_remove(self.id) };
-        match Errno::from_ret(ret as i64) {
-            Ok(_) | Err(Errno::ENODEV) => {
-                drop(slot);
-                Ok(())
-            }
-            Err(e) => {
-                // Still the kernel's: never free it under its feet.
-                core::mem::forget(slot);
-                Err(e)
-            }
-        }
+        ffi::release_after_removal(slot, ret)
     }
 }
 
@@ -226,5 +216,20 @@ impl NicReceiver {
             return Err(e);
         }
         Ok(())
+    }
+
+    /// As [`NicReceiver::receive`], waiting up to 50 ms while the ring
+    /// is full: true if the kernel took the frame, false if it was
+    /// dropped after the wait; `ENODEV` once the kernel has halted.
+    #[cfg(feature = "std")]
+    pub fn receive_waiting(&self, frame: &[u8]) -> Result<bool, Errno> {
+        for _ in 0..1000 {
+            match self.receive(frame) {
+                Ok(()) => return Ok(true),
+                Err(Errno::EAGAIN) => std::thread::sleep(core::time::Duration::from_micros(50)),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
     }
 }

@@ -105,18 +105,16 @@ impl UdpLink {
         }
     }
 
-    /// Gives the kernel one frame, waiting a little while its ring is
-    /// full; false once the kernel is gone.
+    /// Gives the kernel one frame; false once the kernel is gone.
     fn hand_over(&self, receiver: &NicReceiver, frame: &[u8]) -> bool {
-        for _ in 0..1000 {
-            match receiver.receive(frame) {
-                Ok(()) => return true,
-                Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_micros(50)),
-                Err(_) => return false,
+        match receiver.receive_waiting(frame) {
+            Ok(true) => true,
+            Ok(false) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                true
             }
+            Err(_) => false,
         }
-        self.dropped.fetch_add(1, Ordering::Relaxed);
-        true
     }
 
     /// Ends the receiving thread (within [`POLL`]).

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
-use lkl::net::TapLink;
+use lkl::net::{self, config, AddedNic, TapLink, UdpLink};
 
 pub const LKLNET: &str = env!("CARGO_BIN_EXE_lklnet");
 
@@ -167,4 +167,33 @@ impl Namespace {
 
 extern "C" {
     fn setns(fd: i32, nstype: i32) -> i32;
+}
+
+/// A NIC of this process's kernel on a UDP link from port `local` to
+/// `peer` on loopback (offloads as asked, MAC `mac`), up at 10.0.0.2/24.
+pub fn udp_nic(local: u16, peer: u16, offload: bool, mac: [u8; 6]) -> (Arc<UdpLink>, AddedNic) {
+    let link = UdpLink::bind(
+        format!("127.0.0.1:{local}").parse().unwrap(),
+        format!("127.0.0.1:{peer}").parse().unwrap(),
+        1500,
+        offload,
+    )
+    .unwrap();
+    let nic = net::add_nic(link.clone(), mac).unwrap();
+    link.start(nic.receiver()).unwrap();
+    let ifindex = nic.ifindex().unwrap();
+    config::set_link_up(ifindex, true).unwrap();
+    config::add_address(ifindex, "10.0.0.2".parse().unwrap(), 24).unwrap();
+    (link, nic)
+}
+
+/// The test's end of a UDP link: a host socket on port `local` facing
+/// `peer`, reads giving up after 200 ms.
+pub fn link_peer(local: u16, peer: u16) -> UdpSocket {
+    let socket = UdpSocket::bind(format!("127.0.0.1:{local}")).unwrap();
+    socket.connect(format!("127.0.0.1:{peer}")).unwrap();
+    socket
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    socket
 }
