@@ -296,7 +296,7 @@ fn main() {
             "us",
         ),
         (
-            "http_256MiB",
+            "http_1GiB",
             "lklnet_get",
             median(get),
             "curl",
