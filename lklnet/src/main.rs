@@ -1,10 +1,12 @@
 //! `lklnet`: HTTP over Linux's own network stack running in this
 //! process (the LKL paper's HTTP client), and a static HTTP server on it,
 //! so that two programs talk through two Linux kernels with no host
-//! server and no privileges.
+//! server and no privileges; and a network simulator whose every node is
+//! a Linux network stack.
 mod get;
 mod network;
 mod serve;
+mod sim;
 mod url;
 
 use std::net::IpAddr;
@@ -43,6 +45,14 @@ enum Command {
         timeout: u64,
         #[command(flatten)]
         network: NetworkArgs,
+    },
+    /// Build the network TOPOLOGY describes in this process (each node a
+    /// Linux network namespace) and run its experiments
+    Sim {
+        topology: PathBuf,
+        /// Write the experiments' results here as JSON
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Serve the files under DIR over HTTP/1.1
     Serve {
@@ -84,6 +94,7 @@ fn run(cli: Cli) -> Result<(), String> {
             drop(net);
             result
         }
+        Command::Sim { topology, report } => sim::run(&topology, report.as_deref()),
         Command::Serve {
             dir,
             port,

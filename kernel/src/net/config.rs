@@ -1,5 +1,6 @@
 //! Interface configuration through rtnetlink, on a netlink socket of the
-//! kernel's own: links up and down, addresses, routes. The messages are
+//! kernel's own (in the calling thread's network namespace): links up and
+//! down, veth pairs across namespaces, addresses, routes, netem qdiscs. The messages are
 //! encoded here, with Linux's numbers: the registry's rtnetlink crates
 //! take address families from the host's C library, which on Windows are
 //! not Linux's.
@@ -22,13 +23,28 @@ const NLMSG_ERROR: u16 = 2;
 const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
+const RTM_NEWQDISC: u16 = 36;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
+const NLM_F_REPLACE: u16 = 0x100;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
 
 const IFF_UP: u32 = 0x1;
+const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
+const IFLA_INFO_DATA: u16 = 2;
+const IFLA_NET_NS_FD: u16 = 28;
+const VETH_INFO_PEER: u16 = 1;
+const TCA_KIND: u16 = 1;
+const TCA_OPTIONS: u16 = 2;
+const TCA_NETEM_RATE: u16 = 6;
+const TCA_NETEM_LATENCY64: u16 = 10;
+const TCA_NETEM_JITTER64: u16 = 11;
+const TCA_NETEM_RATE64: u16 = 14;
+const TC_H_ROOT: u32 = 0xFFFF_FFFF;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_F_NODAD: u8 = 0x02;
@@ -77,6 +93,17 @@ impl Message {
         self.0.extend_from_slice(&kind.to_ne_bytes());
         self.0.extend_from_slice(value);
         self.pad();
+        self
+    }
+
+    /// A nested attribute whose contents `body` writes.
+    fn nest(&mut self, kind: u16, body: impl FnOnce(&mut Message)) -> &mut Message {
+        let start = self.0.len();
+        self.0.extend_from_slice(&[0, 0]);
+        self.0.extend_from_slice(&kind.to_ne_bytes());
+        body(self);
+        let len = (self.0.len() - start) as u16;
+        self.0[start..start + 2].copy_from_slice(&len.to_ne_bytes());
         self
     }
 
@@ -214,5 +241,87 @@ pub fn add_route(
     if let Some(i) = ifindex {
         m.attr(RTA_OIF, &i.to_ne_bytes());
     }
+    m.send()
+}
+
+/// A name as an attribute value: its bytes and a NUL.
+fn name_attr(name: &str) -> Result<Vec<u8>, Errno> {
+    if name.is_empty() || name.len() > 15 || name.contains(['/', '\0', ' ']) {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = name.as_bytes().to_vec();
+    v.push(0);
+    Ok(v)
+}
+
+/// Makes a veth pair: `name` in the calling thread's namespace, `peer`
+/// (named `peer_name`) in namespace `peer_ns` (a descriptor: see
+/// [`super::Namespace::fd`]). Both down.
+pub fn add_veth(name: &str, peer_name: &str, peer_ns: i32) -> Result<(), Errno> {
+    let (name, peer_name) = (name_attr(name)?, name_attr(peer_name)?);
+    let mut m = Message::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &[0u8; 16]);
+    m.attr(IFLA_IFNAME, &name);
+    m.nest(IFLA_LINKINFO, |m| {
+        m.attr(IFLA_INFO_KIND, b"veth\0");
+        m.nest(IFLA_INFO_DATA, |m| {
+            m.nest(VETH_INFO_PEER, |m| {
+                m.0.extend_from_slice(&[0u8; 16]); // the peer's ifinfomsg
+                m.attr(IFLA_IFNAME, &peer_name);
+                m.attr(IFLA_NET_NS_FD, &(peer_ns as u32).to_ne_bytes());
+            });
+        });
+    });
+    m.send()
+}
+
+/// What a netem qdisc does to the packets leaving an interface.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Netem {
+    pub delay_ns: u64,
+    pub jitter_ns: u64,
+    /// The share of packets lost, 0.0 to 1.0.
+    pub loss: f64,
+    /// Bytes per second; 0: no limit.
+    pub rate: u64,
+    /// Packets the queue holds.
+    pub limit: u32,
+}
+
+/// Puts a netem qdisc at the root of interface `ifindex` (replacing what
+/// was there).
+pub fn set_netem(ifindex: u32, netem: &Netem) -> Result<(), Errno> {
+    if !(0.0..=1.0).contains(&netem.loss) || netem.limit == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut fixed = Vec::with_capacity(20);
+    fixed.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
+    fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
+    fixed.extend_from_slice(&0x1_0000u32.to_ne_bytes()); // handle 1:
+    fixed.extend_from_slice(&TC_H_ROOT.to_ne_bytes());
+    fixed.extend_from_slice(&0u32.to_ne_bytes());
+    let mut m = Message::new(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, &fixed);
+    m.attr(TCA_KIND, b"netem\0");
+    let loss = (netem.loss * u32::MAX as f64) as u32;
+    m.nest(TCA_OPTIONS, |m| {
+        // struct tc_netem_qopt: latency, limit, loss, gap, duplicate,
+        // jitter (the times in the attributes below instead).
+        for v in [0, netem.limit, loss, 0, 0, 0] {
+            m.0.extend_from_slice(&v.to_ne_bytes());
+        }
+        m.attr(TCA_NETEM_LATENCY64, &(netem.delay_ns as i64).to_ne_bytes());
+        m.attr(TCA_NETEM_JITTER64, &(netem.jitter_ns as i64).to_ne_bytes());
+        if netem.rate > 0 {
+            // struct tc_netem_rate: rate (bytes/s, capped), packet
+            // overhead, cell size, cell overhead; above 4 GB/s the 64-bit
+            // attribute carries the rate.
+            let mut rate = Vec::with_capacity(16);
+            rate.extend_from_slice(&(netem.rate.min(u32::MAX as u64) as u32).to_ne_bytes());
+            rate.extend_from_slice(&[0u8; 12]);
+            m.attr(TCA_NETEM_RATE, &rate);
+            if netem.rate > u32::MAX as u64 {
+                m.attr(TCA_NETEM_RATE64, &netem.rate.to_ne_bytes());
+            }
+        }
+    });
     m.send()
 }

@@ -7,6 +7,7 @@
 //! datagrams between two processes, no privileges needed) and, on Linux,
 //! [`TapLink`] (a TAP device of the host's).
 pub mod config;
+mod namespace;
 mod nic;
 mod socket;
 #[cfg(all(feature = "std", target_os = "linux"))]
@@ -15,10 +16,11 @@ mod tap;
 #[cfg(feature = "std")]
 mod udp_link;
 
+pub use namespace::{ifindex, sysctl, Namespace};
 pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, OFFLOAD_HEADER_LEN, RX_IN_FLIGHT_MAX};
 #[cfg(feature = "std")]
 pub use socket::io_error;
-pub use socket::{Shutdown, TcpListener, TcpStream, UdpSocket};
+pub use socket::{PingSocket, Shutdown, TcpListener, TcpStream, UdpSocket};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::TapLink;
 #[cfg(feature = "std")]

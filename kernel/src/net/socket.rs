@@ -327,6 +327,61 @@ impl UdpSocket {
     }
 }
 
+/// An ICMP echo ("ping") socket: the kernel fills in the identifier and
+/// the checksum, and hands back only its own echo replies.
+pub struct PingSocket {
+    fd: Fd,
+    v6: bool,
+}
+
+impl PingSocket {
+    /// A socket for IPv4 or IPv6 echoes; the namespace's
+    /// `net.ipv4.ping_group_range` must hold group 0 (for both families).
+    pub fn new(v6: bool) -> Result<PingSocket, Errno> {
+        let (family, protocol) = if v6 { (AF_INET6, 58) } else { (AF_INET, 1) };
+        let fd = call(
+            nr::SOCKET,
+            [family as i64, SOCK_DGRAM | SOCK_CLOEXEC, protocol, 0, 0, 0],
+        )?;
+        Ok(PingSocket {
+            fd: Fd(fd as i32),
+            v6,
+        })
+    }
+
+    /// Sends an echo request with sequence number `seq` and `payload`.
+    pub fn send_echo(&self, to: IpAddr, seq: u16, payload: &[u8]) -> Result<(), Errno> {
+        if to.is_ipv6() != self.v6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        let mut packet = alloc::vec::Vec::with_capacity(8 + payload.len());
+        packet.extend_from_slice(&[if self.v6 { 128 } else { 8 }, 0, 0, 0, 0, 0]);
+        packet.extend_from_slice(&seq.to_be_bytes());
+        packet.extend_from_slice(payload);
+        self.fd
+            .send_to(&packet, Some(SocketAddr::new(to, 0)))
+            .map(drop)
+    }
+
+    /// Waits for an echo reply: its sequence number and sender.
+    pub fn recv_echo(&self) -> Result<(u16, IpAddr), Errno> {
+        let mut buf = [0u8; 2048];
+        loop {
+            let (n, from) = self.fd.recv_from(&mut buf)?;
+            let reply = if self.v6 { 129 } else { 0 };
+            if n >= 8 && buf[0] == reply {
+                let from = from.ok_or(Errno::EAFNOSUPPORT)?;
+                return Ok((u16::from_be_bytes([buf[6], buf[7]]), from.ip()));
+            }
+        }
+    }
+
+    /// How long [`PingSocket::recv_echo`] waits before `EAGAIN`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.fd.set_timeout(SO_RCVTIMEO_NEW, timeout)
+    }
+}
+
 #[cfg(feature = "std")]
 mod io {
     //! `std::io` for [`TcpStream`](super::TcpStream): errors keep the

@@ -1,0 +1,109 @@
+//! The topology built in one kernel: each node a network namespace (its
+//! own interfaces, routes, neighbours, sockets), each link a veth pair
+//! between two of them, with a netem qdisc on both ends for the link's
+//! delay, jitter, loss and rate.
+use std::collections::HashMap;
+
+use lkl::net::{self, config, Namespace};
+use lkl::Errno;
+
+use super::topology::{Link, Topology};
+
+/// The built nodes, by name.
+pub struct Nodes {
+    namespaces: HashMap<String, Namespace>,
+}
+
+fn step<T>(what: impl Fn() -> String, r: Result<T, Errno>) -> Result<T, String> {
+    r.map_err(|e| format!("{}: {e}", what()))
+}
+
+impl Nodes {
+    pub fn build(topology: &Topology) -> Result<Nodes, String> {
+        let mut namespaces = HashMap::new();
+        for node in &topology.nodes {
+            let ns = step(|| format!("node {}", node.name), Namespace::new())?;
+            let forward = if node.forward { "1" } else { "0" };
+            let setup = || -> Result<(), Errno> {
+                config::set_link_up(config::LOOPBACK, true)?;
+                // Echo sockets for everyone (the simulator runs as root).
+                net::sysctl("net.ipv4.ping_group_range", "0 2147483647")?;
+                net::sysctl("net.ipv4.ip_forward", forward)?;
+                net::sysctl("net.ipv6.conf.all.forwarding", forward)?;
+                net::sysctl("net.ipv6.conf.default.accept_dad", "0")?;
+                Ok(())
+            };
+            step(
+                || format!("node {}", node.name),
+                ns.run(setup).and_then(|r| r),
+            )?;
+            namespaces.insert(node.name.clone(), ns);
+        }
+        let mut interfaces: HashMap<String, u32> = HashMap::new();
+        for link in &topology.links {
+            let [a, b] = &link.ends;
+            let mut name = |node: &str| {
+                let n = interfaces.entry(node.to_string()).or_insert(0);
+                *n += 1;
+                format!("eth{}", *n - 1)
+            };
+            let (name_a, name_b) = (name(&a.node), name(&b.node));
+            let (ns_a, ns_b) = (&namespaces[&a.node], &namespaces[&b.node]);
+            let what = || format!("the link {} {name_a} - {} {name_b}", a.node, b.node);
+            step(
+                what,
+                ns_a.run(|| config::add_veth(&name_a, &name_b, ns_b.fd()))
+                    .and_then(|r| r),
+            )?;
+            for (end, ns, dev) in [(a, ns_a, &name_a), (b, ns_b, &name_b)] {
+                let r = ns.run(|| set_up_end(link, dev, &end.addrs));
+                step(|| format!("{} {dev}", end.node), r.and_then(|r| r))?;
+            }
+        }
+        for node in &topology.nodes {
+            let ns = &namespaces[&node.name];
+            for route in &node.routes {
+                let r =
+                    ns.run(|| config::add_route(route.dest, route.prefix, Some(route.via), None));
+                step(
+                    || {
+                        format!(
+                            "node {}: the route to {}/{} via {}",
+                            node.name, route.dest, route.prefix, route.via
+                        )
+                    },
+                    r.and_then(|r| r),
+                )?;
+            }
+        }
+        Ok(Nodes { namespaces })
+    }
+
+    /// Node `name`'s namespace.
+    pub fn namespace(&self, name: &str) -> &Namespace {
+        &self.namespaces[name]
+    }
+}
+
+/// In the end's namespace: MTU, the link's netem, addresses, up.
+fn set_up_end(link: &Link, dev: &str, addrs: &[(std::net::IpAddr, u8)]) -> Result<(), Errno> {
+    let ifindex = net::ifindex(dev)?;
+    config::set_mtu(ifindex, link.mtu)?;
+    let shaped = link.delay.as_nanos() > 0 || link.loss > 0.0 || link.rate_bps > 0;
+    if shaped {
+        config::set_netem(
+            ifindex,
+            &config::Netem {
+                delay_ns: link.delay.as_nanos() as u64,
+                jitter_ns: link.jitter.as_nanos() as u64,
+                loss: link.loss,
+                rate: link.rate_bps / 8,
+                limit: 10_000,
+            },
+        )?;
+    }
+    for (addr, prefix) in addrs {
+        config::add_address(ifindex, *addr, *prefix)?;
+    }
+    config::set_link_up(ifindex, true)
+}

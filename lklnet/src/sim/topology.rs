@@ -1,0 +1,348 @@
+//! The simulator's topology file (TOML): nodes, links between them, and
+//! experiments; read and checked whole before anything is built, every
+//! error with its line.
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    nodes: BTreeMap<String, Spanned<NodeFile>>,
+    #[serde(default)]
+    links: Vec<Spanned<LinkFile>>,
+    #[serde(default)]
+    experiments: Vec<Spanned<ExperimentFile>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct NodeFile {
+    /// Forwards packets between its interfaces (a router).
+    #[serde(default)]
+    forward: bool,
+    /// "PREFIX via ADDRESS", "default via ADDRESS".
+    #[serde(default)]
+    routes: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct LinkFile {
+    /// Two ends: "NODE" or "NODE ADDRESS/PREFIX ...".
+    ends: [Spanned<String>; 2],
+    delay: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    /// "0.5%"
+    loss: Option<Spanned<String>>,
+    /// "10mbit", "1gbit", "500kbit"
+    rate: Option<Spanned<String>>,
+    mtu: Option<u32>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ExperimentFile {
+    kind: Spanned<String>,
+    from: Spanned<String>,
+    to: Spanned<String>,
+    count: Option<u32>,
+    interval: Option<Spanned<String>>,
+}
+
+/// One end of a link: its node and addresses.
+#[derive(Debug, Clone)]
+pub struct End {
+    pub node: String,
+    pub addrs: Vec<(IpAddr, u8)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub ends: [End; 2],
+    /// One way, each direction.
+    pub delay: Duration,
+    pub jitter: Duration,
+    /// 0.0 to 1.0.
+    pub loss: f64,
+    /// Bits per second; 0: unlimited.
+    pub rate_bps: u64,
+    pub mtu: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub dest: IpAddr,
+    pub prefix: u8,
+    pub via: IpAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub forward: bool,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Experiment {
+    Ping {
+        from: String,
+        to: IpAddr,
+        count: u32,
+        interval: Duration,
+    },
+}
+
+#[derive(Debug)]
+pub struct Topology {
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    pub experiments: Vec<Experiment>,
+}
+
+/// The 1-based line of byte offset `at` in `text`.
+fn line(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// "5ms", "1.5s", "200us", "0".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.trim().parse().ok()?;
+    let ns = match unit {
+        "ns" => 1.0,
+        "us" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return None,
+    };
+    (value >= 0.0 && value.is_finite()).then(|| Duration::from_nanos((value * ns) as u64))
+}
+
+/// "10mbit", "1gbit", "64kbit", "1000bit": bits per second.
+pub fn parse_rate(text: &str) -> Option<u64> {
+    let text = text.trim().to_ascii_lowercase();
+    let split = text.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.trim().parse().ok()?;
+    let scale = match unit {
+        "bit" => 1.0,
+        "kbit" => 1e3,
+        "mbit" => 1e6,
+        "gbit" => 1e9,
+        _ => return None,
+    };
+    (value > 0.0 && value.is_finite()).then_some((value * scale) as u64)
+}
+
+fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
+    let (addr, prefix) = text.split_once('/')?;
+    let addr: IpAddr = addr.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    (prefix <= if addr.is_ipv4() { 32 } else { 128 }).then_some((addr, prefix))
+}
+
+impl Topology {
+    /// Reads a topology; errors name the line.
+    pub fn parse(text: &str) -> Result<Topology, String> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(0, |s| s.start);
+            format!("line {}: {}", line(text, at), e.message())
+        })?;
+        let err = |at: usize, what: String| format!("line {}: {what}", line(text, at));
+        let mut nodes = Vec::new();
+        for (name, node) in &file.nodes {
+            if name.is_empty()
+                || name.len() > 32
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(err(
+                    node.span().start,
+                    format!("{name:?}: a node's name is letters, digits, - and _"),
+                ));
+            }
+            let mut routes = Vec::new();
+            for route in &node.get_ref().routes {
+                let words: Vec<&str> = route.get_ref().split_whitespace().collect();
+                let bad = || {
+                    err(
+                        route.span().start,
+                        format!("{:?}: not \"PREFIX via ADDRESS\"", route.get_ref()),
+                    )
+                };
+                let [dest, "via", via] = words[..] else {
+                    return Err(bad());
+                };
+                let via: IpAddr = via.parse().map_err(|_| bad())?;
+                let (dest, prefix) = if dest == "default" {
+                    if via.is_ipv4() {
+                        (IpAddr::from([0u8; 4]), 0)
+                    } else {
+                        (IpAddr::from([0u8; 16]), 0)
+                    }
+                } else {
+                    parse_cidr(dest).ok_or_else(bad)?
+                };
+                if dest.is_ipv4() != via.is_ipv4() {
+                    return Err(err(
+                        route.span().start,
+                        format!("{:?}: the gateway is of another family", route.get_ref()),
+                    ));
+                }
+                routes.push(Route { dest, prefix, via });
+            }
+            nodes.push(Node {
+                name: name.clone(),
+                forward: node.get_ref().forward,
+                routes,
+            });
+        }
+
+        let mut seen: HashMap<IpAddr, usize> = HashMap::new();
+        let mut links = Vec::new();
+        for link in &file.links {
+            let l = link.get_ref();
+            let mut ends = Vec::new();
+            for end in &l.ends {
+                let mut words = end.get_ref().split_whitespace();
+                let node = words.next().unwrap_or("").to_string();
+                if !file.nodes.contains_key(&node) {
+                    return Err(err(end.span().start, format!("{node:?}: no such node")));
+                }
+                let mut addrs = Vec::new();
+                for word in words {
+                    let cidr = parse_cidr(word).ok_or_else(|| {
+                        err(end.span().start, format!("{word:?}: not ADDRESS/PREFIX"))
+                    })?;
+                    if let Some(first) = seen.insert(cidr.0, line(text, end.span().start)) {
+                        return Err(err(
+                            end.span().start,
+                            format!("{} is already given on line {first}", cidr.0),
+                        ));
+                    }
+                    addrs.push(cidr);
+                }
+                ends.push(End { node, addrs });
+            }
+            let [a, b]: [End; 2] = ends.try_into().unwrap();
+            if a.node == b.node {
+                return Err(err(
+                    link.span().start,
+                    format!("a link from {} to itself", a.node),
+                ));
+            }
+            let duration = |v: &Option<Spanned<String>>| -> Result<Duration, String> {
+                match v {
+                    None => Ok(Duration::ZERO),
+                    Some(s) => parse_duration(s.get_ref()).ok_or_else(|| {
+                        err(
+                            s.span().start,
+                            format!("{:?}: not a time (5ms, 1.5s, 200us)", s.get_ref()),
+                        )
+                    }),
+                }
+            };
+            let loss = match &l.loss {
+                None => 0.0,
+                Some(s) => {
+                    s.get_ref()
+                        .trim()
+                        .strip_suffix('%')
+                        .and_then(|n| n.trim().parse::<f64>().ok())
+                        .filter(|p| (0.0..=100.0).contains(p))
+                        .ok_or_else(|| {
+                            err(
+                                s.span().start,
+                                format!("{:?}: not a share from 0% to 100%", s.get_ref()),
+                            )
+                        })?
+                        / 100.0
+                }
+            };
+            let rate_bps = match &l.rate {
+                None => 0,
+                Some(s) => parse_rate(s.get_ref()).ok_or_else(|| {
+                    err(
+                        s.span().start,
+                        format!("{:?}: not a rate (10mbit, 1gbit)", s.get_ref()),
+                    )
+                })?,
+            };
+            let mtu = l.mtu.unwrap_or(1500);
+            if !(68..=65535).contains(&mtu) {
+                return Err(err(
+                    link.span().start,
+                    format!("MTU {mtu}: from 68 to 65535"),
+                ));
+            }
+            links.push(Link {
+                ends: [a, b],
+                delay: duration(&l.delay)?,
+                jitter: duration(&l.jitter)?,
+                loss,
+                rate_bps,
+                mtu,
+            });
+        }
+
+        let mut experiments = Vec::new();
+        for e in &file.experiments {
+            let x = e.get_ref();
+            if !file.nodes.contains_key(x.from.get_ref()) {
+                return Err(err(
+                    x.from.span().start,
+                    format!("{:?}: no such node", x.from.get_ref()),
+                ));
+            }
+            match x.kind.get_ref().as_str() {
+                "ping" => {
+                    let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
+                        err(
+                            x.to.span().start,
+                            format!("{:?}: not an IP address", x.to.get_ref()),
+                        )
+                    })?;
+                    let interval = match &x.interval {
+                        None => Duration::from_millis(200),
+                        Some(s) => parse_duration(s.get_ref()).ok_or_else(|| {
+                            err(s.span().start, format!("{:?}: not a time", s.get_ref()))
+                        })?,
+                    };
+                    experiments.push(Experiment::Ping {
+                        from: x.from.get_ref().clone(),
+                        to,
+                        count: x.count.unwrap_or(5).clamp(1, 100_000),
+                        interval,
+                    });
+                }
+                other => {
+                    return Err(err(
+                        x.kind.span().start,
+                        format!("{other:?}: no such experiment (ping)"),
+                    ))
+                }
+            }
+        }
+        Ok(Topology {
+            nodes,
+            links,
+            experiments,
+        })
+    }
+}
