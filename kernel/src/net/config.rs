@@ -45,6 +45,10 @@ const TCA_NETEM_LATENCY64: u16 = 10;
 const TCA_NETEM_JITTER64: u16 = 11;
 const TCA_NETEM_RATE64: u16 = 14;
 const TC_H_ROOT: u32 = 0xFFFF_FFFF;
+const TCA_TBF_PARMS: u16 = 1;
+const TCA_TBF_RATE64: u16 = 4;
+const TCA_TBF_BURST: u16 = 6;
+const TC_LINKLAYER_ETHERNET: u8 = 1;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 const IFA_F_NODAD: u8 = 0x02;
@@ -287,20 +291,55 @@ pub struct Netem {
     pub limit: u32,
 }
 
+/// A request for a qdisc of `kind` at the root of interface `ifindex`,
+/// replacing what was there (`struct tcmsg`, handle 1:).
+fn root_qdisc(ifindex: u32, kind: &[u8]) -> Message {
+    let mut fixed = Vec::with_capacity(20);
+    fixed.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
+    fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
+    fixed.extend_from_slice(&0x1_0000u32.to_ne_bytes());
+    fixed.extend_from_slice(&TC_H_ROOT.to_ne_bytes());
+    fixed.extend_from_slice(&0u32.to_ne_bytes());
+    let mut m = Message::new(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, &fixed);
+    m.attr(TCA_KIND, kind);
+    m
+}
+
+/// Puts a token bucket filter at the root of interface `ifindex`: `rate`
+/// bytes per second, bursts of `burst` bytes, up to `limit` bytes queued
+/// (what `tc qdisc add ... tbf rate R burst B limit L` asks).
+pub fn set_tbf(ifindex: u32, rate: u64, burst: u32, limit: u32) -> Result<(), Errno> {
+    if rate == 0 || burst == 0 || limit == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut m = root_qdisc(ifindex, b"tbf\0");
+    m.nest(TCA_OPTIONS, |m| {
+        // struct tc_tbf_qopt: the rate and peak rate (struct
+        // tc_ratespec: cell_log, linklayer, overhead, cell_align, mpu,
+        // rate), limit, buffer (from TCA_TBF_BURST instead), mtu.
+        let mut qopt = Vec::with_capacity(36);
+        qopt.extend_from_slice(&[0, TC_LINKLAYER_ETHERNET, 0, 0, 0, 0, 0, 0]);
+        qopt.extend_from_slice(&(rate.min(u32::MAX as u64) as u32).to_ne_bytes());
+        qopt.extend_from_slice(&[0u8; 12]);
+        for v in [limit, 0, 0] {
+            qopt.extend_from_slice(&v.to_ne_bytes());
+        }
+        m.attr(TCA_TBF_PARMS, &qopt);
+        if rate > u32::MAX as u64 {
+            m.attr(TCA_TBF_RATE64, &rate.to_ne_bytes());
+        }
+        m.attr(TCA_TBF_BURST, &burst.to_ne_bytes());
+    });
+    m.send()
+}
+
 /// Puts a netem qdisc at the root of interface `ifindex` (replacing what
 /// was there).
 pub fn set_netem(ifindex: u32, netem: &Netem) -> Result<(), Errno> {
     if !(0.0..=1.0).contains(&netem.loss) || netem.limit == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut fixed = Vec::with_capacity(20);
-    fixed.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
-    fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
-    fixed.extend_from_slice(&0x1_0000u32.to_ne_bytes()); // handle 1:
-    fixed.extend_from_slice(&TC_H_ROOT.to_ne_bytes());
-    fixed.extend_from_slice(&0u32.to_ne_bytes());
-    let mut m = Message::new(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, &fixed);
-    m.attr(TCA_KIND, b"netem\0");
+    let mut m = root_qdisc(ifindex, b"netem\0");
     let loss = (netem.loss * u32::MAX as f64) as u32;
     m.nest(TCA_OPTIONS, |m| {
         // struct tc_netem_qopt: latency, limit, loss, gap, duplicate,

@@ -1,9 +1,12 @@
 //! The experiments a topology asks for, run on its nodes: ping (ICMP
 //! echoes from one node's namespace, round trips timed on the host's
-//! monotonic clock).
+//! monotonic clock) and tcp (one stream between two nodes, its rate
+//! measured where it is received).
+use std::net::{IpAddr, SocketAddr};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use lkl::net::PingSocket;
+use lkl::net::{PingSocket, Shutdown, TcpListener, TcpStream};
 use lkl::Errno;
 use serde::Serialize;
 
@@ -39,11 +42,131 @@ impl PingReport {
     }
 }
 
+#[derive(Serialize, Debug)]
+pub struct TcpReport {
+    pub kind: &'static str,
+    pub from: String,
+    pub to: String,
+    pub bytes: u64,
+    /// From the first byte received to the end of the stream.
+    pub seconds: f64,
+    pub mbit_per_s: f64,
+    /// The rate in each half second, in Mbit/s.
+    pub mbit_per_s_each_half_second: Vec<f64>,
+}
+
+#[derive(Serialize, Debug)]
+#[serde(untagged)]
+pub enum Report {
+    Ping(PingReport),
+    Tcp(TcpReport),
+}
+
+impl Report {
+    pub fn summary(&self) -> String {
+        match self {
+            Report::Ping(p) => p.summary(),
+            Report::Tcp(t) => format!(
+                "tcp {} -> {}: {:.1} MB in {:.2} s, {:.2} Mbit/s",
+                t.from,
+                t.to,
+                t.bytes as f64 / 1e6,
+                t.seconds,
+                t.mbit_per_s
+            ),
+        }
+    }
+}
+
+/// The port the tcp experiment's receiver listens on.
+const TCP_PORT: u16 = 5201;
+
+/// Receives one stream on `listener` to its end: bytes, the time from
+/// the first byte to the end, bytes per half second.
+fn receive(listener: TcpListener) -> Result<(u64, f64, Vec<u64>), Errno> {
+    let (stream, _) = listener.accept()?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut total, mut first, mut halves) = (0u64, None, Vec::new());
+    loop {
+        let n = stream.read(&mut buf)?;
+        let now = Instant::now();
+        let start = *first.get_or_insert(now);
+        if n == 0 {
+            return Ok((total, (now - start).as_secs_f64(), halves));
+        }
+        total += n as u64;
+        let half = ((now - start).as_millis() / 500) as usize;
+        if halves.len() <= half {
+            halves.resize(half + 1, 0);
+        }
+        halves[half] += n as u64;
+    }
+}
+
+fn tcp(
+    nodes: &Nodes,
+    from: &str,
+    to: IpAddr,
+    to_node: &str,
+    duration: Duration,
+) -> Result<TcpReport, String> {
+    let failed = |e: Errno| format!("tcp from {from} to {to}: {e}");
+    let unspecified = if to.is_ipv4() {
+        IpAddr::from([0u8; 4])
+    } else {
+        IpAddr::from([0u8; 16])
+    };
+    let listener = nodes
+        .namespace(to_node)
+        .run(|| TcpListener::bind(SocketAddr::new(unspecified, TCP_PORT)))
+        .and_then(|r| r)
+        .map_err(failed)?;
+    let (done, result) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(receive(listener));
+    });
+    let send = || -> Result<(), Errno> {
+        let stream =
+            TcpStream::connect_timeout(SocketAddr::new(to, TCP_PORT), Duration::from_secs(10))?;
+        let buf = vec![0x5au8; 1 << 16];
+        let start = Instant::now();
+        while start.elapsed() < duration {
+            stream.write_all(&buf)?;
+        }
+        stream.shutdown(Shutdown::Write)
+    };
+    nodes
+        .namespace(from)
+        .run(send)
+        .and_then(|r| r)
+        .map_err(failed)?;
+    let (bytes, seconds, halves) = result
+        .recv()
+        .map_err(|_| format!("tcp from {from} to {to}: the receiver died"))?
+        .map_err(failed)?;
+    Ok(TcpReport {
+        kind: "tcp",
+        from: from.to_string(),
+        to: to.to_string(),
+        bytes,
+        seconds,
+        mbit_per_s: bytes as f64 * 8.0 / seconds.max(1e-9) / 1e6,
+        mbit_per_s_each_half_second: halves.iter().map(|&b| b as f64 * 8.0 / 0.5 / 1e6).collect(),
+    })
+}
+
 /// How long an echo may take before it counts as lost.
 const ECHO_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<PingReport, String> {
+pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
     match experiment {
+        Experiment::Tcp {
+            from,
+            to,
+            to_node,
+            duration,
+        } => tcp(nodes, from, *to, to_node, *duration).map(Report::Tcp),
         Experiment::Ping {
             from,
             to,
@@ -83,7 +206,7 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<PingReport, String>
             let min = rtts.iter().copied().reduce(f64::min);
             let max = rtts.iter().copied().reduce(f64::max);
             let avg = (!rtts.is_empty()).then(|| rtts.iter().sum::<f64>() / rtts.len() as f64);
-            Ok(PingReport {
+            Ok(Report::Ping(PingReport {
                 kind: "ping",
                 from: from.clone(),
                 to: to.to_string(),
@@ -93,7 +216,7 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<PingReport, String>
                 min_ms: min,
                 avg_ms: avg,
                 max_ms: max,
-            })
+            }))
         }
     }
 }

@@ -85,12 +85,22 @@ impl Nodes {
     }
 }
 
-/// In the end's namespace: MTU, the link's netem, addresses, up.
+/// The bytes a token bucket lets through at once.
+pub const TBF_BURST: u32 = 32 << 10;
+
+/// In the end's namespace: MTU, the link's qdisc (netem for delay, jitter
+/// and loss, with the rate if any; tbf for a rate alone), addresses, up.
 fn set_up_end(link: &Link, dev: &str, addrs: &[(std::net::IpAddr, u8)]) -> Result<(), Errno> {
     let ifindex = net::ifindex(dev)?;
     config::set_mtu(ifindex, link.mtu)?;
-    let shaped = link.delay.as_nanos() > 0 || link.loss > 0.0 || link.rate_bps > 0;
-    if shaped {
+    let delayed = link.delay.as_nanos() > 0 || link.jitter.as_nanos() > 0 || link.loss > 0.0;
+    if !delayed && link.rate_bps > 0 {
+        // A rate alone: a token bucket, as `tc ... tbf rate R burst 32kb
+        // limit L` makes it, holding 100 ms of the rate (at least 128 KiB).
+        let rate = link.rate_bps / 8;
+        let limit = (rate / 10).clamp(128 << 10, u32::MAX as u64) as u32;
+        config::set_tbf(ifindex, rate, TBF_BURST, limit)?;
+    } else if delayed {
         config::set_netem(
             ifindex,
             &config::Netem {

@@ -52,6 +52,7 @@ struct ExperimentFile {
     to: Spanned<String>,
     count: Option<u32>,
     interval: Option<Spanned<String>>,
+    duration: Option<Spanned<String>>,
 }
 
 /// One end of a link: its node and addresses.
@@ -95,6 +96,13 @@ pub enum Experiment {
         to: IpAddr,
         count: u32,
         interval: Duration,
+    },
+    /// One TCP stream from `from` to the node holding `to`, for `duration`.
+    Tcp {
+        from: String,
+        to: IpAddr,
+        to_node: String,
+        duration: Duration,
     },
 }
 
@@ -331,10 +339,43 @@ impl Topology {
                         interval,
                     });
                 }
+                "tcp" => {
+                    let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
+                        err(
+                            x.to.span().start,
+                            format!("{:?}: not an IP address", x.to.get_ref()),
+                        )
+                    })?;
+                    let to_node = links
+                        .iter()
+                        .flat_map(|l: &Link| l.ends.iter())
+                        .find(|end| end.addrs.iter().any(|(a, _)| *a == to))
+                        .map(|end| end.node.clone())
+                        .ok_or_else(|| {
+                            err(x.to.span().start, format!("{to}: no node has this address"))
+                        })?;
+                    let duration = match &x.duration {
+                        None => Duration::from_secs(5),
+                        Some(s) => parse_duration(s.get_ref())
+                            .filter(|d| !d.is_zero() && *d <= Duration::from_secs(3600))
+                            .ok_or_else(|| {
+                                err(
+                                    s.span().start,
+                                    format!("{:?}: not a time up to an hour", s.get_ref()),
+                                )
+                            })?,
+                    };
+                    experiments.push(Experiment::Tcp {
+                        from: x.from.get_ref().clone(),
+                        to,
+                        to_node,
+                        duration,
+                    });
+                }
                 other => {
                     return Err(err(
                         x.kind.span().start,
-                        format!("{other:?}: no such experiment (ping)"),
+                        format!("{other:?}: no such experiment (ping, tcp)"),
                     ))
                 }
             }
