@@ -43,6 +43,8 @@ mod sem_count;
 pub mod stack_watch;
 pub mod sys;
 pub mod uapi;
+#[cfg(feature = "std")]
+pub mod virtual_time;
 #[cfg(all(feature = "std", windows))]
 mod win32;
 

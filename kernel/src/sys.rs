@@ -506,6 +506,16 @@ pub fn nanosleep(duration: &Timespec) -> Result<(), Errno> {
     call(nr::NANOSLEEP, [ptr(duration), 0, 0, 0, 0, 0]).map(drop)
 }
 
+pub const CLOCK_REALTIME: i64 = 0;
+pub const CLOCK_MONOTONIC: i64 = 1;
+
+/// The kernel's clock `clock` (`CLOCK_REALTIME`, `CLOCK_MONOTONIC`).
+pub fn clock_gettime(clock: i64) -> Result<Timespec, Errno> {
+    let mut now = Timespec::default();
+    call(nr::CLOCK_GETTIME, [clock, ptr_mut(&mut now), 0, 0, 0, 0])?;
+    Ok(now)
+}
+
 /// The C string in a fixed-size field such as those of [`Utsname`].
 pub fn field_str(field: &[u8]) -> &str {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());

@@ -53,6 +53,16 @@ enum Command {
         /// Write the experiments' results here as JSON
         #[arg(long)]
         report: Option<PathBuf>,
+        /// The clock: real, or virtual (time jumps over waits; the file's
+        /// `time` key otherwise, real if it has none)
+        #[arg(long, value_enum)]
+        time: Option<sim::Time>,
+        /// Capture every link's frames into DIR, one pcap file per link
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
+        /// Draw the topology and each experiment's results into DIR (SVG)
+        #[arg(long, value_name = "DIR")]
+        plots: Option<PathBuf>,
     },
     /// Serve the files under DIR over HTTP/1.1
     Serve {
@@ -94,7 +104,20 @@ fn run(cli: Cli) -> Result<(), String> {
             drop(net);
             result
         }
-        Command::Sim { topology, report } => sim::run(&topology, report.as_deref()),
+        Command::Sim {
+            topology,
+            report,
+            time,
+            pcap,
+            plots,
+        } => {
+            let outputs = sim::Outputs {
+                report: report.as_deref(),
+                pcap: pcap.as_deref(),
+                plots: plots.as_deref(),
+            };
+            sim::run(&topology, &outputs, time)
+        }
         Command::Serve {
             dir,
             port,

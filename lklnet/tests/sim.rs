@@ -9,6 +9,11 @@ use std::process::{Command, Output};
 use common::LKLNET;
 
 fn sim(name: &str, topology: &str) -> (Output, Option<serde_json::Value>) {
+    sim_with(name, topology, &[])
+}
+
+/// `lklnet sim` with more arguments: its output and its JSON report.
+fn sim_with(name: &str, topology: &str, args: &[&str]) -> (Output, Option<serde_json::Value>) {
     let dir = std::env::temp_dir().join(format!("lklnet-sim-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -20,6 +25,7 @@ fn sim(name: &str, topology: &str) -> (Output, Option<serde_json::Value>) {
         .arg(&file)
         .arg("--report")
         .arg(&report)
+        .args(args)
         .output()
         .unwrap();
     let json = std::fs::read_to_string(&report)
@@ -170,4 +176,318 @@ fn a_topology_with_mistakes_is_refused_with_its_line() {
             "{expected}: something was built: {stderr}"
         );
     }
+}
+
+/// Receives one TCP stream on 10.0.0.2:5201 and prints its bytes and the
+/// seconds from its first byte to its end; or, given `send SECONDS`,
+/// sends to it for that long.
+const TCP_SCRIPT: &str = r#"
+import socket, sys, time
+if sys.argv[1] == "receive":
+    s = socket.socket()
+    s.bind(("10.0.0.2", 5201))
+    s.listen(1)
+    print("ready", flush=True)
+    c, _ = s.accept()
+    total, first = 0, None
+    while True:
+        n = len(c.recv(65536))
+        now = time.monotonic()
+        first = first or now
+        if n == 0:
+            break
+        total += n
+    print(total, now - first, flush=True)
+else:
+    c = socket.create_connection(("10.0.0.2", 5201))
+    buf = b"Z" * 65536
+    end = time.monotonic() + float(sys.argv[2])
+    while time.monotonic() < end:
+        c.sendall(buf)
+    c.shutdown(socket.SHUT_WR)
+    c.recv(1)
+"#;
+
+/// The host kernel's rate for a 5 s TCP stream from namespace a to b over
+/// a veth pair whose a end has `tc qdisc ... tbf rate 10mbit burst 32kb
+/// limit 128kb`, as the simulator builds a link with `rate = "10mbit"`.
+fn host_tbf_mbit_per_s() -> f64 {
+    // SAFETY: geteuid only reads the process's credentials.
+    assert_eq!(
+        unsafe { geteuid() },
+        0,
+        "this test makes network namespaces: run it as root"
+    );
+    let id = std::process::id();
+    let (a, b) = (format!("lklnet-tbf-a-{id}"), format!("lklnet-tbf-b-{id}"));
+    let sh = |command: &str| {
+        let out = Command::new("sh").args(["-c", command]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    struct Gone(String, String);
+    impl Drop for Gone {
+        fn drop(&mut self) {
+            for ns in [&self.0, &self.1] {
+                let _ = Command::new("sh")
+                    .args([
+                        "-c",
+                        &format!("ip netns pids {ns} | xargs -r kill -9; ip netns del {ns}"),
+                    ])
+                    .status();
+            }
+        }
+    }
+    let _gone = Gone(a.clone(), b.clone());
+    sh(&format!(
+        "ip netns add {a} && ip netns add {b} && \
+         ip -n {a} link set lo up && ip -n {b} link set lo up && \
+         ip -n {a} link add eth0 type veth peer name eth0 netns {b} && \
+         ip -n {a} addr add 10.0.0.1/24 dev eth0 && ip -n {b} addr add 10.0.0.2/24 dev eth0 && \
+         ip -n {a} link set eth0 up && ip -n {b} link set eth0 up && \
+         ip netns exec {a} tc qdisc add dev eth0 root tbf rate 10mbit burst 32kb limit 128kb"
+    ));
+    let mut receiver = Command::new("ip")
+        .args(["netns", "exec", &b, "python3", "-c", TCP_SCRIPT, "receive"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(receiver.stdout.take().unwrap()));
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    sh(&format!(
+        "ip netns exec {a} python3 -c '{TCP_SCRIPT}' send 5"
+    ));
+    let result = lines.next().unwrap().unwrap();
+    receiver.wait().unwrap();
+    let (bytes, seconds) = result.split_once(' ').unwrap();
+    let (bytes, seconds): (f64, f64) = (bytes.parse().unwrap(), seconds.parse().unwrap());
+    bytes * 8.0 / seconds / 1e6
+}
+
+extern "C" {
+    fn geteuid() -> u32;
+}
+
+const TBF_LINK: &str = r#"
+[nodes.a]
+[nodes.b]
+
+[[links]]
+ends = ["a 10.0.0.1/24", "b 10.0.0.2/24"]
+rate = "10mbit"
+
+[[experiments]]
+kind = "tcp"
+from = "a"
+to = "10.0.0.2"
+duration = "5s"
+"#;
+
+#[test]
+fn tcp_through_a_10mbit_tbf_link_runs_at_the_host_kernels_rate() {
+    let host = host_tbf_mbit_per_s();
+    let (out, report) = sim("tbf", TBF_LINK);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = report.unwrap()["experiments"][0]["mbit_per_s"]
+        .as_f64()
+        .unwrap();
+    eprintln!("tbf 10mbit, 5 s: lklnet {ours:.3} Mbit/s, the host kernel {host:.3} Mbit/s");
+    assert!(
+        (ours / host - 1.0).abs() < 0.05,
+        "lklnet {ours:.3} Mbit/s, the host kernel {host:.3} Mbit/s"
+    );
+}
+
+fn rtts(experiment: &serde_json::Value) -> Vec<f64> {
+    experiment["rtt_ms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn in_virtual_time_pings_take_exactly_the_links_delays() {
+    let (out, report) = sim_with(
+        "chain-virtual",
+        &chain(2, 10, 3, 11),
+        &["--time", "virtual"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let report = report.unwrap();
+    assert_eq!(report["time"], "virtual");
+    for e in report["experiments"].as_array().unwrap() {
+        let rtts = rtts(e);
+        assert_eq!(rtts.len(), 11, "{e}");
+        // Work takes no virtual time: after neighbour discovery, each
+        // round trip is the three links' delays both ways, to the
+        // nanosecond.
+        for rtt in &rtts[1..] {
+            assert!((rtt - 30.0).abs() < 1e-6, "{rtts:?}");
+        }
+        assert!(rtts[0] > 30.0, "{rtts:?}");
+    }
+    // 2 x 11 echoes 50 ms apart: over a simulated second, in less wall time.
+    let simulated = report["simulated_seconds"].as_f64().unwrap();
+    let wall = report["wall_seconds"].as_f64().unwrap();
+    assert!(simulated > 1.0, "{simulated}");
+    assert!(wall < simulated, "{wall} s of wall time for {simulated} s");
+}
+
+#[test]
+fn virtual_time_agrees_with_real_time_and_runs_faster() {
+    let (real_out, real) = sim_with("tbf-real", TBF_LINK, &["--time", "real"]);
+    assert!(
+        real_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&real_out.stderr)
+    );
+    let (virt_out, virt) = sim_with("tbf-virtual", TBF_LINK, &["--time", "virtual"]);
+    assert!(
+        virt_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&virt_out.stderr)
+    );
+    let (real, virt) = (real.unwrap(), virt.unwrap());
+    let rate = |r: &serde_json::Value| r["experiments"][0]["mbit_per_s"].as_f64().unwrap();
+    let (real_rate, virt_rate) = (rate(&real), rate(&virt));
+    assert!(
+        (virt_rate / real_rate - 1.0).abs() < 0.05,
+        "virtual {virt_rate:.3} Mbit/s, real {real_rate:.3} Mbit/s"
+    );
+    // The rate over time: each half second after the first, past slow
+    // start, within 5% of real time's median.
+    let halves = |r: &serde_json::Value| -> Vec<f64> {
+        r["experiments"][0]["mbit_per_s_each_half_second"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let reference = median(halves(&real)[1..9].to_vec());
+    for (i, h) in halves(&virt)[1..9].iter().enumerate() {
+        assert!(
+            (h / reference - 1.0).abs() < 0.05,
+            "half second {}: virtual {h:.3} Mbit/s, real median {reference:.3}",
+            i + 1
+        );
+    }
+    let wall = virt["wall_seconds"].as_f64().unwrap();
+    let simulated = virt["simulated_seconds"].as_f64().unwrap();
+    assert!(simulated >= 5.0, "{simulated}");
+    assert!(wall < simulated, "{wall} s of wall time for {simulated} s");
+}
+
+#[test]
+fn a_virtual_run_is_the_same_every_time() {
+    // The chain, and a 10 Mbit/s link straight from a to b for 2 s of TCP.
+    let direct = TBF_LINK
+        .replace("[nodes.a]\n[nodes.b]\n", "")
+        .replace("\"5s\"", "\"2s\"");
+    let topology = chain(2, 10, 3, 5) + &direct;
+    let run = || {
+        let (out, report) = sim_with("repeat", &topology, &["--time", "virtual"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut report = report.unwrap();
+        report.as_object_mut().unwrap().remove("wall_seconds");
+        report
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first, second);
+}
+
+#[test]
+fn captures_are_read_back_by_tcpdump_and_pictures_are_drawn() {
+    let dir = std::env::temp_dir().join(format!("lklnet-sim-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (pcap, plots) = (dir.join("pcap"), dir.join("plots"));
+    let (out, report) = sim_with(
+        "capture",
+        &chain(2, 10, 3, 4),
+        &[
+            "--time",
+            "virtual",
+            "--pcap",
+            pcap.to_str().unwrap(),
+            "--plots",
+            plots.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(report.unwrap()["experiments"][0]["received"], 4);
+
+    // The middle link (r1 - r2, 10 ms) as tcpdump reads it at r1: 4 echo
+    // requests and 4 replies (v4, and v6 the other way). A request is
+    // seen as it leaves r1's qdisc; its reply comes back after r2 - b
+    // twice (3 ms) and r2 - r1 (10 ms): 16 ms later, to the nanosecond in
+    // virtual time, once neighbours are known.
+    let file = pcap.join("link2-r1-r2.pcap");
+    let out = Command::new("tcpdump")
+        .args(["-nn", "-tt", "--nano", "-r"])
+        .arg(&file)
+        .args(["icmp or icmp6"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Each matching line's time, in nanoseconds.
+    let times = |what: &str| -> Vec<u64> {
+        text.lines()
+            .filter(|l| l.contains(what))
+            .map(|l| {
+                let (s, ns) = l.split(' ').next().unwrap().split_once('.').unwrap();
+                s.parse::<u64>().unwrap() * 1_000_000_000 + ns.parse::<u64>().unwrap()
+            })
+            .collect()
+    };
+    let requests = times("10.0.1.1 > 10.0.3.2: ICMP echo request");
+    let replies = times("10.0.3.2 > 10.0.1.1: ICMP echo reply");
+    assert_eq!((requests.len(), replies.len()), (4, 4), "{text}");
+    for (q, r) in requests.iter().zip(&replies).skip(1) {
+        assert_eq!(r - q, 16_000_000, "{q} -> {r}:\n{text}");
+    }
+    assert_eq!(
+        times("fd00:3::2 > fd00:1::1: ICMP6, echo request").len(),
+        4,
+        "{text}"
+    );
+    // One file per link, each named for its ends.
+    for name in ["link1-a-r1.pcap", "link3-r2-b.pcap"] {
+        assert!(pcap.join(name).is_file(), "{name}: {stderr}");
+    }
+
+    let topology = std::fs::read_to_string(plots.join("topology.svg")).unwrap();
+    assert!(topology.starts_with("<svg"), "{topology}");
+    for text in ["a", "r1", "r2", "b", "10ms"] {
+        let element = format!(">\n{text}\n</text>");
+        assert!(topology.contains(&element), "{text} missing: {topology}");
+    }
+    for i in 1..=2 {
+        let chart = std::fs::read_to_string(plots.join(format!("experiment{i}.svg"))).unwrap();
+        assert!(chart.contains("RTT (ms)"), "{chart}");
+        // One marker per answered echo.
+        assert_eq!(chart.matches("<circle").count(), 4, "{chart}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

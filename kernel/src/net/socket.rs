@@ -382,6 +382,73 @@ impl PingSocket {
     }
 }
 
+const AF_PACKET: i64 = 17;
+const SOCK_RAW: i64 = 3;
+/// Every protocol (`ETH_P_ALL`), in network order as the socket takes it.
+const ETH_P_ALL_BE: u16 = 3u16.to_be();
+const MSG_TRUNC: i64 = 0x20;
+
+/// `struct sockaddr_ll`.
+#[repr(C)]
+struct LinkAddr {
+    family: u16,
+    protocol: u16,
+    ifindex: i32,
+    hatype: u16,
+    pkttype: u8,
+    halen: u8,
+    addr: [u8; 8],
+}
+
+/// Every frame one interface of the current namespace sends or receives,
+/// whole (an `AF_PACKET` raw socket): for captures.
+pub struct PacketSocket {
+    fd: Fd,
+}
+
+impl PacketSocket {
+    /// Bound to interface `ifindex`; it sees nothing of other interfaces,
+    /// not even between its creation and the bind.
+    pub fn bind(ifindex: u32) -> Result<PacketSocket, Errno> {
+        let fd = call(nr::SOCKET, [AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0, 0, 0, 0])?;
+        let socket = PacketSocket { fd: Fd(fd as i32) };
+        let addr = LinkAddr {
+            family: AF_PACKET as u16,
+            protocol: ETH_P_ALL_BE,
+            ifindex: ifindex as i32,
+            hatype: 0,
+            pkttype: 0,
+            halen: 0,
+            addr: [0; 8],
+        };
+        let len = core::mem::size_of::<LinkAddr>() as i64;
+        call(nr::BIND, [socket.fd.0 as i64, arg(&addr), len, 0, 0, 0])?;
+        Ok(socket)
+    }
+
+    /// Waits for the next frame and copies what fits of it into `buf`:
+    /// the bytes copied and the frame's whole length.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<(usize, usize), Errno> {
+        let n = call(
+            nr::RECVFROM,
+            [
+                self.fd.0 as i64,
+                arg_mut(buf.as_mut_ptr()),
+                buf.len() as i64,
+                MSG_TRUNC,
+                0,
+                0,
+            ],
+        )? as usize;
+        Ok((n.min(buf.len()), n))
+    }
+
+    /// How long [`PacketSocket::recv`] waits before `EAGAIN`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.fd.set_timeout(SO_RCVTIMEO_NEW, timeout)
+    }
+}
+
 #[cfg(feature = "std")]
 mod io {
     //! `std::io` for [`TcpStream`](super::TcpStream): errors keep the

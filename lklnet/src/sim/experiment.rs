@@ -1,13 +1,13 @@
 //! The experiments a topology asks for, run on its nodes: ping (ICMP
-//! echoes from one node's namespace, round trips timed on the host's
-//! monotonic clock) and tcp (one stream between two nodes, its rate
-//! measured where it is received).
+//! echoes from one node's namespace) and tcp (one stream between two
+//! nodes, its rate measured where it is received). Every time is the
+//! kernel's clock, real or virtual, and every wait a wait in the kernel.
 use std::net::{IpAddr, SocketAddr};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lkl::net::{PingSocket, Shutdown, TcpListener, TcpStream};
-use lkl::Errno;
+use lkl::uapi::Timespec;
+use lkl::{sys, virtual_time, Errno};
 use serde::Serialize;
 
 use super::nodes::Nodes;
@@ -22,6 +22,8 @@ pub struct PingReport {
     pub received: u32,
     /// Each answered echo's round trip, in milliseconds, in order.
     pub rtt_ms: Vec<f64>,
+    /// When each answered echo was sent, in seconds from the first.
+    pub sent_at_s: Vec<f64>,
     pub min_ms: Option<f64>,
     pub avg_ms: Option<f64>,
     pub max_ms: Option<f64>,
@@ -81,6 +83,20 @@ impl Report {
 /// The port the tcp experiment's receiver listens on.
 const TCP_PORT: u16 = 5201;
 
+/// The kernel's clock, in seconds.
+fn now() -> f64 {
+    virtual_time::now_ns() as f64 / 1e9
+}
+
+/// Sleeps `seconds` in the kernel (in virtual time, the clock moves).
+fn sleep(seconds: f64) -> Result<(), Errno> {
+    let ns = (seconds * 1e9) as i64;
+    sys::nanosleep(&Timespec {
+        tv_sec: ns / 1_000_000_000,
+        tv_nsec: ns % 1_000_000_000,
+    })
+}
+
 /// Receives one stream on `listener` to its end: bytes, the time from
 /// the first byte to the end, bytes per half second.
 fn receive(listener: TcpListener) -> Result<(u64, f64, Vec<u64>), Errno> {
@@ -90,13 +106,13 @@ fn receive(listener: TcpListener) -> Result<(u64, f64, Vec<u64>), Errno> {
     let (mut total, mut first, mut halves) = (0u64, None, Vec::new());
     loop {
         let n = stream.read(&mut buf)?;
-        let now = Instant::now();
+        let now = now();
         let start = *first.get_or_insert(now);
         if n == 0 {
-            return Ok((total, (now - start).as_secs_f64(), halves));
+            return Ok((total, now - start, halves));
         }
         total += n as u64;
-        let half = ((now - start).as_millis() / 500) as usize;
+        let half = ((now - start) * 2.0) as usize;
         if halves.len() <= half {
             halves.resize(half + 1, 0);
         }
@@ -122,16 +138,13 @@ fn tcp(
         .run(|| TcpListener::bind(SocketAddr::new(unspecified, TCP_PORT)))
         .and_then(|r| r)
         .map_err(failed)?;
-    let (done, result) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(receive(listener));
-    });
+    let receiver = virtual_time::spawn(move || receive(listener));
     let send = || -> Result<(), Errno> {
         let stream =
             TcpStream::connect_timeout(SocketAddr::new(to, TCP_PORT), Duration::from_secs(10))?;
         let buf = vec![0x5au8; 1 << 16];
-        let start = Instant::now();
-        while start.elapsed() < duration {
+        let end = now() + duration.as_secs_f64();
+        while now() < end {
             stream.write_all(&buf)?;
         }
         stream.shutdown(Shutdown::Write)
@@ -141,8 +154,8 @@ fn tcp(
         .run(send)
         .and_then(|r| r)
         .map_err(failed)?;
-    let (bytes, seconds, halves) = result
-        .recv()
+    let (bytes, seconds, halves) = receiver
+        .join()
         .map_err(|_| format!("tcp from {from} to {to}: the receiver died"))?
         .map_err(failed)?;
     Ok(TcpReport {
@@ -152,7 +165,15 @@ fn tcp(
         bytes,
         seconds,
         mbit_per_s: bytes as f64 * 8.0 / seconds.max(1e-9) / 1e6,
-        mbit_per_s_each_half_second: halves.iter().map(|&b| b as f64 * 8.0 / 0.5 / 1e6).collect(),
+        mbit_per_s_each_half_second: halves
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                // The last half second ends with the stream.
+                let span = (seconds - i as f64 * 0.5).clamp(1e-9, 0.5);
+                b as f64 * 8.0 / span / 1e6
+            })
+            .collect(),
     })
 }
 
@@ -174,17 +195,18 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
             interval,
         } => {
             let ns = nodes.namespace(from);
-            let ping = || -> Result<Vec<f64>, Errno> {
+            let ping = || -> Result<Vec<(f64, f64)>, Errno> {
                 let socket = PingSocket::new(to.is_ipv6())?;
                 socket.set_read_timeout(Some(ECHO_TIMEOUT))?;
                 let mut rtts = Vec::new();
+                let start = now();
                 for seq in 0..*count as u16 {
-                    let sent = Instant::now();
+                    let sent = now();
                     socket.send_echo(*to, seq, &[0x5a; 56])?;
                     loop {
                         match socket.recv_echo() {
                             Ok((s, _)) if s == seq => {
-                                rtts.push(sent.elapsed().as_secs_f64() * 1e3);
+                                rtts.push((sent - start, (now() - sent) * 1e3));
                                 break;
                             }
                             Ok(_) => continue,
@@ -192,16 +214,19 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
                             Err(e) => return Err(e),
                         }
                     }
-                    if let Some(rest) = interval.checked_sub(sent.elapsed()) {
-                        std::thread::sleep(rest);
+                    let rest = interval.as_secs_f64() - (now() - sent);
+                    if rest > 0.0 {
+                        sleep(rest)?;
                     }
                 }
                 Ok(rtts)
             };
-            let rtts = ns
+            let (sent_at, rtts): (Vec<f64>, Vec<f64>) = ns
                 .run(ping)
                 .and_then(|r| r)
-                .map_err(|e| format!("ping from {from} to {to}: {e}"))?;
+                .map_err(|e| format!("ping from {from} to {to}: {e}"))?
+                .into_iter()
+                .unzip();
             let received = rtts.len() as u32;
             let min = rtts.iter().copied().reduce(f64::min);
             let max = rtts.iter().copied().reduce(f64::max);
@@ -213,6 +238,7 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
                 sent: *count,
                 received,
                 rtt_ms: rtts,
+                sent_at_s: sent_at,
                 min_ms: min,
                 avg_ms: avg,
                 max_ms: max,

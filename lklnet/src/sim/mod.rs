@@ -2,28 +2,46 @@
 //! stack (a namespace of this process's one kernel), joined by links with
 //! delay, jitter, loss and rate; the topology's experiments run on it, a
 //! summary goes to the terminal and a JSON report where asked.
+mod capture;
 mod experiment;
 mod nodes;
+mod plots;
 mod topology;
 
 use std::path::Path;
 
-use lkl::{Config, Kernel};
+use lkl::{virtual_time, Config, Kernel};
 
-pub use topology::Topology;
+pub use topology::{Time, Topology};
 
 /// The kernel's memory: a base, and room per node for its stack.
 fn kernel_memory(nodes: usize) -> usize {
     (96 << 20) + nodes * (1 << 20)
 }
 
-pub fn run(path: &Path, report: Option<&Path>) -> Result<(), String> {
+/// What `lklnet sim` writes besides its summary.
+pub struct Outputs<'a> {
+    /// The JSON report.
+    pub report: Option<&'a Path>,
+    /// A folder for one pcap file per link.
+    pub pcap: Option<&'a Path>,
+    /// A folder for the pictures (SVG).
+    pub plots: Option<&'a Path>,
+}
+
+pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let topology = Topology::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let _kernel = Kernel::boot(&Config {
+    let time = time.unwrap_or(topology.time);
+    let config = Config {
         memory: kernel_memory(topology.nodes.len()),
         ..Config::default()
-    })
+    };
+    let started = std::time::Instant::now();
+    let _kernel = match time {
+        Time::Real => Kernel::boot(&config),
+        Time::Virtual => virtual_time::boot(&config),
+    }
     .map_err(|e| format!("cannot boot the kernel: {e}"))?;
     let nodes = nodes::Nodes::build(&topology)?;
     eprintln!(
@@ -31,14 +49,36 @@ pub fn run(path: &Path, report: Option<&Path>) -> Result<(), String> {
         topology.nodes.len(),
         topology.links.len()
     );
+    let captures = match outputs.pcap {
+        Some(dir) => Some(capture::Captures::start(&nodes, &topology, dir)?),
+        None => None,
+    };
     let mut results = Vec::new();
     for e in &topology.experiments {
         let result = experiment::run(&nodes, e)?;
         println!("{}", result.summary());
         results.push(result);
     }
-    if let Some(report) = report {
-        let json = serde_json::json!({ "experiments": results });
+    if let Some(captures) = captures {
+        for (path, frames) in captures.finish()? {
+            eprintln!("lklnet: {} frames in {}", frames, path.display());
+        }
+    }
+    if let Some(dir) = outputs.plots {
+        for path in plots::draw(&topology, &results, dir)? {
+            eprintln!("lklnet: drew {}", path.display());
+        }
+    }
+    let simulated = virtual_time::now_ns() as f64 / 1e9;
+    let wall = started.elapsed().as_secs_f64();
+    eprintln!("lklnet: {simulated:.2} s simulated in {wall:.2} s of wall time ({time:?} time)");
+    if let Some(report) = outputs.report {
+        let json = serde_json::json!({
+            "time": format!("{time:?}").to_lowercase(),
+            "simulated_seconds": simulated,
+            "wall_seconds": wall,
+            "experiments": results,
+        });
         std::fs::write(report, serde_json::to_string_pretty(&json).unwrap() + "\n")
             .map_err(|e| format!("{}: {e}", report.display()))?;
     }

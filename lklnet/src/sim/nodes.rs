@@ -12,6 +12,8 @@ use super::topology::{Link, Topology};
 /// The built nodes, by name.
 pub struct Nodes {
     namespaces: HashMap<String, Namespace>,
+    /// Each link's two interfaces, in the order of its ends.
+    devices: Vec<[String; 2]>,
 }
 
 fn step<T>(what: impl Fn() -> String, r: Result<T, Errno>) -> Result<T, String> {
@@ -40,6 +42,7 @@ impl Nodes {
             namespaces.insert(node.name.clone(), ns);
         }
         let mut interfaces: HashMap<String, u32> = HashMap::new();
+        let mut devices = Vec::new();
         for link in &topology.links {
             let [a, b] = &link.ends;
             let mut name = |node: &str| {
@@ -59,6 +62,7 @@ impl Nodes {
                 let r = ns.run(|| set_up_end(link, dev, &end.addrs));
                 step(|| format!("{} {dev}", end.node), r.and_then(|r| r))?;
             }
+            devices.push([name_a, name_b]);
         }
         for node in &topology.nodes {
             let ns = &namespaces[&node.name];
@@ -76,7 +80,16 @@ impl Nodes {
                 )?;
             }
         }
-        Ok(Nodes { namespaces })
+        Ok(Nodes {
+            namespaces,
+            devices,
+        })
+    }
+
+    /// The interface of link `link`'s end `end` (0 or 1), in that end's
+    /// node.
+    pub fn device(&self, link: usize, end: usize) -> &str {
+        &self.devices[link][end]
     }
 
     /// Node `name`'s namespace.

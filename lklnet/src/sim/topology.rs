@@ -11,6 +11,8 @@ use toml::Spanned;
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
 struct File {
+    /// "real" or "virtual".
+    time: Option<Spanned<String>>,
     #[serde(default)]
     nodes: BTreeMap<String, Spanned<NodeFile>>,
     #[serde(default)]
@@ -106,8 +108,18 @@ pub enum Experiment {
     },
 }
 
+/// The simulation's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Time {
+    /// The host's clock: waits take their time.
+    Real,
+    /// The kernel's clock jumps over waits when every thread is idle.
+    Virtual,
+}
+
 #[derive(Debug)]
 pub struct Topology {
+    pub time: Time,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
     pub experiments: Vec<Experiment>,
@@ -172,6 +184,16 @@ impl Topology {
             format!("line {}: {}", line(text, at), e.message())
         })?;
         let err = |at: usize, what: String| format!("line {}: {what}", line(text, at));
+        let time = match file.time.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+            None | Some(("real", _)) => Time::Real,
+            Some(("virtual", _)) => Time::Virtual,
+            Some((other, span)) => {
+                return Err(err(
+                    span.start,
+                    format!("{other:?}: time is \"real\" or \"virtual\""),
+                ))
+            }
+        };
         let mut nodes = Vec::new();
         for (name, node) in &file.nodes {
             if name.is_empty()
@@ -381,6 +403,7 @@ impl Topology {
             }
         }
         Ok(Topology {
+            time,
             nodes,
             links,
             experiments,
