@@ -63,7 +63,10 @@ fn started() {
 #[must_use]
 fn stopped() -> Option<TimerCallback> {
     let mut clock = lock(&CLOCK);
-    clock.running -= 1;
+    clock.running = clock
+        .running
+        .checked_sub(1)
+        .expect("virtual time: a thread not started by virtual_time::spawn waited in the kernel");
     if clock.running > 0 {
         return None;
     }
@@ -287,6 +290,15 @@ pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Joine
     started();
     let handle = thread::spawn(move || {
         let result = panic::catch_unwind(AssertUnwindSafe(f));
+        // The thread's kernel task ends here, while the thread still
+        // counts as running: ended at the thread's exit, after it stopped
+        // counting, its last kernel work would race the clock's jumps.
+        let task = NativeHost::tls_get();
+        NativeHost::tls_set(core::ptr::null_mut());
+        // SAFETY: the task is this thread's own, taken out of its slot so
+        // that nothing releases it again, and the thread makes no system
+        // call after this.
+        unsafe { crate::release_host_task(task) };
         posted.up();
         stopped_for_good();
         result.unwrap_or_else(|p| panic::resume_unwind(p))

@@ -160,6 +160,19 @@ fn a_topology_with_mistakes_is_refused_with_its_line() {
             "not ADDRESS/PREFIX",
         ),
         (good.replace("[nodes.b]", "[nodes.b]\n[nodes.b]"), "line 11"),
+        (
+            good.clone() + "[[events]]\nat = \"1s\"\nlink = [\"a\", \"b\"]\naction = \"down\"\n",
+            "line 38: no link joins a and b",
+        ),
+        (
+            good.clone() + "[[events]]\nat = \"1s\"\nlink = [\"a\", \"r1\"]\naction = \"down\"\ndelay = \"1ms\"\n",
+            "delay, jitter, loss and rate go with \"change\"",
+        ),
+        (
+            good.clone() + "[[events]]\nat = \"soon\"\nlink = [\"a\", \"r1\"]\naction = \"up\"\n",
+            "line 37: \"soon\": not a time",
+        ),
+        (good.replace("[nodes.a]", "time = \"fast\"\n[nodes.a]"), "time is \"real\" or \"virtual\""),
     ];
     for (topology, expected) in cases {
         assert_ne!(topology, good, "the case for {expected:?} changed nothing");
@@ -330,13 +343,14 @@ fn in_virtual_time_pings_take_exactly_the_links_delays() {
     for e in report["experiments"].as_array().unwrap() {
         let rtts = rtts(e);
         assert_eq!(rtts.len(), 11, "{e}");
-        // Work takes no virtual time: after neighbour discovery, each
-        // round trip is the three links' delays both ways, to the
+        // Work takes no virtual time: once neighbour discovery on the
+        // three hops is done (it holds the first two echoes, sent 50 ms
+        // apart), each round trip is the links' delays both ways, to the
         // nanosecond.
-        for rtt in &rtts[1..] {
+        for rtt in &rtts[2..] {
             assert!((rtt - 30.0).abs() < 1e-6, "{rtts:?}");
         }
-        assert!(rtts[0] > 30.0, "{rtts:?}");
+        assert!(rtts[0] > 30.0 && rtts[1] > 30.0, "{rtts:?}");
     }
     // 2 x 11 echoes 50 ms apart: over a simulated second, in less wall time.
     let simulated = report["simulated_seconds"].as_f64().unwrap();
@@ -490,4 +504,69 @@ fn captures_are_read_back_by_tcpdump_and_pictures_are_drawn() {
         assert_eq!(chart.matches("<circle").count(), 4, "{chart}");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// a - b, 5 ms each way, pinged 30 times 100 ms apart; the link is cut
+/// from 1.05 s to 2.05 s, and its delay becomes 20 ms at 2.55 s.
+const EVENTS: &str = r#"
+[nodes.a]
+[nodes.b]
+
+[[links]]
+ends = ["a 10.0.0.1/24", "b 10.0.0.2/24"]
+delay = "5ms"
+
+[[experiments]]
+kind = "ping"
+from = "a"
+to = "10.0.0.2"
+count = 30
+interval = "100ms"
+
+[[events]]
+at = "1.05s"
+link = ["b", "a"]
+action = "down"
+
+[[events]]
+at = "2.05s"
+link = ["a", "b"]
+action = "up"
+
+[[events]]
+at = "2.55s"
+link = ["a", "b"]
+action = "change"
+delay = "20ms"
+"#;
+
+#[test]
+fn scheduled_events_cut_a_link_and_change_its_delay() {
+    for time in ["virtual", "real"] {
+        let (out, report) = sim_with(&format!("events-{time}"), EVENTS, &["--time", time]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let e = &report.unwrap()["experiments"][0];
+        let rtts = rtts(e);
+        let seqs: Vec<u32> = e["sent_at_s"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t.as_f64().unwrap() * 10.0).round() as u32)
+            .collect();
+        // Echoes 11 to 20 go out while the link is cut.
+        let expected: Vec<u32> = (0..=10).chain(21..30).collect();
+        assert_eq!(seqs, expected, "{time}: {e}");
+        for (seq, rtt) in seqs.iter().zip(&rtts).skip(1) {
+            let configured = if *seq >= 26 { 40.0 } else { 10.0 };
+            let off = rtt - configured;
+            match time {
+                "virtual" => assert!(off.abs() < 1e-6, "{time}: echo {seq}: {rtt} ms"),
+                _ => assert!((0.0..1.0).contains(&off), "{time}: echo {seq}: {rtt} ms"),
+            }
+        }
+    }
 }

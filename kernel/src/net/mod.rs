@@ -16,7 +16,7 @@ mod tap;
 #[cfg(feature = "std")]
 mod udp_link;
 
-pub use namespace::{ifindex, sysctl, Namespace};
+pub use namespace::{ifindex, is_running, sysctl, Namespace};
 pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, OFFLOAD_HEADER_LEN, RX_IN_FLIGHT_MAX};
 #[cfg(feature = "std")]
 pub use socket::io_error;

@@ -90,25 +90,43 @@ pub fn sysctl(name: &str, value: &str) -> Result<(), Errno> {
     }
 }
 
-/// The index of interface `name` in the calling thread's namespace.
-pub fn ifindex(name: &str) -> Result<u32, Errno> {
-    const SIOCGIFINDEX: i64 = 0x8933;
+/// Interface `name`'s `struct ifreq` after ioctl `request` (one of the
+/// SIOCGIF* that fill its union), in the calling thread's namespace.
+fn ifreq(name: &str, request: i64) -> Result<[u8; 40], Errno> {
     if name.is_empty() || name.len() > 15 {
         return Err(Errno::EINVAL);
     }
-    // struct ifreq: the name, then the index in the union.
+    // struct ifreq: the name, then a union.
     let mut req = [0u8; 40];
     req[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: a socket call with constants.
     let fd = Errno::from_ret(unsafe { sys::syscall(nr::SOCKET, [2, 2 | 0o2000000, 0, 0, 0, 0]) })?;
-    // SAFETY: SIOCGIFINDEX reads and writes one struct ifreq (40 bytes).
+    // SAFETY: the SIOCGIF* requests read and write one struct ifreq (40
+    // bytes).
     let ret = unsafe {
         sys::syscall(
             nr::IOCTL,
-            [fd, SIOCGIFINDEX, sys::arg_mut(req.as_mut_ptr()), 0, 0, 0],
+            [fd, request, sys::arg_mut(req.as_mut_ptr()), 0, 0, 0],
         )
     };
     let _ = sys::close(fd as i32);
     Errno::from_ret(ret)?;
+    Ok(req)
+}
+
+/// The index of interface `name` in the calling thread's namespace.
+pub fn ifindex(name: &str) -> Result<u32, Errno> {
+    const SIOCGIFINDEX: i64 = 0x8933;
+    let req = ifreq(name, SIOCGIFINDEX)?;
     Ok(u32::from_ne_bytes(req[16..20].try_into().unwrap()))
+}
+
+/// Whether interface `name` of the calling thread's namespace carries
+/// packets: up, with its carrier, and the kernel's link watcher done with
+/// it (`IFF_RUNNING`; until then its qdisc drops everything).
+pub fn is_running(name: &str) -> Result<bool, Errno> {
+    const SIOCGIFFLAGS: i64 = 0x8913;
+    const IFF_RUNNING: u16 = 0x40;
+    let req = ifreq(name, SIOCGIFFLAGS)?;
+    Ok(u16::from_ne_bytes([req[16], req[17]]) & IFF_RUNNING != 0)
 }

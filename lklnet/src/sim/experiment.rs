@@ -3,17 +3,18 @@
 //! nodes, its rate measured where it is received). Every time is the
 //! kernel's clock, real or virtual, and every wait a wait in the kernel.
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lkl::net::{PingSocket, Shutdown, TcpListener, TcpStream};
-use lkl::uapi::Timespec;
-use lkl::{sys, virtual_time, Errno};
+use lkl::{virtual_time, Errno};
 use serde::Serialize;
 
+use super::clock::{self, now};
 use super::nodes::Nodes;
 use super::topology::Experiment;
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, Clone)]
 pub struct PingReport {
     pub kind: &'static str,
     pub from: String,
@@ -44,7 +45,7 @@ impl PingReport {
     }
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, Clone)]
 pub struct TcpReport {
     pub kind: &'static str,
     pub from: String,
@@ -57,7 +58,7 @@ pub struct TcpReport {
     pub mbit_per_s_each_half_second: Vec<f64>,
 }
 
-#[derive(Serialize, Debug)]
+#[derive(Serialize, Debug, Clone)]
 #[serde(untagged)]
 pub enum Report {
     Ping(PingReport),
@@ -82,20 +83,6 @@ impl Report {
 
 /// The port the tcp experiment's receiver listens on.
 const TCP_PORT: u16 = 5201;
-
-/// The kernel's clock, in seconds.
-fn now() -> f64 {
-    virtual_time::now_ns() as f64 / 1e9
-}
-
-/// Sleeps `seconds` in the kernel (in virtual time, the clock moves).
-fn sleep(seconds: f64) -> Result<(), Errno> {
-    let ns = (seconds * 1e9) as i64;
-    sys::nanosleep(&Timespec {
-        tv_sec: ns / 1_000_000_000,
-        tv_nsec: ns % 1_000_000_000,
-    })
-}
 
 /// Receives one stream on `listener` to its end: bytes, the time from
 /// the first byte to the end, bytes per half second.
@@ -178,7 +165,55 @@ fn tcp(
 }
 
 /// How long an echo may take before it counts as lost.
-const ECHO_TIMEOUT: Duration = Duration::from_secs(2);
+const ECHO_TIMEOUT: f64 = 2.0;
+
+/// Sends `count` echoes to `to`, one every `interval` whatever comes
+/// back, from a socket of the calling thread's namespace: for each one
+/// answered in time, in order, when it was sent (seconds from the first)
+/// and its round trip (ms).
+fn echoes(to: IpAddr, count: u32, interval: Duration) -> Result<Vec<(f64, f64)>, Errno> {
+    let socket = Arc::new(PingSocket::new(to.is_ipv6())?);
+    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let start = now();
+    let interval = interval.as_secs_f64();
+    let last_wait = start + (count - 1) as f64 * interval + ECHO_TIMEOUT;
+    let sent: Arc<Mutex<Vec<Option<f64>>>> = Arc::new(Mutex::new(vec![None; count as usize]));
+    let (receiving, seen) = (socket.clone(), sent.clone());
+    let receiver = virtual_time::spawn(move || -> Result<Vec<(u16, f64)>, Errno> {
+        let mut answers = Vec::new();
+        while answers.len() < count as usize && now() < last_wait {
+            match receiving.recv_echo() {
+                Ok((seq, _)) => {
+                    let at = now();
+                    let sent_at = seen.lock().unwrap().get(seq as usize).copied().flatten();
+                    if let Some(sent_at) = sent_at.filter(|t| at - t <= ECHO_TIMEOUT) {
+                        answers.push((seq, (at - sent_at) * 1e3));
+                    }
+                }
+                Err(Errno::EAGAIN) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(answers)
+    });
+    for seq in 0..count {
+        clock::sleep_until(start + seq as f64 * interval)?;
+        sent.lock().unwrap()[seq as usize] = Some(now());
+        match socket.send_echo(to, seq as u16, &[0x5a; 56]) {
+            // No route now: this echo is lost, as ping counts it.
+            Ok(()) | Err(Errno::ENETUNREACH | Errno::EHOSTUNREACH | Errno::ENETDOWN) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut answers = receiver.join().map_err(|_| Errno::EIO)??;
+    answers.sort_by_key(|a| a.0);
+    answers.dedup_by_key(|a| a.0);
+    let sent = sent.lock().unwrap();
+    Ok(answers
+        .into_iter()
+        .map(|(seq, rtt)| (sent[seq as usize].unwrap() - start, rtt))
+        .collect())
+}
 
 pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
     match experiment {
@@ -194,35 +229,9 @@ pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
             count,
             interval,
         } => {
-            let ns = nodes.namespace(from);
-            let ping = || -> Result<Vec<(f64, f64)>, Errno> {
-                let socket = PingSocket::new(to.is_ipv6())?;
-                socket.set_read_timeout(Some(ECHO_TIMEOUT))?;
-                let mut rtts = Vec::new();
-                let start = now();
-                for seq in 0..*count as u16 {
-                    let sent = now();
-                    socket.send_echo(*to, seq, &[0x5a; 56])?;
-                    loop {
-                        match socket.recv_echo() {
-                            Ok((s, _)) if s == seq => {
-                                rtts.push((sent - start, (now() - sent) * 1e3));
-                                break;
-                            }
-                            Ok(_) => continue,
-                            Err(Errno::EAGAIN) => break,
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    let rest = interval.as_secs_f64() - (now() - sent);
-                    if rest > 0.0 {
-                        sleep(rest)?;
-                    }
-                }
-                Ok(rtts)
-            };
-            let (sent_at, rtts): (Vec<f64>, Vec<f64>) = ns
-                .run(ping)
+            let (sent_at, rtts): (Vec<f64>, Vec<f64>) = nodes
+                .namespace(from)
+                .run(|| echoes(*to, *count, *interval))
                 .and_then(|r| r)
                 .map_err(|e| format!("ping from {from} to {to}: {e}"))?
                 .into_iter()

@@ -3,15 +3,18 @@
 //! delay, jitter, loss and rate; the topology's experiments run on it, a
 //! summary goes to the terminal and a JSON report where asked.
 mod capture;
+mod clock;
 mod experiment;
 mod nodes;
 mod plots;
 mod topology;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use lkl::{virtual_time, Config, Kernel};
 
+use experiment::Report;
 pub use topology::{Time, Topology};
 
 /// The kernel's memory: a base, and room per node for its stack.
@@ -43,7 +46,9 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
         Time::Virtual => virtual_time::boot(&config),
     }
     .map_err(|e| format!("cannot boot the kernel: {e}"))?;
-    let nodes = nodes::Nodes::build(&topology)?;
+    let topology = Arc::new(topology);
+    let nodes = Arc::new(nodes::Nodes::build(&topology)?);
+    nodes.wait_running(&topology)?;
     eprintln!(
         "lklnet: {} nodes, {} links",
         topology.nodes.len(),
@@ -53,11 +58,9 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
         Some(dir) => Some(capture::Captures::start(&nodes, &topology, dir)?),
         None => None,
     };
-    let mut results = Vec::new();
-    for e in &topology.experiments {
-        let result = experiment::run(&nodes, e)?;
+    let results = run_experiments(&topology, &nodes)?;
+    for result in &results {
         println!("{}", result.summary());
-        results.push(result);
     }
     if let Some(captures) = captures {
         for (path, frames) in captures.finish()? {
@@ -83,4 +86,57 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
             .map_err(|e| format!("{}: {e}", report.display()))?;
     }
     Ok(())
+}
+
+/// Runs the experiments, those with a start time each on a thread of its
+/// own, the others one after another; and the scheduled events, on
+/// another thread. The reports, in the file's order.
+fn run_experiments(
+    topology: &Arc<Topology>,
+    nodes: &Arc<nodes::Nodes>,
+) -> Result<Vec<Report>, String> {
+    let start = clock::now();
+    let events = (!topology.events.is_empty()).then(|| {
+        let (topology, nodes) = (topology.clone(), nodes.clone());
+        virtual_time::spawn(move || -> Result<(), String> {
+            for event in &topology.events {
+                clock::sleep_until(start + event.at.as_secs_f64())
+                    .map_err(|e| format!("waiting for an event: {e}"))?;
+                nodes.apply(&topology, event)?;
+            }
+            Ok(())
+        })
+    });
+    let mut reports = vec![None; topology.experiments.len()];
+    let mut timed = Vec::new();
+    for (i, scheduled) in topology.experiments.iter().enumerate() {
+        let Some(at) = scheduled.start else {
+            reports[i] = Some(experiment::run(nodes, &scheduled.experiment)?);
+            continue;
+        };
+        let (experiment, nodes) = (scheduled.experiment.clone(), nodes.clone());
+        timed.push((
+            i,
+            virtual_time::spawn(move || {
+                clock::sleep_until(start + at.as_secs_f64())
+                    .map_err(|e| format!("waiting to start an experiment: {e}"))?;
+                experiment::run(&nodes, &experiment)
+            }),
+        ));
+    }
+    for (i, running) in timed {
+        let report = running
+            .join()
+            .map_err(|_| "an experiment's thread panicked".to_string())??;
+        reports[i] = Some(report);
+    }
+    if let Some(events) = events {
+        events
+            .join()
+            .map_err(|_| "the events' thread panicked".to_string())??;
+    }
+    Ok(reports
+        .into_iter()
+        .map(|r| r.expect("every experiment ran"))
+        .collect())
 }

@@ -1,19 +1,24 @@
 //! The topology built in one kernel: each node a network namespace (its
 //! own interfaces, routes, neighbours, sockets), each link a veth pair
-//! between two of them, with a netem qdisc on both ends for the link's
-//! delay, jitter, loss and rate.
+//! between two of them, with a qdisc on both ends for the link's delay,
+//! jitter, loss and rate (netem; tbf for a rate alone); and the scheduled
+//! changes to links.
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use lkl::net::{self, config, Namespace};
 use lkl::Errno;
 
-use super::topology::{Link, Topology};
+use super::clock;
+use super::topology::{Action, Event, Link, Shaping, Topology};
 
 /// The built nodes, by name.
 pub struct Nodes {
     namespaces: HashMap<String, Namespace>,
     /// Each link's two interfaces, in the order of its ends.
     devices: Vec<[String; 2]>,
+    /// Each link's shaping now, and whether it is down.
+    state: Mutex<Vec<(Shaping, bool)>>,
 }
 
 fn step<T>(what: impl Fn() -> String, r: Result<T, Errno>) -> Result<T, String> {
@@ -83,7 +88,66 @@ impl Nodes {
         Ok(Nodes {
             namespaces,
             devices,
+            state: Mutex::new(
+                topology
+                    .links
+                    .iter()
+                    .map(|l| (l.shaping.clone(), false))
+                    .collect(),
+            ),
         })
+    }
+
+    /// Does what `event` says to its link, at both ends. A link that is
+    /// down loses every packet, as a cut cable: its interfaces stay up
+    /// and the nodes' routes stay as they were.
+    pub fn apply(&self, topology: &Topology, event: &Event) -> Result<(), String> {
+        let link = &topology.links[event.link];
+        let mut state = self.state.lock().unwrap();
+        let (shaping, down) = &mut state[event.link];
+        match &event.action {
+            Action::Down => *down = true,
+            Action::Up => *down = false,
+            Action::Change(new) => *shaping = new.clone(),
+        }
+        let now = if *down {
+            Shaping {
+                loss: 1.0,
+                ..shaping.clone()
+            }
+        } else {
+            shaping.clone()
+        };
+        for (end, node) in link.ends.iter().enumerate() {
+            let dev = self.device(event.link, end);
+            let r = self
+                .namespace(&node.node)
+                .run(|| set_shaping(net::ifindex(dev)?, &now, false));
+            step(
+                || format!("at {:?}, {} {dev}", event.at, node.node),
+                r.and_then(|r| r),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Waits until every link's interfaces carry packets (the kernel
+    /// brings a new link's carrier up within a second; until then its
+    /// packets are dropped).
+    pub fn wait_running(&self, topology: &Topology) -> Result<(), String> {
+        for (i, link) in topology.links.iter().enumerate() {
+            for (end, node) in link.ends.iter().enumerate() {
+                let dev = self.device(i, end);
+                let ns = self.namespace(&node.node);
+                while !step(
+                    || format!("{} {dev}", node.node),
+                    ns.run(|| net::is_running(dev)).and_then(|r| r),
+                )? {
+                    clock::sleep(0.01).map_err(|e| format!("waiting for {dev}: {e}"))?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The interface of link `link`'s end `end` (0 or 1), in that end's
@@ -101,30 +165,38 @@ impl Nodes {
 /// The bytes a token bucket lets through at once.
 pub const TBF_BURST: u32 = 32 << 10;
 
-/// In the end's namespace: MTU, the link's qdisc (netem for delay, jitter
-/// and loss, with the rate if any; tbf for a rate alone), addresses, up.
-fn set_up_end(link: &Link, dev: &str, addrs: &[(std::net::IpAddr, u8)]) -> Result<(), Errno> {
-    let ifindex = net::ifindex(dev)?;
-    config::set_mtu(ifindex, link.mtu)?;
-    let delayed = link.delay.as_nanos() > 0 || link.jitter.as_nanos() > 0 || link.loss > 0.0;
-    if !delayed && link.rate_bps > 0 {
+/// Puts `shaping` on interface `ifindex` of the calling thread's
+/// namespace: tbf for a rate alone, netem otherwise (delay, jitter, loss,
+/// and the rate if any), nothing if it asks for nothing and `initial`.
+fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Errno> {
+    let delayed = !shaping.delay.is_zero() || !shaping.jitter.is_zero() || shaping.loss > 0.0;
+    if !delayed && shaping.rate_bps > 0 {
         // A rate alone: a token bucket, as `tc ... tbf rate R burst 32kb
         // limit L` makes it, holding 100 ms of the rate (at least 128 KiB).
-        let rate = link.rate_bps / 8;
+        let rate = shaping.rate_bps / 8;
         let limit = (rate / 10).clamp(128 << 10, u32::MAX as u64) as u32;
-        config::set_tbf(ifindex, rate, TBF_BURST, limit)?;
-    } else if delayed {
+        config::set_tbf(ifindex, rate, TBF_BURST, limit)
+    } else if delayed || !initial {
         config::set_netem(
             ifindex,
             &config::Netem {
-                delay_ns: link.delay.as_nanos() as u64,
-                jitter_ns: link.jitter.as_nanos() as u64,
-                loss: link.loss,
-                rate: link.rate_bps / 8,
+                delay_ns: shaping.delay.as_nanos() as u64,
+                jitter_ns: shaping.jitter.as_nanos() as u64,
+                loss: shaping.loss,
+                rate: shaping.rate_bps / 8,
                 limit: 10_000,
             },
-        )?;
+        )
+    } else {
+        Ok(())
     }
+}
+
+/// In the end's namespace: MTU, the link's qdisc, addresses, up.
+fn set_up_end(link: &Link, dev: &str, addrs: &[(std::net::IpAddr, u8)]) -> Result<(), Errno> {
+    let ifindex = net::ifindex(dev)?;
+    config::set_mtu(ifindex, link.mtu)?;
+    set_shaping(ifindex, &link.shaping, true)?;
     for (addr, prefix) in addrs {
         config::add_address(ifindex, *addr, *prefix)?;
     }

@@ -60,6 +60,7 @@ fn layout(topology: &Topology) -> HashMap<String, (usize, usize)> {
 
 /// What a link was given, shortly: "10ms 10mbit 1% loss".
 fn label(link: &Link) -> String {
+    let link = &link.shaping;
     let mut parts = Vec::new();
     if !link.delay.is_zero() {
         parts.push(format!("{:?}", link.delay));

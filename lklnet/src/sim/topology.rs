@@ -19,6 +19,8 @@ struct File {
     links: Vec<Spanned<LinkFile>>,
     #[serde(default)]
     experiments: Vec<Spanned<ExperimentFile>>,
+    #[serde(default)]
+    events: Vec<Spanned<EventFile>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -55,6 +57,23 @@ struct ExperimentFile {
     count: Option<u32>,
     interval: Option<Spanned<String>>,
     duration: Option<Spanned<String>>,
+    /// When it begins, from the start of the run; without, it follows the
+    /// one before it.
+    start: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct EventFile {
+    at: Spanned<String>,
+    /// The two nodes the link joins.
+    link: Spanned<[String; 2]>,
+    /// "down", "up" or "change".
+    action: Spanned<String>,
+    delay: Option<Spanned<String>>,
+    jitter: Option<Spanned<String>>,
+    loss: Option<Spanned<String>>,
+    rate: Option<Spanned<String>>,
 }
 
 /// One end of a link: its node and addresses.
@@ -64,16 +83,21 @@ pub struct End {
     pub addrs: Vec<(IpAddr, u8)>,
 }
 
-#[derive(Debug, Clone)]
-pub struct Link {
-    pub ends: [End; 2],
-    /// One way, each direction.
+/// What a link does to the packets it carries, each way.
+#[derive(Debug, Clone, Default)]
+pub struct Shaping {
     pub delay: Duration,
     pub jitter: Duration,
     /// 0.0 to 1.0.
     pub loss: f64,
     /// Bits per second; 0: unlimited.
     pub rate_bps: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub ends: [End; 2],
+    pub shaping: Shaping,
     pub mtu: u32,
 }
 
@@ -117,12 +141,39 @@ pub enum Time {
     Virtual,
 }
 
+/// An experiment and when it begins.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    /// From the start of the run; None: when the one before has ended.
+    pub start: Option<Duration>,
+    pub experiment: Experiment,
+}
+
+/// What happens to a link at a scheduled time.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Down,
+    Up,
+    /// The link's delay, jitter, loss and rate from then on.
+    Change(Shaping),
+}
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub at: Duration,
+    /// Index into `Topology::links`.
+    pub link: usize,
+    pub action: Action,
+}
+
 #[derive(Debug)]
 pub struct Topology {
     pub time: Time,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
-    pub experiments: Vec<Experiment>,
+    pub experiments: Vec<Scheduled>,
+    /// In order of time.
+    pub events: Vec<Event>,
 }
 
 /// The 1-based line of byte offset `at` in `text`.
@@ -167,6 +218,62 @@ pub fn parse_rate(text: &str) -> Option<u64> {
         _ => return None,
     };
     (value > 0.0 && value.is_finite()).then_some((value * scale) as u64)
+}
+
+/// Parses the fields a link and a change share; errors name the line.
+struct Fields<'a> {
+    text: &'a str,
+}
+
+impl Fields<'_> {
+    fn err(&self, at: &Spanned<String>, what: &str) -> String {
+        format!(
+            "line {}: {:?}: {what}",
+            line(self.text, at.span().start),
+            at.get_ref()
+        )
+    }
+
+    fn duration(&self, v: &Option<Spanned<String>>) -> Result<Duration, String> {
+        match v {
+            None => Ok(Duration::ZERO),
+            Some(s) => parse_duration(s.get_ref())
+                .ok_or_else(|| self.err(s, "not a time (5ms, 1.5s, 200us)")),
+        }
+    }
+
+    fn shaping(
+        &self,
+        delay: &Option<Spanned<String>>,
+        jitter: &Option<Spanned<String>>,
+        loss: &Option<Spanned<String>>,
+        rate: &Option<Spanned<String>>,
+    ) -> Result<Shaping, String> {
+        let loss = match loss {
+            None => 0.0,
+            Some(s) => {
+                s.get_ref()
+                    .trim()
+                    .strip_suffix('%')
+                    .and_then(|n| n.trim().parse::<f64>().ok())
+                    .filter(|p| (0.0..=100.0).contains(p))
+                    .ok_or_else(|| self.err(s, "not a share from 0% to 100%"))?
+                    / 100.0
+            }
+        };
+        let rate_bps = match rate {
+            None => 0,
+            Some(s) => {
+                parse_rate(s.get_ref()).ok_or_else(|| self.err(s, "not a rate (10mbit, 1gbit)"))?
+            }
+        };
+        Ok(Shaping {
+            delay: self.duration(delay)?,
+            jitter: self.duration(jitter)?,
+            loss,
+            rate_bps,
+        })
+    }
 }
 
 fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
@@ -277,43 +384,7 @@ impl Topology {
                     format!("a link from {} to itself", a.node),
                 ));
             }
-            let duration = |v: &Option<Spanned<String>>| -> Result<Duration, String> {
-                match v {
-                    None => Ok(Duration::ZERO),
-                    Some(s) => parse_duration(s.get_ref()).ok_or_else(|| {
-                        err(
-                            s.span().start,
-                            format!("{:?}: not a time (5ms, 1.5s, 200us)", s.get_ref()),
-                        )
-                    }),
-                }
-            };
-            let loss = match &l.loss {
-                None => 0.0,
-                Some(s) => {
-                    s.get_ref()
-                        .trim()
-                        .strip_suffix('%')
-                        .and_then(|n| n.trim().parse::<f64>().ok())
-                        .filter(|p| (0.0..=100.0).contains(p))
-                        .ok_or_else(|| {
-                            err(
-                                s.span().start,
-                                format!("{:?}: not a share from 0% to 100%", s.get_ref()),
-                            )
-                        })?
-                        / 100.0
-                }
-            };
-            let rate_bps = match &l.rate {
-                None => 0,
-                Some(s) => parse_rate(s.get_ref()).ok_or_else(|| {
-                    err(
-                        s.span().start,
-                        format!("{:?}: not a rate (10mbit, 1gbit)", s.get_ref()),
-                    )
-                })?,
-            };
+            let shaping = Fields { text }.shaping(&l.delay, &l.jitter, &l.loss, &l.rate)?;
             let mtu = l.mtu.unwrap_or(1500);
             if !(68..=65535).contains(&mtu) {
                 return Err(err(
@@ -323,10 +394,7 @@ impl Topology {
             }
             links.push(Link {
                 ends: [a, b],
-                delay: duration(&l.delay)?,
-                jitter: duration(&l.jitter)?,
-                loss,
-                rate_bps,
+                shaping,
                 mtu,
             });
         }
@@ -340,7 +408,7 @@ impl Topology {
                     format!("{:?}: no such node", x.from.get_ref()),
                 ));
             }
-            match x.kind.get_ref().as_str() {
+            let experiment = match x.kind.get_ref().as_str() {
                 "ping" => {
                     let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
                         err(
@@ -354,12 +422,12 @@ impl Topology {
                             err(s.span().start, format!("{:?}: not a time", s.get_ref()))
                         })?,
                     };
-                    experiments.push(Experiment::Ping {
+                    Experiment::Ping {
                         from: x.from.get_ref().clone(),
                         to,
-                        count: x.count.unwrap_or(5).clamp(1, 100_000),
+                        count: x.count.unwrap_or(5).clamp(1, 65_535),
                         interval,
-                    });
+                    }
                 }
                 "tcp" => {
                     let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
@@ -387,12 +455,12 @@ impl Topology {
                                 )
                             })?,
                     };
-                    experiments.push(Experiment::Tcp {
+                    Experiment::Tcp {
                         from: x.from.get_ref().clone(),
                         to,
                         to_node,
                         duration,
-                    });
+                    }
                 }
                 other => {
                     return Err(err(
@@ -400,13 +468,66 @@ impl Topology {
                         format!("{other:?}: no such experiment (ping, tcp)"),
                     ))
                 }
-            }
+            };
+            let start = match &x.start {
+                None => None,
+                Some(s) => Some(parse_duration(s.get_ref()).ok_or_else(|| {
+                    err(s.span().start, format!("{:?}: not a time", s.get_ref()))
+                })?),
+            };
+            experiments.push(Scheduled { start, experiment });
         }
+
+        let fields = Fields { text };
+        let mut events = Vec::new();
+        for e in &file.events {
+            let x = e.get_ref();
+            let at = parse_duration(x.at.get_ref())
+                .ok_or_else(|| fields.err(&x.at, "not a time (5s, 1.5s)"))?;
+            let [a, b] = x.link.get_ref();
+            let link = links
+                .iter()
+                .position(|l| {
+                    let [p, q] = &l.ends;
+                    (p.node == *a && q.node == *b) || (p.node == *b && q.node == *a)
+                })
+                .ok_or_else(|| err(x.link.span().start, format!("no link joins {a} and {b}")))?;
+            let changes =
+                x.delay.is_some() || x.jitter.is_some() || x.loss.is_some() || x.rate.is_some();
+            let action = match x.action.get_ref().as_str() {
+                "down" if !changes => Action::Down,
+                "up" if !changes => Action::Up,
+                "change" if changes => {
+                    Action::Change(fields.shaping(&x.delay, &x.jitter, &x.loss, &x.rate)?)
+                }
+                "down" | "up" => {
+                    return Err(err(
+                        x.action.span().start,
+                        "delay, jitter, loss and rate go with \"change\"".to_string(),
+                    ))
+                }
+                "change" => {
+                    return Err(err(
+                        x.action.span().start,
+                        "a change gives delay, jitter, loss or rate".to_string(),
+                    ))
+                }
+                other => {
+                    return Err(err(
+                        x.action.span().start,
+                        format!("{other:?}: no such action (down, up, change)"),
+                    ))
+                }
+            };
+            events.push(Event { at, link, action });
+        }
+        events.sort_by_key(|e| e.at);
         Ok(Topology {
             time,
             nodes,
             links,
             experiments,
+            events,
         })
     }
 }
