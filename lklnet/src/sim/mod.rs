@@ -12,7 +12,7 @@ mod topology;
 use std::path::Path;
 use std::sync::Arc;
 
-use lkl::{virtual_time, Config, Kernel};
+use lkl::{sys, uapi, virtual_time, Config, Kernel};
 
 use experiment::Report;
 pub use topology::{Time, Topology};
@@ -20,6 +20,22 @@ pub use topology::{Time, Topology};
 /// The kernel's memory: a base, and room per node for its stack.
 fn kernel_memory(nodes: usize) -> usize {
     (96 << 20) + nodes * (1 << 20)
+}
+
+/// The kernel's free memory (MemFree of its /proc/meminfo).
+fn kernel_free_bytes() -> Result<u64, String> {
+    let failed = |e: lkl::Errno| format!("reading the kernel's /proc/meminfo: {e}");
+    let fd = sys::openat(uapi::AT_FDCWD, "/proc/meminfo", uapi::O_RDONLY, 0).map_err(failed)?;
+    let mut text = vec![0u8; 4096];
+    let n = sys::read(fd, &mut text);
+    let _ = sys::close(fd);
+    let text = String::from_utf8_lossy(&text[..n.map_err(failed)?]).into_owned();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemFree:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|kb| kb << 10)
+        .ok_or_else(|| "the kernel's /proc/meminfo has no MemFree".to_string())
 }
 
 /// What `lklnet sim` writes besides its summary.
@@ -46,13 +62,20 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
         Time::Virtual => virtual_time::boot(&config),
     }
     .map_err(|e| format!("cannot boot the kernel: {e}"))?;
+    let booted = started.elapsed().as_secs_f64();
+    let free_at_boot = kernel_free_bytes()?;
     let topology = Arc::new(topology);
     let nodes = Arc::new(nodes::Nodes::build(&topology)?);
+    let built = started.elapsed().as_secs_f64() - booted;
+    let per_node =
+        (free_at_boot.saturating_sub(kernel_free_bytes()?)) / topology.nodes.len().max(1) as u64;
     nodes.wait_running(&topology)?;
     eprintln!(
-        "lklnet: {} nodes, {} links",
+        "lklnet: {} nodes, {} links, built in {:.3} s, {} KiB of kernel memory per node",
         topology.nodes.len(),
-        topology.links.len()
+        topology.links.len(),
+        built,
+        per_node >> 10
     );
     let captures = match outputs.pcap {
         Some(dir) => Some(capture::Captures::start(&nodes, &topology, dir)?),
@@ -80,6 +103,9 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
             "time": format!("{time:?}").to_lowercase(),
             "simulated_seconds": simulated,
             "wall_seconds": wall,
+            "boot_seconds": booted,
+            "build_seconds": built,
+            "kernel_bytes_per_node": per_node,
             "experiments": results,
         });
         std::fs::write(report, serde_json::to_string_pretty(&json).unwrap() + "\n")
