@@ -570,3 +570,145 @@ fn scheduled_events_cut_a_link_and_change_its_delay() {
         }
     }
 }
+
+/// Namespaces of the test's on the host, deleted (with their processes)
+/// on drop.
+struct HostNamespaces(Vec<String>);
+
+impl HostNamespaces {
+    fn new(names: &[&str]) -> HostNamespaces {
+        // SAFETY: geteuid only reads the process's credentials.
+        assert_eq!(
+            unsafe { geteuid() },
+            0,
+            "this test makes network namespaces: run it as root"
+        );
+        let id = std::process::id();
+        let all = HostNamespaces(names.iter().map(|n| format!("lklnet-{n}-{id}")).collect());
+        for ns in &all.0 {
+            all.sh(&format!(
+                "ip netns add {ns} && ip -n {ns} link set lo up && \
+                 ip netns exec {ns} sysctl -qw net.ipv6.conf.default.accept_dad=0"
+            ));
+        }
+        all
+    }
+
+    /// Runs `command` in sh with each `{name}` replaced by the namespace
+    /// made for it.
+    fn sh(&self, command: &str) -> String {
+        let mut command = command.to_string();
+        for ns in &self.0 {
+            let short = ns
+                .rsplitn(2, '-')
+                .nth(1)
+                .unwrap()
+                .trim_start_matches("lklnet-");
+            command = command.replace(&format!("{{{short}}}"), ns);
+        }
+        let out = Command::new("sh").args(["-c", &command]).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for HostNamespaces {
+    fn drop(&mut self) {
+        for ns in &self.0 {
+            let _ = Command::new("sh")
+                .args([
+                    "-c",
+                    &format!("ip netns pids {ns} | xargs -r kill -9; ip netns del {ns}"),
+                ])
+                .status();
+        }
+    }
+}
+
+/// The hops from `{from}` to `to` as the host kernel finds them: `ping`
+/// with hop limits 1, 2, 3, ... until the destination answers, three
+/// tries a hop (as traceroute's three probes).
+fn host_hops(host: &HostNamespaces, from: &str, to: &str) -> Vec<String> {
+    let mut hops = Vec::new();
+    for limit in 1..=8 {
+        let mut hop = "*".to_string();
+        for _ in 0..3 {
+            let ping = format!("ping -n -c 1 -W 1 -t {limit} {to}");
+            let out = Command::new("sh")
+                .args(["-c", &host_command(host, from, &ping)])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if let Some(line) = text.lines().find(|l| l.starts_with("From ")) {
+                hop = line.split(' ').nth(1).unwrap().to_string();
+                break;
+            } else if text.contains(" bytes from ") {
+                hops.push(to.to_string());
+                return hops;
+            }
+        }
+        hops.push(hop);
+    }
+    hops
+}
+
+fn host_command(host: &HostNamespaces, node: &str, command: &str) -> String {
+    let ns = host
+        .0
+        .iter()
+        .find(|n| n.starts_with(&format!("lklnet-{node}-")))
+        .unwrap();
+    format!("ip netns exec {ns} {command}")
+}
+
+#[test]
+fn traceroute_finds_the_hops_the_host_kernel_finds() {
+    // The chain on the host: the same addresses and routes, no delays
+    // (the host kernel has no netem).
+    let host = HostNamespaces::new(&["a", "r1", "r2", "b"]);
+    for (i, (x, y)) in [("a", "r1"), ("r1", "r2"), ("r2", "b")].iter().enumerate() {
+        let n = i + 1;
+        host.sh(&format!(
+            "ip -n {{{x}}} link add e{n} type veth peer name e{n} netns {{{y}}} && \
+             ip -n {{{x}}} addr add 10.0.{n}.1/24 dev e{n} && ip -n {{{y}}} addr add 10.0.{n}.2/24 dev e{n} && \
+             ip -n {{{x}}} addr add fd00:{n}::1/64 dev e{n} nodad && ip -n {{{y}}} addr add fd00:{n}::2/64 dev e{n} nodad && \
+             ip -n {{{x}}} link set e{n} up && ip -n {{{y}}} link set e{n} up"
+        ));
+    }
+    host.sh(
+        "for r in {r1} {r2}; do ip netns exec $r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1; done && \
+         ip -n {a} route add default via 10.0.1.2 && ip -n {a} route add default via fd00:1::2 && \
+         ip -n {r1} route add 10.0.3.0/24 via 10.0.2.2 && ip -n {r1} route add fd00:3::/64 via fd00:2::2 && \
+         ip -n {r2} route add 10.0.1.0/24 via 10.0.2.1 && ip -n {r2} route add fd00:1::/64 via fd00:2::1 && \
+         ip -n {b} route add default via 10.0.3.1 && ip -n {b} route add default via fd00:3::1",
+    );
+    let cases = [("a", "10.0.3.2"), ("b", "fd00:1::1"), ("r2", "10.0.1.1")];
+    let mut topology = chain(2, 10, 3, 1);
+    for (from, to) in cases {
+        topology +=
+            &format!("[[experiments]]\nkind = \"traceroute\"\nfrom = \"{from}\"\nto = \"{to}\"\n");
+    }
+    let (out, report) = sim_with("traceroute", &topology, &["--time", "virtual"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap();
+    let experiments = report["experiments"].as_array().unwrap();
+    for (i, (from, to)) in cases.iter().enumerate() {
+        let ours: Vec<String> = experiments[2 + i]["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["address"].as_str().unwrap_or("*").to_string())
+            .collect();
+        let reference = host_hops(&host, from, to);
+        assert_eq!(ours, reference, "{from} -> {to}");
+        assert_eq!(experiments[2 + i]["reached"], true);
+    }
+}

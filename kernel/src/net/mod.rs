@@ -20,7 +20,9 @@ pub use namespace::{ifindex, is_running, sysctl, Namespace};
 pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, OFFLOAD_HEADER_LEN, RX_IN_FLIGHT_MAX};
 #[cfg(feature = "std")]
 pub use socket::io_error;
-pub use socket::{PacketSocket, PingSocket, Shutdown, TcpListener, TcpStream, UdpSocket};
+pub use socket::{
+    IcmpSocket, PacketSocket, PingSocket, Shutdown, TcpListener, TcpStream, UdpSocket,
+};
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::TapLink;
 #[cfg(feature = "std")]

@@ -382,6 +382,74 @@ impl PingSocket {
     }
 }
 
+const SOCK_RAW_ICMP: i64 = 3;
+const IPPROTO_IP: i64 = 0;
+const IPPROTO_IPV6: i64 = 41;
+const IP_TTL: i64 = 2;
+const IPV6_UNICAST_HOPS: i64 = 16;
+
+/// A raw ICMP or ICMPv6 socket (root in the kernel): it sends the ICMP
+/// messages it is given, with a chosen hop limit, and receives every ICMP
+/// message its namespace gets, errors from routers on the way included.
+/// IPv4 messages come with their IP header; ICMPv6 ones without, and the
+/// kernel fills in ICMPv6 checksums.
+pub struct IcmpSocket {
+    fd: Fd,
+    v6: bool,
+}
+
+impl IcmpSocket {
+    pub fn new(v6: bool) -> Result<IcmpSocket, Errno> {
+        let (family, protocol) = if v6 { (AF_INET6, 58) } else { (AF_INET, 1) };
+        let fd = call(
+            nr::SOCKET,
+            [
+                family as i64,
+                SOCK_RAW_ICMP | SOCK_CLOEXEC,
+                protocol,
+                0,
+                0,
+                0,
+            ],
+        )?;
+        Ok(IcmpSocket {
+            fd: Fd(fd as i32),
+            v6,
+        })
+    }
+
+    /// The hop limit (TTL) of what it sends from now on.
+    pub fn set_hops(&self, hops: u8) -> Result<(), Errno> {
+        if self.v6 {
+            self.fd
+                .set_int(IPPROTO_IPV6, IPV6_UNICAST_HOPS, hops as i32)
+        } else {
+            self.fd.set_int(IPPROTO_IP, IP_TTL, hops as i32)
+        }
+    }
+
+    /// Sends `message` (an ICMP header and what follows) to `to`.
+    pub fn send_to(&self, message: &[u8], to: IpAddr) -> Result<(), Errno> {
+        if to.is_ipv6() != self.v6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        self.fd
+            .send_to(message, Some(SocketAddr::new(to, 0)))
+            .map(drop)
+    }
+
+    /// Waits for the next ICMP message: its length in `buf` and its sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> Result<(usize, IpAddr), Errno> {
+        let (n, from) = self.fd.recv_from(buf)?;
+        Ok((n, from.ok_or(Errno::EAFNOSUPPORT)?.ip()))
+    }
+
+    /// How long [`IcmpSocket::recv_from`] waits before `EAGAIN`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<(), Errno> {
+        self.fd.set_timeout(SO_RCVTIMEO_NEW, timeout)
+    }
+}
+
 const AF_PACKET: i64 = 17;
 const SOCK_RAW: i64 = 3;
 /// Every protocol (`ETH_P_ALL`), in network order as the socket takes it.

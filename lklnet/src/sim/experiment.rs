@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::clock::{self, now};
 use super::nodes::Nodes;
 use super::topology::Experiment;
+use super::traceroute::{self, TraceReport};
 
 #[derive(Serialize, Debug, Clone)]
 pub struct PingReport {
@@ -63,12 +64,14 @@ pub struct TcpReport {
 pub enum Report {
     Ping(PingReport),
     Tcp(TcpReport),
+    Traceroute(TraceReport),
 }
 
 impl Report {
     pub fn summary(&self) -> String {
         match self {
             Report::Ping(p) => p.summary(),
+            Report::Traceroute(t) => t.summary(),
             Report::Tcp(t) => format!(
                 "tcp {} -> {}: {:.1} MB in {:.2} s, {:.2} Mbit/s",
                 t.from,
@@ -217,6 +220,14 @@ fn echoes(to: IpAddr, count: u32, interval: Duration) -> Result<Vec<(f64, f64)>,
 
 pub fn run(nodes: &Nodes, experiment: &Experiment) -> Result<Report, String> {
     match experiment {
+        Experiment::Traceroute { from, to } => {
+            let report = nodes
+                .namespace(from)
+                .run(|| traceroute::trace(from, *to))
+                .and_then(|r| r)
+                .map_err(|e| format!("traceroute from {from} to {to}: {e}"))?;
+            Ok(Report::Traceroute(report))
+        }
         Experiment::Tcp {
             from,
             to,

@@ -8,6 +8,7 @@ mod experiment;
 mod nodes;
 mod plots;
 mod topology;
+mod traceroute;
 
 use std::path::Path;
 use std::sync::Arc;

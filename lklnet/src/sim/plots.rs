@@ -1,7 +1,8 @@
 //! Pictures of a run, as SVG: the topology (nodes in columns by their
 //! distance in hops from the first node, links labelled with what they
 //! were given) and one chart per experiment (round trips, or throughput
-//! per half second, over time).
+//! per half second, over time; none for a traceroute, whose summary says
+//! it all).
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
@@ -177,6 +178,7 @@ pub fn draw(topology: &Topology, reports: &[Report], dir: &Path) -> Result<Vec<P
                 let title = format!("tcp {} -> {}: throughput per half second", t.from, t.to);
                 draw_chart(&path, &title, "Mbit/s", &points)?;
             }
+            Report::Traceroute(_) => continue,
         }
         written.push(path);
     }

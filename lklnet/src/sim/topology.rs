@@ -123,6 +123,8 @@ pub enum Experiment {
         count: u32,
         interval: Duration,
     },
+    /// The routers on the way from `from` to `to`.
+    Traceroute { from: String, to: IpAddr },
     /// One TCP stream from `from` to the node holding `to`, for `duration`.
     Tcp {
         from: String,
@@ -429,6 +431,15 @@ impl Topology {
                         interval,
                     }
                 }
+                "traceroute" => Experiment::Traceroute {
+                    from: x.from.get_ref().clone(),
+                    to: x.to.get_ref().parse().map_err(|_| {
+                        err(
+                            x.to.span().start,
+                            format!("{:?}: not an IP address", x.to.get_ref()),
+                        )
+                    })?,
+                },
                 "tcp" => {
                     let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
                         err(
@@ -465,7 +476,7 @@ impl Topology {
                 other => {
                     return Err(err(
                         x.kind.span().start,
-                        format!("{other:?}: no such experiment (ping, tcp)"),
+                        format!("{other:?}: no such experiment (ping, tcp, traceroute)"),
                     ))
                 }
             };
