@@ -599,11 +599,7 @@ impl HostNamespaces {
     fn sh(&self, command: &str) -> String {
         let mut command = command.to_string();
         for ns in &self.0 {
-            let short = ns
-                .rsplitn(2, '-')
-                .nth(1)
-                .unwrap()
-                .trim_start_matches("lklnet-");
+            let short = ns.rsplit_once('-').unwrap().0.trim_start_matches("lklnet-");
             command = command.replace(&format!("{{{short}}}"), ns);
         }
         let out = Command::new("sh").args(["-c", &command]).output().unwrap();
