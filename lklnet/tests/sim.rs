@@ -708,3 +708,179 @@ fn traceroute_finds_the_hops_the_host_kernel_finds() {
         assert_eq!(experiments[2 + i]["reached"], true);
     }
 }
+
+/// Two switches joined by a trunk carrying VLANs 10 and 20; h1 and h3 in
+/// VLAN 10, h2 and h4 in VLAN 20, all four in one subnet.
+const VLANS: &str = r#"
+[nodes.h1]
+[nodes.h2]
+[nodes.h3]
+[nodes.h4]
+[nodes.sw1]
+switch = true
+[nodes.sw2]
+switch = true
+
+[[links]]
+ends = ["h1 10.0.0.1/24", "sw1 vlan=10"]
+[[links]]
+ends = ["h2 10.0.0.2/24", "sw1 vlan=20"]
+[[links]]
+ends = ["sw1 trunk=10,20", "sw2 trunk=10,20"]
+delay = "1ms"
+[[links]]
+ends = ["h3 10.0.0.3/24", "sw2 vlan=10"]
+[[links]]
+ends = ["h4 10.0.0.4/24", "sw2 vlan=20"]
+
+[[experiments]]
+kind = "ping"
+from = "h1"
+to = "10.0.0.3"
+count = 3
+[[experiments]]
+kind = "ping"
+from = "h2"
+to = "10.0.0.4"
+count = 3
+[[experiments]]
+kind = "ping"
+from = "h1"
+to = "10.0.0.4"
+count = 3
+[[experiments]]
+kind = "ping"
+from = "h1"
+to = "10.0.0.2"
+count = 3
+"#;
+
+#[test]
+fn switches_keep_vlans_apart_and_tag_them_on_the_trunk() {
+    let dir = std::env::temp_dir().join(format!("lklnet-sim-vlans-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (out, report) = sim_with(
+        "vlans",
+        VLANS,
+        &["--time", "virtual", "--pcap", dir.to_str().unwrap()],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap();
+    let received: Vec<u64> = report["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["received"].as_u64().unwrap())
+        .collect();
+    // Within a VLAN, across the trunk: answered. Across VLANs, even
+    // within one switch: nothing.
+    assert_eq!(received, [3, 3, 0, 0]);
+    // On the trunk, as tcpdump reads it: VLAN 10's and 20's echoes tagged.
+    let out = Command::new("tcpdump")
+        .args(["-nn", "-e", "-r"])
+        .arg(dir.join("link3-sw1-sw2.pcap"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (vlan, echo) in [(10, "10.0.0.1 > 10.0.0.3"), (20, "10.0.0.2 > 10.0.0.4")] {
+        let tagged = text
+            .lines()
+            .filter(|l| l.contains(&format!("vlan {vlan},")) && l.contains(echo))
+            .count();
+        assert_eq!(tagged, 3, "VLAN {vlan}:\n{text}");
+    }
+    assert!(!text.contains("10.0.0.1 > 10.0.0.4"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+
+    for (from, to, expected) in [
+        (
+            "sw1 vlan=20\"]",
+            "sw1 vlan=5000\"]",
+            "line 14: \"vlan=5000\": not vlan=N",
+        ),
+        (
+            "sw1 vlan=10\"]",
+            "sw1 vlan=10 10.0.0.9/24\"]",
+            "a switch's port has no address",
+        ),
+        (
+            "h1 10.0.0.1/24\"",
+            "h1 10.0.0.1/24 vlan=10\"",
+            "VLANs are for a switch's ports",
+        ),
+        (
+            "switch = true\n[nodes.sw2]",
+            "stp = true\n[nodes.sw2]",
+            "sw1: stp is for a switch",
+        ),
+    ] {
+        let topology = VLANS.replacen(from, to, 1);
+        assert_ne!(topology, VLANS, "{expected}");
+        let (out, _) = sim("bad-vlans", &topology);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(expected), "wanted {expected:?}: {stderr}");
+    }
+}
+
+/// h1 - sw1, sw1 - sw2 - sw3 - sw1 (a loop), sw3 - h2.
+const SWITCH_LOOP: &str = r#"
+[nodes.h1]
+[nodes.h2]
+[nodes.sw1]
+switch = true
+stp = true
+[nodes.sw2]
+switch = true
+stp = true
+[nodes.sw3]
+switch = true
+stp = true
+
+[[links]]
+ends = ["h1 10.0.0.1/24", "sw1"]
+[[links]]
+ends = ["sw1", "sw2"]
+[[links]]
+ends = ["sw2", "sw3"]
+[[links]]
+ends = ["sw3", "sw1"]
+[[links]]
+ends = ["h2 10.0.0.2/24", "sw3"]
+
+[[experiments]]
+kind = "ping"
+from = "h1"
+to = "10.0.0.2"
+count = 40
+interval = "1s"
+"#;
+
+#[test]
+fn a_loop_of_switches_needs_spanning_tree_and_then_works() {
+    let (out, report) = sim_with("stp", SWITCH_LOOP, &["--time", "virtual"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = &report.unwrap()["experiments"][0];
+    // Ports forward after listening and learning (15 s each, Linux's
+    // defaults); from then on every echo is answered, once.
+    let first = e["sent_at_s"][0].as_f64().unwrap();
+    assert!((29.0..=33.0).contains(&first), "{e}");
+    assert_eq!(e["received"].as_u64().unwrap(), 40 - first as u64, "{e}");
+
+    let (out, report) = sim("no-stp", &SWITCH_LOOP.replace("stp = true\n", ""));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("line 17: this link closes a loop of switches (sw1, sw2, sw3)"),
+        "{stderr}"
+    );
+    assert!(report.is_none());
+}

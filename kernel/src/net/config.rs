@@ -20,22 +20,22 @@ const SOCK_CLOEXEC: i64 = 0o2000000;
 const NETLINK_ROUTE: i64 = 0;
 
 const NLMSG_ERROR: u16 = 2;
-const RTM_NEWLINK: u16 = 16;
+pub(super) const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_NEWQDISC: u16 = 36;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_REPLACE: u16 = 0x100;
-const NLM_F_EXCL: u16 = 0x200;
-const NLM_F_CREATE: u16 = 0x400;
+pub(super) const NLM_F_EXCL: u16 = 0x200;
+pub(super) const NLM_F_CREATE: u16 = 0x400;
 
 const IFF_UP: u32 = 0x1;
-const IFLA_IFNAME: u16 = 3;
+pub(super) const IFLA_IFNAME: u16 = 3;
 const IFLA_MTU: u16 = 4;
-const IFLA_LINKINFO: u16 = 18;
-const IFLA_INFO_KIND: u16 = 1;
-const IFLA_INFO_DATA: u16 = 2;
+pub(super) const IFLA_LINKINFO: u16 = 18;
+pub(super) const IFLA_INFO_KIND: u16 = 1;
+pub(super) const IFLA_INFO_DATA: u16 = 2;
 const IFLA_NET_NS_FD: u16 = 28;
 const VETH_INFO_PEER: u16 = 1;
 const TCA_KIND: u16 = 1;
@@ -70,10 +70,10 @@ fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
 }
 
 /// One rtnetlink request: header, fixed part, attributes.
-struct Message(Vec<u8>);
+pub(super) struct Message(pub(super) Vec<u8>);
 
 impl Message {
-    fn new(kind: u16, flags: u16, fixed: &[u8]) -> Message {
+    pub(super) fn new(kind: u16, flags: u16, fixed: &[u8]) -> Message {
         let mut m = Message(Vec::with_capacity(64));
         m.0.extend_from_slice(&0u32.to_ne_bytes()); // length, set in send
         m.0.extend_from_slice(&kind.to_ne_bytes());
@@ -91,7 +91,7 @@ impl Message {
         }
     }
 
-    fn attr(&mut self, kind: u16, value: &[u8]) -> &mut Message {
+    pub(super) fn attr(&mut self, kind: u16, value: &[u8]) -> &mut Message {
         self.0
             .extend_from_slice(&((4 + value.len()) as u16).to_ne_bytes());
         self.0.extend_from_slice(&kind.to_ne_bytes());
@@ -101,7 +101,7 @@ impl Message {
     }
 
     /// A nested attribute whose contents `body` writes.
-    fn nest(&mut self, kind: u16, body: impl FnOnce(&mut Message)) -> &mut Message {
+    pub(super) fn nest(&mut self, kind: u16, body: impl FnOnce(&mut Message)) -> &mut Message {
         let start = self.0.len();
         self.0.extend_from_slice(&[0, 0]);
         self.0.extend_from_slice(&kind.to_ne_bytes());
@@ -113,7 +113,7 @@ impl Message {
 
     /// Sends the request and waits for the kernel's answer: Ok on its
     /// acknowledgement, its errno otherwise.
-    fn send(mut self) -> Result<(), Errno> {
+    pub(super) fn send(mut self) -> Result<(), Errno> {
         let len = self.0.len() as u32;
         self.0[..4].copy_from_slice(&len.to_ne_bytes());
         let fd = call(
@@ -249,7 +249,7 @@ pub fn add_route(
 }
 
 /// A name as an attribute value: its bytes and a NUL.
-fn name_attr(name: &str) -> Result<Vec<u8>, Errno> {
+pub(super) fn name_attr(name: &str) -> Result<Vec<u8>, Errno> {
     if name.is_empty() || name.len() > 15 || name.contains(['/', '\0', ' ']) {
         return Err(Errno::EINVAL);
     }

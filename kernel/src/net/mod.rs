@@ -1,11 +1,12 @@
 //! Linux's network stack, in kernels built with the `net` feature: NICs
 //! whose frames the host carries ([`add_nic`], the native NIC stub),
 //! their configuration through rtnetlink on the kernel's own netlink
-//! sockets ([`config`]), and sockets over the kernel's system calls
+//! sockets ([`config`], [`bridge`]), and sockets over the kernel's system calls
 //! ([`TcpStream`], [`TcpListener`], [`UdpSocket`]), blocking, usable from
 //! any host thread. With `std`, the backends: [`UdpLink`] (frames as UDP
 //! datagrams between two processes, no privileges needed) and, on Linux,
 //! [`TapLink`] (a TAP device of the host's).
+pub mod bridge;
 pub mod config;
 mod namespace;
 mod nic;

@@ -455,6 +455,20 @@ const SOCK_RAW: i64 = 3;
 /// Every protocol (`ETH_P_ALL`), in network order as the socket takes it.
 const ETH_P_ALL_BE: u16 = 3u16.to_be();
 const MSG_TRUNC: i64 = 0x20;
+const SOL_PACKET: i64 = 263;
+const PACKET_AUXDATA: i64 = 8;
+/// `struct tpacket_auxdata`.
+const AUXDATA_LEN: usize = 20;
+const TP_STATUS_VLAN_VALID: u32 = 0x10;
+const TP_STATUS_VLAN_TPID_VALID: u32 = 0x40;
+const ETH_P_8021Q: u16 = 0x8100;
+
+/// The bytes of `words`, in memory order.
+fn as_bytes(words: &[u64; 8]) -> &[u8] {
+    // SAFETY: any u64 array is valid as bytes, of 8 times its length, for
+    // as long as the borrow.
+    unsafe { core::slice::from_raw_parts(words.as_ptr().cast(), 64) }
+}
 
 /// `struct sockaddr_ll`.
 #[repr(C)]
@@ -491,24 +505,62 @@ impl PacketSocket {
         };
         let len = core::mem::size_of::<LinkAddr>() as i64;
         call(nr::BIND, [socket.fd.0 as i64, arg(&addr), len, 0, 0, 0])?;
+        socket.fd.set_int(SOL_PACKET, PACKET_AUXDATA, 1)?;
         Ok(socket)
     }
 
     /// Waits for the next frame and copies what fits of it into `buf`:
-    /// the bytes copied and the frame's whole length.
-    pub fn recv(&self, buf: &mut [u8]) -> Result<(usize, usize), Errno> {
+    /// the bytes copied, the frame's whole length, and its VLAN tag if
+    /// the kernel holds it apart from the frame (offloaded: `(TPID, TCI)`,
+    /// to be put back after the two MAC addresses, as libpcap does).
+    pub fn recv(&self, buf: &mut [u8]) -> Result<(usize, usize, Option<(u16, u16)>), Errno> {
+        // struct iovec, struct msghdr (64-bit), and room for one
+        // cmsghdr with a struct tpacket_auxdata.
+        let iov: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
+        let mut control = [0u64; 8];
+        let mut msg: [u64; 7] = [
+            0,
+            0,
+            iov.as_ptr() as u64,
+            1,
+            control.as_mut_ptr() as u64,
+            core::mem::size_of_val(&control) as u64,
+            0,
+        ];
         let n = call(
-            nr::RECVFROM,
+            nr::RECVMSG,
             [
                 self.fd.0 as i64,
-                arg_mut(buf.as_mut_ptr()),
-                buf.len() as i64,
+                arg_mut(msg.as_mut_ptr()),
                 MSG_TRUNC,
+                0,
                 0,
                 0,
             ],
         )? as usize;
-        Ok((n.min(buf.len()), n))
+        let control_len = msg[5] as usize;
+        let mut vlan = None;
+        // cmsghdr: length (8 bytes), level, type; then the data.
+        let bytes: &[u8] = as_bytes(&control);
+        if control_len >= 16 + AUXDATA_LEN {
+            let level = i32::from_ne_bytes(bytes[8..12].try_into().unwrap());
+            let kind = i32::from_ne_bytes(bytes[12..16].try_into().unwrap());
+            if level as i64 == SOL_PACKET && kind as i64 == PACKET_AUXDATA {
+                let aux = &bytes[16..16 + AUXDATA_LEN];
+                let status = u32::from_ne_bytes(aux[0..4].try_into().unwrap());
+                let tci = u16::from_ne_bytes([aux[16], aux[17]]);
+                let tpid = u16::from_ne_bytes([aux[18], aux[19]]);
+                if status & TP_STATUS_VLAN_VALID != 0 {
+                    let tpid = if status & TP_STATUS_VLAN_TPID_VALID != 0 {
+                        tpid
+                    } else {
+                        ETH_P_8021Q
+                    };
+                    vlan = Some((tpid, tci));
+                }
+            }
+        }
+        Ok((n.min(buf.len()), n, vlan))
     }
 
     /// How long [`PacketSocket::recv`] waits before `EAGAIN`.

@@ -46,15 +46,28 @@ fn capture(
     mut out: BufWriter<File>,
     stop: &AtomicBool,
 ) -> Result<u64, String> {
-    let mut frame = vec![0u8; SNAPLEN];
+    let mut frame = vec![0u8; SNAPLEN + 4];
     let mut frames = 0u64;
     let write_err = |e: std::io::Error| e.to_string();
     out.write_all(&header()).map_err(write_err)?;
     while !stop.load(Ordering::SeqCst) {
-        let (kept, len) = match socket.recv(&mut frame) {
+        let (mut kept, mut len, vlan) = match socket.recv(&mut frame[4..]) {
             Ok(got) => got,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.to_string()),
+        };
+        // The frame is at 4..; a VLAN tag the kernel held apart goes back
+        // after the two MAC addresses, the addresses moving 4 bytes down.
+        let start = match vlan {
+            Some((tpid, tci)) if kept >= 12 => {
+                frame.copy_within(4..16, 0);
+                frame[12..14].copy_from_slice(&tpid.to_be_bytes());
+                frame[14..16].copy_from_slice(&tci.to_be_bytes());
+                kept += 4;
+                len += 4;
+                0
+            }
+            _ => 4,
         };
         let now = sys::clock_gettime(sys::CLOCK_REALTIME).map_err(|e| e.to_string())?;
         let mut record = [0u8; 16];
@@ -63,7 +76,8 @@ fn capture(
         record[8..12].copy_from_slice(&(kept as u32).to_le_bytes());
         record[12..16].copy_from_slice(&(len as u32).to_le_bytes());
         out.write_all(&record).map_err(write_err)?;
-        out.write_all(&frame[..kept]).map_err(write_err)?;
+        out.write_all(&frame[start..start + kept])
+            .map_err(write_err)?;
         frames += 1;
     }
     out.flush().map_err(write_err)?;

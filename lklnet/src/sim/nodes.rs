@@ -1,16 +1,17 @@
 //! The topology built in one kernel: each node a network namespace (its
-//! own interfaces, routes, neighbours, sockets), each link a veth pair
+//! own interfaces, routes, neighbours, sockets; a switch's joined by a
+//! bridge, with VLANs per port), each link a veth pair
 //! between two of them, with a qdisc on both ends for the link's delay,
 //! jitter, loss and rate (netem; tbf for a rate alone); and the scheduled
 //! changes to links.
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use lkl::net::{self, config, Namespace};
+use lkl::net::{self, bridge, config, Namespace};
 use lkl::Errno;
 
 use super::clock;
-use super::topology::{Action, Event, Link, Shaping, Topology};
+use super::topology::{Action, End, Event, Link, Port, Shaping, Topology};
 
 /// The built nodes, by name.
 pub struct Nodes {
@@ -44,6 +45,21 @@ impl Nodes {
                 || format!("node {}", node.name),
                 ns.run(setup).and_then(|r| r),
             )?;
+            if node.switch {
+                let filtering = topology
+                    .links
+                    .iter()
+                    .flat_map(|l| &l.ends)
+                    .any(|e| e.node == node.name && e.port != Port::Plain);
+                let bridge = || -> Result<(), Errno> {
+                    bridge::add_bridge(BRIDGE, filtering, node.stp)?;
+                    config::set_link_up(net::ifindex(BRIDGE)?, true)
+                };
+                step(
+                    || format!("switch {}", node.name),
+                    ns.run(bridge).and_then(|r| r),
+                )?;
+            }
             namespaces.insert(node.name.clone(), ns);
         }
         let mut interfaces: HashMap<String, u32> = HashMap::new();
@@ -64,7 +80,11 @@ impl Nodes {
                     .and_then(|r| r),
             )?;
             for (end, ns, dev) in [(a, ns_a, &name_a), (b, ns_b, &name_b)] {
-                let r = ns.run(|| set_up_end(link, dev, &end.addrs));
+                let switch = topology
+                    .nodes
+                    .iter()
+                    .any(|n| n.name == end.node && n.switch);
+                let r = ns.run(|| set_up_end(link, dev, end, switch));
                 step(|| format!("{} {dev}", end.node), r.and_then(|r| r))?;
             }
             devices.push([name_a, name_b]);
@@ -192,13 +212,29 @@ fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Err
     }
 }
 
-/// In the end's namespace: MTU, the link's qdisc, addresses, up.
-fn set_up_end(link: &Link, dev: &str, addrs: &[(std::net::IpAddr, u8)]) -> Result<(), Errno> {
+/// In the end's namespace: MTU, the link's qdisc, addresses (or, at a
+/// switch, the port and its VLANs), up.
+fn set_up_end(link: &Link, dev: &str, end: &End, switch: bool) -> Result<(), Errno> {
     let ifindex = net::ifindex(dev)?;
     config::set_mtu(ifindex, link.mtu)?;
     set_shaping(ifindex, &link.shaping, true)?;
-    for (addr, prefix) in addrs {
+    for (addr, prefix) in &end.addrs {
         config::add_address(ifindex, *addr, *prefix)?;
+    }
+    if switch {
+        bridge::set_master(ifindex, net::ifindex(BRIDGE)?)?;
+        match &end.port {
+            Port::Plain => {}
+            Port::Access(vid) => bridge::add_port_vlan(ifindex, *vid, true)?,
+            Port::Trunk(vids) => {
+                for vid in vids {
+                    bridge::add_port_vlan(ifindex, *vid, false)?;
+                }
+            }
+        }
     }
     config::set_link_up(ifindex, true)
 }
+
+/// A switch's bridge.
+const BRIDGE: &str = "br0";

@@ -1,6 +1,7 @@
 //! Pictures of a run, as SVG: the topology (nodes in columns by their
-//! distance in hops from the first node, links labelled with what they
-//! were given) and one chart per experiment (round trips, or throughput
+//! distance in hops from the first node, routers, switches and hosts in
+//! their colours, links labelled with what they were given, switch ports
+//! with their VLANs) and one chart per experiment (round trips, or throughput
 //! per half second, over time; none for a traceroute, whose summary says
 //! it all).
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 
 use super::experiment::Report;
-use super::topology::{Link, Topology};
+use super::topology::{Link, Port, Topology};
 
 const NODE_RADIUS: i32 = 22;
 
@@ -99,15 +100,36 @@ fn draw_topology(topology: &Topology, path: &Path) -> Result<(), String> {
         let [a, b] = &link.ends;
         let (pa, pb) = (at(&a.node), at(&b.node));
         drawn(root.draw(&PathElement::new(vec![pa, pb], BLACK.stroke_width(2))))?;
-        let middle = ((pa.0 + pb.0) / 2 - 40, (pa.1 + pb.1) / 2 - 16);
+        let middle = ((pa.0 + pb.0) / 2 - 10, (pa.1 + pb.1) / 2 - 18);
         drawn(root.draw(&Text::new(label(link), middle, ("sans-serif", 12))))?;
+        // A switch port's VLANs, near the switch.
+        for (end, (from, to)) in link.ends.iter().zip([(pa, pb), (pb, pa)]) {
+            let text = match &end.port {
+                Port::Plain => continue,
+                Port::Access(vid) => format!("vlan {vid}"),
+                Port::Trunk(vids) => {
+                    let vids: Vec<String> = vids.iter().map(u16::to_string).collect();
+                    format!("trunk {}", vids.join(","))
+                }
+            };
+            let at = (
+                from.0 + (to.0 - from.0) / 4 - 10,
+                from.1 + (to.1 - from.1) / 4 + 10,
+            );
+            drawn(root.draw(&Text::new(
+                text,
+                at,
+                ("sans-serif", 11).into_font().color(&RGBColor(0, 110, 0)),
+            )))?;
+        }
     }
     for node in &topology.nodes {
         let p = at(&node.name);
-        let colour = if node.forward {
-            RGBColor(255, 200, 120)
-        } else {
-            RGBColor(150, 200, 255)
+        // Routers orange, switches green, the others blue.
+        let colour = match (node.forward, node.switch) {
+            (_, true) => RGBColor(150, 220, 150),
+            (true, false) => RGBColor(255, 200, 120),
+            (false, false) => RGBColor(150, 200, 255),
         };
         drawn(root.draw(&Circle::new(p, NODE_RADIUS, colour.filled())))?;
         drawn(root.draw(&Circle::new(p, NODE_RADIUS, BLACK.stroke_width(1))))?;

@@ -29,6 +29,12 @@ struct NodeFile {
     /// Forwards packets between its interfaces (a router).
     #[serde(default)]
     forward: bool,
+    /// Bridges its links (a switch).
+    #[serde(default)]
+    switch: bool,
+    /// Runs the spanning tree protocol (a switch).
+    #[serde(default)]
+    stp: bool,
     /// "PREFIX via ADDRESS", "default via ADDRESS".
     #[serde(default)]
     routes: Vec<Spanned<String>>,
@@ -81,6 +87,19 @@ struct EventFile {
 pub struct End {
     pub node: String,
     pub addrs: Vec<(IpAddr, u8)>,
+    /// At a switch: the VLANs of this port.
+    pub port: Port,
+}
+
+/// The VLANs of a switch port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Port {
+    /// The switch's VLANs are off: everything passes.
+    Plain,
+    /// "vlan=N": VLAN N, untagged.
+    Access(u16),
+    /// "trunk=N,M": these VLANs, tagged.
+    Trunk(Vec<u16>),
 }
 
 /// What a link does to the packets it carries, each way.
@@ -112,6 +131,8 @@ pub struct Route {
 pub struct Node {
     pub name: String,
     pub forward: bool,
+    pub switch: bool,
+    pub stp: bool,
     pub routes: Vec<Route>,
 }
 
@@ -220,6 +241,45 @@ pub fn parse_rate(text: &str) -> Option<u64> {
         _ => return None,
     };
     (value > 0.0 && value.is_finite()).then_some((value * scale) as u64)
+}
+
+/// Refuses links that close a loop of switches of which one runs no
+/// spanning tree: frames would go round it for ever.
+fn check_switch_loops(file: &File, links: &[Link], text: &str) -> Result<(), String> {
+    let node = |name: &str| file.nodes[name].get_ref();
+    // Union-find over the switches joined by links.
+    let mut parent: HashMap<&str, &str> = HashMap::new();
+    fn root<'a>(parent: &HashMap<&'a str, &'a str>, mut at: &'a str) -> &'a str {
+        while let Some(&up) = parent.get(at) {
+            at = up;
+        }
+        at
+    }
+    for (link, spanned) in links.iter().zip(&file.links) {
+        let [a, b] = &link.ends;
+        if !node(&a.node).switch || !node(&b.node).switch {
+            continue;
+        }
+        let (ra, rb) = (root(&parent, &a.node), root(&parent, &b.node));
+        if ra != rb {
+            parent.insert(ra, rb);
+            continue;
+        }
+        let members: Vec<&str> = file
+            .nodes
+            .keys()
+            .map(String::as_str)
+            .filter(|n| node(n).switch && root(&parent, n) == ra)
+            .collect();
+        if members.iter().any(|n| !node(n).stp) {
+            return Err(format!(
+                "line {}: this link closes a loop of switches ({}): give each stp = true",
+                line(text, spanned.span().start),
+                members.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses the fields a link and a change share; errors name the line.
@@ -346,9 +406,17 @@ impl Topology {
                 }
                 routes.push(Route { dest, prefix, via });
             }
+            if node.get_ref().stp && !node.get_ref().switch {
+                return Err(err(
+                    node.span().start,
+                    format!("{name}: stp is for a switch"),
+                ));
+            }
             nodes.push(Node {
                 name: name.clone(),
                 forward: node.get_ref().forward,
+                switch: node.get_ref().switch,
+                stp: node.get_ref().stp,
                 routes,
             });
         }
@@ -364,8 +432,47 @@ impl Topology {
                 if !file.nodes.contains_key(&node) {
                     return Err(err(end.span().start, format!("{node:?}: no such node")));
                 }
+                let switch = file.nodes[&node].get_ref().switch;
                 let mut addrs = Vec::new();
+                let mut port = Port::Plain;
                 for word in words {
+                    let bad_port = || {
+                        err(
+                            end.span().start,
+                            format!("{word:?}: not vlan=N or trunk=N,M (N from 1 to 4094)"),
+                        )
+                    };
+                    let vid = |v: &str| {
+                        v.parse::<u16>()
+                            .ok()
+                            .filter(|v| (1..=lkl::net::bridge::VLAN_MAX).contains(v))
+                    };
+                    if let Some((key, value)) = word.split_once('=') {
+                        if !switch {
+                            return Err(err(
+                                end.span().start,
+                                format!("{word:?}: VLANs are for a switch's ports"),
+                            ));
+                        }
+                        port = match key {
+                            "vlan" => Port::Access(vid(value).ok_or_else(bad_port)?),
+                            "trunk" => Port::Trunk(
+                                value
+                                    .split(',')
+                                    .map(vid)
+                                    .collect::<Option<Vec<u16>>>()
+                                    .ok_or_else(bad_port)?,
+                            ),
+                            _ => return Err(bad_port()),
+                        };
+                        continue;
+                    }
+                    if switch {
+                        return Err(err(
+                            end.span().start,
+                            format!("{word:?}: a switch's port has no address"),
+                        ));
+                    }
                     let cidr = parse_cidr(word).ok_or_else(|| {
                         err(end.span().start, format!("{word:?}: not ADDRESS/PREFIX"))
                     })?;
@@ -377,7 +484,7 @@ impl Topology {
                     }
                     addrs.push(cidr);
                 }
-                ends.push(End { node, addrs });
+                ends.push(End { node, addrs, port });
             }
             let [a, b]: [End; 2] = ends.try_into().unwrap();
             if a.node == b.node {
@@ -400,6 +507,8 @@ impl Topology {
                 mtu,
             });
         }
+
+        check_switch_loops(&file, &links, text)?;
 
         let mut experiments = Vec::new();
         for e in &file.experiments {
