@@ -455,6 +455,7 @@ const SOCK_RAW: i64 = 3;
 /// Every protocol (`ETH_P_ALL`), in network order as the socket takes it.
 const ETH_P_ALL_BE: u16 = 3u16.to_be();
 const MSG_TRUNC: i64 = 0x20;
+const MSG_DONTWAIT: i64 = 0x40;
 const SOL_PACKET: i64 = 263;
 const PACKET_AUXDATA: i64 = 8;
 /// `struct tpacket_auxdata`.
@@ -480,6 +481,18 @@ struct LinkAddr {
     pkttype: u8,
     halen: u8,
     addr: [u8; 8],
+}
+
+/// A frame a [`PacketSocket`] received.
+pub struct Frame {
+    /// The bytes copied into the caller's buffer.
+    pub copied: usize,
+    /// The frame's whole length.
+    pub len: usize,
+    /// Its VLAN tag if the kernel holds it apart from the frame
+    /// (offloaded): `(TPID, TCI)`, to be put back after the two MAC
+    /// addresses, as libpcap does.
+    pub vlan: Option<(u16, u16)>,
 }
 
 /// Every frame one interface of the current namespace sends or receives,
@@ -509,11 +522,9 @@ impl PacketSocket {
         Ok(socket)
     }
 
-    /// Waits for the next frame and copies what fits of it into `buf`:
-    /// the bytes copied, the frame's whole length, and its VLAN tag if
-    /// the kernel holds it apart from the frame (offloaded: `(TPID, TCI)`,
-    /// to be put back after the two MAC addresses, as libpcap does).
-    pub fn recv(&self, buf: &mut [u8]) -> Result<(usize, usize, Option<(u16, u16)>), Errno> {
+    /// Waits for the next frame (or, without `wait`, takes one that is
+    /// there: `EAGAIN` if none) and copies what fits of it into `buf`.
+    pub fn recv(&self, buf: &mut [u8], wait: bool) -> Result<Frame, Errno> {
         // struct iovec, struct msghdr (64-bit), and room for one
         // cmsghdr with a struct tpacket_auxdata.
         let iov: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
@@ -532,7 +543,7 @@ impl PacketSocket {
             [
                 self.fd.0 as i64,
                 arg_mut(msg.as_mut_ptr()),
-                MSG_TRUNC,
+                MSG_TRUNC | if wait { 0 } else { MSG_DONTWAIT },
                 0,
                 0,
                 0,
@@ -560,7 +571,11 @@ impl PacketSocket {
                 }
             }
         }
-        Ok((n.min(buf.len()), n, vlan))
+        Ok(Frame {
+            copied: n.min(buf.len()),
+            len: n,
+            vlan,
+        })
     }
 
     /// How long [`PacketSocket::recv`] waits before `EAGAIN`.

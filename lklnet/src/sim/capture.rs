@@ -13,6 +13,7 @@ use lkl::net::{self, PacketSocket};
 use lkl::virtual_time::{self, Joiner};
 use lkl::{sys, Errno};
 
+use super::clock;
 use super::nodes::Nodes;
 use super::topology::Topology;
 
@@ -21,6 +22,9 @@ const MAGIC_NS: u32 = 0xa1b2_3c4d;
 const LINKTYPE_ETHERNET: u32 = 1;
 /// Bytes kept of each frame: all of any frame the links carry.
 const SNAPLEN: usize = 65_535;
+/// Seconds the captures go on after the last experiment, for the last
+/// packets of its connections.
+const LINGER: f64 = 1.0;
 /// How often a capture looks whether it should stop.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -50,9 +54,12 @@ fn capture(
     let mut frames = 0u64;
     let write_err = |e: std::io::Error| e.to_string();
     out.write_all(&header()).map_err(write_err)?;
-    while !stop.load(Ordering::SeqCst) {
-        let (mut kept, mut len, vlan) = match socket.recv(&mut frame[4..]) {
-            Ok(got) => got,
+    loop {
+        // Once told to stop, what is queued still goes in.
+        let stopping = stop.load(Ordering::SeqCst);
+        let (mut kept, mut len, vlan) = match socket.recv(&mut frame[4..], !stopping) {
+            Ok(got) => (got.copied, got.len, got.vlan),
+            Err(Errno::EAGAIN) if stopping => break,
             Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
             Err(e) => return Err(e.to_string()),
         };
@@ -115,8 +122,10 @@ impl Captures {
         Ok(Captures { stop, running })
     }
 
-    /// Stops the captures: each file and its number of frames.
+    /// Stops the captures, [`LINGER`] from now: each file and its number
+    /// of frames.
     pub fn finish(self) -> Result<Vec<(PathBuf, u64)>, String> {
+        clock::sleep(LINGER).map_err(|e| format!("capturing: {e}"))?;
         self.stop.store(true, Ordering::SeqCst);
         let mut done = Vec::new();
         for (path, capture) in self.running {
