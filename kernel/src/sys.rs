@@ -506,6 +506,43 @@ pub fn nanosleep(duration: &Timespec) -> Result<(), Errno> {
     call(nr::NANOSLEEP, [ptr(duration), 0, 0, 0, 0, 0]).map(drop)
 }
 
+/// `struct pollfd`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PollFd {
+    pub fd: i32,
+    pub events: i16,
+    pub revents: i16,
+}
+
+pub const POLLIN: i16 = 0x1;
+pub const POLLOUT: i16 = 0x4;
+
+/// Waits until one of `fds` is ready or `timeout` passes (None: for
+/// ever): how many are ready, their `revents` set.
+pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Errno> {
+    let timeout = timeout.map_or(0, |t| ptr(t));
+    call(
+        nr::PPOLL,
+        [
+            ptr_mut(fds.as_mut_ptr()),
+            fds.len() as i64,
+            timeout,
+            0,
+            8,
+            0,
+        ],
+    )
+    .map(|n| n as usize)
+}
+
+/// Sets the calling thread's timer slack: how late the kernel may end its
+/// timed waits (poll, sleeps) to batch wake-ups; 50 µs by default.
+pub fn set_timer_slack(ns: u64) -> Result<(), Errno> {
+    const PR_SET_TIMERSLACK: i64 = 29;
+    call(nr::PRCTL, [PR_SET_TIMERSLACK, ns as i64, 0, 0, 0, 0]).map(drop)
+}
+
 pub const CLOCK_REALTIME: i64 = 0;
 pub const CLOCK_MONOTONIC: i64 = 1;
 

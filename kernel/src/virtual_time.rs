@@ -4,20 +4,20 @@
 //! fires at once. Work takes no time, waits take no wall time, and a run
 //! depends only on what the threads do, not on how fast the machine is.
 //!
-//! Who takes part: every kernel thread, the thread that boots the kernel
-//! ([`boot`]) and the threads started by [`spawn`]. Each counts as running
-//! except while it is blocked on one of this host's semaphores; a post to
-//! a semaphore with a sleeper counts the sleeper as running before it
-//! wakes, so the count never falls to zero on the way from one thread to
-//! the next. Nothing from outside may wait on the kernel's behalf: no
-//! links to the host's network, no disks served by host threads.
+//! Who takes part: every kernel thread, and the one host thread that
+//! boots the kernel ([`boot`]) and makes its system calls. Each counts as
+//! running except while it is blocked on one of this host's semaphores; a
+//! post to a semaphore with a sleeper counts the sleeper as running
+//! before it wakes, so the count never falls to zero on the way from one
+//! thread to the next. With one host thread, the order of everything is
+//! the kernel's, and a run is the same every time. Nothing from outside
+//! may wait on the kernel's behalf: no other host threads, no links to
+//! the host's network, no disks served by host threads.
 //!
-//! [`now_ns`] and [`spawn`] also work on a kernel booted on the native
-//! host, on the host's clock and threads.
-use alloc::sync::Arc;
+//! [`now_ns`] also works on a kernel booted on the native host, on the
+//! host's clock.
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 
@@ -66,7 +66,7 @@ fn stopped() -> Option<TimerCallback> {
     clock.running = clock
         .running
         .checked_sub(1)
-        .expect("virtual time: a thread not started by virtual_time::spawn waited in the kernel");
+        .expect("virtual time: a second host thread waited in the kernel");
     if clock.running > 0 {
         return None;
     }
@@ -257,54 +257,4 @@ pub fn now_ns() -> u64 {
 /// How many times the virtual clock has moved.
 pub fn jumps() -> u64 {
     lock(&CLOCK).jumps
-}
-
-/// A thread started by [`spawn`].
-pub struct Joiner<T> {
-    handle: thread::JoinHandle<T>,
-    finished: Option<Arc<Semaphore>>,
-}
-
-impl<T> Joiner<T> {
-    /// Waits for the thread's end (in virtual time, as a thread blocked on
-    /// a semaphore); `Err` with its panic if it panicked.
-    pub fn join(self) -> thread::Result<T> {
-        if let Some(finished) = &self.finished {
-            finished.down();
-        }
-        self.handle.join()
-    }
-}
-
-/// Starts a thread that may call into the kernel. In virtual time it takes
-/// part in the clock from its start to its end.
-pub fn spawn<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Joiner<T> {
-    if !active() {
-        return Joiner {
-            handle: thread::spawn(f),
-            finished: None,
-        };
-    }
-    let finished = Arc::new(Semaphore::new(0));
-    let posted = finished.clone();
-    started();
-    let handle = thread::spawn(move || {
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
-        // The thread's kernel task ends here, while the thread still
-        // counts as running: ended at the thread's exit, after it stopped
-        // counting, its last kernel work would race the clock's jumps.
-        let task = NativeHost::tls_get();
-        NativeHost::tls_set(core::ptr::null_mut());
-        // SAFETY: the task is this thread's own, taken out of its slot so
-        // that nothing releases it again, and the thread makes no system
-        // call after this.
-        unsafe { crate::release_host_task(task) };
-        posted.up();
-        stopped_for_good();
-        result.unwrap_or_else(|p| panic::resume_unwind(p))
-    });
-    Joiner {
-        handle,
-        finished: Some(finished),
-    }
 }

@@ -22,7 +22,8 @@ pub use nic::{add_nic, AddedNic, NicBackend, NicReceiver, OFFLOAD_HEADER_LEN, RX
 #[cfg(feature = "std")]
 pub use socket::io_error;
 pub use socket::{
-    Frame, IcmpSocket, PacketSocket, PingSocket, Shutdown, TcpListener, TcpStream, UdpSocket,
+    Descriptor, Frame, IcmpSocket, PacketSocket, PingSocket, Shutdown, TcpListener, TcpStream,
+    UdpSocket,
 };
 #[cfg(all(feature = "std", target_os = "linux"))]
 pub use tap::TapLink;

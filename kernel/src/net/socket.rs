@@ -100,6 +100,19 @@ impl Drop for Fd {
 }
 
 impl Fd {
+    fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
+        const F_GETFL: i64 = 3;
+        const F_SETFL: i64 = 4;
+        const O_NONBLOCK: i64 = 0o4000;
+        let flags = call(nr::FCNTL, [self.0 as i64, F_GETFL, 0, 0, 0, 0])?;
+        let flags = if on {
+            flags | O_NONBLOCK
+        } else {
+            flags & !O_NONBLOCK
+        };
+        call(nr::FCNTL, [self.0 as i64, F_SETFL, flags, 0, 0, 0]).map(drop)
+    }
+
     fn socket(addr: &SocketAddr, kind: i64) -> Result<Fd, Errno> {
         call(nr::SOCKET, [family(addr), kind | SOCK_CLOEXEC, 0, 0, 0, 0]).map(|fd| Fd(fd as i32))
     }
@@ -184,6 +197,28 @@ impl Fd {
     }
 }
 
+/// A socket as a descriptor of the kernel's: to wait on with
+/// [`crate::sys::ppoll`], and to make non-blocking (its calls then answer
+/// `EAGAIN` instead of waiting).
+pub trait Descriptor {
+    fn descriptor(&self) -> i32;
+    fn set_nonblocking(&self, on: bool) -> Result<(), Errno>;
+}
+
+macro_rules! descriptor {
+    ($($socket:ty: $fd:tt),*) => {$(
+        impl Descriptor for $socket {
+            fn descriptor(&self) -> i32 {
+                self.$fd.0
+            }
+
+            fn set_nonblocking(&self, on: bool) -> Result<(), Errno> {
+                self.$fd.set_nonblocking(on)
+            }
+        }
+    )*};
+}
+
 /// Which directions [`TcpStream::shutdown`] closes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shutdown {
@@ -214,6 +249,40 @@ impl TcpStream {
         }
         fd.set_timeout(SO_SNDTIMEO_NEW, None)?;
         Ok(TcpStream(fd))
+    }
+
+    /// Starts connecting without waiting: the stream is non-blocking, and
+    /// writable once connected ([`TcpStream::take_error`] says how it
+    /// went).
+    pub fn connect_started(addr: SocketAddr) -> Result<TcpStream, Errno> {
+        let fd = Fd::socket(&addr, SOCK_STREAM)?;
+        fd.set_nonblocking(true)?;
+        match fd.connect(addr) {
+            Ok(()) | Err(Errno::EINPROGRESS) => Ok(TcpStream(fd)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The socket's pending error (SO_ERROR), cleared: Ok if none.
+    pub fn take_error(&self) -> Result<(), Errno> {
+        const SO_ERROR: i64 = 4;
+        let mut error = 0i32;
+        let mut len = 4u32;
+        call(
+            nr::GETSOCKOPT,
+            [
+                self.0 .0 as i64,
+                SOL_SOCKET,
+                SO_ERROR,
+                arg_mut(&mut error),
+                arg_mut(&mut len),
+                0,
+            ],
+        )?;
+        match error {
+            0 => Ok(()),
+            e => Err(Errno(e)),
+        }
     }
 
     /// Reads what has arrived, up to `buf.len()` bytes; 0 at the end.
@@ -647,3 +716,5 @@ mod io {
 
 #[cfg(feature = "std")]
 pub use io::error as io_error;
+
+descriptor!(TcpStream: 0, TcpListener: 0, UdpSocket: 0, PingSocket: fd, IcmpSocket: fd, PacketSocket: fd);

@@ -1,19 +1,17 @@
 //! Packet captures: every frame a link carries, as its first end sends and
 //! receives it, written to one pcap file per link (libpcap's format with
 //! nanosecond times, Ethernet frames), for tcpdump and Wireshark. Times
-//! are the kernel's wall clock, virtual in virtual time.
+//! are the kernel's wall clock when the frame is taken, virtual in
+//! virtual time (where that is when it passed).
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
-use lkl::net::{self, PacketSocket};
-use lkl::virtual_time::{self, Joiner};
-use lkl::{sys, Errno};
+use lkl::net::{self, Descriptor, PacketSocket};
+use lkl::sys::{self, PollFd, POLLIN};
+use lkl::Errno;
 
-use super::clock;
+use super::engine::Activity;
 use super::nodes::Nodes;
 use super::topology::Topology;
 
@@ -24,14 +22,20 @@ const LINKTYPE_ETHERNET: u32 = 1;
 const SNAPLEN: usize = 65_535;
 /// Seconds the captures go on after the last experiment, for the last
 /// packets of its connections.
-const LINGER: f64 = 1.0;
-/// How often a capture looks whether it should stop.
-const POLL: Duration = Duration::from_millis(100);
+pub const LINGER: f64 = 1.0;
 
-/// The captures running, one per link.
+struct Link {
+    path: PathBuf,
+    socket: PacketSocket,
+    out: BufWriter<File>,
+    frames: u64,
+}
+
+/// The captures, one per link.
 pub struct Captures {
-    stop: Arc<AtomicBool>,
-    running: Vec<(PathBuf, Joiner<Result<u64, String>>)>,
+    links: Vec<Link>,
+    /// A frame, with room before it for a VLAN tag put back.
+    frame: Vec<u8>,
 }
 
 fn header() -> [u8; 24] {
@@ -44,28 +48,19 @@ fn header() -> [u8; 24] {
     h
 }
 
-/// Writes frames from `socket` to `out` until `stop`: how many.
-fn capture(
-    socket: PacketSocket,
-    mut out: BufWriter<File>,
-    stop: &AtomicBool,
-) -> Result<u64, String> {
-    let mut frame = vec![0u8; SNAPLEN + 4];
-    let mut frames = 0u64;
-    let write_err = |e: std::io::Error| e.to_string();
-    out.write_all(&header()).map_err(write_err)?;
+/// Writes the frames waiting on `link`'s socket to its file.
+fn drain(link: &mut Link, frame: &mut [u8]) -> Result<(), String> {
+    let write_err = |e: std::io::Error| format!("{}: {e}", link.path.display());
     loop {
-        // Once told to stop, what is queued still goes in.
-        let stopping = stop.load(Ordering::SeqCst);
-        let (mut kept, mut len, vlan) = match socket.recv(&mut frame[4..], !stopping) {
-            Ok(got) => (got.copied, got.len, got.vlan),
-            Err(Errno::EAGAIN) if stopping => break,
-            Err(Errno::EAGAIN) | Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e.to_string()),
+        let got = match link.socket.recv(&mut frame[4..], false) {
+            Ok(got) => got,
+            Err(Errno::EAGAIN) => return Ok(()),
+            Err(e) => return Err(format!("{}: {e}", link.path.display())),
         };
-        // The frame is at 4..; a VLAN tag the kernel held apart goes back
-        // after the two MAC addresses, the addresses moving 4 bytes down.
-        let start = match vlan {
+        let (mut kept, mut len) = (got.copied, got.len);
+        // A VLAN tag the kernel held apart goes back after the two MAC
+        // addresses, the addresses moving 4 bytes down.
+        let start = match got.vlan {
             Some((tpid, tci)) if kept >= 12 => {
                 frame.copy_within(4..16, 0);
                 frame[12..14].copy_from_slice(&tpid.to_be_bytes());
@@ -82,13 +77,12 @@ fn capture(
         record[4..8].copy_from_slice(&(now.tv_nsec as u32).to_le_bytes());
         record[8..12].copy_from_slice(&(kept as u32).to_le_bytes());
         record[12..16].copy_from_slice(&(len as u32).to_le_bytes());
-        out.write_all(&record).map_err(write_err)?;
-        out.write_all(&frame[start..start + kept])
+        link.out.write_all(&record).map_err(write_err)?;
+        link.out
+            .write_all(&frame[start..start + kept])
             .map_err(write_err)?;
-        frames += 1;
+        link.frames += 1;
     }
-    out.flush().map_err(write_err)?;
-    Ok(frames)
 }
 
 impl Captures {
@@ -96,8 +90,7 @@ impl Captures {
     /// `link<N>-<node>-<node>.pcap` (N from 1, in the file's order).
     pub fn start(nodes: &Nodes, topology: &Topology, dir: &Path) -> Result<Captures, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut running = Vec::new();
+        let mut links = Vec::new();
         for (i, link) in topology.links.iter().enumerate() {
             let [a, b] = &link.ends;
             let path = dir.join(format!("link{}-{}-{}.pcap", i + 1, a.node, b.node));
@@ -106,35 +99,60 @@ impl Captures {
                 .namespace(&a.node)
                 .run(|| {
                     let socket = PacketSocket::bind(net::ifindex(dev)?)?;
-                    socket.set_read_timeout(Some(POLL))?;
+                    socket.set_nonblocking(true)?;
                     Ok(socket)
                 })
                 .and_then(|r| r)
                 .map_err(|e: Errno| format!("capturing {} {dev}: {e}", a.node))?;
             let file = File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            let stop = stop.clone();
-            let out = BufWriter::new(file);
-            running.push((
+            let mut out = BufWriter::new(file);
+            out.write_all(&header())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            links.push(Link {
                 path,
-                virtual_time::spawn(move || capture(socket, out, &stop)),
-            ));
+                socket,
+                out,
+                frames: 0,
+            });
         }
-        Ok(Captures { stop, running })
+        Ok(Captures {
+            links,
+            frame: vec![0u8; SNAPLEN + 4],
+        })
     }
 
-    /// Stops the captures, [`LINGER`] from now: each file and its number
-    /// of frames.
+    /// Ends the captures: each file and its number of frames.
     pub fn finish(self) -> Result<Vec<(PathBuf, u64)>, String> {
-        clock::sleep(LINGER).map_err(|e| format!("capturing: {e}"))?;
-        self.stop.store(true, Ordering::SeqCst);
         let mut done = Vec::new();
-        for (path, capture) in self.running {
-            let frames = capture
-                .join()
-                .map_err(|_| format!("{}: the capture panicked", path.display()))?
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            done.push((path, frames));
+        for mut link in self.links {
+            link.out
+                .flush()
+                .map_err(|e| format!("{}: {e}", link.path.display()))?;
+            done.push((link.path, link.frames));
         }
         Ok(done)
+    }
+}
+
+impl Activity for Captures {
+    fn watch(&self, fds: &mut Vec<PollFd>) {
+        for link in &self.links {
+            fds.push(PollFd {
+                fd: link.socket.descriptor(),
+                events: POLLIN,
+                revents: 0,
+            });
+        }
+    }
+
+    fn deadline(&self) -> Option<f64> {
+        None
+    }
+
+    fn step(&mut self, _now: f64) -> Result<bool, String> {
+        for link in &mut self.links {
+            drain(link, &mut self.frame)?;
+        }
+        Ok(false)
     }
 }

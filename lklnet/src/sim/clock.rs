@@ -19,8 +19,3 @@ pub fn sleep(seconds: f64) -> Result<(), Errno> {
         tv_nsec: ns % 1_000_000_000,
     })
 }
-
-/// Sleeps until [`now`] is `at`.
-pub fn sleep_until(at: f64) -> Result<(), Errno> {
-    sleep(at - now())
-}

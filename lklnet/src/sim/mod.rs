@@ -4,18 +4,19 @@
 //! summary goes to the terminal and a JSON report where asked.
 mod capture;
 mod clock;
+mod engine;
 mod experiment;
 mod nodes;
+mod ping;
 mod plots;
+mod tcp;
 mod topology;
 mod traceroute;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use lkl::{sys, uapi, virtual_time, Config, Kernel};
 
-use experiment::Report;
 pub use topology::{Time, Topology};
 
 /// The kernel's memory: a base, and room per node for its stack.
@@ -64,9 +65,10 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
     }
     .map_err(|e| format!("cannot boot the kernel: {e}"))?;
     let booted = started.elapsed().as_secs_f64();
+    // Waits end when asked, not up to 50 µs later.
+    sys::set_timer_slack(1).map_err(|e| format!("setting the timer slack: {e}"))?;
     let free_at_boot = kernel_free_bytes()?;
-    let topology = Arc::new(topology);
-    let nodes = Arc::new(nodes::Nodes::build(&topology)?);
+    let nodes = nodes::Nodes::build(&topology)?;
     let built = started.elapsed().as_secs_f64() - booted;
     let per_node =
         (free_at_boot.saturating_sub(kernel_free_bytes()?)) / topology.nodes.len().max(1) as u64;
@@ -78,15 +80,16 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
         built,
         per_node >> 10
     );
-    let captures = match outputs.pcap {
+    let mut captures = match outputs.pcap {
         Some(dir) => Some(capture::Captures::start(&nodes, &topology, dir)?),
         None => None,
     };
-    let results = run_experiments(&topology, &nodes)?;
+    let results = engine::run(&topology, &nodes, captures.as_mut())?;
     for result in &results {
         println!("{}", result.summary());
     }
-    if let Some(captures) = captures {
+    if let Some(mut captures) = captures {
+        engine::linger(&mut captures, capture::LINGER)?;
         for (path, frames) in captures.finish()? {
             eprintln!("lklnet: {} frames in {}", frames, path.display());
         }
@@ -113,57 +116,4 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
             .map_err(|e| format!("{}: {e}", report.display()))?;
     }
     Ok(())
-}
-
-/// Runs the experiments, those with a start time each on a thread of its
-/// own, the others one after another; and the scheduled events, on
-/// another thread. The reports, in the file's order.
-fn run_experiments(
-    topology: &Arc<Topology>,
-    nodes: &Arc<nodes::Nodes>,
-) -> Result<Vec<Report>, String> {
-    let start = clock::now();
-    let events = (!topology.events.is_empty()).then(|| {
-        let (topology, nodes) = (topology.clone(), nodes.clone());
-        virtual_time::spawn(move || -> Result<(), String> {
-            for event in &topology.events {
-                clock::sleep_until(start + event.at.as_secs_f64())
-                    .map_err(|e| format!("waiting for an event: {e}"))?;
-                nodes.apply(&topology, event)?;
-            }
-            Ok(())
-        })
-    });
-    let mut reports = vec![None; topology.experiments.len()];
-    let mut timed = Vec::new();
-    for (i, scheduled) in topology.experiments.iter().enumerate() {
-        let Some(at) = scheduled.start else {
-            reports[i] = Some(experiment::run(nodes, &scheduled.experiment)?);
-            continue;
-        };
-        let (experiment, nodes) = (scheduled.experiment.clone(), nodes.clone());
-        timed.push((
-            i,
-            virtual_time::spawn(move || {
-                clock::sleep_until(start + at.as_secs_f64())
-                    .map_err(|e| format!("waiting to start an experiment: {e}"))?;
-                experiment::run(&nodes, &experiment)
-            }),
-        ));
-    }
-    for (i, running) in timed {
-        let report = running
-            .join()
-            .map_err(|_| "an experiment's thread panicked".to_string())??;
-        reports[i] = Some(report);
-    }
-    if let Some(events) = events {
-        events
-            .join()
-            .map_err(|_| "the events' thread panicked".to_string())??;
-    }
-    Ok(reports
-        .into_iter()
-        .map(|r| r.expect("every experiment ran"))
-        .collect())
 }

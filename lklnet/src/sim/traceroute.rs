@@ -1,14 +1,16 @@
 //! The traceroute experiment: ICMP echoes from one node with hop limits
-//! 1, 2, 3, ... (a raw ICMP socket of its namespace), each router on the
-//! way answering with "time exceeded", until the destination answers.
+//! 1, 2, 3, ... (a raw ICMP socket of its namespace), one at a time, each
+//! router on the way answering with "time exceeded", until the
+//! destination answers or one says it cannot be reached.
 use std::net::IpAddr;
-use std::time::Duration;
 
-use lkl::net::IcmpSocket;
+use lkl::net::{Descriptor, IcmpSocket};
+use lkl::sys::{PollFd, POLLIN};
 use lkl::Errno;
 use serde::Serialize;
 
-use super::clock::now;
+use super::engine::{Activity, Running};
+use super::experiment::Report;
 
 /// The most hops looked at.
 pub const MAX_HOPS: u8 = 30;
@@ -125,54 +127,112 @@ fn answers(v6: bool, message: &[u8], seq: u16) -> Option<Answer> {
     ours(quoted.get(inner_len..)?, request).then_some(answer)
 }
 
-/// Traces the way to `to` from the calling thread's namespace: the hops,
-/// and the answer that ended it (None: nobody's, within MAX_HOPS).
-fn hops_to(to: IpAddr) -> Result<(Vec<Hop>, Option<Answer>), Errno> {
-    let v6 = to.is_ipv6();
-    let socket = IcmpSocket::new(v6)?;
-    socket.set_read_timeout(Some(Duration::from_millis(100)))?;
-    let mut hops = Vec::new();
-    let mut buf = [0u8; 2048];
-    for limit in 1..=MAX_HOPS {
-        socket.set_hops(limit)?;
-        let sent = now();
-        socket.send_to(&echo_request(v6, limit as u16), to)?;
-        let mut hop = Hop {
-            hops: limit,
-            address: None,
-            rtt_ms: None,
-        };
-        let mut last = None;
-        while now() - sent < PROBE_TIMEOUT {
-            let (n, from) = match socket.recv_from(&mut buf) {
-                Ok(got) => got,
-                Err(Errno::EAGAIN) => continue,
-                Err(e) => return Err(e),
-            };
-            if let Some(answer) = answers(v6, &buf[..n], limit as u16) {
-                hop.address = Some(from.to_string());
-                hop.rtt_ms = Some((now() - sent) * 1e3);
-                last = Some(answer);
-                break;
-            }
-        }
-        hops.push(hop);
-        if matches!(last, Some(Answer::Reached | Answer::Unreachable)) {
-            return Ok((hops, last));
-        }
-    }
-    Ok((hops, None))
+/// A traceroute under way: one probe out at a time.
+pub struct Trace {
+    from: String,
+    to: IpAddr,
+    socket: IcmpSocket,
+    /// The hop limit of the probe out, and when it went.
+    limit: u8,
+    sent: f64,
+    hops: Vec<Hop>,
+    end: Option<Option<Answer>>,
 }
 
-/// Traces the way from the calling thread's namespace to `to`.
-pub fn trace(from: &str, to: IpAddr) -> Result<TraceReport, Errno> {
-    let (hops, end) = hops_to(to)?;
-    Ok(TraceReport {
-        kind: "traceroute",
-        from: from.to_string(),
-        to: to.to_string(),
-        hops,
-        reached: end == Some(Answer::Reached),
-        unreachable: end == Some(Answer::Unreachable),
-    })
+impl Trace {
+    /// Sends the first probe from the calling thread's namespace at `now`.
+    pub fn start(from: &str, to: IpAddr, now: f64) -> Result<Trace, Errno> {
+        let socket = IcmpSocket::new(to.is_ipv6())?;
+        socket.set_nonblocking(true)?;
+        let mut trace = Trace {
+            from: from.to_string(),
+            to,
+            socket,
+            limit: 0,
+            sent: now,
+            hops: Vec::new(),
+            end: None,
+        };
+        trace.probe(now)?;
+        Ok(trace)
+    }
+
+    fn probe(&mut self, now: f64) -> Result<(), Errno> {
+        self.limit += 1;
+        self.socket.set_hops(self.limit)?;
+        self.sent = now;
+        self.socket
+            .send_to(&echo_request(self.to.is_ipv6(), self.limit as u16), self.to)
+    }
+
+    /// Records this hop's answer (None: none in time); the next probe, or
+    /// the end.
+    fn hop(&mut self, now: f64, answer: Option<(IpAddr, Answer)>) -> Result<(), Errno> {
+        self.hops.push(Hop {
+            hops: self.limit,
+            address: answer.map(|a| a.0.to_string()),
+            rtt_ms: answer.map(|_| (now - self.sent) * 1e3),
+        });
+        match answer {
+            Some((_, end @ (Answer::Reached | Answer::Unreachable))) => self.end = Some(Some(end)),
+            _ if self.limit == MAX_HOPS => self.end = Some(None),
+            _ => self.probe(now)?,
+        }
+        Ok(())
+    }
+
+    fn failed(&self, e: Errno) -> String {
+        format!("traceroute from {} to {}: {e}", self.from, self.to)
+    }
+}
+
+impl Activity for Trace {
+    fn watch(&self, fds: &mut Vec<PollFd>) {
+        fds.push(PollFd {
+            fd: self.socket.descriptor(),
+            events: POLLIN,
+            revents: 0,
+        });
+    }
+
+    fn deadline(&self) -> Option<f64> {
+        Some(self.sent + PROBE_TIMEOUT)
+    }
+
+    fn step(&mut self, now: f64) -> Result<bool, String> {
+        let mut buf = [0u8; 2048];
+        while self.end.is_none() {
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, from)) => {
+                    let v6 = self.to.is_ipv6();
+                    if let Some(answer) = answers(v6, &buf[..n], self.limit as u16) {
+                        self.hop(now, Some((from, answer)))
+                            .map_err(|e| self.failed(e))?;
+                    }
+                }
+                Err(Errno::EAGAIN) => {
+                    if now - self.sent < PROBE_TIMEOUT {
+                        break;
+                    }
+                    self.hop(now, None).map_err(|e| self.failed(e))?;
+                }
+                Err(e) => return Err(self.failed(e)),
+            }
+        }
+        Ok(self.end.is_some())
+    }
+}
+
+impl Running for Trace {
+    fn report(self: Box<Self>) -> Report {
+        let end = self.end.flatten();
+        Report::Traceroute(TraceReport {
+            kind: "traceroute",
+            from: self.from,
+            to: self.to.to_string(),
+            hops: self.hops,
+            reached: end == Some(Answer::Reached),
+            unreachable: end == Some(Answer::Unreachable),
+        })
+    }
 }
