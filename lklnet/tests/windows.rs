@@ -63,3 +63,99 @@ fn two_windows_programs_talk_through_their_linux_stacks() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 404"));
     assert!(server.wait().unwrap().success());
 }
+
+/// A chain of routers with delays and a 10 Mbit/s link, pinged and
+/// streamed through in virtual time.
+const TOPOLOGY: &str = r#"
+[nodes.a]
+routes = ["default via 10.0.1.2"]
+[nodes.r]
+forward = true
+[nodes.b]
+routes = ["default via 10.0.2.1"]
+
+[[links]]
+ends = ["a 10.0.1.1/24", "r 10.0.1.2/24"]
+delay = "5ms"
+[[links]]
+ends = ["r 10.0.2.1/24", "b 10.0.2.2/24"]
+rate = "10mbit"
+
+[[experiments]]
+kind = "ping"
+from = "a"
+to = "10.0.2.2"
+count = 5
+[[experiments]]
+kind = "tcp"
+from = "a"
+to = "10.0.2.2"
+duration = "2s"
+[[experiments]]
+kind = "traceroute"
+from = "b"
+to = "10.0.1.1"
+"#;
+
+#[test]
+fn the_simulator_runs_the_same_on_windows_as_on_linux() {
+    let exe = build_windows(&["-p", "lklnet"]).join("lklnet.exe");
+    let dir = std::env::temp_dir().join(format!("lklnet-wine-sim-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("topology.toml");
+    std::fs::write(&file, TOPOLOGY).unwrap();
+    let z = |p: &std::path::Path| format!("Z:{}", p.display()).replace('/', "\\");
+    let report = |path: &std::path::Path| {
+        let mut r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for wall in [
+            "wall_seconds",
+            "boot_seconds",
+            "build_seconds",
+            "kernel_bytes_per_node",
+        ] {
+            r.as_object_mut().unwrap().remove(wall).unwrap();
+        }
+        r
+    };
+
+    let out = Wine::new()
+        .command(&exe)
+        .args([
+            "sim",
+            &z(&file),
+            "--time",
+            "virtual",
+            "--report",
+            &z(&dir.join("windows.json")),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(common::LKLNET)
+        .arg("sim")
+        .arg(&file)
+        .args(["--time", "virtual", "--report"])
+        .arg(dir.join("linux.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (windows, linux) = (
+        report(&dir.join("windows.json")),
+        report(&dir.join("linux.json")),
+    );
+    assert_eq!(windows["experiments"][0]["received"], 5, "{windows}");
+    assert_eq!(windows["experiments"][2]["reached"], true, "{windows}");
+    // One kernel, one clock, one order of events: the same numbers.
+    assert_eq!(windows, linux);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -61,11 +61,14 @@ impl Activity for Events<'_> {
 }
 
 /// Waits in the kernel until a descriptor of `activities` is ready or
-/// the first deadline (None: nothing to wait for).
-fn wait(activities: &[&dyn Activity], extra_deadline: Option<f64>) -> Result<(), String> {
+/// the first deadline has come: which activities have something to do.
+fn wait(activities: &[&dyn Activity], extra_deadline: Option<f64>) -> Result<Vec<bool>, String> {
     let mut fds = Vec::new();
+    let mut ranges = Vec::with_capacity(activities.len());
     for a in activities {
+        let start = fds.len();
         a.watch(&mut fds);
+        ranges.push(start..fds.len());
     }
     let deadline = activities
         .iter()
@@ -83,9 +86,17 @@ fn wait(activities: &[&dyn Activity], extra_deadline: Option<f64>) -> Result<(),
         }
     });
     match sys::ppoll(&mut fds, timeout.as_ref()) {
-        Ok(_) | Err(lkl::Errno::EINTR) => Ok(()),
-        Err(e) => Err(format!("waiting: {e}")),
+        Ok(_) | Err(lkl::Errno::EINTR) => {}
+        Err(e) => return Err(format!("waiting: {e}")),
     }
+    let now = now();
+    Ok(activities
+        .iter()
+        .zip(ranges)
+        .map(|(a, range)| {
+            fds[range].iter().any(|f| f.revents != 0) || a.deadline().is_some_and(|d| d <= now)
+        })
+        .collect())
 }
 
 /// Runs the experiments (those with a start time at that time, the others
@@ -109,6 +120,9 @@ pub fn run(
     let mut reports: Vec<Option<Report>> = vec![None; count];
     let mut started = vec![false; count];
     let mut running: Vec<(usize, Box<dyn Running + '_>)> = Vec::new();
+    // What has something to do: each experiment, the events, the captures.
+    let mut due = vec![true; count];
+    let (mut events_due, mut captures_due) = (true, true);
     // The experiment without a start time that is under way, if any.
     let mut in_sequence: Option<usize> = None;
     loop {
@@ -135,6 +149,11 @@ pub fn run(
         let mut finished = false;
         let mut k = 0;
         while k < running.len() {
+            let i = running[k].0;
+            if !std::mem::take(&mut due[i]) {
+                k += 1;
+                continue;
+            }
             if running[k].1.step(now)? {
                 let (i, done) = running.remove(k);
                 reports[i] = Some(done.report());
@@ -146,10 +165,11 @@ pub fn run(
                 k += 1;
             }
         }
-        if !events_done {
+        if !events_done && std::mem::take(&mut events_due) {
             events_done = events.step(now)?;
         }
-        if let Some(captures) = captures.as_deref_mut() {
+        if let Some(captures) = captures.as_deref_mut().filter(|_| captures_due) {
+            captures_due = false;
             captures.step(now)?;
         }
         if reports.iter().all(Option::is_some) && events_done {
@@ -176,7 +196,15 @@ pub fn run(
         if let Some(captures) = captures.as_deref() {
             waiting.push(captures);
         }
-        wait(&waiting, next_start)?;
+        let ready = wait(&waiting, next_start)?;
+        for ((i, _), ready) in running.iter().zip(&ready) {
+            due[*i] = *ready;
+        }
+        let mut rest = ready[running.len()..].iter();
+        if !events_done {
+            events_due = *rest.next().unwrap_or(&true);
+        }
+        captures_due = *rest.next().unwrap_or(&true);
     }
     Ok(reports
         .into_iter()
