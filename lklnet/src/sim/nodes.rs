@@ -204,7 +204,8 @@ fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Err
                 jitter_ns: shaping.jitter.as_nanos() as u64,
                 loss: shaping.loss,
                 rate: shaping.rate_bps / 8,
-                limit: 10_000,
+                // Packets queued: tc's default.
+                limit: 1_000,
             },
         )
     } else {
