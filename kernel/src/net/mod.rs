@@ -1,7 +1,7 @@
 //! Linux's network stack, in kernels built with the `net` feature: NICs
 //! whose frames the host carries ([`add_nic`], the native NIC stub),
 //! their configuration through rtnetlink on the kernel's own netlink
-//! sockets ([`config`], [`bridge`]), and sockets over the kernel's system calls
+//! sockets ([`config`], [`bridge`], [`nftables`]), and sockets over the kernel's system calls
 //! ([`TcpStream`], [`TcpListener`], [`UdpSocket`]), blocking, usable from
 //! any host thread. With `std`, the backends: [`UdpLink`] (frames as UDP
 //! datagrams between two processes, no privileges needed) and, on Linux,
@@ -9,6 +9,7 @@
 pub mod bridge;
 pub mod config;
 mod namespace;
+pub mod nftables;
 mod nic;
 mod socket;
 #[cfg(all(feature = "std", target_os = "linux"))]

@@ -8,10 +8,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use lkl::net::{self, Descriptor, PacketSocket};
-use lkl::sys::{self, PollFd, POLLIN};
+use lkl::sys::{self, PollFd};
 use lkl::Errno;
 
-use super::engine::Activity;
+use super::engine::{readable, Activity};
 use super::nodes::Nodes;
 use super::topology::Topology;
 
@@ -137,11 +137,7 @@ impl Captures {
 impl Activity for Captures {
     fn watch(&self, fds: &mut Vec<PollFd>) {
         for link in &self.links {
-            fds.push(PollFd {
-                fd: link.socket.descriptor(),
-                events: POLLIN,
-                revents: 0,
-            });
+            fds.push(readable(link.socket.descriptor()));
         }
     }
 

@@ -5,8 +5,11 @@
 //! waits in the kernel's `ppoll` for the first of them. With one host
 //! thread, the order of everything is the kernel's; in virtual time a run
 //! is the same, packet for packet, every time.
+use std::time::{Duration, Instant};
+
 use lkl::sys::{self, PollFd};
 use lkl::uapi::Timespec;
+use lkl::virtual_time;
 
 use super::capture::Captures;
 use super::clock::now;
@@ -23,6 +26,15 @@ pub trait Activity {
     fn deadline(&self) -> Option<f64>;
     /// Does what can be done at `now` without waiting; true once done.
     fn step(&mut self, now: f64) -> Result<bool, String>;
+}
+
+/// Waiting on `fd` for something to read.
+pub fn readable(fd: i32) -> PollFd {
+    PollFd {
+        fd,
+        events: sys::POLLIN,
+        revents: 0,
+    }
 }
 
 /// An experiment under way; its report once done.
@@ -99,6 +111,41 @@ fn wait(activities: &[&dyn Activity], extra_deadline: Option<f64>) -> Result<Vec
         .collect())
 }
 
+/// Wall time the virtual clock may stand still while experiments run.
+const STILL_MAX: Duration = Duration::from_secs(10);
+
+/// Watches that the clock moves. In virtual time work takes no time, so
+/// a stream over links with neither rate nor delay would never see its
+/// end: such a run stops with an error instead.
+struct Stillness {
+    clock: f64,
+    since: Instant,
+}
+
+impl Stillness {
+    fn new() -> Stillness {
+        Stillness {
+            clock: now(),
+            since: Instant::now(),
+        }
+    }
+
+    fn check(&mut self, now: f64) -> Result<(), String> {
+        if now != self.clock {
+            self.clock = now;
+            self.since = Instant::now();
+        } else if virtual_time::active() && self.since.elapsed() > STILL_MAX {
+            return Err(format!(
+                "in virtual time the clock stood still for {} s of wall time at {now:.6} s: \
+                 work takes no virtual time, so a stream over links without a rate or a \
+                 delay never ends; give its links one",
+                STILL_MAX.as_secs()
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Runs the experiments (those with a start time at that time, the others
 /// one after another), the events and the captures; the reports, in the
 /// topology's order.
@@ -125,8 +172,10 @@ pub fn run(
     let (mut events_due, mut captures_due) = (true, true);
     // The experiment without a start time that is under way, if any.
     let mut in_sequence: Option<usize> = None;
+    let mut still = Stillness::new();
     loop {
         let now = now();
+        still.check(now)?;
         for (i, scheduled) in topology.experiments.iter().enumerate() {
             if started[i] {
                 continue;

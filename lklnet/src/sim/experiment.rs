@@ -22,14 +22,17 @@ impl Report {
         match self {
             Report::Ping(p) => p.summary(),
             Report::Traceroute(t) => t.summary(),
-            Report::Tcp(t) => format!(
-                "tcp {} -> {}: {:.1} MB in {:.2} s, {:.2} Mbit/s",
-                t.from,
-                t.to,
-                t.bytes as f64 / 1e6,
-                t.seconds,
-                t.mbit_per_s
-            ),
+            Report::Tcp(t) => match &t.error {
+                Some(e) => format!("tcp {} -> {}: no stream: {e}", t.from, t.to),
+                None => format!(
+                    "tcp {} -> {}: {:.1} MB in {:.2} s, {:.2} Mbit/s",
+                    t.from,
+                    t.to,
+                    t.bytes as f64 / 1e6,
+                    t.seconds,
+                    t.mbit_per_s
+                ),
+            },
         }
     }
 }
@@ -62,8 +65,9 @@ pub fn start<'a>(
             from,
             to,
             to_node,
+            port,
             duration,
-        } => Tcp::start(nodes, from, *to, to_node, *duration, now)
+        } => Tcp::start(nodes, from, *to, to_node, *port, *duration, now)
             .map(|t| Box::new(t) as Box<dyn Running>),
     }
 }

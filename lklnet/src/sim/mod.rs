@@ -6,6 +6,7 @@ mod capture;
 mod clock;
 mod engine;
 mod experiment;
+mod firewall;
 mod nodes;
 mod ping;
 mod plots;

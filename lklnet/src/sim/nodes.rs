@@ -11,6 +11,7 @@ use lkl::net::{self, bridge, config, Namespace};
 use lkl::Errno;
 
 use super::clock;
+use super::firewall;
 use super::topology::{Action, End, Event, Link, Port, Shaping, Topology};
 
 /// The built nodes, by name.
@@ -91,6 +92,12 @@ impl Nodes {
         }
         for node in &topology.nodes {
             let ns = &namespaces[&node.name];
+            if let Some((rules, first_line)) = &node.firewall {
+                let apply = || firewall::parse(rules, *first_line)?.apply();
+                ns.run(apply)
+                    .map_err(|e| format!("node {}: {e}", node.name))?
+                    .map_err(|e| format!("node {}'s firewall: {e}", node.name))?;
+            }
             for route in &node.routes {
                 let r =
                     ns.run(|| config::add_route(route.dest, route.prefix, Some(route.via), None));

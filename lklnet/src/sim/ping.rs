@@ -5,11 +5,11 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use lkl::net::{Descriptor, PingSocket};
-use lkl::sys::{PollFd, POLLIN};
+use lkl::sys::PollFd;
 use lkl::Errno;
 use serde::Serialize;
 
-use super::engine::{Activity, Running};
+use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
 
 /// How long an echo may take before it counts as lost.
@@ -96,11 +96,7 @@ impl Ping {
 
 impl Activity for Ping {
     fn watch(&self, fds: &mut Vec<PollFd>) {
-        fds.push(PollFd {
-            fd: self.socket.descriptor(),
-            events: POLLIN,
-            revents: 0,
-        });
+        fds.push(readable(self.socket.descriptor()));
     }
 
     fn deadline(&self) -> Option<f64> {

@@ -4,16 +4,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use lkl::net::{Descriptor, Shutdown, TcpListener, TcpStream};
-use lkl::sys::{PollFd, POLLIN, POLLOUT};
+use lkl::sys::{PollFd, POLLOUT};
 use lkl::Errno;
 use serde::Serialize;
 
-use super::engine::{Activity, Running};
+use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
 use super::nodes::Nodes;
 
-/// The port the receiver listens on.
-const PORT: u16 = 5201;
+/// The port the receiver listens on unless the topology says otherwise.
+pub const PORT: u16 = 5201;
 /// How long the connection may take.
 const CONNECT_TIMEOUT: f64 = 10.0;
 
@@ -28,6 +28,11 @@ pub struct TcpReport {
     pub mbit_per_s: f64,
     /// The rate in each half second, in Mbit/s.
     pub mbit_per_s_each_half_second: Vec<f64>,
+    /// The sender's address and port as the receiver saw them (after any
+    /// NAT on the way).
+    pub seen_from: Option<String>,
+    /// Why no stream got through (refused, timed out, reset), if so.
+    pub error: Option<String>,
 }
 
 pub struct Tcp {
@@ -38,6 +43,8 @@ pub struct Tcp {
     listener: TcpListener,
     sender: TcpStream,
     receiver: Option<TcpStream>,
+    seen_from: Option<String>,
+    error: Option<Errno>,
     /// When sending stops; set once the connection is up.
     end: Option<f64>,
     /// Whether the sender waits for room to write.
@@ -58,6 +65,7 @@ impl Tcp {
         from: &str,
         to: IpAddr,
         to_node: &str,
+        port: u16,
         duration: Duration,
         now: f64,
     ) -> Result<Tcp, String> {
@@ -70,7 +78,7 @@ impl Tcp {
         let listener = nodes
             .namespace(to_node)
             .run(|| {
-                let l = TcpListener::bind(SocketAddr::new(any, PORT))?;
+                let l = TcpListener::bind(SocketAddr::new(any, port))?;
                 l.set_nonblocking(true)?;
                 Ok(l)
             })
@@ -78,7 +86,7 @@ impl Tcp {
             .map_err(failed)?;
         let sender = nodes
             .namespace(from)
-            .run(|| TcpStream::connect_started(SocketAddr::new(to, PORT)))
+            .run(|| TcpStream::connect_started(SocketAddr::new(to, port)))
             .and_then(|r| r)
             .map_err(failed)?;
         Ok(Tcp {
@@ -89,6 +97,8 @@ impl Tcp {
             listener,
             sender,
             receiver: None,
+            seen_from: None,
+            error: None,
             end: None,
             blocked: false,
             shut: false,
@@ -105,9 +115,12 @@ impl Tcp {
         format!("tcp from {} to {}: {e}", self.from, self.to)
     }
 
+    /// Writes until the socket is full or the time is up. A connection
+    /// that fails (refused, timed out, reset) ends the experiment with its
+    /// error: that is its outcome, not a failure of the run.
     fn send(&mut self, now: f64) -> Result<(), String> {
         self.blocked = false;
-        while !self.shut {
+        while !self.shut && self.error.is_none() {
             if self.end.is_some_and(|end| now >= end) {
                 self.sender
                     .shutdown(Shutdown::Write)
@@ -120,11 +133,18 @@ impl Tcp {
                     self.end.get_or_insert(now + self.duration);
                 }
                 Err(Errno::EAGAIN) => {
-                    if self.end.is_none() && now - self.started > CONNECT_TIMEOUT {
-                        return Err(self.failed(Errno::ETIMEDOUT));
+                    if self.end.is_none() && now - self.started >= CONNECT_TIMEOUT {
+                        self.error = Some(Errno::ETIMEDOUT);
+                        break;
                     }
                     self.blocked = true;
                     break;
+                }
+                Err(e @ (Errno::ECONNREFUSED | Errno::ECONNRESET | Errno::EPIPE)) => {
+                    self.error = Some(e);
+                }
+                Err(Errno::EHOSTUNREACH | Errno::ENETUNREACH) => {
+                    self.error = Some(Errno::EHOSTUNREACH);
                 }
                 Err(e) => return Err(self.failed(e)),
             }
@@ -135,9 +155,10 @@ impl Tcp {
     fn receive(&mut self, now: f64) -> Result<(), String> {
         if self.receiver.is_none() {
             match self.listener.accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     stream.set_nonblocking(true).map_err(|e| self.failed(e))?;
                     self.receiver = Some(stream);
+                    self.seen_from = Some(peer.to_string());
                 }
                 Err(Errno::EAGAIN) => return Ok(()),
                 Err(e) => return Err(self.failed(e)),
@@ -184,17 +205,13 @@ impl Activity for Tcp {
             Some(stream) => stream.descriptor(),
             None => self.listener.descriptor(),
         };
-        fds.push(PollFd {
-            fd: reading,
-            events: POLLIN,
-            revents: 0,
-        });
+        fds.push(readable(reading));
     }
 
     fn deadline(&self) -> Option<f64> {
         match self.end {
             Some(end) if !self.shut => Some(end),
-            None => Some(self.started + CONNECT_TIMEOUT),
+            None if self.error.is_none() => Some(self.started + CONNECT_TIMEOUT),
             _ => None,
         }
     }
@@ -202,7 +219,7 @@ impl Activity for Tcp {
     fn step(&mut self, now: f64) -> Result<bool, String> {
         self.send(now)?;
         self.receive(now)?;
-        Ok(self.eof)
+        Ok(self.eof || self.error.is_some())
     }
 }
 
@@ -227,6 +244,8 @@ impl Running for Tcp {
             seconds,
             mbit_per_s: self.bytes as f64 * 8.0 / seconds.max(1e-9) / 1e6,
             mbit_per_s_each_half_second: rates,
+            seen_from: self.seen_from,
+            error: self.error.map(|e| e.to_string()),
         })
     }
 }

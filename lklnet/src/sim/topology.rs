@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use super::firewall;
 use toml::Spanned;
 
 #[derive(Deserialize, Debug)]
@@ -35,6 +37,8 @@ struct NodeFile {
     /// Runs the spanning tree protocol (a switch).
     #[serde(default)]
     stp: bool,
+    /// nftables rules, as `nft -f` takes them.
+    firewall: Option<Spanned<String>>,
     /// "PREFIX via ADDRESS", "default via ADDRESS".
     #[serde(default)]
     routes: Vec<Spanned<String>>,
@@ -63,6 +67,8 @@ struct ExperimentFile {
     count: Option<u32>,
     interval: Option<Spanned<String>>,
     duration: Option<Spanned<String>>,
+    /// The port of a tcp experiment's receiver.
+    port: Option<u16>,
     /// When it begins, from the start of the run; without, it follows the
     /// one before it.
     start: Option<Spanned<String>>,
@@ -133,6 +139,8 @@ pub struct Node {
     pub forward: bool,
     pub switch: bool,
     pub stp: bool,
+    /// nftables rules and the line of the file they start on.
+    pub firewall: Option<(String, usize)>,
     pub routes: Vec<Route>,
 }
 
@@ -146,11 +154,13 @@ pub enum Experiment {
     },
     /// The routers on the way from `from` to `to`.
     Traceroute { from: String, to: IpAddr },
-    /// One TCP stream from `from` to the node holding `to`, for `duration`.
+    /// One TCP stream from `from` to port `port` of the node holding
+    /// `to`, for `duration`.
     Tcp {
         from: String,
         to: IpAddr,
         to_node: String,
+        port: u16,
         duration: Duration,
     },
 }
@@ -412,8 +422,21 @@ impl Topology {
                     format!("{name}: stp is for a switch"),
                 ));
             }
+            let firewall = match &node.get_ref().firewall {
+                None => None,
+                Some(rules) => {
+                    // A multi-line string's text starts on the next line.
+                    let at = rules.span().start;
+                    let skip = text[at..].starts_with("\"\"\"\n") as usize;
+                    let first = line(text, at) + skip;
+                    firewall::parse(rules.get_ref(), first)
+                        .map_err(|e| format!("{e} (the firewall of {name})"))?;
+                    Some((rules.get_ref().clone(), first))
+                }
+            };
             nodes.push(Node {
                 name: name.clone(),
+                firewall,
                 forward: node.get_ref().forward,
                 switch: node.get_ref().switch,
                 stp: node.get_ref().stp,
@@ -579,6 +602,7 @@ impl Topology {
                         from: x.from.get_ref().clone(),
                         to,
                         to_node,
+                        port: x.port.filter(|&p| p != 0).unwrap_or(super::tcp::PORT),
                         duration,
                     }
                 }

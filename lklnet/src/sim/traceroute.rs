@@ -5,11 +5,11 @@
 use std::net::IpAddr;
 
 use lkl::net::{Descriptor, IcmpSocket};
-use lkl::sys::{PollFd, POLLIN};
+use lkl::sys::PollFd;
 use lkl::Errno;
 use serde::Serialize;
 
-use super::engine::{Activity, Running};
+use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
 
 /// The most hops looked at.
@@ -188,11 +188,7 @@ impl Trace {
 
 impl Activity for Trace {
     fn watch(&self, fds: &mut Vec<PollFd>) {
-        fds.push(PollFd {
-            fd: self.socket.descriptor(),
-            events: POLLIN,
-            revents: 0,
-        });
+        fds.push(readable(self.socket.descriptor()));
     }
 
     fn deadline(&self) -> Option<f64> {
