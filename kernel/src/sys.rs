@@ -536,6 +536,33 @@ pub fn ppoll(fds: &mut [PollFd], timeout: Option<&Timespec>) -> Result<usize, Er
     .map(|n| n as usize)
 }
 
+/// Mixes `seed` into the kernel's random number generator and credits
+/// it as entropy (RNDADDENTROPY on /dev/urandom): with 32 bytes or more,
+/// the generator is then ready and keyed from it. What it draws from then
+/// on depends on the seed, and on nothing else the kernel has not seen
+/// already.
+pub fn add_entropy(seed: &[u8]) -> Result<(), Errno> {
+    /// _IOW('R', 0x03, int[2])
+    const RNDADDENTROPY: i64 = 0x4008_5203;
+    // struct rand_pool_info: entropy_count (bits), buf_size (bytes), buf.
+    let mut info = alloc::vec::Vec::with_capacity(8 + seed.len());
+    info.extend_from_slice(&((seed.len() * 8) as i32).to_ne_bytes());
+    info.extend_from_slice(&(seed.len() as i32).to_ne_bytes());
+    info.extend_from_slice(seed);
+    let fd = openat(
+        crate::uapi::AT_FDCWD,
+        "/dev/urandom",
+        crate::uapi::O_WRONLY,
+        0,
+    )?;
+    let r = call(
+        nr::IOCTL,
+        [fd as i64, RNDADDENTROPY, ptr(info.as_ptr()), 0, 0, 0],
+    );
+    let _ = close(fd);
+    r.map(drop)
+}
+
 /// Sets the calling thread's timer slack: how late the kernel may end its
 /// timed waits (poll, sleeps) to batch wake-ups; 50 µs by default.
 pub fn set_timer_slack(ns: u64) -> Result<(), Errno> {

@@ -57,6 +57,11 @@ enum Command {
         /// `time` key otherwise, real if it has none)
         #[arg(long, value_enum)]
         time: Option<sim::Time>,
+        /// Seed the kernel's random numbers (loss, jitter, addresses): the
+        /// same seed, the same run in virtual time (the file's `seed`
+        /// otherwise)
+        #[arg(long)]
+        seed: Option<u64>,
         /// Capture every link's frames into DIR, one pcap file per link
         #[arg(long, value_name = "DIR")]
         pcap: Option<PathBuf>,
@@ -108,6 +113,7 @@ fn run(cli: Cli) -> Result<(), String> {
             topology,
             report,
             time,
+            seed,
             pcap,
             plots,
         } => {
@@ -116,7 +122,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 pcap: pcap.as_deref(),
                 plots: plots.as_deref(),
             };
-            sim::run(&topology, &outputs, time)
+            sim::run(&topology, &outputs, &sim::Options { time, seed })
         }
         Command::Serve {
             dir,

@@ -1114,3 +1114,49 @@ fn a_firewall_drops_and_nats_what_the_host_kernels_nftables_does() {
         assert!(report.is_none());
     }
 }
+
+#[test]
+fn a_seed_sets_the_kernels_random_numbers() {
+    // 30% loss each way: an echo comes back with probability 0.49.
+    let lossy = r#"
+[nodes.a]
+[nodes.b]
+[[links]]
+ends = ["a 10.0.0.1/24", "b 10.0.0.2/24"]
+delay = "5ms"
+loss = "30%"
+[[experiments]]
+kind = "ping"
+from = "a"
+to = "10.0.0.2"
+count = 200
+interval = "20ms"
+"#;
+    let answered = |seed: &str| -> Vec<f64> {
+        let (out, report) = sim_with("seed", lossy, &["--time", "virtual", "--seed", seed]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report = report.unwrap();
+        assert_eq!(report["seed"].as_u64().unwrap().to_string(), seed);
+        report["experiments"][0]["sent_at_s"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let (one, again, two) = (answered("1"), answered("1"), answered("2"));
+    assert_eq!(one, again, "the same seed, another run");
+    assert_ne!(one, two, "another seed, the same echoes lost");
+    for got in [&one, &two] {
+        // 200 x 0.49 = 98, sd 7: within 4 sd.
+        assert!(
+            (70..=126).contains(&got.len()),
+            "{} of 200 answered",
+            got.len()
+        );
+    }
+}

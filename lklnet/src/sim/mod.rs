@@ -51,7 +51,16 @@ pub struct Outputs<'a> {
     pub plots: Option<&'a Path>,
 }
 
-pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), String> {
+/// How to run a topology, besides its file.
+pub struct Options {
+    /// The clock, if not the file's.
+    pub time: Option<Time>,
+    /// The seed of the kernel's random numbers, if not the file's.
+    pub seed: Option<u64>,
+}
+
+pub fn run(path: &Path, outputs: &Outputs, options: &Options) -> Result<(), String> {
+    let Options { time, seed } = *options;
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let topology = Topology::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let time = time.unwrap_or(topology.time);
@@ -68,6 +77,19 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
     let booted = started.elapsed().as_secs_f64();
     // Waits end when asked, not up to 50 µs later.
     sys::set_timer_slack(1).map_err(|e| format!("setting the timer slack: {e}"))?;
+    let seed = seed.or(topology.seed);
+    if let Some(seed) = seed {
+        // 32 bytes: enough for the kernel to key its generator from them.
+        let bytes: Vec<u8> = (0..4u64)
+            .flat_map(|i| {
+                seed.rotate_left(16 * i as u32)
+                    .wrapping_add(i)
+                    .to_le_bytes()
+            })
+            .collect();
+        sys::add_entropy(&bytes)
+            .map_err(|e| format!("seeding the kernel's random numbers: {e}"))?;
+    }
     let free_at_boot = kernel_free_bytes()?;
     let nodes = nodes::Nodes::build(&topology)?;
     let built = started.elapsed().as_secs_f64() - booted;
@@ -106,6 +128,7 @@ pub fn run(path: &Path, outputs: &Outputs, time: Option<Time>) -> Result<(), Str
     if let Some(report) = outputs.report {
         let json = serde_json::json!({
             "time": format!("{time:?}").to_lowercase(),
+            "seed": seed,
             "simulated_seconds": simulated,
             "wall_seconds": wall,
             "boot_seconds": booted,

@@ -15,6 +15,8 @@ use toml::Spanned;
 struct File {
     /// "real" or "virtual".
     time: Option<Spanned<String>>,
+    /// Seeds the kernel's random numbers.
+    seed: Option<u64>,
     #[serde(default)]
     nodes: BTreeMap<String, Spanned<NodeFile>>,
     #[serde(default)]
@@ -202,6 +204,8 @@ pub struct Event {
 #[derive(Debug)]
 pub struct Topology {
     pub time: Time,
+    /// The seed of the kernel's random numbers, if given.
+    pub seed: Option<u64>,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
     pub experiments: Vec<Scheduled>,
@@ -668,6 +672,7 @@ impl Topology {
         events.sort_by_key(|e| e.at);
         Ok(Topology {
             time,
+            seed: file.seed,
             nodes,
             links,
             experiments,
