@@ -1160,3 +1160,67 @@ interval = "20ms"
         );
     }
 }
+
+/// a - b; neighbours found by one echo, then from 0.5 s the link delays
+/// by 5 ms +- 1 ms (uniform) and loses 10%, and 5 Mbit/s of datagrams
+/// cross it for 10 s.
+const UDP: &str = r#"
+seed = 7
+[nodes.a]
+[nodes.b]
+[[links]]
+ends = ["a 10.0.0.1/24", "b 10.0.0.2/24"]
+[[experiments]]
+kind = "ping"
+from = "a"
+to = "10.0.0.2"
+count = 1
+[[experiments]]
+kind = "udp"
+from = "a"
+to = "10.0.0.2"
+rate = "5mbit"
+duration = "10s"
+start = "1s"
+[[events]]
+at = "0.5s"
+link = ["a", "b"]
+action = "change"
+delay = "5ms"
+jitter = "1ms"
+loss = "10%"
+"#;
+
+#[test]
+fn udp_sees_the_links_loss_delay_and_jitter() {
+    for time in ["virtual", "real"] {
+        let (out, report) = sim_with(&format!("udp-{time}"), UDP, &["--time", time]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let u = &report.unwrap()["experiments"][1];
+        let get = |k: &str| u[k].as_f64().unwrap();
+        // 5 Mbit/s of 1,200-byte datagrams for 10 s.
+        assert_eq!(u["sent"], 5209, "{u}");
+        // 10% lost, within 4 standard deviations (0.42% each).
+        assert!((get("lost") - 0.10).abs() < 0.017, "{time}: {u}");
+        // Uniform in 4 to 6 ms: its mean 5 ms, consecutive differences
+        // 2/3 ms on average. Real time adds the host's scheduling: a
+        // little to the mean, sometimes milliseconds to the greatest.
+        let late = if time == "virtual" { 1e-6 } else { 1.0 };
+        assert!(get("delay_min_ms") >= 4.0 - 1e-6, "{time}: {u}");
+        if time == "virtual" {
+            assert!(get("delay_max_ms") <= 6.0 + late, "{time}: {u}");
+        }
+        assert!(
+            (get("delay_avg_ms") - 5.0).abs() < 0.05 + late / 4.0,
+            "{time}: {u}"
+        );
+        assert!(
+            (get("jitter_ms") - 2.0 / 3.0).abs() < 0.05 + late / 4.0,
+            "{time}: {u}"
+        );
+    }
+}

@@ -1,5 +1,5 @@
 //! The experiments a topology asks for: their reports, and starting one
-//! on its nodes (ping, tcp, traceroute: each its own module).
+//! on its nodes (ping, tcp, udp, traceroute: each its own module).
 use serde::Serialize;
 
 use super::engine::Running;
@@ -8,6 +8,7 @@ use super::ping::{Ping, PingReport};
 use super::tcp::{Tcp, TcpReport};
 use super::topology::Experiment;
 use super::traceroute::{Trace, TraceReport};
+use super::udp::{Udp, UdpReport};
 
 #[derive(Serialize, Debug, Clone)]
 #[serde(untagged)]
@@ -15,6 +16,7 @@ pub enum Report {
     Ping(PingReport),
     Tcp(TcpReport),
     Traceroute(TraceReport),
+    Udp(UdpReport),
 }
 
 impl Report {
@@ -22,6 +24,17 @@ impl Report {
         match self {
             Report::Ping(p) => p.summary(),
             Report::Traceroute(t) => t.summary(),
+            Report::Udp(u) => format!(
+                "udp {} -> {}: {}/{} received ({:.1}% lost), {:.2} Mbit/s, delay {}, jitter {}",
+                u.from,
+                u.to,
+                u.received,
+                u.sent,
+                u.lost * 100.0,
+                u.mbit_per_s,
+                u.delay_avg_ms.map_or("-".into(), |d| format!("{d:.3} ms")),
+                u.jitter_ms.map_or("-".into(), |j| format!("{j:.3} ms")),
+            ),
             Report::Tcp(t) => match &t.error {
                 Some(e) => format!("tcp {} -> {}: no stream: {e}", t.from, t.to),
                 None => format!(
@@ -69,5 +82,24 @@ pub fn start<'a>(
             duration,
         } => Tcp::start(nodes, from, *to, to_node, *port, *duration, now)
             .map(|t| Box::new(t) as Box<dyn Running>),
+        Experiment::Udp {
+            from,
+            to,
+            to_node,
+            port,
+            rate_bps,
+            size,
+            duration,
+        } => Udp::start(
+            nodes,
+            from,
+            std::net::SocketAddr::new(*to, *port),
+            to_node,
+            *rate_bps,
+            *size,
+            *duration,
+            now,
+        )
+        .map(|u| Box::new(u) as Box<dyn Running>),
     }
 }

@@ -13,6 +13,7 @@ mod plots;
 mod tcp;
 mod topology;
 mod traceroute;
+mod udp;
 
 use std::path::Path;
 

@@ -9,6 +9,7 @@ use lkl::sys::PollFd;
 use lkl::Errno;
 use serde::Serialize;
 
+use super::clock;
 use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
 
@@ -111,6 +112,9 @@ impl Activity for Ping {
         loop {
             match self.socket.recv_echo() {
                 Ok((seq, _)) => {
+                    // The clock as it is now: in real time, later than
+                    // the step's.
+                    let now = clock::now();
                     let sent = self.sent.get(seq as usize).copied().flatten();
                     let fresh = !self.answers.iter().any(|a| a.0 == seq);
                     if let Some(sent) = sent.filter(|t| fresh && now - t <= ECHO_TIMEOUT) {
@@ -122,7 +126,7 @@ impl Activity for Ping {
             }
         }
         while self.next < self.count && now >= self.start + self.next as f64 * self.interval {
-            self.sent[self.next as usize] = Some(now);
+            self.sent[self.next as usize] = Some(clock::now());
             match self
                 .socket
                 .send_echo(self.to, self.next as u16, &[0x5a; 56])

@@ -69,8 +69,11 @@ struct ExperimentFile {
     count: Option<u32>,
     interval: Option<Spanned<String>>,
     duration: Option<Spanned<String>>,
-    /// The port of a tcp experiment's receiver.
+    /// The port of a tcp or udp experiment's receiver.
     port: Option<u16>,
+    /// A udp experiment's offered rate ("5mbit") and datagram size.
+    rate: Option<Spanned<String>>,
+    size: Option<u32>,
     /// When it begins, from the start of the run; without, it follows the
     /// one before it.
     start: Option<Spanned<String>>,
@@ -156,6 +159,17 @@ pub enum Experiment {
     },
     /// The routers on the way from `from` to `to`.
     Traceroute { from: String, to: IpAddr },
+    /// Datagrams of `size` bytes from `from` to port `port` of the node
+    /// holding `to`, at `rate_bps`, for `duration`.
+    Udp {
+        from: String,
+        to: IpAddr,
+        to_node: String,
+        port: u16,
+        rate_bps: u64,
+        size: usize,
+        duration: Duration,
+    },
     /// One TCP stream from `from` to port `port` of the node holding
     /// `to`, for `duration`.
     Tcp {
@@ -576,7 +590,7 @@ impl Topology {
                         )
                     })?,
                 },
-                "tcp" => {
+                "tcp" | "udp" => {
                     let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
                         err(
                             x.to.span().start,
@@ -602,18 +616,50 @@ impl Topology {
                                 )
                             })?,
                     };
-                    Experiment::Tcp {
-                        from: x.from.get_ref().clone(),
-                        to,
-                        to_node,
-                        port: x.port.filter(|&p| p != 0).unwrap_or(super::tcp::PORT),
-                        duration,
+                    let port = x.port.filter(|&p| p != 0).unwrap_or(super::tcp::PORT);
+                    let from = x.from.get_ref().clone();
+                    if x.kind.get_ref() == "tcp" {
+                        Experiment::Tcp {
+                            from,
+                            to,
+                            to_node,
+                            port,
+                            duration,
+                        }
+                    } else {
+                        let rate_bps = match &x.rate {
+                            None => 1_000_000,
+                            Some(s) => parse_rate(s.get_ref())
+                                .filter(|&r| r <= 10_000_000_000)
+                                .ok_or_else(|| {
+                                    err(
+                                        s.span().start,
+                                        format!("{:?}: not a rate up to 10gbit", s.get_ref()),
+                                    )
+                                })?,
+                        };
+                        let size = x.size.unwrap_or(1200);
+                        if !(16..=65_000).contains(&size) {
+                            return Err(err(
+                                e.span().start,
+                                format!("size {size}: from 16 to 65000 bytes"),
+                            ));
+                        }
+                        Experiment::Udp {
+                            from,
+                            to,
+                            to_node,
+                            port,
+                            rate_bps,
+                            size: size as usize,
+                            duration,
+                        }
                     }
                 }
                 other => {
                     return Err(err(
                         x.kind.span().start,
-                        format!("{other:?}: no such experiment (ping, tcp, traceroute)"),
+                        format!("{other:?}: no such experiment (ping, tcp, udp, traceroute)"),
                     ))
                 }
             };
