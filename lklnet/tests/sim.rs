@@ -172,6 +172,14 @@ fn a_topology_with_mistakes_is_refused_with_its_line() {
             good.clone() + "[[events]]\nat = \"soon\"\nlink = [\"a\", \"r1\"]\naction = \"up\"\n",
             "line 37: \"soon\": not a time",
         ),
+        (
+            good.replace("[nodes.r1]\n", "[nodes.r1]\nrules = [\"from 10.0.1.0/24 tabel 100\"]\n"),
+            "line 5: \"from 10.0.1.0/24 tabel 100\": not \"[from PREFIX]",
+        ),
+        (
+            good.replace("via 10.0.2.2\"", "via 10.0.2.2 table 0\""),
+            "not \"PREFIX via ADDRESS [table N]\"",
+        ),
         (good.replace("[nodes.a]", "time = \"fast\"\n[nodes.a]"), "time is \"real\" or \"virtual\""),
     ];
     for (topology, expected) in cases {
@@ -1223,4 +1231,107 @@ fn udp_sees_the_links_loss_delay_and_jitter() {
             "{time}: {u}"
         );
     }
+}
+
+/// Two LANs behind router r, two ways from r to server s (through p1 and
+/// through p2); r sends LAN 2's packets the other way, by a rule.
+const POLICY: &str = r#"
+[nodes.h1]
+routes = ["default via 10.0.1.254"]
+[nodes.h2]
+routes = ["default via 10.0.4.254"]
+[nodes.r]
+forward = true
+routes = ["10.0.7.0/24 via 10.0.2.2", "10.0.7.0/24 via 10.0.3.2 table 100"]
+rules = ["from 10.0.4.0/24 table 100"]
+[nodes.p1]
+forward = true
+routes = ["10.0.1.0/24 via 10.0.2.1", "10.0.4.0/24 via 10.0.2.1"]
+[nodes.p2]
+forward = true
+routes = ["10.0.7.0/24 via 10.0.8.2", "10.0.1.0/24 via 10.0.3.1", "10.0.4.0/24 via 10.0.3.1"]
+[nodes.s]
+routes = ["10.0.1.0/24 via 10.0.7.1", "10.0.4.0/24 via 10.0.8.1"]
+
+[[links]]
+ends = ["h1 10.0.1.1/24", "r 10.0.1.254/24"]
+[[links]]
+ends = ["h2 10.0.4.1/24", "r 10.0.4.254/24"]
+[[links]]
+ends = ["r 10.0.2.1/24", "p1 10.0.2.2/24"]
+[[links]]
+ends = ["r 10.0.3.1/24", "p2 10.0.3.2/24"]
+[[links]]
+ends = ["p1 10.0.7.1/24", "s 10.0.7.2/24"]
+[[links]]
+ends = ["p2 10.0.8.1/24", "s 10.0.8.2/24"]
+
+[[experiments]]
+kind = "traceroute"
+from = "h1"
+to = "10.0.7.2"
+[[experiments]]
+kind = "traceroute"
+from = "h2"
+to = "10.0.7.2"
+"#;
+
+#[test]
+fn routing_rules_pick_tables_as_the_host_kernels_do() {
+    // The same on the host kernel: namespaces, veth (named as the
+    // simulator names them: eth0, eth1, ... in the order of links),
+    // routes, the rule.
+    let host = HostNamespaces::new(&["h1", "h2", "r", "p1", "p2", "s"]);
+    let mut next: std::collections::HashMap<&str, u32> = Default::default();
+    for (x, xa, y, ya) in [
+        ("h1", "10.0.1.1", "r", "10.0.1.254"),
+        ("h2", "10.0.4.1", "r", "10.0.4.254"),
+        ("r", "10.0.2.1", "p1", "10.0.2.2"),
+        ("r", "10.0.3.1", "p2", "10.0.3.2"),
+        ("p1", "10.0.7.1", "s", "10.0.7.2"),
+        ("p2", "10.0.8.1", "s", "10.0.8.2"),
+    ] {
+        let mut dev = |n: &'static str| {
+            let i = next.entry(n).or_insert(0);
+            *i += 1;
+            format!("eth{}", *i - 1)
+        };
+        let (dx, dy) = (dev(x), dev(y));
+        host.sh(&format!(
+            "ip -n {{{x}}} link add {dx} type veth peer name {dy} netns {{{y}}} && \
+             ip -n {{{x}}} addr add {xa}/24 dev {dx} && ip -n {{{y}}} addr add {ya}/24 dev {dy} && \
+             ip -n {{{x}}} link set {dx} up && ip -n {{{y}}} link set {dy} up"
+        ));
+    }
+    host.sh(
+        "for n in {r} {p1} {p2}; do ip netns exec $n sysctl -qw net.ipv4.ip_forward=1; done && \
+         ip -n {h1} route add default via 10.0.1.254 && ip -n {h2} route add default via 10.0.4.254 && \
+         ip -n {r} route add 10.0.7.0/24 via 10.0.2.2 && \
+         ip -n {r} route add 10.0.7.0/24 via 10.0.3.2 table 100 && \
+         ip -n {r} rule add from 10.0.4.0/24 table 100 && \
+         ip -n {p1} route add 10.0.1.0/24 via 10.0.2.1 && ip -n {p1} route add 10.0.4.0/24 via 10.0.2.1 && \
+         ip -n {p2} route add 10.0.7.0/24 via 10.0.8.2 && \
+         ip -n {p2} route add 10.0.1.0/24 via 10.0.3.1 && ip -n {p2} route add 10.0.4.0/24 via 10.0.3.1 && \
+         ip -n {s} route add 10.0.1.0/24 via 10.0.7.1 && ip -n {s} route add 10.0.4.0/24 via 10.0.8.1",
+    );
+    let (out, report) = sim_with("policy", POLICY, &["--time", "virtual"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = report.unwrap();
+    for (i, from) in ["h1", "h2"].iter().enumerate() {
+        let e = &report["experiments"][i];
+        let ours: Vec<String> = e["hops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["address"].as_str().unwrap_or("*").to_string())
+            .collect();
+        assert_eq!(ours, host_hops(&host, from, "10.0.7.2"), "{from}");
+    }
+    // And the way each took: through p1, and by the rule through p2.
+    assert_eq!(report["experiments"][0]["hops"][1]["address"], "10.0.2.2");
+    assert_eq!(report["experiments"][1]["hops"][1]["address"], "10.0.3.2");
 }

@@ -55,6 +55,14 @@ const IFA_F_NODAD: u8 = 0x02;
 const RTA_DST: u16 = 1;
 const RTA_OIF: u16 = 4;
 const RTA_GATEWAY: u16 = 5;
+const RTA_TABLE: u16 = 15;
+const RTM_NEWRULE: u16 = 32;
+const FR_ACT_TO_TBL: u8 = 1;
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_PRIORITY: u16 = 6;
+const FRA_TABLE: u16 = 15;
 const RT_TABLE_MAIN: u8 = 254;
 const RTPROT_STATIC: u8 = 4;
 const RT_SCOPE_UNIVERSE: u8 = 0;
@@ -215,7 +223,19 @@ pub fn add_route(
     gateway: Option<IpAddr>,
     ifindex: Option<u32>,
 ) -> Result<(), Errno> {
-    if gateway.is_some_and(|g| g.is_ipv4() != dest.is_ipv4()) {
+    add_route_in(RT_TABLE_MAIN as u32, dest, prefix, gateway, ifindex)
+}
+
+/// [`add_route`] into routing table `table` (1 to 2^32 - 1; 254 is the
+/// main table), which [`add_rule`]s send packets to.
+pub fn add_route_in(
+    table: u32,
+    dest: IpAddr,
+    prefix: u8,
+    gateway: Option<IpAddr>,
+    ifindex: Option<u32>,
+) -> Result<(), Errno> {
+    if table == 0 || gateway.is_some_and(|g| g.is_ipv4() != dest.is_ipv4()) {
         return Err(Errno::EINVAL);
     }
     let scope = if gateway.is_some() {
@@ -229,13 +249,15 @@ pub fn add_route(
         prefix,
         0, // source length
         0, // tos
-        RT_TABLE_MAIN,
+        // Tables above 255 only in RTA_TABLE.
+        u8::try_from(table).unwrap_or(0),
         RTPROT_STATIC,
         scope,
         RTN_UNICAST,
     ]);
     fixed.extend_from_slice(&0u32.to_ne_bytes()); // flags
     let mut m = Message::new(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+    m.attr(RTA_TABLE, &table.to_ne_bytes());
     if prefix > 0 {
         m.attr(RTA_DST, &octets(&dest));
     }
@@ -244,6 +266,68 @@ pub fn add_route(
     }
     if let Some(i) = ifindex {
         m.attr(RTA_OIF, &i.to_ne_bytes());
+    }
+    m.send()
+}
+
+/// What a routing rule picks packets by; all given must hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// The source address in this prefix.
+    pub from: Option<(IpAddr, u8)>,
+    /// The destination address in this prefix.
+    pub to: Option<(IpAddr, u8)>,
+    /// Came in through this interface.
+    pub iif: Option<alloc::string::String>,
+}
+
+/// Adds a routing rule (`ip rule add`) for IPv4 or IPv6 (`v6`): the
+/// packets it picks are routed by table `table`; rules are tried in order
+/// of `priority` (lowest first; None: the kernel picks one just before
+/// the main table's).
+pub fn add_rule(
+    v6: bool,
+    picks: &RuleMatch,
+    table: u32,
+    priority: Option<u32>,
+) -> Result<(), Errno> {
+    let fam = if v6 { AF_INET6 } else { AF_INET };
+    let len = |p: &Option<(IpAddr, u8)>| p.map_or(0, |(_, n)| n);
+    for (addr, _) in picks.from.iter().chain(&picks.to) {
+        if family(addr) != fam {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if table == 0 {
+        return Err(Errno::EINVAL);
+    }
+    // struct fib_rule_hdr: family, dst_len, src_len, tos, table, res1,
+    // res2, action (FR_ACT_TO_TBL), flags.
+    let mut fixed = Vec::with_capacity(12);
+    fixed.extend_from_slice(&[
+        fam,
+        len(&picks.to),
+        len(&picks.from),
+        0,
+        u8::try_from(table).unwrap_or(0),
+        0,
+        0,
+        FR_ACT_TO_TBL,
+    ]);
+    fixed.extend_from_slice(&0u32.to_ne_bytes());
+    let mut m = Message::new(RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &fixed);
+    m.attr(FRA_TABLE, &table.to_ne_bytes());
+    if let Some((addr, _)) = &picks.to {
+        m.attr(FRA_DST, &octets(addr));
+    }
+    if let Some((addr, _)) = &picks.from {
+        m.attr(FRA_SRC, &octets(addr));
+    }
+    if let Some(iif) = &picks.iif {
+        m.attr(FRA_IIFNAME, &name_attr(iif)?);
+    }
+    if let Some(p) = priority {
+        m.attr(FRA_PRIORITY, &p.to_ne_bytes());
     }
     m.send()
 }

@@ -98,9 +98,24 @@ impl Nodes {
                     .map_err(|e| format!("node {}: {e}", node.name))?
                     .map_err(|e| format!("node {}'s firewall: {e}", node.name))?;
             }
-            for route in &node.routes {
+            for rule in &node.rules {
                 let r =
-                    ns.run(|| config::add_route(route.dest, route.prefix, Some(route.via), None));
+                    ns.run(|| config::add_rule(rule.v6, &rule.picks, rule.table, rule.priority));
+                step(
+                    || format!("node {}: the rule {:?}", node.name, rule.picks),
+                    r.and_then(|r| r),
+                )?;
+            }
+            for route in &node.routes {
+                let r = ns.run(|| {
+                    config::add_route_in(
+                        route.table,
+                        route.dest,
+                        route.prefix,
+                        Some(route.via),
+                        None,
+                    )
+                });
                 step(
                     || {
                         format!(

@@ -41,9 +41,12 @@ struct NodeFile {
     stp: bool,
     /// nftables rules, as `nft -f` takes them.
     firewall: Option<Spanned<String>>,
-    /// "PREFIX via ADDRESS", "default via ADDRESS".
+    /// "PREFIX via ADDRESS", "default via ADDRESS", "... table N".
     #[serde(default)]
     routes: Vec<Spanned<String>>,
+    /// Routing rules: "from PREFIX table N", "iif eth1 table N".
+    #[serde(default)]
+    rules: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -136,12 +139,24 @@ pub struct Route {
     pub dest: IpAddr,
     pub prefix: u8,
     pub via: IpAddr,
+    /// The routing table (254: main).
+    pub table: u32,
+}
+
+/// A routing rule: packets it picks are routed by `table`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub v6: bool,
+    pub picks: lkl::net::config::RuleMatch,
+    pub table: u32,
+    pub priority: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Node {
     pub name: String,
     pub forward: bool,
+    pub rules: Vec<Rule>,
     pub switch: bool,
     pub stp: bool,
     /// nftables rules and the line of the file they start on.
@@ -366,6 +381,59 @@ impl Fields<'_> {
     }
 }
 
+/// The main routing table.
+const MAIN_TABLE: u32 = 254;
+
+/// A routing table's number: 1 to 2^32 - 1, or "main".
+fn parse_table(text: &str) -> Option<u32> {
+    match text {
+        "main" => Some(MAIN_TABLE),
+        n => n.parse::<u32>().ok().filter(|&t| t > 0),
+    }
+}
+
+/// "[from PREFIX] [to PREFIX] [iif NAME] table N [priority P]": one rule,
+/// or, with no address to tell the family, one for IPv4 and one for IPv6.
+fn parse_rule(text: &str) -> Option<Vec<Rule>> {
+    let mut picks = lkl::net::config::RuleMatch::default();
+    let (mut table, mut priority) = (None, None);
+    let mut words = text.split_whitespace();
+    while let Some(word) = words.next() {
+        let value = words.next()?;
+        match word {
+            "from" => picks.from = Some(parse_cidr(value).or_else(|| single(value))?),
+            "to" => picks.to = Some(parse_cidr(value).or_else(|| single(value))?),
+            "iif" if (1..=15).contains(&value.len()) => picks.iif = Some(value.to_string()),
+            "table" => table = Some(parse_table(value)?),
+            "priority" => priority = Some(value.parse().ok()?),
+            _ => return None,
+        }
+    }
+    let families: Vec<bool> = match (&picks.from, &picks.to) {
+        (Some((a, _)), Some((b, _))) if a.is_ipv6() != b.is_ipv6() => return None,
+        (Some((a, _)), _) | (_, Some((a, _))) => vec![a.is_ipv6()],
+        (None, None) => vec![false, true],
+    };
+    let table = table?;
+    Some(
+        families
+            .into_iter()
+            .map(|v6| Rule {
+                v6,
+                picks: picks.clone(),
+                table,
+                priority,
+            })
+            .collect(),
+    )
+}
+
+/// An address alone, as a prefix of its whole length.
+fn single(text: &str) -> Option<(IpAddr, u8)> {
+    let addr: IpAddr = text.parse().ok()?;
+    Some((addr, if addr.is_ipv4() { 32 } else { 128 }))
+}
+
 fn parse_cidr(text: &str) -> Option<(IpAddr, u8)> {
     let (addr, prefix) = text.split_once('/')?;
     let addr: IpAddr = addr.parse().ok()?;
@@ -410,11 +478,18 @@ impl Topology {
                 let bad = || {
                     err(
                         route.span().start,
-                        format!("{:?}: not \"PREFIX via ADDRESS\"", route.get_ref()),
+                        format!(
+                            "{:?}: not \"PREFIX via ADDRESS [table N]\"",
+                            route.get_ref()
+                        ),
                     )
                 };
-                let [dest, "via", via] = words[..] else {
-                    return Err(bad());
+                let (dest, via, table) = match words[..] {
+                    [dest, "via", via] => (dest, via, MAIN_TABLE),
+                    [dest, "via", via, "table", table] => {
+                        (dest, via, parse_table(table).ok_or_else(bad)?)
+                    }
+                    _ => return Err(bad()),
                 };
                 let via: IpAddr = via.parse().map_err(|_| bad())?;
                 let (dest, prefix) = if dest == "default" {
@@ -432,7 +507,24 @@ impl Topology {
                         format!("{:?}: the gateway is of another family", route.get_ref()),
                     ));
                 }
-                routes.push(Route { dest, prefix, via });
+                routes.push(Route {
+                    dest,
+                    prefix,
+                    via,
+                    table,
+                });
+            }
+            let mut rules = Vec::new();
+            for rule in &node.get_ref().rules {
+                rules.extend(parse_rule(rule.get_ref()).ok_or_else(|| {
+                    err(
+                        rule.span().start,
+                        format!(
+                            "{:?}: not \"[from PREFIX] [to PREFIX] [iif NAME] table N [priority P]\"",
+                            rule.get_ref()
+                        ),
+                    )
+                })?);
             }
             if node.get_ref().stp && !node.get_ref().switch {
                 return Err(err(
@@ -454,6 +546,7 @@ impl Topology {
             };
             nodes.push(Node {
                 name: name.clone(),
+                rules,
                 firewall,
                 forward: node.get_ref().forward,
                 switch: node.get_ref().switch,
