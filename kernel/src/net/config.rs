@@ -40,6 +40,7 @@ const IFLA_NET_NS_FD: u16 = 28;
 const VETH_INFO_PEER: u16 = 1;
 const TCA_KIND: u16 = 1;
 const TCA_OPTIONS: u16 = 2;
+const TCA_NETEM_REORDER: u16 = 3;
 const TCA_NETEM_RATE: u16 = 6;
 const TCA_NETEM_LATENCY64: u16 = 10;
 const TCA_NETEM_JITTER64: u16 = 11;
@@ -371,6 +372,9 @@ pub struct Netem {
     pub loss: f64,
     /// Bytes per second; 0: no limit.
     pub rate: u64,
+    /// The share of packets sent at once, ahead of those delayed, 0.0 to
+    /// 1.0 (it needs a delay).
+    pub reorder: f64,
     /// Packets the queue holds.
     pub limit: u32,
 }
@@ -420,16 +424,30 @@ pub fn set_tbf(ifindex: u32, rate: u64, burst: u32, limit: u32) -> Result<(), Er
 /// Puts a netem qdisc at the root of interface `ifindex` (replacing what
 /// was there).
 pub fn set_netem(ifindex: u32, netem: &Netem) -> Result<(), Errno> {
-    if !(0.0..=1.0).contains(&netem.loss) || netem.limit == 0 {
+    let share = |p: f64| (p * u32::MAX as f64) as u32;
+    if !(0.0..=1.0).contains(&netem.loss)
+        || !(0.0..=1.0).contains(&netem.reorder)
+        || (netem.reorder > 0.0 && netem.delay_ns == 0)
+        || netem.limit == 0
+    {
         return Err(Errno::EINVAL);
     }
     let mut m = root_qdisc(ifindex, b"netem\0");
-    let loss = (netem.loss * u32::MAX as f64) as u32;
+    let (loss, reorder) = (share(netem.loss), share(netem.reorder));
     m.nest(TCA_OPTIONS, |m| {
         // struct tc_netem_qopt: latency, limit, loss, gap, duplicate,
-        // jitter (the times in the attributes below instead).
-        for v in [0, netem.limit, loss, 0, 0, 0] {
+        // jitter (the times in the attributes below instead). Reordering
+        // needs a gap; 1, as tc sets it, makes every packet a candidate.
+        let gap = (reorder > 0) as u32;
+        for v in [0, netem.limit, loss, gap, 0, 0] {
             m.0.extend_from_slice(&v.to_ne_bytes());
+        }
+        if reorder > 0 {
+            // struct tc_netem_reorder: probability, correlation.
+            let mut r = Vec::with_capacity(8);
+            r.extend_from_slice(&reorder.to_ne_bytes());
+            r.extend_from_slice(&0u32.to_ne_bytes());
+            m.attr(TCA_NETEM_REORDER, &r);
         }
         m.attr(TCA_NETEM_LATENCY64, &(netem.delay_ns as i64).to_ne_bytes());
         m.attr(TCA_NETEM_JITTER64, &(netem.jitter_ns as i64).to_ne_bytes());

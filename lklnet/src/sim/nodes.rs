@@ -211,7 +211,10 @@ pub const TBF_BURST: u32 = 32 << 10;
 /// namespace: tbf for a rate alone, netem otherwise (delay, jitter, loss,
 /// and the rate if any), nothing if it asks for nothing and `initial`.
 fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Errno> {
-    let delayed = !shaping.delay.is_zero() || !shaping.jitter.is_zero() || shaping.loss > 0.0;
+    let delayed = !shaping.delay.is_zero()
+        || !shaping.jitter.is_zero()
+        || shaping.loss > 0.0
+        || shaping.reorder > 0.0;
     if !delayed && shaping.rate_bps > 0 {
         // A rate alone: a token bucket, as `tc ... tbf rate R burst 32kb
         // limit L` makes it, holding 100 ms of the rate (at least 128 KiB).
@@ -226,6 +229,7 @@ fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Err
                 jitter_ns: shaping.jitter.as_nanos() as u64,
                 loss: shaping.loss,
                 rate: shaping.rate_bps / 8,
+                reorder: shaping.reorder,
                 // Packets queued: tc's default.
                 limit: 1_000,
             },

@@ -76,6 +76,9 @@ fn label(link: &Link) -> String {
     if link.loss > 0.0 {
         parts.push(format!("{}% loss", link.loss * 100.0));
     }
+    if link.reorder > 0.0 {
+        parts.push(format!("{}% reordered", link.reorder * 100.0));
+    }
     parts.join(" ")
 }
 

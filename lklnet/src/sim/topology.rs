@@ -58,6 +58,8 @@ struct LinkFile {
     jitter: Option<Spanned<String>>,
     /// "0.5%"
     loss: Option<Spanned<String>>,
+    /// "25%": sent ahead of the delayed ones.
+    reorder: Option<Spanned<String>>,
     /// "10mbit", "1gbit", "500kbit"
     rate: Option<Spanned<String>>,
     mtu: Option<u32>,
@@ -93,6 +95,7 @@ struct EventFile {
     delay: Option<Spanned<String>>,
     jitter: Option<Spanned<String>>,
     loss: Option<Spanned<String>>,
+    reorder: Option<Spanned<String>>,
     rate: Option<Spanned<String>>,
 }
 
@@ -123,6 +126,8 @@ pub struct Shaping {
     pub jitter: Duration,
     /// 0.0 to 1.0.
     pub loss: f64,
+    /// The share sent ahead of the delayed ones, 0.0 to 1.0.
+    pub reorder: f64,
     /// Bits per second; 0: unlimited.
     pub rate_bps: u64,
 }
@@ -347,38 +352,52 @@ impl Fields<'_> {
         }
     }
 
-    fn shaping(
-        &self,
-        delay: &Option<Spanned<String>>,
-        jitter: &Option<Spanned<String>>,
-        loss: &Option<Spanned<String>>,
-        rate: &Option<Spanned<String>>,
-    ) -> Result<Shaping, String> {
-        let loss = match loss {
-            None => 0.0,
-            Some(s) => {
-                s.get_ref()
-                    .trim()
-                    .strip_suffix('%')
-                    .and_then(|n| n.trim().parse::<f64>().ok())
-                    .filter(|p| (0.0..=100.0).contains(p))
-                    .ok_or_else(|| self.err(s, "not a share from 0% to 100%"))?
-                    / 100.0
-            }
-        };
-        let rate_bps = match rate {
+    /// A share: "25%", as 0.25.
+    fn share(&self, v: &Option<Spanned<String>>) -> Result<f64, String> {
+        match v {
+            None => Ok(0.0),
+            Some(s) => Ok(s
+                .get_ref()
+                .trim()
+                .strip_suffix('%')
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .filter(|p| (0.0..=100.0).contains(p))
+                .ok_or_else(|| self.err(s, "not a share from 0% to 100%"))?
+                / 100.0),
+        }
+    }
+
+    fn shaping(&self, f: ShapingFields) -> Result<Shaping, String> {
+        let rate_bps = match f.rate {
             None => 0,
             Some(s) => {
                 parse_rate(s.get_ref()).ok_or_else(|| self.err(s, "not a rate (10mbit, 1gbit)"))?
             }
         };
-        Ok(Shaping {
-            delay: self.duration(delay)?,
-            jitter: self.duration(jitter)?,
-            loss,
+        let shaping = Shaping {
+            delay: self.duration(f.delay)?,
+            jitter: self.duration(f.jitter)?,
+            loss: self.share(f.loss)?,
+            reorder: self.share(f.reorder)?,
             rate_bps,
-        })
+        };
+        if let Some(r) = f.reorder.as_ref().filter(|_| shaping.delay.is_zero()) {
+            return Err(self.err(
+                r,
+                "reordering sends some packets ahead of the delayed ones: give a delay",
+            ));
+        }
+        Ok(shaping)
     }
+}
+
+/// The fields a link and a change share.
+struct ShapingFields<'a> {
+    delay: &'a Option<Spanned<String>>,
+    jitter: &'a Option<Spanned<String>>,
+    loss: &'a Option<Spanned<String>>,
+    reorder: &'a Option<Spanned<String>>,
+    rate: &'a Option<Spanned<String>>,
 }
 
 /// The main routing table.
@@ -627,7 +646,13 @@ impl Topology {
                     format!("a link from {} to itself", a.node),
                 ));
             }
-            let shaping = Fields { text }.shaping(&l.delay, &l.jitter, &l.loss, &l.rate)?;
+            let shaping = Fields { text }.shaping(ShapingFields {
+                delay: &l.delay,
+                jitter: &l.jitter,
+                loss: &l.loss,
+                reorder: &l.reorder,
+                rate: &l.rate,
+            })?;
             let mtu = l.mtu.unwrap_or(1500);
             if !(68..=65535).contains(&mtu) {
                 return Err(err(
@@ -779,24 +804,31 @@ impl Topology {
                     (p.node == *a && q.node == *b) || (p.node == *b && q.node == *a)
                 })
                 .ok_or_else(|| err(x.link.span().start, format!("no link joins {a} and {b}")))?;
-            let changes =
-                x.delay.is_some() || x.jitter.is_some() || x.loss.is_some() || x.rate.is_some();
+            let changes = x.delay.is_some()
+                || x.jitter.is_some()
+                || x.loss.is_some()
+                || x.reorder.is_some()
+                || x.rate.is_some();
             let action = match x.action.get_ref().as_str() {
                 "down" if !changes => Action::Down,
                 "up" if !changes => Action::Up,
-                "change" if changes => {
-                    Action::Change(fields.shaping(&x.delay, &x.jitter, &x.loss, &x.rate)?)
-                }
+                "change" if changes => Action::Change(fields.shaping(ShapingFields {
+                    delay: &x.delay,
+                    jitter: &x.jitter,
+                    loss: &x.loss,
+                    reorder: &x.reorder,
+                    rate: &x.rate,
+                })?),
                 "down" | "up" => {
                     return Err(err(
                         x.action.span().start,
-                        "delay, jitter, loss and rate go with \"change\"".to_string(),
+                        "delay, jitter, loss, reorder and rate go with \"change\"".to_string(),
                     ))
                 }
                 "change" => {
                     return Err(err(
                         x.action.span().start,
-                        "a change gives delay, jitter, loss or rate".to_string(),
+                        "a change gives delay, jitter, loss, reorder or rate".to_string(),
                     ))
                 }
                 other => {

@@ -26,6 +26,8 @@ pub struct UdpReport {
     pub to: String,
     pub sent: u64,
     pub received: u64,
+    /// Datagrams that came after one sent later than they were.
+    pub reordered: u64,
     /// The share of datagrams that did not arrive, 0 to 1.
     pub lost: f64,
     /// What arrived, over the sending time.
@@ -50,6 +52,9 @@ pub struct Udp {
     count: u64,
     sent: u64,
     received: u64,
+    reordered: u64,
+    /// The highest datagram number received.
+    highest: Option<u64>,
     bytes: u64,
     delays: Vec<f64>,
 }
@@ -103,6 +108,8 @@ impl Udp {
             count: (duration.as_secs_f64() / gap).ceil() as u64,
             sent: 0,
             received: 0,
+            reordered: 0,
+            highest: None,
             bytes: 0,
             delays: Vec::new(),
         })
@@ -148,6 +155,11 @@ impl Activity for Udp {
         loop {
             match self.receiver.recv_from(&mut buf) {
                 Ok((n, _)) if n >= HEADER => {
+                    let number = u64::from_le_bytes(buf[..8].try_into().unwrap());
+                    if self.highest.is_some_and(|h| number < h) {
+                        self.reordered += 1;
+                    }
+                    self.highest = self.highest.max(Some(number));
                     let sent_ns = u64::from_le_bytes(buf[8..16].try_into().unwrap());
                     self.delays.push(clock::now() - sent_ns as f64 / 1e9);
                     self.received += 1;
@@ -174,6 +186,7 @@ impl Running for Udp {
             to: self.to.to_string(),
             sent: self.sent,
             received: self.received,
+            reordered: self.reordered,
             lost: 1.0 - self.received as f64 / self.sent.max(1) as f64,
             mbit_per_s: self.bytes as f64 * 8.0 / (self.count as f64 * self.gap) / 1e6,
             delay_min_ms: ms.iter().copied().reduce(f64::min),
