@@ -24,6 +24,7 @@ pub(super) const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_NEWQDISC: u16 = 36;
+const RTM_DELQDISC: u16 = 37;
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_REPLACE: u16 = 0x100;
@@ -379,28 +380,87 @@ pub struct Netem {
     pub limit: u32,
 }
 
-/// A request for a qdisc of `kind` at the root of interface `ifindex`,
-/// replacing what was there (`struct tcmsg`, handle 1:).
-fn root_qdisc(ifindex: u32, kind: &[u8]) -> Message {
+/// Where a qdisc goes: under its parent (the root, or a class of the
+/// qdisc above it), with its own handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Place {
+    parent: u32,
+    handle: u32,
+}
+
+impl Place {
+    /// The interface's root qdisc, handle 1:.
+    pub const ROOT: Place = Place {
+        parent: TC_H_ROOT,
+        handle: 1 << 16,
+    };
+
+    /// Under this one's first class (netem and tbf have one, 1:1): the
+    /// next handle down.
+    pub fn below(self) -> Place {
+        Place {
+            parent: self.handle | 1,
+            handle: self.handle + (1 << 16),
+        }
+    }
+}
+
+/// A request for a qdisc of `kind` at `place` of interface `ifindex`,
+/// replacing what was there (`struct tcmsg`).
+fn qdisc(ifindex: u32, place: Place, kind: &[u8]) -> Message {
     let mut fixed = Vec::with_capacity(20);
     fixed.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
     fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
-    fixed.extend_from_slice(&0x1_0000u32.to_ne_bytes());
-    fixed.extend_from_slice(&TC_H_ROOT.to_ne_bytes());
+    fixed.extend_from_slice(&place.handle.to_ne_bytes());
+    fixed.extend_from_slice(&place.parent.to_ne_bytes());
     fixed.extend_from_slice(&0u32.to_ne_bytes());
     let mut m = Message::new(RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE, &fixed);
     m.attr(TCA_KIND, kind);
     m
 }
 
+/// Puts a qdisc of `kind` that takes no options ("fq_codel", "pfifo",
+/// with the kernel's defaults) at `place` of interface `ifindex`.
+pub fn set_plain_qdisc(ifindex: u32, place: Place, kind: &str) -> Result<(), Errno> {
+    let mut name = kind.as_bytes().to_vec();
+    name.push(0);
+    qdisc(ifindex, place, &name).send()
+}
+
+/// Removes interface `ifindex`'s root qdisc and all below it (the
+/// interface gets its default back); Ok if it had none of its own.
+pub fn delete_root_qdisc(ifindex: u32) -> Result<(), Errno> {
+    let mut fixed = Vec::with_capacity(20);
+    fixed.extend_from_slice(&[AF_UNSPEC, 0, 0, 0]);
+    fixed.extend_from_slice(&(ifindex as i32).to_ne_bytes());
+    fixed.extend_from_slice(&0u32.to_ne_bytes());
+    fixed.extend_from_slice(&TC_H_ROOT.to_ne_bytes());
+    fixed.extend_from_slice(&0u32.to_ne_bytes());
+    match Message::new(RTM_DELQDISC, 0, &fixed).send() {
+        Err(Errno::ENOENT | Errno::EINVAL) => Ok(()),
+        r => r,
+    }
+}
+
 /// Puts a token bucket filter at the root of interface `ifindex`: `rate`
 /// bytes per second, bursts of `burst` bytes, up to `limit` bytes queued
 /// (what `tc qdisc add ... tbf rate R burst B limit L` asks).
 pub fn set_tbf(ifindex: u32, rate: u64, burst: u32, limit: u32) -> Result<(), Errno> {
+    set_tbf_at(ifindex, Place::ROOT, rate, burst, limit)
+}
+
+/// [`set_tbf`] at `place`.
+pub fn set_tbf_at(
+    ifindex: u32,
+    place: Place,
+    rate: u64,
+    burst: u32,
+    limit: u32,
+) -> Result<(), Errno> {
     if rate == 0 || burst == 0 || limit == 0 {
         return Err(Errno::EINVAL);
     }
-    let mut m = root_qdisc(ifindex, b"tbf\0");
+    let mut m = qdisc(ifindex, place, b"tbf\0");
     m.nest(TCA_OPTIONS, |m| {
         // struct tc_tbf_qopt: the rate and peak rate (struct
         // tc_ratespec: cell_log, linklayer, overhead, cell_align, mpu,
@@ -424,6 +484,11 @@ pub fn set_tbf(ifindex: u32, rate: u64, burst: u32, limit: u32) -> Result<(), Er
 /// Puts a netem qdisc at the root of interface `ifindex` (replacing what
 /// was there).
 pub fn set_netem(ifindex: u32, netem: &Netem) -> Result<(), Errno> {
+    set_netem_at(ifindex, Place::ROOT, netem)
+}
+
+/// [`set_netem`] at `place`.
+pub fn set_netem_at(ifindex: u32, place: Place, netem: &Netem) -> Result<(), Errno> {
     let share = |p: f64| (p * u32::MAX as f64) as u32;
     if !(0.0..=1.0).contains(&netem.loss)
         || !(0.0..=1.0).contains(&netem.reorder)
@@ -432,7 +497,7 @@ pub fn set_netem(ifindex: u32, netem: &Netem) -> Result<(), Errno> {
     {
         return Err(Errno::EINVAL);
     }
-    let mut m = root_qdisc(ifindex, b"netem\0");
+    let mut m = qdisc(ifindex, place, b"netem\0");
     let (loss, reorder) = (share(netem.loss), share(netem.reorder));
     m.nest(TCA_OPTIONS, |m| {
         // struct tc_netem_qopt: latency, limit, loss, gap, duplicate,

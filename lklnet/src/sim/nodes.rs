@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use lkl::net::config::Place;
 use lkl::net::{self, bridge, config, Namespace};
 use lkl::Errno;
 
@@ -164,7 +165,7 @@ impl Nodes {
             let dev = self.device(event.link, end);
             let r = self
                 .namespace(&node.node)
-                .run(|| set_shaping(net::ifindex(dev)?, &now, false));
+                .run(|| set_shaping(net::ifindex(dev)?, &now, link.queue.as_deref(), false));
             step(
                 || format!("at {:?}, {} {dev}", event.at, node.node),
                 r.and_then(|r| r),
@@ -207,33 +208,57 @@ impl Nodes {
 /// The bytes a token bucket lets through at once.
 pub const TBF_BURST: u32 = 32 << 10;
 
+/// A token bucket's queue, as `tc ... tbf rate R burst 32kb limit L`
+/// makes it: 100 ms of the rate, at least 128 KiB.
+fn tbf_limit(rate: u64) -> u32 {
+    (rate / 10).clamp(128 << 10, u32::MAX as u64) as u32
+}
+
 /// Puts `shaping` on interface `ifindex` of the calling thread's
-/// namespace: tbf for a rate alone, netem otherwise (delay, jitter, loss,
-/// and the rate if any), nothing if it asks for nothing and `initial`.
-fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Errno> {
+/// namespace. Without a `queue`: tbf for a rate alone, netem otherwise
+/// (delay, jitter, loss, reordering, and the rate if any), nothing if it
+/// asks for nothing and `initial`. With one, a tree as a lab's `tc` makes
+/// it: netem for the delays at the root, under it tbf for the rate, and
+/// under that the queue (fq_codel, pfifo) where packets wait for it.
+fn set_shaping(
+    ifindex: u32,
+    shaping: &Shaping,
+    queue: Option<&str>,
+    initial: bool,
+) -> Result<(), Errno> {
     let delayed = !shaping.delay.is_zero()
         || !shaping.jitter.is_zero()
         || shaping.loss > 0.0
         || shaping.reorder > 0.0;
-    if !delayed && shaping.rate_bps > 0 {
-        // A rate alone: a token bucket, as `tc ... tbf rate R burst 32kb
-        // limit L` makes it, holding 100 ms of the rate (at least 128 KiB).
-        let rate = shaping.rate_bps / 8;
-        let limit = (rate / 10).clamp(128 << 10, u32::MAX as u64) as u32;
-        config::set_tbf(ifindex, rate, TBF_BURST, limit)
+    let rate = shaping.rate_bps / 8;
+    let netem = |rate| config::Netem {
+        delay_ns: shaping.delay.as_nanos() as u64,
+        jitter_ns: shaping.jitter.as_nanos() as u64,
+        loss: shaping.loss,
+        rate,
+        reorder: shaping.reorder,
+        // Packets queued: tc's default.
+        limit: 1_000,
+    };
+    if let Some(queue) = queue {
+        if !initial {
+            config::delete_root_qdisc(ifindex)?;
+        }
+        let mut place = Place::ROOT;
+        if delayed {
+            config::set_netem_at(ifindex, place, &netem(0))?;
+            place = place.below();
+        }
+        if rate > 0 {
+            config::set_tbf_at(ifindex, place, rate, TBF_BURST, tbf_limit(rate))?;
+            place = place.below();
+        }
+        return config::set_plain_qdisc(ifindex, place, queue);
+    }
+    if !delayed && rate > 0 {
+        config::set_tbf(ifindex, rate, TBF_BURST, tbf_limit(rate))
     } else if delayed || !initial {
-        config::set_netem(
-            ifindex,
-            &config::Netem {
-                delay_ns: shaping.delay.as_nanos() as u64,
-                jitter_ns: shaping.jitter.as_nanos() as u64,
-                loss: shaping.loss,
-                rate: shaping.rate_bps / 8,
-                reorder: shaping.reorder,
-                // Packets queued: tc's default.
-                limit: 1_000,
-            },
-        )
+        config::set_netem(ifindex, &netem(rate))
     } else {
         Ok(())
     }
@@ -244,7 +269,7 @@ fn set_shaping(ifindex: u32, shaping: &Shaping, initial: bool) -> Result<(), Err
 fn set_up_end(link: &Link, dev: &str, end: &End, switch: bool) -> Result<(), Errno> {
     let ifindex = net::ifindex(dev)?;
     config::set_mtu(ifindex, link.mtu)?;
-    set_shaping(ifindex, &link.shaping, true)?;
+    set_shaping(ifindex, &link.shaping, link.queue.as_deref(), true)?;
     for (addr, prefix) in &end.addrs {
         config::add_address(ifindex, *addr, *prefix)?;
     }

@@ -62,6 +62,8 @@ struct LinkFile {
     reorder: Option<Spanned<String>>,
     /// "10mbit", "1gbit", "500kbit"
     rate: Option<Spanned<String>>,
+    /// "fq_codel" or "pfifo".
+    queue: Option<Spanned<String>>,
     mtu: Option<u32>,
 }
 
@@ -136,6 +138,9 @@ pub struct Shaping {
 pub struct Link {
     pub ends: [End; 2],
     pub shaping: Shaping,
+    /// The queue packets wait in for the rate: "fq_codel", "pfifo";
+    /// None: netem's or tbf's own.
+    pub queue: Option<String>,
     pub mtu: u32,
 }
 
@@ -660,9 +665,22 @@ impl Topology {
                     format!("MTU {mtu}: from 68 to 65535"),
                 ));
             }
+            let queue = match &l.queue {
+                None => None,
+                Some(q) if ["fq_codel", "pfifo"].contains(&q.get_ref().as_str()) => {
+                    Some(q.get_ref().clone())
+                }
+                Some(q) => {
+                    return Err(err(
+                        q.span().start,
+                        format!("{:?}: not fq_codel or pfifo", q.get_ref()),
+                    ))
+                }
+            };
             links.push(Link {
                 ends: [a, b],
                 shaping,
+                queue,
                 mtu,
             });
         }
