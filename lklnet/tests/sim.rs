@@ -1208,7 +1208,21 @@ fn udp_sees_the_links_loss_delay_and_jitter() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let u = &report.unwrap()["experiments"][1];
+        let report = report.unwrap();
+        let u = &report["experiments"][1];
+        // The datagrams lost are the drops a's netem counted (with, at
+        // most, a few neighbour and multicast packets of its own).
+        let end = &report["links"][0]["ends"][0];
+        assert_eq!(end["node"], "a");
+        let netem = &end["qdiscs"][0];
+        assert_eq!(netem["kind"], "netem", "{end}");
+        let lost = u["sent"].as_u64().unwrap() - u["received"].as_u64().unwrap();
+        let drops = netem["drops"].as_u64().unwrap();
+        assert!(
+            (lost..=lost + 5).contains(&drops),
+            "{lost} lost, {drops} dropped: {end}"
+        );
+        assert_eq!(report["nodes"]["a"]["Udp.OutDatagrams"], u["sent"]);
         let get = |k: &str| u[k].as_f64().unwrap();
         // 5 Mbit/s of 1,200-byte datagrams for 10 s.
         assert_eq!(u["sent"], 5209, "{u}");

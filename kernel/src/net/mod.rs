@@ -12,6 +12,7 @@ mod namespace;
 pub mod nftables;
 mod nic;
 mod socket;
+pub mod stats;
 #[cfg(all(feature = "std", target_os = "linux"))]
 mod tap;
 

@@ -4,6 +4,7 @@
 //! summary goes to the terminal and a JSON report where asked.
 mod capture;
 mod clock;
+mod counters;
 mod engine;
 mod experiment;
 mod firewall;
@@ -127,6 +128,8 @@ pub fn run(path: &Path, outputs: &Outputs, options: &Options) -> Result<(), Stri
     let wall = started.elapsed().as_secs_f64();
     eprintln!("lklnet: {simulated:.2} s simulated in {wall:.2} s of wall time ({time:?} time)");
     if let Some(report) = outputs.report {
+        let links = counters::links(&nodes, &topology)?;
+        let node_counters = counters::nodes(&nodes, &topology)?;
         let json = serde_json::json!({
             "time": format!("{time:?}").to_lowercase(),
             "seed": seed,
@@ -136,6 +139,8 @@ pub fn run(path: &Path, outputs: &Outputs, options: &Options) -> Result<(), Stri
             "build_seconds": built,
             "kernel_bytes_per_node": per_node,
             "experiments": results,
+            "links": links,
+            "nodes": node_counters,
         });
         std::fs::write(report, serde_json::to_string_pretty(&json).unwrap() + "\n")
             .map_err(|e| format!("{}: {e}", report.display()))?;
