@@ -135,7 +135,7 @@ pub fn links(nodes: &Nodes, topology: &Topology) -> Result<Vec<LinkCounters>, St
                 .map_err(|e| format!("counters of {} {dev}: {e}", end.node))?;
             ends.push(counters);
         }
-        let ends: [EndCounters; 2] = ends.try_into().ok().expect("two ends");
+        let ends: [EndCounters; 2] = ends.try_into().expect("a link has two ends");
         all.push(LinkCounters { ends });
     }
     Ok(all)
