@@ -1464,3 +1464,43 @@ start = "0s"
         "{stderr}"
     );
 }
+
+#[test]
+fn a_firewall_changes_its_rules_at_a_scheduled_time() {
+    // fw forwards nothing; at 1.05 s its rules are replaced by rules that
+    // forward ICMP. Echoes go every 100 ms.
+    let topology = include_str!("firewall_event.toml");
+    for time in ["virtual", "real"] {
+        let (out, report) = sim_with(&format!("fw-event-{time}"), topology, &["--time", time]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let e = &report.unwrap()["experiments"][0];
+        let answered: Vec<u32> = e["sent_at_s"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t.as_f64().unwrap() * 10.0).round() as u32)
+            .collect();
+        assert_eq!(answered, (11..20).collect::<Vec<_>>(), "{time}: {e}");
+    }
+    let bad = topology.replace("meta l4proto icmp accept", "meta l4proto icmp acept");
+    let (out, _) = sim("fw-event-bad", &bad);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = bad.lines().position(|l| l.contains("acept")).unwrap() + 1;
+    assert!(
+        stderr.contains(&format!("line {line}: \"acept\"")),
+        "{stderr}"
+    );
+    let (out, _) = sim(
+        "fw-event-link",
+        &topology.replace("node = \"fw\"", "link = [\"a\", \"fw\"]"),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("a firewall event gives the node and its firewall, no link"),
+        "{stderr}"
+    );
+}

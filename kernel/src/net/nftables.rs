@@ -24,6 +24,7 @@ const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_NEWTABLE: u16 = 0;
+const NFT_MSG_DELTABLE: u16 = 2;
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_NEWRULE: u16 = 6;
 const NFTA_TABLE_NAME: u16 = 1;
@@ -226,6 +227,13 @@ impl Batch {
 
     fn nft_type(kind: u16) -> u16 {
         (NFNL_SUBSYS_NFTABLES << 8) | kind
+    }
+
+    /// Deletes every table of every family, with their chains and rules
+    /// (`nft flush ruleset`): what follows in the batch replaces them.
+    pub fn flush_ruleset(&mut self) {
+        self.message(Self::nft_type(NFT_MSG_DELTABLE), NLM_F_ACK, 0, 0);
+        self.end_message();
     }
 
     /// Adds table `name` of `family` (kept if it is there).

@@ -488,14 +488,20 @@ fn hook(p: &mut Parser) -> Parsed<Hook> {
     })
 }
 
-/// Parses `text`, whose first line is line `first_line` of its file.
-pub fn parse(text: &str, first_line: usize) -> Result<Ruleset, String> {
+/// Parses `text`, whose first line is line `first_line` of its file; with
+/// `replace`, the rules take the place of all the node has (in the same
+/// batch, so that no packet sees the node without rules).
+pub fn parse(text: &str, first_line: usize, replace: bool) -> Result<Ruleset, String> {
     let mut p = Parser {
         tokens: tokens(text, first_line),
         at: 0,
     };
     let mut batch = Batch::new();
     let mut lines = Vec::new();
+    if replace {
+        batch.flush_ruleset();
+        lines.push(first_line);
+    }
     p.skip_ends();
     while p.peek().is_some() {
         p.expect("table")?;

@@ -13,7 +13,7 @@ use lkl::Errno;
 
 use super::clock;
 use super::firewall;
-use super::topology::{Action, End, Event, Link, Port, Shaping, Topology};
+use super::topology::{Action, Change, End, Event, Link, Port, Shaping, Topology};
 
 /// The built nodes, by name.
 pub struct Nodes {
@@ -94,7 +94,7 @@ impl Nodes {
         for node in &topology.nodes {
             let ns = &namespaces[&node.name];
             if let Some((rules, first_line)) = &node.firewall {
-                let apply = || firewall::parse(rules, *first_line)?.apply();
+                let apply = || firewall::parse(rules, *first_line, false)?.apply();
                 ns.run(apply)
                     .map_err(|e| format!("node {}: {e}", node.name))?
                     .map_err(|e| format!("node {}'s firewall: {e}", node.name))?;
@@ -145,10 +145,21 @@ impl Nodes {
     /// down loses every packet, as a cut cable: its interfaces stay up
     /// and the nodes' routes stay as they were.
     pub fn apply(&self, topology: &Topology, event: &Event) -> Result<(), String> {
-        let link = &topology.links[event.link];
+        let (index, action) = match &event.change {
+            Change::Link { link, action } => (*link, action),
+            Change::Firewall { node, rules, line } => {
+                let apply = || firewall::parse(rules, *line, true)?.apply();
+                return self
+                    .namespace(node)
+                    .run(apply)
+                    .map_err(|e| format!("node {node}: {e}"))?
+                    .map_err(|e| format!("at {:?}, node {node}'s firewall: {e}", event.at));
+            }
+        };
+        let link = &topology.links[index];
         let mut state = self.state.lock().unwrap();
-        let (shaping, down) = &mut state[event.link];
-        match &event.action {
+        let (shaping, down) = &mut state[index];
+        match action {
             Action::Down => *down = true,
             Action::Up => *down = false,
             Action::Change(new) => *shaping = new.clone(),
@@ -162,7 +173,7 @@ impl Nodes {
             shaping.clone()
         };
         for (end, node) in link.ends.iter().enumerate() {
-            let dev = self.device(event.link, end);
+            let dev = self.device(index, end);
             let r = self
                 .namespace(&node.node)
                 .run(|| set_shaping(net::ifindex(dev)?, &now, link.queue.as_deref(), false));

@@ -91,9 +91,13 @@ struct ExperimentFile {
 struct EventFile {
     at: Spanned<String>,
     /// The two nodes the link joins.
-    link: Spanned<[String; 2]>,
-    /// "down", "up" or "change".
+    link: Option<Spanned<[String; 2]>>,
+    /// The node whose firewall changes.
+    node: Option<Spanned<String>>,
+    /// "down", "up" or "change" (a link), "firewall" (a node).
     action: Spanned<String>,
+    /// The node's rules from then on, in place of all it had.
+    firewall: Option<Spanned<String>>,
     delay: Option<Spanned<String>>,
     jitter: Option<Spanned<String>>,
     loss: Option<Spanned<String>>,
@@ -232,12 +236,23 @@ pub enum Action {
     Change(Shaping),
 }
 
+/// What an event changes.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A link (index into `Topology::links`).
+    Link { link: usize, action: Action },
+    /// A node's firewall: its new rules and their first line.
+    Firewall {
+        node: String,
+        rules: String,
+        line: usize,
+    },
+}
+
 #[derive(Debug, Clone)]
 pub struct Event {
     pub at: Duration,
-    /// Index into `Topology::links`.
-    pub link: usize,
-    pub action: Action,
+    pub change: Change,
 }
 
 #[derive(Debug)]
@@ -563,7 +578,7 @@ impl Topology {
                     let at = rules.span().start;
                     let skip = text[at..].starts_with("\"\"\"\n") as usize;
                     let first = line(text, at) + skip;
-                    firewall::parse(rules.get_ref(), first)
+                    firewall::parse(rules.get_ref(), first, false)
                         .map_err(|e| format!("{e} (the firewall of {name})"))?;
                     Some((rules.get_ref().clone(), first))
                 }
@@ -814,14 +829,44 @@ impl Topology {
             let x = e.get_ref();
             let at = parse_duration(x.at.get_ref())
                 .ok_or_else(|| fields.err(&x.at, "not a time (5s, 1.5s)"))?;
-            let [a, b] = x.link.get_ref();
+            if x.action.get_ref() == "firewall" {
+                let (Some(node), Some(rules), None) = (&x.node, &x.firewall, &x.link) else {
+                    return Err(err(
+                        x.action.span().start,
+                        "a firewall event gives the node and its firewall, no link".into(),
+                    ));
+                };
+                if !file.nodes.contains_key(node.get_ref()) {
+                    return Err(fields.err(node, "no such node"));
+                }
+                let at_rules = rules.span().start;
+                let first =
+                    line(text, at_rules) + text[at_rules..].starts_with("\"\"\"\n") as usize;
+                firewall::parse(rules.get_ref(), first, true)?;
+                events.push(Event {
+                    at,
+                    change: Change::Firewall {
+                        node: node.get_ref().clone(),
+                        rules: rules.get_ref().clone(),
+                        line: first,
+                    },
+                });
+                continue;
+            }
+            let (Some(link_ends), None, None) = (&x.link, &x.node, &x.firewall) else {
+                return Err(err(
+                    x.action.span().start,
+                    "a link's event gives the link, no node or firewall".into(),
+                ));
+            };
+            let [a, b] = link_ends.get_ref();
             let link = links
                 .iter()
                 .position(|l| {
                     let [p, q] = &l.ends;
                     (p.node == *a && q.node == *b) || (p.node == *b && q.node == *a)
                 })
-                .ok_or_else(|| err(x.link.span().start, format!("no link joins {a} and {b}")))?;
+                .ok_or_else(|| err(link_ends.span().start, format!("no link joins {a} and {b}")))?;
             let changes = x.delay.is_some()
                 || x.jitter.is_some()
                 || x.loss.is_some()
@@ -852,11 +897,14 @@ impl Topology {
                 other => {
                     return Err(err(
                         x.action.span().start,
-                        format!("{other:?}: no such action (down, up, change)"),
+                        format!("{other:?}: no such action (down, up, change, firewall)"),
                     ))
                 }
             };
-            events.push(Event { at, link, action });
+            events.push(Event {
+                at,
+                change: Change::Link { link, action },
+            });
         }
         events.sort_by_key(|e| e.at);
         Ok(Topology {
