@@ -1504,3 +1504,35 @@ fn a_firewall_changes_its_rules_at_a_scheduled_time() {
         "{stderr}"
     );
 }
+
+#[test]
+fn http_fetches_a_body_across_the_network() {
+    // a - r - b, 10 ms each way on each link, 10 Mbit/s on the second;
+    // one echo finds the neighbours, then a fetches 1 MB from b's server.
+    let topology = include_str!("http_fetch.toml");
+    let mut took = Vec::new();
+    for time in ["virtual", "real"] {
+        let (out, report) = sim_with(&format!("http-{time}"), topology, &["--time", time]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let h = &report.unwrap()["experiments"][1];
+        assert_eq!(h["status"], 200, "{h}");
+        assert_eq!(h["bytes"], 1_000_000, "{h}");
+        assert!(h["error"].is_null(), "{h}");
+        // The first byte after two round trips of 40 ms (connect, then
+        // request and answer), and what crossing 10 Mbit/s adds.
+        let first = h["time_to_first_byte_ms"].as_f64().unwrap();
+        let slack = if time == "virtual" { 1.0 } else { 5.0 };
+        assert!((80.0..80.0 + slack).contains(&first), "{time}: {h}");
+        took.push(h["seconds"].as_f64().unwrap());
+    }
+    assert!(
+        (took[0] / took[1] - 1.0).abs() < 0.05,
+        "virtual {} s, real {} s",
+        took[0],
+        took[1]
+    );
+}

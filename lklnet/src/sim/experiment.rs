@@ -1,8 +1,9 @@
 //! The experiments a topology asks for: their reports, and starting one
-//! on its nodes (ping, tcp, udp, traceroute: each its own module).
+//! on its nodes (ping, tcp, udp, http, traceroute: each its own module).
 use serde::Serialize;
 
 use super::engine::Running;
+use super::http::{Http, HttpReport};
 use super::nodes::Nodes;
 use super::ping::{Ping, PingReport};
 use super::tcp::{Tcp, TcpReport};
@@ -17,6 +18,7 @@ pub enum Report {
     Tcp(TcpReport),
     Traceroute(TraceReport),
     Udp(UdpReport),
+    Http(HttpReport),
 }
 
 impl Report {
@@ -24,6 +26,19 @@ impl Report {
         match self {
             Report::Ping(p) => p.summary(),
             Report::Traceroute(t) => t.summary(),
+            Report::Http(h) => match &h.error {
+                Some(e) => format!("http {} -> {}: failed: {e}", h.from, h.to),
+                None => format!(
+                    "http {} -> {}: HTTP {}, {:.1} MB in {:.3} s ({:.2} Mbit/s), first byte after {:.1} ms",
+                    h.from,
+                    h.to,
+                    h.status.unwrap_or(0),
+                    h.bytes as f64 / 1e6,
+                    h.seconds,
+                    h.mbit_per_s,
+                    h.time_to_first_byte_ms.unwrap_or(0.0)
+                ),
+            },
             Report::Udp(u) => format!(
                 "udp {} -> {}: {}/{} received ({:.1}% lost), {:.2} Mbit/s, delay {}, jitter {}",
                 u.from,
@@ -82,6 +97,21 @@ pub fn start<'a>(
             duration,
         } => Tcp::start(nodes, from, *to, to_node, *port, *duration, now)
             .map(|t| Box::new(t) as Box<dyn Running>),
+        Experiment::Http {
+            from,
+            to,
+            to_node,
+            port,
+            size,
+        } => Http::start(
+            nodes,
+            from,
+            std::net::SocketAddr::new(*to, *port),
+            to_node,
+            *size,
+            now,
+        )
+        .map(|h| Box::new(h) as Box<dyn Running>),
         Experiment::Udp {
             from,
             to,

@@ -8,6 +8,7 @@ mod counters;
 mod engine;
 mod experiment;
 mod firewall;
+mod http;
 mod nodes;
 mod ping;
 mod plots;

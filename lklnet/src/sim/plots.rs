@@ -2,8 +2,8 @@
 //! distance in hops from the first node, routers, switches and hosts in
 //! their colours, links labelled with what they were given, switch ports
 //! with their VLANs) and one chart per experiment (round trips, or throughput
-//! per half second, over time; none for a traceroute or a udp experiment,
-//! whose summaries say it all).
+//! per half second, over time; none for a traceroute, a udp or an http
+//! experiment, whose summaries say it all).
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 
@@ -203,7 +203,7 @@ pub fn draw(topology: &Topology, reports: &[Report], dir: &Path) -> Result<Vec<P
                 let title = format!("tcp {} -> {}: throughput per half second", t.from, t.to);
                 draw_chart(&path, &title, "Mbit/s", &points)?;
             }
-            Report::Traceroute(_) | Report::Udp(_) => continue,
+            Report::Traceroute(_) | Report::Udp(_) | Report::Http(_) => continue,
         }
         written.push(path);
     }

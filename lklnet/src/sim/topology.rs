@@ -78,7 +78,8 @@ struct ExperimentFile {
     duration: Option<Spanned<String>>,
     /// The port of a tcp or udp experiment's receiver.
     port: Option<u16>,
-    /// A udp experiment's offered rate ("5mbit") and datagram size.
+    /// A udp experiment's offered rate ("5mbit") and datagram size; an
+    /// http experiment's body size.
     rate: Option<Spanned<String>>,
     size: Option<u32>,
     /// When it begins, from the start of the run; without, it follows the
@@ -188,6 +189,15 @@ pub enum Experiment {
     },
     /// The routers on the way from `from` to `to`.
     Traceroute { from: String, to: IpAddr },
+    /// An HTTP/1.1 fetch by `from` of a `size`-byte body from a server at
+    /// port `port` of the node holding `to`.
+    Http {
+        from: String,
+        to: IpAddr,
+        to_node: String,
+        port: u16,
+        size: u64,
+    },
     /// Datagrams of `size` bytes from `from` to port `port` of the node
     /// holding `to`, at `rate_bps`, for `duration`.
     Udp {
@@ -741,7 +751,7 @@ impl Topology {
                         )
                     })?,
                 },
-                "tcp" | "udp" => {
+                "tcp" | "udp" | "http" => {
                     let to: IpAddr = x.to.get_ref().parse().map_err(|_| {
                         err(
                             x.to.span().start,
@@ -769,7 +779,19 @@ impl Topology {
                     };
                     let port = x.port.filter(|&p| p != 0).unwrap_or(super::tcp::PORT);
                     let from = x.from.get_ref().clone();
-                    if x.kind.get_ref() == "tcp" {
+                    if x.kind.get_ref() == "http" {
+                        let size = x.size.map_or(1 << 20, u64::from);
+                        if size > 1 << 30 {
+                            return Err(err(e.span().start, format!("size {size}: up to 1 GiB")));
+                        }
+                        Experiment::Http {
+                            from,
+                            to,
+                            to_node,
+                            port: x.port.filter(|&p| p != 0).unwrap_or(80),
+                            size,
+                        }
+                    } else if x.kind.get_ref() == "tcp" {
                         Experiment::Tcp {
                             from,
                             to,
@@ -810,7 +832,7 @@ impl Topology {
                 other => {
                     return Err(err(
                         x.kind.span().start,
-                        format!("{other:?}: no such experiment (ping, tcp, udp, traceroute)"),
+                        format!("{other:?}: no such experiment (ping, tcp, udp, http, traceroute)"),
                     ))
                 }
             };
