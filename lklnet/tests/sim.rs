@@ -12,6 +12,17 @@ fn sim(name: &str, topology: &str) -> (Output, Option<serde_json::Value>) {
     sim_with(name, topology, &[])
 }
 
+/// `lklnet sim` with more arguments, which must succeed: its JSON report.
+fn sim_ok(name: &str, topology: &str, args: &[&str]) -> serde_json::Value {
+    let (out, report) = sim_with(name, topology, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report.expect("a report")
+}
+
 /// `lklnet sim` with more arguments: its output and its JSON report.
 fn sim_with(name: &str, topology: &str, args: &[&str]) -> (Output, Option<serde_json::Value>) {
     let dir = std::env::temp_dir().join(format!("lklnet-sim-{name}-{}", std::process::id()));
@@ -428,13 +439,7 @@ fn a_virtual_run_is_the_same_every_time() {
         let run = |n: u32| {
             let pcap = dir.join(format!("{name}-{n}"));
             let args = ["--time", "virtual", "--pcap", pcap.to_str().unwrap()];
-            let (out, report) = sim_with("repeat", &topology, &args);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let mut report = report.unwrap();
+            let mut report = sim_ok("repeat", &topology, &args);
             for wall in ["wall_seconds", "boot_seconds", "build_seconds"] {
                 report.as_object_mut().unwrap().remove(wall).unwrap();
             }
@@ -582,13 +587,8 @@ delay = "20ms"
 #[test]
 fn scheduled_events_cut_a_link_and_change_its_delay() {
     for time in ["virtual", "real"] {
-        let (out, report) = sim_with(&format!("events-{time}"), EVENTS, &["--time", time]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let e = &report.unwrap()["experiments"][0];
+        let report = sim_ok(&format!("events-{time}"), EVENTS, &["--time", time]);
+        let e = &report["experiments"][0];
         let rtts = rtts(e);
         let seqs: Vec<u32> = e["sent_at_s"]
             .as_array()
@@ -727,13 +727,7 @@ fn traceroute_finds_the_hops_the_host_kernel_finds() {
         topology +=
             &format!("[[experiments]]\nkind = \"traceroute\"\nfrom = \"{from}\"\nto = \"{to}\"\n");
     }
-    let (out, report) = sim_with("traceroute", &topology, &["--time", "virtual"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = report.unwrap();
+    let report = sim_ok("traceroute", &topology, &["--time", "virtual"]);
     let experiments = report["experiments"].as_array().unwrap();
     for (i, (from, to)) in cases.iter().enumerate() {
         let ours: Vec<String> = experiments[2 + i]["hops"]
@@ -798,17 +792,11 @@ count = 3
 fn switches_keep_vlans_apart_and_tag_them_on_the_trunk() {
     let dir = std::env::temp_dir().join(format!("lklnet-sim-vlans-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let (out, report) = sim_with(
+    let report = sim_ok(
         "vlans",
         VLANS,
         &["--time", "virtual", "--pcap", dir.to_str().unwrap()],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = report.unwrap();
     let received: Vec<u64> = report["experiments"]
         .as_array()
         .unwrap()
@@ -901,13 +889,8 @@ interval = "1s"
 
 #[test]
 fn a_loop_of_switches_needs_spanning_tree_and_then_works() {
-    let (out, report) = sim_with("stp", SWITCH_LOOP, &["--time", "virtual"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let e = &report.unwrap()["experiments"][0];
+    let report = sim_ok("stp", SWITCH_LOOP, &["--time", "virtual"]);
+    let e = &report["experiments"][0];
     // Ports forward after listening and learning (15 s each, Linux's
     // defaults); from then on every echo is answered, once.
     let first = e["sent_at_s"][0].as_f64().unwrap();
@@ -1065,13 +1048,7 @@ fn a_firewall_drops_and_nats_what_the_host_kernels_nftables_does() {
     let _ = listener.wait();
 
     // The simulator, in virtual time.
-    let (out, report) = sim_with("firewall", &firewall_topology(), &["--time", "virtual"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = report.unwrap();
+    let report = sim_ok("firewall", &firewall_topology(), &["--time", "virtual"]);
     let e = report["experiments"].as_array().unwrap();
     // Echoes forwarded and NATed both ways, as on the host.
     assert_eq!(host_answered, 3);
@@ -1141,13 +1118,7 @@ count = 200
 interval = "20ms"
 "#;
     let answered = |seed: &str| -> Vec<f64> {
-        let (out, report) = sim_with("seed", lossy, &["--time", "virtual", "--seed", seed]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report = report.unwrap();
+        let report = sim_ok("seed", lossy, &["--time", "virtual", "--seed", seed]);
         assert_eq!(report["seed"].as_u64().unwrap().to_string(), seed);
         report["experiments"][0]["sent_at_s"]
             .as_array()
@@ -1202,13 +1173,7 @@ loss = "10%"
 #[test]
 fn udp_sees_the_links_loss_delay_and_jitter() {
     for time in ["virtual", "real"] {
-        let (out, report) = sim_with(&format!("udp-{time}"), UDP, &["--time", time]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report = report.unwrap();
+        let report = sim_ok(&format!("udp-{time}"), UDP, &["--time", time]);
         let u = &report["experiments"][1];
         // The datagrams lost are the drops a's netem counted (with, at
         // most, a few neighbour and multicast packets of its own).
@@ -1328,13 +1293,7 @@ fn routing_rules_pick_tables_as_the_host_kernels_do() {
          ip -n {p2} route add 10.0.1.0/24 via 10.0.3.1 && ip -n {p2} route add 10.0.4.0/24 via 10.0.3.1 && \
          ip -n {s} route add 10.0.1.0/24 via 10.0.7.1 && ip -n {s} route add 10.0.4.0/24 via 10.0.8.1",
     );
-    let (out, report) = sim_with("policy", POLICY, &["--time", "virtual"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report = report.unwrap();
+    let report = sim_ok("policy", POLICY, &["--time", "virtual"]);
     for (i, from) in ["h1", "h2"].iter().enumerate() {
         let e = &report["experiments"][i];
         let ours: Vec<String> = e["hops"]
@@ -1373,13 +1332,8 @@ to = "10.0.0.2"
 rate = "1mbit"
 duration = "10s"
 "#;
-    let (out, report) = sim_with("reorder", topology, &["--time", "virtual"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let u = &report.unwrap()["experiments"][1];
+    let report = sim_ok("reorder", topology, &["--time", "virtual"]);
+    let u = &report["experiments"][1];
     assert_eq!(u["received"], u["sent"], "{u}");
     assert_eq!(u["delay_min_ms"].as_f64().unwrap(), 0.0, "{u}");
     // (The clock event device takes no timer nearer than 1 us: a wait
@@ -1435,13 +1389,7 @@ start = "0s"
         )
     };
     let run = |queue: &str| {
-        let (out, report) = sim_with(queue, &topology(queue), &["--time", "virtual"]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report = report.unwrap();
+        let report = sim_ok(queue, &topology(queue), &["--time", "virtual"]);
         let rtts = rtts(&report["experiments"][0]);
         let rate = report["experiments"][1]["mbit_per_s"].as_f64().unwrap();
         (median(rtts), rate)
@@ -1471,13 +1419,8 @@ fn a_firewall_changes_its_rules_at_a_scheduled_time() {
     // forward ICMP. Echoes go every 100 ms.
     let topology = include_str!("firewall_event.toml");
     for time in ["virtual", "real"] {
-        let (out, report) = sim_with(&format!("fw-event-{time}"), topology, &["--time", time]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let e = &report.unwrap()["experiments"][0];
+        let report = sim_ok(&format!("fw-event-{time}"), topology, &["--time", time]);
+        let e = &report["experiments"][0];
         let answered: Vec<u32> = e["sent_at_s"]
             .as_array()
             .unwrap()
@@ -1512,13 +1455,8 @@ fn http_fetches_a_body_across_the_network() {
     let topology = include_str!("http_fetch.toml");
     let mut took = Vec::new();
     for time in ["virtual", "real"] {
-        let (out, report) = sim_with(&format!("http-{time}"), topology, &["--time", time]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let h = &report.unwrap()["experiments"][1];
+        let report = sim_ok(&format!("http-{time}"), topology, &["--time", time]);
+        let h = &report["experiments"][1];
         assert_eq!(h["status"], 200, "{h}");
         assert_eq!(h["bytes"], 1_000_000, "{h}");
         assert!(h["error"].is_null(), "{h}");

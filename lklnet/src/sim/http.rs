@@ -2,7 +2,7 @@
 //! size from a server on another, over HTTP/1.1, both on the kernel's
 //! non-blocking sockets and parsed with httparse, as `lklnet get` and
 //! `serve` do; the time to the first byte, the whole fetch and its rate.
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use lkl::net::{Descriptor, TcpListener, TcpStream};
 use lkl::sys::{PollFd, POLLOUT};
@@ -79,20 +79,7 @@ impl Http {
         now: f64,
     ) -> Result<Http, String> {
         let failed = |e: Errno| format!("http from {from} to {to}: {e}");
-        let any = if to.is_ipv4() {
-            IpAddr::from([0u8; 4])
-        } else {
-            IpAddr::from([0u8; 16])
-        };
-        let listener = nodes
-            .namespace(to_node)
-            .run(|| {
-                let l = TcpListener::bind(SocketAddr::new(any, to.port()))?;
-                l.set_nonblocking(true)?;
-                Ok(l)
-            })
-            .and_then(|r| r)
-            .map_err(failed)?;
+        let listener = nodes.listen(to_node, to).map_err(failed)?;
         let stream = nodes
             .namespace(from)
             .run(|| TcpStream::connect_started(to))

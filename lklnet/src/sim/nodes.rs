@@ -5,10 +5,11 @@
 //! jitter, loss and rate (netem; tbf for a rate alone); and the scheduled
 //! changes to links.
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 
 use lkl::net::config::Place;
-use lkl::net::{self, bridge, config, Namespace};
+use lkl::net::{self, bridge, config, Descriptor, Namespace, TcpListener};
 use lkl::Errno;
 
 use super::clock;
@@ -204,6 +205,18 @@ impl Nodes {
         Ok(())
     }
 
+    /// A non-blocking TCP listener in node `node` on `port` of every
+    /// address of `addr`'s family.
+    pub fn listen(&self, node: &str, addr: SocketAddr) -> Result<TcpListener, Errno> {
+        self.namespace(node)
+            .run(|| {
+                let l = TcpListener::bind(SocketAddr::new(unspecified(addr.ip()), addr.port()))?;
+                l.set_nonblocking(true)?;
+                Ok(l)
+            })
+            .and_then(|r| r)
+    }
+
     /// The interface of link `link`'s end `end` (0 or 1), in that end's
     /// node.
     pub fn device(&self, link: usize, end: usize) -> &str {
@@ -297,6 +310,15 @@ fn set_up_end(link: &Link, dev: &str, end: &End, switch: bool) -> Result<(), Err
         }
     }
     config::set_link_up(ifindex, true)
+}
+
+/// The unspecified address of `like`'s family ("every address").
+pub fn unspecified(like: IpAddr) -> IpAddr {
+    if like.is_ipv4() {
+        IpAddr::from([0u8; 4])
+    } else {
+        IpAddr::from([0u8; 16])
+    }
 }
 
 /// A switch's bridge.

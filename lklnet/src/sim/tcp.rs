@@ -70,19 +70,8 @@ impl Tcp {
         now: f64,
     ) -> Result<Tcp, String> {
         let failed = |e: Errno| format!("tcp from {from} to {to}: {e}");
-        let any = if to.is_ipv4() {
-            IpAddr::from([0u8; 4])
-        } else {
-            IpAddr::from([0u8; 16])
-        };
         let listener = nodes
-            .namespace(to_node)
-            .run(|| {
-                let l = TcpListener::bind(SocketAddr::new(any, port))?;
-                l.set_nonblocking(true)?;
-                Ok(l)
-            })
-            .and_then(|r| r)
+            .listen(to_node, SocketAddr::new(to, port))
             .map_err(failed)?;
         let sender = nodes
             .namespace(from)

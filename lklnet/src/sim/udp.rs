@@ -1,7 +1,7 @@
 //! The udp experiment: datagrams from one node to another at a steady
 //! offered rate, each carrying its number and when it left, so that the
 //! receiver counts what was lost, the one-way delay and its jitter.
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use lkl::net::{Descriptor, UdpSocket};
@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::clock;
 use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
-use super::nodes::Nodes;
+use super::nodes::{unspecified, Nodes};
 
 /// How long the receiver waits for the last datagrams.
 const DRAIN: f64 = 2.0;
@@ -74,15 +74,8 @@ impl Udp {
         now: f64,
     ) -> Result<Udp, String> {
         let failed = |e: Errno| format!("udp from {from} to {to}: {e}");
-        let any = |ip: IpAddr| {
-            if ip.is_ipv4() {
-                IpAddr::from([0u8; 4])
-            } else {
-                IpAddr::from([0u8; 16])
-            }
-        };
         let bind = |port: u16| -> Result<UdpSocket, Errno> {
-            let s = UdpSocket::bind(SocketAddr::new(any(to.ip()), port))?;
+            let s = UdpSocket::bind(SocketAddr::new(unspecified(to.ip()), port))?;
             s.set_nonblocking(true)?;
             Ok(s)
         };
