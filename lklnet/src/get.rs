@@ -1,15 +1,19 @@
 //! `lklnet get`: one HTTP/1.1 GET through the kernel's TCP, the body
 //! (sized, chunked, or up to the close) written as it comes, a progress
-//! line on a terminal, the rate at the end.
+//! line on a terminal, the rate at the end. The fetch itself is async on
+//! the kernel's non-blocking sockets (`aio`): the command runs it alone,
+//! the simulator alongside its other work.
 use std::fs::File;
 use std::io::{self, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use lkl::net::TcpStream;
+use lkl::net::{Descriptor, TcpStream};
+use lkl::sys::{POLLIN, POLLOUT};
 use lkl::Errno;
 
+use crate::aio;
 use crate::url::Url;
 
 /// The longest response head taken.
@@ -32,10 +36,14 @@ struct Body<'a> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// How long a read may wait.
+    timeout: f64,
+    /// When the first byte came, on the kernel's clock.
+    first_byte: Option<f64>,
 }
 
 impl Body<'_> {
-    fn fill(&mut self) -> Result<bool, String> {
+    async fn fill(&mut self) -> Result<bool, String> {
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
@@ -45,10 +53,14 @@ impl Body<'_> {
             self.end -= self.start;
             self.start = 0;
         }
-        let n = self
-            .stream
-            .read(&mut self.buf[self.end..])
-            .map_err(|e| net_error("reading the response", e))?;
+        let deadline = aio::now() + self.timeout;
+        let (stream, buf) = (self.stream, &mut self.buf[self.end..]);
+        let n = aio::retry(stream.descriptor(), POLLIN, Some(deadline), || {
+            stream.read(buf)
+        })
+        .await
+        .map_err(|e| net_error("reading the response", e))?;
+        self.first_byte.get_or_insert_with(aio::now);
         self.end += n;
         Ok(n > 0)
     }
@@ -62,7 +74,7 @@ impl Body<'_> {
     }
 
     /// One line (chunked encoding's sizes), without its CRLF.
-    fn line(&mut self) -> Result<String, String> {
+    async fn line(&mut self) -> Result<String, String> {
         loop {
             if let Some(i) = self.available().windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&self.available()[..i]).into_owned();
@@ -72,7 +84,7 @@ impl Body<'_> {
             if self.available().len() > 1024 {
                 return Err("a chunk size line longer than 1 KiB".into());
             }
-            if !self.fill()? {
+            if !self.fill().await? {
                 return Err("the connection closed inside the chunked body".into());
             }
         }
@@ -120,6 +132,13 @@ fn bytes(n: u64) -> String {
     }
 }
 
+/// What a fetch got, timed on the kernel's clock from its start.
+pub struct Fetched {
+    pub bytes: u64,
+    pub seconds: f64,
+    pub first_byte: Option<f64>,
+}
+
 /// Fetches `url` from `addr` into `output` (standard output if None).
 pub fn get(
     url: &Url,
@@ -127,27 +146,74 @@ pub fn get(
     output: Option<&Path>,
     timeout: Duration,
 ) -> Result<(), String> {
-    let stream = TcpStream::connect_timeout(addr, timeout)
-        .map_err(|e| net_error(&format!("connecting to {addr}"), e))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .and_then(|()| stream.set_write_timeout(Some(timeout)))
-        .map_err(|e| net_error("the socket", e))?;
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(io::BufWriter::with_capacity(
+            READ_CHUNK,
+            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => Box::new(io::BufWriter::new(io::stdout().lock())),
+    };
+    let terminal = io::stderr().is_terminal();
+    let got = aio::block_on(fetch(url, addr, &mut out, timeout, terminal))?;
+    if terminal {
+        eprint!("\r");
+    }
+    eprintln!(
+        "{} in {:.2} s, {:.1} MB/s",
+        bytes(got.bytes),
+        got.seconds,
+        got.bytes as f64 / got.seconds.max(1e-6) / 1e6
+    );
+    Ok(())
+}
+
+/// Connects to `addr` from the calling thread's namespace, fetches `url`
+/// and writes its body to `out` (with a progress line if `terminal`).
+pub async fn fetch(
+    url: &Url,
+    addr: SocketAddr,
+    out: &mut dyn Write,
+    timeout: Duration,
+    terminal: bool,
+) -> Result<Fetched, String> {
+    let start = aio::now();
+    let timeout = timeout.as_secs_f64();
+    let connecting = |e| net_error(&format!("connecting to {addr}"), e);
+    let stream = TcpStream::connect_started(addr).map_err(connecting)?;
+    let fd = stream.descriptor();
+    // Writable once connected (or refused: the error says which).
+    aio::retry(fd, POLLOUT, Some(start + timeout), || {
+        match stream.peer_addr() {
+            Ok(_) => Ok(()),
+            Err(Errno::ENOTCONN) => stream.take_error().and(Err(Errno::EAGAIN)),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(connecting)?;
     let request = format!(
         "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: lklnet/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
         url.target,
         url.host_header(),
         env!("CARGO_PKG_VERSION")
     );
-    stream
-        .write_all(request.as_bytes())
+    let mut sent = 0;
+    while sent < request.len() {
+        let deadline = aio::now() + timeout;
+        sent += aio::retry(fd, POLLOUT, Some(deadline), || {
+            stream.write(&request.as_bytes()[sent..])
+        })
+        .await
         .map_err(|e| net_error("sending the request", e))?;
+    }
 
     let mut body = Body {
         stream: &stream,
         buf: vec![0; READ_CHUNK.max(HEAD_MAX)],
         start: 0,
         end: 0,
+        timeout,
+        first_byte: None,
     };
     let (length, chunked) = loop {
         let mut headers = [httparse::EMPTY_HEADER; 100];
@@ -186,7 +252,7 @@ pub fn get(
                         HEAD_MAX >> 10
                     ));
                 }
-                if !body.fill()? {
+                if !body.fill().await? {
                     return Err(format!("{addr}: the connection closed before a response"));
                 }
             }
@@ -194,19 +260,12 @@ pub fn get(
         }
     };
 
-    let mut out: Box<dyn Write> = match output {
-        Some(path) => Box::new(io::BufWriter::with_capacity(
-            READ_CHUNK,
-            File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        None => Box::new(io::BufWriter::new(io::stdout().lock())),
-    };
     let mut progress = Progress {
         total: length,
         done: 0,
         started: Instant::now(),
         shown: Instant::now(),
-        terminal: io::stderr().is_terminal(),
+        terminal,
     };
     let mut write = |data: &[u8], progress: &mut Progress| -> Result<(), String> {
         out.write_all(data)
@@ -216,7 +275,7 @@ pub fn get(
     };
     if chunked {
         loop {
-            let line = body.line()?;
+            let line = body.line().await?;
             let size = line.split(';').next().unwrap_or("").trim();
             let mut left = u64::from_str_radix(size, 16)
                 .map_err(|_| format!("{addr}: a bad chunk size: {line}"))?;
@@ -224,7 +283,7 @@ pub fn get(
                 break;
             }
             while left > 0 {
-                if body.available().is_empty() && !body.fill()? {
+                if body.available().is_empty() && !body.fill().await? {
                     return Err(format!("{addr}: the connection closed inside a chunk"));
                 }
                 let n = body.available().len().min(left as usize);
@@ -232,7 +291,7 @@ pub fn get(
                 body.consume(n);
                 left -= n as u64;
             }
-            if !body.line()?.is_empty() {
+            if !body.line().await?.is_empty() {
                 return Err(format!("{addr}: no CRLF after a chunk"));
             }
         }
@@ -242,7 +301,7 @@ pub fn get(
             if want == 0 {
                 break;
             }
-            if body.available().is_empty() && !body.fill()? {
+            if body.available().is_empty() && !body.fill().await? {
                 if let Some(l) = length {
                     return Err(format!(
                         "{addr}: the connection closed after {} of {l} bytes",
@@ -257,14 +316,9 @@ pub fn get(
         }
     }
     out.flush().map_err(|e| format!("writing the body: {e}"))?;
-    if progress.terminal {
-        eprint!("\r");
-    }
-    eprintln!(
-        "{} in {:.2} s, {}",
-        bytes(progress.done),
-        progress.started.elapsed().as_secs_f64(),
-        progress.rate()
-    );
-    Ok(())
+    Ok(Fetched {
+        bytes: progress.done,
+        seconds: aio::now() - start,
+        first_byte: body.first_byte.map(|t| t - start),
+    })
 }

@@ -3,6 +3,7 @@
 //! so that two programs talk through two Linux kernels with no host
 //! server and no privileges; and a network simulator whose every node is
 //! a Linux network stack.
+mod aio;
 mod get;
 mod network;
 mod serve;
