@@ -58,6 +58,24 @@ pub fn block_on<T>(f: impl Future<Output = T>) -> T {
     }
 }
 
+/// Records that the future being polled waits for `events` on `fd` (or,
+/// with `fd` -1, only for `deadline`), for code that polls by hand.
+pub fn register(fd: i32, events: i16, deadline: Option<f64>) {
+    WAITS.with(|w| {
+        let mut w = w.borrow_mut();
+        if fd >= 0 {
+            w.fds.push(PollFd {
+                fd,
+                events,
+                revents: 0,
+            });
+        }
+        if let Some(d) = deadline {
+            w.deadline = Some(w.deadline.map_or(d, |e: f64| e.min(d)));
+        }
+    });
+}
+
 /// Waits once for `events` on `fd`, or until `deadline`: the first poll
 /// says what it waits for and is pending, the next is ready (the caller
 /// tries again, and looks at the time).
@@ -76,19 +94,7 @@ impl Future for Wait {
             return Poll::Ready(());
         }
         self.asked = true;
-        WAITS.with(|w| {
-            let mut w = w.borrow_mut();
-            if self.fd >= 0 {
-                w.fds.push(PollFd {
-                    fd: self.fd,
-                    events: self.events,
-                    revents: 0,
-                });
-            }
-            if let Some(d) = self.deadline {
-                w.deadline = Some(w.deadline.map_or(d, |e: f64| e.min(d)));
-            }
-        });
+        register(self.fd, self.events, self.deadline);
         Poll::Pending
     }
 }

@@ -1,16 +1,24 @@
 //! `lklnet serve`: a static HTTP/1.1 server on the kernel's TCP. GET and
 //! HEAD of the files under one host directory, a listing for
-//! directories; one thread per connection, one request per connection.
-//! Paths never leave the directory: `..`, NUL and backslashes are
-//! refused, and what a symlink leads to must still be under it.
+//! directories; one request per connection, the connections served
+//! together by one async loop on the kernel's non-blocking sockets
+//! (`aio`), which the simulator can run too. Paths never leave the
+//! directory: `..`, NUL and backslashes are refused, and what a symlink
+//! leads to must still be under it.
 use std::fs::File;
+use std::future::Future;
 use std::io::Read;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
-use lkl::net::{Shutdown, TcpListener, TcpStream};
+use lkl::net::{Descriptor, Shutdown, TcpListener, TcpStream};
+use lkl::sys::{POLLIN, POLLOUT};
+use lkl::Errno;
+
+use crate::aio;
 
 const HEAD_MAX: usize = 16 << 10;
 const IDLE: Duration = Duration::from_secs(30);
@@ -19,43 +27,91 @@ const CHUNK: usize = 256 << 10;
 pub fn serve(root: &Path, port: u16, requests: Option<u64>) -> Result<(), String> {
     // IPv6's any address takes IPv4 too (mapped).
     let any = SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port);
-    let listener = TcpListener::bind(any).map_err(|e| format!("port {port}: {e}"))?;
+    let listener = TcpListener::bind(any)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| format!("port {port}: {e}"))?;
     eprintln!("lklnet: serving on port {port}");
-    let mut handles = Vec::new();
+    aio::block_on(run(&listener, root, requests, true))
+}
+
+/// Serves connections from `listener` (non-blocking), `requests` of them
+/// or for ever; each connection's problems on standard error if `say`.
+pub async fn run(
+    listener: &TcpListener,
+    root: &Path,
+    requests: Option<u64>,
+    say: bool,
+) -> Result<(), String> {
+    let mut connections: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
     let mut accepted = 0u64;
-    while requests.is_none_or(|n| accepted < n) {
-        let (stream, peer) = match listener.accept() {
-            Ok(s) => s,
-            Err(e) => return Err(format!("accepting: {e}")),
-        };
-        accepted += 1;
-        let root = root.to_path_buf();
-        let handle = std::thread::spawn(move || {
-            if let Err(e) = answer(&stream, &root) {
-                eprintln!("lklnet: {peer}: {e}");
+    std::future::poll_fn(|cx| {
+        while requests.is_none_or(|n| accepted < n) {
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    accepted += 1;
+                    connections.push(Box::pin(connection(stream, peer, root, say)));
+                }
+                Err(Errno::EAGAIN) => {
+                    aio::register(listener.descriptor(), POLLIN, None);
+                    break;
+                }
+                Err(e) => return Poll::Ready(Err(format!("accepting: {e}"))),
             }
-            // The response's last bytes may still be on their way (or be
-            // sent again): the connection, and this program, last until
-            // the client has them all and closes its side.
-            let _ = stream.shutdown(Shutdown::Write);
-            let mut rest = [0u8; 512];
-            while stream.read(&mut rest).is_ok_and(|n| n > 0) {}
-        });
-        if requests.is_some() {
-            handles.push(handle);
+        }
+        connections.retain_mut(|c| c.as_mut().poll(cx).is_pending());
+        if requests.is_some_and(|n| accepted >= n) && connections.is_empty() {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
+        }
+    })
+    .await
+}
+
+/// One connection: its request answered, then kept until the client
+/// closes: the response's last bytes may still be on their way (or be
+/// sent again), and the program must last until the client has them.
+async fn connection(stream: TcpStream, peer: SocketAddr, root: &Path, say: bool) {
+    if let Err(e) = stream.set_nonblocking(true) {
+        if say {
+            eprintln!("lklnet: {peer}: {e}");
+        }
+        return;
+    }
+    if let Err(e) = answer(&stream, root).await {
+        if say {
+            eprintln!("lklnet: {peer}: {e}");
         }
     }
-    for handle in handles {
-        let _ = handle.join();
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut rest = [0u8; 512];
+    while read(&stream, &mut rest).await.is_ok_and(|n| n > 0) {}
+}
+
+/// Reads what has come, waiting up to IDLE.
+async fn read(stream: &TcpStream, buf: &mut [u8]) -> Result<usize, Errno> {
+    let deadline = aio::now() + IDLE.as_secs_f64();
+    aio::retry(stream.descriptor(), POLLIN, Some(deadline), || {
+        stream.read(buf)
+    })
+    .await
+}
+
+/// Sends all of `data`, each write waiting up to IDLE.
+async fn send(stream: &TcpStream, mut data: &[u8]) -> Result<(), String> {
+    while !data.is_empty() {
+        let deadline = aio::now() + IDLE.as_secs_f64();
+        let n = aio::retry(stream.descriptor(), POLLOUT, Some(deadline), || {
+            stream.write(data)
+        })
+        .await
+        .map_err(|e| format!("sending: {e}"))?;
+        data = &data[n..];
     }
     Ok(())
 }
 
-fn send(stream: &TcpStream, data: &[u8]) -> Result<(), String> {
-    stream.write_all(data).map_err(|e| format!("sending: {e}"))
-}
-
-fn status(stream: &TcpStream, code: u16, reason: &str) -> Result<(), String> {
+async fn status(stream: &TcpStream, code: u16, reason: &str) -> Result<(), String> {
     let body = format!("{code} {reason}\n");
     send(
         stream,
@@ -65,18 +121,15 @@ fn status(stream: &TcpStream, code: u16, reason: &str) -> Result<(), String> {
         )
         .as_bytes(),
     )
+    .await
 }
 
-fn answer(stream: &TcpStream, root: &Path) -> Result<(), String> {
-    stream
-        .set_read_timeout(Some(IDLE))
-        .and_then(|()| stream.set_write_timeout(Some(IDLE)))
-        .map_err(|e| e.to_string())?;
+async fn answer(stream: &TcpStream, root: &Path) -> Result<(), String> {
     let mut head = vec![0u8; HEAD_MAX];
     let mut len = 0;
     let (method, target) = loop {
-        let n = stream
-            .read(&mut head[len..])
+        let n = read(stream, &mut head[len..])
+            .await
             .map_err(|e| format!("reading the request: {e}"))?;
         if n == 0 {
             return Ok(());
@@ -93,25 +146,25 @@ fn answer(stream: &TcpStream, root: &Path) -> Result<(), String> {
             }
             Ok(httparse::Status::Partial) if len < HEAD_MAX => continue,
             Ok(httparse::Status::Partial) => {
-                return status(stream, 431, "Request Header Fields Too Large")
+                return status(stream, 431, "Request Header Fields Too Large").await
             }
-            Err(_) => return status(stream, 400, "Bad Request"),
+            Err(_) => return status(stream, 400, "Bad Request").await,
         }
     };
     if method != "GET" && method != "HEAD" {
-        return status(stream, 405, "Method Not Allowed");
+        return status(stream, 405, "Method Not Allowed").await;
     }
     let Some(path) = local_path(root, &target) else {
-        return status(stream, 404, "Not Found");
+        return status(stream, 404, "Not Found").await;
     };
     if path.is_dir() {
         let index = path.join("index.html");
         if index.is_file() {
-            return send_file(stream, &index, method == "HEAD");
+            return send_file(stream, &index, method == "HEAD").await;
         }
-        return send_listing(stream, &path, &target, method == "HEAD");
+        return send_listing(stream, &path, &target, method == "HEAD").await;
     }
-    send_file(stream, &path, method == "HEAD")
+    send_file(stream, &path, method == "HEAD").await
 }
 
 /// The file `target` names under `root`, if it is there and stays there.
@@ -148,9 +201,9 @@ fn percent_decode(text: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-fn send_file(stream: &TcpStream, path: &Path, head_only: bool) -> Result<(), String> {
+async fn send_file(stream: &TcpStream, path: &Path, head_only: bool) -> Result<(), String> {
     let Ok(mut file) = File::open(path) else {
-        return status(stream, 403, "Forbidden");
+        return status(stream, 403, "Forbidden").await;
     };
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     send(
@@ -159,7 +212,8 @@ fn send_file(stream: &TcpStream, path: &Path, head_only: bool) -> Result<(), Str
             "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
         )
         .as_bytes(),
-    )?;
+    )
+    .await?;
     if head_only {
         return Ok(());
     }
@@ -173,13 +227,13 @@ fn send_file(stream: &TcpStream, path: &Path, head_only: bool) -> Result<(), Str
             return Err(format!("{}: shorter than it was", path.display()));
         }
         let n = n.min(left as usize);
-        send(stream, &buf[..n])?;
+        send(stream, &buf[..n]).await?;
         left -= n as u64;
     }
     Ok(())
 }
 
-fn send_listing(
+async fn send_listing(
     stream: &TcpStream,
     dir: &Path,
     target: &str,
@@ -209,9 +263,10 @@ fn send_listing(
             body.len()
         )
         .as_bytes(),
-    )?;
+    )
+    .await?;
     if !head_only {
-        send(stream, body.as_bytes())?;
+        send(stream, body.as_bytes()).await?;
     }
     Ok(())
 }
