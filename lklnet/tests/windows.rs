@@ -64,8 +64,9 @@ fn two_windows_programs_talk_through_their_linux_stacks() {
     assert!(server.wait().unwrap().success());
 }
 
-/// A chain of routers with delays and a 10 Mbit/s link, pinged and
-/// streamed through in virtual time.
+/// A chain of routers with delays and a 10 Mbit/s link, pinged, streamed
+/// through, traced and fetched through (`lklnet get` from `lklnet serve`)
+/// in virtual time.
 const TOPOLOGY: &str = r#"
 [nodes.a]
 routes = ["default via 10.0.1.2"]
@@ -95,6 +96,11 @@ duration = "2s"
 kind = "traceroute"
 from = "b"
 to = "10.0.1.1"
+[[experiments]]
+kind = "http"
+from = "a"
+to = "10.0.2.2"
+size = 500000
 "#;
 
 #[test]
@@ -121,6 +127,7 @@ fn the_simulator_runs_the_same_on_windows_as_on_linux() {
             "kernel_bytes_per_node",
             "links",
             "nodes",
+            "simulated_seconds",
         ] {
             r.as_object_mut().unwrap().remove(apart).unwrap();
         }
@@ -132,7 +139,12 @@ fn the_simulator_runs_the_same_on_windows_as_on_linux() {
             .unwrap()
             .0;
         tcp["seen_from"] = seen.into();
-        r
+        // The fetch's time moves by as much as its packets do: compared
+        // apart, within 1%.
+        let http = r["experiments"][3].as_object_mut().unwrap();
+        http.remove("mbit_per_s").unwrap();
+        let seconds = http.remove("seconds").unwrap().as_f64().unwrap();
+        (r, seconds)
     };
 
     let out = Wine::new()
@@ -164,12 +176,17 @@ fn the_simulator_runs_the_same_on_windows_as_on_linux() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (windows, linux) = (
+    let ((windows, windows_fetch), (linux, linux_fetch)) = (
         report(&dir.join("windows.json")),
         report(&dir.join("linux.json")),
     );
+    assert!(
+        (windows_fetch / linux_fetch - 1.0).abs() < 0.01,
+        "the fetch took {windows_fetch} s on Windows, {linux_fetch} s on Linux"
+    );
     assert_eq!(windows["experiments"][0]["received"], 5, "{windows}");
     assert_eq!(windows["experiments"][2]["reached"], true, "{windows}");
+    assert_eq!(windows["experiments"][3]["bytes"], 500_000, "{windows}");
     // One kernel, one clock, one order of events: the same numbers.
     assert_eq!(windows, linux);
     let _ = std::fs::remove_dir_all(&dir);

@@ -29,10 +29,9 @@ impl Report {
             Report::Http(h) => match &h.error {
                 Some(e) => format!("http {} -> {}: failed: {e}", h.from, h.to),
                 None => format!(
-                    "http {} -> {}: HTTP {}, {:.1} MB in {:.3} s ({:.2} Mbit/s), first byte after {:.1} ms",
+                    "http {} -> {}: {:.1} MB in {:.3} s ({:.2} Mbit/s), first byte after {:.1} ms",
                     h.from,
                     h.to,
-                    h.status.unwrap_or(0),
                     h.bytes as f64 / 1e6,
                     h.seconds,
                     h.mbit_per_s,
@@ -109,7 +108,6 @@ pub fn start<'a>(
             std::net::SocketAddr::new(*to, *port),
             to_node,
             *size,
-            now,
         )
         .map(|h| Box::new(h) as Box<dyn Running>),
         Experiment::Udp {
