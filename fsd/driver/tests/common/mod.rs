@@ -218,10 +218,28 @@ impl Installed {
     /// driver recorded them.
     pub fn stop(&self) -> String {
         let (ok, out) = self.try_stop();
-        assert!(ok, "net stop: {out}");
+        if !ok {
+            // Wine's `net stop` stops waiting after a while; an unload on
+            // a loaded machine can take longer, and must still end.
+            assert!(out.contains("is stopping"), "net stop: {out}");
+            self.wait_stopped(std::time::Duration::from_secs(60));
+        }
         self.wine
             .reg_query(PARAMETERS_KEY, "LastUnload")
             .unwrap_or_default()
+    }
+
+    /// Waits until `sc query` says the service has stopped.
+    fn wait_stopped(&self, limit: std::time::Duration) {
+        let start = std::time::Instant::now();
+        loop {
+            let (_, out) = self.wine.run("sc", &["query", "lklfsd"]);
+            if out.contains("STOPPED") {
+                return;
+            }
+            assert!(start.elapsed() < limit, "the service did not stop: {out}");
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
     }
 
     /// Sends relay requests (lines of `lklfsd-ctl relay`: major, minor,
