@@ -5,9 +5,9 @@
 use alloc::vec::Vec;
 
 use super::config::{
-    name_attr, Message, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, NLM_F_CREATE,
-    NLM_F_EXCL, RTM_NEWLINK,
+    name_attr, Message, IFLA_IFNAME, IFLA_INFO_DATA, IFLA_INFO_KIND, IFLA_LINKINFO, RTM_NEWLINK,
 };
+use super::netlink::{NLM_F_CREATE, NLM_F_EXCL};
 use crate::Errno;
 
 const AF_BRIDGE: u8 = 7;

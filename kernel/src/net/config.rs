@@ -7,29 +7,21 @@
 use alloc::vec::Vec;
 use core::net::IpAddr;
 
-use crate::sys::{self, arg};
-use crate::uapi::nr;
+use super::netlink::{
+    Netlink, NETLINK_ROUTE, NLMSG_ERROR, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE,
+    NLM_F_REQUEST,
+};
 use crate::Errno;
 
 const AF_UNSPEC: u8 = 0;
 const AF_INET: u8 = 2;
 const AF_INET6: u8 = 10;
-const AF_NETLINK: i64 = 16;
-const SOCK_RAW: i64 = 3;
-const SOCK_CLOEXEC: i64 = 0o2000000;
-const NETLINK_ROUTE: i64 = 0;
 
-const NLMSG_ERROR: u16 = 2;
 pub(super) const RTM_NEWLINK: u16 = 16;
 const RTM_NEWADDR: u16 = 20;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_NEWQDISC: u16 = 36;
 const RTM_DELQDISC: u16 = 37;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_REPLACE: u16 = 0x100;
-pub(super) const NLM_F_EXCL: u16 = 0x200;
-pub(super) const NLM_F_CREATE: u16 = 0x400;
 
 const IFF_UP: u32 = 0x1;
 pub(super) const IFLA_IFNAME: u16 = 3;
@@ -74,11 +66,6 @@ const RTN_UNICAST: u8 = 1;
 /// The loopback interface's index.
 pub const LOOPBACK: u32 = 1;
 
-fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
-    // SAFETY: the callers pass a buffer with its true length.
-    Errno::from_ret(unsafe { sys::syscall(nr, args) })
-}
-
 /// One rtnetlink request: header, fixed part, attributes.
 pub(super) struct Message(pub(super) Vec<u8>);
 
@@ -121,39 +108,24 @@ impl Message {
         self
     }
 
-    /// Sends the request and waits for the kernel's answer: Ok on its
-    /// acknowledgement, its errno otherwise.
-    pub(super) fn send(mut self) -> Result<(), Errno> {
+    /// The request's bytes, its length set.
+    pub(super) fn finish(mut self) -> Vec<u8> {
         let len = self.0.len() as u32;
         self.0[..4].copy_from_slice(&len.to_ne_bytes());
-        let fd = call(
-            nr::SOCKET,
-            [AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0],
-        )?;
-        let result = exchange(fd, &self.0);
-        let _ = sys::close(fd as i32);
-        result
+        self.0
     }
-}
 
-fn exchange(fd: i64, request: &[u8]) -> Result<(), Errno> {
-    call(
-        nr::SENDTO,
-        [fd, arg(request.as_ptr()), request.len() as i64, 0, 0, 0],
-    )?;
-    let mut answer = [0u8; 1024];
-    let n = call(
-        nr::RECVFROM,
-        [fd, arg(answer.as_mut_ptr()), answer.len() as i64, 0, 0, 0],
-    )? as usize;
-    // nlmsghdr (16 bytes), then for NLMSG_ERROR the error as an int.
-    if n < 20 || u16::from_ne_bytes([answer[4], answer[5]]) != NLMSG_ERROR {
-        return Err(Errno::EPROTO);
-    }
-    let error = i32::from_ne_bytes(answer[16..20].try_into().unwrap());
-    match error {
-        0 => Ok(()),
-        e => Err(Errno(-e)),
+    /// Sends the request and waits for the kernel's answer: Ok on its
+    /// acknowledgement, its errno otherwise.
+    pub(super) fn send(self) -> Result<(), Errno> {
+        let mut socket = Netlink::open(NETLINK_ROUTE)?;
+        socket.send(&self.finish())?;
+        socket.answers(|a| {
+            Some(match a.kind {
+                NLMSG_ERROR => a.result(),
+                _ => Err(Errno::EPROTO),
+            })
+        })?
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod bridge;
 pub mod config;
 mod namespace;
+mod netlink;
 pub mod nftables;
 mod nic;
 mod socket;

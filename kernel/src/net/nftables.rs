@@ -6,19 +6,11 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::sys::{self, arg};
-use crate::uapi::nr;
+use super::netlink::{
+    Netlink, NETLINK_NETFILTER, NLMSG_ERROR, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
+};
 use crate::Errno;
 
-const AF_NETLINK: i64 = 16;
-const SOCK_RAW: i64 = 3;
-const SOCK_CLOEXEC: i64 = 0o2000000;
-const NETLINK_NETFILTER: i64 = 12;
-const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_ACK: u16 = 0x4;
-const NLM_F_CREATE: u16 = 0x400;
-const NLM_F_APPEND: u16 = 0x800;
 const NLA_F_NESTED: u16 = 0x8000;
 const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 const NFNL_MSG_BATCH_END: u16 = 0x11;
@@ -384,72 +376,24 @@ impl Batch {
         self.message(NFNL_MSG_BATCH_END, 0, 0, NFNL_SUBSYS_NFTABLES);
         self.end_message();
         let last_seq = self.seq;
-        let open = |e: Errno| (e, 0);
-        let fd = call(
-            nr::SOCKET,
-            [
-                AF_NETLINK,
-                SOCK_RAW | SOCK_CLOEXEC,
-                NETLINK_NETFILTER,
-                0,
-                0,
-                0,
-            ],
-        )
-        .map_err(open)?;
-        let result = exchange(fd, &self.buf, last_seq);
-        let _ = sys::close(fd as i32);
-        result
+        let failed = |e: Errno| (e, 0);
+        let mut socket = Netlink::open(NETLINK_NETFILTER).map_err(failed)?;
+        socket.send(&self.buf).map_err(failed)?;
+        // The messages that ask for an ack have sequence numbers 2 to
+        // last_seq - 1; a refused one answers with its errno (its index
+        // among them: seq - 2) and the kernel stops there.
+        socket
+            .answers(|a| match (a.kind, a.result()) {
+                (NLMSG_ERROR, Err(e)) => Some(Err((e, a.seq.saturating_sub(2) as usize))),
+                (NLMSG_ERROR, Ok(())) if a.seq + 1 >= last_seq => Some(Ok(())),
+                _ => None,
+            })
+            .map_err(failed)?
     }
 }
 
 impl Default for Batch {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
-    // SAFETY: the callers pass buffers with their true lengths.
-    Errno::from_ret(unsafe { sys::syscall(nr, args) })
-}
-
-/// Sends the batch and reads the acknowledgements of its messages (all
-/// but the batch's first and last ask for one) until the last one's.
-fn exchange(fd: i64, request: &[u8], last_seq: u32) -> Result<(), (Errno, usize)> {
-    call(
-        nr::SENDTO,
-        [fd, arg(request.as_ptr()), request.len() as i64, 0, 0, 0],
-    )
-    .map_err(|e| (e, 0))?;
-    // The messages that ask for an ack have sequence numbers 2 to
-    // last_seq - 1; a refused one answers with its errno and the kernel
-    // stops there.
-    let mut answer = alloc::vec![0u8; 8192];
-    loop {
-        let n = call(
-            nr::RECVFROM,
-            [fd, arg(answer.as_mut_ptr()), answer.len() as i64, 0, 0, 0],
-        )
-        .map_err(|e| (e, 0))? as usize;
-        let mut at = 0;
-        while at + 20 <= n {
-            let len = u32::from_ne_bytes(answer[at..at + 4].try_into().unwrap()) as usize;
-            let kind = u16::from_ne_bytes([answer[at + 4], answer[at + 5]]);
-            let seq = u32::from_ne_bytes(answer[at + 8..at + 12].try_into().unwrap());
-            if kind == NLMSG_ERROR {
-                let error = i32::from_ne_bytes(answer[at + 16..at + 20].try_into().unwrap());
-                if error != 0 {
-                    return Err((Errno(-error), seq.saturating_sub(2) as usize));
-                }
-                if seq + 1 >= last_seq {
-                    return Ok(());
-                }
-            }
-            if len == 0 {
-                break;
-            }
-            at += len.next_multiple_of(4);
-        }
     }
 }

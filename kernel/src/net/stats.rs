@@ -4,18 +4,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::sys::{self, arg};
-use crate::uapi::nr;
+use super::config::Message;
+use super::netlink::{Netlink, NETLINK_ROUTE, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP};
 use crate::Errno;
 
-const AF_NETLINK: i64 = 16;
-const SOCK_RAW: i64 = 3;
-const SOCK_CLOEXEC: i64 = 0o2000000;
-const NETLINK_ROUTE: i64 = 0;
-const NLMSG_ERROR: u16 = 2;
-const NLMSG_DONE: u16 = 3;
-const NLM_F_REQUEST: u16 = 0x1;
-const NLM_F_DUMP: u16 = 0x300;
 const RTM_NEWQDISC: u16 = 36;
 const RTM_GETQDISC: u16 = 38;
 const TCA_KIND: u16 = 1;
@@ -44,11 +36,6 @@ pub struct QdiscStats {
     /// What it holds now.
     pub qlen: u32,
     pub backlog: u32,
-}
-
-fn call(nr: i64, args: [i64; 6]) -> Result<i64, Errno> {
-    // SAFETY: the callers pass buffers with their true lengths.
-    Errno::from_ret(unsafe { sys::syscall(nr, args) })
 }
 
 /// The attributes in `bytes`: (type without flags, value).
@@ -118,64 +105,22 @@ fn parse(body: &[u8]) -> Option<QdiscStats> {
 /// Every qdisc of interface `ifindex` in the calling thread's namespace,
 /// root first as the kernel lists them.
 pub fn qdisc_stats(ifindex: u32) -> Result<Vec<QdiscStats>, Errno> {
-    let fd = call(
-        nr::SOCKET,
-        [AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE, 0, 0, 0],
-    )?;
-    let result = dump(fd, ifindex);
-    let _ = sys::close(fd as i32);
-    result
-}
-
-fn dump(fd: i64, ifindex: u32) -> Result<Vec<QdiscStats>, Errno> {
-    // nlmsghdr, then struct tcmsg asking for the interface's qdiscs.
-    let mut request = Vec::with_capacity(16 + TCMSG_LEN);
-    request.extend_from_slice(&((16 + TCMSG_LEN) as u32).to_ne_bytes());
-    request.extend_from_slice(&RTM_GETQDISC.to_ne_bytes());
-    request.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
-    request.extend_from_slice(&1u32.to_ne_bytes());
-    request.extend_from_slice(&0u32.to_ne_bytes());
-    request.extend_from_slice(&[0, 0, 0, 0]);
-    request.extend_from_slice(&(ifindex as i32).to_ne_bytes());
-    request.extend_from_slice(&[0u8; 12]);
-    call(
-        nr::SENDTO,
-        [fd, arg(request.as_ptr()), request.len() as i64, 0, 0, 0],
-    )?;
+    // struct tcmsg asking for the interface's qdiscs.
+    let mut tcmsg = Vec::with_capacity(TCMSG_LEN);
+    tcmsg.extend_from_slice(&[0, 0, 0, 0]);
+    tcmsg.extend_from_slice(&(ifindex as i32).to_ne_bytes());
+    tcmsg.extend_from_slice(&[0u8; 12]);
+    let mut socket = Netlink::open(NETLINK_ROUTE)?;
+    socket.send(&Message::new(RTM_GETQDISC, NLM_F_DUMP, &tcmsg).finish())?;
     let mut found = Vec::new();
-    let mut answer = alloc::vec![0u8; 32 << 10];
-    loop {
-        let n = call(
-            nr::RECVFROM,
-            [fd, arg(answer.as_mut_ptr()), answer.len() as i64, 0, 0, 0],
-        )? as usize;
-        let mut at = 0;
-        while at + 16 <= n {
-            let len = u32_at(&answer, at) as usize;
-            let kind = u16::from_ne_bytes([answer[at + 4], answer[at + 5]]);
-            if len < 16 || at + len > n {
-                return Err(Errno::EPROTO);
-            }
-            match kind {
-                NLMSG_DONE => return Ok(found),
-                NLMSG_ERROR => {
-                    let error = u32_at(&answer, at + 16) as i32;
-                    return Err(if error < 0 {
-                        Errno(-error)
-                    } else {
-                        Errno::EPROTO
-                    });
-                }
-                RTM_NEWQDISC => {
-                    if let Some(q) = parse(&answer[at + 16..at + len]) {
-                        if q.ifindex == ifindex {
-                            found.push(q);
-                        }
-                    }
-                }
-                _ => {}
-            }
-            at += len.next_multiple_of(4);
+    socket.answers(|a| match a.kind {
+        NLMSG_DONE => Some(Ok(())),
+        NLMSG_ERROR => Some(a.result().and(Err(Errno::EPROTO))),
+        RTM_NEWQDISC => {
+            found.extend(parse(a.body).filter(|q| q.ifindex == ifindex));
+            None
         }
-    }
+        _ => None,
+    })??;
+    Ok(found)
 }
