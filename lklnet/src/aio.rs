@@ -25,9 +25,36 @@ thread_local! {
     static WAITS: RefCell<Waits> = RefCell::new(Waits::default());
 }
 
-/// The kernel's clock, in seconds.
+/// The kernel's clock, real or virtual: seconds since it booted.
 pub fn now() -> f64 {
     virtual_time::now_ns() as f64 / 1e9
+}
+
+/// A span of `seconds` (none below zero), as the kernel takes it.
+fn timespec(seconds: f64) -> Timespec {
+    let ns = (seconds.max(0.0) * 1e9).ceil() as i64;
+    Timespec {
+        tv_sec: ns / 1_000_000_000,
+        tv_nsec: ns % 1_000_000_000,
+    }
+}
+
+/// Waits in the kernel until one of `fds` is ready or the clock reaches
+/// `deadline` (None: no deadline); a signal's interruption is no error.
+pub fn ppoll_until(fds: &mut [PollFd], deadline: Option<f64>) -> Result<(), Errno> {
+    let timeout = deadline.map(|d| timespec(d - now()));
+    match sys::ppoll(fds, timeout.as_ref()) {
+        Ok(_) | Err(Errno::EINTR) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Sleeps `seconds` in the kernel (in virtual time, the clock moves).
+pub fn sleep(seconds: f64) -> Result<(), Errno> {
+    if seconds <= 0.0 {
+        return Ok(());
+    }
+    sys::nanosleep(&timespec(seconds))
 }
 
 /// Polls `f` once; what it waits for if it is not done.
@@ -46,15 +73,8 @@ pub fn block_on<T>(f: impl Future<Output = T>) -> T {
         if let Poll::Ready(v) = result {
             return v;
         }
-        let timeout = waits.deadline.map(|d| {
-            let ns = ((d - now()).max(0.0) * 1e9).ceil() as i64;
-            Timespec {
-                tv_sec: ns / 1_000_000_000,
-                tv_nsec: ns % 1_000_000_000,
-            }
-        });
         // An error here comes back as the next try of the operation.
-        let _ = sys::ppoll(&mut waits.fds, timeout.as_ref());
+        let _ = ppoll_until(&mut waits.fds, waits.deadline);
     }
 }
 

@@ -131,6 +131,7 @@ pub struct Hook {
 }
 
 /// Messages to send as one batch.
+#[derive(Clone, Debug)]
 pub struct Batch {
     buf: Vec<u8>,
     seq: u32,

@@ -1,7 +1,8 @@
 //! What the nodes and links counted, read at the end of a run: each link
 //! end's interface counters (`/proc/net/dev` of its node) and qdiscs (as
 //! `tc -s qdisc` shows them: what netem lost, what tbf held back), and
-//! each node's protocol counters (`/proc/net/snmp`, those not zero).
+//! each node's protocol counters (`/proc/net/snmp`, those not zero); and
+//! the kernel's free memory.
 use std::collections::BTreeMap;
 
 use lkl::net::{self, stats};
@@ -38,14 +39,9 @@ pub struct LinkCounters {
     pub ends: [EndCounters; 2],
 }
 
-/// The calling thread's `/proc/thread-self/net/FILE`, from its namespace.
-fn proc_net(file: &str) -> Result<String, Errno> {
-    let fd = sys::openat(
-        uapi::AT_FDCWD,
-        format!("/proc/thread-self/net/{file}"),
-        uapi::O_RDONLY,
-        0,
-    )?;
+/// A file of the kernel's (its /proc), whole, as text.
+fn kernel_file(path: &str) -> Result<String, Errno> {
+    let fd = sys::openat(uapi::AT_FDCWD, path, uapi::O_RDONLY, 0)?;
     let mut text = Vec::new();
     let mut buf = vec![0u8; 16 << 10];
     let result = loop {
@@ -57,6 +53,24 @@ fn proc_net(file: &str) -> Result<String, Errno> {
     };
     let _ = sys::close(fd);
     result.map(|()| String::from_utf8_lossy(&text).into_owned())
+}
+
+/// The calling thread's `/proc/thread-self/net/FILE`, from its namespace.
+fn proc_net(file: &str) -> Result<String, Errno> {
+    kernel_file(&format!("/proc/thread-self/net/{file}"))
+}
+
+/// The kernel's free memory (MemFree of its /proc/meminfo).
+pub fn free_memory() -> Result<u64, String> {
+    let failed = |e: Errno| format!("reading the kernel's /proc/meminfo: {e}");
+    kernel_file("/proc/meminfo")
+        .map_err(failed)?
+        .lines()
+        .find_map(|l| l.strip_prefix("MemFree:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|kb| kb << 10)
+        .ok_or_else(|| "the kernel's /proc/meminfo has no MemFree".to_string())
 }
 
 /// `dev`'s line of /proc/net/dev, by the column names of its header.

@@ -8,14 +8,13 @@
 use std::time::{Duration, Instant};
 
 use lkl::sys::{self, PollFd};
-use lkl::uapi::Timespec;
 use lkl::virtual_time;
 
 use super::capture::Captures;
-use super::clock::now;
 use super::experiment::{self, Report};
 use super::nodes::Nodes;
 use super::topology::{Event, Topology};
+use crate::aio::{self, now};
 
 /// Something that goes on during a run.
 pub trait Activity {
@@ -90,17 +89,7 @@ fn wait(activities: &[&dyn Activity], extra_deadline: Option<f64>) -> Result<Vec
     if fds.is_empty() && deadline.is_none() {
         return Err("the experiments wait for nothing that can come".into());
     }
-    let timeout = deadline.map(|d| {
-        let ns = ((d - now()).max(0.0) * 1e9).ceil() as i64;
-        Timespec {
-            tv_sec: ns / 1_000_000_000,
-            tv_nsec: ns % 1_000_000_000,
-        }
-    });
-    match sys::ppoll(&mut fds, timeout.as_ref()) {
-        Ok(_) | Err(lkl::Errno::EINTR) => {}
-        Err(e) => return Err(format!("waiting: {e}")),
-    }
+    aio::ppoll_until(&mut fds, deadline).map_err(|e| format!("waiting: {e}"))?;
     let now = now();
     Ok(activities
         .iter()

@@ -77,6 +77,7 @@ fn tokens(text: &str, first_line: usize) -> Vec<Token> {
 
 /// A ruleset ready to apply, and the line of each table, chain and rule,
 /// in the order of its messages.
+#[derive(Clone, Debug)]
 pub struct Ruleset {
     batch: Batch,
     lines: Vec<usize>,
@@ -555,11 +556,14 @@ pub fn parse(text: &str, first_line: usize, replace: bool) -> Result<Ruleset, St
 
 impl Ruleset {
     /// Applies the rules in the calling thread's namespace, all or none.
-    pub fn apply(self) -> Result<(), String> {
-        let lines = self.lines;
-        self.batch.commit().map_err(|(e, i)| match lines.get(i) {
-            Some(line) => format!("line {line}: the kernel refused this: {e}"),
-            None => format!("the kernel refused the rules: {e}"),
-        })
+    pub fn apply(&self) -> Result<(), String> {
+        let lines = &self.lines;
+        self.batch
+            .clone()
+            .commit()
+            .map_err(|(e, i)| match lines.get(i) {
+                Some(line) => format!("line {line}: the kernel refused this: {e}"),
+                None => format!("the kernel refused the rules: {e}"),
+            })
     }
 }

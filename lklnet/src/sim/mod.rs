@@ -3,7 +3,6 @@
 //! delay, jitter, loss and rate; the topology's experiments run on it, a
 //! summary goes to the terminal and a JSON report where asked.
 mod capture;
-mod clock;
 mod counters;
 mod engine;
 mod experiment;
@@ -19,29 +18,13 @@ mod udp;
 
 use std::path::Path;
 
-use lkl::{sys, uapi, virtual_time, Config, Kernel};
+use lkl::{sys, virtual_time, Config, Kernel};
 
 pub use topology::{Time, Topology};
 
 /// The kernel's memory: a base, and room per node for its stack.
 fn kernel_memory(nodes: usize) -> usize {
     (96 << 20) + nodes * (1 << 20)
-}
-
-/// The kernel's free memory (MemFree of its /proc/meminfo).
-fn kernel_free_bytes() -> Result<u64, String> {
-    let failed = |e: lkl::Errno| format!("reading the kernel's /proc/meminfo: {e}");
-    let fd = sys::openat(uapi::AT_FDCWD, "/proc/meminfo", uapi::O_RDONLY, 0).map_err(failed)?;
-    let mut text = vec![0u8; 4096];
-    let n = sys::read(fd, &mut text);
-    let _ = sys::close(fd);
-    let text = String::from_utf8_lossy(&text[..n.map_err(failed)?]).into_owned();
-    text.lines()
-        .find_map(|l| l.strip_prefix("MemFree:"))
-        .and_then(|v| v.trim().strip_suffix("kB"))
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(|kb| kb << 10)
-        .ok_or_else(|| "the kernel's /proc/meminfo has no MemFree".to_string())
 }
 
 /// What `lklnet sim` writes besides its summary.
@@ -93,11 +76,11 @@ pub fn run(path: &Path, outputs: &Outputs, options: &Options) -> Result<(), Stri
         sys::add_entropy(&bytes)
             .map_err(|e| format!("seeding the kernel's random numbers: {e}"))?;
     }
-    let free_at_boot = kernel_free_bytes()?;
+    let free_at_boot = counters::free_memory()?;
     let nodes = nodes::Nodes::build(&topology)?;
     let built = started.elapsed().as_secs_f64() - booted;
-    let per_node =
-        (free_at_boot.saturating_sub(kernel_free_bytes()?)) / topology.nodes.len().max(1) as u64;
+    let per_node = (free_at_boot.saturating_sub(counters::free_memory()?))
+        / topology.nodes.len().max(1) as u64;
     nodes.wait_running(&topology)?;
     eprintln!(
         "lklnet: {} nodes, {} links, built in {:.3} s, {} KiB of kernel memory per node",

@@ -12,9 +12,8 @@ use lkl::net::config::Place;
 use lkl::net::{self, bridge, config, Descriptor, Namespace, TcpListener};
 use lkl::Errno;
 
-use super::clock;
-use super::firewall;
 use super::topology::{Action, Change, End, Event, Link, Port, Shaping, Topology};
+use crate::aio;
 
 /// The built nodes, by name.
 pub struct Nodes {
@@ -94,9 +93,8 @@ impl Nodes {
         }
         for node in &topology.nodes {
             let ns = &namespaces[&node.name];
-            if let Some((rules, first_line)) = &node.firewall {
-                let apply = || firewall::parse(rules, *first_line, false)?.apply();
-                ns.run(apply)
+            if let Some(rules) = &node.firewall {
+                ns.run(|| rules.apply())
                     .map_err(|e| format!("node {}: {e}", node.name))?
                     .map_err(|e| format!("node {}'s firewall: {e}", node.name))?;
             }
@@ -148,11 +146,10 @@ impl Nodes {
     pub fn apply(&self, topology: &Topology, event: &Event) -> Result<(), String> {
         let (index, action) = match &event.change {
             Change::Link { link, action } => (*link, action),
-            Change::Firewall { node, rules, line } => {
-                let apply = || firewall::parse(rules, *line, true)?.apply();
+            Change::Firewall { node, rules } => {
                 return self
                     .namespace(node)
-                    .run(apply)
+                    .run(|| rules.apply())
                     .map_err(|e| format!("node {node}: {e}"))?
                     .map_err(|e| format!("at {:?}, node {node}'s firewall: {e}", event.at));
             }
@@ -198,7 +195,7 @@ impl Nodes {
                     || format!("{} {dev}", node.node),
                     ns.run(|| net::is_running(dev)).and_then(|r| r),
                 )? {
-                    clock::sleep(0.01).map_err(|e| format!("waiting for {dev}: {e}"))?;
+                    aio::sleep(0.01).map_err(|e| format!("waiting for {dev}: {e}"))?;
                 }
             }
         }

@@ -9,9 +9,9 @@ use lkl::sys::PollFd;
 use lkl::Errno;
 use serde::Serialize;
 
-use super::clock;
 use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
+use crate::aio;
 
 /// How long an echo may take before it counts as lost.
 const ECHO_TIMEOUT: f64 = 2.0;
@@ -114,7 +114,7 @@ impl Activity for Ping {
                 Ok((seq, _)) => {
                     // The clock as it is now: in real time, later than
                     // the step's.
-                    let now = clock::now();
+                    let now = aio::now();
                     let sent = self.sent.get(seq as usize).copied().flatten();
                     let fresh = !self.answers.iter().any(|a| a.0 == seq);
                     if let Some(sent) = sent.filter(|t| fresh && now - t <= ECHO_TIMEOUT) {
@@ -126,7 +126,7 @@ impl Activity for Ping {
             }
         }
         while self.next < self.count && now >= self.start + self.next as f64 * self.interval {
-            self.sent[self.next as usize] = Some(clock::now());
+            self.sent[self.next as usize] = Some(aio::now());
             match self
                 .socket
                 .send_echo(self.to, self.next as u16, &[0x5a; 56])

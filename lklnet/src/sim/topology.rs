@@ -174,8 +174,8 @@ pub struct Node {
     pub rules: Vec<Rule>,
     pub switch: bool,
     pub stp: bool,
-    /// nftables rules and the line of the file they start on.
-    pub firewall: Option<(String, usize)>,
+    /// Its nftables rules, parsed.
+    pub firewall: Option<firewall::Ruleset>,
     pub routes: Vec<Route>,
 }
 
@@ -251,11 +251,10 @@ pub enum Action {
 pub enum Change {
     /// A link (index into `Topology::links`).
     Link { link: usize, action: Action },
-    /// A node's firewall: its new rules and their first line.
+    /// A node's firewall: its new rules, in place of all it had.
     Firewall {
         node: String,
-        rules: String,
-        line: usize,
+        rules: firewall::Ruleset,
     },
 }
 
@@ -284,6 +283,13 @@ fn line(text: &str, at: usize) -> usize {
         .filter(|&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The line of `text` a string's content starts on (a multi-line
+/// string's on the line after its quotes).
+fn string_line(text: &str, string: &Spanned<String>) -> usize {
+    let at = string.span().start;
+    line(text, at) + text[at..].starts_with("\"\"\"\n") as usize
 }
 
 /// "5ms", "1.5s", "200us", "0".
@@ -583,15 +589,10 @@ impl Topology {
             }
             let firewall = match &node.get_ref().firewall {
                 None => None,
-                Some(rules) => {
-                    // A multi-line string's text starts on the next line.
-                    let at = rules.span().start;
-                    let skip = text[at..].starts_with("\"\"\"\n") as usize;
-                    let first = line(text, at) + skip;
-                    firewall::parse(rules.get_ref(), first, false)
-                        .map_err(|e| format!("{e} (the firewall of {name})"))?;
-                    Some((rules.get_ref().clone(), first))
-                }
+                Some(rules) => Some(
+                    firewall::parse(rules.get_ref(), string_line(text, rules), false)
+                        .map_err(|e| format!("{e} (the firewall of {name})"))?,
+                ),
             };
             nodes.push(Node {
                 name: name.clone(),
@@ -861,16 +862,11 @@ impl Topology {
                 if !file.nodes.contains_key(node.get_ref()) {
                     return Err(fields.err(node, "no such node"));
                 }
-                let at_rules = rules.span().start;
-                let first =
-                    line(text, at_rules) + text[at_rules..].starts_with("\"\"\"\n") as usize;
-                firewall::parse(rules.get_ref(), first, true)?;
                 events.push(Event {
                     at,
                     change: Change::Firewall {
                         node: node.get_ref().clone(),
-                        rules: rules.get_ref().clone(),
-                        line: first,
+                        rules: firewall::parse(rules.get_ref(), string_line(text, rules), true)?,
                     },
                 });
                 continue;

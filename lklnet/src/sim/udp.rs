@@ -9,10 +9,10 @@ use lkl::sys::PollFd;
 use lkl::Errno;
 use serde::Serialize;
 
-use super::clock;
 use super::engine::{readable, Activity, Running};
 use super::experiment::Report;
 use super::nodes::{unspecified, Nodes};
+use crate::aio;
 
 /// How long the receiver waits for the last datagrams.
 const DRAIN: f64 = 2.0;
@@ -135,7 +135,7 @@ impl Activity for Udp {
         while self.sent < self.count && now >= self.start + self.sent as f64 * self.gap {
             buf[..8].copy_from_slice(&self.sent.to_le_bytes());
             // The clock as it is now: in real time, later than the step's.
-            buf[8..16].copy_from_slice(&((clock::now() * 1e9) as u64).to_le_bytes());
+            buf[8..16].copy_from_slice(&((aio::now() * 1e9) as u64).to_le_bytes());
             match self.sender.send_to(&buf, self.to) {
                 Ok(_) => self.sent += 1,
                 // The socket's buffer is full: again at the next step.
@@ -154,7 +154,7 @@ impl Activity for Udp {
                     }
                     self.highest = self.highest.max(Some(number));
                     let sent_ns = u64::from_le_bytes(buf[8..16].try_into().unwrap());
-                    self.delays.push(clock::now() - sent_ns as f64 / 1e9);
+                    self.delays.push(aio::now() - sent_ns as f64 / 1e9);
                     self.received += 1;
                     self.bytes += n as u64;
                 }
