@@ -533,13 +533,6 @@ const TP_STATUS_VLAN_VALID: u32 = 0x10;
 const TP_STATUS_VLAN_TPID_VALID: u32 = 0x40;
 const ETH_P_8021Q: u16 = 0x8100;
 
-/// The bytes of `words`, in memory order.
-fn as_bytes(words: &[u64; 8]) -> &[u8] {
-    // SAFETY: any u64 array is valid as bytes, of 8 times its length, for
-    // as long as the borrow.
-    unsafe { core::slice::from_raw_parts(words.as_ptr().cast(), 64) }
-}
-
 /// `struct sockaddr_ll`.
 #[repr(C)]
 struct LinkAddr {
@@ -597,7 +590,7 @@ impl PacketSocket {
         // struct iovec, struct msghdr (64-bit), and room for one
         // cmsghdr with a struct tpacket_auxdata.
         let iov: [u64; 2] = [buf.as_mut_ptr() as u64, buf.len() as u64];
-        let mut control = [0u64; 8];
+        let mut control = [0u8; 64];
         let mut msg: [u64; 7] = [
             0,
             0,
@@ -621,7 +614,7 @@ impl PacketSocket {
         let control_len = msg[5] as usize;
         let mut vlan = None;
         // cmsghdr: length (8 bytes), level, type; then the data.
-        let bytes: &[u8] = as_bytes(&control);
+        let bytes = &control;
         if control_len >= 16 + AUXDATA_LEN {
             let level = i32::from_ne_bytes(bytes[8..12].try_into().unwrap());
             let kind = i32::from_ne_bytes(bytes[12..16].try_into().unwrap());
