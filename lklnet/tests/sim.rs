@@ -25,7 +25,7 @@ fn sim_ok(name: &str, topology: &str, args: &[&str]) -> serde_json::Value {
 
 /// `lklnet sim` with more arguments: its output and its JSON report.
 fn sim_with(name: &str, topology: &str, args: &[&str]) -> (Output, Option<serde_json::Value>) {
-    let dir = std::env::temp_dir().join(format!("lklnet-sim-{name}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("lklnet-sim-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("topology.toml");
@@ -42,6 +42,7 @@ fn sim_with(name: &str, topology: &str, args: &[&str]) -> (Output, Option<serde_
     let json = std::fs::read_to_string(&report)
         .ok()
         .map(|t| serde_json::from_str(&t).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
     (out, json)
 }
 

@@ -41,6 +41,24 @@ pub struct HttpReport {
 
 type Task<T> = Pin<Box<dyn Future<Output = T>>>;
 
+/// A new directory of the temporary directory's, made here and so ours
+/// alone (on Unix, readable by no one else): what another user put in the
+/// temporary directory under a name of ours is never written through.
+fn private_dir() -> std::io::Result<PathBuf> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    for n in 0u32.. {
+        let dir = std::env::temp_dir().join(format!("lklnet-sim-http-{}-{n}", std::process::id()));
+        match builder.create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    unreachable!("u32 ran out of directory names")
+}
+
 pub struct Http<'a> {
     nodes: &'a Nodes,
     from: String,
@@ -64,14 +82,10 @@ impl<'a> Http<'a> {
         size: u64,
     ) -> Result<Http<'a>, String> {
         let failed = |e: String| format!("http from {from} to {to}: {e}");
-        let dir = std::env::temp_dir().join(format!(
-            "lklnet-sim-http-{}-{from}-{}",
-            std::process::id(),
-            to.port()
-        ));
+        let dir = private_dir().map_err(|e| failed(format!("a directory to serve: {e}")))?;
         let body = dir.join("body");
-        std::fs::create_dir_all(&dir)
-            .and_then(|()| File::create(&body)?.set_len(size))
+        File::create(&body)
+            .and_then(|f| f.set_len(size))
             .map_err(|e| failed(format!("{}: {e}", body.display())))?;
         let root = dir
             .canonicalize()
